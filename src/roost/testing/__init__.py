@@ -1,0 +1,1 @@
+"""Test support: an embedded server for users' tests, simulators and checkers."""

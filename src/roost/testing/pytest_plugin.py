@@ -1,0 +1,1 @@
+"""pytest plugin registered by the roost package (fixtures come with the server)."""

@@ -1,0 +1,191 @@
+"""Frames: length prefix, request/reply headers, opcode dispatch. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+from roost.wire.errors import ProtocolError
+from roost.wire.jute import INT, REPLY_HEADER, REQUEST_HEADER, Reader
+from roost.wire.multi import MultiRequest, MultiResponse
+from roost.wire.opcodes import Op
+from roost.wire.records import (
+    AddWatchRequest,
+    AuthPacket,
+    CheckVersionRequest,
+    CheckWatchesRequest,
+    Create2Response,
+    CreateRequest,
+    CreateResponse,
+    CreateTTLRequest,
+    DeleteRequest,
+    Empty,
+    ErrorResponse,
+    ExistsRequest,
+    ExistsResponse,
+    GetACLRequest,
+    GetACLResponse,
+    GetAllChildrenNumberRequest,
+    GetAllChildrenNumberResponse,
+    GetChildren2Request,
+    GetChildren2Response,
+    GetChildrenRequest,
+    GetChildrenResponse,
+    GetDataRequest,
+    GetDataResponse,
+    GetEphemeralsRequest,
+    GetEphemeralsResponse,
+    GetSASLRequest,
+    ReconfigRequest,
+    Record,
+    RemoveWatchesRequest,
+    SetACLRequest,
+    SetACLResponse,
+    SetDataRequest,
+    SetDataResponse,
+    SetSASLResponse,
+    SetWatches,
+    SetWatches2,
+    SyncRequest,
+    SyncResponse,
+    WatcherEvent,
+    WhoAmIResponse,
+)
+
+#: Default jute.maxbuffer: the largest frame body accepted.
+DEFAULT_MAX_FRAME = 0xFFFFF
+
+#: opcode -> (request record, success response record or None for an empty body)
+OPS: dict[int, tuple[type[Record], type[Record] | None]] = {
+    Op.CREATE: (CreateRequest, CreateResponse),
+    Op.DELETE: (DeleteRequest, None),
+    Op.EXISTS: (ExistsRequest, ExistsResponse),
+    Op.GET_DATA: (GetDataRequest, GetDataResponse),
+    Op.SET_DATA: (SetDataRequest, SetDataResponse),
+    Op.GET_ACL: (GetACLRequest, GetACLResponse),
+    Op.SET_ACL: (SetACLRequest, SetACLResponse),
+    Op.GET_CHILDREN: (GetChildrenRequest, GetChildrenResponse),
+    Op.SYNC: (SyncRequest, SyncResponse),
+    Op.PING: (Empty, None),
+    Op.GET_CHILDREN2: (GetChildren2Request, GetChildren2Response),
+    Op.CHECK: (CheckVersionRequest, None),
+    Op.MULTI: (MultiRequest, MultiResponse),
+    Op.CREATE2: (CreateRequest, Create2Response),
+    Op.RECONFIG: (ReconfigRequest, GetDataResponse),
+    Op.CHECK_WATCHES: (CheckWatchesRequest, None),
+    Op.REMOVE_WATCHES: (RemoveWatchesRequest, None),
+    Op.CREATE_CONTAINER: (CreateRequest, Create2Response),
+    Op.CREATE_TTL: (CreateTTLRequest, Create2Response),
+    Op.MULTI_READ: (MultiRequest, MultiResponse),
+    Op.AUTH: (AuthPacket, None),
+    Op.SET_WATCHES: (SetWatches, None),
+    Op.SASL: (GetSASLRequest, SetSASLResponse),
+    Op.GET_EPHEMERALS: (GetEphemeralsRequest, GetEphemeralsResponse),
+    Op.GET_ALL_CHILDREN_NUMBER: (GetAllChildrenNumberRequest, GetAllChildrenNumberResponse),
+    Op.SET_WATCHES2: (SetWatches2, None),
+    Op.ADD_WATCH: (AddWatchRequest, ErrorResponse),
+    Op.WHO_AM_I: (Empty, WhoAmIResponse),
+    Op.CLOSE_SESSION: (Empty, None),
+}
+
+
+class UnknownOpcode(ProtocolError):
+    """A well-framed request with an opcode the server does not implement."""
+
+    def __init__(self, xid: int, op: int) -> None:
+        super().__init__(f"unknown opcode {op}")
+        self.xid = xid
+        self.op = op
+
+
+class BadRequestBody(ProtocolError):
+    """A known opcode whose body does not parse (answered with MarshallingError)."""
+
+    def __init__(self, xid: int, op: int, reason: str) -> None:
+        super().__init__(f"opcode {op}: {reason}")
+        self.xid = xid
+        self.op = op
+
+
+def decode_request(body: bytes) -> tuple[int, int, Record]:
+    """Decode one request frame body into (xid, opcode, record).
+
+    Raises `UnknownOpcode` for opcodes outside `OPS`, `BadRequestBody` when the
+    header parsed but the record did not, and `ProtocolError` for a short header.
+    """
+    if len(body) < 8:
+        raise ProtocolError(f"request frame of {len(body)} bytes has no header")
+    xid, op = REQUEST_HEADER.unpack_from(body, 0)
+    entry = OPS.get(op)
+    if entry is None or op == Op.NOTIFICATION:
+        raise UnknownOpcode(xid, op)
+    try:
+        rec = entry[0].read(Reader(body, 8))
+    except ProtocolError as e:
+        raise BadRequestBody(xid, op, str(e)) from None
+    return xid, op, rec
+
+
+def encode_request(xid: int, op: int, rec: Record | None = None) -> bytes:
+    """A whole request frame, length prefix included."""
+    body = REQUEST_HEADER.pack(xid, op) + (rec.to_bytes() if rec is not None else b"")
+    return INT.pack(len(body)) + body
+
+
+def encode_reply(xid: int, zxid: int, err: int, rec: Record | None = None) -> bytes:
+    """A whole reply frame; the record is sent only when err == 0."""
+    payload = rec.to_bytes() if (rec is not None and err == 0) else b""
+    return INT.pack(16 + len(payload)) + REPLY_HEADER.pack(xid, zxid, err) + payload
+
+
+def encode_event(ev_type: int, state: int, path: str) -> bytes:
+    """A watch notification frame (xid -1, zxid -1)."""
+    return encode_reply(-1, -1, 0, WatcherEvent(ev_type, state, path))
+
+
+def decode_reply_header(body: bytes) -> tuple[int, int, int]:
+    if len(body) < 16:
+        raise ProtocolError(f"reply frame of {len(body)} bytes has no header")
+    xid, zxid, err = REPLY_HEADER.unpack_from(body, 0)
+    return int(xid), int(zxid), int(err)
+
+
+def encode_frame(rec: Record) -> bytes:
+    """A frame holding one bare record (ConnectRequest / ConnectResponse)."""
+    body = rec.to_bytes()
+    return INT.pack(len(body)) + body
+
+
+class FrameBuffer:
+    """Accumulates bytes and splits them into frame bodies.
+
+    A length below zero or above `max_frame` raises `ProtocolError`; the caller
+    closes the connection (ZooKeeper does the same, without a reply).
+    """
+
+    __slots__ = ("_buf", "max_frame")
+
+    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+        self._buf = bytearray()
+        self.max_frame = max_frame
+
+    def __len__(self) -> int:
+        return len(self._buf)
+
+    def peek(self, n: int) -> bytes:
+        return bytes(self._buf[:n])
+
+    def feed(self, data: bytes) -> list[bytes]:
+        buf = self._buf
+        buf += data
+        frames: list[bytes] = []
+        pos = 0
+        end = len(buf)
+        while end - pos >= 4:
+            (n,) = INT.unpack_from(buf, pos)
+            if n < 0 or n > self.max_frame:
+                raise ProtocolError(f"frame length {n} out of range (max {self.max_frame})")
+            if end - pos - 4 < n:
+                break
+            frames.append(bytes(buf[pos + 4 : pos + 4 + n]))
+            pos += 4 + n
+        if pos:
+            del buf[:pos]
+        return frames

@@ -1,0 +1,577 @@
+"""Every jute record of the ZooKeeper client protocol as a frozen dataclass.
+
+Each record declares its layout once (``_layout``: ``name:kind`` pairs in
+declaration order); `jute_record` compiles a reader and a writer from it, so
+there is one description per record and no hand-written codec to drift.
+
+Kinds: ``i`` int, ``l`` long, ``z`` boolean, ``b`` buffer (None = null),
+``s`` ustring (null reads as ""), ``n`` nullable ustring, ``[s]`` vector of
+strings, ``R`` a nested record class named R, ``[R]`` a vector of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Self, TypeVar
+
+from roost.wire.errors import ProtocolError
+from roost.wire.jute import Reader, Writer
+
+_REGISTRY: dict[str, type[Record]] = {}
+
+
+class Record:
+    """Base of every jute record."""
+
+    __slots__ = ()
+    _layout: ClassVar[str] = ""
+
+    def write(self, w: Writer) -> None:  # replaced by jute_record
+        raise NotImplementedError
+
+    @classmethod
+    def read(cls, r: Reader) -> Self:  # replaced by jute_record
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        w = Writer()
+        self.write(w)
+        return w.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Self:
+        return cls.read(Reader(data))
+
+
+_R = TypeVar("_R", bound=type[Record])
+
+_READ = {
+    "i": "r.int()",
+    "l": "r.long()",
+    "z": "r.bool()",
+    "b": "r.buffer()",
+    "s": "r.string()",
+    "n": "r.ustring()",
+    "[s]": "r.strings()",
+}
+_WRITE = {
+    "i": "w.int({v})",
+    "l": "w.long({v})",
+    "z": "w.bool({v})",
+    "b": "w.buffer({v})",
+    "s": "w.ustring({v})",
+    "n": "w.ustring({v})",
+    "[s]": "w.strings({v})",
+}
+
+
+def _vec_reader(cls: type[Record]) -> Callable[[Reader], list[Record]]:
+    def read(r: Reader) -> list[Record]:
+        return [cls.read(r) for _ in range(r.count())]
+
+    return read
+
+
+def _vec_writer(w: Writer, items: list[Record] | tuple[Record, ...]) -> None:
+    w.int(len(items))
+    for item in items:
+        item.write(w)
+
+
+def jute_record(cls: _R) -> _R:
+    """Compile read/write for a dataclass from its ``_layout``."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    pairs = [p.split(":") for p in cls._layout.split()]
+    if [p[0] for p in pairs] != names:
+        raise TypeError(f"{cls.__name__}: layout {pairs} does not match fields {names}")
+    env: dict[str, Any] = {"cls": cls, "_vec_writer": _vec_writer}
+    reads, writes = [], []
+    for name, kind in pairs:
+        v = f"self.{name}"
+        if kind in _READ:
+            reads.append(_READ[kind])
+            writes.append(_WRITE[kind].format(v=v))
+        elif kind.startswith("["):
+            sub = _REGISTRY[kind[1:-1]]
+            env[f"_rv_{name}"] = _vec_reader(sub)
+            reads.append(f"_rv_{name}(r)")
+            writes.append(f"_vec_writer(w, {v})")
+        else:
+            env[f"_r_{name}"] = _REGISTRY[kind]
+            reads.append(f"_r_{name}.read(r)")
+            writes.append(f"{v}.write(w)")
+    src = (
+        "def read(r):\n    return cls(" + ", ".join(reads) + ")\n"
+        "def write(self, w):\n    " + ("; ".join(writes) or "pass") + "\n"
+    )
+    exec(src, env)  # compiled once at import; the source is built from literals above
+    cls.read = classmethod(lambda c, r: env["read"](r))  # type: ignore[assignment,method-assign]
+    cls.write = env["write"]  # type: ignore[method-assign]
+    _REGISTRY[cls.__name__] = cls
+    return cls
+
+
+# --- data types -----------------------------------------------------------------------
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class Id(Record):
+    _layout = "scheme:s id:s"
+    scheme: str
+    id: str
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class ACL(Record):
+    _layout = "perms:i id:Id"
+    perms: int
+    id: Id
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class Stat(Record):
+    _layout = (
+        "czxid:l mzxid:l ctime:l mtime:l version:i cversion:i aversion:i "
+        "ephemeralOwner:l dataLength:i numChildren:i pzxid:l"
+    )
+
+    czxid: int
+    mzxid: int
+    ctime: int
+    mtime: int
+    version: int
+    cversion: int
+    aversion: int
+    ephemeralOwner: int
+    dataLength: int
+    numChildren: int
+    pzxid: int
+
+
+# --- headers --------------------------------------------------------------------------
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class RequestHeader(Record):
+    _layout = "xid:i type:i"
+    xid: int
+    type: int
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class ReplyHeader(Record):
+    _layout = "xid:i zxid:l err:i"
+    xid: int
+    zxid: int
+    err: int
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class MultiHeader(Record):
+    _layout = "type:i done:z err:i"
+    type: int
+    done: bool
+    err: int
+
+
+# --- session handshake ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectRequest(Record):
+    protocolVersion: int
+    lastZxidSeen: int
+    timeOut: int
+    sessionId: int
+    passwd: bytes
+    readOnly: bool = False
+    #: whether the client sent the trailing readOnly byte (a "new" client)
+    has_read_only: bool = True
+
+    def write(self, w: Writer) -> None:
+        w.int(self.protocolVersion)
+        w.long(self.lastZxidSeen)
+        w.int(self.timeOut)
+        w.long(self.sessionId)
+        w.buffer(self.passwd)
+        if self.has_read_only:
+            w.bool(self.readOnly)
+
+    @classmethod
+    def read(cls, r: Reader) -> Self:
+        pv, last, to, sid, pw = r.int(), r.long(), r.int(), r.long(), r.buffer()
+        has_ro = r.remaining() > 0
+        ro = r.bool() if has_ro else False
+        return cls(pv, last, to, sid, pw or b"", ro, has_ro)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectResponse(Record):
+    protocolVersion: int
+    timeOut: int
+    sessionId: int
+    passwd: bytes
+    readOnly: bool = False
+    has_read_only: bool = True
+
+    def write(self, w: Writer) -> None:
+        w.int(self.protocolVersion)
+        w.int(self.timeOut)
+        w.long(self.sessionId)
+        w.buffer(self.passwd)
+        if self.has_read_only:
+            w.bool(self.readOnly)
+
+    @classmethod
+    def read(cls, r: Reader) -> Self:
+        pv, to, sid, pw = r.int(), r.int(), r.long(), r.buffer()
+        has_ro = r.remaining() > 0
+        ro = r.bool() if has_ro else False
+        return cls(pv, to, sid, pw or b"", ro, has_ro)
+
+
+# --- requests ---------------------------------------------------------------------------
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class AuthPacket(Record):
+    _layout = "type:i scheme:s auth:b"
+    type: int
+    scheme: str
+    auth: bytes | None
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class CreateRequest(Record):
+    _layout = "path:s data:b acl:[ACL] flags:i"
+    path: str
+    data: bytes | None
+    acl: list[ACL]
+    flags: int
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class CreateTTLRequest(Record):
+    _layout = "path:s data:b acl:[ACL] flags:i ttl:l"
+    path: str
+    data: bytes | None
+    acl: list[ACL]
+    flags: int
+    ttl: int
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class DeleteRequest(Record):
+    _layout = "path:s version:i"
+    path: str
+    version: int
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class ExistsRequest(Record):
+    _layout = "path:s watch:z"
+    path: str
+    watch: bool
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class GetDataRequest(Record):
+    _layout = "path:s watch:z"
+    path: str
+    watch: bool
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class SetDataRequest(Record):
+    _layout = "path:s data:b version:i"
+    path: str
+    data: bytes | None
+    version: int
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class GetACLRequest(Record):
+    _layout = "path:s"
+    path: str
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class SetACLRequest(Record):
+    _layout = "path:s acl:[ACL] version:i"
+    path: str
+    acl: list[ACL]
+    version: int
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class GetChildrenRequest(Record):
+    _layout = "path:s watch:z"
+    path: str
+    watch: bool
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class GetChildren2Request(Record):
+    _layout = "path:s watch:z"
+    path: str
+    watch: bool
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class SyncRequest(Record):
+    _layout = "path:s"
+    path: str
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class CheckVersionRequest(Record):
+    _layout = "path:s version:i"
+    path: str
+    version: int
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class CheckWatchesRequest(Record):
+    _layout = "path:s type:i"
+    path: str
+    type: int
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class RemoveWatchesRequest(Record):
+    _layout = "path:s type:i"
+    path: str
+    type: int
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class GetEphemeralsRequest(Record):
+    _layout = "prefixPath:s"
+    prefixPath: str
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class GetAllChildrenNumberRequest(Record):
+    _layout = "path:s"
+    path: str
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class AddWatchRequest(Record):
+    _layout = "path:s mode:i"
+    path: str
+    mode: int
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class SetWatches(Record):
+    _layout = "relativeZxid:l dataWatches:[s] existWatches:[s] childWatches:[s]"
+    relativeZxid: int
+    dataWatches: list[str]
+    existWatches: list[str]
+    childWatches: list[str]
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class SetWatches2(Record):
+    _layout = (
+        "relativeZxid:l dataWatches:[s] existWatches:[s] childWatches:[s] "
+        "persistentWatches:[s] persistentRecursiveWatches:[s]"
+    )
+
+    relativeZxid: int
+    dataWatches: list[str]
+    existWatches: list[str]
+    childWatches: list[str]
+    persistentWatches: list[str]
+    persistentRecursiveWatches: list[str]
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class ReconfigRequest(Record):
+    _layout = "joiningServers:n leavingServers:n newMembers:n curConfigId:l"
+    joiningServers: str | None
+    leavingServers: str | None
+    newMembers: str | None
+    curConfigId: int
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class GetSASLRequest(Record):
+    _layout = "token:b"
+    token: bytes | None
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class Empty(Record):
+    _layout = ""
+    """A request or response with no body (ping, closeSession, whoAmI request...)."""
+
+
+# --- responses --------------------------------------------------------------------------
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class CreateResponse(Record):
+    _layout = "path:s"
+    path: str
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class Create2Response(Record):
+    _layout = "path:s stat:Stat"
+    path: str
+    stat: Stat
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class ExistsResponse(Record):
+    _layout = "stat:Stat"
+    stat: Stat
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class GetDataResponse(Record):
+    _layout = "data:b stat:Stat"
+    data: bytes | None
+    stat: Stat
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class SetDataResponse(Record):
+    _layout = "stat:Stat"
+    stat: Stat
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class GetACLResponse(Record):
+    _layout = "acl:[ACL] stat:Stat"
+    acl: list[ACL]
+    stat: Stat
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class SetACLResponse(Record):
+    _layout = "stat:Stat"
+    stat: Stat
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class GetChildrenResponse(Record):
+    _layout = "children:[s]"
+    children: list[str]
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class GetChildren2Response(Record):
+    _layout = "children:[s] stat:Stat"
+    children: list[str]
+    stat: Stat
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class SyncResponse(Record):
+    _layout = "path:s"
+    path: str
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class GetEphemeralsResponse(Record):
+    _layout = "ephemerals:[s]"
+    ephemerals: list[str]
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class GetAllChildrenNumberResponse(Record):
+    _layout = "totalNumber:i"
+    totalNumber: int
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class ErrorResponse(Record):
+    _layout = "err:i"
+    err: int
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class SetSASLResponse(Record):
+    _layout = "token:b"
+    token: bytes | None
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class ClientInfo(Record):
+    _layout = "authScheme:s user:s"
+    authScheme: str
+    user: str
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class WhoAmIResponse(Record):
+    _layout = "clientInfo:[ClientInfo]"
+    clientInfo: list[ClientInfo]
+
+
+@jute_record
+@dataclass(frozen=True, slots=True)
+class WatcherEvent(Record):
+    _layout = "type:i state:i path:s"
+    type: int
+    state: int
+    path: str
+
+
+def check_layouts() -> None:
+    """Raise if any registered record's layout names an unknown kind (import-time sanity)."""
+    for cls in _REGISTRY.values():
+        for pair in cls._layout.split():
+            kind = pair.split(":")[1]
+            base = kind.strip("[]")
+            if kind not in _READ and base not in _REGISTRY:
+                raise ProtocolError(f"{cls.__name__}: unknown kind {kind}")
