@@ -1,0 +1,80 @@
+"""The `roost` command."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from roost.server.config import ConfigError, ServerConfig, load_toml, load_zoo_cfg
+
+
+@click.group()
+@click.version_option(package_name="roost")
+def main() -> None:
+    """roost: a coordination service speaking the ZooKeeper protocol."""
+
+
+@main.command()
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), help="roost.toml configuration file"
+)
+@click.option(
+    "--zoo-cfg",
+    "zoo_cfg",
+    type=click.Path(path_type=Path),
+    help="read ZooKeeper's zoo.cfg keys that apply",
+)
+@click.option("--host", default=None, help="address to listen on (default 127.0.0.1)")
+@click.option("--port", type=int, default=None, help="client port (default 2181)")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="data directory (default ./roost-data)",
+)
+@click.option("--log-level", default="INFO", show_default=True)
+def serve(
+    config_path: Path | None,
+    zoo_cfg: Path | None,
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    log_level: str,
+) -> None:
+    """Run a standalone server."""
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        cfg = ServerConfig()
+        if zoo_cfg is not None:
+            cfg = load_zoo_cfg(zoo_cfg, cfg)
+        if config_path is not None:
+            cfg = load_toml(config_path, cfg)
+        overrides = {
+            k: v
+            for k, v in (("host", host), ("port", port), ("data_dir", data_dir))
+            if v is not None
+        }
+        cfg = cfg.replace(**overrides)
+    except ConfigError as e:
+        click.echo(f"roost: bad configuration: {e}", err=True)
+        sys.exit(2)
+    from roost.server import run_server
+    from roost.storage import StorageError
+
+    try:
+        run_server(cfg)
+    except StorageError as e:
+        click.echo(f"roost: cannot start: {e}", err=True)
+        sys.exit(1)
+    except OSError as e:
+        click.echo(f"roost: cannot start: {e}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""Four-letter words, with output shaped like ZooKeeper 3.8's so existing tools parse it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import resource
+import socket
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import roost
+
+if TYPE_CHECKING:
+    from roost.server.connection import Connection
+    from roost.server.core import Server
+
+#: reported where ZooKeeper reports its own version; kazoo's server_version() parses the digits
+VERSION = f"3.8.4-roost-{roost.__version__}, built on 2026-11-22 00:00 UTC"
+
+
+def _latency(server: Server) -> tuple[int, float, int]:
+    avg = server.lat_sum / server.lat_count if server.lat_count else 0.0
+    return round(server.lat_min), round(avg, 4), round(server.lat_max)
+
+
+def _summary(server: Server) -> list[str]:
+    lo, avg, hi = _latency(server)
+    outstanding = sum(len(c.slots) for c in server.connections)
+    return [
+        f"Latency min/avg/max: {lo}/{avg}/{hi}",
+        f"Received: {server.packets_received}",
+        f"Sent: {server.packets_sent}",
+        f"Connections: {len(server.connections)}",
+        f"Outstanding: {outstanding}",
+        f"Zxid: 0x{server.tree.last_zxid:x}",
+        "Mode: standalone",
+        f"Node count: {server.tree.node_count()}",
+    ]
+
+
+def _conn_line(c: Connection, full: bool) -> str:
+    base = f" /{c.ip}:{c.port}[1](queued={len(c.slots)},recved={c.received},sent={c.sent}"
+    if not full:
+        return base + ")"
+    avg = c.lat_sum / c.lat_count if c.lat_count else 0.0
+    return (
+        base + f",sid=0x{c.session_id & 0xFFFFFFFFFFFFFFFF:x},lop={c.last_op},"
+        f"est={int(c.established * 1000)},to={c.timeout_ms},lcxid=0x{c.last_cxid:x},"
+        f"lzxid=0x{c.last_zxid & 0xFFFFFFFFFFFFFFFF:x},lresp={int(time.time() * 1000)},"
+        f"llat={round(c.last_latency)},minlat={round(c.lat_min)},avglat={avg:.1f},"
+        f"maxlat={round(c.lat_max)})"
+    )
+
+
+def srvr(server: Server) -> str:
+    return "\n".join([f"Zookeeper version: {VERSION}", *_summary(server)]) + "\n"
+
+
+def stat(server: Server) -> str:
+    lines = [f"Zookeeper version: {VERSION}", "Clients:"]
+    lines += [_conn_line(c, False) for c in server.connections]
+    lines.append("")
+    return "\n".join(lines + _summary(server)) + "\n"
+
+
+def cons(server: Server) -> str:
+    return "".join(_conn_line(c, True) + "\n" for c in server.connections) + "\n"
+
+
+def conf(server: Server) -> str:
+    c = server.config
+    rows = [
+        ("clientPort", server.port),
+        ("secureClientPort", -1),
+        ("dataDir", os.path.abspath(c.data_dir)),
+        ("dataDirSize", _dir_size(str(c.data_dir))),
+        ("dataLogDir", os.path.abspath(c.data_dir)),
+        ("dataLogSize", 0),
+        ("tickTime", c.tick_ms),
+        ("maxClientCnxns", c.max_client_connections),
+        ("minSessionTimeout", c.min_session_timeout),
+        ("maxSessionTimeout", c.max_session_timeout),
+        ("clientPortListenBacklog", 1024),
+        ("serverId", c.server_id),
+    ]
+    return "".join(f"{k}={v}\n" for k, v in rows)
+
+
+def _dir_size(path: str) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for f in files:
+            with contextlib.suppress(OSError):
+                total += os.path.getsize(os.path.join(root, f))
+    return total
+
+
+def envi(server: Server) -> str:
+    rows = [
+        ("zookeeper.version", VERSION),
+        ("host.name", socket.gethostname()),
+        ("java.version", f"python-{platform.python_version()}"),
+        ("java.vendor", platform.python_implementation()),
+        ("java.home", sys.prefix),
+        ("java.class.path", ""),
+        ("java.library.path", ""),
+        ("java.io.tmpdir", "/tmp"),
+        ("java.compiler", "<NA>"),
+        ("os.name", platform.system()),
+        ("os.arch", platform.machine()),
+        ("os.version", platform.release()),
+        ("user.name", os.environ.get("USER", "")),
+        ("user.home", os.path.expanduser("~")),
+        ("user.dir", os.getcwd()),
+    ]
+    return "Environment:\n" + "".join(f"{k}={v}\n" for k, v in rows)
+
+
+def mntr(server: Server) -> str:
+    lo, avg, hi = _latency(server)
+    tree = server.tree
+    try:
+        fds = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        fds = -1
+    rows: list[tuple[str, object]] = [
+        ("version", VERSION),
+        ("server_state", "standalone"),
+        ("avg_latency", avg),
+        ("max_latency", hi),
+        ("min_latency", lo),
+        ("packets_received", server.packets_received),
+        ("packets_sent", server.packets_sent),
+        ("num_alive_connections", len(server.connections)),
+        ("outstanding_requests", sum(len(c.slots) for c in server.connections)),
+        ("uptime", int((time.time() - server.started) * 1000)),
+        ("znode_count", tree.node_count()),
+        ("watch_count", server.watches.count()),
+        ("ephemerals_count", tree.ephemeral_count()),
+        ("approximate_data_size", tree.approximate_data_size()),
+        ("global_sessions", len(tree.sessions)),
+        ("local_sessions", 0),
+        ("open_file_descriptor_count", fds),
+        ("max_file_descriptor_count", resource.getrlimit(resource.RLIMIT_NOFILE)[0]),
+        ("last_zxid", tree.last_zxid),
+    ]
+    if server.log is not None:
+        rows += [("fsync_count", server.log.fsync_count), ("commit_batches", server.log.batches)]
+    return "".join(f"zk_{k}\t{v}\n" for k, v in rows)
+
+
+def wchs(server: Server) -> str:
+    by_path = server.watches.by_path()
+    conns = {w for s in by_path.values() for w in s}
+    total = sum(len(s) for s in by_path.values())
+    return f"{len(conns)} connections watching {len(by_path)} paths\nTotal watches:{total}\n"
+
+
+def dump(server: Server) -> str:
+    tree = server.tree
+    lines = ["SessionTracker dump:", f"Session Sets ({len(server.sessions.deadlines)}):"]
+    for sid in sorted(server.sessions.deadlines):
+        lines.append(f"0x{sid & 0xFFFFFFFFFFFFFFFF:x}")
+    with_eph = {sid: info for sid, info in tree.sessions.items() if info.ephemerals}
+    lines += ["ephemeral nodes dump:", f"Sessions with Ephemerals ({len(with_eph)}):"]
+    for sid in sorted(with_eph):
+        lines.append(f"0x{sid & 0xFFFFFFFFFFFFFFFF:x}:")
+        lines += [f"\t{p}" for p in sorted(with_eph[sid].ephemerals)]
+    lines += ["Connections dump:", f"Connections Sets (1)/({len(server.connections)}):"]
+    lines += [f"0x{c.session_id & 0xFFFFFFFFFFFFFFFF:x}" for c in server.connections]
+    return "\n".join(lines) + "\n"
+
+
+COMMANDS: dict[str, Callable[[Server], str]] = {
+    "ruok": lambda s: "imok",
+    "isro": lambda s: "rw",
+    "srvr": srvr,
+    "stat": stat,
+    "mntr": mntr,
+    "conf": conf,
+    "cons": cons,
+    "envi": envi,
+    "wchs": wchs,
+    "dump": dump,
+}
+
+
+def run(server: Server, cmd: str) -> str:
+    return COMMANDS[cmd](server)

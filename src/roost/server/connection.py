@@ -1,0 +1,242 @@
+"""One client connection: framing, four-letter words, in-order replies, flow control.
+
+Replies leave in request order (ZooKeeper's per-connection FIFO). A reply that is
+known at once is written at once when nothing is queued ahead of it; otherwise it
+takes a slot in `slots`: a write waits for its commit, and a read queued behind a
+write is evaluated only when it reaches the head, so it observes that write.
+Watch notifications bypass the queue: they are written as soon as the change is
+applied, so they precede the reply of any later request that observes the change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from roost.wire.errors import ProtocolError
+from roost.wire.opcodes import KeeperState, Perm
+from roost.wire.protocol import FrameBuffer, encode_event
+from roost.wire.records import ACL, Id
+
+if TYPE_CHECKING:
+    from roost.server.core import Server
+
+log = logging.getLogger("roost.connection")
+
+Thunk = Callable[[], bytes]
+
+
+class Slot:
+    """A queued reply: ready bytes, or a thunk evaluated at the head of the queue."""
+
+    __slots__ = ("frame", "thunk")
+
+    def __init__(self, frame: bytes | None = None, thunk: Thunk | None = None) -> None:
+        self.frame = frame
+        self.thunk = thunk
+
+
+class Connection(asyncio.Protocol):
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self.frames = FrameBuffer(server.config.max_frame_bytes)
+        self.ip = "?"
+        self.port = 0
+        self.auth: list[Id] = []
+        self.handshaken = False
+        self.session_id = 0
+        self.timeout_ms = 0
+        self.waiting_connect = False
+        self.backlog: list[bytes] = []
+        self.slots: deque[Slot] = deque()
+        self._out: list[bytes] = []
+        self._flush_scheduled = False
+        self._probe = b""
+        self._probing = True
+        self.closed = False
+        self._close_after_flush = False
+        self._reading_paused = False
+        # statistics for the four-letter words
+        self.received = 0
+        self.sent = 0
+        self.established = time.time()
+        self.last_op = "NA"
+        self.last_cxid = 0
+        self.last_zxid = 0
+        self.last_latency = 0.0
+        self.lat_min = 0.0
+        self.lat_max = 0.0
+        self.lat_sum = 0.0
+        self.lat_count = 0
+
+    # --- asyncio.Protocol ----------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        if peer:
+            self.ip, self.port = peer[0], peer[1]
+        cfg = self.server.config
+        transport.set_write_buffer_limits(high=cfg.outgoing_high_water)
+        self.auth.append(Id("ip", self.ip))
+        if not self.server.admit(self):
+            log.warning(
+                "too many connections from %s (max %d): closing",
+                self.ip,
+                cfg.max_client_connections,
+            )
+            self.closed = True
+            transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.server.connection_closed(self)
+
+    def pause_writing(self) -> None:
+        # The client does not read what we send: stop reading its requests.
+        if self.transport is not None and not self._reading_paused:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and self._reading_paused and not self.closed:
+            self._reading_paused = False
+            self.transport.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        if self.closed:
+            return
+        if self._probing:
+            self._probe += data
+            if len(self._probe) < 4:
+                return
+            self._probing = False
+            data, self._probe = self._probe, b""
+            cmd = data[:4].decode("latin-1")
+            if self.server.is_four_letter_word(cmd):
+                self.write_raw(self.server.four_letter(cmd).encode())
+                self.close_after_flush()
+                return
+        try:
+            frames = self.frames.feed(data)
+        except ProtocolError as e:
+            log.warning("closing connection from %s:%d: %s", self.ip, self.port, e)
+            self.abort()
+            return
+        for body in frames:
+            if self.closed or self._close_after_flush:
+                return
+            self.received += 1
+            self.server.packets_received += 1
+            if self.waiting_connect:
+                self.backlog.append(body)
+            elif not self.handshaken:
+                self.server.handle_connect(self, body)
+            else:
+                self.server.dispatch(self, body)
+
+    # --- replies in order ----------------------------------------------------------
+    def reply(self, frame: bytes) -> None:
+        if self.slots:
+            self.slots.append(Slot(frame))
+        else:
+            self.write_raw(frame)
+
+    def reply_later(self, thunk: Thunk) -> None:
+        """A read: evaluated now if nothing is queued ahead of it, else at its turn."""
+        if self.slots:
+            self.slots.append(Slot(None, thunk))
+        else:
+            self.write_raw(thunk())
+
+    def reserve(self) -> Slot:
+        slot = Slot()
+        self.slots.append(slot)
+        return slot
+
+    def complete(self, slot: Slot, frame: bytes) -> None:
+        slot.frame = frame
+        slots = self.slots
+        while slots:
+            head = slots[0]
+            if head.frame is not None:
+                out = head.frame
+            elif head.thunk is not None:
+                out = head.thunk()
+            else:
+                break
+            slots.popleft()
+            self.write_raw(out)
+
+    def run_backlog(self) -> None:
+        frames, self.backlog = self.backlog, []
+        for body in frames:
+            if self.closed:
+                return
+            self.server.dispatch(self, body)
+
+    # --- notifications ----------------------------------------------------------------
+    def notify(self, ev_type: int, path: str, acl: tuple[ACL, ...]) -> None:
+        if self.closed:
+            return
+        if acl and not self.server.tree.check_acl_list(acl, Perm.READ, tuple(self.auth)):
+            return
+        self.write_raw(encode_event(ev_type, KeeperState.SYNC_CONNECTED, path))
+
+    # --- output -----------------------------------------------------------------------
+    def write_raw(self, frame: bytes) -> None:
+        if self.closed:
+            return
+        self._out.append(frame)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.server.loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._flush_scheduled = False
+        if self.closed or self.transport is None:
+            return
+        out = self._out
+        if out:
+            self.sent += len(out)
+            self.server.packets_sent += len(out)
+            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
+            out.clear()
+        if self.transport.get_write_buffer_size() > self.server.config.outgoing_hard_limit:
+            log.warning(
+                "closing connection from %s:%d: client does not read its replies (%d bytes queued)",
+                self.ip,
+                self.port,
+                self.transport.get_write_buffer_size(),
+            )
+            self.abort()
+            return
+        if self._close_after_flush:
+            self.closed = True
+            self.transport.close()
+
+    def close_after_flush(self) -> None:
+        self._close_after_flush = True
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.server.loop.call_soon(self.flush)
+
+    def abort(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.closed = True
+            self.transport.abort()
+
+    def record_latency(self, started: float) -> None:
+        ms = (time.monotonic() - started) * 1000.0
+        self.last_latency = ms
+        if self.lat_count == 0 or ms < self.lat_min:
+            self.lat_min = ms
+        self.lat_max = max(self.lat_max, ms)
+        self.lat_sum += ms
+        self.lat_count += 1
+        self.server.record_latency(ms)

@@ -1,0 +1,384 @@
+"""The standalone server: listener, session handshake, request dispatch, housekeeping."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+
+from roost.server import admin
+from roost.server.config import ServerConfig
+from roost.server.connection import Connection
+from roost.server.reads import READS
+from roost.server.sessions import SessionTracker
+from roost.server.standalone import StandaloneLog
+from roost.server.txn import Kind, Txn, TxnResult
+from roost.server.watches import WatchManager
+from roost.storage import DataDir
+from roost.tree import DataTree, TreeConfig
+from roost.tree.acl import auth_ids
+from roost.wire.errors import Err, ProtocolError
+from roost.wire.multi import MultiRequest
+from roost.wire.opcodes import Op, Xid
+from roost.wire.protocol import (
+    BadRequestBody,
+    UnknownOpcode,
+    decode_request,
+    encode_frame,
+    encode_reply,
+)
+from roost.wire.records import AuthPacket, ConnectRequest, ConnectResponse
+
+log = logging.getLogger("roost.server")
+
+#: opcodes that become txns
+WRITES = frozenset(
+    {
+        Op.CREATE,
+        Op.CREATE2,
+        Op.CREATE_CONTAINER,
+        Op.CREATE_TTL,
+        Op.DELETE,
+        Op.SET_DATA,
+        Op.SET_ACL,
+        Op.CHECK,
+        Op.MULTI,
+    }
+)
+_INVALID_PASSWD = bytes(16)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Server:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config.validate()
+        self.tree_config = TreeConfig(
+            super_digest=config.super_digest,
+            ttl_enabled=config.ttl_enabled,
+            max_data_bytes=config.max_frame_bytes,
+        )
+        self.watches = WatchManager()
+        self.sessions = SessionTracker(config.server_id)
+        self.connections: set[Connection] = set()
+        self.by_session: dict[int, Connection] = {}
+        self.per_ip: Counter[str] = Counter()
+        self.packets_received = 0
+        self.packets_sent = 0
+        self.lat_min = 0.0
+        self.lat_max = 0.0
+        self.lat_sum = 0.0
+        self.lat_count = 0
+        self.started = time.time()
+        self.datadir: DataDir | None = None
+        self.log: StandaloneLog | None = None
+        self._listener: asyncio.Server | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.stopped = asyncio.Event()
+        self.port = config.port
+
+    @property
+    def tree(self) -> DataTree:
+        assert self.log is not None
+        return self.log.tree
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    # --- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        self.datadir = DataDir.open(self.config.data_dir)
+        self.log = StandaloneLog(
+            self.datadir,
+            self.tree_config,
+            self.on_applied,
+            self.config.snapshot_every,
+            self.config.snapshots_to_keep,
+            self.config.fsync,
+            on_fatal=self._fatal,
+        )
+        self.log.recover()
+        for sid, info in self.tree.sessions.items():
+            self.sessions.track(sid, info.timeout_ms)
+        self.log.start()
+        loop = asyncio.get_running_loop()
+        self._listener = await loop.create_server(
+            lambda: Connection(self),
+            self.config.host,
+            self.config.port,
+            reuse_address=True,
+            backlog=1024,
+        )
+        self.port = self._listener.sockets[0].getsockname()[1]
+        self._tasks.append(loop.create_task(self._expire_sessions()))
+        self._tasks.append(loop.create_task(self._reap_nodes()))
+        log.info(
+            "roost serving on %s:%d, data in %s", self.config.host, self.port, self.config.data_dir
+        )
+
+    async def stop(self) -> None:
+        if self.stopped.is_set():
+            return
+        if self._listener is not None:
+            self._listener.close()
+        for t in self._tasks:
+            t.cancel()
+        for conn in list(self.connections):
+            conn.abort()
+        if self.log is not None and self.log.failed is None:
+            await self.log.close(snapshot=True)
+        if self.datadir is not None:
+            self.datadir.close()
+        self.stopped.set()
+
+    def _fatal(self, exc: BaseException) -> None:
+        for conn in list(self.connections):
+            conn.abort()
+        asyncio.get_running_loop().create_task(self.stop())
+
+    # --- connections ---------------------------------------------------------------------
+    def admit(self, conn: Connection) -> bool:
+        limit = self.config.max_client_connections
+        if limit and self.per_ip[conn.ip] >= limit:
+            return False
+        self.per_ip[conn.ip] += 1
+        self.connections.add(conn)
+        return True
+
+    def connection_closed(self, conn: Connection) -> None:
+        if conn in self.connections:
+            self.connections.discard(conn)
+            self.per_ip[conn.ip] -= 1
+            if self.per_ip[conn.ip] <= 0:
+                del self.per_ip[conn.ip]
+        self.watches.drop(conn)
+        if self.by_session.get(conn.session_id) is conn:
+            del self.by_session[conn.session_id]
+
+    def is_four_letter_word(self, cmd: str) -> bool:
+        return cmd in admin.COMMANDS
+
+    def four_letter(self, cmd: str) -> str:
+        if cmd not in self.config.four_letter_words:
+            return f"{cmd} is not executed because it is not in the whitelist.\n"
+        return admin.run(self, cmd)
+
+    # --- handshake ---------------------------------------------------------------------------
+    def handle_connect(self, conn: Connection, body: bytes) -> None:
+        try:
+            req = ConnectRequest.from_bytes(body)
+        except ProtocolError as e:
+            log.warning("bad connect request from %s: %s", conn.ip, e)
+            conn.abort()
+            return
+        if req.lastZxidSeen > self.tree.last_zxid:
+            log.warning(
+                "refusing session 0x%x from %s: client has seen zxid 0x%x, server is at 0x%x",
+                req.sessionId,
+                conn.ip,
+                req.lastZxidSeen,
+                self.tree.last_zxid,
+            )
+            conn.abort()
+            return
+        cfg = self.config
+        timeout = min(max(req.timeOut, cfg.min_session_timeout), cfg.max_session_timeout)
+        assert self.log is not None
+        if req.sessionId == 0:
+            sid, passwd = self.sessions.new_id(), self.sessions.new_password()
+            conn.waiting_connect = True
+            txn = Txn(Kind.CREATE_SESSION, sid, now_ms(), (), 0, passwd, timeout)
+
+            def created(zxid: int, result: TxnResult) -> None:
+                conn.waiting_connect = False
+                self._bind(conn, req, sid, passwd, timeout)
+                conn.run_backlog()
+
+            self.log.propose(txn, created)
+            return
+        other = self.by_session.get(req.sessionId)
+        if other is not None and other is not conn:
+            other.abort()
+        info = self.tree.sessions.get(req.sessionId)
+        if info is None or info.passwd != req.passwd or req.sessionId in self.sessions.closing:
+            resp = ConnectResponse(0, 0, 0, _INVALID_PASSWD, False, req.has_read_only)
+            conn.write_raw(encode_frame(resp))
+            conn.close_after_flush()
+            return
+        self._bind(conn, req, req.sessionId, info.passwd, timeout)
+
+    def _bind(
+        self, conn: Connection, req: ConnectRequest, sid: int, passwd: bytes, timeout: int
+    ) -> None:
+        if conn.closed:
+            return
+        conn.handshaken = True
+        conn.session_id = sid
+        conn.timeout_ms = timeout
+        self.by_session[sid] = conn
+        self.sessions.set_timeout(sid, timeout)
+        conn.write_raw(
+            encode_frame(ConnectResponse(0, timeout, sid, passwd, False, req.has_read_only))
+        )
+
+    # --- requests ---------------------------------------------------------------------------------
+    def dispatch(self, conn: Connection, body: bytes) -> None:
+        try:
+            xid, op, req = decode_request(body)
+        except UnknownOpcode as e:
+            log.info("unknown opcode %d from %s: closing", e.op, conn.ip)
+            conn.reply(encode_reply(e.xid, self.tree.last_zxid, Err.UNIMPLEMENTED))
+            conn.close_after_flush()
+            return
+        except BadRequestBody as e:
+            log.warning("malformed request from %s: %s: closing", conn.ip, e)
+            conn.reply(encode_reply(e.xid, self.tree.last_zxid, Err.MARSHALLING_ERROR))
+            conn.close_after_flush()
+            return
+        except ProtocolError as e:
+            log.warning("malformed frame from %s: %s: closing", conn.ip, e)
+            conn.abort()
+            return
+        self.sessions.touch(conn.session_id)
+        conn.last_op = _OP_NAMES.get(op, "NA")
+        if xid > 0:
+            conn.last_cxid = xid
+        if op in WRITES:
+            if op == Op.MULTI and isinstance(req, MultiRequest) and req.is_read:
+                conn.reply(encode_reply(xid, self.tree.last_zxid, Err.MARSHALLING_ERROR))
+                return
+            self._write(conn, xid, op, body)
+            return
+        handler = READS.get(op)
+        auth = tuple(conn.auth)
+        if handler is not None:
+            conn.reply_later(lambda: handler(self, conn, xid, req, auth))
+            return
+        if op == Op.PING:
+            conn.reply_later(lambda: encode_reply(Xid.PING, self.tree.last_zxid, 0))
+        elif op == Op.AUTH:
+            assert isinstance(req, AuthPacket)
+            self._auth(conn, xid, req)
+        elif op == Op.CLOSE_SESSION:
+            self._close_session(conn, xid)
+        elif op == Op.RECONFIG:
+            conn.reply(encode_reply(xid, self.tree.last_zxid, Err.RECONFIG_DISABLED))
+        else:  # SASL: not configured
+            conn.reply(encode_reply(xid, 0, Err.AUTH_FAILED))
+            conn.close_after_flush()
+
+    def _write(self, conn: Connection, xid: int, op: int, body: bytes) -> None:
+        sid = conn.session_id
+        if sid in self.sessions.closing or sid not in self.tree.sessions:
+            conn.reply(encode_reply(xid, self.tree.last_zxid, Err.SESSION_EXPIRED))
+            return
+        assert self.log is not None
+        slot = conn.reserve()
+        started = time.monotonic()
+        txn = Txn(Kind.REQUEST, sid, now_ms(), tuple(conn.auth), op, body[8:])
+
+        def done(zxid: int, res: TxnResult) -> None:
+            conn.last_zxid = zxid
+            conn.record_latency(started)
+            conn.complete(slot, encode_reply(xid, zxid, res.err, res.record))
+
+        self.log.propose(txn, done)
+
+    def _auth(self, conn: Connection, xid: int, req: AuthPacket) -> None:
+        ids = auth_ids(req.scheme, req.auth, conn.ip, self.config.super_digest)
+        if ids is None:
+            log.info("auth failed for %s with scheme %r: closing", conn.ip, req.scheme)
+            conn.reply(encode_reply(Xid.AUTH, 0, Err.AUTH_FAILED))
+            conn.close_after_flush()
+            return
+        for i in ids:
+            if i not in conn.auth:
+                conn.auth.append(i)
+        conn.reply(encode_reply(Xid.AUTH, 0, 0))
+
+    def _close_session(self, conn: Connection, xid: int) -> None:
+        sid = conn.session_id
+        assert self.log is not None
+        if sid in self.sessions.closing or sid not in self.tree.sessions:
+            conn.reply(encode_reply(xid, self.tree.last_zxid, 0))
+            conn.close_after_flush()
+            return
+        self.sessions.closing.add(sid)
+        slot = conn.reserve()
+
+        def done(zxid: int, res: TxnResult) -> None:
+            conn.complete(slot, encode_reply(xid, zxid, 0))
+            conn.close_after_flush()
+
+        self.log.propose(Txn(Kind.CLOSE_SESSION, sid, now_ms()), done)
+
+    # --- applying ----------------------------------------------------------------------------
+    def on_applied(self, zxid: int, txn: Txn, result: TxnResult) -> None:
+        if result.events:
+            self.watches.trigger(result.events)
+        if txn.kind is Kind.CREATE_SESSION:
+            self.sessions.track(txn.session_id, txn.timeout_ms)
+        elif txn.kind is Kind.CLOSE_SESSION:
+            self.sessions.forget(txn.session_id)
+
+    def record_latency(self, ms: float) -> None:
+        if self.lat_count == 0 or ms < self.lat_min:
+            self.lat_min = ms
+        self.lat_max = max(self.lat_max, ms)
+        self.lat_sum += ms
+        self.lat_count += 1
+
+    # --- housekeeping --------------------------------------------------------------------------
+    async def _expire_sessions(self) -> None:
+        period = min(self.config.tick_ms, 1000) / 4000.0
+        while True:
+            await asyncio.sleep(period)
+            assert self.log is not None
+            for sid in self.sessions.expired():
+                log.info("session 0x%x expired", sid)
+                conn = self.by_session.get(sid)
+
+                def done(zxid: int, res: TxnResult, conn: Connection | None = conn) -> None:
+                    if conn is not None:
+                        conn.close_after_flush()
+
+                self.log.propose(Txn(Kind.CLOSE_SESSION, sid, now_ms()), done)
+
+    async def _reap_nodes(self) -> None:
+        period = self.config.container_check_ms / 1000.0
+        while True:
+            await asyncio.sleep(period)
+            assert self.log is not None
+            t = now_ms()
+            for path in self.tree.reap_candidates(t):
+                self.log.propose(Txn(Kind.REAP, 0, t, body=path.encode("utf-8", "surrogatepass")))
+
+
+_OP_NAMES = {
+    Op.CREATE: "CREA",
+    Op.CREATE2: "CREA",
+    Op.CREATE_CONTAINER: "CREA",
+    Op.CREATE_TTL: "CREA",
+    Op.DELETE: "DELE",
+    Op.EXISTS: "EXIS",
+    Op.GET_DATA: "GETD",
+    Op.SET_DATA: "SETD",
+    Op.GET_ACL: "GETA",
+    Op.SET_ACL: "SETA",
+    Op.GET_CHILDREN: "GETC",
+    Op.GET_CHILDREN2: "GETC",
+    Op.SYNC: "SYNC",
+    Op.PING: "PING",
+    Op.MULTI: "MULT",
+    Op.MULTI_READ: "MLTR",
+    Op.AUTH: "SASL",
+    Op.CLOSE_SESSION: "CLOS",
+    Op.SET_WATCHES: "SETW",
+    Op.SET_WATCHES2: "SETW",
+    Op.ADD_WATCH: "ADDW",
+    Op.CHECK: "CHEC",
+}

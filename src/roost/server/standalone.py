@@ -1,0 +1,158 @@
+"""A one-member replication group: a txn commits once it is fsynced in the write-ahead log.
+
+Group commit: every txn proposed while the previous batch was being written and
+fsynced goes into the next batch, which costs one write() and one fsync(). The
+log is the one the Raft ensemble will use (entries carry term and index; zxid =
+index), so the ensemble replaces this class, not the layers around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from roost.server.txn import Txn, TxnResult, apply_txn
+from roost.storage import DataDir, Entry
+from roost.tree import DataTree, TreeConfig
+
+log = logging.getLogger("roost.log")
+
+#: term used for every entry of a standalone server
+TERM = 1
+
+Done = Callable[[int, TxnResult], None]
+Applied = Callable[[int, Txn, TxnResult], None]
+
+
+class StandaloneLog:
+    def __init__(
+        self,
+        datadir: DataDir,
+        tree_config: TreeConfig,
+        on_applied: Applied,
+        snapshot_every: int = 100_000,
+        snapshots_to_keep: int = 3,
+        fsync: bool = True,
+        on_fatal: Callable[[BaseException], None] = lambda e: None,
+    ) -> None:
+        self.on_fatal = on_fatal
+        self.failed: BaseException | None = None
+        self.datadir = datadir
+        self.tree_config = tree_config
+        self.on_applied = on_applied
+        self.snapshot_every = snapshot_every
+        self.snapshots_to_keep = snapshots_to_keep
+        self.fsync = fsync
+        self.tree = DataTree(tree_config)
+        self.last_index = 0
+        self.snapshot_index = 0
+        self._pending: list[tuple[Txn, Done | None]] = []
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+        self.fsync_count = 0
+        self.batches = 0
+
+    # --- start-up ------------------------------------------------------------------
+    def recover(self) -> None:
+        """Load the newest snapshot, then replay the log after it. Raises on corruption."""
+        t0 = time.monotonic()
+        snap = self.datadir.snapshots.latest()
+        if snap is not None:
+            meta, data = snap
+            self.tree = DataTree.from_bytes(data, self.tree_config)
+            self.snapshot_index = meta.index
+        wal = self.datadir.wal
+        start = max(self.snapshot_index + 1, wal.first_index)
+        replayed = 0
+        for entry in wal.entries(start, wal.last_index + 1):
+            apply_txn(self.tree, entry.index, Txn.from_bytes(entry.data))
+            replayed += 1
+        self.last_index = max(wal.last_index, self.snapshot_index, self.tree.last_zxid)
+        self.tree.last_zxid = self.last_index
+        log.info(
+            "recovered %d nodes, %d sessions, zxid 0x%x (snapshot at 0x%x, %d txns replayed) "
+            "in %.3fs",
+            self.tree.node_count(),
+            len(self.tree.sessions),
+            self.last_index,
+            self.snapshot_index,
+            replayed,
+            time.monotonic() - t0,
+        )
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="roost-log")
+
+    # --- proposing ---------------------------------------------------------------
+    def propose(self, txn: Txn, done: Done | None = None) -> None:
+        if self._closing:
+            raise RuntimeError("log is closed")
+        self._pending.append((txn, done))
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            if not self._pending:
+                if self._closing:
+                    return
+                continue
+            batch, self._pending = self._pending, []
+            first = self.last_index + 1
+            entries = [Entry(TERM, first + i, txn.to_bytes()) for i, (txn, _) in enumerate(batch)]
+            try:
+                await loop.run_in_executor(None, self._write, entries)
+            except Exception as e:
+                # A txn that is not durable must never be acknowledged: stop the node.
+                log.critical("write-ahead log failed, stopping: %s", e)
+                self.failed = e
+                self.on_fatal(e)
+                return
+            self.last_index = first + len(batch) - 1
+            for i, (txn, done) in enumerate(batch):
+                zxid = first + i
+                result = apply_txn(self.tree, zxid, txn)
+                self.on_applied(zxid, txn, result)
+                if done is not None:
+                    done(zxid, result)
+            self.batches += 1
+            if self.last_index - self.snapshot_index >= self.snapshot_every:
+                await self.snapshot()
+            if self._pending or self._closing:
+                self._wakeup.set()
+
+    def _write(self, entries: list[Entry]) -> None:
+        wal = self.datadir.wal
+        wal.append(entries)
+        if self.fsync:
+            wal.sync()
+            self.fsync_count += 1
+
+    # --- snapshots -------------------------------------------------------------------
+    async def snapshot(self) -> None:
+        """Write a snapshot of the tree at the last applied index, then compact the log."""
+        index = self.last_index
+        data = self.tree.to_bytes()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self._write_snapshot, index, data)
+        self.snapshot_index = index
+
+    def _write_snapshot(self, index: int, data: bytes) -> None:
+        self.datadir.snapshots.save(index, TERM, data)
+        self.datadir.snapshots.prune(self.snapshots_to_keep)
+        self.datadir.wal.compact(index)
+        log.info("snapshot at zxid 0x%x (%d bytes)", index, len(data))
+
+    async def close(self, snapshot: bool = True) -> None:
+        """Finish every proposed txn, snapshot (clean shutdown), stop."""
+        self._closing = True
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+        if snapshot and self.last_index > self.snapshot_index:
+            await self.snapshot()

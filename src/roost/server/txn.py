@@ -1,0 +1,91 @@
+"""Txns: what goes into the replicated log, and applying one to the data tree.
+
+A txn is everything `DataTree` needs to compute the same result on every member:
+the request (as its jute body), the session, the proposer's timestamp and the
+connection's identities. Encoded with msgpack; zxid = the log index it lands at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import msgpack
+
+from roost.tree import DataTree, TxnContext, WatchEvent
+from roost.wire.errors import ProtocolError
+from roost.wire.jute import Reader
+from roost.wire.protocol import OPS
+from roost.wire.records import Id, Record
+
+
+class Kind(IntEnum):
+    REQUEST = 1
+    CREATE_SESSION = 2
+    CLOSE_SESSION = 3
+    REAP = 4
+    NOOP = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Txn:
+    kind: Kind
+    session_id: int = 0
+    time_ms: int = 0
+    auth: tuple[Id, ...] = ()
+    op: int = 0
+    #: REQUEST: the request's jute body; CREATE_SESSION: the password; REAP: the path (utf-8)
+    body: bytes = b""
+    #: CREATE_SESSION: the negotiated timeout
+    timeout_ms: int = 0
+
+    def to_bytes(self) -> bytes:
+        auth = [[i.scheme, i.id] for i in self.auth]
+        out: bytes = msgpack.packb(
+            [
+                int(self.kind),
+                self.session_id,
+                self.time_ms,
+                auth,
+                self.op,
+                self.body,
+                self.timeout_ms,
+            ],
+            use_bin_type=True,
+        )
+        return out
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Txn:
+        try:
+            kind, sid, t, auth, op, body, timeout = msgpack.unpackb(data, raw=False)
+            return cls(Kind(kind), sid, t, tuple(Id(s, i) for s, i in auth), op, body, timeout)
+        except (ValueError, TypeError, msgpack.UnpackException) as e:
+            raise ProtocolError(f"undecodable txn: {e}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class TxnResult:
+    err: int
+    record: Record | None
+    events: list[WatchEvent]
+
+
+def apply_txn(tree: DataTree, zxid: int, txn: Txn) -> TxnResult:
+    """Apply one committed txn at `zxid`; deterministic on every member."""
+    ctx = TxnContext(zxid, txn.time_ms, txn.session_id, txn.auth)
+    if txn.kind is Kind.REQUEST:
+        req = OPS[txn.op][0].read(Reader(txn.body))
+        err, rec, events = tree.apply(ctx, txn.op, req)
+        return TxnResult(err, rec, events)
+    if txn.kind is Kind.CREATE_SESSION:
+        tree.create_session(ctx, txn.session_id, txn.timeout_ms, txn.body)
+        events = []
+    elif txn.kind is Kind.CLOSE_SESSION:
+        events = tree.close_session(ctx, txn.session_id)
+    elif txn.kind is Kind.REAP:
+        events = tree.reap(ctx, txn.body.decode("utf-8", "surrogatepass"))
+    else:
+        events = []
+    tree.last_zxid = max(tree.last_zxid, zxid)
+    return TxnResult(0, None, events)
