@@ -1,0 +1,269 @@
+"""Client write txns against a DataTree, with ZooKeeper 3.8's checks in ZooKeeper's order.
+
+Every function returns ``(err, response record or None)``, appends watch events to the
+caller's list and, when given an undo list, registers how to revert each change. A
+non-zero err means nothing was changed. The first failing check wins, in this order:
+
+* create: flags; TTL enabled/valid; session (ephemerals); '/' and no NUL in the path;
+  ACL; parent exists; CREATE on parent; suffix + full path validation; node exists;
+  parent ephemeral; data size.
+* delete: path shape / system node; parent exists; DELETE on parent; node exists;
+  version; children.
+* setData: path; node; WRITE; data size; version.
+* setACL: path; ACL; node; ADMIN; aversion.
+* check: path; node; READ; version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from roost.tree.acl import check_acl, fixup_acl
+from roost.tree.context import MAX_TTL_MS, TxnContext, WatchEvent
+from roost.tree.node import Kind, Node
+from roost.tree.paths import SYSTEM_PATHS, is_valid_path, split_path
+from roost.wire.errors import Err
+from roost.wire.multi import MultiRequest, MultiResponse, OpResult
+from roost.wire.opcodes import CreateMode, EventType, Op, Perm
+from roost.wire.records import (
+    CheckVersionRequest,
+    Create2Response,
+    CreateRequest,
+    CreateResponse,
+    CreateTTLRequest,
+    DeleteRequest,
+    Record,
+    SetACLRequest,
+    SetACLResponse,
+    SetDataRequest,
+    SetDataResponse,
+)
+
+if TYPE_CHECKING:
+    from roost.tree.datatree import DataTree
+
+Undo = list[Callable[[], None]]
+Events = list[WatchEvent]
+Outcome = tuple[int, Record | None]
+OpFunc = Callable[["DataTree", TxnContext, int, Record, Events, "Undo | None"], Outcome]
+
+_NO_RESULT: Outcome = (Err.OK, None)
+
+
+def _version_ok(current: int, expected: int) -> bool:
+    return expected == -1 or expected == current
+
+
+def _create_mode(op: int, req: CreateRequest | CreateTTLRequest, ttl_on: bool) -> int | CreateMode:
+    """The create mode, or an error code (checks 1-2: flags, TTL enabled and valid)."""
+    try:
+        mode = CreateMode(req.flags)
+    except ValueError:
+        return Err.BAD_ARGUMENTS
+    if mode.ttl and not ttl_on:
+        return Err.UNIMPLEMENTED
+    ttl = req.ttl if isinstance(req, CreateTTLRequest) else -1
+    if mode.ttl:
+        if not 0 < ttl <= MAX_TTL_MS:
+            return Err.BAD_ARGUMENTS
+    elif ttl >= 0 or op == Op.CREATE_TTL:
+        return Err.BAD_ARGUMENTS
+    return mode
+
+
+def _node_kind(op: int, mode: CreateMode, ctx: TxnContext, ttl: int) -> tuple[int, int]:
+    """(kind, owner) of a new node; the opcode decides containers and TTL nodes."""
+    if op == Op.CREATE_CONTAINER:
+        return Kind.CONTAINER, 0
+    if op == Op.CREATE_TTL:
+        return Kind.TTL, ttl
+    if mode.ephemeral:
+        return Kind.EPHEMERAL, ctx.session_id
+    return Kind.PERSISTENT, 0
+
+
+def create(
+    tree: DataTree, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
+) -> Outcome:
+    if not isinstance(req, CreateRequest | CreateTTLRequest):
+        return Err.MARSHALLING_ERROR, None
+    mode = _create_mode(op, req, tree.config.ttl_enabled)
+    if not isinstance(mode, CreateMode):
+        return mode, None
+    if mode.ephemeral and ctx.session_id not in tree.sessions:
+        return Err.SESSION_EXPIRED, None
+    path = req.path
+    split = split_path(path)
+    if split is None or "\0" in path:
+        return Err.BAD_ARGUMENTS, None
+    acl = fixup_acl(req.acl, ctx.auth)
+    if acl is None:
+        return Err.INVALID_ACL, None
+    parent_path = split[0]
+    parent = tree.nodes.get(parent_path)
+    if parent is None:
+        return Err.NO_NODE, None
+    if not check_acl(parent.acl, Perm.CREATE, ctx.auth):
+        return Err.NO_AUTH, None
+    if mode.sequential:
+        path = f"{path}{parent.cversion:010d}"
+    if not is_valid_path(path):
+        return Err.BAD_ARGUMENTS, None
+    if path in tree.nodes:
+        return Err.NODE_EXISTS, None
+    if parent.kind == Kind.EPHEMERAL:
+        return Err.NO_CHILDREN_FOR_EPHEMERALS, None
+    if req.data is not None and len(req.data) > tree.config.max_data_bytes:
+        return Err.BAD_ARGUMENTS, None
+    ttl = req.ttl if isinstance(req, CreateTTLRequest) else 0
+    kind, owner = _node_kind(op, mode, ctx, ttl)
+    node = Node(req.data, acl, ctx.zxid, ctx.time_ms, kind, owner)
+    tree.link(path, node, ctx.zxid, undo)
+    events.append(WatchEvent(EventType.NODE_CREATED, path, node.acl))
+    events.append(WatchEvent(EventType.NODE_CHILDREN_CHANGED, parent_path, parent.acl))
+    if op == Op.CREATE:
+        return Err.OK, CreateResponse(path)
+    return Err.OK, Create2Response(path, node.stat())
+
+
+def delete(
+    tree: DataTree, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
+) -> Outcome:
+    if not isinstance(req, DeleteRequest):
+        return Err.MARSHALLING_ERROR, None
+    path = req.path
+    split = split_path(path)
+    if split is None or "\0" in path or path in SYSTEM_PATHS:
+        return Err.BAD_ARGUMENTS, None
+    parent = tree.nodes.get(split[0])
+    if parent is None:
+        return Err.NO_NODE, None
+    if not check_acl(parent.acl, Perm.DELETE, ctx.auth):
+        return Err.NO_AUTH, None
+    node = tree.nodes.get(path)
+    if node is None:
+        return Err.NO_NODE, None
+    if not _version_ok(node.version, req.version):
+        return Err.BAD_VERSION, None
+    if node.children:
+        return Err.NOT_EMPTY, None
+    tree.delete_with_events(path, ctx.zxid, events, undo)
+    return _NO_RESULT
+
+
+def set_data(
+    tree: DataTree, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
+) -> Outcome:
+    if not isinstance(req, SetDataRequest):
+        return Err.MARSHALLING_ERROR, None
+    if not is_valid_path(req.path):
+        return Err.BAD_ARGUMENTS, None
+    node = tree.nodes.get(req.path)
+    if node is None:
+        return Err.NO_NODE, None
+    if not check_acl(node.acl, Perm.WRITE, ctx.auth):
+        return Err.NO_AUTH, None
+    if req.data is not None and len(req.data) > tree.config.max_data_bytes:
+        return Err.BAD_ARGUMENTS, None
+    if not _version_ok(node.version, req.version):
+        return Err.BAD_VERSION, None
+    tree.set_node_data(node, req.data, ctx.zxid, ctx.time_ms, undo)
+    events.append(WatchEvent(EventType.NODE_DATA_CHANGED, req.path, node.acl))
+    return Err.OK, SetDataResponse(node.stat())
+
+
+def set_acl(
+    tree: DataTree, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
+) -> Outcome:
+    if not isinstance(req, SetACLRequest):
+        return Err.MARSHALLING_ERROR, None
+    if not is_valid_path(req.path):
+        return Err.BAD_ARGUMENTS, None
+    acl = fixup_acl(req.acl, ctx.auth)
+    if acl is None:
+        return Err.INVALID_ACL, None
+    node = tree.nodes.get(req.path)
+    if node is None:
+        return Err.NO_NODE, None
+    if not check_acl(node.acl, Perm.ADMIN, ctx.auth):
+        return Err.NO_AUTH, None
+    if not _version_ok(node.aversion, req.version):
+        return Err.BAD_VERSION, None
+    tree.set_node_acl(node, acl, undo)
+    return Err.OK, SetACLResponse(node.stat())
+
+
+def check(
+    tree: DataTree, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
+) -> Outcome:
+    if not isinstance(req, CheckVersionRequest):
+        return Err.MARSHALLING_ERROR, None
+    if not is_valid_path(req.path):
+        return Err.BAD_ARGUMENTS, None
+    node = tree.nodes.get(req.path)
+    if node is None:
+        return Err.NO_NODE, None
+    if not check_acl(node.acl, Perm.READ, ctx.auth):
+        return Err.NO_AUTH, None
+    if not _version_ok(node.version, req.version):
+        return Err.BAD_VERSION, None
+    return _NO_RESULT
+
+
+#: ops allowed inside a multi, and their handlers
+MULTI_OPS: dict[int, OpFunc] = {
+    Op.CREATE: create,
+    Op.CREATE2: create,
+    Op.CREATE_CONTAINER: create,
+    Op.CREATE_TTL: create,
+    Op.DELETE: delete,
+    Op.SET_DATA: set_data,
+    Op.CHECK: check,
+}
+#: every op apply() accepts besides MULTI
+SINGLE_OPS: dict[int, OpFunc] = {**MULTI_OPS, Op.SET_ACL: set_acl}
+
+
+def _success_result(op: int, rec: Record | None) -> OpResult:
+    if op in (Op.CREATE2, Op.CREATE_CONTAINER, Op.CREATE_TTL):
+        return OpResult(Op.CREATE2, Err.OK, rec)
+    return OpResult(op, Err.OK, rec)
+
+
+def multi(
+    tree: DataTree, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
+) -> Outcome:
+    """All ops or none. On failure: Ok (rolled back) before the failing op, its error,
+    then RuntimeInconsistency; the reply itself is still Ok."""
+    if not isinstance(req, MultiRequest) or any(t not in MULTI_OPS for t, _ in req.ops):
+        return Err.MARSHALLING_ERROR, None
+    changes: Undo = []
+    pending: list[WatchEvent] = []
+    results: list[OpResult] = []
+    for i, (sub_op, sub_req) in enumerate(req.ops):
+        err, rec = MULTI_OPS[sub_op](tree, ctx, sub_op, sub_req, pending, changes)
+        if err != Err.OK:
+            for revert in reversed(changes):
+                revert()
+            after = len(req.ops) - i - 1
+            failed = [OpResult(Op.ERROR, Err.OK)] * i + [OpResult.error(err)]
+            failed += [OpResult.error(Err.RUNTIME_INCONSISTENCY)] * after
+            return Err.OK, MultiResponse(tuple(failed))
+        results.append(_success_result(sub_op, rec))
+    events.extend(pending)
+    if undo is not None:
+        undo.extend(changes)
+    return Err.OK, MultiResponse(tuple(results))
+
+
+def apply_op(
+    tree: DataTree, ctx: TxnContext, op: int, req: Record
+) -> tuple[int, Record | None, list[WatchEvent]]:
+    """Dispatch one write; unknown opcodes give Unimplemented and change nothing."""
+    func = multi if op == Op.MULTI else SINGLE_OPS.get(op)
+    if func is None:
+        return Err.UNIMPLEMENTED, None, []
+    events: list[WatchEvent] = []
+    err, rec = func(tree, ctx, op, req, events, None)
+    return err, rec, events
