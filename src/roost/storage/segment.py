@@ -237,7 +237,10 @@ def _handle_bad_record(
         )
     log.warning(
         "%s: offset %d: %s; truncating torn tail of %d bytes",
-        path, offset, reason, len(data) - offset,
+        path,
+        offset,
+        reason,
+        len(data) - offset,
     )
     segment.truncate_from(segment.last_index + 1)
     segment.sync()

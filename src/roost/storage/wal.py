@@ -141,7 +141,7 @@ class WriteAheadLog:
             self._check_usable()
             if lo > hi:
                 raise ValueError(f"entries: lo {lo} > hi {hi}")
-            self._check_range(lo, hi - 1)
+            self._check_range(lo - 1, hi - 1)
             if max_bytes is not None:
                 hi = self._limit(lo, hi, max_bytes)
             out: list[Entry] = []
