@@ -44,6 +44,9 @@ class Collector:
         with self._cond:
             return list(self._items)
 
+    def __bool__(self) -> bool:  # kazoo tests `if watch:`; an empty collector must be truthy
+        return True
+
     def __len__(self) -> int:
         with self._cond:
             return len(self._items)
@@ -60,3 +63,67 @@ class Collector:
                     )
                 self._cond.wait(left)
             return list(self._items)
+
+
+def drop_connection(client: Any, timeout: float = DEADLINE) -> None:
+    """Drop kazoo's TCP connection (the session stays) and wait until it reconnects.
+
+    Uses kazoo's own test hook: the I/O loop raises ConnectionDropped, closes the socket
+    and reconnects to the same session, exactly as after a network failure.
+    """
+    from kazoo.protocol.connection import _CONNECTION_DROP
+    from kazoo.protocol.states import KazooState
+
+    states: list[Any] = []
+    reconnected = threading.Event()
+
+    def listener(state: Any) -> bool:
+        states.append(state)
+        if KazooState.SUSPENDED in states and state == KazooState.CONNECTED:
+            reconnected.set()
+            return True
+        return False
+
+    client.add_listener(listener)
+    client._call(_CONNECTION_DROP, None)
+    if not reconnected.wait(timeout):
+        raise AssertionError(f"kazoo did not reconnect within {timeout}s (states {states})")
+
+
+def expire_session(client: Any, hosts: str, timeout: float = 20.0) -> list[Any]:
+    """End `client`'s session from outside, as kazoo's harness used to.
+
+    A second client attaches to the same session id and password (the server then closes
+    the first client's connection) and closes the session. When the first client
+    reconnects it is told the session expired (state LOST). Repeated until LOST is seen,
+    because the first client may win the race back to the session.
+    Returns the states the first client went through.
+    """
+    from kazoo.client import KazooClient
+    from kazoo.protocol.states import KazooState
+
+    states: list[Any] = []
+    lost = threading.Event()
+
+    def listener(state: Any) -> None:
+        states.append(state)
+        if state == KazooState.LOST:
+            lost.set()
+
+    client.add_listener(listener)
+    session = client.client_id
+    deadline = time.monotonic() + timeout
+    try:
+        while not lost.is_set():
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"session was not expired (states {states})")
+            other = KazooClient(hosts=hosts, client_id=session, timeout=10.0)
+            try:
+                other.start(timeout=10)
+            finally:
+                other.stop()
+                other.close()
+            lost.wait(2.0)
+    finally:
+        client.remove_listener(listener)
+    return states
