@@ -82,6 +82,8 @@ def _read_acls(rows: Any) -> list[tuple[ACL, ...]]:
 def _add_node(tree: DataTree, row: Any, acls: list[tuple[ACL, ...]]) -> None:
     path, data, acl_i, czxid, mzxid, ctime, mtime = row[:7]
     version, cversion, aversion, kind, owner, pzxid = row[7:]
+    if not isinstance(path, str) or not all(type(v) is int for v in row[2:]):
+        raise SnapshotError(f"bad node row for {path!r}")
     if data is not None and not isinstance(data, bytes):
         raise SnapshotError(f"bad data for {path!r}")
     node = Node(data, acls[acl_i], czxid, ctime, Kind(kind), owner)
@@ -125,7 +127,7 @@ def decode(data: bytes, config: TreeConfig = DEFAULT_CONFIG) -> DataTree:
             _add_node(tree, unpacker.unpack(), acls)
     except SnapshotError:
         raise
-    except (ValueError, TypeError, IndexError, KeyError, msgpack.UnpackException) as exc:
+    except (ValueError, TypeError, LookupError, AttributeError, msgpack.UnpackException) as exc:
         raise SnapshotError(f"corrupt snapshot: {exc}") from exc
     if ROOT not in tree.nodes:
         raise SnapshotError("snapshot has no root")

@@ -1,0 +1,129 @@
+"""to_bytes/from_bytes round trips, determinism and the divergence digest."""
+
+from __future__ import annotations
+
+import random
+
+import msgpack
+import pytest
+
+from roost.tree import DataTree, TreeConfig
+from roost.tree.snapshot import SnapshotError
+from roost.wire.opcodes import Op
+from roost.wire.records import ACL, Id
+
+from .helpers import Driver
+
+
+def populated() -> Driver:
+    d = Driver()
+    d.tree.create_session(d.ctx(), 0x77, 9000, b"secret-password!")
+    d.session = 0x77
+    d.create("/a", b"data")
+    d.create("/a/n", None)
+    d.create("/a/e", flags=1)
+    d.create("/a/s-", flags=2)
+    d.create("/c", op=Op.CREATE_CONTAINER, flags=4)
+    d.create("/c/x")
+    d.create_ttl("/t", 12345)
+    d.create("/ip", acl=[ACL(31, Id("ip", "10.0.0.0/8"))])
+    d.set("/a", b"more")
+    d.delete("/a/s-0000000002")
+    return d
+
+
+def test_round_trip_keeps_everything() -> None:
+    d = populated()
+    raw = d.tree.to_bytes()
+    copy = DataTree.from_bytes(raw)
+    assert copy.to_bytes() == raw
+    assert copy.digest() == d.tree.digest()
+    assert copy.last_zxid == d.tree.last_zxid
+    for path, node in d.tree.nodes.items():
+        twin = copy.get(path)
+        assert twin is not None
+        assert copy.stat(twin) == d.tree.stat(node)
+        assert (twin.data, twin.acl, twin.kind, twin.owner) == (node.data, node.acl, node.kind,
+                                                                 node.owner)
+    assert copy.get("/a/n").data is None
+    assert copy.sessions[0x77].passwd == b"secret-password!"
+    assert copy.ephemerals(0x77, None) == ["/a/e"]
+    assert copy.ephemeral_count() == 1
+    assert copy.containers == {"/c"}
+    assert copy.ttls == {"/t"}
+    assert copy.approximate_data_size() == d.tree.approximate_data_size()
+    assert len(copy.acl_cache) == len(d.tree.acl_cache)
+    # the restored tree continues exactly like the original
+    for tree in (d.tree, copy):
+        Driver(tree=tree, zxid=100).create("/a/s-", flags=2)
+    assert copy.get("/a/s-0000000003") is not None
+    assert copy.to_bytes() == d.tree.to_bytes()
+
+
+def test_digest_detects_any_difference() -> None:
+    a, b = populated(), populated()
+    assert a.tree.digest() == b.tree.digest()
+    b.tree.get("/a").mtime += 1
+    assert a.tree.digest() != b.tree.digest()
+    c = populated()
+    c.tree.sessions[0x77].timeout_ms += 1
+    assert a.tree.digest() != c.tree.digest()
+    e = populated()
+    e.tree.last_zxid += 1
+    assert a.tree.digest() != e.tree.digest()
+    f = populated()
+    f.tree.get("/a/n").data = b""
+    assert a.tree.digest() != f.tree.digest()
+
+
+def test_digest_ignores_insertion_order() -> None:
+    one, two = Driver(), Driver()
+    one.create("/x")
+    one.create("/y")
+    two.create("/y", op=Op.CREATE)
+    two.create("/x")
+    # same nodes but different zxids; align the stats, then the states are equal
+    for path in ("/x", "/y"):
+        src, dst = one.tree.get(path), two.tree.get(path)
+        dst.czxid, dst.mzxid, dst.pzxid = src.czxid, src.mzxid, src.pzxid
+        dst.ctime, dst.mtime = src.ctime, src.mtime
+    assert one.tree.digest() == two.tree.digest()
+    assert one.tree.to_bytes() == two.tree.to_bytes()
+
+
+def test_config_is_taken_from_the_caller() -> None:
+    copy = DataTree.from_bytes(populated().tree.to_bytes(), TreeConfig(ttl_enabled=False))
+    assert copy.config.ttl_enabled is False
+
+
+def test_corrupt_snapshots_raise_snapshot_error() -> None:
+    raw = populated().tree.to_bytes()
+    with pytest.raises(SnapshotError):
+        DataTree.from_bytes(b"")
+    with pytest.raises(SnapshotError):
+        DataTree.from_bytes(msgpack.packb(["other", 1]))
+    with pytest.raises(SnapshotError):
+        DataTree.from_bytes(msgpack.packb(["roost-tree", 99, 0, [], [], []]))
+    with pytest.raises(SnapshotError):
+        DataTree.from_bytes(raw[: len(raw) // 2])
+    orphan = msgpack.packb(
+        ["roost-tree", 1, 0, [[[31, "world", "anyone"]]], [],
+         [["/", b"", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+          ["/x/y", b"", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]],
+        use_bin_type=True,
+    )
+    with pytest.raises(SnapshotError):
+        DataTree.from_bytes(orphan)
+    # random bit flips: either rejected with SnapshotError or a self-consistent tree
+    rng = random.Random(7)
+    rejected = 0
+    for _ in range(200):
+        blob = bytearray(raw)
+        blob[rng.randrange(len(blob))] ^= 1 << rng.randrange(8)
+        try:
+            tree = DataTree.from_bytes(bytes(blob))
+        except SnapshotError:
+            rejected += 1
+            continue
+        assert DataTree.from_bytes(tree.to_bytes()).digest() == tree.digest()
+    assert rejected > 0
