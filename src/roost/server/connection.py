@@ -15,8 +15,9 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
+from roost.tree.acl import check_acl
 from roost.wire.errors import ProtocolError
 from roost.wire.opcodes import KeeperState, Perm
 from roost.wire.protocol import FrameBuffer, encode_event
@@ -61,6 +62,9 @@ class Connection(asyncio.Protocol):
         self.closed = False
         self._close_after_flush = False
         self._reading_paused = False
+        self._write_paused = False
+        self._inbox: deque[bytes] = deque()
+        self._out_size = 0
         # statistics for the four-letter words
         self.received = 0
         self.sent = 0
@@ -76,13 +80,13 @@ class Connection(asyncio.Protocol):
 
     # --- asyncio.Protocol ----------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports do not subclass asyncio.Transport, hence the cast
+        self.transport = tr = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         if peer:
             self.ip, self.port = peer[0], peer[1]
         cfg = self.server.config
-        transport.set_write_buffer_limits(high=cfg.outgoing_high_water)
+        tr.set_write_buffer_limits(high=cfg.outgoing_high_water)
         self.auth.append(Id("ip", self.ip))
         if not self.server.admit(self):
             log.warning(
@@ -91,22 +95,20 @@ class Connection(asyncio.Protocol):
                 cfg.max_client_connections,
             )
             self.closed = True
-            transport.abort()
+            tr.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.server.connection_closed(self)
 
     def pause_writing(self) -> None:
-        # The client does not read what we send: stop reading its requests.
-        if self.transport is not None and not self._reading_paused:
-            self._reading_paused = True
-            self.transport.pause_reading()
+        # The client is not reading what we send: stop taking its requests until it does.
+        self._write_paused = True
 
     def resume_writing(self) -> None:
-        if self.transport is not None and self._reading_paused and not self.closed:
-            self._reading_paused = False
-            self.transport.resume_reading()
+        self._write_paused = False
+        if not self.closed:
+            self._process()
 
     def data_received(self, data: bytes) -> None:
         if self.closed:
@@ -123,22 +125,39 @@ class Connection(asyncio.Protocol):
                 self.close_after_flush()
                 return
         try:
-            frames = self.frames.feed(data)
+            self._inbox.extend(self.frames.feed(data))
         except ProtocolError as e:
             log.warning("closing connection from %s:%d: %s", self.ip, self.port, e)
             self.abort()
             return
-        for body in frames:
+        self._process()
+
+    def _process(self) -> None:
+        """Handle queued frames until none are left or the client is not reading replies."""
+        inbox, server = self._inbox, self.server
+        high = server.config.outgoing_high_water
+        while inbox:
             if self.closed or self._close_after_flush:
+                inbox.clear()
                 return
+            if self._write_paused or self._out_size > high:
+                if not self._reading_paused and self.transport is not None:
+                    self._reading_paused = True
+                    self.transport.pause_reading()
+                    self._stall_check(self.received)
+                return
+            body = inbox.popleft()
             self.received += 1
-            self.server.packets_received += 1
+            server.packets_received += 1
             if self.waiting_connect:
                 self.backlog.append(body)
             elif not self.handshaken:
-                self.server.handle_connect(self, body)
+                server.handle_connect(self, body)
             else:
-                self.server.dispatch(self, body)
+                server.dispatch(self, body)
+        if self._reading_paused and self.transport is not None and not self.closed:
+            self._reading_paused = False
+            self.transport.resume_reading()
 
     # --- replies in order ----------------------------------------------------------
     def reply(self, frame: bytes) -> None:
@@ -184,7 +203,7 @@ class Connection(asyncio.Protocol):
     def notify(self, ev_type: int, path: str, acl: tuple[ACL, ...]) -> None:
         if self.closed:
             return
-        if acl and not self.server.tree.check_acl_list(acl, Perm.READ, tuple(self.auth)):
+        if acl and not check_acl(acl, Perm.READ, self.auth):
             return
         self.write_raw(encode_event(ev_type, KeeperState.SYNC_CONNECTED, path))
 
@@ -193,6 +212,10 @@ class Connection(asyncio.Protocol):
         if self.closed:
             return
         self._out.append(frame)
+        self._out_size += len(frame)
+        if self._out_size > self.server.config.outgoing_hard_limit:
+            self._overflow()
+            return
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self.server.loop.call_soon(self.flush)
@@ -207,18 +230,45 @@ class Connection(asyncio.Protocol):
             self.server.packets_sent += len(out)
             self.transport.write(out[0] if len(out) == 1 else b"".join(out))
             out.clear()
+            self._out_size = 0
         if self.transport.get_write_buffer_size() > self.server.config.outgoing_hard_limit:
-            log.warning(
-                "closing connection from %s:%d: client does not read its replies (%d bytes queued)",
-                self.ip,
-                self.port,
-                self.transport.get_write_buffer_size(),
-            )
-            self.abort()
+            self._overflow()
             return
+        if self._inbox and not self._write_paused:
+            self._process()
         if self._close_after_flush:
             self.closed = True
             self.transport.close()
+
+    def _stall_check(self, received: int) -> None:
+        """Disconnect a client that has read none of its replies for a session timeout."""
+        delay = (self.timeout_ms or self.server.config.max_session_timeout) / 1000.0
+
+        def check() -> None:
+            if not self.closed and self._reading_paused and self.received == received:
+                log.warning(
+                    "closing connection from %s:%d: replies not read for %.1fs",
+                    self.ip,
+                    self.port,
+                    delay,
+                )
+                self.abort()
+            elif not self.closed and self._reading_paused:
+                self._stall_check(self.received)
+
+        self.server.loop.call_later(delay, check)
+
+    def _overflow(self) -> None:
+        queued = self._out_size + (self.transport.get_write_buffer_size() if self.transport else 0)
+        log.warning(
+            "closing connection from %s:%d: client does not read its replies (%d bytes queued)",
+            self.ip,
+            self.port,
+            queued,
+        )
+        self._out.clear()
+        self._out_size = 0
+        self.abort()
 
     def close_after_flush(self) -> None:
         self._close_after_flush = True

@@ -358,7 +358,7 @@ class Server:
                 self.log.propose(Txn(Kind.REAP, 0, t, body=path.encode("utf-8", "surrogatepass")))
 
 
-_OP_NAMES = {
+_OP_NAMES: dict[int, str] = {
     Op.CREATE: "CREA",
     Op.CREATE2: "CREA",
     Op.CREATE_CONTAINER: "CREA",

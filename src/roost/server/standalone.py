@@ -48,6 +48,7 @@ class StandaloneLog:
         self.tree = DataTree(tree_config)
         self.last_index = 0
         self.snapshot_index = 0
+        self._previous_snapshot = 0
         self._pending: list[tuple[Txn, Done | None]] = []
         self._wakeup = asyncio.Event()
         self._closing = False
@@ -63,13 +64,16 @@ class StandaloneLog:
         if snap is not None:
             meta, data = snap
             self.tree = DataTree.from_bytes(data, self.tree_config)
-            self.snapshot_index = meta.index
+            self.snapshot_index = self._previous_snapshot = meta.index
+            if self.datadir.align_log(meta):
+                log.warning("log did not continue snapshot 0x%x: restarted after it", meta.index)
         wal = self.datadir.wal
         start = max(self.snapshot_index + 1, wal.first_index)
         replayed = 0
-        for entry in wal.entries(start, wal.last_index + 1):
-            apply_txn(self.tree, entry.index, Txn.from_bytes(entry.data))
-            replayed += 1
+        if start <= wal.last_index:
+            for entry in wal.entries(start, wal.last_index + 1):
+                apply_txn(self.tree, entry.index, Txn.from_bytes(entry.data))
+                replayed += 1
         self.last_index = max(wal.last_index, self.snapshot_index, self.tree.last_zxid)
         self.tree.last_zxid = self.last_index
         log.info(
@@ -145,7 +149,11 @@ class StandaloneLog:
     def _write_snapshot(self, index: int, data: bytes) -> None:
         self.datadir.snapshots.save(index, TERM, data)
         self.datadir.snapshots.prune(self.snapshots_to_keep)
-        self.datadir.wal.compact(index)
+        # Keep the log back to the previous snapshot: if the newest snapshot is ever lost,
+        # deleting it lets the older one plus the log rebuild the same state.
+        if self._previous_snapshot:
+            self.datadir.wal.compact(self._previous_snapshot)
+        self._previous_snapshot = index
         log.info("snapshot at zxid 0x%x (%d bytes)", index, len(data))
 
     async def close(self, snapshot: bool = True) -> None:

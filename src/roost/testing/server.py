@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import subprocess as sp
 import sys
 import tempfile
 import threading
@@ -74,7 +75,7 @@ class RoostServer:
         self.start_timeout = start_timeout
         self.overrides = overrides
         self.server: Server | None = None
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: sp.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
