@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from roost.storage import CorruptLogError, Entry, WriteAheadLog
+from roost.storage.records import encode_entries
 
 from .helpers import (
     all_entries,
@@ -206,3 +207,23 @@ def test_garbage_between_valid_records_raises(tmp_path: Path) -> None:
     seg.write_bytes(raw[:cut] + b"\x00" * 50 + raw[cut:])
     with pytest.raises(CorruptLogError, match=f"offset {cut}: .*valid record follows"):
         WriteAheadLog.open(log_dir)
+
+
+def test_record_lookalike_inside_a_torn_payload_is_not_mistaken_for_data(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client may store bytes that happen to be a valid record; when the entry holding
+    them is torn, recovery must still see a torn tail (the header's length is trusted)."""
+    log_dir = tmp_path / "log"
+    forged, _ = encode_entries([Entry(1, COUNT + 3, b"forged")])
+    entries = [*make_entries(1, COUNT, 1), Entry(1, COUNT, b"x" * 10 + forged + b"y" * 10)]
+    with WriteAheadLog.open(log_dir) as wal:
+        wal.append(entries)
+    [seg] = segments(log_dir)
+    raw = seg.read_bytes()
+    seg.write_bytes(raw[:-5])  # cut inside the "y" padding, after the lookalike
+    with caplog.at_level(logging.WARNING, logger="roost.storage"):
+        wal = WriteAheadLog.open(log_dir)
+    with wal:
+        assert all_entries(wal) == entries[:-1]
+    assert any("incomplete record payload" in r.getMessage() for r in caplog.records)

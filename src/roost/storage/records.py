@@ -140,6 +140,18 @@ def decode_record(buf: Buffer, offset: int) -> RecordHead | str:
     return RecordHead(term, index, length)
 
 
+def verified_record_end(buf: Buffer, offset: int) -> int | None:
+    """If the record header at ``offset`` verifies (magic and header checksum), the
+    offset just past its payload (possibly beyond the buffer); otherwise None."""
+    view = memoryview(buf)
+    if len(view) < offset + REC_HEADER_SIZE:
+        return None
+    magic, _version, _kind, length, _term, _index, _crc, hcrc = _REC.unpack_from(view, offset)
+    if magic != REC_MAGIC or zlib.crc32(view[offset : offset + _HCRC_SPAN]) != hcrc:
+        return None
+    return int(offset + REC_HEADER_SIZE + length)
+
+
 def find_valid_record(buf: bytes, start: int, min_index: int) -> int | None:
     """Offset of the first valid record at or after ``start`` whose index is at least
     ``min_index``, or None. Used to tell a torn tail from damage in the middle."""

@@ -23,6 +23,7 @@ from roost.storage.records import (
     decode_segment_header,
     encode_segment_header,
     find_valid_record,
+    verified_record_end,
 )
 
 log = logging.getLogger("roost.storage")
@@ -230,7 +231,7 @@ def _handle_bad_record(
     path = segment.path
     if not is_last:
         raise CorruptLogError(f"{path}: offset {offset}: {reason} (in a segment that is not last)")
-    later = find_valid_record(data, offset + 1, segment.last_index + 1)
+    later = _later_valid_record(data, offset, segment.last_index + 1)
     if later is not None:
         raise CorruptLogError(
             f"{path}: offset {offset}: {reason}; a valid record follows at offset {later}"
@@ -244,3 +245,18 @@ def _handle_bad_record(
     )
     segment.truncate_from(segment.last_index + 1)
     segment.sync()
+
+
+def _later_valid_record(data: bytes, offset: int, min_index: int) -> int | None:
+    """Offset of a valid record after the bad one at ``offset``, or None.
+
+    When the bad record's header verifies, its length is trusted: a payload running past
+    the end of the file is a plain torn write, and otherwise the search starts after the
+    payload (so bytes inside a payload are never mistaken for a record).
+    """
+    end = verified_record_end(data, offset)
+    if end is None:
+        return find_valid_record(data, offset + 1, min_index)
+    if end >= len(data):
+        return None
+    return find_valid_record(data, end, min_index)

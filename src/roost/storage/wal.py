@@ -244,12 +244,14 @@ class WriteAheadLog:
         """Sync (unless the log failed) and close every segment. Idempotent."""
         if self._closed:
             return
-        if self._failure is None:
-            self.sync()
-        with self._lock:
-            for segment in self._segments:
-                segment.close()
-            self._closed = True
+        try:
+            if self._failure is None:
+                self.sync()
+        finally:
+            with self._lock:
+                for segment in self._segments:
+                    segment.close()
+                self._closed = True
 
     def __enter__(self) -> WriteAheadLog:
         return self
