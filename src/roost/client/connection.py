@@ -1,0 +1,551 @@
+"""The client side of the ZooKeeper protocol: one session over a sequence of TCP connections.
+
+`Connection` owns the session (id, password, negotiated timeout, last zxid seen)
+and the state machine CONNECTING -> CONNECTED <-> SUSPENDED, LOST, CLOSED. A
+background task walks the server list (shuffled once, then rotated), connects,
+does the handshake, re-sends credentials and re-registers watches (setWatches or
+setWatches2 with relativeZxid = the last zxid seen, so the server itself reports
+any change missed while disconnected), then sends whatever was queued.
+
+Requests are pipelined: each is written at once and its reply matched against
+the head of the in-flight queue by xid (auth replies have their own queue,
+since ZooKeeper answers them out of band). A mismatch is a protocol error and
+drops the connection. Replies and events are handled synchronously in
+`data_received`; user code only ever runs on the `Dispatcher`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from roost.client.errors import (
+    ClientClosedError,
+    ConnectionLossError,
+    KeeperError,
+    SessionExpiredError,
+    error_for,
+)
+from roost.client.events import Callback, ClientState, Dispatcher, StateChange, WatchedEvent
+from roost.client.watches import WatchKind, WatchRegistry
+from roost.wire.errors import Err, ProtocolError
+from roost.wire.jute import Reader
+from roost.wire.opcodes import EventType, KeeperState, Op, Xid
+from roost.wire.protocol import OPS, FrameBuffer, decode_reply_header, encode_frame, encode_request
+from roost.wire.records import (
+    AuthPacket,
+    ConnectRequest,
+    ConnectResponse,
+    Empty,
+    Record,
+    SetWatches,
+    SetWatches2,
+    WatcherEvent,
+)
+
+log = logging.getLogger("roost.client")
+
+DEFAULT_PORT = 2181
+#: the client accepts reply frames up to this size (servers cap requests, not replies)
+MAX_REPLY_FRAME = 64 * 1024 * 1024
+#: setWatches requests are split so that each carries at most this many path bytes
+SET_WATCHES_CHUNK = 128 * 1024
+
+OnDone = Callable[[int], None]
+
+
+def parse_hosts(hosts: str) -> tuple[list[tuple[str, int]], str]:
+    """``"h1:2181,h2:2182/app"`` -> ``([("h1", 2181), ("h2", 2182)], "/app")``."""
+    chroot = ""
+    if "/" in hosts:
+        hosts, rest = hosts.split("/", 1)
+        chroot = "/" + rest.rstrip("/") if rest.strip("/") else ""
+    out: list[tuple[str, int]] = []
+    for item in hosts.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if item.startswith("["):  # [ipv6]:port
+            host, _, port = item[1:].partition("]")
+            port = port.lstrip(":")
+        else:
+            host, _, port = item.rpartition(":") if ":" in item else (item, "", "")
+        out.append((host, int(port) if port else DEFAULT_PORT))
+    if not out:
+        raise ValueError(f"no server in {hosts!r}")
+    return out, chroot
+
+
+@dataclass(slots=True)
+class _Pending:
+    xid: int
+    op: int
+    frame: bytes
+    future: asyncio.Future[Record | None] | None
+    path: str = ""
+    on_done: OnDone | None = None
+    sent_at: float = 0.0
+
+
+class _Protocol(asyncio.Protocol):
+    """Bytes in and out of one TCP connection; everything else is the `Connection`'s."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        loop = asyncio.get_running_loop()
+        self.loop = loop
+        self.frames = FrameBuffer(MAX_REPLY_FRAME)
+        self.transport: asyncio.Transport | None = None
+        self.handshake: asyncio.Future[ConnectResponse] = loop.create_future()
+        self.lost: asyncio.Future[None] = loop.create_future()
+        self._out: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            for body in self.frames.feed(data):
+                if self.lost.done():
+                    return
+                if not self.handshake.done():
+                    self.handshake.set_result(ConnectResponse.from_bytes(body))
+                else:
+                    self.conn._on_frame(self, body)
+        except (ProtocolError, KeeperError) as e:
+            log.warning("roost client: bad frame from server (%s); reconnecting", e)
+            self.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.handshake.done():
+            self.handshake.set_exception(ConnectionResetError("closed during handshake"))
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+    def write(self, data: bytes) -> None:
+        """Queue bytes; everything queued in one loop turn goes out in one write."""
+        if not self._out:
+            self.loop.call_soon(self._flush)
+        self._out.append(data)
+
+    def _flush(self) -> None:
+        if self._out and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(b"".join(self._out))
+        self._out.clear()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class _SessionExpired(Exception):
+    pass
+
+
+@dataclass
+class ConnectionOptions:
+    """Tuning knobs; times are in seconds."""
+
+    session_timeout: float = 10.0
+    connect_timeout: float | None = None  # default: session_timeout / number of servers
+    retry_delay: float = 0.1  # first pause after a full round of failed connects
+    retry_max_delay: float = 2.0
+    read_only: bool = False  # may attach to a read-only server
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+
+
+class Connection:
+    """A ZooKeeper session; see the module docstring."""
+
+    def __init__(
+        self,
+        hosts: list[tuple[str, int]],
+        chroot: str,
+        options: ConnectionOptions,
+        dispatcher: Dispatcher,
+    ) -> None:
+        self.hosts = list(hosts)
+        options.rng.shuffle(self.hosts)
+        self.chroot = chroot
+        self.options = options
+        self.dispatcher = dispatcher
+        self.watches = WatchRegistry()
+        self.state = ClientState.CONNECTING
+        self.session_id = 0
+        self.negotiated_timeout = 0.0
+        self.last_zxid = 0
+        self.lease_deadline = 0.0
+        self.server: tuple[str, int] | None = None
+        self._passwd = bytes(16)
+        self._auth: list[tuple[str, bytes]] = []
+        self._pending: deque[_Pending] = deque()
+        self._auth_pending: deque[_Pending] = deque()
+        self._queued: deque[_Pending] = deque()
+        self._proto: _Protocol | None = None
+        self._xid = 0
+        self._listeners: list[Callback] = []
+        self._waiters: list[tuple[frozenset[ClientState], asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._ping_task: asyncio.Task[None] | None = None
+        self._next_host = 0
+        self._last_send = 0.0
+        self._last_recv = 0.0
+        self._closing = False
+
+    # --- paths --------------------------------------------------------------------------
+    def server_path(self, path: str) -> str:
+        if not self.chroot:
+            return path
+        return self.chroot if path == "/" else self.chroot + path
+
+    def client_path(self, path: str) -> str:
+        c = self.chroot
+        if c and (path == c or path.startswith(c + "/")):
+            return path[len(c) :] or "/"
+        return path
+
+    # --- state ----------------------------------------------------------------------------
+    def add_listener(self, callback: Callback) -> None:
+        self._listeners.append(callback)
+
+    def remove_listener(self, callback: Callback) -> None:
+        self._listeners = [c for c in self._listeners if c is not callback]
+
+    def _set_state(self, state: ClientState) -> None:
+        prev = self.state
+        if state is prev:
+            return
+        self.state = state
+        change = StateChange(state, prev, self.session_id)
+        for cb in self._listeners:
+            self.dispatcher.submit(cb, change)
+        for states, fut in self._waiters:
+            if state in states and not fut.done():
+                fut.set_result(None)
+        self._waiters = [(s, f) for s, f in self._waiters if not f.done()]
+
+    async def wait_for(self, *states: ClientState, timeout: float | None = None) -> None:
+        """Return once the state is one of ``states`` (TimeoutError after ``timeout``)."""
+        if self.state in states:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((frozenset(states), fut))
+        await asyncio.wait_for(fut, timeout)
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None:
+            self.dispatcher.start()
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="roost-conn")
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self._closing:
+            host = self.hosts[self._next_host]
+            self._next_host = (self._next_host + 1) % len(self.hosts)
+            try:
+                proto, resp, sent_at = await self._open(host)
+            except _SessionExpired:
+                self._expire()
+                continue
+            except (OSError, TimeoutError, ProtocolError, KeeperError) as e:
+                log.debug("roost client: connect to %s:%d failed: %r", *host, e)
+                failures += 1
+                if failures % len(self.hosts) == 0:
+                    await asyncio.sleep(self._backoff(failures // len(self.hosts)))
+                continue
+            failures = 0
+            self.server = host
+            self._established(proto, resp, sent_at)
+            await proto.lost
+            self._connection_lost(proto)
+
+    def _backoff(self, rounds: int) -> float:
+        o = self.options
+        delay = min(o.retry_max_delay, o.retry_delay * (2 ** min(rounds - 1, 16)))
+        return float(delay * o.rng.uniform(0.5, 1.0))
+
+    async def _open(self, host: tuple[str, int]) -> tuple[_Protocol, ConnectResponse, float]:
+        loop = asyncio.get_running_loop()
+        o = self.options
+        timeout = o.connect_timeout or max(1.0, o.session_timeout / len(self.hosts))
+        proto: _Protocol | None = None
+        try:
+            async with asyncio.timeout(timeout):
+                _, proto = await loop.create_connection(lambda: _Protocol(self), *host)
+                req = ConnectRequest(
+                    0,
+                    self.last_zxid,
+                    int(o.session_timeout * 1000),
+                    self.session_id,
+                    self._passwd,
+                    o.read_only,
+                )
+                sent_at = loop.time()
+                assert proto.transport is not None
+                proto.transport.write(encode_frame(req))
+                resp = await proto.handshake
+        except BaseException:
+            if proto is not None:
+                proto.abort()
+            raise
+        stale = self.session_id != 0 and resp.sessionId != self.session_id
+        if resp.timeOut <= 0 or resp.sessionId == 0 or stale:
+            proto.abort()
+            if self.session_id == 0:
+                raise ProtocolError("server refused to create a session")
+            raise _SessionExpired()
+        return proto, resp, sent_at
+
+    def _established(self, proto: _Protocol, resp: ConnectResponse, sent_at: float) -> None:
+        loop = asyncio.get_running_loop()
+        self.session_id = resp.sessionId
+        self._passwd = resp.passwd
+        self.negotiated_timeout = resp.timeOut / 1000.0
+        self.lease_deadline = sent_at + self.negotiated_timeout
+        self._proto = proto
+        self._last_send = self._last_recv = loop.time()
+        for scheme, cred in list(self._auth):
+            self._send(self._auth_packet(scheme, cred, None))
+        self._send_set_watches()
+        while self._queued:
+            p = self._queued.popleft()
+            if p.future is None or not p.future.done():
+                self._send(p)
+        self._ping_task = loop.create_task(self._pinger(proto), name="roost-ping")
+        self._set_state(ClientState.CONNECTED)
+
+    def _connection_lost(self, proto: _Protocol) -> None:
+        if self._proto is proto:
+            self._proto = None
+        if self._ping_task is not None:
+            self._ping_task.cancel()
+            self._ping_task = None
+        make: Callable[[str], KeeperError] = (
+            ClientClosedError if self._closing else ConnectionLossError
+        )
+        for queue in (self._pending, self._auth_pending):
+            while queue:
+                _fail(queue.popleft(), make)
+        if not self._closing and self.state is ClientState.CONNECTED:
+            self._set_state(ClientState.SUSPENDED)
+
+    def _expire(self) -> None:
+        """The server said our session is gone: forget it and tell every watcher."""
+        self.session_id = 0
+        self._passwd = bytes(16)
+        self.lease_deadline = 0.0
+        self._set_state(ClientState.LOST)
+        for path, cb in self.watches.clear():
+            self.dispatcher.submit(cb, WatchedEvent(EventType.NONE, KeeperState.EXPIRED, path))
+        while self._queued:
+            _fail(self._queued.popleft(), SessionExpiredError)
+
+    async def close(self, timeout: float = 5.0) -> None:
+        """Close the session (closeSession), the connection and the dispatcher."""
+        if self.state is ClientState.CLOSED:
+            return
+        self._closing = True
+        if self._proto is not None and self.state is ClientState.CONNECTED:
+            p = self._new_pending(Op.CLOSE_SESSION, Empty())
+            self._send(p)
+            try:
+                assert p.future is not None
+                await asyncio.wait_for(p.future, timeout)
+            except (KeeperError, TimeoutError):
+                pass
+        if self._proto is not None:
+            self._proto.abort()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        proto, self._proto = self._proto, None
+        if proto is not None:
+            self._connection_lost(proto)
+        for queue in (self._queued, self._pending, self._auth_pending):
+            while queue:
+                _fail(queue.popleft(), ClientClosedError)
+        self._set_state(ClientState.CLOSED)
+        await self.dispatcher.stop()
+
+    # --- requests -----------------------------------------------------------------------
+    def _new_pending(
+        self, op: int, rec: Record, path: str = "", on_done: OnDone | None = None
+    ) -> _Pending:
+        self._xid = self._xid + 1 if self._xid < 0x7FFFFFFF else 1
+        fut: asyncio.Future[Record | None] = asyncio.get_running_loop().create_future()
+        return _Pending(self._xid, op, encode_request(self._xid, op, rec), fut, path, on_done)
+
+    async def request(
+        self, op: int, rec: Record, path: str = "", on_done: OnDone | None = None
+    ) -> Record | None:
+        """Send one request (now, or once connected) and return its decoded reply record.
+
+        Raises the typed `KeeperError` for a server error, `ConnectionLossError` if the
+        connection drops first, `SessionExpiredError` if the session is lost while the
+        request waits, and `ClientClosedError` after `close()`.
+        """
+        if self._closing or self.state is ClientState.CLOSED:
+            raise ClientClosedError(path)
+        p = self._new_pending(op, rec, path, on_done)
+        if self._proto is not None and self.state is ClientState.CONNECTED:
+            self._send(p)
+        else:
+            self._queued.append(p)
+        assert p.future is not None
+        return await p.future
+
+    def _send(self, p: _Pending) -> None:
+        proto = self._proto
+        assert proto is not None
+        now = proto.loop.time()
+        p.sent_at = now
+        (self._auth_pending if p.xid == Xid.AUTH else self._pending).append(p)
+        proto.write(p.frame)
+        self._last_send = now
+
+    def _auth_packet(
+        self, scheme: str, cred: bytes, fut: asyncio.Future[Record | None] | None
+    ) -> _Pending:
+        frame = encode_request(Xid.AUTH, Op.AUTH, AuthPacket(0, scheme, cred))
+
+        def done(err: int) -> None:
+            if err not in (Err.OK, Err.CONNECTION_LOSS) and (scheme, cred) in self._auth:
+                log.warning("roost client: auth %s rejected (%d); credential dropped", scheme, err)
+                self._auth.remove((scheme, cred))
+
+        return _Pending(Xid.AUTH, Op.AUTH, frame, fut, "", done)
+
+    async def add_auth(self, scheme: str, credential: bytes) -> None:
+        """Authenticate this connection and every later one (the server keeps auth per TCP)."""
+        if self._closing or self.state is ClientState.CLOSED:
+            raise ClientClosedError()
+        if (scheme, credential) not in self._auth:
+            self._auth.append((scheme, credential))
+        if self._proto is None or self.state is not ClientState.CONNECTED:
+            return  # sent right after the next handshake
+        fut: asyncio.Future[Record | None] = asyncio.get_running_loop().create_future()
+        self._send(self._auth_packet(scheme, credential, fut))
+        await fut
+
+    def _send_set_watches(self) -> None:
+        reg = self.watches
+        if not reg:
+            return
+        kinds = [WatchKind.DATA, WatchKind.EXIST, WatchKind.CHILD]
+        v2 = reg.has_persistent()
+        if v2:
+            kinds += [WatchKind.PERSISTENT, WatchKind.RECURSIVE]
+        lists: list[list[str]] = [[] for _ in kinds]
+        size = 0
+        for i, kind in enumerate(kinds):
+            for path in reg.paths(kind):
+                sp = self.server_path(path)
+                lists[i].append(sp)
+                size += len(sp) + 4
+                if size >= SET_WATCHES_CHUNK:
+                    self._send_watch_lists(v2, lists)
+                    lists, size = [[] for _ in kinds], 0
+        if size:
+            self._send_watch_lists(v2, lists)
+
+    def _send_watch_lists(self, v2: bool, lists: list[list[str]]) -> None:
+        z = self.last_zxid
+        rec: Record = SetWatches2(z, *lists) if v2 else SetWatches(z, *lists)
+
+        def done(err: int) -> None:
+            if err != Err.OK:
+                log.warning("roost client: setWatches failed with %d", err)
+
+        p = self._new_pending(Op.SET_WATCHES2 if v2 else Op.SET_WATCHES, rec, "", done)
+        p.future = None
+        self._send(p)
+
+    # --- incoming -----------------------------------------------------------------------
+    def _on_frame(self, proto: _Protocol, body: bytes) -> None:
+        if proto is not self._proto:
+            return
+        xid, zxid, err = decode_reply_header(body)
+        self._last_recv = proto.loop.time()
+        if xid == Xid.NOTIFICATION:
+            self._on_event(WatcherEvent.read(Reader(body, 16)))
+            return
+        if zxid > self.last_zxid:
+            self.last_zxid = zxid
+        queue = self._auth_pending if xid == Xid.AUTH else self._pending
+        if not queue or queue[0].xid != xid:
+            head = queue[0].xid if queue else None
+            raise ProtocolError(f"reply xid {xid} does not match the oldest request ({head})")
+        p = queue.popleft()
+        self.lease_deadline = max(self.lease_deadline, p.sent_at + self.negotiated_timeout)
+        self._complete(p, err, body)
+
+    def _complete(self, p: _Pending, err: int, body: bytes) -> None:
+        fut = p.future
+        rec: Record | None = None
+        if err == Err.OK:
+            rtype = OPS[p.op][1] if p.op in OPS else None
+            if rtype is not None:
+                try:
+                    rec = rtype.read(Reader(body, 16))
+                except ProtocolError:
+                    self._queue_front(p)
+                    raise
+        if p.on_done is not None:
+            p.on_done(err)
+        if fut is None or fut.done():
+            return
+        if err != Err.OK:
+            fut.set_exception(error_for(err, p.path))
+        else:
+            fut.set_result(rec)
+
+    def _queue_front(self, p: _Pending) -> None:
+        (self._auth_pending if p.xid == Xid.AUTH else self._pending).appendleft(p)
+
+    def _on_event(self, ev: WatcherEvent) -> None:
+        try:
+            etype = EventType(ev.type)
+            state = KeeperState(ev.state)
+        except ValueError:
+            log.warning("roost client: unknown watch event %r", ev)
+            return
+        path = self.client_path(ev.path)
+        event = WatchedEvent(etype, state, path)
+        for cb in self.watches.triggered(etype, path):
+            self.dispatcher.submit(cb, event)
+
+    # --- liveness -----------------------------------------------------------------------
+    async def _pinger(self, proto: _Protocol) -> None:
+        """Ping when idle for a third of the timeout; drop the link if the server goes quiet."""
+        loop = proto.loop
+        interval = self.negotiated_timeout / 3
+        read_timeout = self.negotiated_timeout * 2 / 3
+        while self._proto is proto:
+            now = loop.time()
+            if now - self._last_recv > read_timeout:
+                log.info("roost client: no reply from %s in %.1fs; reconnecting", self.server,
+                         read_timeout)
+                proto.abort()
+                return
+            if now - self._last_send >= interval:
+                ping = _Pending(Xid.PING, Op.PING, encode_request(Xid.PING, Op.PING), None)
+                self._send(ping)
+            wake = min(self._last_send + interval, self._last_recv + read_timeout)
+            await asyncio.sleep(max(0.005, wake - loop.time()))
+
+
+def _fail(p: _Pending, make: Callable[[str], KeeperError]) -> None:
+    if p.future is not None and not p.future.done():
+        p.future.set_exception(make(p.path))
+
+
+__all__ = ["Connection", "ConnectionOptions", "parse_hosts"]

@@ -1,0 +1,213 @@
+"""A blocking facade over the asyncio `Client`, for code without an event loop.
+
+    with SyncClient("127.0.0.1:2181") as zk:
+        zk.create("/a", b"x")
+        data, stat = zk.get("/a", watch=lambda ev: print(ev))
+
+The asyncio client runs on a private event loop in a background thread; each
+method submits a coroutine there and waits for it. Plain-function callbacks
+(watches, state listeners) run one at a time, in order, on a separate
+"roost-callbacks" thread, so a slow callback never holds up the connection.
+Calling the facade from the loop thread itself (an ``async def`` callback) is an
+error: use the asyncio client there (`SyncClient.aio`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Any, TypeVar
+
+from roost.client.client import Client
+from roost.client.events import Callback, ClientState
+from roost.client.transaction import ReadBatch, Transaction
+from roost.wire.opcodes import WatcherType
+from roost.wire.records import ACL, Stat
+
+T = TypeVar("T")
+
+
+class SyncClient:
+    """Blocking twin of `Client`: same methods and arguments, same errors."""
+
+    def __init__(self, hosts: str = "127.0.0.1:2181", **kwargs: Any) -> None:
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="roost-callbacks")
+        kwargs.setdefault("callback_executor", self._executor)
+        self.aio = Client(hosts, **kwargs)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="roost-client",
+                                        daemon=True)
+        self._thread.start()
+        self._closed = False
+
+    def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise RuntimeError("SyncClient called from its own event loop; use .aio instead")
+        if self._closed:
+            coro.close()
+            raise RuntimeError("SyncClient is closed")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def start(self, timeout: float | None = 15.0) -> SyncClient:
+        self._run(self.aio.start(timeout))
+        return self
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            self._run(self.aio.close())
+        finally:
+            self._closed = True
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop.close()
+            self._executor.shutdown(wait=False)
+
+    def __enter__(self) -> SyncClient:
+        return self.start()
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- state ----------------------------------------------------------------------------
+    @property
+    def state(self) -> ClientState:
+        return self.aio.state
+
+    @property
+    def session_id(self) -> int:
+        return self.aio.session_id
+
+    @property
+    def chroot(self) -> str:
+        return self.aio.chroot
+
+    def lease_remaining(self) -> float:
+        """Seconds until the session may have expired on the server (see `Client`)."""
+        return self.aio.conn.lease_deadline - self._loop.time()
+
+    def add_listener(self, callback: Callback) -> None:
+        self._loop.call_soon_threadsafe(self.aio.add_listener, callback)
+
+    def remove_listener(self, callback: Callback) -> None:
+        self._loop.call_soon_threadsafe(self.aio.remove_listener, callback)
+
+    def wait_for(self, *states: ClientState, timeout: float | None = None) -> None:
+        self._run(self.aio.wait_for(*states, timeout=timeout))
+
+    # --- operations (see `Client` for the details of each) -----------------------------------
+    def create(self, path: str, data: bytes | None = b"", acl: Sequence[ACL] | None = None,
+               **kwargs: Any) -> str:
+        return self._run(self.aio.create(path, data, acl, **kwargs))
+
+    def ensure_path(self, path: str, acl: Sequence[ACL] | None = None) -> None:
+        self._run(self.aio.ensure_path(path, acl))
+
+    def get(self, path: str, watch: Callback | None = None) -> tuple[bytes | None, Stat]:
+        return self._run(self.aio.get(path, watch))
+
+    def set(self, path: str, data: bytes | None, version: int = -1) -> Stat:
+        return self._run(self.aio.set(path, data, version))
+
+    def exists(self, path: str, watch: Callback | None = None) -> Stat | None:
+        return self._run(self.aio.exists(path, watch))
+
+    def children(self, path: str, watch: Callback | None = None) -> list[str]:
+        return self._run(self.aio.children(path, watch))
+
+    def children_with_stat(self, path: str, watch: Callback | None = None
+                           ) -> tuple[list[str], Stat]:
+        return self._run(self.aio.children_with_stat(path, watch))
+
+    def delete(self, path: str, version: int = -1, recursive: bool = False) -> None:
+        self._run(self.aio.delete(path, version, recursive))
+
+    def get_acl(self, path: str) -> tuple[list[ACL], Stat]:
+        return self._run(self.aio.get_acl(path))
+
+    def set_acl(self, path: str, acl: Sequence[ACL], version: int = -1) -> Stat:
+        return self._run(self.aio.set_acl(path, acl, version))
+
+    def sync(self, path: str = "/") -> str:
+        return self._run(self.aio.sync(path))
+
+    def transaction(self) -> SyncTransaction:
+        return SyncTransaction(self, self.aio.transaction())
+
+    def multi_read(self) -> SyncReadBatch:
+        return SyncReadBatch(self, self.aio.multi_read())
+
+    def add_watch(self, path: str, callback: Callback, recursive: bool = False) -> None:
+        self._run(self.aio.add_watch(path, callback, recursive))
+
+    def remove_watches(self, path: str, watcher_type: int = WatcherType.ANY) -> None:
+        self._run(self.aio.remove_watches(path, watcher_type))
+
+    def ephemerals(self, prefix: str = "/") -> list[str]:
+        return self._run(self.aio.ephemerals(prefix))
+
+    def count_descendants(self, path: str) -> int:
+        return self._run(self.aio.count_descendants(path))
+
+    def who_am_i(self) -> list[tuple[str, str]]:
+        return self._run(self.aio.who_am_i())
+
+    def add_auth(self, scheme: str, credential: str | bytes) -> None:
+        self._run(self.aio.add_auth(scheme, credential))
+
+    def __repr__(self) -> str:
+        return f"<roost SyncClient {self.aio.hosts} {self.state.value}>"
+
+
+class SyncTransaction:
+    """`Transaction` with a blocking `commit`; the builder methods chain the same way."""
+
+    def __init__(self, client: SyncClient, txn: Transaction) -> None:
+        self._client, self._txn = client, txn
+
+    def create(self, path: str, data: bytes | None = b"", acl: list[ACL] | None = None,
+               **kwargs: Any) -> SyncTransaction:
+        self._txn.create(path, data, acl, **kwargs)
+        return self
+
+    def delete(self, path: str, version: int = -1) -> SyncTransaction:
+        self._txn.delete(path, version)
+        return self
+
+    def set(self, path: str, data: bytes | None, version: int = -1) -> SyncTransaction:
+        self._txn.set(path, data, version)
+        return self
+
+    def check(self, path: str, version: int) -> SyncTransaction:
+        self._txn.check(path, version)
+        return self
+
+    def commit(self, raise_on_error: bool = True) -> list[Any]:
+        return self._client._run(self._txn.commit(raise_on_error))
+
+
+class SyncReadBatch:
+    def __init__(self, client: SyncClient, batch: ReadBatch) -> None:
+        self._client, self._batch = client, batch
+
+    def get(self, path: str) -> SyncReadBatch:
+        self._batch.get(path)
+        return self
+
+    def children(self, path: str) -> SyncReadBatch:
+        self._batch.children(path)
+        return self
+
+    def execute(self) -> list[Any]:
+        return self._client._run(self._batch.execute())
+
+
+__all__ = ["SyncClient", "SyncReadBatch", "SyncTransaction"]
