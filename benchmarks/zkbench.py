@@ -350,12 +350,11 @@ class Bench:
         return Plan(reqs)
 
     async def prepare(self, name: str, shares: list[int]) -> None:
+        """Untimed setup: give each session the nodes the workload will touch."""
         if name == "create":
             return
-        for idx, n in enumerate(shares):
-            if n:
-                want = n if name == "delete" else min(n, SETUP_POOL)
-                await self.ensure_nodes(idx, want)
+        wants = [n if name == "delete" else min(n, SETUP_POOL) for n in shares]
+        await asyncio.gather(*(self.ensure_nodes(i, w) for i, w in enumerate(wants) if w))
 
     def account(self, name: str, idx: int, plan: Plan, done: int) -> None:
         """Track which nodes exist after ``done`` requests of ``plan`` succeeded."""
@@ -461,13 +460,8 @@ async def run(cfg: Config, on_result: Callable[[WorkloadResult], None] | None = 
     """Open the sessions, run every workload, clean up, close; returns the report."""
     base = cfg.base or f"/zkbench-{os.getpid()}-{time.time_ns() % 10**9}"
     report = Report(f"{cfg.host}:{cfg.port}", _config_dict(cfg), base)
-    sessions = await asyncio.gather(
-        *(
-            Session.open(cfg.host, cfg.port, cfg.session_timeout_ms, cfg.stall_seconds)
-            for _ in range(cfg.clients)
-        )
-    )
-    bench = Bench(cfg, list(sessions), base)
+    sessions = await open_sessions(cfg)
+    bench = Bench(cfg, sessions, base)
     try:
         err, _ = await sessions[0].call(Op.CREATE, CreateRequest(base, b"", OPEN_ACL, 0))
         if err != 0:
@@ -488,6 +482,23 @@ async def run(cfg: Config, on_result: Callable[[WorkloadResult], None] | None = 
     finally:
         await asyncio.gather(*(s.close() for s in sessions))
     return report
+
+
+async def open_sessions(cfg: Config) -> list[Session]:
+    """Open ``cfg.clients`` sessions at once; if any fails, close the others and raise."""
+    opened = await asyncio.gather(
+        *(
+            Session.open(cfg.host, cfg.port, cfg.session_timeout_ms, cfg.stall_seconds)
+            for _ in range(cfg.clients)
+        ),
+        return_exceptions=True,
+    )
+    sessions = [s for s in opened if isinstance(s, Session)]
+    failures = [e for e in opened if not isinstance(e, Session)]
+    if failures:
+        await asyncio.gather(*(s.close() for s in sessions))
+        raise failures[0]
+    return sessions
 
 
 async def _cleanup(cfg: Config, bench: Bench, first: Session) -> int:
