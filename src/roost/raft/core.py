@@ -1,0 +1,648 @@
+"""The raft protocol state machine (roles, elections, replication, commit, reads).
+
+No I/O: inputs are method calls, outputs accumulate in outboxes that `RaftNode.ready()`
+collects. Time is the number of `tick()` calls; randomness comes from the `random.Random`
+given to the constructor.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from .errors import CompactedError, NotLeaderError, ProposalDroppedError
+from .log import NO_LIMIT, RaftLog
+from .messages import (
+    NONE,
+    ConfChange,
+    ConfChangeType,
+    ConfState,
+    Entry,
+    EntryKind,
+    Message,
+    MsgType,
+    ReadState,
+    Role,
+    Snapshot,
+)
+from .progress import Progress, ProgressState
+from .quorum import VoteResult, committed_index, has_quorum, vote_result
+from .readonly import ReadOnly, ReadRequest
+from .storage import Storage
+
+TRANSFER_CONTEXT = b"transfer"
+
+# Messages that may leave before this node's Ready is durable: they promise nothing about
+# this node's own disk. Everything else (votes, all responses) waits for persistence.
+SEND_EARLY = frozenset(
+    {MsgType.APP, MsgType.HEARTBEAT, MsgType.SNAP, MsgType.TIMEOUT_NOW,
+     MsgType.READ_INDEX_RESP}
+)
+
+KNOWN_BUGS = frozenset(
+    {"count_old_votes", "commit_old_term", "skip_up_to_date", "ack_before_persist"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Tuning and behaviour of one raft node. Times are in ticks."""
+
+    id: int
+    election_tick: int = 10
+    heartbeat_tick: int = 1
+    applied: int = 0  # index the host's state machine already holds at start
+    max_size_per_msg: int = 1 << 20
+    max_inflight_msgs: int = 256
+    max_inflight_bytes: int = NO_LIMIT
+    max_committed_size_per_ready: int = NO_LIMIT
+    pre_vote: bool = True
+    check_quorum: bool = True
+    lease_reads: bool = False  # see docs/raft.md for the clock assumption
+    snapshot_timeout_ticks: int = 0  # 0 means 2 * election_tick
+    _bugs: frozenset[str] = frozenset()  # planted faults, for tests of the checkers only
+
+    def validate(self) -> None:
+        if self.id == NONE:
+            raise ValueError("node id must be >= 1")
+        if self.heartbeat_tick <= 0 or self.election_tick <= self.heartbeat_tick:
+            raise ValueError("need 0 < heartbeat_tick < election_tick")
+        if self.lease_reads and not self.check_quorum:
+            raise ValueError("lease_reads requires check_quorum")
+        unknown = self._bugs - KNOWN_BUGS
+        if unknown:
+            raise ValueError(f"unknown bugs {sorted(unknown)}")
+
+
+class Raft:
+    def __init__(self, config: Config, storage: Storage, rng: random.Random) -> None:
+        config.validate()
+        self.cfg = config
+        self.id = config.id
+        self.rng = rng
+        self.log = RaftLog(storage)
+        hs, conf = storage.initial_state()
+        self.term = hs.term
+        self.vote = hs.vote
+        if hs.commit:
+            self.log.commit_to(hs.commit)
+        if config.applied > self.log.applied:
+            self.log.applied_to(config.applied)
+        self.conf = conf
+        self.lead = NONE
+        self.role = Role.FOLLOWER
+        self.prs: dict[int, Progress] = {}
+        self.votes: dict[int, bool] = {}
+        self.election_elapsed = 0
+        self.heartbeat_elapsed = 0
+        self.randomized_timeout = config.election_tick
+        self.lead_transferee = NONE
+        self.pending_conf_index = 0
+        self.readonly = ReadOnly()
+        self.waiting_reads: list[tuple[bytes, int]] = []  # until a commit in this term
+        self.msgs: list[Message] = []
+        self.msgs_after_persist: list[Message] = []
+        self.read_states: list[ReadState] = []
+        self.bcast_pending = False
+        self.become_follower(self.term, NONE)
+
+    # ------------------------------------------------------------------ helpers
+    def bug(self, name: str) -> bool:
+        return name in self.cfg._bugs
+
+    def promotable(self) -> bool:
+        return self.id in self.conf.voters
+
+    def send(self, m: Message) -> None:
+        early = m.type in SEND_EARLY or self.bug("ack_before_persist")
+        (self.msgs if early else self.msgs_after_persist).append(m)
+
+    def stable_last(self) -> int:
+        """The last index known durable on this node."""
+        if self.log.unstable.snapshot is not None:
+            return 0
+        return self.log.unstable.offset - 1
+
+    def reset_randomized_timeout(self) -> None:
+        et = self.cfg.election_tick
+        self.randomized_timeout = self.rng.randrange(et, 2 * et)
+
+    def _new_progress(self, node: int) -> Progress:
+        pr = Progress(self.log.last_index() + 1, self.cfg.max_inflight_msgs,
+                      self.cfg.max_inflight_bytes, node in self.conf.learners)
+        if node == self.id:
+            pr.match = self.stable_last()
+        return pr
+
+    def reset(self, term: int) -> None:
+        if term != self.term:
+            self.term = term
+            self.vote = NONE
+        self.lead = NONE
+        self.election_elapsed = 0
+        self.heartbeat_elapsed = 0
+        self.reset_randomized_timeout()
+        self.lead_transferee = NONE
+        self.votes = {}
+        self.prs = {n: self._new_progress(n) for n in self.conf.voters | self.conf.learners}
+        self.pending_conf_index = 0
+        self.readonly = ReadOnly()
+        self.waiting_reads = []
+        self.bcast_pending = False
+
+    # ------------------------------------------------------------------ roles
+    def become_follower(self, term: int, lead: int) -> None:
+        self.reset(term)
+        self.lead = lead
+        self.role = Role.FOLLOWER
+
+    def become_pre_candidate(self) -> None:
+        if self.role is Role.LEADER:
+            raise AssertionError("leader cannot become pre-candidate")
+        self.votes = {}
+        self.lead = NONE
+        self.role = Role.PRE_CANDIDATE
+
+    def become_candidate(self) -> None:
+        if self.role is Role.LEADER:
+            raise AssertionError("leader cannot become candidate")
+        self.reset(self.term + 1)
+        self.vote = self.id
+        self.role = Role.CANDIDATE
+
+    def become_leader(self) -> None:
+        if self.role is Role.FOLLOWER:
+            raise AssertionError("follower cannot become leader directly")
+        self.reset(self.term)
+        self.lead = self.id
+        self.role = Role.LEADER
+        me = self.prs.get(self.id)
+        if me is not None:
+            me.become_replicate()
+            me.next = self.log.last_index() + 1
+        self.append_entries([Entry(0, 0)])  # the no-op that lets this term commit
+        # No conf change until everything up to the no-op is applied (the known
+        # single-server-change caveat: a new leader must commit in its term first).
+        self.pending_conf_index = self.log.last_index()
+
+    # ------------------------------------------------------------------ ticks
+    def tick(self) -> None:
+        if self.role is Role.LEADER:
+            self.tick_heartbeat()
+        else:
+            self.tick_election()
+
+    def tick_election(self) -> None:
+        self.election_elapsed += 1
+        if self.promotable() and self.election_elapsed >= self.randomized_timeout:
+            self.election_elapsed = 0
+            self.hup(transfer=False)
+
+    def tick_heartbeat(self) -> None:
+        self.heartbeat_elapsed += 1
+        self.election_elapsed += 1
+        if self.election_elapsed >= self.cfg.election_tick:
+            self.election_elapsed = 0
+            if self.cfg.check_quorum and not self._quorum_active():
+                self.become_follower(self.term, NONE)
+                return
+            self.lead_transferee = NONE  # a transfer that took this long is abandoned
+        self._tick_snapshots()
+        if self.heartbeat_elapsed >= self.cfg.heartbeat_tick:
+            self.heartbeat_elapsed = 0
+            self.bcast_heartbeat(b"")
+
+    def _quorum_active(self) -> bool:
+        active = {self.id}
+        for node, pr in self.prs.items():
+            if node != self.id and pr.recent_active:
+                active.add(node)
+            pr.recent_active = False
+        return has_quorum(self.conf.voters, active)
+
+    def _tick_snapshots(self) -> None:
+        limit = self.cfg.snapshot_timeout_ticks or 2 * self.cfg.election_tick
+        for pr in self.prs.values():
+            if pr.state is ProgressState.SNAPSHOT:
+                pr.snapshot_ticks += 1
+                if pr.snapshot_ticks > limit:
+                    pr.pending_snapshot = 0
+                    pr.become_probe()
+
+    # ------------------------------------------------------------------ elections
+    def has_unapplied_conf_change(self) -> bool:
+        lo, hi = self.log.applied + 1, self.log.committed + 1
+        if lo >= hi:
+            return False
+        try:
+            ents = self.log.slice(lo, hi)
+        except CompactedError:
+            return False
+        return any(e.kind is EntryKind.CONF_CHANGE for e in ents)
+
+    def hup(self, transfer: bool) -> None:
+        if self.role is Role.LEADER or not self.promotable():
+            return
+        if self.has_unapplied_conf_change():
+            return
+        if self.cfg.pre_vote and not transfer:
+            self.campaign(pre=True, transfer=False)
+        else:
+            self.campaign(pre=False, transfer=transfer)
+
+    def campaign(self, pre: bool, transfer: bool) -> None:
+        if pre:
+            self.become_pre_candidate()
+            kind, term = MsgType.PRE_VOTE, self.term + 1
+        else:
+            self.become_candidate()
+            kind, term = MsgType.VOTE, self.term
+        if self.poll(self.id, True) is VoteResult.WON:
+            self._won(pre)
+            return
+        ctx = TRANSFER_CONTEXT if transfer else b""
+        last = self.log.last_index()
+        last_term = self.log.last_term()
+        for node in sorted(self.conf.voters):
+            if node != self.id:
+                self.send(Message(kind, node, self.id, term, log_term=last_term, index=last,
+                                  context=ctx))
+
+    def _won(self, pre: bool) -> None:
+        if pre:
+            self.campaign(pre=False, transfer=False)
+        else:
+            self.become_leader()
+            self.bcast_append()
+
+    def poll(self, node: int, granted: bool) -> VoteResult:
+        self.votes.setdefault(node, granted)
+        return vote_result(self.conf.voters, self.votes)
+
+    # ------------------------------------------------------------------ step
+    def step(self, m: Message) -> None:
+        if m.term > self.term:
+            if not self._accept_higher_term(m):
+                return
+        elif m.term < self.term and not self._handle_lower_term(m):
+            return
+        if m.type in (MsgType.VOTE, MsgType.PRE_VOTE):
+            self.handle_vote_request(m)
+        elif self.role is Role.LEADER:
+            self.step_leader(m)
+        elif self.role is Role.FOLLOWER:
+            self.step_follower(m)
+        else:
+            self.step_candidate(m)
+
+    def _accept_higher_term(self, m: Message) -> bool:
+        if m.type in (MsgType.VOTE, MsgType.PRE_VOTE):
+            force = m.context == TRANSFER_CONTEXT
+            in_lease = (self.cfg.check_quorum and self.lead != NONE
+                        and self.election_elapsed < self.cfg.election_tick)
+            if in_lease and not force:
+                return False  # we heard from a live leader recently: ignore
+        if m.type is MsgType.PRE_VOTE:
+            return True  # a pre-vote never changes our term
+        if m.type is MsgType.PRE_VOTE_RESP and not m.reject:
+            return True  # granted pre-votes carry the future term
+        lead = m.frm if m.type in (MsgType.APP, MsgType.HEARTBEAT, MsgType.SNAP) else NONE
+        self.become_follower(m.term, lead)
+        return True
+
+    def _handle_lower_term(self, m: Message) -> bool:
+        if m.type in (MsgType.APP, MsgType.HEARTBEAT):
+            # Tell a stale leader about the newer term so it steps down.
+            self.send(Message(MsgType.APP_RESP, m.frm, self.id, self.term))
+        elif m.type is MsgType.PRE_VOTE:
+            self.send(Message(MsgType.PRE_VOTE_RESP, m.frm, self.id, self.term, reject=True))
+        elif m.type is MsgType.VOTE_RESP and self.bug("count_old_votes"):
+            return True
+        return False
+
+    def handle_vote_request(self, m: Message) -> None:
+        pre = m.type is MsgType.PRE_VOTE
+        resp = MsgType.PRE_VOTE_RESP if pre else MsgType.VOTE_RESP
+        can_vote = (
+            self.vote == m.frm
+            or (self.vote == NONE and self.lead == NONE)
+            or (pre and m.term > self.term)
+        )
+        up_to_date = self.log.is_up_to_date(m.index, m.log_term) or self.bug("skip_up_to_date")
+        # A node that is not a voter in its own (possibly stale) configuration still
+        # answers: candidates count only the votes of their own voters, and a member
+        # that lags behind its own promotion must not block elections.
+        if can_vote and up_to_date:
+            self.send(Message(resp, m.frm, self.id, m.term))
+            if not pre:
+                self.election_elapsed = 0
+                self.vote = m.frm
+        else:
+            self.send(Message(resp, m.frm, self.id, self.term, reject=True))
+
+    def step_follower(self, m: Message) -> None:
+        t = m.type
+        if t in (MsgType.APP, MsgType.HEARTBEAT, MsgType.SNAP):
+            self.election_elapsed = 0
+            self.lead = m.frm
+            self._handle_from_leader(m)
+        elif t is MsgType.TIMEOUT_NOW:
+            self.hup(transfer=True)
+        elif t is MsgType.READ_INDEX_RESP:
+            self.read_states.append(ReadState(m.index, m.context))
+
+    def step_candidate(self, m: Message) -> None:
+        t = m.type
+        if t in (MsgType.APP, MsgType.HEARTBEAT, MsgType.SNAP):
+            self.become_follower(m.term, m.frm)
+            self._handle_from_leader(m)
+            return
+        mine = MsgType.PRE_VOTE_RESP if self.role is Role.PRE_CANDIDATE else MsgType.VOTE_RESP
+        if t is not mine:
+            return
+        result = self.poll(m.frm, not m.reject)
+        if result is VoteResult.WON:
+            self._won(self.role is Role.PRE_CANDIDATE)
+        elif result is VoteResult.LOST:
+            self.become_follower(self.term, NONE)
+
+    def _handle_from_leader(self, m: Message) -> None:
+        if m.type is MsgType.APP:
+            self.handle_append(m)
+        elif m.type is MsgType.HEARTBEAT:
+            self.log.commit_to(m.commit)
+            self.send(Message(MsgType.HEARTBEAT_RESP, m.frm, self.id, self.term,
+                              context=m.context))
+        else:
+            self.handle_snapshot(m)
+
+    def handle_append(self, m: Message) -> None:
+        if m.index < self.log.committed:
+            self.send(Message(MsgType.APP_RESP, m.frm, self.id, self.term,
+                              index=self.log.committed))
+            return
+        last_new = self.log.maybe_append(m.index, m.log_term, m.commit, m.entries)
+        if last_new is not None:
+            self.send(Message(MsgType.APP_RESP, m.frm, self.id, self.term, index=last_new))
+            return
+        hint = min(m.index, self.log.last_index())
+        hint, hint_term = self.log.find_conflict_by_term(hint, m.log_term)
+        self.send(Message(MsgType.APP_RESP, m.frm, self.id, self.term, index=m.index,
+                          reject=True, reject_hint=hint, log_term=hint_term))
+
+    def handle_snapshot(self, m: Message) -> None:
+        snap = m.snapshot
+        if snap is not None and self.restore(snap):
+            idx = self.log.last_index()
+        else:
+            idx = self.log.committed
+        self.send(Message(MsgType.APP_RESP, m.frm, self.id, self.term, index=idx))
+
+    def restore(self, snap: Snapshot) -> bool:
+        meta = snap.meta
+        if meta.index <= self.log.committed:
+            return False
+        if self.log.match_term(meta.index, meta.term):
+            self.log.commit_to(meta.index)  # we already have it: just fast-forward
+            return False
+        self.log.restore(snap)
+        self.set_conf(meta.conf)
+        return True
+
+    # ------------------------------------------------------------------ leader
+    def step_leader(self, m: Message) -> None:
+        if m.type is MsgType.READ_INDEX:
+            self.read_index(m.context, m.frm)
+            return
+        pr = self.prs.get(m.frm)
+        if pr is None:
+            return
+        if m.type is MsgType.APP_RESP:
+            pr.recent_active = True
+            if m.reject:
+                self._handle_reject(m, pr)
+            else:
+                self._handle_ack(m, pr)
+        elif m.type is MsgType.HEARTBEAT_RESP:
+            self._handle_heartbeat_resp(m, pr)
+
+    def _handle_reject(self, m: Message, pr: Progress) -> None:
+        hint = m.reject_hint
+        if m.log_term > 0:
+            hint, _ = self.log.find_conflict_by_term(m.reject_hint, m.log_term)
+        if pr.maybe_decr_to(m.index, hint):
+            if pr.state is ProgressState.REPLICATE:
+                pr.become_probe()
+            self.send_append(m.frm)
+
+    def _handle_ack(self, m: Message, pr: Progress) -> None:
+        was_paused = pr.is_paused()
+        if not pr.maybe_update(m.index):
+            return
+        snap_done = pr.state is ProgressState.SNAPSHOT and pr.match >= pr.pending_snapshot
+        if pr.state is ProgressState.PROBE or snap_done:
+            pr.become_replicate()
+        elif pr.state is ProgressState.REPLICATE:
+            pr.inflights.free_le(m.index)
+        if self.maybe_commit():
+            self.bcast_append()
+        elif was_paused:
+            self.send_append(m.frm)
+        while self.send_append(m.frm, send_if_empty=False):
+            pass
+        if m.frm == self.lead_transferee and pr.match == self.log.last_index():
+            self.send(Message(MsgType.TIMEOUT_NOW, m.frm, self.id, self.term))
+
+    def _handle_heartbeat_resp(self, m: Message, pr: Progress) -> None:
+        pr.recent_active = True
+        pr.probe_sent = False
+        if pr.state is ProgressState.REPLICATE and pr.inflights.full():
+            pr.inflights.free_first_one()
+        if pr.match < self.log.last_index():
+            self.send_append(m.frm)
+        if m.context and m.frm in self.conf.voters:
+            self._release_reads(self.readonly.ack(m.frm, m.context, self.conf.voters))
+
+    def maybe_commit(self) -> bool:
+        match = {n: pr.match for n, pr in self.prs.items()}
+        idx = committed_index(self.conf.voters, match)
+        if self.bug("commit_old_term"):
+            if idx > self.log.committed and idx <= self.log.last_index():
+                self.log.commit_to(idx)
+                self._after_commit()
+                return True
+            return False
+        if self.log.maybe_commit(idx, self.term):
+            self._after_commit()
+            return True
+        return False
+
+    def _after_commit(self) -> None:
+        if self.waiting_reads and self.committed_in_term():
+            waiting, self.waiting_reads = self.waiting_reads, []
+            for ctx, origin in waiting:
+                self.read_index(ctx, origin)
+
+    def committed_in_term(self) -> bool:
+        return self.log.term_or_zero(self.log.committed) == self.term
+
+    def on_persisted(self) -> None:
+        """The host made entries durable: the leader may count its own copy now."""
+        me = self.prs.get(self.id)
+        if me is None or self.role is not Role.LEADER:
+            return
+        if me.maybe_update(self.stable_last()) and self.maybe_commit():
+            self.bcast_append()
+
+    def append_entries(self, ents: list[Entry]) -> int:
+        last = self.log.last_index()
+        stamped = [Entry(self.term, last + 1 + k, e.kind, e.data) for k, e in enumerate(ents)]
+        self.bcast_pending = True
+        return self.log.append(stamped)
+
+    def flush(self) -> None:
+        """Send what proposals and reads queued since the last Ready (batching)."""
+        if self.role is not Role.LEADER:
+            self.bcast_pending = False
+            return
+        if self.bcast_pending:
+            self.bcast_pending = False
+            self.bcast_append()
+        if self.readonly.needs_round():
+            self.bcast_heartbeat(self.readonly.start_round(self.id))
+            self._release_reads(self.readonly.check_quorum_now(self.conf.voters))
+
+    def bcast_append(self) -> None:
+        for node in sorted(self.prs):
+            if node != self.id:
+                self.send_append(node)
+
+    def bcast_heartbeat(self, ctx: bytes) -> None:
+        for node in sorted(self.prs):
+            if node != self.id:
+                commit = min(self.prs[node].match, self.log.committed)
+                self.send(Message(MsgType.HEARTBEAT, node, self.id, self.term, commit=commit,
+                                  context=ctx))
+
+    def send_append(self, to: int, send_if_empty: bool = True) -> bool:
+        pr = self.prs[to]
+        if pr.is_paused():
+            return False
+        prev = pr.next - 1
+        try:
+            prev_term = self.log.term(prev)
+            ents = self.log.entries_from(pr.next, self.cfg.max_size_per_msg)
+        except CompactedError:
+            return self._send_snapshot(to, pr)
+        if not ents and not send_if_empty:
+            return False
+        self.send(Message(MsgType.APP, to, self.id, self.term, log_term=prev_term, index=prev,
+                          entries=tuple(ents), commit=self.log.committed))
+        size = sum(e.size() for e in ents)
+        pr.sent_entries(prev + len(ents), len(ents), size)
+        return True
+
+    def _send_snapshot(self, to: int, pr: Progress) -> bool:
+        snap = self.log.snapshot()
+        if snap.is_empty():
+            raise AssertionError("log compacted but no snapshot available")
+        pr.become_snapshot(snap.meta.index)
+        self.send(Message(MsgType.SNAP, to, self.id, self.term, snapshot=snap))
+        return True
+
+    # ------------------------------------------------------------------ host calls
+    def propose(self, datas: list[bytes]) -> int:
+        """Append NORMAL entries; returns the index of the last one."""
+        self._check_can_propose()
+        return self.append_entries([Entry(0, 0, EntryKind.NORMAL, d) for d in datas])
+
+    def _check_can_propose(self) -> None:
+        if self.role is not Role.LEADER:
+            raise NotLeaderError(self.lead)
+        if self.lead_transferee != NONE:
+            raise ProposalDroppedError("leadership transfer in progress")
+        if self.id not in self.prs:
+            raise ProposalDroppedError("this node was removed from the configuration")
+
+    def propose_conf_change(self, cc: ConfChange) -> int:
+        self._check_can_propose()
+        if self.pending_conf_index > self.log.applied:
+            raise ProposalDroppedError("a configuration change is still pending")
+        after = cc.apply_to(self.conf)
+        if not after.voters:
+            raise ProposalDroppedError("cannot remove the last voter")
+        idx = self.append_entries([Entry(0, 0, EntryKind.CONF_CHANGE, cc.to_bytes())])
+        self.pending_conf_index = idx
+        return idx
+
+    def read_index(self, ctx: bytes, origin: int) -> None:
+        if self.role is not Role.LEADER:
+            if self.lead != NONE and origin == self.id:
+                self.send(Message(MsgType.READ_INDEX, self.lead, self.id, self.term,
+                                  context=ctx))
+            return
+        if not self.committed_in_term():
+            self.waiting_reads.append((ctx, origin))
+            return
+        req = ReadRequest(ctx, self.log.committed, origin, 0)
+        if self.cfg.lease_reads or self.conf.voters <= {self.id}:
+            self._release_reads([req])
+        else:
+            self.readonly.add(ctx, self.log.committed, origin)
+
+    def _release_reads(self, reqs: list[ReadRequest]) -> None:
+        for r in reqs:
+            if r.origin == self.id:
+                self.read_states.append(ReadState(r.index, r.context))
+            else:
+                self.send(Message(MsgType.READ_INDEX_RESP, r.origin, self.id, self.term,
+                                  index=r.index, context=r.context))
+
+    def transfer_leadership(self, to: int) -> None:
+        if self.role is not Role.LEADER:
+            raise NotLeaderError(self.lead)
+        if to == self.id or to not in self.conf.voters or to == self.lead_transferee:
+            return
+        self.lead_transferee = to
+        self.election_elapsed = 0
+        if self.prs[to].match == self.log.last_index():
+            self.send(Message(MsgType.TIMEOUT_NOW, to, self.id, self.term))
+        else:
+            self.send_append(to)
+
+    def report_snapshot(self, to: int, failed: bool) -> None:
+        pr = self.prs.get(to)
+        if pr is None or pr.state is not ProgressState.SNAPSHOT:
+            return
+        if failed:
+            pr.pending_snapshot = 0
+        pr.become_probe()
+        pr.probe_sent = True  # wait for the next heartbeat response before probing
+
+    # ------------------------------------------------------------------ membership
+    def set_conf(self, conf: ConfState) -> None:
+        self.conf = conf
+        members = conf.voters | conf.learners
+        for node in list(self.prs):
+            if node not in members:
+                del self.prs[node]
+        for node in members:
+            pr = self.prs.get(node)
+            if pr is None:
+                self.prs[node] = self._new_progress(node)
+            else:
+                pr.is_learner = node in conf.learners
+
+    def apply_conf_change(self, cc: ConfChange) -> None:
+        self.set_conf(cc.apply_to(self.conf))
+        if self.lead_transferee != NONE and self.lead_transferee not in self.conf.voters:
+            self.lead_transferee = NONE
+        if self.role is not Role.LEADER:
+            return
+        if self.id not in self.conf.voters:
+            self.become_follower(self.term, NONE)  # removed or demoted: step down
+            return
+        if cc.type is ConfChangeType.REMOVE and self.maybe_commit():
+            self.bcast_append()
+        self._release_reads(self.readonly.check_quorum_now(self.conf.voters))
+        self.bcast_pending = True

@@ -1,0 +1,208 @@
+"""Values exchanged between the raft core, its peers and its host.
+
+Everything here is a frozen, slotted dataclass. Messages and entries can be turned into
+bytes and back (msgpack, no pickle) so the host can ship them over TCP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+import msgpack
+
+NONE = 0
+"""The node id meaning "nobody" (no vote, no known leader). Real ids are >= 1."""
+
+
+class MsgType(IntEnum):
+    """Kinds of peer messages."""
+
+    APP = 1
+    APP_RESP = 2
+    VOTE = 3
+    VOTE_RESP = 4
+    PRE_VOTE = 5
+    PRE_VOTE_RESP = 6
+    HEARTBEAT = 7
+    HEARTBEAT_RESP = 8
+    SNAP = 9
+    TIMEOUT_NOW = 10
+    READ_INDEX = 11
+    READ_INDEX_RESP = 12
+
+
+class EntryKind(IntEnum):
+    NORMAL = 0
+    CONF_CHANGE = 1
+
+
+class Role(IntEnum):
+    FOLLOWER = 0
+    PRE_CANDIDATE = 1
+    CANDIDATE = 2
+    LEADER = 3
+
+
+class ConfChangeType(IntEnum):
+    ADD_VOTER = 0
+    ADD_LEARNER = 1
+    REMOVE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One log entry. `data` is opaque to raft (an empty NORMAL entry is a no-op)."""
+
+    term: int
+    index: int
+    kind: EntryKind = EntryKind.NORMAL
+    data: bytes = b""
+
+    def size(self) -> int:
+        return len(self.data) + 24
+
+    def to_list(self) -> list[Any]:
+        return [self.term, self.index, int(self.kind), self.data]
+
+    @staticmethod
+    def from_list(raw: list[Any]) -> Entry:
+        return Entry(int(raw[0]), int(raw[1]), EntryKind(raw[2]), bytes(raw[3]))
+
+
+@dataclass(frozen=True, slots=True)
+class ConfState:
+    """The membership: voters and learners (non-voting members, ZooKeeper's observers)."""
+
+    voters: frozenset[int] = frozenset()
+    learners: frozenset[int] = frozenset()
+
+    def to_list(self) -> list[Any]:
+        return [sorted(self.voters), sorted(self.learners)]
+
+    @staticmethod
+    def from_list(raw: list[Any]) -> ConfState:
+        return ConfState(frozenset(int(v) for v in raw[0]), frozenset(int(v) for v in raw[1]))
+
+
+@dataclass(frozen=True, slots=True)
+class ConfChange:
+    """A single-server membership change, carried in a CONF_CHANGE entry."""
+
+    type: ConfChangeType
+    node_id: int
+
+    def to_bytes(self) -> bytes:
+        out: bytes = msgpack.packb([int(self.type), self.node_id])
+        return out
+
+    @staticmethod
+    def from_bytes(raw: bytes) -> ConfChange:
+        kind, node = msgpack.unpackb(raw)
+        return ConfChange(ConfChangeType(kind), int(node))
+
+    def apply_to(self, conf: ConfState) -> ConfState:
+        """The membership after this change (a pure function)."""
+        voters, learners = set(conf.voters), set(conf.learners)
+        voters.discard(self.node_id)
+        learners.discard(self.node_id)
+        if self.type is ConfChangeType.ADD_VOTER:
+            voters.add(self.node_id)
+        elif self.type is ConfChangeType.ADD_LEARNER:
+            learners.add(self.node_id)
+        return ConfState(frozenset(voters), frozenset(learners))
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotMeta:
+    index: int = 0
+    term: int = 0
+    conf: ConfState = field(default_factory=ConfState)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A state-machine image at `meta.index`; `data` is opaque to raft."""
+
+    meta: SnapshotMeta = field(default_factory=SnapshotMeta)
+    data: bytes = b""
+
+    def is_empty(self) -> bool:
+        return self.meta.index == 0
+
+    def to_list(self) -> list[Any]:
+        m = self.meta
+        return [m.index, m.term, m.conf.to_list(), self.data]
+
+    @staticmethod
+    def from_list(raw: list[Any]) -> Snapshot:
+        meta = SnapshotMeta(int(raw[0]), int(raw[1]), ConfState.from_list(raw[2]))
+        return Snapshot(meta, bytes(raw[3]))
+
+
+@dataclass(frozen=True, slots=True)
+class HardState:
+    """What must be durable before messages that depend on it are sent."""
+
+    term: int = 0
+    vote: int = NONE
+    commit: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SoftState:
+    """Volatile facts the host may want to show or act on."""
+
+    leader: int = NONE
+    role: Role = Role.FOLLOWER
+
+
+@dataclass(frozen=True, slots=True)
+class ReadState:
+    """A confirmed read: once the host has applied up to `index`, serve read `context`."""
+
+    index: int
+    context: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A peer-to-peer raft message (one shape for every type, as in etcd)."""
+
+    type: MsgType
+    to: int
+    frm: int
+    term: int
+    log_term: int = 0
+    index: int = 0
+    entries: tuple[Entry, ...] = ()
+    commit: int = 0
+    reject: bool = False
+    reject_hint: int = 0
+    context: bytes = b""
+    snapshot: Snapshot | None = None
+
+    def to_bytes(self) -> bytes:
+        snap = None if self.snapshot is None else self.snapshot.to_list()
+        out: bytes = msgpack.packb(
+            [
+                int(self.type), self.to, self.frm, self.term, self.log_term, self.index,
+                [e.to_list() for e in self.entries], self.commit, self.reject,
+                self.reject_hint, self.context, snap,
+            ]
+        )
+        return out
+
+    @staticmethod
+    def from_bytes(raw: bytes) -> Message:
+        f = msgpack.unpackb(raw)
+        if not isinstance(f, list) or len(f) != 12:
+            raise ValueError("not a raft message")
+        snap = None if f[11] is None else Snapshot.from_list(f[11])
+        return Message(
+            type=MsgType(f[0]), to=int(f[1]), frm=int(f[2]), term=int(f[3]),
+            log_term=int(f[4]), index=int(f[5]),
+            entries=tuple(Entry.from_list(e) for e in f[6]), commit=int(f[7]),
+            reject=bool(f[8]), reject_hint=int(f[9]), context=bytes(f[10]), snapshot=snap,
+        )

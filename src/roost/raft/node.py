@@ -1,0 +1,215 @@
+"""`RaftNode`: the host-facing API (etcd's RawNode) and the `Ready` batch.
+
+The host loop::
+
+    node.tick()            # every tick interval
+    node.step(msg)         # for every message from a peer
+    node.propose(data)     # on the leader
+    if node.has_ready():
+        rd = node.ready()
+        send(rd.messages)                  # may go before the disk write
+        persist(rd.snapshot, rd.entries, rd.hard_state)   # fsync if rd.must_sync
+        send(rd.messages_after_persist)    # only once the above is durable
+        install(rd.snapshot); apply(rd.committed_entries); serve(rd.read_states)
+        node.advance()
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from .core import Config, Raft
+from .errors import RaftError
+from .messages import (
+    ConfChange,
+    ConfState,
+    Entry,
+    EntryKind,
+    HardState,
+    Message,
+    ReadState,
+    Role,
+    Snapshot,
+    SoftState,
+)
+from .storage import Storage
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """One batch of work for the host. See docs/raft.md for the order of the steps."""
+
+    soft_state: SoftState | None  # None when unchanged since the last Ready
+    hard_state: HardState | None  # persist (None when unchanged)
+    entries: tuple[Entry, ...]  # append to stable storage (may overwrite a tail)
+    snapshot: Snapshot | None  # persist and install into the state machine
+    committed_entries: tuple[Entry, ...]  # apply in order, after persisting
+    messages: tuple[Message, ...]  # may be sent before persisting
+    messages_after_persist: tuple[Message, ...]  # send only once persisted
+    read_states: tuple[ReadState, ...]  # serve once applied index >= read.index
+    must_sync: bool  # whether the persist step needs an fsync
+
+    def is_empty(self) -> bool:
+        return not (
+            self.soft_state or self.hard_state or self.entries or self.snapshot
+            or self.committed_entries or self.messages or self.messages_after_persist
+            or self.read_states
+        )
+
+
+class RaftNode:
+    """A single-threaded raft node. All methods are synchronous and do no I/O."""
+
+    def __init__(self, config: Config, storage: Storage, rng: random.Random) -> None:
+        self._raft = Raft(config, storage, rng)
+        self._prev_hs = HardState(self._raft.term, self._raft.vote, self._raft.log.committed)
+        self._prev_ss = SoftState()
+        self._in_progress: Ready | None = None
+
+    # -- inspection --
+    @property
+    def id(self) -> int:
+        return self._raft.id
+
+    @property
+    def raft(self) -> Raft:
+        """The protocol state (read-only use: tests, metrics, the simulator)."""
+        return self._raft
+
+    @property
+    def leader(self) -> int:
+        return self._raft.lead
+
+    @property
+    def role(self) -> Role:
+        return self._raft.role
+
+    @property
+    def term(self) -> int:
+        return self._raft.term
+
+    @property
+    def conf_state(self) -> ConfState:
+        return self._raft.conf
+
+    @property
+    def applied(self) -> int:
+        return self._raft.log.applied
+
+    @property
+    def committed(self) -> int:
+        return self._raft.log.committed
+
+    # -- inputs --
+    def tick(self) -> None:
+        self._raft.tick()
+
+    def step(self, m: Message) -> None:
+        """Feed a message from a peer (messages addressed elsewhere are an error)."""
+        if m.to != self._raft.id:
+            raise RaftError(f"message for {m.to} stepped into {self._raft.id}")
+        self._raft.step(m)
+
+    def campaign(self) -> None:
+        """Start an election now (pre-vote first when enabled)."""
+        self._raft.hup(transfer=False)
+
+    def propose(self, data: bytes) -> int:
+        """Append one entry on the leader; returns its log index (the future zxid).
+        Raises NotLeaderError / ProposalDroppedError; commit is not guaranteed."""
+        return self._raft.propose([data])
+
+    def propose_batch(self, datas: list[bytes]) -> int:
+        """Append many entries in one go; returns the index of the last one."""
+        return self._raft.propose(datas)
+
+    def propose_conf_change(self, cc: ConfChange) -> int:
+        """Propose one single-server membership change; returns its log index."""
+        return self._raft.propose_conf_change(cc)
+
+    def read_index(self, context: bytes) -> None:
+        """Ask for a linearizable read point; a ReadState with the same (unique)
+        context appears in a later Ready, or never (then the host times out)."""
+        self._raft.read_index(context, self._raft.id)
+
+    def transfer_leadership(self, to: int) -> None:
+        self._raft.transfer_leadership(to)
+
+    def report_snapshot(self, to: int, failed: bool) -> None:
+        """Tell the leader whether sending a snapshot to `to` failed or finished."""
+        self._raft.report_snapshot(to, failed)
+
+    # -- the Ready cycle --
+    def has_ready(self) -> bool:
+        r = self._raft
+        return bool(
+            r.msgs or r.msgs_after_persist or r.read_states or r.bcast_pending
+            or r.log.unstable.entries or r.log.unstable.snapshot is not None
+            or r.log.has_next_committed() or r.readonly.needs_round()
+            or self._hard_state() != self._prev_hs or self._soft_state() != self._prev_ss
+        )
+
+    def _hard_state(self) -> HardState:
+        r = self._raft
+        return HardState(r.term, r.vote, r.log.committed)
+
+    def _soft_state(self) -> SoftState:
+        return SoftState(self._raft.lead, self._raft.role)
+
+    def ready(self) -> Ready:
+        """Collect the pending work. Call advance() once it is done."""
+        if self._in_progress is not None:
+            raise RaftError("ready() called again before advance()")
+        r = self._raft
+        r.flush()
+        hs, ss = self._hard_state(), self._soft_state()
+        snap = r.log.unstable.snapshot
+        committed: tuple[Entry, ...] = ()
+        if r.log.has_next_committed():
+            committed = tuple(r.log.next_committed(r.cfg.max_committed_size_per_ready))
+        entries = tuple(r.log.unstable.entries)
+        prev = self._prev_hs
+        early, late = r.msgs, r.msgs_after_persist
+        if hs.term != prev.term or hs.vote != prev.vote:
+            early, late = [], early + late  # nothing leaves before a new term/vote is durable
+        rd = Ready(
+            soft_state=ss if ss != self._prev_ss else None,
+            hard_state=hs if hs != prev else None,
+            entries=entries,
+            snapshot=snap,
+            committed_entries=committed,
+            messages=tuple(early),
+            messages_after_persist=tuple(late),
+            read_states=tuple(r.read_states),
+            must_sync=bool(entries) or hs.term != prev.term or hs.vote != prev.vote,
+        )
+        r.msgs, r.msgs_after_persist, r.read_states = [], [], []
+        if snap is not None:
+            r.log.applying = max(r.log.applying, snap.meta.index)
+        if committed:
+            r.log.applying = max(r.log.applying, committed[-1].index)
+        self._prev_ss = ss
+        self._in_progress = rd
+        return rd
+
+    def advance(self) -> None:
+        """The host persisted, sent and applied the last Ready."""
+        rd = self._in_progress
+        if rd is None:
+            raise RaftError("advance() without ready()")
+        self._in_progress = None
+        r = self._raft
+        if rd.hard_state is not None:
+            self._prev_hs = rd.hard_state
+        if rd.snapshot is not None:
+            r.log.unstable.stable_snap_to(rd.snapshot.meta.index)
+            r.log.applied_to(rd.snapshot.meta.index)
+        if rd.entries:
+            last = rd.entries[-1]
+            r.log.unstable.stable_to(last.index, last.term)
+            r.on_persisted()
+        for e in rd.committed_entries:
+            r.log.applied_to(e.index)
+            if e.kind is EntryKind.CONF_CHANGE:
+                r.apply_conf_change(ConfChange.from_bytes(e.data))

@@ -1,0 +1,180 @@
+"""Fault injection, membership churn and the liveness phase of a simulation run."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from roost.raft import ConfChange, ConfChangeType, MemoryStorage, ProposalDroppedError
+
+from .checker import InvariantViolation
+from .events import CRASH_NOW, FAULT, HEAL, MEMBER
+
+if TYPE_CHECKING:
+    from .cluster import SimCluster, SimNode
+
+MAX_EXTRA_NODES = 3
+
+
+class Chaos:
+    def __init__(self, cluster: SimCluster) -> None:
+        self.c = cluster
+        self.partition_gen = 0
+        self.partitioned = False
+        self.probe: tuple[int, int, int, bytes] | None = None  # leader, term, index, data
+        self.probes = 0
+
+    def members(self) -> list[int]:
+        return sorted(n for n, sn in self.c.nodes.items() if not sn.removed)
+
+    # ------------------------------------------------------------------ faults
+    def on_fault(self, _: Any) -> None:
+        c = self.c
+        if c.healed_at >= 0:
+            return
+        p = c.profile
+        actions = []
+        if p.partitions and not self.partitioned:
+            actions.append(self.partition)
+        if p.crashes:
+            actions.append(self.crash_one)
+        if actions:
+            c.rng.choice(actions)()
+        c.schedule(c.rng.randint(p.fault_every // 2, p.fault_every * 3 // 2), FAULT)
+
+    def partition(self) -> None:
+        c = self.c
+        ids = self.members()
+        c.rng.shuffle(ids)
+        kind = c.rng.choice(["symmetric", "asymmetric", "bridge", "isolate"])
+        if kind == "isolate":
+            a, b = ids[:1], ids[1:]
+        else:
+            cut = c.rng.randint(1, len(ids) - 1)
+            a, b = ids[:cut], ids[cut:]
+        if kind == "bridge" and len(ids) >= 3:
+            bridge = ids[0]
+            c.net.bridge(a, bridge, [*b, bridge])
+        else:
+            c.net.split(a, b, one_way=kind == "asymmetric")
+        self.partitioned = True
+        self.partition_gen += 1
+        c.stats.partitions += 1
+        c.log(f"partition {kind}: {sorted(a)} | {sorted(b)}")
+        c.schedule(c.rng.randint(100, 800), HEAL, self.partition_gen)
+
+    def on_heal(self, gen: int) -> None:
+        if gen == self.partition_gen and self.partitioned:
+            self.c.net.heal()
+            self.partitioned = False
+            self.c.log("partition healed")
+
+    def crash_one(self) -> None:
+        c = self.c
+        alive = [sn for sn in c.alive() if not sn.removed]
+        if not alive:
+            return
+        sn = c.rng.choice(alive)
+        if c.rng.random() < 0.6:
+            sn.crash_armed = True  # crash inside the next Ready, before persisting
+            c.schedule(c.rng.randint(5, 50), CRASH_NOW, (sn.id, sn.incarnation))
+        else:
+            c.crash(sn, "between steps")
+
+    def on_crash_now(self, arg: tuple[int, int]) -> None:
+        sn = self.c.nodes[arg[0]]
+        if sn.node is not None and sn.incarnation == arg[1] and sn.crash_armed:
+            self.c.crash(sn, "armed")
+
+    def on_restart(self, nid: int) -> None:
+        sn = self.c.nodes[nid]
+        if sn.node is None and not sn.removed:
+            self.c.log(f"node {nid} restarts")
+            self.c._start(sn)
+            self.c.process(sn)
+
+    # ------------------------------------------------------------------ membership
+    def on_member(self, _: Any) -> None:
+        c = self.c
+        if c.healed_at >= 0:
+            return
+        leaders = c.leaders()
+        if leaders:
+            self.change(c.rng.choice(leaders))
+        c.schedule(c.rng.randint(150, 500), MEMBER)
+
+    def change(self, leader: SimNode) -> None:
+        c = self.c
+        assert leader.node is not None
+        conf = leader.node.conf_state
+        voters = sorted(conf.voters)
+        if conf.learners:
+            cc = ConfChange(ConfChangeType.ADD_VOTER, min(conf.learners))
+        elif len(voters) > 3 and (c.rng.random() < 0.5 or c.next_id > c.n + MAX_EXTRA_NODES):
+            cc = ConfChange(ConfChangeType.REMOVE, c.rng.choice(voters))
+        elif c.next_id <= c.n + MAX_EXTRA_NODES:
+            nid = c.next_id
+            c.next_id += 1
+            c._add_node(nid, MemoryStorage())
+            cc = ConfChange(ConfChangeType.ADD_LEARNER, nid)
+        else:
+            return
+        try:
+            leader.node.propose_conf_change(cc)
+        except ProposalDroppedError:
+            return
+        c.stats.conf_changes += 1
+        c.log(f"leader {leader.id} proposes {cc.type.name} {cc.node_id}")
+        c.process(leader)
+
+    # ------------------------------------------------------------------ liveness
+    def on_phase(self, _: Any) -> None:
+        c = self.c
+        c.healed_at = c.now
+        c.net.heal()
+        self.partitioned = False
+        f = c.net.faults
+        f.loss = f.dup = f.slow = 0.0
+        c.log("faults healed: liveness phase")
+        for sn in list(c.nodes.values()):
+            sn.crash_armed = False
+            if sn.node is None and not sn.removed:
+                c._start(sn)
+                c.process(sn)
+
+    def liveness_step(self, leader: SimNode) -> None:
+        c = self.c
+        node = leader.node
+        assert node is not None
+        p = self.probe
+        if p is None or p[0] != leader.id or p[1] != node.term:
+            self.probes += 1
+            data = f"probe{self.probes}".encode()
+            try:
+                idx = node.propose(data)
+            except ProposalDroppedError:
+                return
+            self.probe = (leader.id, node.term, idx, data)
+            c.process(leader)
+            return
+        idx, data = p[2], p[3]
+        got = c.checker.applied.get(idx)
+        if got is None or got[1] != data:
+            return
+        conf = node.conf_state
+        for nid in conf.voters | conf.learners:
+            sn = c.nodes.get(nid)
+            if sn is None or sn.node is None or sn.sm_index < idx:
+                return
+        c.stats.liveness_ms = c.now - c.healed_at
+        c.done = True
+
+    def liveness_failure(self) -> None:
+        c = self.c
+        state = ", ".join(
+            f"{sn.id}:{'down' if sn.node is None else sn.node.role.name}"
+            f"/t{0 if sn.node is None else sn.node.term}/applied {sn.sm_index}"
+            for sn in c.nodes.values() if not sn.removed
+        )
+        raise InvariantViolation(
+            f"liveness: faults healed at {c.healed_at} ms but no leader got a fresh "
+            f"proposal applied by all members within the bound; nodes {state}")

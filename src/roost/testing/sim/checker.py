@@ -1,0 +1,141 @@
+"""Cluster-wide safety invariants, checked incrementally after every simulation step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from roost.raft import Entry, HardState, Message, MsgType, Role
+from roost.raft.core import Raft
+
+
+class InvariantViolation(AssertionError):
+    """A safety or liveness property failed; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Durable:
+    """What a node has on disk (as the simulator's checks see it)."""
+
+    hard_state: HardState
+    last_index: int
+    snapshot_index: int
+
+
+class Checker:
+    def __init__(self) -> None:
+        self.leaders: dict[int, int] = {}  # term -> leader id (election safety)
+        self.log_facts: dict[tuple[int, int], tuple[bytes, int | None]] = {}  # log matching
+        self.committed: dict[int, int] = {}  # index -> term (never lost, completeness)
+        self.applied: dict[int, tuple[int, bytes]] = {}  # index -> (term, data)
+        self.digests: dict[int, bytes] = {}  # index -> state-machine digest
+        self.max_applied = 0
+        self.checks = 0
+
+    # -- election safety --
+    def on_role(self, node: int, raft: Raft) -> None:
+        if raft.role is not Role.LEADER:
+            return
+        self.checks += 1
+        other = self.leaders.setdefault(raft.term, node)
+        if other != node:
+            raise InvariantViolation(
+                f"election safety: nodes {other} and {node} both lead term {raft.term}")
+        self.check_leader_complete(node, raft)
+
+    # -- log matching: (index, term) identifies one entry and one predecessor term --
+    def on_entries(self, node: int, raft: Raft, ents: tuple[Entry, ...]) -> None:
+        prev_term: int | None = None
+        if ents:
+            t = raft.log.term_or_zero(ents[0].index - 1)
+            prev_term = t if t or ents[0].index == 1 else None
+        for e in ents:
+            self.checks += 1
+            key = (e.index, e.term)
+            fact = self.log_facts.get(key)
+            if fact is None:
+                self.log_facts[key] = (e.data, prev_term)
+            else:
+                data, pt = fact
+                if data != e.data or (pt is not None and prev_term is not None and pt != prev_term):
+                    raise InvariantViolation(
+                        f"log matching: node {node} holds a different entry or predecessor "
+                        f"at index {e.index} term {e.term}")
+                if pt is None and prev_term is not None:
+                    self.log_facts[key] = (data, prev_term)
+            prev_term = e.term
+
+    # -- commit records, leader completeness --
+    def on_commit(self, node: int, raft: Raft, lo: int, hi: int) -> None:
+        """Record that `node` regards (lo, hi] as committed."""
+        first = raft.log.first_index()
+        for i in range(max(lo + 1, first), hi + 1):
+            self.record_committed(node, i, raft.log.term(i))
+        snap = raft.log.snapshot().meta
+        if lo < snap.index <= hi:
+            self.record_committed(node, snap.index, snap.term)
+
+    def record_committed(self, node: int, index: int, term: int) -> None:
+        self.checks += 1
+        seen = self.committed.setdefault(index, term)
+        if seen != term:
+            raise InvariantViolation(
+                f"committed entry lost: index {index} was committed with term {seen}, "
+                f"node {node} regards term {term} as committed there")
+
+    def check_leader_complete(self, node: int, raft: Raft) -> None:
+        """Every committed entry is in the log of every leader of a later term."""
+        first = raft.log.first_index()
+        last = raft.log.last_index()
+        for index, term in self.committed.items():
+            if index < first or term > raft.term:
+                continue
+            self.checks += 1
+            if index > last or raft.log.term(index) != term:
+                raise InvariantViolation(
+                    f"leader completeness: leader {node} of term {raft.term} lacks "
+                    f"committed entry {index} (term {term})")
+
+    # -- state machine safety --
+    def on_apply(self, node: int, e: Entry, digest: bytes) -> None:
+        self.checks += 1
+        seen = self.applied.setdefault(e.index, (e.term, e.data))
+        if seen != (e.term, e.data):
+            raise InvariantViolation(
+                f"state machine safety: node {node} applied (term {e.term}) at index "
+                f"{e.index} where another node applied term {seen[0]}")
+        d = self.digests.setdefault(e.index, digest)
+        if d != digest:
+            raise InvariantViolation(f"state machine digest differs at {e.index} on node {node}")
+        self.max_applied = max(self.max_applied, e.index)
+
+    def on_install(self, node: int, index: int, digest: bytes) -> None:
+        self.checks += 1
+        d = self.digests.setdefault(index, digest)
+        if d != digest:
+            raise InvariantViolation(f"snapshot at {index} installed on node {node} differs")
+
+    # -- persistence ordering (the Ready contract) --
+    def on_send(self, node: int, m: Message, disk: Durable) -> None:
+        """A message leaves `node`; what it promises must already be on disk."""
+        self.checks += 1
+        hs = disk.hard_state
+        t = m.type
+        if t in (MsgType.PRE_VOTE, MsgType.PRE_VOTE_RESP):
+            return
+        if hs.term < m.term:
+            raise InvariantViolation(
+                f"persistence: node {node} sent {t.name} in term {m.term} with term "
+                f"{hs.term} on disk")
+        if t is MsgType.VOTE and (hs.term != m.term or hs.vote != node):
+            raise InvariantViolation(f"persistence: node {node} asked for votes before "
+                                     f"persisting its own vote in term {m.term}")
+        if t is MsgType.VOTE_RESP and not m.reject and (
+                hs.term != m.term or hs.vote != m.to):
+            raise InvariantViolation(f"persistence: node {node} granted a vote in term "
+                                     f"{m.term} before persisting it")
+        if t is MsgType.APP_RESP and not m.reject:
+            durable = max(disk.last_index, disk.snapshot_index)
+            if m.index > durable:
+                raise InvariantViolation(
+                    f"persistence: node {node} acknowledged index {m.index} with only "
+                    f"{durable} durable")

@@ -1,0 +1,361 @@
+"""A deterministic raft cluster simulation driven by one integer seed.
+
+Time is simulated milliseconds; every node ticks on its own period; messages travel
+through `SimNetwork`; "disks" are `MemoryStorage` objects that hold only what the host
+loop persisted. A run has a safety phase with faults, then a liveness phase with every
+fault healed: a leader must be elected and a fresh proposal applied by every member
+within `LIVENESS_BOUND_MS`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import heapq
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from roost.raft import (
+    ConfChange,
+    ConfChangeType,
+    Config,
+    ConfState,
+    Entry,
+    EntryKind,
+    MemoryStorage,
+    Message,
+    ProposalDroppedError,
+    RaftNode,
+    Ready,
+    Role,
+    Snapshot,
+)
+
+from .chaos import Chaos
+from .checker import Checker, Durable, InvariantViolation
+from .events import CRASH_NOW, DELIVER, FAULT, HEAL, MEMBER, PHASE, PROPOSE, READ, RESTART, TICK
+from .network import LinkFaults, SimNetwork
+from .profile import Profile
+
+LIVENESS_BOUND_MS = 4000
+
+
+def replay_command(nodes: int, seed: int, bugs: frozenset[str]) -> str:
+    cmd = f"python -m roost.testing.sim --nodes {nodes} --seed {seed}"
+    return cmd + "".join(f" --bug {b}" for b in sorted(bugs))
+
+
+class SimFailure(AssertionError):
+    """A seed failed; the message ends with the command that replays it."""
+
+
+@dataclass
+class SimStats:
+    seed: int
+    nodes: int
+    elapsed_ms: int = 0
+    liveness_ms: int = 0
+    events: int = 0
+    applied: int = 0
+    terms: int = 0
+    crashes: int = 0
+    partitions: int = 0
+    conf_changes: int = 0
+    snapshots_sent: int = 0
+    reads_served: int = 0
+    messages: int = 0
+    checks: int = 0
+
+
+@dataclass
+class SimNode:
+    id: int
+    storage: MemoryStorage
+    node: RaftNode | None = None
+    incarnation: int = 0
+    tick_period: int = 10
+    sm_index: int = 0
+    sm_digest: bytes = b""
+    crash_armed: bool = False
+    commit_seen: int = 0
+    led_term: int = 0
+    removed: bool = False
+    waiting_reads: dict[bytes, int] = field(default_factory=dict)
+
+
+def _digest(prev: bytes, e: Entry) -> bytes:
+    h = hashlib.blake2b(prev, digest_size=8)
+    h.update(e.index.to_bytes(8, "big") + e.term.to_bytes(8, "big") + e.data)
+    return h.digest()
+
+
+class SimCluster:
+    def __init__(self, nodes: int, seed: int, bugs: frozenset[str] = frozenset(),
+                 trace: bool = False) -> None:
+        self.n = nodes
+        self.seed = seed
+        self.bugs = bugs
+        self.rng = random.Random(seed)
+        self.profile = Profile.from_rng(nodes, self.rng)
+        p = self.profile
+        self.net = SimNetwork(self.rng, LinkFaults(p.loss, p.dup, p.max_delay, p.slow))
+        self.checker = Checker()
+        self.stats = SimStats(seed, nodes)
+        self.trace: list[str] | None = [] if trace else None
+        self.now = 0
+        self._seq = 0
+        self._events: list[tuple[int, int, int, Any]] = []
+        self.nodes: dict[int, SimNode] = {}
+        self.next_id = nodes + 1
+        self.healed_at = -1
+        self.probe: tuple[int, int, bytes] | None = None  # (leader, index, data)
+        self.done = False
+        self._proposal_seq = 0
+        self.chaos = Chaos(self)
+        conf = ConfState(frozenset(range(1, nodes + 1)))
+        for i in range(1, nodes + 1):
+            st = MemoryStorage()
+            st.bootstrap(conf)
+            self._add_node(i, st)
+
+    # ------------------------------------------------------------------ plumbing
+    def log(self, text: str) -> None:
+        if self.trace is not None:
+            self.trace.append(f"{self.now:6d} {text}")
+
+    def schedule(self, delay: int, kind: int, arg: Any = None) -> None:
+        self._seq += 1
+        heapq.heappush(self._events, (self.now + delay, self._seq, kind, arg))
+
+    def _add_node(self, nid: int, storage: MemoryStorage) -> SimNode:
+        p = self.profile
+        period = 10 if not p.skew else self.rng.randint(7, 14)
+        sn = SimNode(nid, storage, tick_period=period)
+        self.nodes[nid] = sn
+        self._start(sn)
+        return sn
+
+    def _config(self, sn: SimNode) -> Config:
+        p = self.profile
+        return Config(
+            id=sn.id, election_tick=10, heartbeat_tick=p.heartbeat_tick,
+            applied=sn.storage.snapshot().meta.index,
+            max_size_per_msg=p.max_size_per_msg, max_inflight_msgs=p.max_inflight,
+            pre_vote=p.pre_vote, check_quorum=p.check_quorum, _bugs=self.bugs,
+        )
+
+    def _start(self, sn: SimNode) -> None:
+        sn.incarnation += 1
+        sn.crash_armed = False
+        snap = sn.storage.snapshot()
+        sn.sm_index, sn.sm_digest = self._restore_sm(snap)
+        sn.node = RaftNode(self._config(sn), sn.storage, random.Random(self.rng.getrandbits(64)))
+        sn.commit_seen = sn.node.committed
+        sn.led_term = 0
+        sn.waiting_reads.clear()
+        self.schedule(self.rng.randint(1, sn.tick_period), TICK, (sn.id, sn.incarnation))
+
+    def _restore_sm(self, snap: Snapshot) -> tuple[int, bytes]:
+        if len(snap.data) < 8:
+            return snap.meta.index, b""  # empty (the bootstrap snapshot)
+        return int.from_bytes(snap.data[:8], "big"), snap.data[8:]
+
+    def durable(self, sn: SimNode) -> Durable:
+        st = sn.storage
+        return Durable(st.hard_state, st.last_index(), st.snapshot().meta.index)
+
+    # ------------------------------------------------------------------ the host loop
+    def process(self, sn: SimNode) -> None:
+        """Drive one node's Ready loop the way a real host would."""
+        node = sn.node
+        while node is not None and node.has_ready():
+            rd = node.ready()
+            raft = node.raft
+            self.checker.on_entries(sn.id, raft, rd.entries)
+            for m in rd.messages:
+                self.send(sn, m)
+            if sn.crash_armed and (rd.entries or rd.hard_state or rd.snapshot):
+                self.crash(sn, "mid-ready")
+                return
+            self._persist(sn, rd)
+            for m in rd.messages_after_persist:
+                self.send(sn, m)
+            self._apply(sn, rd)
+            node.advance()
+            self._after_ready(sn, node)
+            self._maybe_compact(sn, node)
+
+    def _persist(self, sn: SimNode, rd: Ready) -> None:
+        st = sn.storage
+        if rd.snapshot is not None:
+            st.apply_snapshot(rd.snapshot)
+        if rd.entries:
+            st.append(rd.entries)
+        if rd.hard_state is not None:
+            st.set_hard_state(rd.hard_state)
+
+    def _apply(self, sn: SimNode, rd: Ready) -> None:
+        if rd.snapshot is not None:
+            idx, dig = self._restore_sm(rd.snapshot)
+            self.checker.on_install(sn.id, idx, dig)
+            sn.sm_index, sn.sm_digest = idx, dig
+            self.stats.snapshots_sent += 1
+        for e in rd.committed_entries:
+            if e.index != sn.sm_index + 1:
+                raise InvariantViolation(
+                    f"node {sn.id} applied index {e.index} after {sn.sm_index}")
+            sn.sm_digest = _digest(sn.sm_digest, e)
+            sn.sm_index = e.index
+            self.checker.on_apply(sn.id, e, sn.sm_digest)
+            self.stats.applied += 1
+            if e.kind is EntryKind.CONF_CHANGE:
+                self._on_conf_applied(sn, ConfChange.from_bytes(e.data))
+        for rs in rd.read_states:
+            need = sn.waiting_reads.pop(rs.context, None)
+            if need is None:
+                continue
+            if rs.index < need:
+                raise InvariantViolation(
+                    f"linearizable read: node {sn.id} got read index {rs.index} but index "
+                    f"{need} was applied before the read began")
+            self.stats.reads_served += 1
+
+    def _after_ready(self, sn: SimNode, node: RaftNode) -> None:
+        raft = node.raft
+        if raft.role is Role.LEADER and sn.led_term != raft.term:
+            sn.led_term = raft.term
+            self.log(f"node {sn.id} leads term {raft.term}")
+            self.stats.terms += 1
+            self.checker.on_role(sn.id, raft)
+        if raft.log.committed > sn.commit_seen:
+            lo, sn.commit_seen = sn.commit_seen, raft.log.committed
+            before = len(self.checker.committed)
+            self.checker.on_commit(sn.id, raft, lo, raft.log.committed)
+            if len(self.checker.committed) != before:
+                self._check_leaders()
+
+    def _check_leaders(self) -> None:
+        for other in self.nodes.values():
+            if other.node is not None and other.node.role is Role.LEADER:
+                self.checker.check_leader_complete(other.id, other.node.raft)
+
+    def _maybe_compact(self, sn: SimNode, node: RaftNode) -> None:
+        every = self.profile.compact_every
+        st = sn.storage
+        if not every or sn.sm_index - st.snapshot().meta.index < every:
+            return
+        if sn.sm_index != node.applied:
+            return
+        data = sn.sm_index.to_bytes(8, "big") + sn.sm_digest
+        st.create_snapshot(sn.sm_index, node.conf_state, data)
+        st.compact(sn.sm_index)
+
+    def send(self, sn: SimNode, m: Message) -> None:
+        self.checker.on_send(sn.id, m, self.durable(sn))
+        self.stats.messages += 1
+        for d in self.net.delays(m.frm, m.to):
+            self.schedule(d, DELIVER, m)
+
+    def crash(self, sn: SimNode, why: str) -> None:
+        self.log(f"node {sn.id} crashes ({why})")
+        sn.node = None
+        sn.crash_armed = False
+        sn.incarnation += 1
+        self.stats.crashes += 1
+        if self.healed_at < 0:
+            self.schedule(self.rng.randint(30, 400), RESTART, sn.id)
+
+    def _on_conf_applied(self, sn: SimNode, cc: ConfChange) -> None:
+        if cc.type is ConfChangeType.REMOVE and cc.node_id in self.nodes:
+            gone = self.nodes[cc.node_id]
+            if not gone.removed:
+                gone.removed = True
+                self.log(f"node {gone.id} removed; stopping it")
+                gone.node = None
+                gone.incarnation += 1
+
+    # ------------------------------------------------------------------ events
+    def run(self) -> SimStats:
+        p = self.profile
+        self.schedule(self.rng.randint(20, 120), FAULT)
+        self.schedule(self.rng.randint(50, 150), PROPOSE)
+        if p.reads:
+            self.schedule(self.rng.randint(50, 150), READ)
+        if p.membership:
+            self.schedule(self.rng.randint(200, 500), MEMBER)
+        self.schedule(p.safety_ms, PHASE)
+        c = self.chaos
+        handlers: dict[int, Callable[[Any], None]] = {
+            TICK: self._on_tick, DELIVER: self._on_deliver, FAULT: c.on_fault,
+            PROPOSE: self._on_propose, READ: self._on_read, MEMBER: c.on_member,
+            RESTART: c.on_restart, HEAL: c.on_heal, CRASH_NOW: c.on_crash_now,
+            PHASE: c.on_phase,
+        }
+        while self._events and not self.done:
+            t, _, kind, arg = heapq.heappop(self._events)
+            self.now = t
+            self.stats.events += 1
+            handlers[kind](arg)
+            if self.healed_at >= 0 and self.now - self.healed_at > LIVENESS_BOUND_MS:
+                c.liveness_failure()
+        self.stats.elapsed_ms = self.now
+        self.stats.checks = self.checker.checks
+        return self.stats
+
+    def _on_tick(self, arg: tuple[int, int]) -> None:
+        nid, inc = arg
+        sn = self.nodes[nid]
+        if sn.node is None or sn.incarnation != inc:
+            return
+        sn.node.tick()
+        self.process(sn)
+        self.schedule(sn.tick_period, TICK, arg)
+        if self.healed_at >= 0 and sn.node is not None and sn.node.role is Role.LEADER:
+            self.chaos.liveness_step(sn)
+
+    def _on_deliver(self, m: Message) -> None:
+        sn = self.nodes.get(m.to)
+        if sn is None or sn.node is None:
+            return
+        if self.profile.encode:
+            m = Message.from_bytes(m.to_bytes())
+        sn.node.step(m)
+        self.process(sn)
+
+    def alive(self) -> list[SimNode]:
+        return [sn for sn in self.nodes.values() if sn.node is not None]
+
+    def leaders(self) -> list[SimNode]:
+        return [sn for sn in self.alive() if sn.node is not None and sn.node.role is Role.LEADER]
+
+    def _on_propose(self, _: Any) -> None:
+        leaders = self.leaders()
+        if leaders and self.healed_at < 0:
+            sn = self.rng.choice(leaders)
+            count = 1 if self.rng.random() < 0.7 else self.rng.randint(2, 8)
+            datas = []
+            for _k in range(count):
+                self._proposal_seq += 1
+                datas.append(f"p{self._proposal_seq}".encode())
+            assert sn.node is not None
+            with contextlib.suppress(ProposalDroppedError):
+                sn.node.propose_batch(datas)
+            self.process(sn)
+        if self.healed_at < 0:
+            self.schedule(self.rng.randint(5, self.profile.propose_every), PROPOSE)
+
+    def _on_read(self, _: Any) -> None:
+        if self.healed_at >= 0:
+            return
+        alive = self.alive()
+        if alive:
+            sn = self.rng.choice(alive)
+            self._proposal_seq += 1
+            ctx = f"r{self._proposal_seq}".encode()
+            sn.waiting_reads[ctx] = self.checker.max_applied
+            assert sn.node is not None
+            sn.node.read_index(ctx)
+            self.process(sn)
+        self.schedule(self.rng.randint(10, 80), READ)
