@@ -1,0 +1,416 @@
+"""Raw-protocol tests for operations kazoo 2.11 cannot send, against both backends.
+
+TTL and container nodes, persistent (recursive) watches, check/removeWatches,
+getEphemerals, getAllChildrenNumber, whoAmI, multiRead and setWatches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from roost.wire.errors import Err
+from roost.wire.multi import MultiRequest, MultiResponse, OpResult
+from roost.wire.opcodes import AddWatchMode, CreateMode, EventType, Op, WatcherType
+from roost.wire.records import (
+    ACL,
+    AddWatchRequest,
+    AuthPacket,
+    CheckWatchesRequest,
+    ClientInfo,
+    Create2Response,
+    CreateRequest,
+    CreateTTLRequest,
+    DeleteRequest,
+    ExistsRequest,
+    GetAllChildrenNumberRequest,
+    GetAllChildrenNumberResponse,
+    GetChildrenRequest,
+    GetChildrenResponse,
+    GetDataRequest,
+    GetDataResponse,
+    GetEphemeralsRequest,
+    GetEphemeralsResponse,
+    Id,
+    RemoveWatchesRequest,
+    SetDataRequest,
+    SetWatches,
+    WatcherEvent,
+    WhoAmIResponse,
+)
+
+from .helpers import wait_until
+from .rawclient import RawClient
+
+pytestmark = pytest.mark.compat
+
+OPEN = [ACL(31, Id("world", "anyone"))]
+RawFactory = Callable[..., RawClient]
+SYNC_CONNECTED = 3
+
+
+def create(c: RawClient, path: str, data: bytes | None = b"", flags: int = 0) -> str:
+    reply = c.request(Op.CREATE, CreateRequest(path, data, OPEN, flags))
+    assert reply.err == 0, (path, reply.err)
+    return path
+
+
+def exists(c: RawClient, path: str, watch: bool = False) -> bool:
+    reply = c.request(Op.EXISTS, ExistsRequest(path, watch))
+    assert reply.err in (0, Err.NO_NODE)
+    return reply.err == 0
+
+
+def set_data(c: RawClient, path: str, data: bytes) -> None:
+    assert c.request(Op.SET_DATA, SetDataRequest(path, data, -1)).err == 0
+
+
+def delete(c: RawClient, path: str) -> None:
+    assert c.request(Op.DELETE, DeleteRequest(path, -1)).err == 0
+
+
+def ev(kind: int, path: str) -> WatcherEvent:
+    return WatcherEvent(kind, SYNC_CONNECTED, path)
+
+
+# --- TTL nodes ----------------------------------------------------------------------------
+
+
+def create_ttl(c: RawClient, path: str, ttl: int, flags: int = CreateMode.PERSISTENT_WITH_TTL
+               ) -> tuple[int, Create2Response | None]:
+    reply = c.request(Op.CREATE_TTL, CreateTTLRequest(path, b"t", OPEN, flags, ttl))
+    assert reply.record is None or isinstance(reply.record, Create2Response)
+    return reply.err, reply.record
+
+
+def test_ttl_node_expires_when_childless(raw: RawFactory, base: str) -> None:
+    c = raw()
+    err, rec = create_ttl(c, f"{base}/short", 200)
+    assert err == 0
+    assert rec is not None
+    assert rec.path == f"{base}/short"
+    assert rec.stat.ephemeralOwner == 0
+    assert rec.stat.czxid == rec.stat.mzxid
+    assert create_ttl(c, f"{base}/parent", 200)[0] == 0
+    create(c, f"{base}/parent/kid")
+    # the sweep runs every second (container check interval 1000 ms)
+    wait_until(lambda: not exists(c, f"{base}/short"), timeout=15, what="TTL node removed")
+    # the sweep that removed the childless node kept the one with a child
+    assert exists(c, f"{base}/parent")
+    delete(c, f"{base}/parent/kid")
+    wait_until(lambda: not exists(c, f"{base}/parent"), timeout=15, what="emptied TTL node")
+
+
+def test_ttl_sequential(raw: RawFactory, base: str) -> None:
+    c = raw()
+    err, rec = create_ttl(c, f"{base}/seq-", 60_000, CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL)
+    assert err == 0
+    assert rec is not None
+    assert rec.path == f"{base}/seq-0000000000"
+
+
+@pytest.mark.parametrize("ttl", [0, -1, -1000])
+def test_ttl_must_be_positive(raw: RawFactory, base: str, ttl: int) -> None:
+    c = raw()
+    assert create_ttl(c, f"{base}/bad", ttl)[0] == Err.BAD_ARGUMENTS
+    assert not exists(c, f"{base}/bad")
+
+
+def test_ttl_rejects_non_ttl_mode(raw: RawFactory, base: str) -> None:
+    c = raw()
+    assert create_ttl(c, f"{base}/bad", 1000, CreateMode.PERSISTENT)[0] == Err.BAD_ARGUMENTS
+    # and a TTL mode through plain create is refused too
+    reply = c.request(Op.CREATE, CreateRequest(f"{base}/bad", b"", OPEN, 5))
+    assert reply.err == Err.BAD_ARGUMENTS
+
+
+# --- containers ----------------------------------------------------------------------------
+
+
+def create_container(c: RawClient, path: str) -> Create2Response:
+    reply = c.request(Op.CREATE_CONTAINER, CreateRequest(path, b"c", OPEN, CreateMode.CONTAINER))
+    assert reply.err == 0
+    assert isinstance(reply.record, Create2Response)
+    return reply.record
+
+
+def test_container_removed_after_last_child(raw: RawFactory, base: str) -> None:
+    c = raw()
+    watcher = raw()
+    rec = create_container(c, f"{base}/used")
+    assert rec.path == f"{base}/used"
+    assert rec.stat.ephemeralOwner == 0
+    create_container(c, f"{base}/never-used")
+    create(c, f"{base}/used/a")
+    create(c, f"{base}/used/b")
+    delete(c, f"{base}/used/a")
+    assert exists(watcher, f"{base}/used", watch=True)
+    delete(c, f"{base}/used/b")
+    events = watcher.wait_events(1, timeout=15)
+    assert events == [ev(EventType.NODE_DELETED, f"{base}/used")]
+    assert not exists(c, f"{base}/used")
+    # a container that never had a child stays
+    assert exists(c, f"{base}/never-used")
+
+
+def test_container_may_hold_children(raw: RawFactory, base: str) -> None:
+    c = raw()
+    create_container(c, f"{base}/box")
+    create(c, f"{base}/box/kid")
+    create(c, f"{base}/box/kid/grandkid")
+    assert exists(c, f"{base}/box/kid/grandkid")
+
+
+# --- persistent watches ------------------------------------------------------------------
+
+
+def add_watch(c: RawClient, path: str, mode: int) -> None:
+    reply = c.request(Op.ADD_WATCH, AddWatchRequest(path, mode))
+    assert reply.err == 0
+    assert len(reply.body) == 20  # header + ErrorResponse{0}
+
+
+def test_persistent_watch(raw: RawFactory, base: str) -> None:
+    w = raw()
+    c = raw()
+    p = f"{base}/p"
+    add_watch(w, p, AddWatchMode.PERSISTENT)  # no existence check
+    create(c, p)
+    set_data(c, p, b"1")
+    set_data(c, p, b"2")
+    create(c, f"{p}/kid")
+    create(c, f"{p}/kid/grandkid")  # not a direct child: nothing
+    set_data(c, f"{p}/kid", b"x")  # a child's data: nothing
+    delete(c, f"{p}/kid/grandkid")
+    delete(c, f"{p}/kid")
+    delete(c, p)
+    w.ping()
+    assert w.wait_events(6) == [
+        ev(EventType.NODE_CREATED, p),
+        ev(EventType.NODE_DATA_CHANGED, p),
+        ev(EventType.NODE_DATA_CHANGED, p),
+        ev(EventType.NODE_CHILDREN_CHANGED, p),
+        ev(EventType.NODE_CHILDREN_CHANGED, p),
+        ev(EventType.NODE_DELETED, p),
+    ]
+    w.ping()
+    assert len(w.events) == 6
+    # still registered after the node is gone
+    create(c, p)
+    assert w.wait_events(7)[-1] == ev(EventType.NODE_CREATED, p)
+
+
+def test_persistent_recursive_watch(raw: RawFactory, base: str) -> None:
+    w = raw()
+    c = raw()
+    r = f"{base}/r"
+    create(c, r)
+    add_watch(w, r, AddWatchMode.PERSISTENT_RECURSIVE)
+    create(c, f"{r}/a")
+    create(c, f"{r}/a/b")
+    set_data(c, f"{r}/a/b", b"x")
+    set_data(c, r, b"y")
+    delete(c, f"{r}/a/b")
+    create(c, f"{base}/outside")  # not below the watched path
+    delete(c, f"{r}/a")
+    w.ping()
+    assert w.wait_events(6) == [
+        ev(EventType.NODE_CREATED, f"{r}/a"),
+        ev(EventType.NODE_CREATED, f"{r}/a/b"),
+        ev(EventType.NODE_DATA_CHANGED, f"{r}/a/b"),
+        ev(EventType.NODE_DATA_CHANGED, r),
+        ev(EventType.NODE_DELETED, f"{r}/a/b"),
+        ev(EventType.NODE_DELETED, f"{r}/a"),
+    ]
+    w.ping()
+    assert all(e.type != EventType.NODE_CHILDREN_CHANGED for e in w.events)
+    assert len(w.events) == 6
+
+
+def test_persistent_watch_not_fired_for_own_path_prefix(raw: RawFactory, base: str) -> None:
+    w = raw()
+    c = raw()
+    add_watch(w, f"{base}/ab", AddWatchMode.PERSISTENT_RECURSIVE)
+    create(c, f"{base}/abc")  # shares a string prefix but is not a descendant
+    create(c, f"{base}/ab")
+    w.ping()
+    assert w.wait_events(1) == [ev(EventType.NODE_CREATED, f"{base}/ab")]
+    w.ping()
+    assert len(w.events) == 1
+
+
+# --- checkWatches / removeWatches ------------------------------------------------------
+
+
+def test_check_and_remove_watches(raw: RawFactory, base: str) -> None:
+    c = raw()
+    p = create(c, f"{base}/w")
+    check = CheckWatchesRequest
+    assert c.request(Op.CHECK_WATCHES, check(p, WatcherType.DATA)).err == Err.NO_WATCHER
+    assert c.request(Op.GET_DATA, GetDataRequest(p, True)).err == 0
+    assert c.request(Op.CHECK_WATCHES, check(p, WatcherType.DATA)).err == 0
+    assert c.request(Op.CHECK_WATCHES, check(p, WatcherType.ANY)).err == 0
+    assert c.request(Op.CHECK_WATCHES, check(p, WatcherType.CHILDREN)).err == Err.NO_WATCHER
+    remove = RemoveWatchesRequest
+    assert c.request(Op.REMOVE_WATCHES, remove(p, WatcherType.CHILDREN)).err == Err.NO_WATCHER
+    assert c.request(Op.REMOVE_WATCHES, remove(p, WatcherType.DATA)).err == 0
+    assert c.request(Op.CHECK_WATCHES, check(p, WatcherType.DATA)).err == Err.NO_WATCHER
+    set_data(c, p, b"x")  # our own notification would precede this reply
+    assert c.events == []
+
+
+def test_remove_child_watch_keeps_data_watch(raw: RawFactory, base: str) -> None:
+    c = raw()
+    p = create(c, f"{base}/w")
+    assert c.request(Op.GET_DATA, GetDataRequest(p, True)).err == 0
+    assert c.request(Op.GET_CHILDREN, GetChildrenRequest(p, True)).err == 0
+    remove = RemoveWatchesRequest
+    assert c.request(Op.REMOVE_WATCHES, remove(p, WatcherType.CHILDREN)).err == 0
+    create(c, f"{p}/kid")
+    set_data(c, p, b"x")
+    assert c.events == [ev(EventType.NODE_DATA_CHANGED, p)]
+
+
+def test_exist_watch_counts_as_data_watch(raw: RawFactory, base: str) -> None:
+    c = raw()
+    p = f"{base}/missing"
+    assert not exists(c, p, watch=True)
+    check = CheckWatchesRequest
+    assert c.request(Op.CHECK_WATCHES, check(p, WatcherType.DATA)).err == 0
+    assert c.request(Op.REMOVE_WATCHES, RemoveWatchesRequest(p, WatcherType.ANY)).err == 0
+    create(c, p)
+    assert c.events == []
+
+
+# --- getEphemerals / getAllChildrenNumber / whoAmI -------------------------------------
+
+
+def test_get_ephemerals(raw: RawFactory, base: str) -> None:
+    c = raw()
+    other = raw()
+    create(c, f"{base}/e")
+    create(c, f"{base}/e/a", flags=CreateMode.EPHEMERAL)
+    create(c, f"{base}/e/b", flags=CreateMode.EPHEMERAL)
+    create(c, f"{base}/f", flags=CreateMode.EPHEMERAL)
+    create(other, f"{base}/e/theirs", flags=CreateMode.EPHEMERAL)
+    reply = c.request(Op.GET_EPHEMERALS, GetEphemeralsRequest(f"{base}/e"))
+    assert isinstance(reply.record, GetEphemeralsResponse)
+    assert sorted(reply.record.ephemerals) == [f"{base}/e/a", f"{base}/e/b"]
+    reply = c.request(Op.GET_EPHEMERALS, GetEphemeralsRequest(base))
+    assert isinstance(reply.record, GetEphemeralsResponse)
+    assert sorted(reply.record.ephemerals) == [f"{base}/e/a", f"{base}/e/b", f"{base}/f"]
+    reply = c.request(Op.GET_EPHEMERALS, GetEphemeralsRequest("/"))
+    assert isinstance(reply.record, GetEphemeralsResponse)
+    assert sorted(reply.record.ephemerals) == [f"{base}/e/a", f"{base}/e/b", f"{base}/f"]
+
+
+def test_get_all_children_number(raw: RawFactory, base: str) -> None:
+    c = raw()
+    create(c, f"{base}/t")
+    for path in ("a", "a/x", "a/y", "b", "b/z", "b/z/deep"):
+        create(c, f"{base}/t/{path}")
+    reply = c.request(Op.GET_ALL_CHILDREN_NUMBER, GetAllChildrenNumberRequest(f"{base}/t"))
+    assert isinstance(reply.record, GetAllChildrenNumberResponse)
+    assert reply.record.totalNumber == 6
+    reply = c.request(Op.GET_ALL_CHILDREN_NUMBER, GetAllChildrenNumberRequest(f"{base}/t/b/z"))
+    assert isinstance(reply.record, GetAllChildrenNumberResponse)
+    assert reply.record.totalNumber == 1
+    missing = GetAllChildrenNumberRequest(f"{base}/nope")
+    assert c.request(Op.GET_ALL_CHILDREN_NUMBER, missing).err == Err.NO_NODE
+
+
+def test_who_am_i(raw: RawFactory) -> None:
+    c = raw()
+    reply = c.request(Op.WHO_AM_I)
+    assert isinstance(reply.record, WhoAmIResponse)
+    assert reply.record.clientInfo == [ClientInfo("ip", "127.0.0.1")]
+    auth = c.request(Op.AUTH, AuthPacket(0, "digest", b"alice:pw"), xid=-4)
+    assert (auth.xid, auth.zxid, auth.err, len(auth.body)) == (-4, 0, 0, 16)
+    reply = c.request(Op.WHO_AM_I)
+    assert isinstance(reply.record, WhoAmIResponse)
+    assert sorted(reply.record.clientInfo, key=lambda i: i.authScheme) == [
+        ClientInfo("digest", "alice"),
+        ClientInfo("ip", "127.0.0.1"),
+    ]
+
+
+# --- multiRead ----------------------------------------------------------------------------
+
+
+def test_multi_read(raw: RawFactory, base: str) -> None:
+    c = raw()
+    create(c, f"{base}/m", b"data")
+    create(c, f"{base}/m/x")
+    last = c.request(Op.EXISTS, ExistsRequest(f"{base}/m/x", False)).zxid
+    req = MultiRequest(
+        (
+            (Op.GET_DATA, GetDataRequest(f"{base}/m", False)),
+            (Op.GET_CHILDREN, GetChildrenRequest(f"{base}/missing", False)),
+            (Op.GET_CHILDREN, GetChildrenRequest(f"{base}/m", False)),
+        )
+    )
+    reply = c.request(Op.MULTI_READ, req)
+    assert reply.err == 0
+    assert reply.zxid == last  # a read consumes no zxid
+    assert isinstance(reply.record, MultiResponse)
+    first, second, third = reply.record.results
+    assert first.type == Op.GET_DATA
+    assert isinstance(first.record, GetDataResponse)
+    assert first.record.data == b"data"
+    assert first.record.stat.numChildren == 1
+    assert second == OpResult.error(Err.NO_NODE)
+    assert third.type == Op.GET_CHILDREN
+    assert third.record == GetChildrenResponse(["x"])
+
+
+# --- setWatches on reconnect ---------------------------------------------------------------
+
+
+def test_set_watches_fires_missed_events(raw: RawFactory, base: str) -> None:
+    c = raw()
+    changed = create(c, f"{base}/changed")
+    same = create(c, f"{base}/same")
+    deleted = create(c, f"{base}/deleted")
+    parent = create(c, f"{base}/parent")
+    born = f"{base}/born"
+    rel = c.request(Op.EXISTS, ExistsRequest(base, False)).zxid
+    session, passwd = c.session_id, c.passwd
+    c.close()  # the session survives the dropped connection
+    writer = raw()
+    set_data(writer, changed, b"new")
+    delete(writer, deleted)
+    create(writer, f"{parent}/kid")
+    create(writer, born)
+    back = raw(connect=False)
+    resp = back.connect(session_id=session, passwd=passwd, last_zxid=rel)
+    assert resp.sessionId == session
+    sw = SetWatches(rel, [changed, same, deleted], [born, f"{base}/still-missing"], [parent, same])
+    reply = back.request(Op.SET_WATCHES, sw)
+    assert reply.err == 0
+    assert len(reply.body) == 16
+    back.ping()
+    assert sorted(back.events, key=lambda e: e.path) == sorted(
+        [
+            ev(EventType.NODE_CREATED, born),
+            ev(EventType.NODE_DATA_CHANGED, changed),
+            ev(EventType.NODE_DELETED, deleted),
+            ev(EventType.NODE_CHILDREN_CHANGED, parent),
+        ],
+        key=lambda e: e.path,
+    )
+    # unchanged paths were re-armed: later changes fire them once
+    back.events.clear()
+    set_data(writer, same, b"x")
+    create(writer, f"{same}/kid")
+    create(writer, f"{base}/still-missing")
+    back.wait_events(3)
+    back.ping()
+    assert sorted(back.events, key=lambda e: e.path) == sorted(
+        [
+            ev(EventType.NODE_DATA_CHANGED, same),
+            ev(EventType.NODE_CHILDREN_CHANGED, same),
+            ev(EventType.NODE_CREATED, f"{base}/still-missing"),
+        ],
+        key=lambda e: e.path,
+    )
