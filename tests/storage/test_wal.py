@@ -303,3 +303,15 @@ def test_concurrent_appenders_readers_and_syncers(tmp_path: Path) -> None:
         got = all_entries(again)
     assert [e.index for e in got] == list(range(1, 401))
     assert all(e.data == payload(e.index) for e in got)
+
+
+def test_entry_kind_round_trips_and_is_range_checked(tmp_path: Path) -> None:
+    entries = [Entry(1, 1, b"normal"), Entry(1, 2, b"conf", kind=1), Entry(2, 3, b"", kind=255)]
+    with WriteAheadLog.open(tmp_path) as wal:
+        wal.append(entries)
+        with pytest.raises(ValueError, match="kind 256"):
+            wal.append([Entry(2, 4, b"x", kind=256)])
+        assert wal.last_index == 3
+    with WriteAheadLog.open(tmp_path) as wal:
+        assert all_entries(wal) == entries
+        assert [e.kind for e in all_entries(wal)] == [0, 1, 255]

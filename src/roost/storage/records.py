@@ -13,7 +13,8 @@ A segment file is a segment header followed by entry records, all little-endian:
     entry record (32-byte header + payload)
         magic      2s   b"RW"
         version    u8   1
-        kind       u8   0 (entry)
+        kind       u8   the entry's kind (opaque to storage; raft uses it for
+                        normal vs configuration-change entries)
         length     u32  payload length
         term       u64
         index      u64
@@ -42,7 +43,6 @@ SEG_HEADER_SIZE = _SEG.size
 
 REC_MAGIC = b"RW"
 REC_VERSION = 1
-KIND_ENTRY = 0
 _REC = struct.Struct("<2sBBIQQII")
 _REC_PREFIX = struct.Struct("<2sBBIQQ")
 _U32 = struct.Struct("<I")
@@ -54,11 +54,13 @@ MAX_PAYLOAD = 0xFFFF_FFFF
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One raft log entry: opaque ``data`` at ``index``, proposed in ``term``."""
+    """One raft log entry: opaque ``data`` at ``index``, proposed in ``term``; ``kind``
+    (0-255) is stored alongside for the caller (e.g. raft's normal/conf-change)."""
 
     term: int
     index: int
     data: bytes
+    kind: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class RecordHead:
     term: int
     index: int
     length: int
+    kind: int
 
 
 class SegmentHead(NamedTuple):
@@ -110,7 +113,9 @@ def encode_entries(entries: Sequence[Entry]) -> tuple[bytes, list[int]]:
         length = len(data)
         if length > MAX_PAYLOAD:
             raise ValueError(f"entry {entry.index}: payload of {length} bytes is too large")
-        prefix = pack_prefix(REC_MAGIC, REC_VERSION, KIND_ENTRY, length, entry.term, entry.index)
+        if not 0 <= entry.kind <= 255:
+            raise ValueError(f"entry {entry.index}: kind {entry.kind} is not in 0..255")
+        prefix = pack_prefix(REC_MAGIC, REC_VERSION, entry.kind, length, entry.term, entry.index)
         prefix_crc = crc32(prefix)
         crc_bytes = pack_u32(crc32(data, prefix_crc))
         parts += (prefix, crc_bytes, pack_u32(crc32(crc_bytes, prefix_crc)), data)
@@ -129,15 +134,15 @@ def decode_record(buf: Buffer, offset: int) -> RecordHead | str:
         return "bad record magic"
     if zlib.crc32(view[offset : offset + _HCRC_SPAN]) != hcrc:
         return "record header checksum mismatch"
-    if version != REC_VERSION or kind != KIND_ENTRY:
-        return f"unsupported record version {version} kind {kind}"
+    if version != REC_VERSION:
+        return f"unsupported record version {version}"
     end = end_of_header + length
     if end > len(view):
         return "incomplete record payload"
     prefix_crc = zlib.crc32(view[offset : offset + _PREFIX_SIZE])
     if zlib.crc32(view[end_of_header:end], prefix_crc) != crc:
         return "record checksum mismatch"
-    return RecordHead(term, index, length)
+    return RecordHead(term, index, length, kind)
 
 
 def verified_record_end(buf: Buffer, offset: int) -> int | None:

@@ -116,7 +116,7 @@ class Segment:
                 reason = head if isinstance(head, str) else f"index {head.index} != {index}"
                 raise CorruptLogError(f"{self.path}: offset {start + pos}: {reason} on read")
             body = pos + REC_HEADER_SIZE
-            out.append(Entry(head.term, index, buf[body : body + head.length]))
+            out.append(Entry(head.term, index, buf[body : body + head.length], head.kind))
             pos = body + head.length
         return out
 

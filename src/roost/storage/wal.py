@@ -141,6 +141,10 @@ class WriteAheadLog:
             self._check_usable()
             if lo > hi:
                 raise ValueError(f"entries: lo {lo} > hi {hi}")
+            if lo < self.first_index:
+                raise CompactedError(
+                    f"{self._dir}: entries from {lo}: compacted (first index {self.first_index})"
+                )
             self._check_range(lo - 1, hi - 1)
             if max_bytes is not None:
                 hi = self._limit(lo, hi, max_bytes)
