@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import threading
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from roost.storage import (
     Entry,
     LogClosedError,
     LogGapError,
+    StorageError,
     UnavailableError,
     WriteAheadLog,
 )
@@ -315,3 +318,43 @@ def test_entry_kind_round_trips_and_is_range_checked(tmp_path: Path) -> None:
     with WriteAheadLog.open(tmp_path) as wal:
         assert all_entries(wal) == entries
         assert [e.kind for e in all_entries(wal)] == [0, 1, 255]
+
+
+def test_write_error_makes_the_log_unusable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wal = WriteAheadLog.open(tmp_path)
+    wal.append(make_entries(1, 3, 1))
+
+    def no_space(fd: int, data: object, offset: int) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", no_space)
+    with pytest.raises(StorageError, match="No space left"):
+        wal.append(make_entries(3, 4, 1))
+    monkeypatch.undo()
+    with pytest.raises(LogClosedError, match="earlier error"):
+        wal.append(make_entries(3, 4, 1))
+    with pytest.raises(LogClosedError):
+        wal.sync()
+    wal.close()
+
+
+def test_fsync_error_makes_the_log_unusable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wal = WriteAheadLog.open(tmp_path)
+    wal.append(make_entries(1, 3, 1))
+
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fdatasync", broken)
+    with pytest.raises(StorageError, match="fsync failed"):
+        wal.sync()
+    monkeypatch.undo()
+    with pytest.raises(LogClosedError):
+        wal.entries(1, 2)
+    wal.close()  # does not try to sync again, and releases the files
+    with WriteAheadLog.open(tmp_path) as again:
+        assert again.last_index == 2

@@ -393,10 +393,10 @@ class WriteAheadLog:
         for segment in reversed(self._segments):
             segment.close()
             segment.path.unlink()
-        self._segments.clear()
         fsync_dir(self._dir)
-        self._segments.append(create_segment(self._dir, index + 1, term))
+        fresh = create_segment(self._dir, index + 1, term)
         fsync_dir(self._dir)
+        self._segments = [fresh]  # one assignment: lock-free property readers never see []
         self._dirty = self._dir_dirty = False
 
 
