@@ -1,0 +1,98 @@
+"""Debian's zkCli.sh (the Java client) runs a scripted session against both backends.
+
+One JVM per backend: the commands are fed on stdin (JLine is off when stdin is a pipe).
+zkCli prints results on stdout and "Created ..." and errors on stderr.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from kazoo.client import KazooClient
+
+from .conftest import Backend
+
+pytestmark = pytest.mark.compat
+
+ZKCLI = Path("/usr/share/zookeeper/bin/zkCli.sh")
+
+
+def run_zkcli(hosts: str, commands: list[str], timeout: float = 90.0) -> tuple[str, str]:
+    if not ZKCLI.is_file():
+        raise FileNotFoundError(f"{ZKCLI} is missing: install Debian's zookeeper package")
+    script = "\n".join([*commands, "quit", ""])
+    proc = subprocess.run(
+        [str(ZKCLI), "-server", hosts],
+        input=script.encode(),
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    return proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
+
+
+def stat_fields(lines: list[str], start: int) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in lines[start : start + 11]:
+        key, value = line.split(" = ", 1)
+        out[key] = value
+    return out
+
+
+def test_zkcli_session(backend: Backend, admin: KazooClient, base: str) -> None:
+    p = base
+    stdout, stderr = run_zkcli(
+        backend.hosts,
+        [
+            f"create {p}/cli hello",
+            f"create {p}/cli again",
+            f"create {p}/cli/kid k",
+            f"ls {p}/cli",
+            f"get {p}/cli",
+            f"set {p}/cli world",
+            f"get {p}/cli",
+            f"stat {p}/cli",
+            f"set -v 7 {p}/cli x",
+            f"delete {p}/cli",
+            f"getAcl {p}/cli",
+            f"delete {p}/cli/kid",
+            f"create {p}/tree",
+            f"create {p}/tree/a",
+            f"create {p}/tree/a/b",
+            f"deleteall {p}/tree",
+            f"get {p}/missing",
+            f"ls {p}",  # last: zkCli's exit status is the last command's
+        ],
+    )
+    out = stdout.splitlines()
+    err = stderr.splitlines()
+    for created in ("cli", "cli/kid", "tree", "tree/a", "tree/a/b"):
+        assert f"Created {p}/{created}" in err
+    assert f"Node already exists: {p}/cli" in err
+    assert f"version No is not valid : {p}/cli" in err
+    assert f"Node not empty: {p}/cli" in err
+    assert f"Node does not exist: {p}/missing" in err
+
+    assert "[kid]" in out
+    assert out.index("hello") < out.index("world")
+    stat = stat_fields(out, out.index("world") + 1)
+    assert stat["dataVersion"] == "1"
+    assert stat["dataLength"] == "5"
+    assert stat["numChildren"] == "1"
+    assert stat["cversion"] == "1"
+    assert stat["aclVersion"] == "0"
+    assert stat["ephemeralOwner"] == "0x0"
+    acl_at = out.index("'world,'anyone")
+    assert out[acl_at + 1] == ": cdrwa"
+    assert "[cli]" in out
+
+    # zkCli's view matches the server's state as kazoo sees it
+    data, st = admin.get(f"{p}/cli")
+    assert data == b"world"
+    assert stat["cZxid"] == hex(st.czxid)
+    assert stat["mZxid"] == hex(st.mzxid)
+    assert admin.get_children(f"{p}/cli") == []
+    assert admin.exists(f"{p}/tree") is None
