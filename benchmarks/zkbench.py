@@ -89,13 +89,15 @@ class WorkloadResult:
     p50_ms: float
     p99_ms: float
     capped: bool
+    #: CPU seconds this load generator used during the workload (it may be the bottleneck)
+    client_cpu_seconds: float = 0.0
 
     def line(self) -> str:
         cap = "  (wall-clock cap hit)" if self.capped else ""
         return (
             f"{self.workload:<7} ops={self.ops:<8d} time={self.seconds:7.3f}s "
             f"ops/s={self.ops_per_sec:10.1f}  p50={self.p50_ms:8.3f}ms  "
-            f"p99={self.p99_ms:8.3f}ms{cap}"
+            f"p99={self.p99_ms:8.3f}ms  client-cpu={self.client_cpu_seconds:.2f}s{cap}"
         )
 
 
@@ -372,7 +374,9 @@ class Bench:
         done = asyncio.Event()
         finished = [0]
         end = [0.0]
+        cpu = [0.0]
         start = time.monotonic()
+        cpu0 = time.process_time()
         deadline = start + cfg.max_seconds
 
         async def one(idx: int) -> PipeResult:
@@ -383,6 +387,7 @@ class Bench:
                 finished[0] += 1
                 if finished[0] == len(self.sessions):
                     end[0] = time.monotonic()
+                    cpu[0] = time.process_time() - cpu0
                     done.set()
             self.account(name, idx, plans[idx], res.completed)
             await s.idle_until(done)
@@ -394,7 +399,9 @@ class Bench:
         except BaseExceptionGroup as group:
             raise first_leaf(group) from None
         results = [t.result() for t in tasks]
-        return summarize(name, cfg.ops, results, end[0] - start)
+        result = summarize(name, cfg.ops, results, end[0] - start)
+        result.client_cpu_seconds = cpu[0]
+        return result
 
     async def cleanup(self, victim: Session) -> int:
         """Delete every node under the base and the base itself (untimed)."""
