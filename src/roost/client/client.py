@@ -142,6 +142,7 @@ class Client:
         self._executor = callback_executor
         self._initial_auth = [(s, c.encode() if isinstance(c, str) else c) for s, c in auth]
         self._conn: Connection | None = None
+        self._early_listeners: list[Callback] = []
 
     # --- lifecycle ------------------------------------------------------------------
     @property
@@ -155,6 +156,8 @@ class Client:
         if self._conn is None:
             dispatcher = Dispatcher(self._executor)
             conn = Connection(self._servers, self._chroot, self._options, dispatcher)
+            for cb in self._early_listeners:
+                conn.add_listener(cb)
             for scheme, cred in self._initial_auth:
                 await conn.add_auth(scheme, cred)
             self._conn = conn
@@ -187,6 +190,11 @@ class Client:
     @property
     def session_id(self) -> int:
         return self.conn.session_id
+
+    @property
+    def client_id(self) -> tuple[int, bytes]:
+        """(session id, session password): enough to reattach to the session elsewhere."""
+        return self.conn.session_id, self.conn.session_password
 
     @property
     def session_timeout(self) -> float:
@@ -222,13 +230,20 @@ class Client:
         return self.conn.lease_deadline - asyncio.get_running_loop().time()
 
     def add_listener(self, callback: Callback) -> None:
-        """Call ``callback(StateChange)`` on every state change, in order."""
+        """Call ``callback(StateChange)`` on every state change, in order.
+
+        Listeners added before `start` also see the first CONNECTED.
+        """
         if self._conn is None:
-            raise RuntimeError("client not started")
-        self._conn.add_listener(callback)
+            self._early_listeners.append(callback)
+        else:
+            self._conn.add_listener(callback)
 
     def remove_listener(self, callback: Callback) -> None:
-        self.conn.remove_listener(callback)
+        if self._conn is None:
+            self._early_listeners = [c for c in self._early_listeners if c is not callback]
+        else:
+            self._conn.remove_listener(callback)
 
     async def wait_for(self, *states: ClientState, timeout: float | None = None) -> None:
         """Wait until the client is in one of ``states``."""

@@ -198,6 +198,10 @@ class Connection:
         self._last_recv = 0.0
         self._closing = False
 
+    @property
+    def session_password(self) -> bytes:
+        return self._passwd
+
     # --- paths --------------------------------------------------------------------------
     def server_path(self, path: str) -> str:
         if not self.chroot:

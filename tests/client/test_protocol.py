@@ -1,0 +1,112 @@
+"""Protocol details checked against a scripted fake server (no backend needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from roost.client import Client, ClientState, ConnectionLossError, NoNodeError, StateChange
+from roost.client.connection import parse_hosts
+from roost.client.watches import WatchKind, WatchRegistry, ancestors
+from roost.wire.errors import Err
+from roost.wire.jute import REQUEST_HEADER
+from roost.wire.opcodes import EventType, Op
+from roost.wire.protocol import FrameBuffer, encode_frame, encode_reply
+from roost.wire.records import ConnectResponse, GetDataResponse, Stat
+
+from .helpers import wait_until
+
+STAT = Stat(1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 1)
+
+
+class FakeServer:
+    """Answers handshakes; on connection number `bad_conn` it echoes a wrong xid."""
+
+    def __init__(self, bad_conn: int) -> None:
+        self.bad_conn = bad_conn
+        self.connections = 0
+        self.port = 0
+        self.ops: list[int] = []
+
+    async def start(self) -> asyncio.Server:
+        server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        return server
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        bad = self.connections == self.bad_conn
+        fb = FrameBuffer()
+        handshaken = False
+        while data := await reader.read(65536):
+            for body in fb.feed(data):
+                if not handshaken:
+                    handshaken = True
+                    writer.write(encode_frame(ConnectResponse(0, 10_000, 0x1234, bytes(16))))
+                    continue
+                xid, op = REQUEST_HEADER.unpack_from(body, 0)
+                self.ops.append(op)
+                if op == Op.PING:
+                    writer.write(encode_reply(xid, 5, 0))
+                elif bad:
+                    writer.write(encode_reply(xid + 1000, 5, 0, GetDataResponse(b"x", STAT)))
+                elif op == Op.GET_DATA:
+                    writer.write(encode_reply(xid, 5, 0, GetDataResponse(b"ok", STAT)))
+                else:
+                    writer.write(encode_reply(xid, 5, Err.NO_NODE))
+        writer.close()
+
+
+async def test_xid_mismatch_drops_the_connection_and_reconnects() -> None:
+    fake = FakeServer(bad_conn=1)
+    server = await fake.start()
+    changes: list[StateChange] = []
+    zk = Client(f"127.0.0.1:{fake.port}", retry_delay=0.01, rng=random.Random(3))
+    zk.add_listener(changes.append)
+    try:
+        await zk.start(timeout=5)
+        with pytest.raises(ConnectionLossError):
+            await zk.get("/a")
+        await zk.wait_for(ClientState.CONNECTED, timeout=5)
+        assert (await zk.get("/a"))[0] == b"ok"
+        with pytest.raises(NoNodeError):
+            await zk.set("/a", b"")
+        assert zk.last_zxid == 5 and fake.connections == 2
+        await wait_until(lambda: len(changes) == 3)
+        assert [c.state for c in changes] == [
+            ClientState.CONNECTED, ClientState.SUSPENDED, ClientState.CONNECTED]
+    finally:
+        await zk.close()
+        server.close()
+
+
+def test_parse_hosts() -> None:
+    assert parse_hosts("a:1,b:2/app/x") == ([("a", 1), ("b", 2)], "/app/x")
+    assert parse_hosts("a") == ([("a", 2181)], "")
+    assert parse_hosts("[::1]:5,h:6/") == ([("::1", 5), ("h", 6)], "")
+    with pytest.raises(ValueError):
+        parse_hosts("/chroot-only")
+
+
+def test_watch_registry_trigger_rules() -> None:
+    reg = WatchRegistry()
+    calls: list[str] = []
+
+    def data(ev: object) -> None:
+        calls.append("data")
+
+    def rec(ev: object) -> None:
+        calls.append("rec")
+
+    reg.add(WatchKind.DATA, "/a/b", data)
+    reg.add(WatchKind.CHILD, "/a/b", data)
+    reg.add(WatchKind.RECURSIVE, "/a", rec)
+    assert ancestors("/a/b") == ["/a/b", "/a", "/"]
+    # A callback registered twice gets one call; recursive watches skip children events.
+    assert reg.triggered(EventType.NODE_DELETED, "/a/b") == [data, rec]
+    assert reg.triggered(EventType.NODE_DELETED, "/a/b") == [rec]
+    assert reg.triggered(EventType.NODE_CHILDREN_CHANGED, "/a") == []
+    assert reg.has_persistent() and [p for p, _ in reg.clear()] == ["/a"]
+    assert not reg

@@ -1,0 +1,245 @@
+"""The connection state machine: suspend/reconnect, session expiry, watch re-registration,
+auth re-sent, server-list failover, close, and the lease deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+
+import pytest
+
+from roost.client import (
+    ACL,
+    ClientClosedError,
+    ClientState,
+    ConnectionLossError,
+    EventType,
+    Id,
+    KeeperState,
+    NoAuthError,
+    StateChange,
+    WatchedEvent,
+)
+from roost.testing.zookeeper import free_port
+from roost.wire.opcodes import Op, Perm
+from roost.wire.protocol import FrameBuffer, encode_frame, encode_request
+from roost.wire.records import ConnectRequest, ConnectResponse
+
+from .helpers import Backend, Env, Proxy, make_client, wait_until
+
+S = ClientState
+
+
+def states(changes: list[StateChange]) -> list[ClientState]:
+    return [c.state for c in changes]
+
+
+async def suspend(zk_proxy: Proxy, changes: list[StateChange]) -> None:
+    """Cut the client's link and keep it cut until `resume`."""
+    zk_proxy.blocked = True
+    zk_proxy.cut()
+    await wait_until(lambda: S.SUSPENDED in states(changes), what="SUSPENDED")
+
+
+async def expire_session(backend: Backend, session_id: int, passwd: bytes) -> None:
+    """Attach to the session from a raw connection and close it (the server expires it)."""
+    reader, writer = await asyncio.open_connection(backend.host, backend.port)
+    fb = FrameBuffer()
+    writer.write(encode_frame(ConnectRequest(0, 0, 10_000, session_id, passwd, False)))
+    frames: list[bytes] = []
+    while not frames:
+        chunk = await reader.read(4096)
+        assert chunk, "server closed the raw connection during the handshake"
+        frames = fb.feed(chunk)
+    assert ConnectResponse.from_bytes(frames[0]).sessionId == session_id
+    writer.write(encode_request(1, Op.CLOSE_SESSION))
+    while not fb.feed(await reader.read(4096)):
+        pass
+    writer.close()
+
+
+async def test_drop_and_reconnect_keeps_the_session(env: Env) -> None:
+    proxy = await env.proxy()
+    changes: list[StateChange] = []
+    zk = await env.client(hosts=proxy.hosts, start=False)
+    zk.add_listener(changes.append)
+    await zk.start()
+    sid = zk.session_id
+    await zk.create("/eph", ephemeral=True)
+    await suspend(proxy, changes)
+    # A request made while suspended waits and is sent after the reconnect.
+    pending = asyncio.ensure_future(zk.exists("/eph"))
+    await asyncio.sleep(0.05)
+    assert not pending.done()
+    proxy.blocked = False
+    await zk.wait_for(S.CONNECTED, timeout=10)
+    assert (await pending) is not None
+    assert zk.session_id == sid
+    await wait_until(lambda: len(changes) == 3)
+    assert states(changes) == [S.CONNECTED, S.SUSPENDED, S.CONNECTED]
+    assert all(c.session_id == sid for c in changes)
+
+
+async def test_watches_fire_for_changes_made_while_disconnected(env: Env) -> None:
+    proxy = await env.proxy()
+    changes: list[StateChange] = []
+    zk = await env.client(hosts=proxy.hosts)
+    zk.add_listener(changes.append)
+    other = await env.client()
+    await zk.create("/d", b"0")
+    await zk.create("/c")
+    await zk.create("/gone")
+    events: list[WatchedEvent] = []
+    await zk.get("/d", watch=events.append)
+    await zk.children("/c", watch=events.append)
+    assert await zk.exists("/new", watch=events.append) is None
+    await zk.get("/gone", watch=events.append)
+    await suspend(proxy, changes)
+    await other.set("/d", b"1")
+    await other.create("/c/kid")
+    await other.create("/new")
+    await other.delete("/gone")
+    assert events == []
+    proxy.blocked = False
+    await zk.wait_for(S.CONNECTED, timeout=10)
+    await wait_until(lambda: len(events) >= 4, what="re-registered watches")
+    await zk.sync("/")
+    assert sorted((e.type, e.path) for e in events) == sorted([
+        (EventType.NODE_DATA_CHANGED, "/d"),
+        (EventType.NODE_CHILDREN_CHANGED, "/c"),
+        (EventType.NODE_CREATED, "/new"),
+        (EventType.NODE_DELETED, "/gone"),
+    ])
+
+
+async def test_unchanged_watch_survives_reconnect_and_persistent_watches_too(env: Env) -> None:
+    proxy = await env.proxy()
+    changes: list[StateChange] = []
+    zk = await env.client(hosts=proxy.hosts)
+    zk.add_listener(changes.append)
+    other = await env.client()
+    await zk.create("/quiet", b"0")
+    await zk.create("/rec")
+    quiet: list[WatchedEvent] = []
+    rec: list[WatchedEvent] = []
+    await zk.get("/quiet", watch=quiet.append)
+    await zk.add_watch("/rec", rec.append, recursive=True)
+    await suspend(proxy, changes)
+    proxy.blocked = False
+    await zk.wait_for(S.CONNECTED, timeout=10)
+    assert quiet == [] and rec == []
+    # Both were re-registered (setWatches2): later changes still reach them.
+    await other.set("/quiet", b"1")
+    await other.create("/rec/a")
+    await other.create("/rec/a/b")
+    await wait_until(lambda: quiet and len(rec) >= 2)
+    assert [(e.type, e.path) for e in quiet] == [(EventType.NODE_DATA_CHANGED, "/quiet")]
+    assert [(e.type, e.path) for e in rec] == [
+        (EventType.NODE_CREATED, "/rec/a"),
+        (EventType.NODE_CREATED, "/rec/a/b"),
+    ]
+
+
+async def test_session_expiry_goes_lost_then_connected_with_a_new_session(env: Env) -> None:
+    proxy = await env.proxy()
+    changes: list[StateChange] = []
+    zk = await env.client(hosts=proxy.hosts, start=False)
+    zk.add_listener(changes.append)
+    await zk.start()
+    other = await env.client()
+    old_sid = zk.session_id
+    await zk.create("/mine", ephemeral=True)
+    await zk.create("/watched")
+    events: list[WatchedEvent] = []
+    await zk.get("/watched", watch=events.append)
+    await suspend(proxy, changes)
+    await expire_session(env.backend, *zk.client_id)
+    proxy.blocked = False
+    await wait_until(lambda: states(changes)[-1:] == [S.CONNECTED] and len(changes) == 4)
+    assert states(changes) == [S.CONNECTED, S.SUSPENDED, S.LOST, S.CONNECTED]
+    assert zk.session_id not in (0, old_sid)
+    assert await other.exists("/mine") is None
+    await wait_until(lambda: events)
+    assert events == [WatchedEvent(EventType.NONE, KeeperState.EXPIRED, "/watched")]
+    # The new session works.
+    await zk.create("/mine", ephemeral=True)
+
+
+async def test_auth_is_resent_after_reconnect(env: Env) -> None:
+    proxy = await env.proxy()
+    changes: list[StateChange] = []
+    zk = await env.client(hosts=proxy.hosts)
+    zk.add_listener(changes.append)
+    stranger = await env.client()
+    await zk.add_auth("digest", "alice:secret")
+    assert ("digest", "alice") in await zk.who_am_i()
+    digest = base64.b64encode(hashlib.sha1(b"alice:secret").digest()).decode()
+    acl = [ACL(Perm.ALL, Id("digest", f"alice:{digest}"))]
+    await zk.create("/secret", b"s3", acl)
+    with pytest.raises(NoAuthError):
+        await stranger.get("/secret")
+    await suspend(proxy, changes)
+    proxy.blocked = False
+    await zk.wait_for(S.CONNECTED, timeout=10)
+    assert (await zk.get("/secret"))[0] == b"s3"
+    got, _ = await zk.get_acl("/secret")
+    assert got == acl
+
+
+async def test_fails_over_to_the_next_server(env: Env) -> None:
+    first, second = await env.proxy(), await env.proxy()
+    changes: list[StateChange] = []
+    dead = free_port()
+    hosts = f"127.0.0.1:{dead},{first.hosts},{second.hosts}"
+    zk = await env.client(hosts=hosts)
+    zk.add_listener(changes.append)
+    sid = zk.session_id
+    assert zk.server is not None and zk.server[1] in (first.port, second.port)
+    used = first if zk.server[1] == first.port else second
+    await suspend(used, changes)
+    await zk.wait_for(S.CONNECTED, timeout=10)
+    assert zk.session_id == sid and zk.server is not None
+    assert zk.server[1] == (second if used is first else first).port
+    assert await zk.exists("/") is not None
+
+
+async def test_start_fails_fast_without_a_server(env: Env) -> None:
+    zk = make_client(f"127.0.0.1:{free_port()}")
+    with pytest.raises(ConnectionLossError):
+        await zk.start(timeout=0.5)
+    assert zk.state is S.CLOSED
+
+
+async def test_close_ends_the_session(env: Env) -> None:
+    zk = await env.client()
+    other = await env.client()
+    changes: list[StateChange] = []
+    zk.add_listener(changes.append)
+    await zk.create("/bye", ephemeral=True)
+    await zk.close()
+    assert zk.state is S.CLOSED and states(changes) == [S.CLOSED]
+    assert await other.exists("/bye") is None
+    with pytest.raises(ClientClosedError):
+        await zk.get("/")
+    await zk.close()  # idempotent
+
+
+async def test_lease_deadline_tracks_heartbeats(env: Env) -> None:
+    proxy = await env.proxy()
+    changes: list[StateChange] = []
+    zk = await env.client(hosts=proxy.hosts)
+    zk.add_listener(changes.append)
+    timeout = zk.session_timeout
+    assert 0 < zk.lease_remaining() <= timeout
+    await zk.exists("/")
+    fresh = zk.lease_remaining()
+    assert timeout - 1 < fresh <= timeout
+    await suspend(proxy, changes)
+    await asyncio.sleep(0.3)
+    stale = zk.lease_remaining()
+    assert stale <= fresh - 0.3
+    proxy.blocked = False
+    await zk.wait_for(S.CONNECTED, timeout=10)
+    await zk.exists("/")
+    assert zk.lease_remaining() > stale
