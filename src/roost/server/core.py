@@ -28,7 +28,7 @@ from roost.wire.protocol import (
     encode_frame,
     encode_reply,
 )
-from roost.wire.records import AuthPacket, ConnectRequest, ConnectResponse
+from roost.wire.records import AuthPacket, ConnectRequest, ConnectResponse, Record
 
 log = logging.getLogger("roost.server")
 
@@ -251,7 +251,7 @@ class Server:
             if op == Op.MULTI and isinstance(req, MultiRequest) and req.is_read:
                 conn.reply(encode_reply(xid, self.tree.last_zxid, Err.MARSHALLING_ERROR))
                 return
-            self._write(conn, xid, op, body)
+            self._write(conn, xid, op, body, req)
             return
         handler = READS.get(op)
         auth = tuple(conn.auth)
@@ -271,7 +271,7 @@ class Server:
             conn.reply(encode_reply(xid, 0, Err.AUTH_FAILED))
             conn.close_after_flush()
 
-    def _write(self, conn: Connection, xid: int, op: int, body: bytes) -> None:
+    def _write(self, conn: Connection, xid: int, op: int, body: bytes, req: Record) -> None:
         sid = conn.session_id
         if sid in self.sessions.closing or sid not in self.tree.sessions:
             conn.reply(encode_reply(xid, self.tree.last_zxid, Err.SESSION_EXPIRED))
@@ -279,7 +279,7 @@ class Server:
         assert self.log is not None
         slot = conn.reserve()
         started = time.monotonic()
-        txn = Txn(Kind.REQUEST, sid, now_ms(), tuple(conn.auth), op, body[8:])
+        txn = Txn(Kind.REQUEST, sid, now_ms(), tuple(conn.auth), op, body[8:], request=req)
 
         def done(zxid: int, res: TxnResult) -> None:
             conn.last_zxid = zxid

@@ -7,7 +7,7 @@ connection's identities. Encoded with msgpack; zxid = the log index it lands at.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import msgpack
@@ -38,6 +38,9 @@ class Txn:
     body: bytes = b""
     #: CREATE_SESSION: the negotiated timeout
     timeout_ms: int = 0
+    #: REQUEST: the decoded request when the proposer has it (saves decoding `body` again);
+    #: never serialized
+    request: Record | None = field(default=None, compare=False, repr=False)
 
     def to_bytes(self) -> bytes:
         auth = [[i.scheme, i.id] for i in self.auth]
@@ -75,7 +78,7 @@ def apply_txn(tree: DataTree, zxid: int, txn: Txn) -> TxnResult:
     """Apply one committed txn at `zxid`; deterministic on every member."""
     ctx = TxnContext(zxid, txn.time_ms, txn.session_id, txn.auth)
     if txn.kind is Kind.REQUEST:
-        req = OPS[txn.op][0].read(Reader(txn.body))
+        req = txn.request or OPS[txn.op][0].read(Reader(txn.body))
         err, rec, events = tree.apply(ctx, txn.op, req)
         return TxnResult(err, rec, events)
     if txn.kind is Kind.CREATE_SESSION:
