@@ -78,3 +78,9 @@ def serve(
 
 if __name__ == "__main__":
     main()
+
+
+# `roost shell` and the one-shot client commands: get, set, ls, create, delete, stat.
+from roost.shell import register as _register_shell  # noqa: E402
+
+_register_shell(main)
