@@ -143,15 +143,26 @@ def test_opcode_zero_is_unimplemented(raw: RawFactory) -> None:
     assert struct.unpack(">iiqi", body)[3] == Err.UNIMPLEMENTED
 
 
-def test_unparsable_body_is_marshalling_error(raw: RawFactory, base: str) -> None:
+MALFORMED_BODIES = {
+    # a path string that claims 16 bytes but carries 2
+    "create-truncated": struct.pack(">ii", 5, Op.CREATE) + struct.pack(">i", 16) + b"ab",
+    "create-negative-length": struct.pack(">ii", 5, Op.CREATE) + struct.pack(">i", -5),
+    "getdata-truncated": struct.pack(">ii", 5, Op.GET_DATA) + struct.pack(">i", 16) + b"ab",
+    "exists-no-body": struct.pack(">ii", 5, Op.EXISTS),
+    "setdata-truncated": struct.pack(">ii", 5, Op.SET_DATA) + struct.pack(">i", 2) + b"/a",
+    "multi-bad-op": struct.pack(">ii", 5, Op.MULTI) + b"\x00\x00\x00\x63\x00\xff\xff\xff\xff",
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED_BODIES.values(), ids=MALFORMED_BODIES.keys())
+def test_unparsable_body_is_marshalling_error(raw: RawFactory, body: bytes) -> None:
+    """ZooKeeper answers MarshallingError (-5) and keeps serving the connection."""
     c = raw()
     other = raw()
-    # a create whose path string claims 16 bytes but carries 2
-    c.send_bytes(frame(struct.pack(">ii", 5, Op.CREATE) + struct.pack(">i", 16) + b"ab"))
+    c.send_bytes(frame(body))
     reply = c.read_reply(Op.CREATE, expect_xid=5)
     assert reply.err == Err.MARSHALLING_ERROR
     assert len(reply.body) == 16
-    # ZooKeeper keeps the connection; others are unaffected either way
     still_serves(c)
     still_serves(other)
 
