@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from roost.tree import DataTree
+from roost.tree import DataTree, TreeConfig
 from roost.wire.errors import Err
 from roost.wire.multi import MultiRequest, MultiResponse, OpResult
 from roost.wire.opcodes import EventType, Op
@@ -167,4 +167,39 @@ def test_invalid_op_type_is_marshalling_error() -> None:
         Op.MULTI, MultiRequest(((Op.CREATE, cr("/a")), (Op.SET_ACL, SetACLRequest("/", OPEN, -1))))
     )
     assert (err, rec, events) == (Err.MARSHALLING_ERROR, None, [])
+    assert d.tree.get("/a") is None
+
+
+def test_creates_in_a_multi_are_typed_by_their_flags() -> None:
+    # ZooKeeper 3.8.4 (MultiOperationRecord): container/TTL flags pick the op; createTTL
+    # with non-TTL flags becomes a plain create (the ttl is dropped)
+    d = Driver()
+    res = d.multi(
+        (Op.CREATE, cr("/c1", flags=4)),
+        (Op.CREATE_TTL, CreateTTLRequest("/p1", b"", OPEN, 0, 100)),
+        (Op.CREATE_TTL, CreateTTLRequest("/c2", b"", OPEN, 4, 100)),
+        (Op.CREATE_CONTAINER, cr("/c3", flags=0)),
+        (Op.CREATE2, cr("/p2", flags=2)),
+    )
+    assert [r.type for r in res.results] == [Op.CREATE2, Op.CREATE, Op.CREATE2, Op.CREATE2,
+                                             Op.CREATE2]
+    assert res.results[1].record == CreateResponse("/p1")
+    assert d.tree.containers == {"/c1", "/c2", "/c3"}
+    assert d.tree.ttls == set()
+    assert d.tree.get("/p20000000004") is not None
+
+
+def test_bad_create_flags_in_a_multi() -> None:
+    d = Driver()
+    err, rec, _ = d.apply(Op.MULTI, MultiRequest(((Op.CREATE, cr("/a", flags=9)),)))
+    assert (err, rec) == (Err.MARSHALLING_ERROR, None)
+    res = d.multi((Op.CREATE, cr("/a")), (Op.CREATE_TTL, CreateTTLRequest("/b", b"", OPEN, 9, 1)))
+    assert [r.err for r in res.results] == [Err.OK, Err.BAD_ARGUMENTS]
+    # a TTL mode without a ttl field fails the TTL checks
+    res = d.multi((Op.CREATE2, cr("/t", flags=5)),)
+    assert [r.err for r in res.results] == [Err.BAD_ARGUMENTS]
+    off = Driver(DataTree(TreeConfig(ttl_enabled=False)))
+    assert [r.err for r in off.multi((Op.CREATE, cr("/t", flags=6))).results] == [
+        Err.UNIMPLEMENTED
+    ]
     assert d.tree.get("/a") is None

@@ -12,6 +12,11 @@ non-zero err means nothing was changed. The first failing check wins, in this or
 * setData: path; node; WRITE; data size; version.
 * setACL: path; ACL; node; ADMIN; aversion.
 * check: path; node; READ; version.
+
+Inside a multi, creates are re-typed by their flags as ZooKeeper 3.8.4 does: container
+flags make a createContainer, TTL flags a createTTL, createTTL with other flags a plain
+create; a create op sent as type 1 answers type 1, every other create answers 15.
+Invalid create flags (except in createTTL) refuse the whole multi with MarshallingError.
 """
 
 from __future__ import annotations
@@ -231,22 +236,60 @@ def _success_result(op: int, rec: Record | None) -> OpResult:
     return OpResult(op, Err.OK, rec)
 
 
+def _multi_create_op(op: int, req: Record) -> tuple[int, Record] | None:
+    """How ZooKeeper 3.8.4 re-types a create inside a multi: the flags pick container/TTL
+    (MultiOperationRecord / Op.create). None: invalid flags, the whole multi is refused."""
+    if isinstance(req, CreateTTLRequest):
+        flags = req.flags
+        if flags in (CreateMode.PERSISTENT_WITH_TTL, CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL):
+            return Op.CREATE_TTL, req
+        plain = CreateRequest(req.path, req.data, req.acl, flags)  # the ttl is dropped
+        return (Op.CREATE_CONTAINER if flags == CreateMode.CONTAINER else Op.CREATE), plain
+    if not isinstance(req, CreateRequest):
+        return None
+    try:
+        mode = CreateMode(req.flags)
+    except ValueError:
+        return None
+    if mode.ttl:  # no ttl field: fails the TTL checks like ZooKeeper (ttl -1)
+        return Op.CREATE_TTL, CreateTTLRequest(req.path, req.data, req.acl, req.flags, -1)
+    return (Op.CREATE_CONTAINER if mode == CreateMode.CONTAINER else op), req
+
+
+def _multi_ops(req: Record) -> list[tuple[int, Record]] | None:
+    if not isinstance(req, MultiRequest):
+        return None
+    ops: list[tuple[int, Record]] = []
+    for op, sub in req.ops:
+        if op not in MULTI_OPS:
+            return None
+        if op in (Op.CREATE, Op.CREATE2, Op.CREATE_CONTAINER, Op.CREATE_TTL):
+            typed = _multi_create_op(op, sub)
+            if typed is None:
+                return None
+            ops.append(typed)
+        else:
+            ops.append((op, sub))
+    return ops
+
+
 def multi(
     tree: DataTree, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
 ) -> Outcome:
     """All ops or none. On failure: Ok (rolled back) before the failing op, its error,
     then RuntimeInconsistency; the reply itself is still Ok."""
-    if not isinstance(req, MultiRequest) or any(t not in MULTI_OPS for t, _ in req.ops):
+    ops = _multi_ops(req)
+    if ops is None:
         return Err.MARSHALLING_ERROR, None
     changes: Undo = []
     pending: list[WatchEvent] = []
     results: list[OpResult] = []
-    for i, (sub_op, sub_req) in enumerate(req.ops):
+    for i, (sub_op, sub_req) in enumerate(ops):
         err, rec = MULTI_OPS[sub_op](tree, ctx, sub_op, sub_req, pending, changes)
         if err != Err.OK:
             for revert in reversed(changes):
                 revert()
-            after = len(req.ops) - i - 1
+            after = len(ops) - i - 1
             failed = [OpResult(Op.ERROR, Err.OK)] * i + [OpResult.error(err)]
             failed += [OpResult.error(Err.RUNTIME_INCONSISTENCY)] * after
             return Err.OK, MultiResponse(tuple(failed))
