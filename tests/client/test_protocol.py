@@ -7,7 +7,14 @@ import random
 
 import pytest
 
-from roost.client import Client, ClientState, ConnectionLossError, NoNodeError, StateChange
+from roost.client import (
+    Client,
+    ClientClosedError,
+    ClientState,
+    ConnectionLossError,
+    NoNodeError,
+    StateChange,
+)
 from roost.client.connection import parse_hosts
 from roost.client.watches import WatchKind, WatchRegistry, ancestors
 from roost.wire.errors import Err
@@ -80,6 +87,24 @@ async def test_xid_mismatch_drops_the_connection_and_reconnects() -> None:
     finally:
         await zk.close()
         server.close()
+
+
+async def test_retry_reissues_after_connection_loss_and_closed_client_cannot_restart() -> None:
+    fake = FakeServer(bad_conn=1)
+    server = await fake.start()
+    zk = Client(f"127.0.0.1:{fake.port}", retry_delay=0.01, rng=random.Random(4))
+    try:
+        await zk.start(timeout=5)
+        data, _ = await zk.retry(zk.get, "/a")
+        assert data == b"ok" and fake.connections == 2
+        assert fake.ops.count(Op.GET_DATA) == 2
+    finally:
+        await zk.close()
+        server.close()
+    with pytest.raises(ClientClosedError):
+        await zk.retry(zk.get, "/a")
+    with pytest.raises(ClientClosedError):
+        await zk.start()
 
 
 def test_parse_hosts() -> None:

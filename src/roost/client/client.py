@@ -14,14 +14,16 @@ dispatcher, in order, never on the I/O path.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from roost.client.connection import Connection, ConnectionOptions, OnDone, parse_hosts
 from roost.client.errors import (
+    ClientClosedError,
     ConnectionLossError,
     NodeExistsError,
     NoNodeError,
@@ -72,6 +74,7 @@ CREATOR_ALL_ACL = [ACL(Perm.ALL, Id("auth", ""))]
 READ_ACL_UNSAFE = [ACL(Perm.READ, Id("world", "anyone"))]
 
 _R = TypeVar("_R", bound=Record)
+_T = TypeVar("_T")
 
 #: removeWatches type -> the client-side tables it clears
 _REMOVE_KINDS: dict[int, tuple[WatchKind, ...]] = {
@@ -153,6 +156,8 @@ class Client:
 
     async def start(self, timeout: float | None = 15.0) -> None:
         """Connect and open a session; raise `ConnectionLossError` if none within ``timeout``."""
+        if self._conn is not None and self._conn.state is ClientState.CLOSED:
+            raise ClientClosedError(message="a closed client cannot be restarted")
         if self._conn is None:
             dispatcher = Dispatcher(self._executor)
             conn = Connection(self._servers, self._chroot, self._options, dispatcher)
@@ -248,6 +253,33 @@ class Client:
     async def wait_for(self, *states: ClientState, timeout: float | None = None) -> None:
         """Wait until the client is in one of ``states``."""
         await self.conn.wait_for(*states, timeout=timeout)
+
+    async def retry(
+        self,
+        fn: Callable[..., Awaitable[_T]],
+        *args: Any,
+        attempts: int = 5,
+        **kwargs: Any,
+    ) -> _T:
+        """``await fn(*args, **kwargs)``, again after each `ConnectionLossError`.
+
+        Between attempts it waits (up to the session timeout) for the client to be
+        CONNECTED again. Only for idempotent operations: a write whose connection
+        dropped may have been applied. `ClientClosedError` is never retried.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                return await fn(*args, **kwargs)
+            except ClientClosedError:
+                raise
+            except ConnectionLossError:
+                if attempt == attempts:
+                    raise
+                wait = self.conn.negotiated_timeout or self._options.session_timeout
+                with contextlib.suppress(TimeoutError):
+                    await self.conn.wait_for(ClientState.CONNECTED, ClientState.CLOSED,
+                                             timeout=wait)
+        raise AssertionError("unreachable")
 
     # --- plumbing -----------------------------------------------------------------------
     async def _call(

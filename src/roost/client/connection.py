@@ -258,8 +258,9 @@ class Connection:
             except _SessionExpired:
                 self._expire()
                 continue
-            except (OSError, TimeoutError, ProtocolError, KeeperError) as e:
-                log.debug("roost client: connect to %s:%d failed: %r", *host, e)
+            except Exception as e:  # OSError, TimeoutError, ProtocolError... keep trying
+                log.log(logging.DEBUG if isinstance(e, OSError | TimeoutError) else logging.WARNING,
+                        "roost client: connect to %s:%d failed: %r", *host, e)
                 failures += 1
                 if failures % len(self.hosts) == 0:
                     await asyncio.sleep(self._backoff(failures // len(self.hosts)))
