@@ -18,6 +18,7 @@ from roost.client import (
     Id,
     KeeperState,
     NoAuthError,
+    OperationTimeoutError,
     StateChange,
     WatchedEvent,
 )
@@ -243,3 +244,16 @@ async def test_lease_deadline_tracks_heartbeats(env: Env) -> None:
     await zk.wait_for(S.CONNECTED, timeout=10)
     await zk.exists("/")
     assert zk.lease_remaining() > stale
+
+
+async def test_request_timeout_while_suspended(env: Env) -> None:
+    proxy = await env.proxy()
+    changes: list[StateChange] = []
+    zk = await env.client(hosts=proxy.hosts, request_timeout=0.2)
+    zk.add_listener(changes.append)
+    await suspend(proxy, changes)
+    with pytest.raises(OperationTimeoutError):
+        await zk.get("/")
+    proxy.blocked = False
+    await zk.wait_for(S.CONNECTED, timeout=10)
+    assert (await zk.get("/"))[1].numChildren >= 0

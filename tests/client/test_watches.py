@@ -159,3 +159,22 @@ def test_sync_facade_blocking_callback_does_not_stall_the_connection(env: Env) -
         assert zk.exists(path) is not None
         gate.set()
         zk.delete(path)
+
+
+async def test_remove_persistent_watch(env: Env) -> None:
+    zk = await env.client()
+    other = await env.client()
+    await zk.create("/pr")
+    events: list[WatchedEvent] = []
+    await zk.add_watch("/pr", events.append, recursive=True)
+    await other.set("/pr", b"1")
+    await wait_until(lambda: events)
+    await zk.remove_watches("/pr", WatcherType.ANY)
+    await wait_until(lambda: len(events) == 2)
+    await other.create("/pr/kid")
+    await other.sync("/")
+    await zk.sync("/")
+    assert kinds(events) == [
+        (EventType.NODE_DATA_CHANGED, "/pr"),
+        (EventType.PERSISTENT_WATCH_REMOVED, "/pr"),
+    ]
