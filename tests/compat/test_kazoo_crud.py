@@ -9,11 +9,15 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import (
     BadArgumentsError,
     BadVersionError,
+    NoAuthError,
     NoChildrenForEphemeralsError,
     NodeExistsError,
     NoNodeError,
     NotEmptyError,
+    ReconfigDisabledError,
 )
+
+from .conftest import ClientFactory
 
 pytestmark = pytest.mark.compat
 
@@ -240,3 +244,25 @@ def test_unicode_paths(zk: KazooClient) -> None:
     assert sorted(zk.get_children("/u")) == sorted(names)
     for name in names:
         assert zk.get(f"/u/{name}")[0] == name.encode()
+
+
+def test_system_nodes(make_client: ClientFactory) -> None:
+    zk = make_client(chroot=False)
+    data, root = zk.get("/")
+    assert data == b""  # the root holds empty data, not null
+    assert (root.czxid, root.ctime, root.version) == (0, 0, 0)
+    assert {"config", "quota"} <= set(zk.get_children("/zookeeper"))
+    acls, _ = zk.get_acls("/zookeeper/config")
+    assert [(a.perms, a.id.scheme, a.id.id) for a in acls] == [(1, "world", "anyone")]
+    with pytest.raises(NoAuthError):
+        zk.set("/zookeeper/config", b"x")
+    for path in ("/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"):
+        with pytest.raises(BadArgumentsError):
+            zk.delete(path)
+
+
+def test_reconfig_is_disabled_standalone(make_client: ClientFactory) -> None:
+    zk = make_client(chroot=False)
+    with pytest.raises(ReconfigDisabledError):
+        zk.reconfig(joining=None, leaving="2", new_members=None)
+    assert zk.exists("/") is not None

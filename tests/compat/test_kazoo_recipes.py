@@ -9,11 +9,13 @@ import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import LockTimeout
 from kazoo.recipe.barrier import Barrier, DoubleBarrier
+from kazoo.recipe.cache import TreeCache, TreeEvent
 from kazoo.recipe.counter import Counter
 from kazoo.recipe.election import Election
 from kazoo.recipe.lock import Lock, Semaphore
 from kazoo.recipe.party import Party, ShallowParty
 from kazoo.recipe.queue import LockingQueue, Queue
+from kazoo.recipe.watchers import ChildrenWatch, DataWatch
 
 from .conftest import ClientFactory
 from .helpers import Collector, wait_until
@@ -298,3 +300,59 @@ def test_semaphore_lease_holders(make_client: ClientFactory) -> None:
     assert sorted(s3.lease_holders()) == ["three", "two"]
     s2.release()
     s3.release()
+
+
+def test_data_watch_recipe(make_client: ClientFactory) -> None:
+    zk, writer = make_client(), make_client()
+    seen = Collector()
+
+    def on_change(data: bytes | None, stat: object) -> None:
+        seen(data)
+
+    DataWatch(zk, "/dw", on_change)
+    assert seen.wait_for(1) == [None]  # called at once: the node does not exist yet
+    writer.create("/dw", b"v1")
+    seen.wait_for(2)
+    writer.set("/dw", b"v2")
+    seen.wait_for(3)
+    writer.delete("/dw")
+    assert seen.wait_for(4) == [None, b"v1", b"v2", None]
+
+
+def test_children_watch_recipe(make_client: ClientFactory) -> None:
+    zk, writer = make_client(), make_client()
+    writer.create("/cw", b"")
+    seen = Collector()
+    ChildrenWatch(zk, "/cw", lambda children: seen(sorted(children)))
+    assert seen.wait_for(1) == [[]]
+    writer.create("/cw/a", b"")
+    seen.wait_for(2)
+    writer.create("/cw/b", b"")
+    seen.wait_for(3)
+    writer.delete("/cw/a")
+    assert seen.wait_for(4) == [[], ["a"], ["a", "b"], ["b"]]
+
+
+def test_tree_cache(make_client: ClientFactory) -> None:
+    zk, writer = make_client(), make_client()
+    writer.create("/tc/a", b"1", makepath=True)
+    cache = TreeCache(zk, "/tc")
+    events = Collector()
+    cache.listen(events)
+    cache.start()
+    try:
+        wait_until(lambda: any(e.event_type == TreeEvent.INITIALIZED for e in events.items),
+                   what="cache initialized")
+        assert cache.get_children("/tc") == frozenset({"a"})
+        writer.create("/tc/a/deep", b"2")
+        writer.set("/tc/a", b"changed")
+        wait_until(lambda: cache.get_data("/tc/a/deep") is not None, what="deep node cached")
+        wait_until(lambda: cache.get_data("/tc/a").data == b"changed", what="update cached")
+        node = cache.get_data("/tc/a")
+        assert node.stat == writer.exists("/tc/a")
+        writer.delete("/tc/a/deep")
+        wait_until(lambda: cache.get_data("/tc/a/deep") is None, what="removal cached")
+        wanted = {TreeEvent.NODE_ADDED, TreeEvent.NODE_UPDATED, TreeEvent.NODE_REMOVED}
+        wait_until(lambda: wanted <= {e.event_type for e in events.items}, what="cache events")
+    finally:
+        cache.close()

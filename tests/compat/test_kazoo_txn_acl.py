@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import (
+    AuthFailedError,
     BadVersionError,
     InvalidACLError,
     NoAuthError,
@@ -238,3 +239,13 @@ def test_get_acls_needs_read_or_admin(make_client: ClientFactory) -> None:
     with pytest.raises(NoAuthError):
         make_client().get_acls("/closed")
 
+
+
+def test_unknown_auth_scheme_fails(make_client: ClientFactory) -> None:
+    zk = make_client()
+    other = make_client()
+    with pytest.raises(AuthFailedError):
+        zk.add_auth("unknown-scheme", "whatever")
+    # kazoo treats a failed auth as fatal for that client; the server is fine
+    other.create("/after", b"")
+    assert other.exists("/after") is not None

@@ -13,6 +13,7 @@ from roost.wire.opcodes import Op
 from roost.wire.protocol import encode_request
 from roost.wire.records import (
     ACL,
+    AuthPacket,
     Create2Response,
     CreateRequest,
     Empty,
@@ -276,3 +277,22 @@ def test_error_reply_has_no_body(raw: RawFactory, base: str) -> None:
     reply = c.request(Op.GET_DATA, GetDataRequest(f"{base}/nope", False))
     assert reply.err == Err.NO_NODE
     assert len(reply.body) == 16
+
+
+def test_auth_unknown_scheme_fails_and_closes(raw: RawFactory) -> None:
+    c = raw()
+    reply = c.request(Op.AUTH, AuthPacket(0, "unknown-scheme", b"x"), xid=-4)
+    assert (reply.xid, reply.zxid, reply.err, len(reply.body)) == (-4, 0, Err.AUTH_FAILED, 16)
+    assert c.wait_closed() == b""
+
+
+def test_auth_between_requests(raw: RawFactory, base: str) -> None:
+    """Auth (xid -4) may be answered ahead of a write still in flight (ZooKeeper does so);
+    the other replies keep their order."""
+    c = raw()
+    c.send(Op.CREATE, CreateRequest(f"{base}/a1", b"", OPEN, 0), xid=1)
+    c.send(Op.AUTH, AuthPacket(0, "digest", b"u:p"), xid=-4)
+    c.send(Op.EXISTS, ExistsRequest(f"{base}/a1", False), xid=2)
+    xids = [struct.unpack_from(">i", c.read_frame())[0] for _ in range(3)]
+    assert sorted(xids) == [-4, 1, 2]
+    assert xids.index(1) < xids.index(2)
