@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from .core import Config, Raft
 from .errors import RaftError
 from .messages import (
+    NONE,
     ConfChange,
     ConfState,
     Entry,
@@ -135,6 +136,13 @@ class RaftNode:
 
     def transfer_leadership(self, to: int) -> None:
         self._raft.transfer_leadership(to)
+
+    def forget_leader(self) -> None:
+        """The host learned that the leader is gone (its connection closed). A follower
+        stops counting it as leader, so it grants pre-votes at once instead of waiting
+        out the leader's lease (etcd's ForgetLeader). A no-op in any other role."""
+        if self._raft.role == Role.FOLLOWER:
+            self._raft.lead = NONE
 
     def report_snapshot(self, to: int, failed: bool) -> None:
         """Tell the leader whether sending a snapshot to `to` failed or finished."""

@@ -37,7 +37,7 @@ def _summary(server: Server) -> list[str]:
         f"Connections: {len(server.connections)}",
         f"Outstanding: {outstanding}",
         f"Zxid: 0x{server.tree.last_zxid:x}",
-        "Mode: standalone",
+        f"Mode: {server.mode}",
         f"Node count: {server.tree.node_count()}",
     ]
 

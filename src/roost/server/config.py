@@ -16,6 +16,46 @@ class ConfigError(ValueError):
     """A bad configuration value; the message names the key."""
 
 
+@dataclass(frozen=True)
+class Member:
+    """One ensemble member: where clients and peers reach it, and whether it votes."""
+
+    id: int
+    host: str
+    client_port: int
+    peer_port: int
+    role: str = "voter"  # or "observer" (a raft learner)
+
+    @property
+    def voter(self) -> bool:
+        return self.role == "voter"
+
+
+def parse_member(raw: Any, where: str) -> Member:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: must be a table")
+    unknown = set(raw) - {"id", "host", "client_port", "peer_port", "role"}
+    if unknown:
+        raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown member key")
+    try:
+        m = Member(
+            int(raw["id"]),
+            str(raw.get("host", "127.0.0.1")),
+            int(raw["client_port"]),
+            int(raw["peer_port"]),
+            str(raw.get("role", "voter")),
+        )
+    except KeyError as e:
+        raise ConfigError(f"{where}.{e.args[0]}: missing") from None
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: invalid member {raw!r}") from None
+    if m.role not in ("voter", "observer"):
+        raise ConfigError(f"{where}.role: must be voter or observer, got {m.role!r}")
+    if not 1 <= m.id <= 255:
+        raise ConfigError(f"{where}.id: must be 1..255, got {m.id}")
+    return m
+
+
 @dataclass
 class ServerConfig:
     host: str = "127.0.0.1"
@@ -42,7 +82,22 @@ class ServerConfig:
     container_check_ms: int = 60_000
     four_letter_words: tuple[str, ...] = FOUR_LETTER_WORDS
     fsync: bool = True
+    #: this member's id in `members` (0 = standalone)
     server_id: int = 0
+    #: the ensemble; empty = standalone
+    members: tuple[Member, ...] = ()
+    #: shared secret that ensemble members prove to each other (required with members)
+    peer_secret: str | None = None
+    #: raft clock: one tick every raft_tick_ms; elections after election_ticks..2x ticks
+    raft_tick_ms: int = 50
+    election_ticks: int = 10
+    heartbeat_ticks: int = 1
+    #: answer every read through a ReadIndex round (linearizable) instead of locally
+    linearizable_reads: bool = False
+    #: how long a request may wait for a leader before the client is disconnected
+    request_timeout_ms: int = 10_000
+    #: requests that may wait for a leader, per server
+    max_waiting_requests: int = 10_000
 
     @property
     def min_session_timeout(self) -> int:
@@ -52,7 +107,35 @@ class ServerConfig:
     def max_session_timeout(self) -> int:
         return self.max_session_timeout_ms or 20 * self.tick_ms
 
+    @property
+    def ensemble(self) -> bool:
+        return bool(self.members)
+
+    def member(self, member_id: int | None = None) -> Member:
+        mid = self.server_id if member_id is None else member_id
+        for m in self.members:
+            if m.id == mid:
+                return m
+        raise ConfigError(f"server_id: {mid} is not among the members")
+
+    def _validate_members(self) -> None:
+        ids = [m.id for m in self.members]
+        if len(set(ids)) != len(ids):
+            raise ConfigError("members: duplicate member id")
+        self.member()
+        if not any(m.voter for m in self.members):
+            raise ConfigError("members: no voter")
+        addrs = [(m.host, p) for m in self.members for p in (m.client_port, m.peer_port)]
+        if len(set(addrs)) != len(addrs):
+            raise ConfigError("members: two members share a host:port")
+        if not self.peer_secret:
+            raise ConfigError("peer_secret: required when members are configured")
+        if self.election_ticks <= self.heartbeat_ticks:
+            raise ConfigError("election_ticks: must be larger than heartbeat_ticks")
+
     def validate(self) -> ServerConfig:
+        if self.members:
+            self._validate_members()
         positive = (
             "tick_ms",
             "max_frame_bytes",
@@ -61,6 +144,11 @@ class ServerConfig:
             "outgoing_high_water",
             "outgoing_hard_limit",
             "snapshots_to_keep",
+            "raft_tick_ms",
+            "election_ticks",
+            "heartbeat_ticks",
+            "request_timeout_ms",
+            "max_waiting_requests",
         )
         for key in positive:
             if getattr(self, key) <= 0:
@@ -87,6 +175,13 @@ class ServerConfig:
 def _coerce(key: str, value: Any, target: Any) -> Any:
     """Convert a raw value to the type of the field's default."""
     try:
+        if key == "members":
+            if not isinstance(value, list | tuple):
+                raise ConfigError("members: must be a list of tables")
+            return tuple(
+                v if isinstance(v, Member) else parse_member(v, f"members[{i}]")
+                for i, v in enumerate(value)
+            )
         if key == "data_dir":
             return Path(value)
         if key == "four_letter_words":
@@ -103,10 +198,15 @@ def _coerce(key: str, value: Any, target: Any) -> Any:
                     return False
                 raise ValueError(value)
             return bool(value)
-        if key in ("min_session_timeout_ms", "max_session_timeout_ms", "super_digest"):
+        if key in (
+            "min_session_timeout_ms",
+            "max_session_timeout_ms",
+            "super_digest",
+            "peer_secret",
+        ):
             if value is None:
                 return None
-            return str(value) if key == "super_digest" else int(value)
+            return int(value) if key.endswith("_ms") else str(value)
         if isinstance(target, int):
             if isinstance(value, bool):
                 raise ValueError(value)
@@ -136,6 +236,9 @@ def load_toml(path: Path, base: ServerConfig | None = None) -> ServerConfig:
     section = data.get("server", data)
     if not isinstance(section, dict):
         raise ConfigError("server: must be a table")
+    section = dict(section)
+    if "members" in data and "server" in data:
+        section["members"] = data["members"]
     return apply_overrides(base or ServerConfig(), section)
 
 
@@ -152,6 +255,8 @@ _ZOO_KEYS = {
     "4lw.commands.whitelist": "four_letter_words",
     "autopurge.snapRetainCount": "snapshots_to_keep",
     "forceSync": "fsync",
+    "roost.peerSecret": "peer_secret",
+    "roost.serverId": "server_id",
 }
 #: zoo.cfg keys that are understood but have no meaning for roost
 _ZOO_IGNORED = {
@@ -175,6 +280,7 @@ def load_zoo_cfg(path: Path, base: ServerConfig | None = None) -> ServerConfig:
     except OSError as e:
         raise ConfigError(f"config file {path}: {e.strerror}") from None
     values: dict[str, Any] = {}
+    members: list[Member] = []
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -182,11 +288,33 @@ def load_zoo_cfg(path: Path, base: ServerConfig | None = None) -> ServerConfig:
         if "=" not in line:
             raise ConfigError(f"{path}:{n}: expected key=value, got {line!r}")
         key, value = (s.strip() for s in line.split("=", 1))
-        if key.startswith("server.") or key in _ZOO_IGNORED:
+        if key.startswith("server."):
+            members.append(_zoo_member(key, value, f"{path}:{n}"))
+            continue
+        if key in _ZOO_IGNORED:
             continue
         if key not in _ZOO_KEYS:
             raise ConfigError(f"{key}: unknown zoo.cfg key ({path}:{n})")
         if key == "forceSync":
             value = "true" if value.lower() == "yes" else "false"
         values[_ZOO_KEYS[key]] = value
+    if members:
+        values["members"] = tuple(members)
+        myid = Path(str(values.get("data_dir", (base or ServerConfig()).data_dir))) / "myid"
+        if "server_id" not in values and myid.exists():
+            values["server_id"] = myid.read_text().strip()
     return apply_overrides(base or ServerConfig(), values)
+
+
+def _zoo_member(key: str, value: str, where: str) -> Member:
+    """`server.N=host:peerPort:electionPort[:observer|:participant][;[clientHost:]clientPort]`."""
+    try:
+        sid = int(key.split(".", 1)[1])
+        addr, _, client = value.partition(";")
+        parts = addr.split(":")
+        host, peer_port = parts[0], int(parts[1])
+        role = "observer" if len(parts) > 3 and parts[3] == "observer" else "voter"
+        client_port = int(client.rsplit(":", 1)[-1]) if client else 2181
+    except (ValueError, IndexError):
+        raise ConfigError(f"{key}: cannot parse {value!r} ({where})") from None
+    return Member(sid, host, client_port, peer_port, role)

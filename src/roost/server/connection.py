@@ -53,6 +53,7 @@ class Connection(asyncio.Protocol):
         self.session_id = 0
         self.timeout_ms = 0
         self.waiting_connect = False
+        self.closing_session = False
         self.backlog: list[bytes] = []
         self.slots: deque[Slot] = deque()
         self._out: list[bytes] = []

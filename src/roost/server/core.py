@@ -7,10 +7,12 @@ import logging
 import time
 from collections import Counter
 
+from roost.raft import Role
 from roost.server import admin
 from roost.server.config import ServerConfig
 from roost.server.connection import Connection
 from roost.server.reads import READS
+from roost.server.replicated import LOST, RaftLog
 from roost.server.sessions import SessionTracker
 from roost.server.standalone import StandaloneLog
 from roost.server.txn import Kind, Txn, TxnResult
@@ -28,7 +30,14 @@ from roost.wire.protocol import (
     encode_frame,
     encode_reply,
 )
-from roost.wire.records import AuthPacket, ConnectRequest, ConnectResponse, Record
+from roost.wire.records import (
+    AuthPacket,
+    ConnectRequest,
+    ConnectResponse,
+    Record,
+    SyncRequest,
+    SyncResponse,
+)
 
 log = logging.getLogger("roost.server")
 
@@ -74,7 +83,7 @@ class Server:
         self.lat_count = 0
         self.started = time.time()
         self.datadir: DataDir | None = None
-        self.log: StandaloneLog | None = None
+        self.log: StandaloneLog | RaftLog | None = None
         self._listener: asyncio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
@@ -92,15 +101,27 @@ class Server:
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         self.datadir = DataDir.open(self.config.data_dir)
-        self.log = StandaloneLog(
-            self.datadir,
-            self.tree_config,
-            self.on_applied,
-            self.config.snapshot_every,
-            self.config.snapshots_to_keep,
-            self.config.fsync,
-            on_fatal=self._fatal,
-        )
+        if self.config.ensemble:
+            self.log = RaftLog(
+                self.datadir,
+                self.config,
+                self.tree_config,
+                self.on_applied,
+                on_fatal=self._fatal,
+                on_role=self._on_role,
+                on_touch=self._on_touch,
+                on_reset=self._on_reset,
+            )
+        else:
+            self.log = StandaloneLog(
+                self.datadir,
+                self.tree_config,
+                self.on_applied,
+                self.config.snapshot_every,
+                self.config.snapshots_to_keep,
+                self.config.fsync,
+                on_fatal=self._fatal,
+            )
         self.log.recover()
         for sid, info in self.tree.sessions.items():
             self.sessions.track(sid, info.timeout_ms)
@@ -194,6 +215,9 @@ class Server:
             txn = Txn(Kind.CREATE_SESSION, sid, now_ms(), (), 0, passwd, timeout)
 
             def created(zxid: int, result: TxnResult) -> None:
+                if result is LOST:
+                    conn.abort()
+                    return
                 conn.waiting_connect = False
                 self._bind(conn, req, sid, passwd, timeout)
                 conn.run_backlog()
@@ -243,7 +267,7 @@ class Server:
             log.warning("malformed frame from %s: %s: closing", conn.ip, e)
             conn.abort()
             return
-        self.sessions.touch(conn.session_id)
+        self.touch(conn.session_id)
         conn.last_op = _OP_NAMES.get(op, "NA")
         if xid > 0:
             conn.last_cxid = xid
@@ -252,6 +276,9 @@ class Server:
                 conn.reply(encode_reply(xid, self.tree.last_zxid, Err.MARSHALLING_ERROR))
                 return
             self._write(conn, xid, op, body, req)
+            return
+        if op == Op.SYNC and isinstance(self.log, RaftLog):
+            self._sync(conn, xid, req)
             return
         handler = READS.get(op)
         auth = tuple(conn.auth)
@@ -282,11 +309,25 @@ class Server:
         txn = Txn(Kind.REQUEST, sid, now_ms(), tuple(conn.auth), op, body[8:], request=req)
 
         def done(zxid: int, res: TxnResult) -> None:
+            if res is LOST:
+                conn.abort()
+                return
             conn.last_zxid = zxid
             conn.record_latency(started)
             conn.complete(slot, encode_reply(xid, zxid, res.err, res.record))
 
         self.log.propose(txn, done)
+
+    def _sync(self, conn: Connection, xid: int, req: Record) -> None:
+        """sync: answer once this member has applied all that was committed when it came."""
+        assert isinstance(self.log, RaftLog) and isinstance(req, SyncRequest)
+        slot = conn.reserve()
+        path = req.path
+        self.log.barrier(
+            lambda: conn.complete(
+                slot, encode_reply(xid, self.tree.last_zxid, 0, SyncResponse(path))
+            )
+        )
 
     def _auth(self, conn: Connection, xid: int, req: AuthPacket) -> None:
         ids = auth_ids(req.scheme, req.auth, conn.ip, self.config.super_digest)
@@ -308,9 +349,13 @@ class Server:
             conn.close_after_flush()
             return
         self.sessions.closing.add(sid)
+        conn.closing_session = True
         slot = conn.reserve()
 
         def done(zxid: int, res: TxnResult) -> None:
+            if res is LOST:
+                conn.abort()
+                return
             conn.complete(slot, encode_reply(xid, zxid, 0))
             conn.close_after_flush()
 
@@ -324,6 +369,45 @@ class Server:
             self.sessions.track(txn.session_id, txn.timeout_ms)
         elif txn.kind is Kind.CLOSE_SESSION:
             self.sessions.forget(txn.session_id)
+            conn = self.by_session.get(txn.session_id)
+            if conn is not None and not conn.closing_session:
+                conn.close_after_flush()  # expired (possibly by another member's decision)
+
+    # --- ensemble hooks ---------------------------------------------------------------
+    def touch(self, session_id: int) -> None:
+        self.sessions.touch(session_id)
+        if isinstance(self.log, RaftLog):
+            self.log.touch(session_id)
+
+    @property
+    def is_leader(self) -> bool:
+        return not isinstance(self.log, RaftLog) or self.log.is_leader
+
+    @property
+    def mode(self) -> str:
+        if not isinstance(self.log, RaftLog):
+            return "standalone"
+        if self.log.is_leader:
+            return "leader"
+        return "follower" if self.config.member().voter else "observer"
+
+    def _on_role(self, role: Role, leader: int) -> None:
+        if role == Role.LEADER:
+            # a new leader restarts every session clock: no session expires for time
+            # spent in an election
+            self.sessions.closing.clear()
+            for sid, info in self.tree.sessions.items():
+                self.sessions.set_timeout(sid, info.timeout_ms)
+
+    def _on_touch(self, sids: list[int]) -> None:
+        for sid in sids:
+            self.sessions.touch(sid)
+
+    def _on_reset(self) -> None:
+        # the tree was replaced by a snapshot: watches may have missed events; clients
+        # reconnect and re-register them (setWatches fires what changed)
+        for conn in list(self.connections):
+            conn.abort()
 
     def record_latency(self, ms: float) -> None:
         if self.lat_count == 0 or ms < self.lat_min:
@@ -338,6 +422,8 @@ class Server:
         while True:
             await asyncio.sleep(period)
             assert self.log is not None
+            if not self.is_leader:
+                continue
             for sid in self.sessions.expired():
                 log.info("session 0x%x expired", sid)
                 conn = self.by_session.get(sid)
@@ -353,6 +439,8 @@ class Server:
         while True:
             await asyncio.sleep(period)
             assert self.log is not None
+            if not self.is_leader:
+                continue
             t = now_ms()
             for path in self.tree.reap_candidates(t):
                 self.log.propose(Txn(Kind.REAP, 0, t, body=path.encode("utf-8", "surrogatepass")))

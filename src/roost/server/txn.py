@@ -38,6 +38,11 @@ class Txn:
     body: bytes = b""
     #: CREATE_SESSION: the negotiated timeout
     timeout_ms: int = 0
+    #: who proposed it: the member id, a per-start nonce and a per-start sequence number.
+    #: An ensemble applies each (origin, boot, seq) once, however often it was forwarded.
+    origin: int = 0
+    boot: int = 0
+    seq: int = 0
     #: REQUEST: the decoded request when the proposer has it (saves decoding `body` again);
     #: never serialized
     request: Record | None = field(default=None, compare=False, repr=False)
@@ -53,6 +58,9 @@ class Txn:
                 self.op,
                 self.body,
                 self.timeout_ms,
+                self.origin,
+                self.boot,
+                self.seq,
             ],
             use_bin_type=True,
         )
@@ -61,8 +69,21 @@ class Txn:
     @classmethod
     def from_bytes(cls, data: bytes) -> Txn:
         try:
-            kind, sid, t, auth, op, body, timeout = msgpack.unpackb(data, raw=False)
-            return cls(Kind(kind), sid, t, tuple(Id(s, i) for s, i in auth), op, body, timeout)
+            kind, sid, t, auth, op, body, timeout, origin, boot, seq = msgpack.unpackb(
+                data, raw=False
+            )
+            return cls(
+                Kind(kind),
+                sid,
+                t,
+                tuple(Id(s, i) for s, i in auth),
+                op,
+                body,
+                timeout,
+                origin,
+                boot,
+                seq,
+            )
         except (ValueError, TypeError, msgpack.UnpackException) as e:
             raise ProtocolError(f"undecodable txn: {e}") from None
 

@@ -1,0 +1,151 @@
+"""Raft's stable storage on a roost data directory.
+
+Reads are served from an in-memory mirror (raft's `MemoryStorage`), writes go to the
+write-ahead log, the hard-state file and the snapshot store of `roost.storage`. The
+snapshot file holds the raft metadata (membership) and the state machine image.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import msgpack
+
+from roost.raft import ConfState, Entry, EntryKind, HardState, MemoryStorage, Snapshot, SnapshotMeta
+from roost.storage import DataDir
+from roost.storage import Entry as LogEntry
+from roost.storage import HardState as DiskHardState
+
+log = logging.getLogger("roost.raftstore")
+
+
+def encode_snapshot_payload(conf: ConfState, state: bytes) -> bytes:
+    out: bytes = msgpack.packb([1, conf.to_list(), state], use_bin_type=True)
+    return out
+
+
+def decode_snapshot_payload(data: bytes) -> tuple[ConfState, bytes]:
+    version, conf, state = msgpack.unpackb(data, raw=False)
+    if version != 1:
+        raise ValueError(f"unknown snapshot payload version {version}")
+    return ConfState.from_list(conf), bytes(state)
+
+
+class RaftStore:
+    """`roost.raft.Storage` backed by a DataDir. Blocking writes: call from a worker thread."""
+
+    def __init__(self, datadir: DataDir) -> None:
+        self.datadir = datadir
+        self.mem = MemoryStorage()
+        self.state_image = b""  # the state machine image of the newest snapshot
+        self._saved_hs = HardState()
+
+    # --- start-up ----------------------------------------------------------------
+    def load(self, bootstrap: ConfState) -> bool:
+        """Load snapshot, log and hard state. Returns False for a brand-new data dir,
+        which is then bootstrapped with the founding membership."""
+        d = self.datadir
+        snap = d.snapshots.latest()
+        hs = d.hardstate.load()
+        wal = d.wal
+        if snap is None and wal.last_index == 0 and hs.term == 0:
+            self.mem.bootstrap(bootstrap)
+            first = self.mem.snapshot()
+            snap0 = Snapshot(first.meta, encode_snapshot_payload(bootstrap, b""))
+            self.mem.apply_snapshot(snap0)
+            self._persist_snapshot(snap0)
+            wal.reset(first.meta.index, first.meta.term)
+            self.save_hard_state(self.mem.hard_state, force=True)
+            return False
+        if snap is None:
+            raise ValueError(f"{d.path}: log without a snapshot; the data dir is incomplete")
+        meta, data = snap
+        conf, image = decode_snapshot_payload(data)
+        self.mem.apply_snapshot(Snapshot(SnapshotMeta(meta.index, meta.term, conf), data))
+        self.state_image = image
+        d.align_log(meta)
+        if wal.last_index > meta.index:
+            ents = wal.entries(meta.index + 1, wal.last_index + 1)
+            self.mem.append([Entry(e.term, e.index, EntryKind(e.kind), e.data) for e in ents])
+        self._saved_hs = HardState(hs.term, hs.vote, max(hs.commit, meta.index))
+        self.mem.set_hard_state(self._saved_hs)
+        return True
+
+    # --- the Storage protocol (reads) ---------------------------------------------------
+    def initial_state(self) -> tuple[HardState, ConfState]:
+        return self.mem.initial_state()
+
+    def entries(self, lo: int, hi: int, max_bytes: int) -> list[Entry]:
+        return self.mem.entries(lo, hi, max_bytes)
+
+    def term(self, index: int) -> int:
+        return self.mem.term(index)
+
+    def first_index(self) -> int:
+        return self.mem.first_index()
+
+    def last_index(self) -> int:
+        return self.mem.last_index()
+
+    def snapshot(self) -> Snapshot:
+        return self.mem.snapshot()
+
+    # --- writes -------------------------------------------------------------------------
+    def append(self, entries: tuple[Entry, ...]) -> None:
+        """Append (truncating a conflicting tail first); durable after sync()."""
+        if not entries:
+            return
+        wal = self.datadir.wal
+        first = entries[0].index
+        if first <= wal.last_index:
+            wal.truncate_after(first - 1)
+        wal.append([LogEntry(e.term, e.index, e.data, int(e.kind)) for e in entries])
+        self.mem.append(entries)
+
+    def sync(self) -> None:
+        self.datadir.wal.sync()
+
+    def save_hard_state(self, hs: HardState, force: bool = False) -> None:
+        """Persist term and vote (and the commit index along with them).
+
+        A change of the commit index alone is not written (it costs two fsyncs): after a
+        restart raft learns the commit index again from the leader, or on a single-member
+        group by committing its next entry.
+        """
+        if not force and (hs.term, hs.vote) == (self._saved_hs.term, self._saved_hs.vote):
+            self.mem.set_hard_state(hs)
+            return
+        self.datadir.hardstate.save(DiskHardState(hs.term, hs.vote, hs.commit))
+        self._saved_hs = hs
+        self.mem.set_hard_state(hs)
+
+    def flush_commit(self, commit: int) -> None:
+        """Persist the commit index (on clean shutdown: start-up replays up to it)."""
+        hs = self.mem.hard_state
+        if commit > self._saved_hs.commit:
+            hs = HardState(hs.term, hs.vote, commit)
+            self.datadir.hardstate.save(DiskHardState(hs.term, hs.vote, hs.commit))
+            self._saved_hs = hs
+
+    def install_snapshot(self, snap: Snapshot) -> None:
+        """A snapshot received from the leader replaces the log."""
+        self._persist_snapshot(snap)
+        self.datadir.wal.reset(snap.meta.index, snap.meta.term)
+        self.mem.apply_snapshot(snap)
+        _, self.state_image = decode_snapshot_payload(snap.data)
+
+    def create_snapshot(self, index: int, conf: ConfState, image: bytes, keep: int) -> None:
+        """Record our own state machine image at applied `index`, then compact the log."""
+        payload = encode_snapshot_payload(conf, image)
+        snap = self.mem.create_snapshot(index, conf, payload)
+        self._persist_snapshot(snap)
+        prev = self.datadir.snapshots.indexes()
+        self.datadir.snapshots.prune(keep)
+        # keep the log back to the previous snapshot (see docs/server.md)
+        older = [i for i in prev if i < index]
+        if older and older[-1] > self.mem.first_index():
+            self.mem.compact(older[-1])
+            self.datadir.wal.compact(older[-1])
+
+    def _persist_snapshot(self, snap: Snapshot) -> None:
+        self.datadir.snapshots.save(snap.meta.index, snap.meta.term, snap.data)

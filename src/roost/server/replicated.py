@@ -1,0 +1,451 @@
+"""The ensemble's log: drives the Raft core, forwards proposals, applies committed txns.
+
+Every member proposes its clients' txns through `propose`: the leader appends them to
+its raft log in batches; a follower forwards them to the leader and keeps them until it
+sees them applied, resending after a leader change. Each txn carries (origin, boot, seq)
+and the state machine applies each triple once (`Dedupe`), so a resent txn never runs
+twice. Committed entries are applied in log order on every member; the member that
+proposed a txn runs its `done` callback, which answers the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import msgpack
+
+from roost.raft import (
+    NONE,
+    Config,
+    ConfState,
+    Entry,
+    EntryKind,
+    Message,
+    NotLeaderError,
+    ProposalDroppedError,
+    RaftNode,
+    Ready,
+    Role,
+)
+from roost.server.config import ServerConfig
+from roost.server.peers import PeerTransport
+from roost.server.raftstore import RaftStore
+from roost.server.txn import Txn, TxnResult, apply_txn
+from roost.storage import DataDir
+from roost.tree import DataTree, TreeConfig
+from roost.wire.errors import Err
+
+log = logging.getLogger("roost.raftlog")
+
+Done = Callable[[int, TxnResult], None]
+Applied = Callable[[int, Txn, TxnResult], None]
+
+CH_RAFT = 0
+CH_FORWARD = 1
+CH_TOUCH = 2
+
+LOST = TxnResult(Err.CONNECTION_LOSS, None, [])
+
+
+class Dedupe:
+    """Which (origin, boot, seq) were applied: a contiguous watermark plus the seqs above it."""
+
+    def __init__(self) -> None:
+        self.marks: dict[tuple[int, int], tuple[int, set[int]]] = {}
+
+    def first_time(self, origin: int, boot: int, seq: int) -> bool:
+        key = (origin, boot)
+        mark, above = self.marks.get(key, (0, set()))
+        if seq <= mark or seq in above:
+            return False
+        above.add(seq)
+        while mark + 1 in above:
+            mark += 1
+            above.discard(mark)
+        self.marks[key] = (mark, above)
+        return True
+
+    def to_list(self) -> list[list[int | list[int]]]:
+        return [[o, b, m, sorted(a)] for (o, b), (m, a) in sorted(self.marks.items())]
+
+    @classmethod
+    def from_list(cls, raw: list[list[int | list[int]]]) -> Dedupe:
+        d = cls()
+        for o, b, m, a in raw:
+            assert isinstance(o, int) and isinstance(b, int) and isinstance(m, int)
+            assert isinstance(a, list)
+            d.marks[(o, b)] = (m, set(a))
+        return d
+
+
+@dataclass
+class Pending:
+    txn: bytes
+    done: Done | None
+    since: float
+    sent_term: int = -1
+
+
+def encode_image(tree: DataTree, dedupe: Dedupe) -> bytes:
+    out: bytes = msgpack.packb([tree.to_bytes(), dedupe.to_list()], use_bin_type=True)
+    return out
+
+
+def decode_image(image: bytes, config: TreeConfig) -> tuple[DataTree, Dedupe]:
+    if not image:
+        return DataTree(config), Dedupe()
+    tree_bytes, dedupe = msgpack.unpackb(image, raw=False)
+    return DataTree.from_bytes(tree_bytes, config), Dedupe.from_list(dedupe)
+
+
+class RaftLog:
+    """Same interface as StandaloneLog, for a member of an ensemble."""
+
+    def __init__(
+        self,
+        datadir: DataDir,
+        config: ServerConfig,
+        tree_config: TreeConfig,
+        on_applied: Applied,
+        on_fatal: Callable[[BaseException], None] = lambda e: None,
+        on_role: Callable[[Role, int], None] = lambda role, leader: None,
+        on_touch: Callable[[list[int]], None] = lambda sids: None,
+        on_reset: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.datadir = datadir
+        self.config = config
+        self.tree_config = tree_config
+        self.on_applied = on_applied
+        self.on_fatal = on_fatal
+        self.on_role = on_role
+        self.on_touch = on_touch
+        self.on_reset = on_reset
+        self.id = config.server_id
+        self.store = RaftStore(datadir)
+        self.tree = DataTree(tree_config)
+        self.dedupe = Dedupe()
+        self.last_index = 0
+        self.snapshot_index = 0
+        self.failed: BaseException | None = None
+        self.fsync_count = 0
+        self.batches = 0
+        self.boot = int.from_bytes(os.urandom(6), "big")
+        self._seq = 0
+        self._pending: dict[int, Pending] = {}
+        self._to_propose: list[bytes] = []
+        self._touched: set[int] = set()
+        self._reads: dict[bytes, Callable[[], None]] = {}
+        self._read_waits: list[tuple[int, Callable[[], None]]] = []
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self.node: RaftNode | None = None
+        self.transport: PeerTransport | None = None
+        self.role = Role.FOLLOWER
+        self.leader = NONE
+
+    # --- start-up --------------------------------------------------------------------
+    def recover(self) -> None:
+        cfg = self.config
+        voters = frozenset(m.id for m in cfg.members if m.voter)
+        learners = frozenset(m.id for m in cfg.members if not m.voter)
+        existed = self.store.load(ConfState(voters, learners))
+        self.tree, self.dedupe = decode_image(self.store.state_image, self.tree_config)
+        snap = self.store.snapshot()
+        applied = snap.meta.index
+        commit = self.store.mem.hard_state.commit
+        if commit > applied:
+            for e in self.store.entries(applied + 1, commit + 1, 1 << 62):
+                self._apply_entry(e, replay=True)
+            applied = commit
+        self.snapshot_index = snap.meta.index
+        self.last_index = applied
+        self.tree.last_zxid = max(self.tree.last_zxid, applied)
+        rc = Config(
+            id=self.id,
+            election_tick=cfg.election_ticks,
+            heartbeat_tick=cfg.heartbeat_ticks,
+            applied=applied,
+        )
+        self.node = RaftNode(rc, self.store, random.Random(self.boot))
+        log.info(
+            "member %d: %s data dir, applied 0x%x, %d nodes, term %d",
+            self.id,
+            "existing" if existed else "new",
+            applied,
+            self.tree.node_count(),
+            self.node.term,
+        )
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        me = self.config.member()
+        peers = {m.id: (m.host, m.peer_port) for m in self.config.members if m.id != self.id}
+        secret = (self.config.peer_secret or "").encode()
+        self.transport = PeerTransport(
+            self.id,
+            (me.host, me.peer_port),
+            peers,
+            secret,
+            self._on_message,
+            self._on_peer_down,
+            self._on_peer_up,
+        )
+        self._tasks.append(loop.create_task(self._start_transport()))
+        self._tasks.append(loop.create_task(self._run(), name="roost-raft"))
+        self._tasks.append(loop.create_task(self._ticker(), name="roost-raft-tick"))
+        if len([m for m in self.config.members if m.voter]) == 1 and self._node.role != Role.LEADER:
+            self._node.campaign()
+            self._wake.set()
+
+    async def _start_transport(self) -> None:
+        assert self.transport is not None
+        await self.transport.start()
+
+    @property
+    def _node(self) -> RaftNode:
+        assert self.node is not None
+        return self.node
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role == Role.LEADER
+
+    # --- inputs ----------------------------------------------------------------------
+    def propose(self, txn: Txn, done: Done | None = None) -> None:
+        if self._closing:
+            raise RuntimeError("log is closed")
+        self._seq += 1
+        stamped = Txn(
+            txn.kind,
+            txn.session_id,
+            txn.time_ms,
+            txn.auth,
+            txn.op,
+            txn.body,
+            txn.timeout_ms,
+            self.id,
+            self.boot,
+            self._seq,
+        )
+        p = Pending(stamped.to_bytes(), done, time.monotonic())
+        self._pending[self._seq] = p
+        self._send_pending(p)
+        self._wake.set()
+
+    def _send_pending(self, p: Pending) -> None:
+        term = self._node.term
+        if self.leader == self.id and self.role == Role.LEADER:
+            self._to_propose.append(p.txn)
+            p.sent_term = term
+        elif (
+            self.leader != NONE
+            and self.transport is not None
+            and self.transport.send(self.leader, CH_FORWARD, p.txn)
+        ):
+            p.sent_term = term
+
+    def touch(self, session_id: int) -> None:
+        """A client of this member was heard from (followers report it to the leader)."""
+        if not self.is_leader:
+            self._touched.add(session_id)
+
+    def barrier(self, then: Callable[[], None]) -> None:
+        """Run `then` once this member has applied everything committed before now
+        (a ReadIndex round: the linearizable point for `sync`)."""
+        ctx = os.urandom(12)
+        self._reads[ctx] = then
+        self._node.read_index(ctx)
+        self._wake.set()
+
+    def _on_message(self, frm: int, channel: int, payload: bytes) -> None:
+        try:
+            if channel == CH_RAFT:
+                self._node.step(Message.from_bytes(payload))
+            elif channel == CH_FORWARD:
+                if self.is_leader:
+                    self._to_propose.append(payload)
+            elif channel == CH_TOUCH:
+                self.on_touch(list(msgpack.unpackb(payload)))
+        except Exception as e:  # a peer's bad message must not stop this member
+            log.warning("dropping bad message from member %d on channel %d: %s", frm, channel, e)
+            return
+        self._wake.set()
+
+    def _on_peer_down(self, peer: int) -> None:
+        if peer == self.leader and self.node is not None:
+            log.info("member %d: lost the link to leader %d", self.id, peer)
+            self.node.forget_leader()
+            # campaign soon, at a random moment so that the followers don't split the vote;
+            # pre-vote keeps this safe when only our link broke and the leader is alive
+            delay = random.random() * 2 * self.config.raft_tick_ms / 1000.0
+            asyncio.get_running_loop().call_later(delay, self._campaign_if_leaderless)
+
+    def _campaign_if_leaderless(self) -> None:
+        if self.node is not None and self.node.leader == NONE and not self._closing:
+            self.node.campaign()
+            self._wake.set()
+
+    def _on_peer_up(self, peer: int) -> None:
+        if peer == self.leader:  # anything queued on the broken link may be gone: resend
+            for p in self._pending.values():
+                self._send_pending(p)
+
+    # --- the loop ---------------------------------------------------------------------
+    async def _ticker(self) -> None:
+        period = self.config.raft_tick_ms / 1000.0
+        timeout = self.config.request_timeout_ms / 1000.0
+        while True:
+            await asyncio.sleep(period)
+            self._node.tick()
+            if self._touched and self.leader not in (NONE, self.id) and self.transport:
+                self.transport.send(self.leader, CH_TOUCH, msgpack.packb(sorted(self._touched)))
+                self._touched.clear()
+            now = time.monotonic()
+            for seq, p in list(self._pending.items()):
+                if now - p.since > timeout:  # outcome unknown: the client sees ConnectionLoss
+                    del self._pending[seq]
+                    if p.done is not None:
+                        p.done(0, LOST)
+            self._wake.set()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        node = self._node
+        while not self._closing or node.has_ready():
+            await self._wake.wait()
+            self._wake.clear()
+            if self._to_propose and node.role == Role.LEADER:
+                batch, self._to_propose = self._to_propose, []
+                with contextlib.suppress(NotLeaderError, ProposalDroppedError):
+                    node.propose_batch(batch)  # if dropped, the origins resend to the next leader
+            while node.has_ready():
+                rd = node.ready()
+                try:
+                    await self._handle(loop, rd)
+                except Exception as e:
+                    log.critical("member %d: storage failed, stopping: %s", self.id, e)
+                    self.failed = e
+                    self.on_fatal(e)
+                    return
+                node.advance()
+            self._serve_reads()
+
+    async def _handle(self, loop: asyncio.AbstractEventLoop, rd: Ready) -> None:
+        if rd.soft_state is not None:
+            self._role_change(rd.soft_state.role, rd.soft_state.leader)
+        self._send(rd.messages)
+        if rd.snapshot is not None or rd.entries or rd.hard_state is not None:
+            await loop.run_in_executor(None, self._persist, rd)
+        self._send(rd.messages_after_persist)
+        if rd.snapshot is not None:
+            self._install(rd.snapshot.data, rd.snapshot.meta.index)
+        for e in rd.committed_entries:
+            self._apply_entry(e)
+        for rs in rd.read_states:
+            then = self._reads.pop(rs.context, None)
+            if then is not None:
+                self._read_waits.append((rs.index, then))
+        if rd.committed_entries:
+            self.batches += 1
+            if self.last_index - self.snapshot_index >= self.config.snapshot_every:
+                await self.snapshot()
+
+    def _persist(self, rd: Ready) -> None:
+        store = self.store
+        if rd.snapshot is not None:
+            store.install_snapshot(rd.snapshot)
+        store.append(rd.entries)
+        if rd.must_sync and self.config.fsync:
+            store.sync()
+            self.fsync_count += 1
+        if rd.hard_state is not None:
+            store.save_hard_state(rd.hard_state)
+
+    def _send(self, msgs: tuple[Message, ...]) -> None:
+        t = self.transport
+        if t is None:
+            return
+        for m in msgs:
+            t.send(m.to, CH_RAFT, m.to_bytes())
+
+    def _role_change(self, role: Role, leader: int) -> None:
+        old_leader = self.leader
+        self.role, self.leader = role, leader
+        log.info(
+            "member %d: %s, leader %d, term %d", self.id, role.name.lower(), leader, self._node.term
+        )
+        if leader != old_leader and leader != NONE:
+            for p in self._pending.values():  # resend to the new leader; dedupe keeps once
+                p.sent_term = -1
+                self._send_pending(p)
+        self.on_role(role, leader)
+
+    def _serve_reads(self) -> None:
+        if not self._read_waits:
+            return
+        ready = [t for i, t in self._read_waits if i <= self.last_index]
+        self._read_waits = [(i, t) for i, t in self._read_waits if i > self.last_index]
+        for then in ready:
+            then()
+
+    # --- applying ---------------------------------------------------------------------
+    def _apply_entry(self, e: Entry, replay: bool = False) -> None:
+        zxid = e.index
+        if e.kind == EntryKind.NORMAL and e.data:
+            txn = Txn.from_bytes(e.data)
+            if self.dedupe.first_time(txn.origin, txn.boot, txn.seq):
+                result = apply_txn(self.tree, zxid, txn)
+            else:
+                result = None
+            if not replay:
+                if result is not None:
+                    self.on_applied(zxid, txn, result)
+                if txn.origin == self.id and txn.boot == self.boot:
+                    p = self._pending.pop(txn.seq, None)
+                    if p is not None and p.done is not None and result is not None:
+                        p.done(zxid, result)
+        self.tree.last_zxid = max(self.tree.last_zxid, zxid)
+        self.last_index = zxid
+
+    def _install(self, data: bytes, index: int) -> None:
+        """A snapshot from the leader replaced our state."""
+        self.tree, self.dedupe = decode_image(self.store.state_image, self.tree_config)
+        self.tree.last_zxid = max(self.tree.last_zxid, index)
+        self.last_index = self.snapshot_index = index
+        log.info("member %d: installed snapshot at 0x%x", self.id, index)
+        self.on_reset()
+
+    async def snapshot(self) -> None:
+        index = self.last_index
+        image = encode_image(self.tree, self.dedupe)
+        conf = self._node.conf_state
+        loop = asyncio.get_running_loop()
+        keep = self.config.snapshots_to_keep
+        await loop.run_in_executor(None, self.store.create_snapshot, index, conf, image, keep)
+        self.snapshot_index = index
+
+    async def close(self, snapshot: bool = True) -> None:
+        self._closing = True
+        self._wake.set()
+        for t in self._tasks[2:]:
+            t.cancel()
+        run = self._tasks[1] if len(self._tasks) > 1 else None
+        if run is not None:
+            try:
+                await asyncio.wait_for(run, 5)
+            except (TimeoutError, asyncio.CancelledError):
+                run.cancel()
+        if self.transport is not None:
+            await self.transport.close()
+        if self.failed is None:
+            if snapshot and self.last_index > self.snapshot_index:
+                await self.snapshot()
+            self.store.flush_commit(self.last_index)
