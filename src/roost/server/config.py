@@ -86,6 +86,9 @@ class ServerConfig:
     server_id: int = 0
     #: the ensemble; empty = standalone
     members: tuple[Member, ...] = ()
+    #: listen for peers on this port instead of our member entry's peer_port (for tests that
+    #: put a fault-injecting proxy in front of each member)
+    peer_listen_port: int | None = None
     #: shared secret that ensemble members prove to each other (required with members)
     peer_secret: str | None = None
     #: raft clock: one tick every raft_tick_ms; elections after election_ticks..2x ticks
@@ -199,6 +202,7 @@ def _coerce(key: str, value: Any, target: Any) -> Any:
                 raise ValueError(value)
             return bool(value)
         if key in (
+            "peer_listen_port",
             "min_session_timeout_ms",
             "max_session_timeout_ms",
             "super_digest",
@@ -206,7 +210,7 @@ def _coerce(key: str, value: Any, target: Any) -> Any:
         ):
             if value is None:
                 return None
-            return int(value) if key.endswith("_ms") else str(value)
+            return int(value) if key.endswith(("_ms", "_port")) else str(value)
         if isinstance(target, int):
             if isinstance(value, bool):
                 raise ValueError(value)

@@ -191,7 +191,7 @@ class RaftLog:
         secret = (self.config.peer_secret or "").encode()
         self.transport = PeerTransport(
             self.id,
-            (me.host, me.peer_port),
+            (me.host, self.config.peer_listen_port or me.peer_port),
             peers,
             secret,
             self._on_message,

@@ -127,7 +127,12 @@ class RoostServer:
         if self.port == 0:
             self.port = free_port()
         cfg_file = self.data_dir.parent / f"{self.data_dir.name}.toml"
-        lines = ["[server]"] + [f"{k} = {_toml_value(v)}" for k, v in self.overrides.items()]
+        plain = {k: v for k, v in self.overrides.items() if k != "members"}
+        lines = ["[server]"] + [f"{k} = {_toml_value(v)}" for k, v in plain.items()]
+        for m in self.overrides.get("members", ()):
+            lines += ["[[members]]", f"id = {m.id}", f"host = {_toml_value(m.host)}",
+                      f"client_port = {m.client_port}", f"peer_port = {m.peer_port}",
+                      f"role = {_toml_value(m.role)}"]
         cfg_file.write_text("\n".join(lines) + "\n")
         self._cfg_file = cfg_file
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
