@@ -1,0 +1,294 @@
+"""A userspace TCP proxy for fault injection in tests.
+
+``TcpProxy`` listens on 127.0.0.1 and forwards every accepted connection to a target address.
+It runs its own asyncio loop in a background thread, so its methods can be called from plain
+synchronous tests and from coroutines running in another loop alike (each call blocks until the
+proxy has applied it, which takes a few milliseconds).
+
+Faults:
+
+- ``cut()``: reset every current connection, and reset new ones at once, until ``heal()``.
+- ``blackhole(direction)``: keep connections open but silently discard the bytes flowing in
+  `direction` ("up" = client to target, "down" = target to client, "both"): a partition without
+  any reset. While both directions are blackholed, new connections are accepted but never
+  reach the target.
+- ``delay(seconds, direction)``: hold each chunk for `seconds` before forwarding it (order kept).
+- ``heal()``: undo all of the above. Connections that lost bytes to a blackhole are reset at
+  that point, as a real TCP connection would have either retransmitted those bytes or died; a
+  stream with a hole in the middle would otherwise corrupt the protocol running on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import struct
+import threading
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+
+Address = tuple[str, int]
+Direction = Literal["up", "down", "both"]
+T = TypeVar("T")
+
+CHUNK = 64 * 1024
+_LINGER_RST = struct.pack("ii", 1, 0)
+
+
+def _reset(writer: asyncio.StreamWriter | None) -> None:
+    """Close a connection with a RST rather than a FIN."""
+    if writer is None:
+        return
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RST)
+    writer.transport.abort()
+
+
+def _directions(direction: Direction) -> tuple[str, ...]:
+    if direction == "both":
+        return ("up", "down")
+    if direction in ("up", "down"):
+        return (direction,)
+    raise ValueError(f"direction must be 'up', 'down' or 'both', not {direction!r}")
+
+
+@dataclass(eq=False)
+class _Conn:
+    client: asyncio.StreamWriter
+    upstream: asyncio.StreamWriter | None = None
+    poisoned: bool = False
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def reset(self) -> None:
+        _reset(self.client)
+        _reset(self.upstream)
+        for task in self.tasks:
+            task.cancel()
+
+
+class TcpProxy:
+    """Forwards connections from ``127.0.0.1:port`` to `target`, with faults on demand."""
+
+    def __init__(
+        self, target: Address, listen_port: int = 0, *, listen_host: str = "127.0.0.1"
+    ) -> None:
+        self.target = target
+        self.listen_host = listen_host
+        self.port = listen_port
+        self.accepted = 0
+        self.bytes_forwarded = {"up": 0, "down": 0}
+        self._cut = False
+        self._discard = {"up": False, "down": False}
+        self._delay = {"up": 0.0, "down": 0.0}
+        self._conns: set[_Conn] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.Server | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> TcpProxy:
+        """Start the proxy thread; returns once listening (the real port is in ``.port``)."""
+        if self._thread is not None:
+            raise RuntimeError("proxy already started")
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        self._thread = threading.Thread(target=loop.run_forever, name="TcpProxy", daemon=True)
+        self._thread.start()
+        self._run(self._listen())
+        return self
+
+    def stop(self) -> None:
+        """Close every connection and the listener, and end the thread."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        self._run(self._shutdown())
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+        self._loop = None
+        self._thread = None
+
+    def __enter__(self) -> TcpProxy:
+        return self.start()
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- faults ------------------------------------------------------------------------------
+
+    def cut(self) -> None:
+        """Reset all current connections and reset new ones until heal()."""
+        self._run(self._do_cut())
+
+    def blackhole(self, direction: Direction = "both") -> None:
+        """Silently discard bytes flowing in `direction`, keeping connections open."""
+        dirs = _directions(direction)
+        self._run(self._set(lambda: self._discard.update(dict.fromkeys(dirs, True))))
+
+    def delay(self, seconds: float, direction: Direction = "both") -> None:
+        """Forward each chunk `seconds` after it arrived (0 turns the delay off)."""
+        dirs = _directions(direction)
+        self._run(self._set(lambda: self._delay.update(dict.fromkeys(dirs, float(seconds)))))
+
+    def heal(self) -> None:
+        """Undo cut, blackhole and delay; reset connections that lost bytes to a blackhole."""
+        self._run(self._do_heal())
+
+    def retarget(self, target: Address) -> None:
+        """Send new connections to `target` (existing ones keep their upstream)."""
+        self._run(self._set(lambda: setattr(self, "target", target)))
+
+    @property
+    def connections(self) -> int:
+        """Client connections currently open through the proxy."""
+        return len(self._conns)
+
+    # -- plumbing (runs on the proxy's loop) -------------------------------------------------
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        loop = self._loop
+        if loop is None:
+            coro.close()
+            raise RuntimeError("proxy not started")
+        if threading.current_thread() is self._thread:
+            coro.close()
+            raise RuntimeError("TcpProxy methods must not be called from the proxy's own thread")
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(10)
+
+    async def _set(self, fn: Any) -> None:
+        fn()
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(self._accepted, self.listen_host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self._conns):
+            conn.reset()
+        self._conns.clear()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _do_cut(self) -> None:
+        self._cut = True
+        for conn in list(self._conns):
+            conn.reset()
+        self._conns.clear()
+
+    async def _do_heal(self) -> None:
+        self._cut = False
+        self._discard = {"up": False, "down": False}
+        self._delay = {"up": 0.0, "down": 0.0}
+        for conn in list(self._conns):
+            if conn.poisoned:
+                conn.reset()
+                self._conns.discard(conn)
+
+    async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        if self._cut:
+            _reset(writer)
+            return
+        conn = _Conn(writer)
+        self._conns.add(conn)
+        try:
+            if self._discard["up"] and self._discard["down"]:
+                conn.poisoned = True  # a partitioned SYN never reaches the target
+                await self._drain_forever(reader)
+                return
+            try:
+                up_reader, up_writer = await asyncio.open_connection(*self.target)
+            except OSError:
+                _reset(writer)
+                return
+            conn.upstream = up_writer
+            if conn not in self._conns:  # cut while connecting
+                conn.reset()
+                return
+            await self._splice(conn, reader, writer, up_reader, up_writer)
+        finally:
+            self._conns.discard(conn)
+            for task in conn.tasks:
+                task.cancel()
+            for w in (conn.client, conn.upstream):
+                if w is not None:
+                    w.close()
+
+    async def _drain_forever(self, reader: asyncio.StreamReader) -> None:
+        while await reader.read(CHUNK):
+            pass
+
+    async def _splice(
+        self,
+        conn: _Conn,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        up_reader: asyncio.StreamReader,
+        up_writer: asyncio.StreamWriter,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        conn.tasks = [
+            loop.create_task(self._pump(conn, "up", reader, up_writer)),
+            loop.create_task(self._pump(conn, "down", up_reader, writer)),
+        ]
+        # When either side ends, tear the whole connection down.
+        await asyncio.wait(conn.tasks, return_when=asyncio.FIRST_COMPLETED)
+
+    async def _pump(
+        self, conn: _Conn, direction: str, src: asyncio.StreamReader, dst: asyncio.StreamWriter
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue(maxsize=64)
+        sender = loop.create_task(self._send(conn, queue, dst, direction))
+        try:
+            while True:
+                try:
+                    data = await src.read(CHUNK)
+                except OSError:
+                    data = b""
+                if not data:
+                    break
+                if self._discard[direction]:
+                    conn.poisoned = True
+                    continue
+                await queue.put((loop.time() + self._delay[direction], data))
+            await queue.put(None)
+            await sender
+        finally:
+            sender.cancel()
+
+    async def _send(
+        self,
+        conn: _Conn,
+        queue: asyncio.Queue[tuple[float, bytes] | None],
+        dst: asyncio.StreamWriter,
+        d: str,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        while (item := await queue.get()) is not None:
+            due, data = item
+            wait = due - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self._discard[d]:
+                conn.poisoned = True
+                continue
+            dst.write(data)
+            self.bytes_forwarded[d] += len(data)
+            try:
+                await dst.drain()
+            except OSError:
+                return
