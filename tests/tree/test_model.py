@@ -288,6 +288,7 @@ TreeVsModel.TestCase.settings = settings(
     stateful_step_count=30,
     deadline=None,
     derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_tree_matches_model = TreeVsModel.TestCase

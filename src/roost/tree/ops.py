@@ -54,6 +54,9 @@ Outcome = tuple[int, Record | None]
 OpFunc = Callable[["DataTree", TxnContext, int, Record, Events, "Undo | None"], Outcome]
 
 _NO_RESULT: Outcome = (Err.OK, None)
+# plain ints: IntFlag arithmetic is slow on the hot path
+_READ, _WRITE, _CREATE = int(Perm.READ), int(Perm.WRITE), int(Perm.CREATE)
+_DELETE, _ADMIN = int(Perm.DELETE), int(Perm.ADMIN)
 
 
 def _version_ok(current: int, expected: int) -> bool:
@@ -109,7 +112,7 @@ def create(
     parent = tree.nodes.get(parent_path)
     if parent is None:
         return Err.NO_NODE, None
-    if not check_acl(parent.acl, Perm.CREATE, ctx.auth):
+    if not check_acl(parent.acl, _CREATE, ctx.auth):
         return Err.NO_AUTH, None
     if mode.sequential:
         path = f"{path}{parent.cversion:010d}"
@@ -144,7 +147,7 @@ def delete(
     parent = tree.nodes.get(split[0])
     if parent is None:
         return Err.NO_NODE, None
-    if not check_acl(parent.acl, Perm.DELETE, ctx.auth):
+    if not check_acl(parent.acl, _DELETE, ctx.auth):
         return Err.NO_AUTH, None
     node = tree.nodes.get(path)
     if node is None:
@@ -167,7 +170,7 @@ def set_data(
     node = tree.nodes.get(req.path)
     if node is None:
         return Err.NO_NODE, None
-    if not check_acl(node.acl, Perm.WRITE, ctx.auth):
+    if not check_acl(node.acl, _WRITE, ctx.auth):
         return Err.NO_AUTH, None
     if req.data is not None and len(req.data) > tree.config.max_data_bytes:
         return Err.BAD_ARGUMENTS, None
@@ -191,7 +194,7 @@ def set_acl(
     node = tree.nodes.get(req.path)
     if node is None:
         return Err.NO_NODE, None
-    if not check_acl(node.acl, Perm.ADMIN, ctx.auth):
+    if not check_acl(node.acl, _ADMIN, ctx.auth):
         return Err.NO_AUTH, None
     if not _version_ok(node.aversion, req.version):
         return Err.BAD_VERSION, None
@@ -209,7 +212,7 @@ def check(
     node = tree.nodes.get(req.path)
     if node is None:
         return Err.NO_NODE, None
-    if not check_acl(node.acl, Perm.READ, ctx.auth):
+    if not check_acl(node.acl, _READ, ctx.auth):
         return Err.NO_AUTH, None
     if not _version_ok(node.version, req.version):
         return Err.BAD_VERSION, None
