@@ -194,3 +194,18 @@ async def test_chroot_is_invisible_to_the_client(env: Env) -> None:
     assert [getattr(e, "path", None) for e in events] == ["/c/w"]
     assert await zk.sync("/c") == "/c"
     assert sorted(await zk.children("/")) == ["c"]
+
+
+def test_runs_on_uvloop(env: Env) -> None:
+    import uvloop
+
+    async def body() -> None:
+        try:
+            zk = await env.client()
+            await zk.create("/uv", b"fast")
+            results = await asyncio.gather(*(zk.get("/uv") for _ in range(100)))
+            assert {d for d, _ in results} == {b"fast"}
+        finally:
+            await env.aclose()
+
+    uvloop.run(body())

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import pty
+import select
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -169,3 +174,35 @@ def test_parse_args_and_stat_format() -> None:
     ]
     assert lines[0] == "cZxid = 0x10" and lines[8] == "ephemeralOwner = 0x5a"
     assert lines[6] == "dataVersion = 2" and lines[10] == "numChildren = 7"
+
+
+def test_shell_interactive_on_a_terminal(server: str, tmp_path: Path) -> None:
+    """On a TTY the shell prompts, uses readline and saves history in ~/.roost_history."""
+    master, slave = pty.openpty()
+    cmd = [sys.executable, "-c", "from roost.cli import main; main()", "shell", server]
+    env = {**os.environ, "HOME": str(tmp_path)}
+    proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    os.write(master, b"create /tty data\nget /tty\nget /nope\nquit\n")
+    output = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    assert proc.wait(10) == 0
+    text = output.decode(errors="replace").replace("\r", "")
+    assert "[roost: " in text and "(CONNECTED) 0] " in text
+    assert "Created /tty\n" in text and "\ndata\n" in text
+    assert "Node does not exist: /nope\n" in text
+    history = (tmp_path / ".roost_history").read_text()
+    assert "get /tty" in history and "quit" in history

@@ -30,6 +30,16 @@ from roost.wire.records import ACL, Stat
 T = TypeVar("T")
 
 
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's loop when it is installed (the ``fast`` extra), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
 class SyncClient:
     """Blocking twin of `Client`: same methods and arguments, same errors."""
 
@@ -37,7 +47,7 @@ class SyncClient:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="roost-callbacks")
         kwargs.setdefault("callback_executor", self._executor)
         self.aio = Client(hosts, **kwargs)
-        self._loop = asyncio.new_event_loop()
+        self._loop = _new_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="roost-client",
                                         daemon=True)
         self._thread.start()
