@@ -1,0 +1,60 @@
+"""``python -m roost.testing.linearizability FILE... --model register|kv``
+
+Prints each file's verdict. On a violation it also prints the small failing sub-history
+and writes its timeline to ``<dir>/<file stem>-violation.html`` (or ``.svg``).
+Exit status: 0 all linearizable, 1 some violation, 2 some check timed out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from roost.testing.linearizability.checker import Verdict, check
+from roost.testing.linearizability.models import KVModel, RegisterModel
+from roost.testing.linearizability.parsers import parse_edn_kv, parse_jepsen_etcd
+
+_MODELS = {
+    "register": (RegisterModel, parse_jepsen_etcd),
+    "kv": (KVModel, parse_edn_kv),
+}
+
+
+def _args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m roost.testing.linearizability",
+        description="Check Jepsen-format histories for linearizability.",
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--model", choices=sorted(_MODELS), required=True,
+                   help="register: Jepsen etcd log lines; kv: EDN get/put/append maps")
+    p.add_argument("--timeout", type=float, default=None, help="seconds per file")
+    p.add_argument("--out", type=Path, default=Path("."), help="where timelines go")
+    p.add_argument("--format", choices=("html", "svg"), default="html")
+    p.add_argument("--quiet", action="store_true", help="verdicts only")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _args(argv)
+    model_cls, parse = _MODELS[args.model]
+    status = 0
+    for path in args.files:
+        result = check(parse(path), model_cls(), args.timeout, minimize=not args.quiet)
+        print(f"{path}: {result.verdict.value} ({result.elapsed:.3f} s)")
+        if result.verdict is Verdict.UNKNOWN:
+            status = max(status, 2)
+        elif result.verdict is Verdict.NOT_LINEARIZABLE:
+            status = max(status, 1)
+            if not args.quiet:
+                print(result.report())
+                out = args.out / f"{path.stem}-violation.{args.format}"
+                written = result.write_html(out) if args.format == "html" else result.write_svg(out)
+                print(f"timeline: {written}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

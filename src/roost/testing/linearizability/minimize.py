@@ -1,0 +1,98 @@
+"""Shrinking a non-linearizable history to a small sub-history that still fails.
+
+Only reductions that keep the evidence valid are used, i.e. if the reduced history is not
+linearizable then neither is the original:
+
+1. *Prefixes.* Cut the history after its first k events; operations still pending at the
+   cut become unknown-outcome operations. If the history is linearizable, so is every
+   such prefix, and prefixes of a failing history fail monotonically in k, so a binary
+   search finds the shortest failing prefix. Its last event is the return of the
+   operation that can no longer be linearized.
+2. *Removing pure operations* (reads and other operations that changed nothing, per
+   ``model.pure``): deleting one from a valid linearization leaves a valid one. Each is
+   removed greedily when the rest still fails. (Removing a write is not sound in general:
+   the rest could fail only because a read lost its explanation.)
+
+The result is small, not necessarily the smallest possible.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from roost.testing.history import Operation
+from roost.testing.linearizability.checker import prepare
+from roost.testing.linearizability.model import Model
+from roost.testing.linearizability.search import search
+
+Shrunk = tuple[tuple[Operation, ...], Operation | None, tuple[Operation, ...]]
+
+
+def _fails(ops: Sequence[Operation], model: Model, deadline: float) -> bool:
+    found, _ = search(prepare(ops, model), model, deadline)
+    return found is False
+
+
+def _events(ops: Sequence[Operation]) -> list[tuple[int, int, int]]:
+    """(time, 0 = call / 1 = return, index) in the checker's order; no return if unknown."""
+    evs = [(op.call, 0, i) for i, op in enumerate(ops)]
+    evs += [(op.ret, 1, i) for i, op in enumerate(ops) if op.ret is not None]
+    evs.sort()
+    return evs
+
+
+def prefix(ops: Sequence[Operation], k: int) -> tuple[list[Operation], Operation | None]:
+    """The history cut after its first ``k`` events, and the operation of event ``k``-1."""
+    evs = _events(ops)[:k]
+    called = {i for _, kind, i in evs if kind == 0}
+    returned = {i for _, kind, i in evs if kind == 1}
+    cut = [op if i in returned or op.ret is None else op.as_info()
+           for i, op in enumerate(ops) if i in called]
+    return cut, (ops[evs[-1][2]] if evs else None)
+
+
+def shortest_failing_prefix(
+    ops: Sequence[Operation], model: Model, deadline: float
+) -> tuple[list[Operation], Operation | None]:
+    """Binary search over k for the shortest failing prefix (``ops`` must fail)."""
+    lo, hi = 0, len(_events(ops))
+    best = prefix(ops, hi)
+    while hi - lo > 1 and time.monotonic() < deadline:
+        mid = (lo + hi) // 2
+        candidate = prefix(ops, mid)
+        if _fails(candidate[0], model, deadline):
+            hi, best = mid, candidate
+        else:
+            lo = mid
+    return best
+
+
+def remove_pure(
+    ops: list[Operation], keep: Operation | None, model: Model, deadline: float
+) -> list[Operation]:
+    """Greedily drop pure operations (except ``keep``) while the history still fails."""
+    current = list(ops)
+    for op in list(reversed(ops)):
+        if time.monotonic() >= deadline:
+            break
+        if op is keep or not model.pure(op.input, op.result):
+            continue
+        trial = [o for o in current if o is not op]
+        if _fails(trial, model, deadline):
+            current = trial
+    return current
+
+
+def shrink(ops: Sequence[Operation], model: Model, deadline: float) -> Shrunk:
+    """Prefix, then pure-operation removal, then prefix again; returns the sub-history,
+    the operation that cannot be linearized, and the longest partial linearization."""
+    cut, culprit = shortest_failing_prefix(ops, model, deadline)
+    cut = remove_pure(cut, culprit, model, deadline)
+    again, last = shortest_failing_prefix(cut, model, deadline)
+    if len(again) < len(cut) or last is not None:
+        cut, culprit = again, last
+    found, order = search(prepare(cut, model), model, None)
+    kept = prepare(cut, model)
+    partial = tuple(kept[i] for i in order) if found is False else ()
+    return tuple(cut), culprit, partial
