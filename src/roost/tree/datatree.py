@@ -113,8 +113,9 @@ class DataTree:
         return len(self.nodes)
 
     def approximate_data_size(self) -> int:
-        """Sum over nodes of len(path) + len(data), as ZooKeeper's approximateDataSize."""
-        return self._data_size
+        """Sum over nodes of len(path) + len(data), as ZooKeeper's approximateDataSize
+        (whose node map holds the root twice, under "" and "/": its data counts twice)."""
+        return self._data_size + self.nodes[ROOT].data_length
 
     def ephemeral_count(self) -> int:
         return self._ephemeral_count
