@@ -167,4 +167,4 @@ def raw(backend: Backend) -> Iterator[Callable[..., RawClient]]:
 
     yield factory
     for client in clients:
-        client.close()
+        client.shutdown()

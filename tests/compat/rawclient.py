@@ -7,6 +7,7 @@ session timeout longer than the test.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from dataclasses import dataclass
@@ -98,10 +99,13 @@ class RawClient:
         self.send_bytes(encode_request(xid, op, rec if rec is not None else Empty()))
         return xid
 
-    def request(self, op: int, rec: Record | None = None, xid: int | None = None) -> Reply:
+    def request(
+        self, op: int, rec: Record | None = None, xid: int | None = None,
+        timeout: float | None = None,
+    ) -> Reply:
         """Send one request and return its reply (notifications in between are collected)."""
         sent = self.send(op, rec, xid)
-        return self.read_reply(op, expect_xid=sent)
+        return self.read_reply(op, expect_xid=sent, timeout=timeout)
 
     def close_session(self) -> Reply:
         return self.request(Op.CLOSE_SESSION)
@@ -205,6 +209,17 @@ class RawClient:
             if not data:
                 return bytes(received)
             received += data
+
+    def shutdown(self) -> None:
+        """Close the session if the connection still works, then the socket.
+
+        Used at the end of tests so sessions (and their ephemerals) do not linger until
+        they time out in the middle of later tests.
+        """
+        if self.sock is not None and self.session_id:
+            with contextlib.suppress(OSError, ConnectionClosed, ProtocolError):
+                self.request(Op.CLOSE_SESSION, timeout=2.0)
+        self.close()
 
     def close(self) -> None:
         if self.sock is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 from kazoo.client import KazooClient
@@ -110,6 +111,10 @@ def test_lock_released_when_holder_session_closes(make_client: ClientFactory) ->
     other.release()
 
 
+def contenders_left(election: Election, count: int) -> bool:
+    return len(election.contenders()) == count
+
+
 def test_election(make_client: ClientFactory) -> None:
     clients = [make_client() for _ in range(3)]
     elections = [Election(c, "/election", identifier=f"c{i}") for i, c in enumerate(clients)]
@@ -128,7 +133,7 @@ def test_election(make_client: ClientFactory) -> None:
     order = []
     for n in range(1, 4):
         current = leading.wait_for(n)[-1]
-        wait_until(lambda n=n: len(elections[0].contenders()) == 4 - n, what="contenders")
+        wait_until(partial(contenders_left, elections[0], 4 - n), what="contenders")
         assert len(leading) == n  # only one leader at a time
         order.append(current)
         release[current].set()

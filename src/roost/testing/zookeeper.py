@@ -88,13 +88,17 @@ def find_java(java: str | None = None) -> str:
     )
 
 
-def build_classpath(conf_dir: Path, jar: Path) -> str:
-    """conf dir (for log4j.properties), the ZooKeeper jar, and a log4j binding if present."""
+def check_jar(jar: Path) -> None:
     if not jar.is_file():
         raise ZooKeeperUnavailable(
             f"ZooKeeper jar {jar} is missing; install Debian's zookeeper package "
             "(apt-get install zookeeper) or pass jar=..."
         )
+
+
+def build_classpath(conf_dir: Path, jar: Path) -> str:
+    """conf dir (for log4j.properties), the ZooKeeper jar, and a log4j binding if present."""
+    check_jar(jar)
     parts = [str(conf_dir), str(jar)]
     parts += [str(p) for p in LOGGING_JARS if p.is_file()]
     return os.pathsep.join(parts)
@@ -178,6 +182,7 @@ class ZooKeeperServer:
         if self.running:
             return
         java = find_java(self._java)
+        check_jar(self.jar)
         if self.work_dir is None:
             self.work_dir = Path(tempfile.mkdtemp(prefix="roost-zk-"))
         self.data_dir = self._requested_data_dir or self.work_dir / "data"
@@ -325,6 +330,7 @@ __all__ = [
     "ZooKeeperServer",
     "ZooKeeperUnavailable",
     "build_classpath",
+    "check_jar",
     "find_java",
     "four_letter_word",
     "free_port",
