@@ -88,6 +88,7 @@ class _Link:
 
     __slots__ = (
         "_flush_scheduled",
+        "_loop",
         "_pending",
         "_pending_bytes",
         "closed",
@@ -105,6 +106,7 @@ class _Link:
         self.outbound = outbound
         self.reader = reader
         self.writer = writer
+        self._loop = asyncio.get_running_loop()
         self.closed = False
         self.reported = False
         self._pending: list[bytes] = []
@@ -120,7 +122,7 @@ class _Link:
         self._pending_bytes += len(header) + len(payload)
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -368,6 +370,7 @@ class PeerTransport:
 
     async def _try_dial(self, peer: int, addr: Address) -> _Link | None:
         writer: asyncio.StreamWriter | None = None
+        ok = False
         try:
             async with asyncio.timeout(self._handshake_timeout):
                 reader, writer = await asyncio.open_connection(
@@ -375,15 +378,16 @@ class PeerTransport:
                 )
                 _tune_socket(writer)
                 await self._dialer_handshake(peer, reader, writer)
+            ok = True
+            return _Link(peer, True, reader, writer)
         except HandshakeError as exc:
             self._auth_failed(peer, f"handshake with {addr} failed: {exc}")
         except (OSError, TimeoutError, asyncio.IncompleteReadError, ssl.SSLError) as exc:
             self.stats[peer].dial_failures += 1
             log.debug("member %d: dial %d at %s failed: %r", self.my_id, peer, addr, exc)
-        else:
-            return _Link(peer, True, reader, writer)
-        if writer is not None:
-            writer.transport.abort()
+        finally:
+            if not ok and writer is not None:
+                writer.transport.abort()
         return None
 
     async def _dialer_handshake(

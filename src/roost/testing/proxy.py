@@ -86,6 +86,7 @@ class TcpProxy:
         self._discard = {"up": False, "down": False}
         self._delay = {"up": 0.0, "down": 0.0}
         self._conns: set[_Conn] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
@@ -177,10 +178,14 @@ class TcpProxy:
         for conn in list(self._conns):
             conn.reset()
         self._conns.clear()
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in tasks:
+        # Accepted-connection tasks end on their own once their sockets are aborted
+        # (cancelling them makes asyncio 3.11 log an error).
+        if self._handlers:
+            await asyncio.wait(self._handlers, timeout=5)
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*others, return_exceptions=True)
 
     async def _do_cut(self) -> None:
         self._cut = True
@@ -198,6 +203,17 @@ class TcpProxy:
                 self._conns.discard(conn)
 
     async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        try:
+            await self._handle(reader, writer)
+        except Exception:
+            _reset(writer)
+        finally:
+            self._handlers.discard(task)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.accepted += 1
         if self._cut:
             _reset(writer)
@@ -212,7 +228,6 @@ class TcpProxy:
             try:
                 up_reader, up_writer = await asyncio.open_connection(*self.target)
             except OSError:
-                _reset(writer)
                 return
             conn.upstream = up_writer
             if conn not in self._conns:  # cut while connecting
@@ -286,8 +301,8 @@ class TcpProxy:
             if self._discard[d]:
                 conn.poisoned = True
                 continue
-            dst.write(data)
             self.bytes_forwarded[d] += len(data)
+            dst.write(data)
             try:
                 await dst.drain()
             except OSError:

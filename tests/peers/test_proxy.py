@@ -1,0 +1,275 @@
+"""TcpProxy with plain sockets, and the peer transport running through proxies."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from roost.testing.proxy import TcpProxy
+
+from .helpers import LOCAL, Member, all_connected, close_all, mesh, poll, run
+
+QUIET = 0.3  # how long a test listens to check that nothing arrives
+
+
+class EchoServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        super().__init__((LOCAL, 0), _EchoHandler)
+        self.received = bytearray()
+        self.accepted = 0
+        self.lock = threading.Lock()
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+
+class _EchoHandler(socketserver.BaseRequestHandler):
+    server: EchoServer
+
+    def handle(self) -> None:
+        with self.server.lock:
+            self.server.accepted += 1
+        try:
+            while data := self.request.recv(65536):
+                with self.server.lock:
+                    self.server.received += data
+                self.request.sendall(data)
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def echo() -> Iterator[EchoServer]:
+    server = EchoServer()
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+@pytest.fixture
+def proxy(echo: EchoServer) -> Iterator[TcpProxy]:
+    p = TcpProxy(listen_port=0, target=(LOCAL, echo.port))
+    p.start()
+    yield p
+    p.stop()
+
+
+def wait_until(cond: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+def connect(port: int) -> socket.socket:
+    s = socket.create_connection((LOCAL, port), timeout=5)
+    s.settimeout(5)
+    return s
+
+
+def recv_exactly(s: socket.socket, n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("closed")
+        buf += chunk
+    return buf
+
+
+def is_closed(s: socket.socket, timeout: float = 5.0) -> bool:
+    """True if the other end closes (EOF or reset) within `timeout`, draining any data."""
+    s.settimeout(timeout)
+    try:
+        while s.recv(65536):
+            pass
+    except ConnectionError:
+        return True
+    except TimeoutError:
+        return False
+    return True
+
+
+def is_silent(s: socket.socket) -> bool:
+    """True if nothing at all (no data, no EOF) arrives for QUIET seconds."""
+    s.settimeout(QUIET)
+    try:
+        s.recv(65536)
+    except TimeoutError:
+        return True
+    except ConnectionError:
+        return False
+    return False
+
+
+def test_forwards_both_ways(proxy: TcpProxy, echo: EchoServer) -> None:
+    with connect(proxy.port) as s:
+        s.sendall(b"hello proxy")
+        assert recv_exactly(s, 11) == b"hello proxy"
+        assert proxy.connections == 1
+        assert proxy.bytes_forwarded == {"up": 11, "down": 11}
+    wait_until(lambda: proxy.connections == 0, what="connection gone")
+
+
+def test_cut_resets_connections_and_refuses_new_ones_until_heal(
+    proxy: TcpProxy, echo: EchoServer
+) -> None:
+    s = connect(proxy.port)
+    s.sendall(b"x")
+    assert recv_exactly(s, 1) == b"x"
+    proxy.cut()
+    assert is_closed(s)
+    s.close()
+    with connect(proxy.port) as s2:
+        s2.sendall(b"during cut")
+        assert is_closed(s2)
+    assert echo.accepted == 1
+    proxy.heal()
+    with connect(proxy.port) as s3:
+        s3.sendall(b"healed")
+        assert recv_exactly(s3, 6) == b"healed"
+
+
+def test_blackhole_discards_silently_and_heal_resets_damaged_streams(
+    proxy: TcpProxy, echo: EchoServer
+) -> None:
+    s = connect(proxy.port)
+    s.sendall(b"a")
+    assert recv_exactly(s, 1) == b"a"
+    proxy.blackhole()
+    s.sendall(b"lost")
+    assert is_silent(s)
+    assert bytes(echo.received) == b"a"
+    # a connection made during the partition never reaches the target
+    s2 = connect(proxy.port)
+    s2.sendall(b"syn")
+    assert is_silent(s2)
+    assert echo.accepted == 1
+    proxy.heal()
+    assert is_closed(s) and is_closed(s2)
+    s.close()
+    s2.close()
+    with connect(proxy.port) as s3:
+        s3.sendall(b"ok")
+        assert recv_exactly(s3, 2) == b"ok"
+    assert bytes(echo.received) == b"aok"
+
+
+def test_blackhole_one_direction_only(proxy: TcpProxy, echo: EchoServer) -> None:
+    with connect(proxy.port) as s:
+        proxy.blackhole("down")
+        s.sendall(b"up-goes-through")
+        wait_until(lambda: bytes(echo.received) == b"up-goes-through", what="upstream bytes")
+        assert is_silent(s)
+    proxy.heal()
+    with connect(proxy.port) as s:
+        proxy.blackhole("up")
+        s.sendall(b"dropped")
+        assert is_silent(s)
+        assert bytes(echo.received) == b"up-goes-through"
+
+
+def test_delay_holds_bytes_and_keeps_order(proxy: TcpProxy) -> None:
+    with connect(proxy.port) as s:
+        proxy.delay(0.2)
+        start = time.monotonic()
+        for i in range(5):
+            s.sendall(b"%d" % i)
+        assert recv_exactly(s, 5) == b"01234"
+        assert time.monotonic() - start >= 0.4  # 0.2 s each way
+        proxy.delay(0.0)
+        s.sendall(b"z")
+        assert recv_exactly(s, 1) == b"z"
+
+
+def test_bad_direction_and_stop(echo: EchoServer) -> None:
+    p = TcpProxy(target=(LOCAL, echo.port)).start()
+    port = p.port
+    with pytest.raises(ValueError):
+        p.blackhole("sideways")  # type: ignore[arg-type]
+    s = connect(port)
+    p.stop()
+    assert is_closed(s)
+    s.close()
+    with pytest.raises(OSError):
+        connect(port).close()
+
+
+# -- the peer transport through proxies ------------------------------------------------------
+
+
+async def proxied_pair() -> tuple[Member, Member, TcpProxy, TcpProxy]:
+    """Members 1 and 2; 1 reaches 2 through `p12`, 2 reaches 1 through `p21`."""
+    a, b = await mesh([1, 2])
+    p12 = TcpProxy(target=b.addr).start()
+    p21 = TcpProxy(target=a.addr).start()
+    a.t.update_peers({2: (LOCAL, p12.port)})
+    b.t.update_peers({1: (LOCAL, p21.port)})
+    return a, b, p12, p21
+
+
+def test_transport_through_cut_and_heal() -> None:
+    async def body() -> None:
+        a, b, p12, p21 = await proxied_pair()
+        try:
+            await all_connected([a, b])
+            downs_a, downs_b = a.count("down", 2), b.count("down", 1)
+            assert a.t.send(2, 0, b"before")
+            await poll(lambda: b.from_peer(1) == [b"before"], what="before")
+            p12.cut()
+            # Both ends of the cut connection hear of it at once.
+            await poll(lambda: a.count("down", 2) == downs_a + 1, timeout=2, what="a: down(2)")
+            await poll(lambda: b.count("down", 1) == downs_b + 1, timeout=2, what="b: down(1)")
+            assert not a.t.send(2, 0, b"during")
+            # the other direction has its own connection, through the other proxy
+            assert b.t.connected(1) and b.t.send(1, 0, b"b still talks")
+            await poll(lambda: a.from_peer(2)[-1:] == [b"b still talks"], what="b->a")
+            p12.heal()
+            await poll(lambda: a.t.connected(2), timeout=5, what="reconnect after heal")
+            assert a.t.send(2, 0, b"after")
+            await poll(lambda: b.from_peer(1) == [b"before", b"after"], what="after")
+        finally:
+            await close_all([a, b])
+            p12.stop()
+            p21.stop()
+
+    run(body)
+
+
+def test_transport_through_blackhole_and_heal() -> None:
+    async def body() -> None:
+        a, b, p12, p21 = await proxied_pair()
+        try:
+            await all_connected([a, b])
+            downs = a.count("down", 2)
+            p12.blackhole()
+            # No reset: the sender cannot tell, and its messages vanish.
+            assert a.t.send(2, 0, b"into the void")
+            await asyncio.sleep(QUIET)
+            assert a.t.connected(2) and a.count("down", 2) == downs
+            assert b.from_peer(1) == []
+            p12.heal()
+            await poll(lambda: a.count("down", 2) == downs + 1, what="damaged link reset")
+            await poll(lambda: a.t.connected(2), what="reconnect")
+            assert a.t.send(2, 0, b"after heal")
+            await poll(lambda: b.from_peer(1) == [b"after heal"], what="after heal")
+        finally:
+            await close_all([a, b])
+            p12.stop()
+            p21.stop()
+
+    run(body)
