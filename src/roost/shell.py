@@ -409,8 +409,12 @@ def run_script(sh: Shell, lines: list[str]) -> int:
 
 
 def connect(server: str, timeout: float) -> SyncClient:
-    """A started SyncClient, or exit 1 with a one-line error."""
-    zk = SyncClient(server)
+    """A started SyncClient, or exit 1 with a one-line error.
+
+    ``timeout`` bounds the connect and every request, so a command never hangs
+    on a server that went away (it fails with "Operation timed out").
+    """
+    zk = SyncClient(server, request_timeout=timeout)
     try:
         zk.start(timeout=timeout)
     except KeeperError:
@@ -528,9 +532,9 @@ def ls_command(server: str, timeout: float, recursive: bool, path: str) -> None:
 def create_command(server: str, timeout: float, ephemeral: bool, sequential: bool,
                    container: bool, ttl: int | None, parents: bool, acl: str | None, path: str,
                    data: str | None) -> None:
-    """Create PATH (with DATA) and print the created path."""
+    """Create PATH (with DATA; null data without) and print the created path."""
     with session(server, timeout) as zk:
-        created = zk.create(path, data.encode() if data is not None else b"",
+        created = zk.create(path, data.encode() if data is not None else None,
                             parse_acl(acl) if acl else None, ephemeral=ephemeral,
                             sequence=sequential, container=container, ttl=ttl,
                             make_parents=parents)

@@ -31,8 +31,10 @@ STAT = Stat(1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 1)
 class FakeServer:
     """Answers handshakes; on connection number `bad_conn` it echoes a wrong xid."""
 
-    def __init__(self, bad_conn: int) -> None:
+    def __init__(self, bad_conn: int, timeout_ms: int = 10_000, mute_pings: int = 0) -> None:
         self.bad_conn = bad_conn
+        self.timeout_ms = timeout_ms
+        self.mute_pings = mute_pings  # on this connection number, pings go unanswered
         self.connections = 0
         self.port = 0
         self.ops: list[int] = []
@@ -51,12 +53,14 @@ class FakeServer:
             for body in fb.feed(data):
                 if not handshaken:
                     handshaken = True
-                    writer.write(encode_frame(ConnectResponse(0, 10_000, 0x1234, bytes(16))))
+                    resp = ConnectResponse(0, self.timeout_ms, 0x1234, bytes(16))
+                    writer.write(encode_frame(resp))
                     continue
                 xid, op = REQUEST_HEADER.unpack_from(body, 0)
                 self.ops.append(op)
                 if op == Op.PING:
-                    writer.write(encode_reply(xid, 5, 0))
+                    if self.connections != self.mute_pings:
+                        writer.write(encode_reply(xid, 5, 0))
                 elif bad:
                     writer.write(encode_reply(xid + 1000, 5, 0, GetDataResponse(b"x", STAT)))
                 elif op == Op.GET_DATA:
@@ -105,6 +109,30 @@ async def test_retry_reissues_after_connection_loss_and_closed_client_cannot_res
         await zk.retry(zk.get, "/a")
     with pytest.raises(ClientClosedError):
         await zk.start()
+
+
+async def test_pings_when_idle_and_reconnects_when_the_server_goes_quiet() -> None:
+    # 900 ms session: ping after 300 ms of silence; give up after 600 ms without a reply.
+    fake = FakeServer(bad_conn=0, timeout_ms=900, mute_pings=1)
+    server = await fake.start()
+    changes: list[StateChange] = []
+    zk = Client(f"127.0.0.1:{fake.port}", session_timeout=0.9, retry_delay=0.01,
+                rng=random.Random(5))
+    zk.add_listener(changes.append)
+    try:
+        await zk.start(timeout=5)
+        # The first connection never answers pings: the client must drop it and reconnect.
+        await wait_until(lambda: fake.connections == 2, what="reconnect after silence")
+        await zk.wait_for(ClientState.CONNECTED, timeout=5)
+        pings_before = fake.ops.count(Op.PING)
+        await wait_until(lambda: fake.ops.count(Op.PING) >= pings_before + 2, what="pings")
+        assert fake.connections == 2  # answered pings keep the second connection up
+        assert 0 < zk.lease_remaining() <= 0.9
+        assert [c.state for c in changes] == [
+            ClientState.CONNECTED, ClientState.SUSPENDED, ClientState.CONNECTED]
+    finally:
+        await zk.close()
+        server.close()
 
 
 def test_parse_hosts() -> None:

@@ -257,3 +257,18 @@ async def test_request_timeout_while_suspended(env: Env) -> None:
     proxy.blocked = False
     await zk.wait_for(S.CONNECTED, timeout=10)
     assert (await zk.get("/"))[1].numChildren >= 0
+
+
+async def test_pings_keep_an_idle_session_alive(env: Env) -> None:
+    changes: list[StateChange] = []
+    zk = await env.client(session_timeout=4.0)  # the smallest timeout both servers allow
+    zk.add_listener(changes.append)
+    other = await env.client()
+    sid = zk.session_id
+    await zk.create("/alive", ephemeral=True)
+    assert zk.session_timeout == 4.0
+    # Stay idle for longer than the session timeout: only pings keep the session.
+    await asyncio.sleep(zk.session_timeout + 0.5)
+    assert zk.state is S.CONNECTED and zk.session_id == sid and changes == []
+    assert await other.exists("/alive") is not None
+    assert zk.lease_remaining() > 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, TypeVar
@@ -105,10 +105,11 @@ class SyncClient:
         return self.aio.conn.lease_deadline - self._loop.time()
 
     def add_listener(self, callback: Callback) -> None:
-        self._loop.call_soon_threadsafe(self.aio.add_listener, callback)
+        """Listeners added before `start` also see the first CONNECTED."""
+        self._run(_call(self.aio.add_listener, callback))
 
     def remove_listener(self, callback: Callback) -> None:
-        self._loop.call_soon_threadsafe(self.aio.remove_listener, callback)
+        self._run(_call(self.aio.remove_listener, callback))
 
     def wait_for(self, *states: ClientState, timeout: float | None = None) -> None:
         self._run(self.aio.wait_for(*states, timeout=timeout))
@@ -175,6 +176,11 @@ class SyncClient:
 
     def __repr__(self) -> str:
         return f"<roost SyncClient {self.aio.hosts} {self.state.value}>"
+
+
+async def _call(fn: Callable[[Callback], None], callback: Callback) -> None:
+    """Run a plain method on the loop thread (the client is not thread-safe)."""
+    fn(callback)
 
 
 class SyncTransaction:
