@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from roost.tree import DataTree, TxnContext, WatchEvent
+from roost.tree import DataTree, Node, TxnContext, WatchEvent
 from roost.wire.multi import MultiRequest, MultiResponse
 from roost.wire.opcodes import Op, Perm
 from roost.wire.records import (
@@ -77,3 +77,10 @@ class Driver:
         assert err == 0
         assert isinstance(rec, MultiResponse)
         return rec
+
+
+def node_at(tree: DataTree, path: str) -> Node:
+    """The node at `path`, which must exist."""
+    found = tree.get(path)
+    assert found is not None, path
+    return found

@@ -10,7 +10,7 @@ from roost.wire.errors import Err
 from roost.wire.opcodes import Perm
 from roost.wire.records import ACL, Id
 
-from .helpers import CREATOR_ALL, Driver
+from .helpers import CREATOR_ALL, Driver, node_at
 
 SUPER_DIGEST = "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
 IP = Id("ip", "127.0.0.1")
@@ -113,7 +113,7 @@ def test_auth_scheme_end_to_end() -> None:
     digest = Id("digest", digest_id("u:p"))
     owner = Driver(auth=(IP, digest))
     assert owner.create("/mine", b"x", acl=CREATOR_ALL)[0] == Err.OK
-    assert owner.tree.get("/mine").acl == (ACL(31, digest),)
+    assert node_at(owner.tree, "/mine").acl == (ACL(31, digest),)
     stranger = Driver(tree=owner.tree, zxid=owner.zxid, auth=(IP,))
     assert stranger.set("/mine", b"y")[0] == Err.NO_AUTH
     assert stranger.create("/mine2", acl=CREATOR_ALL)[0] == Err.INVALID_ACL
@@ -131,8 +131,8 @@ def test_ip_acl_end_to_end() -> None:
     assert d.create("/local/x")[0] == Err.OK
     remote = Driver(tree=d.tree, zxid=d.zxid, auth=(Id("ip", "10.0.0.1"),))
     assert remote.create("/local/y")[0] == Err.NO_AUTH
-    assert not d.tree.check_acl(d.tree.get("/local"), Perm.READ, (Id("ip", "10.0.0.1"),))
-    assert d.tree.check_acl(d.tree.get("/local"), Perm.READ, (IP,))
+    assert not d.tree.check_acl(node_at(d.tree, "/local"), Perm.READ, (Id("ip", "10.0.0.1"),))
+    assert d.tree.check_acl(node_at(d.tree, "/local"), Perm.READ, (IP,))
 
 
 def test_acl_cache_interns_and_counts() -> None:
@@ -141,7 +141,7 @@ def test_acl_cache_interns_and_counts() -> None:
     acl = [ACL(23, Id("world", "anyone"))]
     d.create("/a", acl=acl)
     d.create("/b", acl=acl)
-    assert d.tree.get("/a").acl is d.tree.get("/b").acl
+    assert node_at(d.tree, "/a").acl is node_at(d.tree, "/b").acl
     assert len(d.tree.acl_cache) == base + 1
     d.delete("/a")
     assert len(d.tree.acl_cache) == base + 1

@@ -9,7 +9,7 @@ from roost.wire.errors import Err
 from roost.wire.opcodes import Op, Perm
 from roost.wire.records import ACL, Create2Response, CreateResponse, Id
 
-from .helpers import OPEN, READ_ONLY, Driver
+from .helpers import OPEN, READ_ONLY, Driver, node_at
 
 
 def created_path(result: tuple[int, object, object]) -> str:
@@ -28,7 +28,7 @@ def test_sequence_names_use_stored_creation_count() -> None:
     d.delete("/folder/a0000000000")
     d.delete("/folder/a0000000001")
     # deletions do not lower the counter, though the visible cversion is 5 now
-    assert d.tree.stat(d.tree.get("/folder")).cversion == 5
+    assert d.tree.stat(node_at(d.tree, "/folder")).cversion == 5
     assert created_path(d.create("/folder/b-", flags=2)) == "/folder/b-0000000003"
 
 
@@ -58,7 +58,7 @@ def test_ephemeral_needs_a_live_session_and_records_owner() -> None:
     assert err == Err.OK
     assert isinstance(rec, Create2Response)
     assert rec.stat.ephemeralOwner == 0x1234
-    assert d.tree.get("/e").ephemeral_owner == 0x1234
+    assert node_at(d.tree, "/e").ephemeral_owner == 0x1234
     assert d.tree.ephemeral_count() == 1
     assert d.create("/e/child")[0] == Err.NO_CHILDREN_FOR_EPHEMERALS
     assert d.create("/e/", flags=2)[0] == Err.NO_CHILDREN_FOR_EPHEMERALS
@@ -70,11 +70,11 @@ def test_container_and_ttl_show_zero_owner() -> None:
     _, rec, _ = d.create("/c", op=Op.CREATE_CONTAINER, flags=4)
     assert isinstance(rec, Create2Response)
     assert rec.stat.ephemeralOwner == 0
-    assert d.tree.get("/c").kind == Kind.CONTAINER
+    assert node_at(d.tree, "/c").kind == Kind.CONTAINER
     _, rec, _ = d.create_ttl("/t", 5000)
     assert isinstance(rec, Create2Response)
     assert rec.stat.ephemeralOwner == 0
-    assert (d.tree.get("/t").kind, d.tree.get("/t").owner) == (Kind.TTL, 5000)
+    assert (node_at(d.tree, "/t").kind, node_at(d.tree, "/t").owner) == (Kind.TTL, 5000)
     # containers and TTL nodes may have children
     assert d.create("/c/x")[0] == Err.OK
     assert d.create("/t/x")[0] == Err.OK
@@ -86,7 +86,7 @@ def test_container_flag_on_plain_create_makes_a_persistent_node() -> None:
     # ZooKeeper 3.8 creates a plain node for flags 4 sent with opcode create/create2
     d = Driver()
     assert d.create("/p", flags=4)[0] == Err.OK
-    assert d.tree.get("/p").kind == Kind.PERSISTENT
+    assert node_at(d.tree, "/p").kind == Kind.PERSISTENT
 
 
 @pytest.mark.parametrize("flags", [-1, 7, 8, 100])
@@ -161,7 +161,7 @@ class TestOrderOfChecks:
         d = Driver(session=5)
         d.tree.create_session(d.ctx(), 5, 1000, b"")
         d.create("/e", flags=1)
-        d.tree.get("/e").children = None
+        node_at(d.tree, "/e").children = None
         assert d.create("/e/.")[0] == Err.BAD_ARGUMENTS
         assert d.create("/e")[0] == Err.NODE_EXISTS
         assert d.create("/e/x")[0] == Err.NO_CHILDREN_FOR_EPHEMERALS
@@ -224,6 +224,6 @@ def test_system_nodes_cannot_be_deleted() -> None:
 
 def test_unknown_opcode_and_wrong_record() -> None:
     d = Driver()
-    assert d.apply(Op.GET_DATA, d.tree.get("/") and OPEN[0])[0] == Err.UNIMPLEMENTED
+    assert d.apply(Op.GET_DATA, OPEN[0])[0] == Err.UNIMPLEMENTED
     assert d.apply(Op.DELETE, OPEN[0])[0] == Err.MARSHALLING_ERROR
     assert d.tree.node_count() == 4

@@ -18,7 +18,7 @@ from roost.wire.records import (
     SetDataResponse,
 )
 
-from .helpers import OPEN, READ_ONLY, Driver
+from .helpers import OPEN, READ_ONLY, Driver, node_at
 
 
 def cr(path: str, flags: int = 0, data: bytes | None = b"") -> CreateRequest:
@@ -78,9 +78,9 @@ def test_successful_multi_result_types_and_shared_zxid() -> None:
     assert isinstance(set_rec, SetDataResponse)
     assert (set_rec.stat.version, set_rec.stat.mzxid) == (1, 2)
     for path in ("/a", "/c", "/t"):
-        assert d.tree.get(path).czxid == 2
+        assert node_at(d.tree, path).czxid == 2
     assert d.tree.get("/a/b") is None
-    assert d.tree.stat(d.tree.get("/a")).cversion == 2
+    assert d.tree.stat(node_at(d.tree, "/a")).cversion == 2
     assert [(e.type, e.path) for e in events] == [
         (EventType.NODE_CREATED, "/a"),
         (EventType.NODE_CHILDREN_CHANGED, "/"),
@@ -138,7 +138,7 @@ def test_ops_see_earlier_ops_of_the_same_multi() -> None:
     )
     paths = [r.record.path for r in res.results if isinstance(r.record, CreateResponse)]
     assert paths == ["/q", "/q/x-0000000000", "/q/x-0000000001", "/q/x-0000000000"]
-    assert d.tree.stat(d.tree.get("/q")).cversion == 4
+    assert d.tree.stat(node_at(d.tree, "/q")).cversion == 4
 
 
 def test_acl_checks_use_the_trial_state() -> None:

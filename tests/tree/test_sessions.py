@@ -6,7 +6,7 @@ from roost.tree import DataTree, TreeConfig, TxnContext
 from roost.wire.errors import Err
 from roost.wire.opcodes import EventType, Op
 
-from .helpers import Driver
+from .helpers import Driver, node_at
 
 
 def with_sessions(*sids: int) -> Driver:
@@ -46,8 +46,8 @@ def test_close_session_deletes_ephemerals_in_sorted_order() -> None:
         (EventType.NODE_CHILDREN_CHANGED, "/dir"),
     ]
     assert 1 not in d.tree.sessions
-    assert sorted(d.tree.children(d.tree.get("/dir"))) == ["other"]
-    st = d.tree.stat(d.tree.get("/dir"))
+    assert sorted(d.tree.children(node_at(d.tree, "/dir"))) == ["other"]
+    st = d.tree.stat(node_at(d.tree, "/dir"))
     assert (st.pzxid, st.cversion) == (ctx.zxid, 5)
     assert d.tree.ephemeral_count() == 1
     assert d.tree.last_zxid == ctx.zxid
@@ -102,7 +102,7 @@ def test_container_reaped_only_after_it_had_a_child() -> None:
         (EventType.NODE_CHILDREN_CHANGED, "/"),
     ]
     assert d.tree.get("/c") is None
-    assert d.tree.stat(d.tree.get("/")).pzxid == ctx.zxid
+    assert d.tree.stat(node_at(d.tree, "/")).pzxid == ctx.zxid
     assert d.tree.reap_candidates(10**12) == []
     assert d.tree.last_zxid == ctx.zxid
 
@@ -110,7 +110,7 @@ def test_container_reaped_only_after_it_had_a_child() -> None:
 def test_never_used_container_interval() -> None:
     d = Driver(DataTree(TreeConfig(container_max_never_used_ms=500)))
     d.create("/c", op=Op.CREATE_CONTAINER, flags=4)
-    mtime = d.tree.get("/c").mtime
+    mtime = node_at(d.tree, "/c").mtime
     assert d.tree.reap_candidates(mtime + 500) == []
     assert d.tree.reap(TxnContext(50, mtime + 500, 0), "/c") == []
     assert d.tree.reap_candidates(mtime + 501) == ["/c"]
@@ -120,7 +120,7 @@ def test_never_used_container_interval() -> None:
 def test_ttl_node_expiry_uses_mtime_and_children() -> None:
     d = Driver()
     d.create_ttl("/t", 1000)
-    node = d.tree.get("/t")
+    node = node_at(d.tree, "/t")
     assert d.tree.reap_candidates(node.mtime + 1000) == []
     assert d.tree.reap_candidates(node.mtime + 1001) == ["/t"]
     # setData refreshes mtime
