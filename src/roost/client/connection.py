@@ -271,6 +271,9 @@ class Connection:
             self._established(proto, resp, sent_at)
             await proto.lost
             self._connection_lost(proto)
+            if proto.loop.time() - sent_at < 1.0 and not self._closing:
+                # A server that drops us right after the handshake must not cause a hot loop.
+                await asyncio.sleep(self._backoff(1))
 
     def _backoff(self, rounds: int) -> float:
         o = self.options
