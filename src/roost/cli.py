@@ -76,11 +76,16 @@ def serve(
         sys.exit(1)
 
 
-if __name__ == "__main__":
-    main()
+from roost.cluster import cluster as _cluster  # noqa: E402
+
+main.add_command(_cluster)
 
 
 # `roost shell` and the one-shot client commands: get, set, ls, create, delete, stat.
 from roost.shell import register as _register_shell  # noqa: E402
 
 _register_shell(main)
+
+
+if __name__ == "__main__":
+    main()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import roost
+from roost.server.replicated import RaftLog
 
 if TYPE_CHECKING:
     from roost.server.connection import Connection
@@ -150,7 +151,36 @@ def mntr(server: Server) -> str:
     ]
     if server.log is not None:
         rows += [("fsync_count", server.log.fsync_count), ("commit_batches", server.log.batches)]
+    rows += _raft_rows(server)
     return "".join(f"zk_{k}\t{v}\n" for k, v in rows)
+
+
+def _raft_rows(server: Server) -> list[tuple[str, object]]:
+    """Ensemble figures: ZooKeeper's follower counts plus raft's term and indexes."""
+    log = server.log
+    if not isinstance(log, RaftLog) or log.node is None:
+        return []
+    node = log.node
+    raft = node.raft
+    rows: list[tuple[str, object]] = [
+        ("raft_term", node.term), ("raft_leader", node.leader),
+        ("raft_commit_index", node.committed), ("raft_applied_index", log.last_index),
+        ("raft_snapshot_index", log.snapshot_index),
+    ]
+    if log.is_leader:
+        last = raft.log.last_index()
+        followers = {i: p for i, p in raft.prs.items() if i != node.id}
+        voters = node.conf_state.voters
+        rows += [
+            ("followers", len(followers)),
+            ("synced_followers", sum(1 for i, p in followers.items()
+                                     if i in voters and p.recent_active)),
+            ("synced_observers", sum(1 for i, p in followers.items()
+                                     if i not in voters and p.recent_active)),
+            ("pending_syncs", 0),
+        ]
+        rows += [(f"raft_follower_{i}_lag", last - p.match) for i, p in sorted(followers.items())]
+    return rows
 
 
 def wchs(server: Server) -> str:
