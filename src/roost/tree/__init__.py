@@ -16,6 +16,7 @@ from roost.tree.context import (
 from roost.tree.datatree import DataTree
 from roost.tree.node import Kind, Node
 from roost.tree.paths import InvalidPath, is_valid_path, validate_path
+from roost.tree.snapshot import SnapshotError
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -25,6 +26,7 @@ __all__ = [
     "Kind",
     "Node",
     "SessionInfo",
+    "SnapshotError",
     "TreeConfig",
     "TxnContext",
     "WatchEvent",
