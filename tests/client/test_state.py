@@ -11,6 +11,7 @@ import pytest
 
 from roost.client import (
     ACL,
+    AuthFailedError,
     ClientClosedError,
     ClientState,
     ConnectionLossError,
@@ -272,3 +273,16 @@ async def test_pings_keep_an_idle_session_alive(env: Env) -> None:
     assert zk.state is S.CONNECTED and zk.session_id == sid and changes == []
     assert await other.exists("/alive") is not None
     assert zk.lease_remaining() > 0
+
+
+async def test_failed_auth_raises_and_the_client_recovers(env: Env) -> None:
+    changes: list[StateChange] = []
+    zk = await env.client()
+    zk.add_listener(changes.append)
+    sid = zk.session_id
+    with pytest.raises(AuthFailedError):
+        await zk.add_auth("no-such-scheme", "whatever")
+    # The server drops the connection after a failed auth; the session survives it.
+    await zk.retry(zk.exists, "/")
+    assert zk.session_id == sid and zk.state is S.CONNECTED
+    assert all(scheme != "no-such-scheme" for scheme, _ in await zk.who_am_i())
