@@ -8,7 +8,6 @@ watch exists), and the server must report what the client missed.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
