@@ -429,10 +429,11 @@ def _state_printer(change: StateChange) -> None:
         click.echo(f"\n[state: {change.state.value}]", err=True)
 
 
-@click.command("shell")
+@click.command("shell", context_settings={"ignore_unknown_options": True})
 @click.argument("server", default=lambda: os.environ.get("ROOST_SERVER", DEFAULT_SERVER))
-@click.argument("cmd", nargs=-1)
-@click.option("--timeout", default=15.0, show_default=True, help="seconds to wait for a connection")
+@click.argument("cmd", nargs=-1, type=click.UNPROCESSED)
+@click.option("--timeout", default=15.0, show_default=True,
+              help="seconds to wait for the connection and for each request")
 def shell_command(server: str, cmd: tuple[str, ...], timeout: float) -> None:
     """An interactive zkCli-like shell on SERVER (host:port[,host:port][/chroot]).
 
@@ -464,7 +465,7 @@ server_option = click.option(
     help="host:port[,host:port][/chroot] (env ROOST_SERVER)",
 )
 timeout_option = click.option("--timeout", default=10.0, show_default=True,
-                              help="seconds to wait for a connection")
+                              help="seconds to wait for the connection and the reply")
 
 
 @contextlib.contextmanager

@@ -126,6 +126,7 @@ help
     assert res.stderr == "invalid ACL 'bogus': expected scheme:id:perms\n"
     # Without the credential the node is read-only.
     assert roost("shell", server, "get", "/locked").stdout == "data\n"
+    assert roost("shell", server, "ls", "-R", "/").stdout == "/\n/locked\n/w\n/x\n"
     denied = roost("shell", server, "set", "/locked", "x")
     assert denied.exit_code == 1 and denied.stderr == "Insufficient permission: /locked\n"
 
