@@ -132,7 +132,7 @@ def _bar(
     if len(label) > room:
         label = label[: room - 1] + "~"
     label = html.escape(label)
-    tip = html.escape(f"op {op.id} process {op.process}: {desc} [{op.status.value}]")
+    tip = html.escape(f"{lin}op {op.id} process {op.process}: {desc} [{op.status.value}]")
     return (
         f'<g><title>{tip}</title>'
         f'<rect x="{x1}" y="{y}" width="{max(x2 - x1, 4)}" height="{_BAR_H}" rx="3" '

@@ -1,0 +1,72 @@
+"""Building hand-made histories and a brute-force reference checker for the tests."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from roost.testing.history import UNKNOWN, Operation, Status
+from roost.testing.linearizability.model import Model
+
+INFO = None  # as `ret`: the operation's outcome is unknown
+
+
+def ops(*rows: tuple[Any, int, int | None, str, Any, Any]) -> list[Operation]:
+    """Rows of (process, call, ret, f, args, result); ret None = unknown outcome."""
+    out = []
+    for i, (process, call, ret, f, args, result) in enumerate(rows):
+        if ret is None:
+            out.append(Operation(i, process, f, args, UNKNOWN, call, None, Status.INFO))
+        else:
+            out.append(Operation(i, process, f, args, result, call, ret))
+    return out
+
+
+def brute_force(history: Sequence[Operation], model: Model) -> bool:
+    """Linearizable iff, in every independent part (``model.partition``), some order of
+    the completed operations plus some subset of the unknown-outcome ones respects real
+    time and is accepted by the model."""
+    return all(_brute_force_part(part, model) for part in model.partition(history))
+
+
+def _brute_force_part(history: Sequence[Operation], model: Model) -> bool:
+    done = [op for op in history if op.status is Status.OK]
+    maybe = [op for op in history if op.status is Status.INFO]
+    for r in range(len(maybe) + 1):
+        for chosen in itertools.combinations(maybe, r):
+            for order in itertools.permutations(done + list(chosen)):
+                if _respects_real_time(order) and _accepted(order, model):
+                    return True
+    return False
+
+
+def _respects_real_time(order: Sequence[Operation]) -> bool:
+    for i, later in enumerate(order):
+        for earlier in order[i + 1 :]:
+            # `earlier` is placed after `later` although it returned before `later` began
+            if earlier.ret is not None and earlier.ret < later.call:
+                return False
+    return True
+
+
+def _accepted(order: Sequence[Operation], model: Model) -> bool:
+    state = model.init()
+    for op in order:
+        ok, state = model.step(state, op.input, op.result)
+        if not ok:
+            return False
+    return True
+
+
+def shared_data() -> Path:
+    """The shared linearizability data beside the repository (``<repo>/../shared``)."""
+    repo = Path(__file__).resolve().parents[2]
+    data = repo.parent / "shared" / "data" / "linearizability"
+    if not (data / "README.md").is_file():
+        raise FileNotFoundError(
+            f"linearizability test data missing: expected {data} "
+            "(the shared/ directory must sit beside the repository)"
+        )
+    return data

@@ -1,0 +1,216 @@
+"""The search against a brute-force reference, time limits, witnesses and reports."""
+
+from __future__ import annotations
+
+import random
+import xml.dom.minidom
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from roost.testing.history import UNKNOWN, Operation, Status
+from roost.testing.linearizability import (
+    LockModel,
+    RegisterModel,
+    Verdict,
+    ZnodeModel,
+    assert_linearizable,
+    check,
+)
+from roost.testing.linearizability.__main__ import main
+from roost.testing.linearizability.model import Model
+
+from .helpers import INFO, brute_force, ops, shared_data
+
+
+def _random_history(rng: random.Random, model: Model, n: int) -> list[Operation]:
+    """Arbitrary (mostly wrong) small histories with overlapping intervals."""
+    out = []
+    for i in range(n):
+        call = rng.randrange(12)
+        ret = None if rng.random() < 0.2 else call + rng.randrange(6)
+        f, args, result = _random_op(rng, model)
+        if ret is None:
+            out.append(Operation(i, i, f, args, UNKNOWN, call, None, Status.INFO))
+        else:
+            out.append(Operation(i, i, f, args, result, call, ret))
+    return out
+
+
+def _random_op(rng: random.Random, model: Model) -> tuple[str, object, object]:
+    v = rng.randrange(3)
+    if isinstance(model, RegisterModel):
+        return rng.choice([
+            ("read", None, rng.choice([None, 0, 1, 2])),
+            ("write", v, None),
+            ("cas", (v, rng.randrange(3)), rng.random() < 0.5),
+        ])
+    if isinstance(model, ZnodeModel):
+        return rng.choice([
+            ("create", ("/a", v), rng.choice(["ok", "nodeexists"])),
+            ("get", ("/a",), rng.choice(["nonode", (0, 0), (v, 1), (v, 0)])),
+            ("set", ("/a", v, rng.choice([-1, 0, 1])), rng.choice([1, 2, "badversion"])),
+            ("delete", ("/a", rng.choice([-1, 0, 1])), rng.choice(["ok", "nonode"])),
+        ])
+    return rng.choice([
+        ("acquire", ("L", rng.choice("ab")), rng.choice([1, 2, 3, "busy"])),
+        ("release", ("L", rng.choice("ab")), rng.choice(["ok", "notheld"])),
+        ("expire", ("L", rng.choice("ab")), None),
+    ])
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 6),
+    model=st.sampled_from([RegisterModel(), ZnodeModel(), LockModel()]),
+)
+def test_agrees_with_brute_force(seed: int, n: int, model: Model) -> None:
+    history = _random_history(random.Random(seed), model, n)
+    expected = brute_force(history, model)
+    result = check(history, model)
+    assert bool(result) is expected
+    if expected:
+        _assert_witness(result.linearization, history, model)
+    else:
+        assert brute_force(list(result.failing), model) is False
+
+
+def test_brute_force_comparison_sees_both_verdicts() -> None:
+    rng = random.Random(7)
+    verdicts = {brute_force(_random_history(rng, RegisterModel(), 4), RegisterModel())
+                for _ in range(200)}
+    assert verdicts == {True, False}
+
+
+def _assert_witness(order: tuple[Operation, ...], history: list[Operation], model: Model) -> None:
+    """`order` contains every completed operation, respects real time and is accepted."""
+    done = {op.id for op in history if op.status is Status.OK}
+    assert done <= {op.id for op in order}
+    for i, a in enumerate(order):
+        for b in order[i + 1 :]:
+            assert b.ret is None or b.ret >= a.call
+    for part in model.partition(list(order)):
+        state = model.init()
+        for op in part:
+            ok, state = model.step(state, op.input, op.result)
+            assert ok
+
+
+def _hard_history(n: int) -> list[Operation]:
+    """n concurrent writes and an impossible read: the search must try many orders."""
+    rows = [(p, 0, 100, "write", p, None) for p in range(n)]
+    rows.append((n, 101, 102, "read", None, -1))
+    return ops(*rows)
+
+
+def test_timeout_gives_unknown() -> None:
+    result = check(_hard_history(14), RegisterModel(), timeout=0.0)
+    assert result.verdict is Verdict.UNKNOWN
+    assert not result
+    assert "timed out" in result.report()
+
+
+def test_hard_history_completes_without_timeout() -> None:
+    result = check(_hard_history(9), RegisterModel(), minimize=False)
+    assert result.verdict is Verdict.NOT_LINEARIZABLE
+    # the longest partial linearization holds all the writes
+    assert len(result.parts[0].linearization) == 9
+
+
+def test_empty_history_is_linearizable() -> None:
+    result = check([], RegisterModel())
+    assert result and result.linearization == () and result.parts == []
+
+
+def test_failed_and_unknown_reads_are_dropped() -> None:
+    history = ops((0, 0, 1, "write", 1, None), (1, 2, INFO, "read", None, None))
+    failed = Operation(2, 2, "write", 5, None, 3, 4, Status.FAIL)
+    result = check([*history, failed], RegisterModel())
+    assert result
+    assert [op.id for op in result.parts[0].ops] == [0]
+
+
+def test_violation_in_one_key_only() -> None:
+    rows = [
+        (0, 0, 1, "put", ("a", "1"), None),
+        (0, 2, 3, "get", ("a", None), "1"),
+        (1, 0, 1, "put", ("b", "1"), None),
+        (1, 2, 3, "put", ("b", "2"), None),
+        (1, 4, 5, "get", ("b", None), "1"),
+    ]
+    from roost.testing.linearizability import KVModel
+
+    result = check(ops(*rows), KVModel())
+    assert result.verdict is Verdict.NOT_LINEARIZABLE
+    assert {op.args[0] for op in result.failing} == {"b"}
+    assert result.failing_op is not None and result.failing_op.id == 4
+
+
+def test_minimization_removes_irrelevant_reads_only() -> None:
+    rows = [(0, 0, 1, "write", 1, None)]
+    rows += [(1, 2 + 2 * i, 3 + 2 * i, "read", None, 1) for i in range(10)]
+    rows += [(0, 30, 31, "write", 2, None), (2, 32, 33, "read", None, 1)]
+    rows += [(3, 40 + i, 41 + i, "read", None, 2) for i in range(5)]  # after the culprit
+    result = check(ops(*rows), RegisterModel())
+    assert result.verdict is Verdict.NOT_LINEARIZABLE
+    assert [op.f for op in result.failing] == ["write", "write", "read"]
+    assert result.failing_op is not None and result.failing_op.call == 32
+    assert [op.id for op in result.failing_linearization] == [0, 11]
+
+
+def test_report_svg_and_html(tmp_path: Path) -> None:
+    history = ops(
+        (0, 0, 10, "write", 1, None),
+        (1, 1, 3, "read", None, 1),
+        (2, 4, INFO, "write", 3, None),
+        (3, 5, 6, "read", None, None),
+    )
+    result = check(history, RegisterModel())
+    assert result.verdict is Verdict.NOT_LINEARIZABLE
+    text = result.report()
+    assert "not-linearizable" in text
+    assert "cannot be linearized: op 3 read() -> nil" in text
+    assert ">>" in text and "inf" in text
+    svg = result.write_svg(tmp_path / "t.svg")
+    doc = xml.dom.minidom.parse(str(svg))
+    rects = doc.getElementsByTagName("rect")
+    assert len(rects) == len(result.failing)
+    assert sum(r.getAttribute("stroke") == "#c00000" for r in rects) == 1
+    assert any(r.getAttribute("stroke-dasharray") for r in rects)  # the unknown write
+    page = result.write_html(tmp_path / "t.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "&gt;&gt;" in page
+
+
+def test_linearizable_timeline_shows_the_order(tmp_path: Path) -> None:
+    result = check(ops((0, 0, 5, "write", 1, None), (1, 1, 2, "read", None, 1)),
+                   RegisterModel())
+    assert result
+    svg = (result.write_svg(tmp_path / "ok.svg")).read_text()
+    assert "#1 write(1)" in svg  # bar label
+    assert "#2 op 1 process 1: read() -&gt; 1 [ok]" in svg  # tooltip of a short bar
+
+
+def test_assert_linearizable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = ops((0, 0, 1, "write", 1, None), (1, 2, 3, "read", None, 1))
+    assert assert_linearizable(good, RegisterModel())
+    bad = ops((0, 0, 1, "write", 1, None), (1, 2, 3, "read", None, 2))
+    with pytest.raises(AssertionError, match="cannot be linearized"):
+        assert_linearizable(bad, RegisterModel(), timeline=tmp_path / "v.html")
+    assert "not-linearizable" in capsys.readouterr().out
+    assert (tmp_path / "v.html").read_text().count("<rect") == 2
+
+
+def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = shared_data()
+    ok, bad = data / "kv" / "c01-ok.txt", data / "kv" / "c01-bad.txt"
+    assert main([str(ok), "--model", "kv"]) == 0
+    assert main([str(ok), str(bad), "--model", "kv", "--out", str(tmp_path),
+                 "--format", "svg"]) == 1
+    out = capsys.readouterr().out
+    assert "c01-ok.txt: linearizable" in out and "c01-bad.txt: not-linearizable" in out
+    assert (tmp_path / "c01-bad-violation.svg").is_file()
+    etcd = data / "jepsen-etcd" / "etcd_002.log"
+    assert main([str(etcd), "--model", "register", "--quiet"]) == 0
