@@ -171,9 +171,12 @@ class RawClient:
                     raise ProtocolError(f"unexpected reply xid {xid} while waiting for events")
                 self.events.append(WatcherEvent.from_bytes(body[16:]))
                 continue
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"expected {count} events, got {self.events!r}")
-            self._recv_frames(deadline)
+            try:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError
+                self._recv_frames(deadline)
+            except TimeoutError:
+                raise AssertionError(f"expected {count} events, got {self.events!r}") from None
         return list(self.events)
 
     def ping(self) -> Reply:

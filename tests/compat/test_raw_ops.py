@@ -6,11 +6,15 @@ getEphemerals, getAllChildrenNumber, whoAmI, multiRead and setWatches.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import struct
 from collections.abc import Callable
 
 import pytest
 
 from roost.wire.errors import Err
+from roost.wire.jute import Writer
 from roost.wire.multi import MultiRequest, MultiResponse, OpResult
 from roost.wire.opcodes import AddWatchMode, CreateMode, EventType, Op, WatcherType
 from roost.wire.records import (
@@ -33,6 +37,7 @@ from roost.wire.records import (
     GetEphemeralsRequest,
     GetEphemeralsResponse,
     Id,
+    MultiHeader,
     RemoveWatchesRequest,
     SetDataRequest,
     SetWatches,
@@ -41,7 +46,7 @@ from roost.wire.records import (
 )
 
 from .helpers import wait_until
-from .rawclient import RawClient
+from .rawclient import RawClient, frame
 
 pytestmark = pytest.mark.compat
 
@@ -414,3 +419,75 @@ def test_set_watches_fires_missed_events(raw: RawFactory, base: str) -> None:
         ],
         key=lambda e: e.path,
     )
+
+
+# --- multi with every create flavour ----------------------------------------------------
+
+
+def test_multi_create_result_types(raw: RawFactory, base: str) -> None:
+    c = raw()
+    req = MultiRequest(
+        (
+            (Op.CREATE, CreateRequest(f"{base}/plain", b"", OPEN, 0)),
+            (Op.CREATE2, CreateRequest(f"{base}/two", b"ab", OPEN, 0)),
+            (Op.CREATE_CONTAINER, CreateRequest(f"{base}/box", b"", OPEN, CreateMode.CONTAINER)),
+            (Op.CREATE_TTL, CreateTTLRequest(f"{base}/ttl", b"", OPEN, 5, 60_000)),
+        )
+    )
+    reply = c.request(Op.MULTI, req)
+    assert reply.err == 0
+    assert isinstance(reply.record, MultiResponse)
+    types = [r.type for r in reply.record.results]
+    # ZooKeeper 3.8 answers create2 inside a multi with a plain create result (type 1);
+    # container and TTL creates get Create2Response (type 15)
+    assert types == [Op.CREATE, Op.CREATE, Op.CREATE2, Op.CREATE2]
+    paths = [getattr(r.record, "path", None) for r in reply.record.results]
+    assert paths == [f"{base}/plain", f"{base}/two", f"{base}/box", f"{base}/ttl"]
+    box, ttl = reply.record.results[2].record, reply.record.results[3].record
+    assert isinstance(box, Create2Response)
+    assert isinstance(ttl, Create2Response)
+    assert box.stat.czxid == ttl.stat.czxid == reply.zxid
+
+
+def test_empty_multi(raw: RawFactory) -> None:
+    c = raw()
+    reply = c.request(Op.MULTI, MultiRequest(()))
+    assert reply.err == 0
+    assert reply.body[16:] == b"\xff\xff\xff\xff\x01\xff\xff\xff\xff"  # just the end marker
+
+
+def test_multi_mixing_reads_and_writes_is_rejected(raw: RawFactory, base: str) -> None:
+    c = raw()
+    w = Writer()
+    MultiHeader(Op.CREATE, False, -1).write(w)
+    CreateRequest(f"{base}/mixed", b"", OPEN, 0).write(w)
+    MultiHeader(Op.GET_DATA, False, -1).write(w)
+    GetDataRequest(base, False).write(w)
+    MultiHeader(-1, True, -1).write(w)
+    c.send_bytes(frame(struct.pack(">ii", 50, Op.MULTI) + w.getvalue()))
+    reply = c.read_reply(Op.MULTI, expect_xid=50)
+    assert reply.err == Err.MARSHALLING_ERROR
+    assert len(reply.body) == 16
+    assert not exists(c, f"{base}/mixed")
+
+
+# --- watches respect READ permission ---------------------------------------------------------
+
+
+def test_watch_events_need_read_permission(raw: RawFactory, base: str) -> None:
+    owner = raw()
+    auth = owner.request(Op.AUTH, AuthPacket(0, "digest", b"wendy:pw"), xid=-4)
+    assert auth.err == 0
+    digest = "wendy:" + base64.b64encode(hashlib.sha1(b"wendy:pw").digest()).decode()
+    path = f"{base}/secret"
+    reply = owner.request(Op.CREATE, CreateRequest(path, b"", [ACL(31, Id("digest", digest))], 0))
+    assert reply.err == 0
+    stranger = raw()
+    friend = raw()
+    assert friend.request(Op.AUTH, AuthPacket(0, "digest", b"wendy:pw"), xid=-4).err == 0
+    assert exists(stranger, path, watch=True)  # exists needs no permission
+    assert exists(friend, path, watch=True)
+    set_data(owner, path, b"changed")
+    assert friend.wait_events(1) == [ev(EventType.NODE_DATA_CHANGED, path)]
+    stranger.ping()
+    assert stranger.events == []

@@ -18,9 +18,12 @@ from roost.wire.records import (
     CreateRequest,
     Empty,
     ExistsRequest,
+    GetChildren2Request,
+    GetChildren2Response,
     GetDataRequest,
     GetDataResponse,
     Id,
+    SetDataRequest,
     Stat,
 )
 
@@ -296,3 +299,75 @@ def test_auth_between_requests(raw: RawFactory, base: str) -> None:
     xids = [struct.unpack_from(">i", c.read_frame())[0] for _ in range(3)]
     assert sorted(xids) == [-4, 1, 2]
     assert xids.index(1) < xids.index(2)
+
+
+# --- more framing and handshake edges --------------------------------------------------------
+
+
+def test_frame_of_exactly_max_length_is_accepted(raw: RawFactory, base: str) -> None:
+    c = raw()
+    path = f"{base}/max"
+    assert c.request(Op.CREATE, CreateRequest(path, b"", OPEN, 0)).err == 0
+    head = struct.pack(">ii", 7, Op.SET_DATA)
+    w = Writer()
+    w.ustring(path)
+    size = 0xFFFFF - len(head) - len(w.getvalue()) - 8
+    body = head + w.getvalue() + struct.pack(">i", size) + b"z" * size + struct.pack(">i", -1)
+    assert len(body) == 0xFFFFF
+    c.send_bytes(frame(body))
+    assert c.read_reply(Op.SET_DATA, expect_xid=7).err == 0
+    # the reply is larger than the request limit; the server still sends it
+    reply = c.request(Op.GET_DATA, GetDataRequest(path, False))
+    assert isinstance(reply.record, GetDataResponse)
+    assert reply.record.data == b"z" * size
+
+
+def test_four_letter_word_after_handshake_closes(raw: RawFactory) -> None:
+    c = raw()
+    c.send_bytes(b"ruok")  # read as a frame length far above the limit
+    assert c.wait_closed() == b""
+
+
+def test_unknown_four_letter_word_closes(raw: RawFactory) -> None:
+    c = raw(connect=False)
+    c.send_bytes(b"abcd" + b"\x00" * 8)
+    assert c.wait_closed() == b""
+
+
+def test_last_zxid_equal_to_server_is_accepted(raw: RawFactory) -> None:
+    first = raw()
+    last = first.request(Op.EXISTS, ExistsRequest("/", False)).zxid
+    second = raw(connect=False)
+    assert second.connect(last_zxid=last).timeOut > 0
+    still_serves(second)
+
+
+def test_large_xids_are_echoed(raw: RawFactory) -> None:
+    c = raw()
+    for xid in (0x7FFFFFF0, 1_700_000_000, 1):
+        assert c.request(Op.EXISTS, ExistsRequest("/", False), xid=xid).xid == xid
+
+
+def test_own_notification_precedes_write_reply(raw: RawFactory, base: str) -> None:
+    c = raw()
+    path = f"{base}/order"
+    assert c.request(Op.CREATE, CreateRequest(path, b"", OPEN, 0)).err == 0
+    assert c.request(Op.GET_DATA, GetDataRequest(path, True)).err == 0
+    c.send(Op.SET_DATA, SetDataRequest(path, b"x", -1), xid=77)
+    first, second = c.read_frame(), c.read_frame()
+    assert struct.unpack_from(">iqi", first) == (-1, -1, 0)
+    assert struct.unpack_from(">i", second)[0] == 77
+
+
+def test_get_children2_layout(raw: RawFactory, base: str) -> None:
+    c = raw()
+    for name in ("x", "y"):
+        assert c.request(Op.CREATE, CreateRequest(f"{base}/{name}", b"", OPEN, 0)).err == 0
+    reply = c.request(Op.GET_CHILDREN2, GetChildren2Request(base, False))
+    assert isinstance(reply.record, GetChildren2Response)
+    assert sorted(reply.record.children) == ["x", "y"]
+    assert reply.record.stat.numChildren == 2
+    w = Writer()
+    w.strings(reply.record.children)
+    reply.record.stat.write(w)
+    assert reply.body[16:] == w.getvalue()
