@@ -80,7 +80,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     func = pyfuncitem.obj
     if not inspect.iscoroutinefunction(func):
         return None
-    names = pyfuncitem._fixtureinfo.argnames
+    names = inspect.signature(func).parameters
     kwargs = {n: pyfuncitem.funcargs[n] for n in names}
     env = kwargs.get("env")
 
