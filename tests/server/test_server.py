@@ -148,8 +148,11 @@ def test_malformed_frame_closes_only_that_connection(tmp_path: Path, client_fact
         zk = client_factory(srv.hosts)
         sock, _ = raw_session(srv)
         sock.sendall(struct.pack(">i", 12) + b"\x00\x00\x00\x01\x00\x00\x00\x04\xff\xff\xff\x7f")
-        assert sock.recv(100)[:4] == struct.pack(">i", 16)  # MarshallingError reply, then close
-        assert sock.recv(100) == b""
+        reply = sock.recv(100)
+        assert reply[:4] == struct.pack(">i", 16)  # MarshallingError, no body
+        assert struct.unpack(">iqi", reply[4:20])[2] == -5
+        sock.sendall(struct.pack(">iii", 8, -2, 11))  # the connection still serves: ping
+        assert struct.unpack(">iiqi", sock.recv(100)[:20])[1] == -2
         sock2 = socket.create_connection((srv.host, srv.port), timeout=5)
         sock2.sendall(struct.pack(">i", -7))
         assert sock2.recv(100) == b""

@@ -163,8 +163,10 @@ def _raft_rows(server: Server) -> list[tuple[str, object]]:
     node = log.node
     raft = node.raft
     rows: list[tuple[str, object]] = [
-        ("raft_term", node.term), ("raft_leader", node.leader),
-        ("raft_commit_index", node.committed), ("raft_applied_index", log.last_index),
+        ("raft_term", node.term),
+        ("raft_leader", node.leader),
+        ("raft_commit_index", node.committed),
+        ("raft_applied_index", log.last_index),
         ("raft_snapshot_index", log.snapshot_index),
     ]
     if log.is_leader:
@@ -173,10 +175,14 @@ def _raft_rows(server: Server) -> list[tuple[str, object]]:
         voters = node.conf_state.voters
         rows += [
             ("followers", len(followers)),
-            ("synced_followers", sum(1 for i, p in followers.items()
-                                     if i in voters and p.recent_active)),
-            ("synced_observers", sum(1 for i, p in followers.items()
-                                     if i not in voters and p.recent_active)),
+            (
+                "synced_followers",
+                sum(1 for i, p in followers.items() if i in voters and p.recent_active),
+            ),
+            (
+                "synced_observers",
+                sum(1 for i, p in followers.items() if i not in voters and p.recent_active),
+            ),
             ("pending_syncs", 0),
         ]
         rows += [(f"raft_follower_{i}_lag", last - p.match) for i, p in sorted(followers.items())]
@@ -207,7 +213,7 @@ def dump(server: Server) -> str:
 
 COMMANDS: dict[str, Callable[[Server], str]] = {
     "ruok": lambda s: "imok",
-    "isro": lambda s: "rw",
+    "isro": lambda s: "ro" if s.partitioned else "rw",
     "srvr": srvr,
     "stat": stat,
     "mntr": mntr,

@@ -54,6 +54,7 @@ class Connection(asyncio.Protocol):
         self.timeout_ms = 0
         self.waiting_connect = False
         self.closing_session = False
+        self.read_only = False
         self.backlog: list[bytes] = []
         self.slots: deque[Slot] = deque()
         self._out: list[bytes] = []

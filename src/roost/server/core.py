@@ -55,6 +55,18 @@ WRITES = frozenset(
         Op.MULTI,
     }
 )
+#: reads that go through a ReadIndex round when linearizable_reads is on
+LINEARIZABLE_READS = frozenset(
+    {
+        Op.EXISTS,
+        Op.GET_DATA,
+        Op.GET_CHILDREN,
+        Op.GET_CHILDREN2,
+        Op.GET_ACL,
+        Op.GET_ALL_CHILDREN_NUMBER,
+        Op.MULTI_READ,
+    }
+)
 _INVALID_PASSWD = bytes(16)
 
 
@@ -88,6 +100,7 @@ class Server:
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
         self.port = config.port
+        self._linearizable = config.linearizable_reads and config.ensemble
 
     @property
     def tree(self) -> DataTree:
@@ -137,6 +150,8 @@ class Server:
         self.port = self._listener.sockets[0].getsockname()[1]
         self._tasks.append(loop.create_task(self._expire_sessions()))
         self._tasks.append(loop.create_task(self._reap_nodes()))
+        if self.config.ensemble:
+            self._tasks.append(loop.create_task(self._watch_partition()))
         log.info(
             "roost serving on %s:%d, data in %s", self.config.host, self.port, self.config.data_dir
         )
@@ -209,6 +224,9 @@ class Server:
         cfg = self.config
         timeout = min(max(req.timeOut, cfg.min_session_timeout), cfg.max_session_timeout)
         assert self.log is not None
+        if self.partitioned:
+            self._connect_read_only(conn, req, timeout)
+            return
         if req.sessionId == 0:
             sid, passwd = self.sessions.new_id(), self.sessions.new_password()
             conn.waiting_connect = True
@@ -235,8 +253,28 @@ class Server:
             return
         self._bind(conn, req, req.sessionId, info.passwd, timeout)
 
+    def _connect_read_only(self, conn: Connection, req: ConnectRequest, timeout: int) -> None:
+        """This member has no leader: only clients that accept a read-only server get in."""
+        if not req.readOnly:
+            log.info("no leader: refusing connection from %s (not read-only)", conn.ip)
+            conn.abort()
+            return
+        info = self.tree.sessions.get(req.sessionId)
+        if info is not None and info.passwd == req.passwd:
+            sid, passwd = req.sessionId, info.passwd
+        else:  # a local session, never replicated
+            sid, passwd = self.sessions.new_id(), self.sessions.new_password()
+        conn.read_only = True
+        self._bind(conn, req, sid, passwd, timeout, read_only=True)
+
     def _bind(
-        self, conn: Connection, req: ConnectRequest, sid: int, passwd: bytes, timeout: int
+        self,
+        conn: Connection,
+        req: ConnectRequest,
+        sid: int,
+        passwd: bytes,
+        timeout: int,
+        read_only: bool = False,
     ) -> None:
         if conn.closed:
             return
@@ -246,7 +284,7 @@ class Server:
         self.by_session[sid] = conn
         self.sessions.set_timeout(sid, timeout)
         conn.write_raw(
-            encode_frame(ConnectResponse(0, timeout, sid, passwd, False, req.has_read_only))
+            encode_frame(ConnectResponse(0, timeout, sid, passwd, read_only, req.has_read_only))
         )
 
     # --- requests ---------------------------------------------------------------------------------
@@ -259,9 +297,9 @@ class Server:
             conn.close_after_flush()
             return
         except BadRequestBody as e:
-            log.warning("malformed request from %s: %s: closing", conn.ip, e)
+            # like ZooKeeper: MarshallingError for that request, the connection goes on
+            log.info("malformed request from %s: %s", conn.ip, e)
             conn.reply(encode_reply(e.xid, self.tree.last_zxid, Err.MARSHALLING_ERROR))
-            conn.close_after_flush()
             return
         except ProtocolError as e:
             log.warning("malformed frame from %s: %s: closing", conn.ip, e)
@@ -271,6 +309,13 @@ class Server:
         conn.last_op = _OP_NAMES.get(op, "NA")
         if xid > 0:
             conn.last_cxid = xid
+        if conn.read_only and (op in WRITES or op == Op.CLOSE_SESSION):
+            if op == Op.CLOSE_SESSION:
+                conn.reply(encode_reply(xid, self.tree.last_zxid, 0))
+                conn.close_after_flush()
+            else:
+                conn.reply(encode_reply(xid, self.tree.last_zxid, Err.NOT_READ_ONLY))
+            return
         if op in WRITES:
             if op == Op.MULTI and isinstance(req, MultiRequest) and req.is_read:
                 conn.reply(encode_reply(xid, self.tree.last_zxid, Err.MARSHALLING_ERROR))
@@ -283,7 +328,14 @@ class Server:
         handler = READS.get(op)
         auth = tuple(conn.auth)
         if handler is not None:
-            conn.reply_later(lambda: handler(self, conn, xid, req, auth))
+            if self._linearizable and op in LINEARIZABLE_READS:
+                assert isinstance(self.log, RaftLog)
+                slot = conn.reserve()
+                self.log.barrier(
+                    lambda: conn.complete(slot, handler(self, conn, xid, req, auth)), conn.abort
+                )
+            else:
+                conn.reply_later(lambda: handler(self, conn, xid, req, auth))
             return
         if op == Op.PING:
             conn.reply_later(lambda: encode_reply(Xid.PING, self.tree.last_zxid, 0))
@@ -326,7 +378,8 @@ class Server:
         self.log.barrier(
             lambda: conn.complete(
                 slot, encode_reply(xid, self.tree.last_zxid, 0, SyncResponse(path))
-            )
+            ),
+            conn.abort,
         )
 
     def _auth(self, conn: Connection, xid: int, req: AuthPacket) -> None:
@@ -378,6 +431,30 @@ class Server:
         self.sessions.touch(session_id)
         if isinstance(self.log, RaftLog):
             self.log.touch(session_id)
+
+    @property
+    def partitioned(self) -> bool:
+        return isinstance(self.log, RaftLog) and self.log.partitioned
+
+    async def _watch_partition(self) -> None:
+        """Cut off from the majority: drop read-write clients (their reads could be stale;
+        they move to another member). Back in touch: drop read-only clients so that they
+        reconnect read-write."""
+        was = False
+        while True:
+            await asyncio.sleep(self.config.raft_tick_ms / 1000.0)
+            now = self.partitioned
+            if now != was:
+                log.warning(
+                    "%s",
+                    "no leader: serving read-only clients only"
+                    if now
+                    else "leader found: serving all clients",
+                )
+                for conn in list(self.connections):
+                    if conn.handshaken and conn.read_only != now:
+                        conn.abort()
+                was = now
 
     @property
     def is_leader(self) -> bool:

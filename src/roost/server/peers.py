@@ -18,6 +18,8 @@ Liveness: ``on_peer_down(peer)`` fires as soon as either link with `peer` closes
 protocol error) and ``on_peer_up(peer)`` when a handshake with `peer` completes; the two
 alternate (a second closure while already down does not fire again).
 
+All methods must be called from the thread running the transport's event loop.
+
 Sending never blocks: frames are queued on the outbound link and written once per loop
 iteration. If the outbound link is not up the frame is dropped (``send`` returns False): raft
 tolerates loss, and nothing is buffered for a member that is down. The bytes queued on one
@@ -57,6 +59,7 @@ log = logging.getLogger("roost.peers")
 Address = tuple[str, int]
 READ_CHUNK = 256 * 1024
 STABLE_LINK = 1.0  # seconds a link must live for the next reconnect to be immediate
+MAX_HANDSHAKING = 64  # unauthenticated connections allowed at once
 
 
 def _ignore(_peer: int) -> None:
@@ -444,7 +447,8 @@ class PeerTransport:
     ) -> None:
         _tune_socket(writer)
         remote = writer.get_extra_info("peername")
-        if self._closing:
+        if self._closing or len(self._handshaking) >= MAX_HANDSHAKING:
+            log.warning("member %d: refusing connection from %s", self.my_id, remote)
             writer.transport.abort()
             return
         self._handshaking.add(writer)

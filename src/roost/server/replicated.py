@@ -141,7 +141,7 @@ class RaftLog:
         self._pending: dict[int, Pending] = {}
         self._to_propose: list[bytes] = []
         self._touched: set[int] = set()
-        self._reads: dict[bytes, Callable[[], None]] = {}
+        self._reads: dict[bytes, tuple[Callable[[], None], Callable[[], None], float]] = {}
         self._read_waits: list[tuple[int, Callable[[], None]]] = []
         self._wake = asyncio.Event()
         self._closing = False
@@ -150,6 +150,7 @@ class RaftLog:
         self.transport: PeerTransport | None = None
         self.role = Role.FOLLOWER
         self.leader = NONE
+        self._leaderless_since: float | None = time.monotonic()
 
     # --- start-up --------------------------------------------------------------------
     def recover(self) -> None:
@@ -222,6 +223,10 @@ class RaftLog:
     def propose(self, txn: Txn, done: Done | None = None) -> None:
         if self._closing:
             raise RuntimeError("log is closed")
+        if len(self._pending) >= self.config.max_waiting_requests and self.leader == NONE:
+            if done is not None:  # no leader and the waiting room is full: fail fast
+                done(0, LOST)
+            return
         self._seq += 1
         stamped = Txn(
             txn.kind,
@@ -257,11 +262,12 @@ class RaftLog:
         if not self.is_leader:
             self._touched.add(session_id)
 
-    def barrier(self, then: Callable[[], None]) -> None:
+    def barrier(self, then: Callable[[], None], on_timeout: Callable[[], None]) -> None:
         """Run `then` once this member has applied everything committed before now
-        (a ReadIndex round: the linearizable point for `sync`)."""
+        (a ReadIndex round: the linearizable point for `sync` and linearizable reads).
+        Re-asked after a leader change; `on_timeout` after the request timeout."""
         ctx = os.urandom(12)
-        self._reads[ctx] = then
+        self._reads[ctx] = (then, on_timeout, time.monotonic())
         self._node.read_index(ctx)
         self._wake.set()
 
@@ -309,6 +315,10 @@ class RaftLog:
                 self.transport.send(self.leader, CH_TOUCH, msgpack.packb(sorted(self._touched)))
                 self._touched.clear()
             now = time.monotonic()
+            for ctx, (_then, on_timeout, since) in list(self._reads.items()):
+                if now - since > timeout:
+                    del self._reads[ctx]
+                    on_timeout()
             for seq, p in list(self._pending.items()):
                 if now - p.since > timeout:  # outcome unknown: the client sees ConnectionLoss
                     del self._pending[seq]
@@ -350,9 +360,9 @@ class RaftLog:
         for e in rd.committed_entries:
             self._apply_entry(e)
         for rs in rd.read_states:
-            then = self._reads.pop(rs.context, None)
-            if then is not None:
-                self._read_waits.append((rs.index, then))
+            asked = self._reads.pop(rs.context, None)
+            if asked is not None:
+                self._read_waits.append((rs.index, asked[0]))
         if rd.committed_entries:
             self.batches += 1
             if self.last_index - self.snapshot_index >= self.config.snapshot_every:
@@ -376,9 +386,24 @@ class RaftLog:
         for m in msgs:
             t.send(m.to, CH_RAFT, m.to_bytes())
 
+    @property
+    def partitioned(self) -> bool:
+        """No leader for longer than an election timeout: this member may be cut off from
+        the majority, so its local reads may be stale."""
+        since = self._leaderless_since
+        if since is None:
+            return False
+        timeout = self.config.election_ticks * self.config.raft_tick_ms / 1000.0
+        return time.monotonic() - since > timeout
+
     def _role_change(self, role: Role, leader: int) -> None:
         old_leader = self.leader
         self.role, self.leader = role, leader
+        if leader == NONE:
+            if self._leaderless_since is None:
+                self._leaderless_since = time.monotonic()
+        else:
+            self._leaderless_since = None
         log.info(
             "member %d: %s, leader %d, term %d", self.id, role.name.lower(), leader, self._node.term
         )
@@ -386,6 +411,8 @@ class RaftLog:
             for p in self._pending.values():  # resend to the new leader; dedupe keeps once
                 p.sent_term = -1
                 self._send_pending(p)
+            for ctx in self._reads:  # a read index asked of the old leader may be lost
+                self._node.read_index(ctx)
         self.on_role(role, leader)
 
     def _serve_reads(self) -> None:
