@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from kazoo.client import KazooClient
+from kazoo.security import make_digest_acl_credential
 
 from .conftest import Backend
 
@@ -96,3 +97,65 @@ def test_zkcli_session(backend: Backend, admin: KazooClient, base: str) -> None:
     assert stat["mZxid"] == hex(st.mzxid)
     assert admin.get_children(f"{p}/cli") == []
     assert admin.exists(f"{p}/tree") is None
+
+
+def test_zkcli_newer_operations(backend: Backend, admin: KazooClient, base: str) -> None:
+    """The Java client's watches, addWatch, getEphemerals, whoami, auth ACLs, TTL, containers."""
+    p = base
+    stdout, stderr = run_zkcli(
+        backend.hosts,
+        [
+            f"create {p}/j x",
+            f"get -w {p}/j",
+            f"set {p}/j y",
+            f"addWatch -m PERSISTENT_RECURSIVE {p}/j",
+            f"create {p}/j/a 1",
+            f"create {p}/j/a/b 2",
+            f"create -e {p}/j/eph e",
+            f"getEphemerals {p}/j",
+            f"getAllChildrenNumber {p}/j",
+            "addauth digest joe:pw",
+            "whoami",
+            f"create {p}/j/acl z auth::cdrwa",
+            f"getAcl {p}/j/acl",
+            f"create -t 60000 {p}/j/ttl t",
+            f"create -c {p}/j/box",
+            f"create -s {p}/j/seq- s",
+            f"ls -R {p}/j",
+            f"sync {p}/j",
+            f"removewatches {p}/j -a",
+            f"setAcl {p}/j/acl world:anyone:r",
+            f"getAcl {p}/j/acl",
+        ],
+    )
+    out = stdout.splitlines()
+    err = stderr.splitlines()
+    j = f"{p}/j"
+
+    def event(kind: str, path: str) -> str:
+        return f"WatchedEvent state:SyncConnected type:{kind} path:{path}"
+
+    assert event("NodeDataChanged", j) in out
+    for created in ("a", "a/b", "eph", "acl", "ttl", "box", "seq-0000000005"):
+        assert event("NodeCreated", f"{j}/{created}") in out
+        assert f"Created {j}/{created}" in err
+    assert event("PersistentWatchRemoved", j) in out
+    assert not any("NodeChildrenChanged" in line for line in out)
+
+    eph_at = out.index(f"[{j}/eph]")
+    assert out[eph_at + 1] == "3"  # a, a/b, eph
+    assert "digest: joe" in out
+    assert "ip: 127.0.0.1" in out
+    digest = make_digest_acl_credential("joe", "pw")
+    acl_at = out.index(f"'digest,'{digest}")
+    assert out[acl_at + 1] == ": cdrwa"
+    listing = {f"{j}/{name}" for name in ("a", "a/b", "acl", "box", "eph", "seq-0000000005", "ttl")}
+    assert listing <= set(out)
+    assert "Sync is OK" in out
+    world_at = out.index("'world,'anyone")
+    assert out[world_at + 1] == ": r"
+
+    acls, _ = admin.get_acls(f"{j}/acl")
+    assert [(a.perms, a.id.scheme, a.id.id) for a in acls] == [(1, "world", "anyone")]
+    assert admin.exists(f"{j}/eph") is None  # zkCli's session closed on quit
+    assert admin.exists(f"{j}/ttl") is not None
