@@ -266,3 +266,40 @@ def test_reconfig_is_disabled_standalone(make_client: ClientFactory) -> None:
     with pytest.raises(ReconfigDisabledError):
         zk.reconfig(joining=None, leaving="2", new_members=None)
     assert zk.exists("/") is not None
+
+
+def test_async_pipelining(zk: KazooClient) -> None:
+    zk.create("/many", b"")
+    count = 300
+    creates = [zk.create_async(f"/many/n{i:04d}", b"%d" % i) for i in range(count)]
+    assert [r.get(timeout=30) for r in creates] == [f"/many/n{i:04d}" for i in range(count)]
+    reads = [zk.get_async(f"/many/n{i:04d}") for i in range(count)]
+    assert [r.get(timeout=30)[0] for r in reads] == [b"%d" % i for i in range(count)]
+    children = zk.get_children("/many")
+    assert sorted(children) == [f"n{i:04d}" for i in range(count)]
+    st = zk.exists("/many")
+    assert (st.numChildren, st.cversion) == (count, count)
+    czxids = [zk.exists(f"/many/n{i:04d}").czxid for i in (0, 1, count - 1)]
+    assert czxids == sorted(czxids)
+    assert len(set(czxids)) == 3
+
+
+def test_delete_checks_version_before_children(zk: KazooClient) -> None:
+    zk.create("/d/kid", b"", makepath=True)
+    with pytest.raises(BadVersionError):
+        zk.delete("/d", version=3)
+    with pytest.raises(NotEmptyError):
+        zk.delete("/d", version=0)
+
+
+def test_ephemeral_created_in_transaction(make_client: ClientFactory) -> None:
+    zk = make_client()
+    other = make_client()
+    t = zk.transaction()
+    t.create("/te", b"", ephemeral=True)
+    t.create("/tp", b"")
+    assert t.commit() == ["/te", "/tp"]
+    assert other.exists("/te").ephemeralOwner == zk.client_id[0]
+    zk.stop()
+    assert other.exists("/te") is None
+    assert other.exists("/tp") is not None
