@@ -130,7 +130,7 @@ def mntr(server: Server) -> str:
         fds = -1
     rows: list[tuple[str, object]] = [
         ("version", VERSION),
-        ("server_state", "standalone"),
+        ("server_state", server.mode),
         ("avg_latency", avg),
         ("max_latency", hi),
         ("min_latency", lo),
