@@ -214,3 +214,12 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert (tmp_path / "c01-bad-violation.svg").is_file()
     etcd = data / "jepsen-etcd" / "etcd_002.log"
     assert main([str(etcd), "--model", "register", "--quiet"]) == 0
+
+
+def test_malformed_histories_are_rejected() -> None:
+    backwards = Operation(0, 0, "read", None, 1, 10, 5)
+    with pytest.raises(ValueError, match="returns before"):
+        check([backwards], RegisterModel())
+    twins = ops((0, 0, 1, "write", 1, None), (1, 2, 3, "read", None, 1))
+    with pytest.raises(ValueError, match="share the id"):
+        check([twins[0], twins[0]], RegisterModel())

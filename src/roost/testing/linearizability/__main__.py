@@ -41,8 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _args(argv)
     model_cls, parse = _MODELS[args.model]
     status = 0
+    times: list[tuple[float, Path]] = []
     for path in args.files:
         result = check(parse(path), model_cls(), args.timeout, minimize=not args.quiet)
+        times.append((result.elapsed, path))
         print(f"{path}: {result.verdict.value} ({result.elapsed:.3f} s)")
         if result.verdict is Verdict.UNKNOWN:
             status = max(status, 2)
@@ -53,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 out = args.out / f"{path.stem}-violation.{args.format}"
                 written = result.write_html(out) if args.format == "html" else result.write_svg(out)
                 print(f"timeline: {written}")
+    if len(times) > 1:
+        slowest = max(times)
+        total = sum(t for t, _ in times)
+        print(f"{len(times)} files in {total:.3f} s; slowest {slowest[1]} ({slowest[0]:.3f} s)")
     return status
 
 

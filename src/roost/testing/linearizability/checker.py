@@ -95,6 +95,16 @@ def prepare(ops: Iterable[Operation], model: Model) -> list[Operation]:
     return kept
 
 
+def _validate(ops: Sequence[Operation]) -> None:
+    ids: set[int] = set()
+    for op in ops:
+        if op.ret is not None and op.ret < op.call:
+            raise ValueError(f"operation {op.id} returns before it is invoked: {op}")
+        if op.id in ids:
+            raise ValueError(f"two operations share the id {op.id}")
+        ids.add(op.id)
+
+
 def check(
     history: History | Sequence[Operation],
     model: Model,
@@ -110,6 +120,7 @@ def check(
     """
     start = time.monotonic()
     ops = history.operations() if isinstance(history, History) else list(history)
+    _validate(ops)
     deadline = None if timeout is None else start + timeout
     parts = sorted(model.partition(prepare(ops, model)), key=len)
     result = Result(Verdict.LINEARIZABLE, model)
