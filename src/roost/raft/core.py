@@ -166,7 +166,10 @@ class Raft:
     def become_candidate(self) -> None:
         if self.role is Role.LEADER:
             raise AssertionError("leader cannot become candidate")
+        kept = self.votes
         self.reset(self.term + 1)
+        if self.bug("count_old_votes"):
+            self.votes = kept  # planted: grants from an earlier round still count
         self.vote = self.id
         self.role = Role.CANDIDATE
 
@@ -307,7 +310,12 @@ class Raft:
         if m.type is MsgType.PRE_VOTE_RESP and not m.reject:
             return True  # granted pre-votes carry the future term
         lead = m.frm if m.type in (MsgType.APP, MsgType.HEARTBEAT, MsgType.SNAP) else NONE
+        elapsed = self.election_elapsed
         self.become_follower(m.term, lead)
+        if lead == NONE:
+            # Only a leader's message or a granted vote restarts the election timer
+            # (Raft §5.2): a node that keeps timing out first must not starve the rest.
+            self.election_elapsed = elapsed
         return True
 
     def _handle_lower_term(self, m: Message) -> bool:

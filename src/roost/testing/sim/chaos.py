@@ -45,6 +45,10 @@ class Chaos:
         c = self.c
         ids = self.members()
         c.rng.shuffle(ids)
+        leaders = [x.id for x in c.leaders() if x.id in ids]
+        if leaders and c.rng.random() < 0.5:
+            ids.remove(leaders[0])
+            ids.insert(0, leaders[0])  # the leader ends up on the small side
         kind = c.rng.choice(["symmetric", "asymmetric", "bridge", "isolate"])
         if kind == "isolate":
             a, b = ids[:1], ids[1:]
@@ -73,7 +77,9 @@ class Chaos:
         alive = [sn for sn in c.alive() if not sn.removed]
         if not alive:
             return
-        sn = c.rng.choice(alive)
+        leaders = [x for x in alive if x in c.leaders()]
+        # Half the crashes hit a leader: leader churn is where logs diverge.
+        sn = c.rng.choice(leaders if leaders and c.rng.random() < 0.5 else alive)
         if c.rng.random() < 0.6:
             sn.crash_armed = True  # crash inside the next Ready, before persisting
             c.schedule(c.rng.randint(5, 50), CRASH_NOW, (sn.id, sn.incarnation))

@@ -74,6 +74,16 @@ class Checker:
         if lo < snap.index <= hi:
             self.record_committed(node, snap.index, snap.term)
 
+    def on_leader_commit(self, node: int, raft: Raft, before: int) -> None:
+        """Raft §5.4.2: a leader moves its commit index only onto an entry of its own
+        term (older entries get committed indirectly, underneath it)."""
+        self.checks += 1
+        c = raft.log.committed
+        if c > before and raft.log.term(c) != raft.term:
+            raise InvariantViolation(
+                f"commit rule: leader {node} of term {raft.term} advanced its commit "
+                f"index to {c}, an entry of term {raft.log.term(c)}")
+
     def record_committed(self, node: int, index: int, term: int) -> None:
         self.checks += 1
         seen = self.committed.setdefault(index, term)

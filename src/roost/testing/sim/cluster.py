@@ -40,6 +40,7 @@ from .network import LinkFaults, SimNetwork
 from .profile import Profile
 
 LIVENESS_BOUND_MS = 4000
+MAX_BACKLOG = 50  # proposals wait while a leader has this many uncommitted entries
 
 
 def replay_command(nodes: int, seed: int, bugs: frozenset[str]) -> str:
@@ -224,6 +225,8 @@ class SimCluster:
 
     def _after_ready(self, sn: SimNode, node: RaftNode) -> None:
         raft = node.raft
+        if raft.role is Role.LEADER and sn.led_term == raft.term:
+            self.checker.on_leader_commit(sn.id, raft, sn.commit_seen)
         if raft.role is Role.LEADER and sn.led_term != raft.term:
             sn.led_term = raft.term
             self.log(f"node {sn.id} leads term {raft.term}")
@@ -334,6 +337,10 @@ class SimCluster:
         leaders = self.leaders()
         if leaders and self.healed_at < 0:
             sn = self.rng.choice(leaders)
+            assert sn.node is not None
+            if sn.node.raft.log.last_index() - sn.node.committed > MAX_BACKLOG:
+                leaders = []  # clients back off while the leader is this far behind
+        if leaders and self.healed_at < 0:
             count = 1 if self.rng.random() < 0.7 else self.rng.randint(2, 8)
             datas = []
             for _k in range(count):
