@@ -9,6 +9,8 @@ import pytest
 from roost.client import (
     BadArgumentsError,
     BadVersionError,
+    ClientClosedError,
+    ClientState,
     KeeperError,
     NoChildrenForEphemeralsError,
     NodeExistsError,
@@ -16,6 +18,8 @@ from roost.client import (
     NotEmptyError,
     RolledBackError,
     RuntimeInconsistencyError,
+    StateChange,
+    SyncClient,
 )
 from roost.client.errors import ERRORS, error_for
 from roost.wire.errors import Err
@@ -209,3 +213,26 @@ def test_runs_on_uvloop(env: Env) -> None:
             await env.aclose()
 
     uvloop.run(body())
+
+
+def test_sync_facade_api(env: Env) -> None:
+    changes: list[StateChange] = []
+    zk = SyncClient(env.backend.hosts + env.base, session_timeout=10.0)
+    zk.add_listener(changes.append)
+    with SyncClient(env.backend.hosts) as root:
+        root.ensure_path(env.base)
+    with zk:
+        assert zk.create("/s", b"1") == "/s"
+        assert zk.set("/s", b"2").version == 1
+        assert zk.get("/s")[0] == b"2"
+        results = zk.transaction().create("/s/a").check("/s", 1).commit()
+        assert results == ["/s/a", True]
+        assert zk.multi_read().children("/s").get("/s/a").execute()[0] == ["a"]
+        assert zk.children_with_stat("/s")[1].numChildren == 1
+        assert zk.count_descendants("/") == 2 and zk.sync("/s") == "/s"
+        assert 0 < zk.lease_remaining() <= 10
+        zk.delete("/s", recursive=True)
+        assert zk.exists("/s") is None
+    assert [c.state for c in changes] == [ClientState.CONNECTED, ClientState.CLOSED]
+    with pytest.raises(ClientClosedError):
+        zk.get("/")

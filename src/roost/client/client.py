@@ -366,7 +366,8 @@ class Client:
 
     async def ensure_path(self, path: str, acl: Sequence[ACL] | None = None) -> None:
         """Create ``path`` and its ancestors where missing."""
-        await self._make_parents(path + "/x", list(acl) if acl else self.default_acl)
+        check_path(path)
+        await self._make_parents(path.rstrip("/") + "/x", list(acl) if acl else self.default_acl)
 
     async def get(self, path: str, watch: Callback | None = None) -> tuple[bytes | None, Stat]:
         """Data and Stat of a node; ``watch`` fires once on its next change or deletion."""
@@ -503,7 +504,10 @@ class Client:
         sp = self.conn.server_path(prefix) if prefix.startswith("/") else prefix
         res = await self._typed(GetEphemeralsResponse, Op.GET_EPHEMERALS,
                                 GetEphemeralsRequest(sp), prefix)
-        return [self.conn.client_path(p) for p in res.ephemerals]
+        conn = self.conn
+        # The server matches string prefixes: drop siblings of the chroot ("/app2" for "/app").
+        inside = [p for p in res.ephemerals if conn.client_path(p) != p or not conn.chroot]
+        return [conn.client_path(p) for p in inside]
 
     async def count_descendants(self, path: str) -> int:
         """Number of nodes under ``path`` at any depth (getAllChildrenNumber)."""

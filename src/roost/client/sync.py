@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from roost.client.client import Client
+from roost.client.errors import ClientClosedError
 from roost.client.events import Callback, ClientState
 from roost.client.transaction import ReadBatch, Transaction
 from roost.wire.opcodes import WatcherType
@@ -59,7 +60,7 @@ class SyncClient:
             raise RuntimeError("SyncClient called from its own event loop; use .aio instead")
         if self._closed:
             coro.close()
-            raise RuntimeError("SyncClient is closed")
+            raise ClientClosedError()
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     # --- lifecycle ----------------------------------------------------------------------
