@@ -60,6 +60,8 @@ BULK_SCENARIOS = (
     "whoami",
     "auth_acl",
     "sync",
+    "system",
+    "sessions",
 )
 
 

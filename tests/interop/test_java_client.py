@@ -282,5 +282,31 @@ def test_sync(java_transcripts: Transcripts) -> None:
     ]
 
 
+def test_system_nodes(java_transcripts: Transcripts) -> None:
+    assert java_transcripts["system"] == [
+        "children of /zookeeper: ok [config, quota]",
+        "config: ok ''",
+        "acl of /: ok [31 world:anyone]",
+        "acl of /zookeeper/config: ok [1 world:anyone]",
+        "set /zookeeper/config: err NOAUTH",
+        "delete /zookeeper: err BADARGUMENTS",
+        "delete /: err BADARGUMENTS",
+        "create /: err NODEEXISTS",
+        "exists /zookeeper/quota: ok true",
+    ]
+
+
+def test_session_reattach_and_timeouts(java_transcripts: Transcripts) -> None:
+    assert java_transcripts["sessions"] == [
+        "wrong password: Expired CLOSED",
+        "original connection: dropped, then resumed",
+        "ephemeral kept: ok v=0 cv=0 av=0 len=0 kids=0 owner=session#0",
+        "unknown session: Expired CLOSED",
+        "session timeout granted: 10000",
+        # clamped to 2 ticks (tickTime 2000)
+        "session timeout 1000 granted: 4000",
+    ]
+
+
 def test_every_bulk_scenario_passed(java_transcripts: Transcripts) -> None:
     assert java_transcripts.returncode == 0, java_transcripts.stderr[-6000:]

@@ -61,6 +61,13 @@ def test_watches_survive_a_dropped_connection(
             admin.create(f"{p}/created")
             admin.create(f"{p}/parent/c2")
             admin.delete(f"{p}/doomed")
+            alice = KazooClient(hosts=backend.hosts, auth_data=[("digest", "alice:secret")])
+            alice.start(timeout=20)
+            try:
+                alice.set(f"{p}/secret", b"s1")
+            finally:
+                alice.stop()
+                alice.close()
 
         cut_and_change(proc, proxy, ready1, missed_one_shot_changes)
         ready2, _ = proc.wait_for(r"^ready 2$", ready1)
@@ -89,7 +96,9 @@ def test_watches_survive_a_dropped_connection(
         "event data NodeDataChanged ~/data",
         "event doomed NodeDeleted ~/doomed",
         "event exists NodeCreated ~/created",
+        "event secret NodeDataChanged ~/secret",
     ]
+    assert "secret after reconnect: ok 's1'" in lines[ready1:ready2]
 
     events, states = events_and_states(lines[ready2:])
     assert states == ["state Disconnected", "state SyncConnected"]

@@ -350,4 +350,61 @@ final class ApiScenarios {
         }
         out("pipelined callbacks: " + order);
     }
+
+    static void system(Harness h) throws Exception {
+        ZooKeeper zk = h.connect(null);
+        h.show("children of /zookeeper", () -> zk.getChildren("/zookeeper", false));
+        h.show("config", () -> zk.getConfig(false, null));
+        h.show("acl of /", () -> zk.getACL("/", new Stat()));
+        h.show("acl of /zookeeper/config", () -> zk.getACL("/zookeeper/config", new Stat()));
+        h.show("set /zookeeper/config", () ->
+            zk.setData("/zookeeper/config", Harness.bytes("x"), -1));
+        h.show("delete /zookeeper", () -> {
+            zk.delete("/zookeeper", -1);
+            return "deleted";
+        });
+        h.show("delete /", () -> {
+            zk.delete("/", -1);
+            return "deleted";
+        });
+        h.show("create /", () -> mk(zk, "/", PERSISTENT));
+        h.show("exists /zookeeper/quota", () -> zk.exists("/zookeeper/quota", false) != null);
+    }
+
+    static void sessions(Harness h) throws Exception {
+        Harness.Recorder states = h.recorder();
+        ZooKeeper zk = h.connect(states);
+        mk(zk, h.p("/e"), EPHEMERAL);
+        byte[] wrong = zk.getSessionPasswd().clone();
+        wrong[0] ^= 1;
+        out("wrong password: " + attach(h, zk.getSessionId(), wrong));
+        // the server drops the session's connection before it checks the password
+        Harness.awaitState(states, "Disconnected");
+        Harness.awaitState(states, "SyncConnected");
+        out("original connection: dropped, then resumed");
+        h.show("ephemeral kept", () -> zk.exists(h.p("/e"), false));
+        out("unknown session: " + attach(h, 0x7fff_0000_0000_0001L, new byte[16]));
+        out("session timeout granted: " + zk.getSessionTimeout());
+        Harness.Recorder rec = h.recorder();
+        ZooKeeper low = new ZooKeeper(h.hosts, 1000, rec.watcher("default"));
+        try {
+            Harness.awaitState(rec, "SyncConnected");
+            out("session timeout 1000 granted: " + low.getSessionTimeout());
+        } finally {
+            low.close();
+        }
+    }
+
+    /** The first state a session reattach with this id and password reaches. */
+    private static String attach(Harness h, long id, byte[] password) throws Exception {
+        Harness.Recorder rec = h.recorder();
+        ZooKeeper zk = new ZooKeeper(h.hosts, Harness.SESSION_MS, rec.watcher("default"), id,
+            password);
+        try {
+            String state = rec.states.poll(Harness.WAIT_MS, TimeUnit.MILLISECONDS);
+            return state + " " + zk.getState();
+        } finally {
+            zk.close();
+        }
+    }
 }

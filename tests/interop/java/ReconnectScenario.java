@@ -17,10 +17,12 @@ import org.apache.zookeeper.ZooKeeper;
  * ("state X" / "event LABEL TYPE PATH"), so the driving test can cut the proxy, change the
  * watched nodes with another client while this one is disconnected, and restore the proxy.
  *
- * Phase 1 sets one-shot data, exists and child watches (re-sent with SetWatches) and prints
- * "ready 1"; it ends after four watch events. Phase 2 adds a persistent recursive watch and
- * a one-shot data watch (re-sent with SetWatches2) and prints "ready 2"; it ends when the
- * creation of ~/parent/c3 is reported. Both phases have a deadline.
+ * Phase 1 adds digest auth, sets one-shot data, exists and child watches (re-sent with
+ * SetWatches), one of them on a node only the digest can read, and prints "ready 1"; it
+ * ends after five watch events, then reads that node (the client re-sends its auth).
+ * Phase 2 adds a persistent recursive watch and a one-shot data watch (re-sent with
+ * SetWatches2) and prints "ready 2"; it ends when the creation of ~/parent/c3 is reported.
+ * Both phases have a deadline.
  */
 final class ReconnectScenario {
     private static final long PHASE_MS = 45000;
@@ -42,9 +44,15 @@ final class ReconnectScenario {
         zk.exists(h.p("/created"), watcher(h, queue, "exists"));
         zk.getChildren(parent, watcher(h, queue, "child"));
         zk.getData(h.p("/doomed"), watcher(h, queue, "doomed"), null);
+        zk.addAuthInfo("digest", Harness.bytes("alice:secret"));
+        String secret = h.p("/secret");
+        zk.create(secret, Harness.bytes("s0"), Ids.CREATOR_ALL_ACL, PERSISTENT);
+        zk.getData(secret, watcher(h, queue, "secret"), null);
         Harness.out("session 0x" + Long.toHexString(zk.getSessionId()));
         Harness.out("ready 1");
-        pump(queue, 4, null);
+        pump(queue, 5, null);
+        // the client re-sent its digest auth on reconnecting
+        Harness.out("secret after reconnect: " + h.attempt(() -> zk.getData(secret, false, null)));
         zk.addWatch(parent, watcher(h, queue, "recursive"), AddWatchMode.PERSISTENT_RECURSIVE);
         zk.getData(data, watcher(h, queue, "data2"), null);
         Harness.out("ready 2");

@@ -35,6 +35,8 @@ public final class RoostInterop {
         all.put("whoami", ApiScenarios::whoAmI);
         all.put("auth_acl", ApiScenarios::authAcl);
         all.put("sync", ApiScenarios::sync);
+        all.put("system", ApiScenarios::system);
+        all.put("sessions", ApiScenarios::sessions);
         all.put("reconnect", ReconnectScenario::run);
         return all;
     }
