@@ -183,7 +183,9 @@ async def test_sync_and_who_am_i(env: Env) -> None:
     zk = await env.client()
     assert await zk.sync("/") == "/"
     ids = await zk.who_am_i()
-    assert ("ip", "127.0.0.1") in ids
+    assert ("ip", "127.0.0.1") in ids and all(scheme != "digest" for scheme, _ in ids)
+    authed = await env.client(auth=[("digest", "carol:pw")])
+    assert ("digest", "carol") in await authed.who_am_i()
 
 
 async def test_chroot_is_invisible_to_the_client(env: Env) -> None:
