@@ -378,3 +378,77 @@ def test_constructor_rejects_empty_secret() -> None:
         assert "secret" in str(exc)
     else:
         raise AssertionError("empty secret accepted")
+
+
+def test_writes_are_coalesced_per_loop_iteration() -> None:
+    async def body() -> None:
+        members = await mesh([1, 2])
+        a, b = members
+        try:
+            await all_connected(members)
+            writer = a.t._out[2].writer
+            calls: list[int] = []
+            real_write = writer.write
+
+            def counting_write(data: bytes | bytearray | memoryview) -> None:
+                calls.append(len(data))
+                real_write(data)
+
+            writer.write = counting_write  # type: ignore[method-assign]
+            for i in range(1000):
+                assert a.t.send(2, 0, b"%d" % i)
+            await poll(lambda: len(b.messages) == 1000, what="1000 messages")
+            assert len(calls) == 1
+            assert b.from_peer(1) == [b"%d" % i for i in range(1000)]
+        finally:
+            await close_all(members)
+
+    run(body)
+
+
+def test_send_never_raises_on_bad_arguments() -> None:
+    async def body() -> None:
+        members = await mesh([1, 2])
+        a, _ = members
+        try:
+            await all_connected(members)
+            assert not a.t.send(2, 256, b"x")
+            assert not a.t.send(2, -1, b"x")
+            assert not a.t.send(99, 0, b"x")
+            assert not a.t.send(1, 0, b"to myself")
+            assert a.t.stats[2].dropped == 2
+        finally:
+            await close_all(members)
+
+    run(body)
+
+
+def test_a_peer_that_keeps_dropping_us_is_backed_off() -> None:
+    async def body() -> None:
+        accepted = 0
+
+        async def hostile(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            nonlocal accepted
+            accepted += 1
+            hello = decode_hello(await r.readexactly(HELLO.size))
+            nonce_a = new_nonce()
+            args = (hello.member_id, 2, hello.nonce, nonce_a)
+            w.write(encode_hello(2, nonce_a) + proof(SECRET, ROLE_ACCEPTOR, *args))
+            await r.readexactly(MAC_LEN)
+            w.write(b"\x01")
+            w.close()  # accept, then hang up at once
+
+        server = await asyncio.start_server(hostile, LOCAL, 0)
+        a = Member(1, kwargs={"rng": random.Random(5)})
+        await a.start({2: (LOCAL, server.sockets[0].getsockname()[1])})
+        try:
+            await poll(lambda: a.t.stats[2].connects >= 2, what="two short-lived links")
+            await asyncio.sleep(0.5)
+            # pauses after flapping links are >= 25, 50, 100, 200 ms...: a handful, not hundreds
+            assert 2 <= a.t.stats[2].connects <= 8
+            assert a.count("down", 2) == a.t.stats[2].connects - (1 if a.t.connected(2) else 0)
+        finally:
+            await a.t.close()
+            server.close()
+
+    run(body)
