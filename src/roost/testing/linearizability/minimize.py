@@ -92,7 +92,7 @@ def shrink(ops: Sequence[Operation], model: Model, deadline: float) -> Shrunk:
     again, last = shortest_failing_prefix(cut, model, deadline)
     if len(again) < len(cut) or last is not None:
         cut, culprit = again, last
-    found, order = search(prepare(cut, model), model, None)
     kept = prepare(cut, model)
-    partial = tuple(kept[i] for i in order) if found is False else ()
+    found, order = search(kept, model, deadline)
+    partial = tuple(kept[i] for i in order) if found is not True else ()
     return tuple(cut), culprit, partial

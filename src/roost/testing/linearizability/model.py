@@ -4,8 +4,10 @@ A model is pure: ``step`` never mutates ``state`` and states are hashable values
 strings, tuples, frozensets), because the checker caches ``(linearized set, state)`` pairs.
 An input is ``(f, args)`` as recorded in the history; an output is the recorded result, or
 :data:`~roost.testing.history.UNKNOWN` for an operation with an unknown outcome. A model
-must accept ``UNKNOWN`` wherever some real output would be accepted, with the same new
-state (the checker relies on this when it turns pending operations into unknown ones).
+must accept ``UNKNOWN`` in every state, with the new state the operation would produce
+there if it took effect: an unknown operation may take effect at any point after its
+invocation, or never (the checker then places it after everything else), and the
+minimizer turns operations pending at a cut into unknown ones.
 """
 
 from __future__ import annotations
