@@ -80,6 +80,10 @@ from roost.cluster import cluster as _cluster  # noqa: E402
 
 main.add_command(_cluster)
 
+from roost.member import member as _member  # noqa: E402
+
+main.add_command(_member)
+
 
 # `roost shell` and the one-shot client commands: get, set, ls, create, delete, stat.
 from roost.shell import register as _register_shell  # noqa: E402

@@ -89,6 +89,9 @@ class ServerConfig:
     #: listen for peers on this port instead of our member entry's peer_port (for tests that
     #: put a fault-injecting proxy in front of each member)
     peer_listen_port: int | None = None
+    #: start with an empty log and wait for the leader's snapshot (a member being added to
+    #: a running ensemble) instead of founding the ensemble from `members`
+    join: bool = False
     #: shared secret that ensemble members prove to each other (required with members)
     peer_secret: str | None = None
     #: raft clock: one tick every raft_tick_ms; elections after election_ticks..2x ticks

@@ -11,6 +11,7 @@ from roost.raft import Role
 from roost.server import admin
 from roost.server.config import ServerConfig
 from roost.server.connection import Connection
+from roost.server.membership import ReconfigError, parse_zk_reconfig
 from roost.server.reads import READS
 from roost.server.replicated import LOST, RaftLog
 from roost.server.sessions import SessionTracker
@@ -22,7 +23,7 @@ from roost.tree import DataTree, TreeConfig
 from roost.tree.acl import auth_ids
 from roost.wire.errors import Err, ProtocolError
 from roost.wire.multi import MultiRequest
-from roost.wire.opcodes import Op, Xid
+from roost.wire.opcodes import Op, Perm, Xid
 from roost.wire.protocol import (
     BadRequestBody,
     UnknownOpcode,
@@ -34,6 +35,8 @@ from roost.wire.records import (
     AuthPacket,
     ConnectRequest,
     ConnectResponse,
+    GetDataResponse,
+    ReconfigRequest,
     Record,
     SyncRequest,
     SyncResponse,
@@ -68,6 +71,7 @@ LINEARIZABLE_READS = frozenset(
     }
 )
 _INVALID_PASSWD = bytes(16)
+CONFIG_NODE = "/zookeeper/config"
 
 
 def now_ms() -> int:
@@ -345,7 +349,8 @@ class Server:
         elif op == Op.CLOSE_SESSION:
             self._close_session(conn, xid)
         elif op == Op.RECONFIG:
-            conn.reply(encode_reply(xid, self.tree.last_zxid, Err.RECONFIG_DISABLED))
+            assert isinstance(req, ReconfigRequest)
+            self._reconfig(conn, xid, req)
         else:  # SASL: not configured
             conn.reply(encode_reply(xid, 0, Err.AUTH_FAILED))
             conn.close_after_flush()
@@ -381,6 +386,37 @@ class Server:
             ),
             conn.abort,
         )
+
+    def _reconfig(self, conn: Connection, xid: int, req: ReconfigRequest) -> None:
+        """ZooKeeper's incremental reconfig: add or remove ensemble members."""
+        zxid = self.tree.last_zxid
+        if not isinstance(self.log, RaftLog):
+            conn.reply(encode_reply(xid, zxid, Err.RECONFIG_DISABLED))
+            return
+        node = self.tree.get(CONFIG_NODE)
+        if node is None or not self.tree.check_acl(node, Perm.WRITE, tuple(conn.auth)):
+            conn.reply(encode_reply(xid, zxid, Err.NO_AUTH))
+            return
+        try:
+            change = parse_zk_reconfig(req.joiningServers, req.leavingServers)
+        except ReconfigError as e:
+            log.info("reconfig from %s refused: %s", conn.ip, e)
+            conn.reply(encode_reply(xid, zxid, Err.BAD_ARGUMENTS))
+            return
+        slot = conn.reserve()
+        log_ = self.log
+
+        def done(zxid: int, res: TxnResult) -> None:
+            if res is LOST:
+                conn.abort()
+                return
+            cfg_node = self.tree.get(CONFIG_NODE)
+            rec = None
+            if res.err == 0 and cfg_node is not None:
+                rec = GetDataResponse(log_.config_text(), self.tree.stat(cfg_node))
+            conn.complete(slot, encode_reply(xid, zxid, res.err, rec))
+
+        log_.propose(Txn(Kind.RECONFIG, conn.session_id, now_ms(), body=change.to_bytes()), done)
 
     def _auth(self, conn: Connection, xid: int, req: AuthPacket) -> None:
         ids = auth_ids(req.scheme, req.auth, conn.ip, self.config.super_digest)

@@ -41,7 +41,7 @@ class RaftStore:
         self._saved_hs = HardState()
 
     # --- start-up ----------------------------------------------------------------
-    def load(self, bootstrap: ConfState) -> bool:
+    def load(self, bootstrap: ConfState, join: bool = False) -> bool:
         """Load snapshot, log and hard state. Returns False for a brand-new data dir,
         which is then bootstrapped with the founding membership."""
         d = self.datadir
@@ -49,6 +49,8 @@ class RaftStore:
         hs = d.hardstate.load()
         wal = d.wal
         if snap is None and wal.last_index == 0 and hs.term == 0:
+            if join:  # joining a running ensemble: the leader sends us a snapshot
+                return False
             self.mem.bootstrap(bootstrap)
             first = self.mem.snapshot()
             snap0 = Snapshot(first.meta, encode_snapshot_payload(bootstrap, b""))

@@ -34,10 +34,11 @@ from roost.raft import (
     Ready,
     Role,
 )
-from roost.server.config import ServerConfig
+from roost.server.config import Member, ServerConfig
+from roost.server.membership import Change, ReconfigError, apply_change, config_text, plan
 from roost.server.peers import PeerTransport
 from roost.server.raftstore import RaftStore
-from roost.server.txn import Txn, TxnResult, apply_txn
+from roost.server.txn import Kind, Txn, TxnResult, apply_txn
 from roost.storage import DataDir
 from roost.tree import DataTree, TreeConfig
 from roost.wire.errors import Err
@@ -93,16 +94,21 @@ class Pending:
     sent_term: int = -1
 
 
-def encode_image(tree: DataTree, dedupe: Dedupe) -> bytes:
-    out: bytes = msgpack.packb([tree.to_bytes(), dedupe.to_list()], use_bin_type=True)
+def encode_image(tree: DataTree, dedupe: Dedupe, members: dict[int, Member]) -> bytes:
+    regs = [[m.id, m.host, m.client_port, m.peer_port, m.role] for m in members.values()]
+    out: bytes = msgpack.packb([tree.to_bytes(), dedupe.to_list(), regs], use_bin_type=True)
     return out
 
 
-def decode_image(image: bytes, config: TreeConfig) -> tuple[DataTree, Dedupe]:
+def decode_image(
+    image: bytes, config: TreeConfig, founders: dict[int, Member]
+) -> tuple[DataTree, Dedupe, dict[int, Member]]:
+    """The state machine of a snapshot; an empty image is the founding state."""
     if not image:
-        return DataTree(config), Dedupe()
-    tree_bytes, dedupe = msgpack.unpackb(image, raw=False)
-    return DataTree.from_bytes(tree_bytes, config), Dedupe.from_list(dedupe)
+        return DataTree(config), Dedupe(), dict(founders)
+    tree_bytes, dedupe, regs = msgpack.unpackb(image, raw=False)
+    members = {int(r[0]): Member(*r) for r in regs}
+    return DataTree.from_bytes(tree_bytes, config), Dedupe.from_list(dedupe), members
 
 
 class RaftLog:
@@ -150,6 +156,7 @@ class RaftLog:
         self.transport: PeerTransport | None = None
         self.role = Role.FOLLOWER
         self.leader = NONE
+        self.members: dict[int, Member] = self._founders()
         self._leaderless_since: float | None = time.monotonic()
 
     # --- start-up --------------------------------------------------------------------
@@ -157,8 +164,10 @@ class RaftLog:
         cfg = self.config
         voters = frozenset(m.id for m in cfg.members if m.voter)
         learners = frozenset(m.id for m in cfg.members if not m.voter)
-        existed = self.store.load(ConfState(voters, learners))
-        self.tree, self.dedupe = decode_image(self.store.state_image, self.tree_config)
+        existed = self.store.load(ConfState(voters, learners), join=cfg.join)
+        self.tree, self.dedupe, self.members = decode_image(
+            self.store.state_image, self.tree_config, self._founders()
+        )
         snap = self.store.snapshot()
         applied = snap.meta.index
         commit = self.store.mem.hard_state.commit
@@ -311,6 +320,8 @@ class RaftLog:
         while True:
             await asyncio.sleep(period)
             self._node.tick()
+            if self.is_leader:
+                self._reconcile()
             if self._touched and self.leader not in (NONE, self.id) and self.transport:
                 self.transport.send(self.leader, CH_TOUCH, msgpack.packb(sorted(self._touched)))
                 self._touched.clear()
@@ -428,10 +439,12 @@ class RaftLog:
         zxid = e.index
         if e.kind == EntryKind.NORMAL and e.data:
             txn = Txn.from_bytes(e.data)
-            if self.dedupe.first_time(txn.origin, txn.boot, txn.seq):
-                result = apply_txn(self.tree, zxid, txn)
-            else:
+            if not self.dedupe.first_time(txn.origin, txn.boot, txn.seq):
                 result = None
+            elif txn.kind is Kind.RECONFIG:
+                result = self._apply_reconfig(zxid, txn, replay)
+            else:
+                result = apply_txn(self.tree, zxid, txn)
             if not replay:
                 if result is not None:
                     self.on_applied(zxid, txn, result)
@@ -442,9 +455,58 @@ class RaftLog:
         self.tree.last_zxid = max(self.tree.last_zxid, zxid)
         self.last_index = zxid
 
+    # --- membership ------------------------------------------------------------------
+    def _founders(self) -> dict[int, Member]:
+        return {m.id: m for m in self.config.members}
+
+    def _apply_reconfig(self, zxid: int, txn: Txn, replay: bool) -> TxnResult:
+        try:
+            self.members = apply_change(self.members, Change.from_bytes(txn.body))
+        except (ReconfigError, ValueError) as e:
+            log.warning("member %d: reconfig at 0x%x refused: %s", self.id, zxid, e)
+            return TxnResult(Err.BAD_ARGUMENTS, None, [])
+        log.info("member %d: members now %s", self.id, sorted(self.members))
+        if not replay:
+            self._members_changed()
+        return TxnResult(0, None, [])
+
+    def _members_changed(self) -> None:
+        if self.transport is not None:
+            self.transport.update_peers(
+                {m.id: (m.host, m.peer_port) for m in self.members.values() if m.id != self.id}
+            )
+
+    def config_text(self) -> bytes:
+        return config_text(self.members, self.last_index)
+
+    def _reconcile(self) -> None:
+        """On the leader: move raft's membership one step towards the registry."""
+        node = self._node
+        raft = node.raft
+        if raft.pending_conf_index > node.applied:
+            return
+        last = raft.log.last_index()
+        caught_up = {i for i, p in raft.prs.items() if last - p.match <= 100}
+        step = plan(self.members, node.conf_state, self.id, caught_up)
+        if step is None:
+            return
+        try:
+            if isinstance(step, int):
+                log.info("member %d: handing leadership to %d before leaving", self.id, step)
+                node.transfer_leadership(step)
+            else:
+                log.info("member %d: proposing %s %d", self.id, step.type.name, step.node_id)
+                node.propose_conf_change(step)
+        except (NotLeaderError, ProposalDroppedError) as e:
+            log.info("member %d: membership step postponed: %s", self.id, e)
+        self._wake.set()
+
     def _install(self, data: bytes, index: int) -> None:
         """A snapshot from the leader replaced our state."""
-        self.tree, self.dedupe = decode_image(self.store.state_image, self.tree_config)
+        self.tree, self.dedupe, self.members = decode_image(
+            self.store.state_image, self.tree_config, self._founders()
+        )
+        self._members_changed()
         self.tree.last_zxid = max(self.tree.last_zxid, index)
         self.last_index = self.snapshot_index = index
         log.info("member %d: installed snapshot at 0x%x", self.id, index)
@@ -452,7 +514,7 @@ class RaftLog:
 
     async def snapshot(self) -> None:
         index = self.last_index
-        image = encode_image(self.tree, self.dedupe)
+        image = encode_image(self.tree, self.dedupe, self.members)
         conf = self._node.conf_state
         loop = asyncio.get_running_loop()
         keep = self.config.snapshots_to_keep

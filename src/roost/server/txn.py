@@ -25,6 +25,8 @@ class Kind(IntEnum):
     CLOSE_SESSION = 3
     REAP = 4
     NOOP = 5
+    #: ensemble membership (applied by the replicated log, not the tree)
+    RECONFIG = 6
 
 
 @dataclass(frozen=True, slots=True)
