@@ -11,9 +11,10 @@ from roost.testing.history import UNKNOWN, Operation, Status
 from roost.testing.linearizability.model import Model
 
 INFO = None  # as `ret`: the operation's outcome is unknown
+Row = tuple[Any, int, int | None, str, Any, Any]
 
 
-def ops(*rows: tuple[Any, int, int | None, str, Any, Any]) -> list[Operation]:
+def ops(*rows: Row) -> list[Operation]:
     """Rows of (process, call, ret, f, args, result); ret None = unknown outcome."""
     out = []
     for i, (process, call, ret, f, args, result) in enumerate(rows):

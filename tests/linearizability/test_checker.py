@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from roost.testing.history import UNKNOWN, Operation, Status
 from roost.testing.linearizability import (
+    ChildrenModel,
+    KVModel,
     LockModel,
     RegisterModel,
     Verdict,
@@ -22,7 +24,7 @@ from roost.testing.linearizability import (
 from roost.testing.linearizability.__main__ import main
 from roost.testing.linearizability.model import Model
 
-from .helpers import INFO, brute_force, ops, shared_data
+from .helpers import INFO, Row, brute_force, ops, shared_data
 
 
 def _random_history(rng: random.Random, model: Model, n: int) -> list[Operation]:
@@ -54,6 +56,21 @@ def _random_op(rng: random.Random, model: Model) -> tuple[str, object, object]:
             ("set", ("/a", v, rng.choice([-1, 0, 1])), rng.choice([1, 2, "badversion"])),
             ("delete", ("/a", rng.choice([-1, 0, 1])), rng.choice(["ok", "nonode"])),
         ])
+    if isinstance(model, KVModel):
+        key = rng.choice("kk" + "j")
+        return rng.choice([
+            ("get", (key, None), rng.choice(["", "x", "xy", "y", "yx"])),
+            ("put", (key, rng.choice("xy")), None),
+            ("append", (key, rng.choice("xy")), None),
+        ])
+    if isinstance(model, ChildrenModel):
+        names = [f"n-{i:010d}" for i in range(3)]
+        return rng.choice([
+            ("create", ("/p", "n-", True, rng.choice([None, 1])), rng.choice(names)),
+            ("list", ("/p",), rng.sample(names, rng.randrange(3))),
+            ("delete", ("/p", rng.choice(names)), rng.choice(["ok", "nonode"])),
+            ("expire", ("/p", 1), None),
+        ])
     return rng.choice([
         ("acquire", ("L", rng.choice("ab")), rng.choice([1, 2, 3, "busy"])),
         ("release", ("L", rng.choice("ab")), rng.choice(["ok", "notheld"])),
@@ -61,11 +78,13 @@ def _random_op(rng: random.Random, model: Model) -> tuple[str, object, object]:
     ])
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
+@settings(max_examples=500, deadline=None, derandomize=True)
 @given(
     seed=st.integers(0, 2**32 - 1),
     n=st.integers(1, 6),
-    model=st.sampled_from([RegisterModel(), ZnodeModel(), LockModel()]),
+    model=st.sampled_from(
+        [RegisterModel(), ZnodeModel(), LockModel(), KVModel(), ChildrenModel()]
+    ),
 )
 def test_agrees_with_brute_force(seed: int, n: int, model: Model) -> None:
     history = _random_history(random.Random(seed), model, n)
@@ -78,21 +97,24 @@ def test_agrees_with_brute_force(seed: int, n: int, model: Model) -> None:
         assert brute_force(list(result.failing), model) is False
 
 
-def test_brute_force_comparison_sees_both_verdicts() -> None:
+@pytest.mark.parametrize(
+    "model", [RegisterModel(), ZnodeModel(), LockModel(), KVModel(), ChildrenModel()]
+)
+def test_brute_force_comparison_sees_both_verdicts(model: Model) -> None:
     rng = random.Random(7)
-    verdicts = {brute_force(_random_history(rng, RegisterModel(), 4), RegisterModel())
-                for _ in range(200)}
+    verdicts = {brute_force(_random_history(rng, model, 4), model) for _ in range(300)}
     assert verdicts == {True, False}
 
 
 def _assert_witness(order: tuple[Operation, ...], history: list[Operation], model: Model) -> None:
-    """`order` contains every completed operation, respects real time and is accepted."""
+    """`order` contains every completed operation and, part by part, respects real time
+    and is accepted by the model."""
     done = {op.id for op in history if op.status is Status.OK}
     assert done <= {op.id for op in order}
-    for i, a in enumerate(order):
-        for b in order[i + 1 :]:
-            assert b.ret is None or b.ret >= a.call
     for part in model.partition(list(order)):
+        for i, a in enumerate(part):
+            for b in part[i + 1 :]:
+                assert b.ret is None or b.ret >= a.call
         state = model.init()
         for op in part:
             ok, state = model.step(state, op.input, op.result)
@@ -101,7 +123,7 @@ def _assert_witness(order: tuple[Operation, ...], history: list[Operation], mode
 
 def _hard_history(n: int) -> list[Operation]:
     """n concurrent writes and an impossible read: the search must try many orders."""
-    rows = [(p, 0, 100, "write", p, None) for p in range(n)]
+    rows: list[Row] = [(p, 0, 100, "write", p, None) for p in range(n)]
     rows.append((n, 101, 102, "read", None, -1))
     return ops(*rows)
 
@@ -141,8 +163,6 @@ def test_violation_in_one_key_only() -> None:
         (1, 2, 3, "put", ("b", "2"), None),
         (1, 4, 5, "get", ("b", None), "1"),
     ]
-    from roost.testing.linearizability import KVModel
-
     result = check(ops(*rows), KVModel())
     assert result.verdict is Verdict.NOT_LINEARIZABLE
     assert {op.args[0] for op in result.failing} == {"b"}
@@ -150,7 +170,7 @@ def test_violation_in_one_key_only() -> None:
 
 
 def test_minimization_removes_irrelevant_reads_only() -> None:
-    rows = [(0, 0, 1, "write", 1, None)]
+    rows: list[Row] = [(0, 0, 1, "write", 1, None)]
     rows += [(1, 2 + 2 * i, 3 + 2 * i, "read", None, 1) for i in range(10)]
     rows += [(0, 30, 31, "write", 2, None), (2, 32, 33, "read", None, 1)]
     rows += [(3, 40 + i, 41 + i, "read", None, 2) for i in range(5)]  # after the culprit

@@ -20,9 +20,7 @@ from roost.testing.linearizability import (
 )
 from roost.testing.linearizability.model import Model
 
-from .helpers import INFO, brute_force, ops
-
-Row = tuple[Any, int, int | None, str, Any, Any]
+from .helpers import INFO, Row, brute_force, ops
 YES, NO = True, False
 
 REGISTER: list[tuple[str, bool, list[Row]]] = [
