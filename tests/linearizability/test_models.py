@@ -21,6 +21,7 @@ from roost.testing.linearizability import (
 from roost.testing.linearizability.model import Model
 
 from .helpers import INFO, Row, brute_force, ops
+
 YES, NO = True, False
 
 REGISTER: list[tuple[str, bool, list[Row]]] = [
