@@ -85,7 +85,7 @@ def svg_timeline(result: Result) -> str:
     run to the right edge (dashed); the operation that cannot be linearized is red."""
     ops = _shown_ops(result)
     rank = _ranks(ops)
-    step = 64 if len(rank) <= 60 else 28
+    step = _step(result, ops, len(rank))
     procs: list[Hashable] = sorted({op.process for op in ops}, key=str)
     row = {p: n for n, p in enumerate(procs)}
     width = _LEFT + step * (len(rank) + 2)
@@ -106,6 +106,15 @@ def svg_timeline(result: Result) -> str:
         parts.append(_bar(result, op, (rank, step, width), y, pos))
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def _step(result: Result, ops: Sequence[Operation], slots: int) -> int:
+    """Pixels per time slot: wide enough for every label when there are few slots
+    (the shortest bar spans 1.5 slots), compact otherwise."""
+    if slots > 80:
+        return 28
+    longest = max((len(result.model.describe(op.input, op.result)) for op in ops), default=0)
+    return min(160, max(28, (longest + 4) * _CHAR_W * 2 // 3))
 
 
 def _title(result: Result) -> str:
