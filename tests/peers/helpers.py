@@ -143,15 +143,21 @@ async def closed_by_peer(reader: asyncio.StreamReader, timeout: float = 5.0) -> 
     return True
 
 
-def make_tls(tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """A self-signed certificate for 127.0.0.1; returns (server, client) contexts."""
+def make_tls(
+    tmp: Path, mutual: bool = False, label: str = "member"
+) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A self-signed certificate for 127.0.0.1; returns (server, client) contexts.
+
+    With `mutual`, the server demands a client certificate signed by the same key, and the
+    client presents it.
+    """
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "roost-test")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"roost-{label}")])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -167,8 +173,8 @@ def make_tls(tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
         )
         .sign(key, hashes.SHA256())
     )
-    cert_path = tmp / "cert.pem"
-    key_path = tmp / "key.pem"
+    cert_path = tmp / f"{label}-cert.pem"
+    key_path = tmp / f"{label}-key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
         key.private_bytes(
@@ -180,4 +186,8 @@ def make_tls(tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(cert_path, key_path)
     client = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(cert_path))
+    if mutual:
+        server.verify_mode = ssl.CERT_REQUIRED
+        server.load_verify_locations(cafile=str(cert_path))
+        client.load_cert_chain(cert_path, key_path)
     return server, client

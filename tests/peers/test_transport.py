@@ -331,11 +331,14 @@ def test_update_peers_adds_and_removes_members() -> None:
             members.append(c)
             await all_connected(members)
             # remove member 3 from a's view: links close, down fires, its dials are refused
+            failures = c.t.stats[1].dial_failures
+            rejected = a.t.auth_failures
             a.t.update_peers({1: a.addr, 2: b.addr})
             await poll(lambda: a.count("down", 3) == 1, what="down(3)")
             assert not a.t.send(3, 0, b"gone")
-            await poll(lambda: c.t.stats[1].dial_failures >= 1, what="c's redial refused")
-            assert not c.t.connected(1) and a.t.auth_failures >= 1
+            await poll(lambda: c.t.stats[1].dial_failures > failures, what="c's redial refused")
+            assert a.t.auth_failures > rejected
+            assert not c.t.connected(1) and c.count("down", 1) == 1
             assert a.t.connected(2) and a.t.send(2, 0, b"still")
             await poll(lambda: b.from_peer(1) == [b"still"], what="a->b")
         finally:
@@ -359,8 +362,9 @@ def test_tls_links(tmp_path: Path) -> None:
             link = a.t._out[2]
             assert link.writer.get_extra_info("ssl_object") is not None
             # a member dialing without TLS never gets in
-            await plain.start({1: a.addr})
+            await plain.start({})
             a.t.update_peers({2: b.addr, 3: plain.addr})
+            plain.t.update_peers({1: a.addr})
             st = plain.t.stats[1]
             await poll(lambda: st.dial_failures + st.handshake_failures >= 2, what="plain fails")
             assert not plain.t.connected(1) and st.connects == 0
@@ -450,5 +454,32 @@ def test_a_peer_that_keeps_dropping_us_is_backed_off() -> None:
         finally:
             await a.t.close()
             server.close()
+
+    run(body)
+
+
+def test_mutual_tls_rejects_a_member_without_the_client_certificate(tmp_path: Path) -> None:
+    server_ctx, client_ctx = make_tls(tmp_path, mutual=True)
+    # a stranger's client context trusts the server but has no client certificate
+    _, stranger_ctx = make_tls(tmp_path, label="stranger")
+    stranger_ctx.load_verify_locations(cafile=str(tmp_path / "member-cert.pem"))
+
+    async def body() -> None:
+        members = await mesh([1, 2], ssl_server=server_ctx, ssl_client=client_ctx)
+        a, b = members
+        stranger = Member(3, kwargs={"ssl_client": stranger_ctx})
+        try:
+            await all_connected(members)
+            assert a.t.send(2, 0, b"mtls")
+            await poll(lambda: b.messages == [(1, 0, b"mtls")], what="mTLS delivery")
+            await stranger.start({})
+            a.t.update_peers({2: b.addr, 3: stranger.addr})
+            stranger.t.update_peers({1: a.addr})
+            st = stranger.t.stats[1]
+            await poll(lambda: st.dial_failures >= 2, what="stranger refused")
+            assert st.connects == 0 and not stranger.t.connected(1)
+            assert a.from_peer(3) == []
+        finally:
+            await close_all([*members, stranger])
 
     run(body)
