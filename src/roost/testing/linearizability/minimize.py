@@ -9,8 +9,9 @@ linearizable then neither is the original:
    search finds the shortest failing prefix. Its last event is the return of the
    operation that can no longer be linearized.
 2. *Removing pure operations* (reads and other operations that changed nothing, per
-   ``model.pure``): deleting one from a valid linearization leaves a valid one. Each is
-   removed greedily when the rest still fails. (Removing a write is not sound in general:
+   ``model.pure``): deleting one from a valid linearization leaves a valid one. They are
+   removed while the rest still fails: all at once if possible, else in ever smaller
+   groups down to one at a time. (Removing a write is not sound in general:
    the rest could fail only because a read lost its explanation.)
 
 The result is small, not necessarily the smallest possible.
@@ -71,16 +72,24 @@ def shortest_failing_prefix(
 def remove_pure(
     ops: list[Operation], keep: Operation | None, model: Model, deadline: float
 ) -> list[Operation]:
-    """Greedily drop pure operations (except ``keep``) while the history still fails."""
+    """Drop pure operations (never ``keep``) while the history still fails: first all of
+    them at once, then halves, quarters, ... down to one at a time."""
     current = list(ops)
-    for op in list(reversed(ops)):
-        if time.monotonic() >= deadline:
-            break
-        if op is keep or not model.pure(op.input, op.result):
-            continue
-        trial = [o for o in current if o is not op]
-        if _fails(trial, model, deadline):
-            current = trial
+    candidates = [op for op in ops if op is not keep and model.pure(op.input, op.result)]
+    chunk = len(candidates)
+    while chunk >= 1:
+        i = 0
+        while i < len(candidates):
+            if time.monotonic() >= deadline:
+                return current
+            group = {id(op) for op in candidates[i : i + chunk]}
+            trial = [op for op in current if id(op) not in group]
+            if _fails(trial, model, deadline):
+                current = trial
+                del candidates[i : i + chunk]
+            else:
+                i += chunk
+        chunk //= 2
     return current
 
 
