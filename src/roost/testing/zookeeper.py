@@ -14,6 +14,7 @@ allowed, the super digest ``super:test``, TTL nodes enabled and a 1 s container 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -22,6 +23,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -46,6 +48,19 @@ DEFAULT_JVM_FLAGS = (
     "-Djava.awt.headless=true",
     "-Dfile.encoding=UTF-8",
 )
+
+
+#: Servers started by this process; any still running at interpreter exit are killed,
+#: so an aborted test run leaves no JVM behind.
+_LIVE: weakref.WeakSet[ZooKeeperServer] = weakref.WeakSet()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for server in list(_LIVE):
+        with contextlib.suppress(Exception):
+            server.kill()
+            server.stop()  # removes the temp files unless keep_files
 
 
 class ZooKeeperUnavailable(RuntimeError):
@@ -277,6 +292,7 @@ class ZooKeeperServer:
                 cwd=self.work_dir,
                 start_new_session=True,
             )
+        _LIVE.add(self)
 
     def _wait_ready(self) -> tuple[bool, str]:
         deadline = time.monotonic() + self.startup_timeout
