@@ -286,3 +286,25 @@ def test_transport_through_blackhole_and_heal() -> None:
             p21.stop()
 
     run(body)
+
+
+def test_retarget_sends_new_connections_elsewhere(proxy: TcpProxy, echo: EchoServer) -> None:
+    other = EchoServer()
+    thread = threading.Thread(target=other.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        with connect(proxy.port) as s1:
+            s1.sendall(b"one")
+            assert recv_exactly(s1, 3) == b"one"
+            proxy.retarget((LOCAL, other.port))
+            with connect(proxy.port) as s2:
+                s2.sendall(b"two")
+                assert recv_exactly(s2, 3) == b"two"
+            s1.sendall(b"1")  # the old connection keeps its upstream
+            assert recv_exactly(s1, 1) == b"1"
+        assert bytes(echo.received) == b"one1"
+        assert bytes(other.received) == b"two"
+    finally:
+        other.shutdown()
+        other.server_close()
+        thread.join(5)
