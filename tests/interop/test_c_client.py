@@ -6,12 +6,15 @@ than 1, and it re-sends watches after a reconnect with SetWatches under the spec
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import pytest
 from kazoo.client import KazooClient
 from kazoo.security import make_digest_acl
+
+from roost.testing.zookeeper import four_letter_word
 
 from .climt import CliMt
 from .conftest import Backend
@@ -30,9 +33,19 @@ def wait_gone(client: KazooClient, path: str, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
+def last_xid(backend: Backend, session: str) -> int:
+    """The last xid the server got on the session's connection, from the `cons` word."""
+    for line in four_letter_word(backend.host, backend.port, "cons").splitlines():
+        found = re.search(r"sid=(0x[0-9a-f]+),.*lcxid=(0x[0-9a-f]+)", line)
+        if found and int(found.group(1), 16) == int(session, 16):
+            return int(found.group(2), 16)
+    raise AssertionError(f"session {session} is not in cons")
+
+
 def test_scripted_session(backend: Backend, admin: KazooClient, cli_mt: Path) -> None:
     b = f"{BASE}/session"
     admin.ensure_path(BASE)
+    started = int(time.time())
     with CliMt(cli_mt, backend.hosts) as cli:
         session = cli.wait_connected()
         assert cli.create(b) == (0, b)
@@ -41,6 +54,8 @@ def test_scripted_session(backend: Backend, admin: KazooClient, cli_mt: Path) ->
         assert (rc, value) == (0, "new")  # cli_mt always creates with the data "new"
         assert (stat["version"], stat["aversion"], stat["ephemeralOwner"]) == ("0", "0", "0")
         assert stat["czxid"] == stat["mzxid"]
+        # the C client numbers its requests from time(0), not from 1
+        assert last_xid(backend, session) >= started
 
         start = cli.proc.mark
         rc, changed = cli.set(f"{b}/node", "hello world")
