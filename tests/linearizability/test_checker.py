@@ -243,3 +243,25 @@ def test_malformed_histories_are_rejected() -> None:
     twins = ops((0, 0, 1, "write", 1, None), (1, 2, 3, "read", None, 1))
     with pytest.raises(ValueError, match="share the id"):
         check([twins[0], twins[0]], RegisterModel())
+
+
+def test_command_line_checks_saved_histories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from roost.testing.history import History
+
+    h = History()
+    h.ok(h.invoke(0, "acquire", ("L", "a")), 5)
+    h.ok(h.invoke(0, "release", ("L", "a")), "ok")
+    h.ok(h.invoke(1, "acquire", ("L", "b")), 6)
+    good = h.save(tmp_path / "good.jsonl")
+    h.ok(h.invoke(1, "release", ("L", "b")), "ok")
+    h.ok(h.invoke(2, "acquire", ("L", "c")), 3)  # the fencing token went backwards
+    bad = h.save(tmp_path / "bad.jsonl")
+    assert main([str(good), "--model", "lock"]) == 0
+    assert main([str(bad), "--model", "lock", "--out", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "cannot be linearized: op 4 acquire('c') -> 3" in out
+    assert (tmp_path / "bad-violation.html").is_file()
+    with pytest.raises(SystemExit, match="only saved histories"):
+        main([str(tmp_path / "x.log"), "--model", "lock"])

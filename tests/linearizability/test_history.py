@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,8 @@ from roost.testing.history import (
     EventKind,
     History,
     Status,
+    dump_event,
+    load_events,
     operations_from_events,
 )
 
@@ -140,3 +144,31 @@ def test_as_info_forgets_the_outcome() -> None:
     op = h.operations()[0].as_info()
     assert (op.status, op.ret, op.result, op.args) == (Status.INFO, None, UNKNOWN, 1)
     assert repr(UNKNOWN) == "UNKNOWN"
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    h = _fake_clock()
+    values: list[Any] = [
+        None, 3, -2.5, "s", b"\x00\xff", ("/a", b"x", -1), frozenset({"b", "a"}),
+        ["n-1", "n-2"], {"k": (1, 2)}, True,
+    ]
+    for i, value in enumerate(values):
+        h.ok(h.invoke(("client", i), "op", value), value)
+    h.fail(h.invoke(7, "write", 1))
+    h.info(h.invoke(8, "write", 2))
+    h.invoke(9, "read")  # still pending
+    path = h.save(tmp_path / "h.jsonl")
+    assert len(path.read_text().splitlines()) == len(h)
+    events = load_events(path)
+    assert events == h.events()
+    assert operations_from_events(events) == h.operations()
+    assert operations_from_events(events)[-1].result is UNKNOWN
+
+
+def test_saving_an_unsupported_value_fails_clearly() -> None:
+    h = History()
+    h.invoke(0, "write", object())
+    with pytest.raises(TypeError, match="cannot save"):
+        dump_event(h.events()[0])
+    with pytest.raises(TypeError, match="cannot save"):
+        h.save("/nonexistent-dir/never-written.jsonl")

@@ -20,11 +20,14 @@ as ``info``: it may or may not have taken effect.
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
+from pathlib import Path
 from typing import Any, Final
 
 
@@ -159,6 +162,12 @@ class History:
         with self._lock:
             return len(self._events)
 
+    def save(self, path: str | Path) -> Path:
+        """Write the events so far as JSON lines (see :func:`load_events`)."""
+        out = Path(path)
+        out.write_text("".join(dump_event(ev) + "\n" for ev in self.events()))
+        return out
+
 
 def operations_from_events(events: Iterable[Event]) -> list[Operation]:
     """Pair invocations with completions (by handle). Unpaired invocations become info."""
@@ -194,3 +203,68 @@ def _operation(op_id: int, inv: Event, end: Event) -> Operation:
             op_id, inv.process, inv.f, inv.value, None, inv.time, end.time, Status.FAIL
         )
     return Operation(op_id, inv.process, inv.f, inv.value, UNKNOWN, inv.time, None, Status.INFO)
+
+
+# -- saving and loading ---------------------------------------------------------------
+# One JSON object per event. JSON has no tuples, bytes or sets, so those (and UNKNOWN)
+# are written as one-key objects: {"tuple": [...]}, {"bytes": "<base64>"},
+# {"set": [...]}, {"unknown": true}; a dict is {"map": [[key, value], ...]}.
+
+
+def _encode(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if value is UNKNOWN:
+        return {"unknown": True}
+    if isinstance(value, bytes):
+        return {"bytes": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, tuple):
+        return {"tuple": [_encode(v) for v in value]}
+    if isinstance(value, frozenset | set):
+        return {"set": sorted((_encode(v) for v in value), key=json.dumps)}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {"map": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    raise TypeError(f"cannot save a {type(value).__name__} in a history: {value!r}")
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) != 1:
+        raise ValueError(f"not a saved history value: {value!r}")
+    (tag, body), = value.items()
+    if tag == "unknown":
+        return UNKNOWN
+    if tag == "bytes":
+        return base64.b64decode(body)
+    if tag == "tuple":
+        return tuple(_decode(v) for v in body)
+    if tag == "set":
+        return frozenset(_decode(v) for v in body)
+    if tag == "map":
+        return {_decode(k): _decode(v) for k, v in body}
+    raise ValueError(f"unknown tag {tag!r} in a saved history")
+
+
+def dump_event(ev: Event) -> str:
+    """One event as a line of JSON."""
+    return json.dumps({
+        "kind": ev.kind.value, "handle": ev.handle, "process": _encode(ev.process),
+        "f": ev.f, "value": _encode(ev.value), "time": ev.time,
+    })
+
+
+def load_events(path: str | Path) -> list[Event]:
+    """Read events written by :meth:`History.save`."""
+    events = []
+    for line in Path(path).read_text().splitlines():
+        if not line.strip():
+            continue
+        d = json.loads(line)
+        events.append(Event(EventKind(d["kind"]), d["handle"], _decode(d["process"]), d["f"],
+                            _decode(d["value"]), d["time"]))
+    return events

@@ -1,6 +1,8 @@
-"""``python -m roost.testing.linearizability FILE... --model register|kv``
+"""``python -m roost.testing.linearizability FILE... --model MODEL``
 
-Prints each file's verdict. On a violation it also prints the small failing sub-history
+FILE is a history saved by ``History.save`` (``*.jsonl``, any model), a Jepsen etcd log
+(``--model register``) or an EDN key-value history (``--model kv``). Prints each file's
+verdict. On a violation it also prints the small failing sub-history
 and writes its timeline to ``<dir>/<file stem>-violation.html`` (or ``.svg``).
 Exit status: 0 all linearizable, 1 some violation, 2 some check timed out.
 """
@@ -9,17 +11,33 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from roost.testing.history import Operation, load_events, operations_from_events
 from roost.testing.linearizability.checker import Verdict, check
+from roost.testing.linearizability.model import Model
 from roost.testing.linearizability.models import KVModel, RegisterModel
 from roost.testing.linearizability.parsers import parse_edn_kv, parse_jepsen_etcd
+from roost.testing.linearizability.zkmodels import ChildrenModel, LockModel, ZnodeModel
 
-_MODELS = {
-    "register": (RegisterModel, parse_jepsen_etcd),
-    "kv": (KVModel, parse_edn_kv),
+_MODELS: dict[str, Callable[[], Model]] = {
+    "register": RegisterModel,
+    "kv": KVModel,
+    "znode": ZnodeModel,
+    "children": ChildrenModel,
+    "lock": LockModel,
 }
+_JEPSEN_PARSERS = {"register": parse_jepsen_etcd, "kv": parse_edn_kv}
+
+
+def _read(path: Path, model: str) -> list[Operation]:
+    if path.suffix == ".jsonl":
+        return operations_from_events(load_events(path))
+    parse = _JEPSEN_PARSERS.get(model)
+    if parse is None:
+        raise SystemExit(f"{path}: only saved histories (.jsonl) can be checked with {model}")
+    return parse(path)
 
 
 def _args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -29,7 +47,8 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--model", choices=sorted(_MODELS), required=True,
-                   help="register: Jepsen etcd log lines; kv: EDN get/put/append maps")
+                   help="for files other than .jsonl: register = Jepsen etcd log lines, "
+                   "kv = EDN get/put/append maps")
     p.add_argument("--timeout", type=float, default=None, help="seconds per file")
     p.add_argument("--out", type=Path, default=Path("."), help="where timelines go")
     p.add_argument("--format", choices=("html", "svg"), default="html")
@@ -39,11 +58,12 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _args(argv)
-    model_cls, parse = _MODELS[args.model]
+    new_model = _MODELS[args.model]
     status = 0
     times: list[tuple[float, Path]] = []
     for path in args.files:
-        result = check(parse(path), model_cls(), args.timeout, minimize=not args.quiet)
+        ops = _read(path, args.model)
+        result = check(ops, new_model(), args.timeout, minimize=not args.quiet)
         times.append((result.elapsed, path))
         print(f"{path}: {result.verdict.value} ({result.elapsed:.3f} s)")
         if result.verdict is Verdict.UNKNOWN:
