@@ -265,3 +265,29 @@ def test_command_line_checks_saved_histories(
     assert (tmp_path / "bad-violation.html").is_file()
     with pytest.raises(SystemExit, match="only saved histories"):
         main([str(tmp_path / "x.log"), "--model", "lock"])
+
+
+def test_a_violation_elsewhere_outranks_a_timeout() -> None:
+    from roost.testing.linearizability import KVModel
+
+    rows: list[Row] = [(p, 0, 100, "append", ("hard", str(p)), None) for p in range(14)]
+    rows.append((20, 101, 102, "get", ("hard", None), "impossible"))
+    easy_ok: list[Row] = [(30, 0, 1, "put", ("a", "1"), None),
+                          (30, 2, 3, "get", ("a", None), "1")]
+    bad: list[Row] = [(40, 0, 1, "put", ("b", "1"), None),
+                      (40, 2, 3, "get", ("b", None), "2"),
+                      (40, 4, 5, "put", ("b", "3"), None),
+                      (40, 6, 7, "put", ("b", "4"), None),
+                      (40, 8, 9, "put", ("b", "5"), None),
+                      (40, 10, 11, "put", ("b", "6"), None)]
+    timed_out = check(ops(*rows, *easy_ok), KVModel(), timeout=0.0)
+    assert timed_out.verdict is Verdict.UNKNOWN
+    assert [p.verdict for p in timed_out.parts] == [Verdict.LINEARIZABLE, Verdict.UNKNOWN]
+    assert "timed out on a part of 15 operations" in timed_out.report()
+    # the bad part (6 ops) is searched after the easy one but before the hard one (15 ops)
+    # here; put it last by size to show a later definite violation still wins
+    bad_big = bad + [(41, 20 + i, 21 + i, "put", ("b", str(i)), None) for i in range(12)]
+    result = check(ops(*rows, *easy_ok, *bad_big), KVModel(), timeout=0.0)
+    assert [p.verdict for p in result.parts][-1] is Verdict.NOT_LINEARIZABLE
+    assert Verdict.UNKNOWN in [p.verdict for p in result.parts]
+    assert result.verdict is Verdict.NOT_LINEARIZABLE

@@ -115,7 +115,9 @@ def check(
 ) -> Result:
     """Check ``history`` against ``model``.
 
-    ``timeout`` (seconds) bounds the search; when it runs out the verdict is UNKNOWN.
+    ``timeout`` (seconds) bounds the search; a part whose search runs out of time is
+    UNKNOWN, and so is the verdict unless another part is not linearizable (a violation
+    is definite; parts are searched smallest first, up to the first violation).
     On a violation the failing part is minimized for at most ``minimize_timeout`` seconds.
     """
     start = time.monotonic()
@@ -128,9 +130,13 @@ def check(
         found, order = search(part, model, deadline)
         verdict = _VERDICTS[found]
         result.parts.append(PartResult(verdict, tuple(part), tuple(part[i] for i in order)))
-        if verdict is not Verdict.LINEARIZABLE:
+        if verdict is Verdict.NOT_LINEARIZABLE:
             result.verdict = verdict
             break
+        if verdict is Verdict.UNKNOWN:
+            # keep going: after the deadline small parts still finish, and a definite
+            # violation elsewhere outranks "unknown"
+            result.verdict = verdict
     if result.verdict is Verdict.NOT_LINEARIZABLE and minimize:
         from roost.testing.linearizability.minimize import shrink
 

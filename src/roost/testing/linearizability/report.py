@@ -19,9 +19,8 @@ def _shown_ops(result: Result) -> tuple[Operation, ...]:
     """The failing sub-history if there is one, else the part that decided the verdict."""
     if result.failing:
         return result.failing
-    if result.parts:
-        return result.parts[-1].ops[:_MAX_TIMELINE_OPS]
-    return ()
+    deciding = [p for p in result.parts if p.verdict is result.verdict] or result.parts
+    return deciding[-1].ops[:_MAX_TIMELINE_OPS] if deciding else ()
 
 
 def _positions(result: Result) -> dict[int, int]:
@@ -36,10 +35,10 @@ def text_report(result: Result) -> str:
         f"{len(result.parts)} part(s) searched, {total} operations, {result.elapsed:.3f} s)"
     ]
     if result.failing:
-        part = result.parts[-1].ops
         lines.append(
             f"small failing sub-history: {len(result.failing)} of the failing part's "
-            f"{len(part)} operations (pending operations cut off here show as 'info'):"
+            f"{len(result.parts[-1].ops)} operations "
+            "(pending operations cut off here show as 'info'):"
         )
         lines += _table(result, result.failing)
         if result.failing_op is not None:
@@ -49,9 +48,12 @@ def text_report(result: Result) -> str:
         if order:
             steps = ", ".join(f"{op.id}" for op in order)
             lines.append(f"longest partial linearization of it (op ids in order): {steps}")
-    elif result.parts and result.verdict is Verdict.UNKNOWN:
-        best = result.parts[-1].linearization
-        lines.append(f"timed out; longest partial linearization found: {len(best)} operations")
+    for part in result.parts:
+        if part.verdict is Verdict.UNKNOWN:
+            lines.append(
+                f"timed out on a part of {len(part.ops)} operations; longest partial "
+                f"linearization found: {len(part.linearization)} operations"
+            )
     return "\n".join(lines)
 
 
