@@ -53,6 +53,7 @@ BULK_SCENARIOS = (
     "watches",
     "multi",
     "chroot",
+    "watch_acl",
     "addwatch",
     "removewatches",
     "ttl_container",

@@ -155,6 +155,17 @@ def test_chroot(java_transcripts: Transcripts) -> None:
     ]
 
 
+def test_events_need_read_permission(java_transcripts: Transcripts) -> None:
+    # a triggered watch whose connection may not READ the node is used up without an event
+    assert java_transcripts["watch_acl"] == [
+        "lock the node: ok v=0 cv=1 av=1 len=4 kids=1 owner=0",
+        "after setACL: []",
+        "changes the watcher may not read: []",
+        "were the watches used up: []",
+        "after delete: []",
+    ]
+
+
 def test_persistent_and_recursive_watches(java_transcripts: Transcripts) -> None:
     assert java_transcripts["addwatch"] == [
         "persistent: [persistent NodeDataChanged ~/p, persistent NodeDataChanged ~/p, "

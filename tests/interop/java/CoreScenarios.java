@@ -285,4 +285,28 @@ final class CoreScenarios {
         h.show("all children number /", () -> zk.getAllChildrenNumber("/"));
         h.show("sync", () -> h.sync(zk, "/a"));
     }
+
+    static void watchAcl(Harness h) throws Exception {
+        Harness.Recorder rec = h.recorder();
+        ZooKeeper anon = h.connect(rec);
+        ZooKeeper alice = h.connect(null);
+        alice.addAuthInfo("digest", Harness.bytes("alice:secret"));
+        String n = h.p("/n");
+        mk(alice, n, "open", PERSISTENT);
+        mk(alice, n + "/kid", null, PERSISTENT);
+        anon.getData(n, rec.watcher("data"), null);
+        anon.getChildren(n, rec.watcher("child"));
+        h.show("lock the node", () -> alice.setACL(n, Ids.CREATOR_ALL_ACL, -1));
+        h.showEvents("after setACL", anon, rec);
+        alice.setData(n, Harness.bytes("closed"), -1);
+        mk(alice, n + "/kid2", null, PERSISTENT);
+        h.showEvents("changes the watcher may not read", anon, rec);
+        alice.setACL(n, OPEN, -1);
+        alice.setData(n, Harness.bytes("open again"), -1);
+        h.showEvents("were the watches used up", anon, rec);
+        alice.delete(n + "/kid", -1);
+        alice.delete(n + "/kid2", -1);
+        alice.delete(n, -1);
+        h.showEvents("after delete", anon, rec);
+    }
 }

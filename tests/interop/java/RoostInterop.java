@@ -28,6 +28,7 @@ public final class RoostInterop {
         all.put("watches", CoreScenarios::watches);
         all.put("multi", CoreScenarios::multi);
         all.put("chroot", CoreScenarios::chroot);
+        all.put("watch_acl", CoreScenarios::watchAcl);
         all.put("addwatch", ApiScenarios::addWatch);
         all.put("removewatches", ApiScenarios::removeWatches);
         all.put("ttl_container", ApiScenarios::ttlContainer);
