@@ -284,8 +284,8 @@ def test_a_violation_elsewhere_outranks_a_timeout() -> None:
     assert timed_out.verdict is Verdict.UNKNOWN
     assert [p.verdict for p in timed_out.parts] == [Verdict.LINEARIZABLE, Verdict.UNKNOWN]
     assert "timed out on a part of 15 operations" in timed_out.report()
-    # the bad part (6 ops) is searched after the easy one but before the hard one (15 ops)
-    # here; put it last by size to show a later definite violation still wins
+    # parts go smallest first: this failing part (18 operations) is searched after the
+    # timed-out one (15), and its definite violation decides the verdict
     bad_big = bad + [(41, 20 + i, 21 + i, "put", ("b", str(i)), None) for i in range(12)]
     result = check(ops(*rows, *easy_ok, *bad_big), KVModel(), timeout=0.0)
     assert [p.verdict for p in result.parts][-1] is Verdict.NOT_LINEARIZABLE
