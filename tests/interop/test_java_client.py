@@ -145,7 +145,8 @@ def test_chroot(java_transcripts: Transcripts) -> None:
         "children of /: ok [a, s-0000000001]",
         "stat of /: ok v=0 cv=2 av=0 len=0 kids=2 owner=0",
         "events: [exists NodeCreated /w, child NodeChildrenChanged /]",
-        # Java 3.8 leaves the chroot on multi results and getEphemerals paths
+        # the Java 3.8 client leaves the chroot on multi results and getEphemerals paths,
+        # and sends the getEphemerals prefix without it (so "/e" matches nothing)
         "multi: ok [create ~/m, create ~/m/s-0000000000]",
         "ephemeral: ok /e",
         "getEphemerals /: ok [~/e]",
