@@ -303,3 +303,35 @@ def test_ephemeral_created_in_transaction(make_client: ClientFactory) -> None:
     zk.stop()
     assert other.exists("/te") is None
     assert other.exists("/tp") is not None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "outcome"),
+    [
+        ("exists", "/a\x00", BadArgumentsError),
+        ("exists", "/a\x1e", None),  # exists only rejects NUL
+        ("get", "/a\x00", NoNodeError),  # reads do not validate: no such node
+        ("get", "/a\x1e", NoNodeError),
+        ("get_children", "/a\x1e", NoNodeError),
+        ("get_acls", "/a\x1e", NoNodeError),
+        ("delete", "/a\x00", BadArgumentsError),
+        ("delete", "/a\x1e", NoNodeError),  # delete only rejects NUL
+        ("set", "/a\x1e", BadArgumentsError),
+        ("set_acls", "/a\x1e", BadArgumentsError),
+    ],
+    ids=lambda v: repr(v) if isinstance(v, str) else getattr(v, "__name__", str(v)),
+)
+def test_path_validation_per_operation(
+    zk: KazooClient, method: str, path: str, outcome: type[Exception] | None
+) -> None:
+    args: tuple[object, ...] = (path,)
+    if method == "set":
+        args = (path, b"")
+    elif method == "set_acls":
+        args = (path, [])
+    call = getattr(zk, method)
+    if outcome is None:
+        assert call(*args) is None
+    else:
+        with pytest.raises(outcome):
+            call(*args)

@@ -133,9 +133,19 @@ def test_unknown_session_id_gets_new_session(make_client: ClientFactory) -> None
 def test_close_session_removes_ephemerals(make_client: ClientFactory) -> None:
     owner = make_client()
     watcher = make_client()
-    owner.create("/eph", b"", ephemeral=True)
+    watcher.create("/dir", b"")
+    owner.create("/dir/eph1", b"", ephemeral=True)
+    owner.create("/dir/eph2", b"", ephemeral=True)
+    owner.create("/dir/kept", b"")
+    before = watcher.exists("/dir")
     owner.stop()
-    assert watcher.exists("/eph") is None
+    assert watcher.get_children("/dir") == ["kept"]
+    after = watcher.exists("/dir")
+    # both removals count as child deletions, made by the closeSession txn
+    assert after.cversion == before.cversion + 2
+    assert after.numChildren == 1
+    assert after.pzxid > before.pzxid
+    assert after.mzxid == before.mzxid
 
 
 def test_large_requests(make_client: ClientFactory) -> None:
