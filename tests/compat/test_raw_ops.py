@@ -41,6 +41,7 @@ from roost.wire.records import (
     RemoveWatchesRequest,
     SetDataRequest,
     SetWatches,
+    SetWatches2,
     WatcherEvent,
     WhoAmIResponse,
 )
@@ -494,3 +495,72 @@ def test_watch_events_need_read_permission(raw: RawFactory, base: str) -> None:
     assert friend.wait_events(1) == [ev(EventType.NODE_DATA_CHANGED, path)]
     stranger.ping()
     assert stranger.events == []
+
+
+# --- watch lifetimes -------------------------------------------------------------------------
+
+
+def test_set_watches2_readds_persistent_watches(raw: RawFactory, base: str) -> None:
+    c = raw()
+    x = create(c, f"{base}/x")
+    rel = c.last_zxid
+    session, passwd = c.session_id, c.passwd
+    c.close()
+    writer = raw()
+    create(writer, f"{x}/missed")  # persistent watches fire nothing for the past
+    back = raw(connect=False)
+    assert back.connect(session_id=session, passwd=passwd, last_zxid=rel).sessionId == session
+    reply = back.request(Op.SET_WATCHES2, SetWatches2(rel, [], [], [], [x], [x]))
+    assert (reply.err, len(reply.body)) == (0, 16)
+    back.ping()
+    assert back.events == []
+    create(writer, f"{x}/missed/deep")
+    set_data(writer, x, b"1")
+    assert back.wait_events(2) == [
+        ev(EventType.NODE_CREATED, f"{x}/missed/deep"),
+        ev(EventType.NODE_DATA_CHANGED, x),
+    ]
+
+
+def test_remove_persistent_watch(raw: RawFactory, base: str) -> None:
+    w = raw()
+    c = raw()
+    p = create(c, f"{base}/p")
+    add_watch(w, p, AddWatchMode.PERSISTENT_RECURSIVE)
+    assert w.request(Op.CHECK_WATCHES, CheckWatchesRequest(p, WatcherType.ANY)).err == 0
+    create(c, f"{p}/one")
+    assert w.wait_events(1) == [ev(EventType.NODE_CREATED, f"{p}/one")]
+    assert w.request(Op.REMOVE_WATCHES, RemoveWatchesRequest(p, WatcherType.ANY)).err == 0
+    create(c, f"{p}/two")
+    set_data(c, p, b"x")
+    w.ping()
+    assert len(w.events) == 1
+
+
+def test_watches_belong_to_the_connection(raw: RawFactory, base: str) -> None:
+    c = raw()
+    p = create(c, f"{base}/w")
+    assert c.request(Op.GET_DATA, GetDataRequest(p, True)).err == 0
+    add_watch(c, p, AddWatchMode.PERSISTENT)
+    session, passwd, last = c.session_id, c.passwd, c.last_zxid
+    c.close()
+    back = raw(connect=False)
+    assert back.connect(session_id=session, passwd=passwd, last_zxid=last).sessionId == session
+    writer = raw()
+    set_data(writer, p, b"x")
+    create(writer, f"{p}/kid")
+    back.ping()
+    assert back.events == []  # the old connection's watches went with it
+
+
+def test_failed_reads_leave_no_watch(raw: RawFactory, base: str) -> None:
+    c = raw()
+    p = f"{base}/later"
+    assert c.request(Op.GET_DATA, GetDataRequest(p, True)).err == Err.NO_NODE
+    assert c.request(Op.GET_CHILDREN, GetChildrenRequest(p, True)).err == Err.NO_NODE
+    assert c.request(Op.CHECK_WATCHES, CheckWatchesRequest(p, WatcherType.ANY)).err == (
+        Err.NO_WATCHER
+    )
+    create(c, p)
+    create(c, f"{p}/kid")
+    assert c.events == []
