@@ -58,12 +58,14 @@ def shortest_failing_prefix(
 ) -> tuple[list[Operation], Operation | None]:
     """Binary search over k for the shortest failing prefix (``ops`` must fail)."""
     lo, hi = 0, len(_events(ops))
-    best = prefix(ops, hi)
+    cut, culprit = prefix(ops, hi)
+    best = prepare(cut, model), culprit
     while hi - lo > 1 and time.monotonic() < deadline:
         mid = (lo + hi) // 2
-        candidate = prefix(ops, mid)
-        if _fails(candidate[0], model, deadline):
-            hi, best = mid, candidate
+        cut, culprit = prefix(ops, mid)
+        cut = prepare(cut, model)  # reads pending at the cut are dropped
+        if _fails(cut, model, deadline):
+            hi, best = mid, (cut, culprit)
         else:
             lo = mid
     return best
@@ -98,10 +100,7 @@ def shrink(ops: Sequence[Operation], model: Model, deadline: float) -> Shrunk:
     the operation that cannot be linearized, and the longest partial linearization."""
     cut, culprit = shortest_failing_prefix(ops, model, deadline)
     cut = remove_pure(cut, culprit, model, deadline)
-    again, last = shortest_failing_prefix(cut, model, deadline)
-    if len(again) < len(cut) or last is not None:
-        cut, culprit = again, last
-    kept = prepare(cut, model)
-    found, order = search(kept, model, deadline)
-    partial = tuple(kept[i] for i in order) if found is not True else ()
+    cut, culprit = shortest_failing_prefix(cut, model, deadline)
+    found, order = search(cut, model, deadline)
+    partial = tuple(cut[i] for i in order) if found is not True else ()
     return tuple(cut), culprit, partial
