@@ -3,7 +3,7 @@
 A test harness records what its clients did with a :class:`History`::
 
     history = History()
-    h = history.invoke(process=1, f="write", args=3)   # just before sending the request
+    h = history.invoke(process=1, op="write", args=3)   # just before sending the request
     ...
     history.ok(h, None)          # the reply arrived and says the operation happened
     history.fail(h)              # the reply says it definitely did not happen
@@ -114,12 +114,13 @@ class History:
         self._pending: dict[int, Event] = {}
         self._next = 0
 
-    def invoke(self, process: Hashable, f: str, args: Any = None) -> int:
-        """Record the start of operation ``f(args)`` by ``process``; returns its handle."""
+    def invoke(self, process: Hashable, op: str, args: Any = None) -> int:
+        """Record the start of operation ``op(args)`` by ``process``; returns its handle.
+        (The operation's name is kept as ``Event.f`` / ``Operation.f``, as Jepsen does.)"""
         with self._lock:
             handle = self._next
             self._next += 1
-            ev = Event(EventKind.INVOKE, handle, process, f, args, self._clock())
+            ev = Event(EventKind.INVOKE, handle, process, op, args, self._clock())
             self._events.append(ev)
             self._pending[handle] = ev
             return handle
