@@ -63,6 +63,7 @@ BULK_SCENARIOS = (
     "sync",
     "system",
     "sessions",
+    "limits",
 )
 
 

@@ -317,6 +317,18 @@ def test_session_reattach_and_timeouts(java_transcripts: Transcripts) -> None:
         "session timeout granted: 10000",
         # clamped to 2 ticks (tickTime 2000)
         "session timeout 1000 granted: 4000",
+        "canBeReadOnly client: SyncConnected",
+        "canBeReadOnly client writes: ok ~/rw",
+    ]
+
+
+def test_frame_size_limit(java_transcripts: Transcripts) -> None:
+    assert java_transcripts["limits"] == [
+        "create 1000000 bytes: ok ~/big",
+        "read it back: ok true",
+        "set 1100000 bytes: err CONNECTIONLOSS",
+        "after reconnect: ok v=0 cv=0 av=0 len=1000000 kids=0 owner=0",
+        "ephemeral survives: ok [~/eph]",
     ]
 
 

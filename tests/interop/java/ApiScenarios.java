@@ -6,6 +6,7 @@ import static org.apache.zookeeper.CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
 import static org.apache.zookeeper.CreateMode.PERSISTENT_WITH_TTL;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -393,6 +394,15 @@ final class ApiScenarios {
         } finally {
             low.close();
         }
+        Harness.Recorder roRec = h.recorder();
+        ZooKeeper ro = new ZooKeeper(h.hosts, Harness.SESSION_MS, roRec.watcher("default"), true);
+        try {
+            out("canBeReadOnly client: " + roRec.states.poll(Harness.WAIT_MS,
+                TimeUnit.MILLISECONDS));
+            h.show("canBeReadOnly client writes", () -> mk(ro, h.p("/rw"), PERSISTENT));
+        } finally {
+            ro.close();
+        }
     }
 
     /** The first state a session reattach with this id and password reaches. */
@@ -406,5 +416,22 @@ final class ApiScenarios {
         } finally {
             zk.close();
         }
+    }
+
+    static void limits(Harness h) throws Exception {
+        Harness.Recorder rec = h.recorder();
+        ZooKeeper zk = h.connect(rec);
+        mk(zk, h.p("/eph"), EPHEMERAL);
+        String big = h.p("/big");
+        byte[] mb = new byte[1_000_000];
+        Arrays.fill(mb, (byte) 'm');
+        h.show("create 1000000 bytes", () -> zk.create(big, mb, OPEN, PERSISTENT));
+        h.show("read it back", () -> Arrays.equals(mb, zk.getData(big, false, null)));
+        // a frame over jute.maxbuffer (1 MiB - 1): the server drops the connection
+        h.show("set 1100000 bytes", () -> zk.setData(big, new byte[1_100_000], -1));
+        Harness.awaitState(rec, "Disconnected");
+        Harness.awaitState(rec, "SyncConnected");
+        h.show("after reconnect", () -> zk.exists(big, false));
+        h.show("ephemeral survives", () -> zk.getEphemerals(h.base));
     }
 }

@@ -38,6 +38,7 @@ public final class RoostInterop {
         all.put("sync", ApiScenarios::sync);
         all.put("system", ApiScenarios::system);
         all.put("sessions", ApiScenarios::sessions);
+        all.put("limits", ApiScenarios::limits);
         all.put("reconnect", ReconnectScenario::run);
         return all;
     }
