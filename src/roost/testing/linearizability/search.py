@@ -11,7 +11,8 @@ This is the Wing & Gong algorithm with Lowe's memoisation, laid out as Porcupine
   any more, so the last lifted operation is popped, *unlifted* (relinked) and the walk
   continues after it;
 * the set of linearized operations is a bitset (a Python int) and every (bitset, state)
-  pair already explored is remembered, so each configuration is expanded once.
+  pair already explored is remembered (a dict from bitset to the set of states seen with
+  it: faster and smaller than a set of pairs), so each configuration is expanded once.
 
 The list lives in two int arrays (``nxt``/``prv``): entry ``i < n`` is the call of
 operation ``i``, entry ``n + i`` its return, ``2n`` the head and ``2n + 1`` the tail.
@@ -66,35 +67,42 @@ def search(
     step = model.step
     state = model.init()
     linearized = 0
-    seen: set[tuple[int, object]] = set()
+    seen: dict[int, set[object]] = {}
     stack: list[tuple[int, object]] = []
+    push = stack.append
+    pop = stack.pop
     best: list[int] = []
     budget = _CHECK_EVERY
     entry = nxt[head]
     while entry != tail:
         if entry < n:
             accepted, new_state = step(state, inputs[entry], outputs[entry])
-            if accepted:
-                grown = linearized | bits[entry]
-                key = (grown, new_state)
-                if key not in seen:
-                    seen.add(key)
-                    stack.append((entry, state))
-                    state = new_state
-                    linearized = grown
-                    # lift the call entry, then its return entry
-                    p = prv[entry]
-                    q = nxt[entry]
-                    nxt[p] = q
-                    prv[q] = p
-                    r = entry + n
-                    p = prv[r]
-                    q = nxt[r]
-                    nxt[p] = q
-                    prv[q] = p
-                    entry = nxt[head]
-                    continue
-            entry = nxt[entry]
+            if not accepted:
+                entry = nxt[entry]
+                continue
+            grown = linearized | bits[entry]
+            states = seen.get(grown)
+            if states is None:
+                seen[grown] = {new_state}
+            elif new_state in states:  # this configuration was explored already
+                entry = nxt[entry]
+                continue
+            else:
+                states.add(new_state)
+            push((entry, state))
+            state = new_state
+            linearized = grown
+            # lift the call entry, then its return entry
+            p = prv[entry]
+            q = nxt[entry]
+            nxt[p] = q
+            prv[q] = p
+            r = entry + n
+            p = prv[r]
+            q = nxt[r]
+            nxt[p] = q
+            prv[q] = p
+            entry = nxt[head]
             continue
         # a return entry: the operation returning here cannot be placed; backtrack
         if len(stack) > len(best):
@@ -106,7 +114,7 @@ def search(
             budget = _CHECK_EVERY
             if deadline is not None and time.monotonic() > deadline:
                 return None, best
-        entry, state = stack.pop()
+        entry, state = pop()
         linearized ^= bits[entry]
         # unlift in reverse order: the return entry, then the call entry
         r = entry + n
