@@ -102,7 +102,8 @@ final class CoreScenarios {
         Arrays.fill(big, (byte) 'z');
         zk.create(h.p("/a/big"), big, OPEN, PERSISTENT);
         out("500 kB round trip: " + Arrays.equals(big, zk.getData(h.p("/a/big"), false, null)));
-        h.show("create unicode name", () -> mk(zk, h.p("/a/\u00fcn\u00ef-\u2603"), "snow", PERSISTENT));
+        String unicode = h.p("/a/\u00fcn\u00ef-\u2603");
+        h.show("create unicode name", () -> mk(zk, unicode, "snow", PERSISTENT));
         Stat st = new Stat();
         h.show("children", () -> zk.getChildren(a, false, st));
         out("children stat: " + h.stat(st));
