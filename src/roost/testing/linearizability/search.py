@@ -71,7 +71,8 @@ def search(
     stack: list[tuple[int, object]] = []
     push = stack.append
     pop = stack.pop
-    best: list[int] = []
+    best: list[int] = []  # the deepest stack seen (the longest partial linearization)
+    low = 0  # best[:low] still equals the stack's bottom entries (not popped since)
     budget = _CHECK_EVERY
     entry = nxt[head]
     while entry != tail:
@@ -105,9 +106,12 @@ def search(
             entry = nxt[head]
             continue
         # a return entry: the operation returning here cannot be placed; backtrack
-        if len(stack) > len(best):
-            best = [e for e, _ in stack]
-        if not stack:
+        depth = len(stack)
+        if depth > len(best):  # update only what changed since the last snapshot
+            del best[low:]
+            best.extend([e for e, _ in stack[low:]])
+            low = depth
+        if not depth:
             return False, best
         budget -= 1
         if budget == 0:
@@ -115,6 +119,8 @@ def search(
             if deadline is not None and time.monotonic() > deadline:
                 return None, best
         entry, state = pop()
+        if depth <= low:
+            low = depth - 1
         linearized ^= bits[entry]
         # unlift in reverse order: the return entry, then the call entry
         r = entry + n
