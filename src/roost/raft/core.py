@@ -521,9 +521,12 @@ class Raft:
             self._release_reads(self.readonly.check_quorum_now(self.conf.voters))
 
     def bcast_append(self) -> None:
-        for node in sorted(self.prs):
-            if node != self.id:
-                self.send_append(node)
+        for node, pr in sorted(self.prs.items()):
+            if node == self.id or not self.send_append(node):
+                continue
+            # Pipelining: fill the in-flight window of a follower that is keeping up.
+            while pr.state is ProgressState.REPLICATE and self.send_append(node, False):
+                pass
 
     def bcast_heartbeat(self, ctx: bytes) -> None:
         for node in sorted(self.prs):

@@ -155,7 +155,14 @@ class RaftNode:
             r.msgs or r.msgs_after_persist or r.read_states or r.bcast_pending
             or r.log.unstable.entries or r.log.unstable.snapshot is not None
             or r.log.has_next_committed() or r.readonly.needs_round()
-            or self._hard_state() != self._prev_hs or self._soft_state() != self._prev_ss
+            or self._state_changed()
+        )
+
+    def _state_changed(self) -> bool:
+        r, hs, ss = self._raft, self._prev_hs, self._prev_ss
+        return (
+            r.term != hs.term or r.vote != hs.vote or r.log.committed != hs.commit
+            or r.lead != ss.leader or r.role is not ss.role
         )
 
     def _hard_state(self) -> HardState:

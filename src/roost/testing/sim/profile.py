@@ -50,6 +50,6 @@ class Profile:
             propose_every=rng.choice([20, 60]),
             reads=rng.random() < 0.5,
             encode=rng.random() < 0.2,
-            safety_ms=rng.randint(1500, 3000),
+            safety_ms=rng.randint(1000, 2200),
             fault_every=rng.choice([100, 300]),
         )
