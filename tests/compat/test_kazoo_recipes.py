@@ -13,7 +13,7 @@ from kazoo.recipe.barrier import Barrier, DoubleBarrier
 from kazoo.recipe.cache import TreeCache, TreeEvent
 from kazoo.recipe.counter import Counter
 from kazoo.recipe.election import Election
-from kazoo.recipe.lock import Lock, Semaphore
+from kazoo.recipe.lock import Lock, ReadLock, Semaphore, WriteLock
 from kazoo.recipe.party import Party, ShallowParty
 from kazoo.recipe.queue import LockingQueue, Queue
 from kazoo.recipe.watchers import ChildrenWatch, DataWatch
@@ -361,3 +361,20 @@ def test_tree_cache(make_client: ClientFactory) -> None:
         wait_until(lambda: wanted <= {e.event_type for e in events.items}, what="cache events")
     finally:
         cache.close()
+
+
+def test_read_write_lock(make_client: ClientFactory) -> None:
+    a, b, c = make_client(), make_client(), make_client()
+    r1, r2 = ReadLock(a, "/rw"), ReadLock(b, "/rw")
+    assert r1.acquire(timeout=5)
+    assert r2.acquire(timeout=5)  # readers share
+    writer = WriteLock(c, "/rw")
+    with pytest.raises(LockTimeout):
+        writer.acquire(timeout=0.3)
+    r1.release()
+    r2.release()
+    assert writer.acquire(timeout=10)
+    with pytest.raises(LockTimeout):
+        ReadLock(a, "/rw").acquire(timeout=0.3)
+    writer.release()
+    assert ReadLock(b, "/rw").acquire(timeout=5)
