@@ -68,3 +68,22 @@ def test_start_serve_stop(tmp_path: Path) -> None:
         finally:
             client.stop()
             client.close()
+
+
+def test_restart_keeps_port_and_data() -> None:
+    with ZooKeeperServer() as zk:
+        client = KazooClient(hosts=zk.hosts, timeout=10)
+        client.start(timeout=20)
+        try:
+            client.create("/durable", b"v")
+            session = client.client_id
+            port = zk.port
+            zk.restart(kill=True)  # crash: no clean shutdown
+            assert zk.port == port
+            assert zk.running
+            # kazoo reconnects to the same address; sessions are restored from the log
+            assert client.retry(client.get, "/durable")[0] == b"v"
+            assert client.client_id == session
+        finally:
+            client.stop()
+            client.close()

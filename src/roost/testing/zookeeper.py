@@ -158,6 +158,7 @@ class ZooKeeperServer:
         self.work_dir: Path | None = None
         self.data_dir: Path | None = None
         self.proc: subprocess.Popen[bytes] | None = None
+        self._bound_port: int | None = None
 
     # --- addresses ---------------------------------------------------------------------
 
@@ -203,14 +204,17 @@ class ZooKeeperServer:
         self.data_dir = self._requested_data_dir or self.work_dir / "data"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         classpath = build_classpath(self.work_dir, self.jar)
-        attempts = 1 if self._requested_port else 3
+        # after kill()/restart() the server comes back on the port clients know
+        fixed_port = self._requested_port or self._bound_port
+        attempts = 1 if fixed_port else 3
         last_error = ""
         for _ in range(attempts):
-            self.port = self._requested_port or free_port(self.host)
+            self.port = fixed_port or free_port(self.host)
             self._write_config()
             self._spawn(java, classpath)
             ok, last_error = self._wait_ready()
             if ok:
+                self._bound_port = self.port
                 return
             self._terminate()
         raise ZooKeeperUnavailable(f"ZooKeeper did not start: {last_error}\n{self._log_tail()}")
@@ -218,9 +222,19 @@ class ZooKeeperServer:
     def stop(self) -> None:
         """Stop the process (SIGTERM, then SIGKILL) and remove the temp files."""
         self._terminate()
+        self._bound_port = None
         if self.work_dir is not None and not self.keep_files:
             shutil.rmtree(self.work_dir, ignore_errors=True)
             self.work_dir = None
+
+    def restart(self, kill: bool = False) -> None:
+        """Stop (SIGTERM, or SIGKILL with ``kill=True``) and start again on the same port,
+        keeping the data directory."""
+        if kill:
+            self.kill()
+        else:
+            self._terminate()
+        self.start()
 
     def kill(self) -> None:
         """SIGKILL the process, keeping its files (for crash/restart tests)."""
