@@ -43,6 +43,7 @@ class RoostEnsemble:
                  **overrides: Any) -> None:
         self._own_dir = base_dir is None
         self.base_dir = Path(base_dir) if base_dir else Path(tempfile.mkdtemp(prefix="roost-ens-"))
+        self.base_dir.mkdir(parents=True, exist_ok=True)
         n = voters + observers
         self.members = [
             Member(i + 1, "127.0.0.1", free_port(), free_port(),

@@ -1,0 +1,45 @@
+"""A member whose data directory is wiped rejoins and catches up from a snapshot (the leader
+has compacted its log past the start, so replaying entries is impossible)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from roost.testing.ensemble import RoostEnsemble
+
+from .helpers import converged, kazoo, wait_until
+
+SNAPSHOT_EVERY = 20
+
+
+def test_wiped_member_rejoins_from_a_snapshot(tmp_path: Path) -> None:
+    with RoostEnsemble(3, subprocess=True, base_dir=tmp_path,
+                       snapshot_every=SNAPSHOT_EVERY) as ens:
+        leader = ens.leader()
+        victim = next(i for i in range(3) if i != leader)
+        survivors = [i for i in range(3) if i != victim]
+        hosts = ",".join(ens.hosts_of(i) for i in survivors)
+        with kazoo(hosts) as c:
+            c.create("/w/early", b"before the wipe", makepath=True)
+            ens.wipe_member(victim)
+            assert not ens.servers[victim].data_dir.exists()
+            for n in range(8 * SNAPSHOT_EVERY):
+                c.create(f"/w/n{n:04d}", str(n).encode())
+            for n in range(0, 8 * SNAPSHOT_EVERY, 7):
+                c.set(f"/w/n{n:04d}", b"changed")
+            c.delete("/w/n0001")
+        # the leader compacted: its snapshot is far past the entries the victim lacks
+        figures = ens.mntr(ens.leader())
+        assert int(figures["raft_snapshot_index"]) > 4 * SNAPSHOT_EVERY, figures
+
+        ens.start_member(victim)
+        tree = wait_until(lambda: converged(ens, [0, 1, 2], "/w"), timeout=30,
+                          what="the wiped member to catch up")
+        assert "installed snapshot" in ens.log_text(victim)
+        kids = tree["/w"][-1]
+        assert len(kids) == 8 * SNAPSHOT_EVERY, len(kids)  # early + all but n0001
+        assert "n0001" not in kids and "early" in kids
+        assert tree["/w/n0007"][0] == b"changed"
+        assert tree["/w/n0008"][0] == b"8"
+        with kazoo(ens.hosts_of(victim)) as c:  # it serves the caught-up data itself
+            assert c.get("/w/early")[0] == b"before the wipe"
