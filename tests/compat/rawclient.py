@@ -60,6 +60,8 @@ class RawClient:
         self.passwd = b"\x00" * 16
         self.negotiated_timeout = 0
         self.last_zxid = 0
+        #: the raw ConnectResponse body, for layout checks
+        self.connect_body = b""
 
     # --- handshake ---------------------------------------------------------------------
 
