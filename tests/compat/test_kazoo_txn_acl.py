@@ -249,3 +249,19 @@ def test_unknown_auth_scheme_fails(make_client: ClientFactory) -> None:
     # kazoo treats a failed auth as fatal for that client; the server is fine
     other.create("/after", b"")
     assert other.exists("/after") is not None
+
+
+def test_ip_acls(zk: KazooClient) -> None:
+    zk.create("/mine", b"ok", acl=[make_acl("ip", "127.0.0.1", all=True)])
+    assert zk.get("/mine")[0] == b"ok"
+    zk.create("/subnet", b"ok", acl=[make_acl("ip", "127.0.0.0/8", read=True)])
+    assert zk.get("/subnet")[0] == b"ok"
+    zk.create("/elsewhere", b"no", acl=[make_acl("ip", "10.1.2.3", all=True)])
+    with pytest.raises(NoAuthError):
+        zk.get("/elsewhere")
+    zk.create("/othernet", b"no", acl=[make_acl("ip", "192.168.0.0/16", all=True)])
+    with pytest.raises(NoAuthError):
+        zk.get("/othernet")
+    for bad in ("not-an-ip", "127.0.0.1/33"):
+        with pytest.raises(InvalidACLError):
+            zk.create("/bad-ip", b"", acl=[make_acl("ip", bad, all=True)])
