@@ -165,3 +165,17 @@ def test_ephemeral_delete_fires_watch_for_other_client(make_client: ClientFactor
     assert kinds(seen.items) == [(EventType.DELETED, "/eph")]
     assert kinds(parent.items) == [(EventType.CHILD, "/")]
     assert watcher.exists("/eph") is None
+
+
+def test_watch_fan_out(make_client: ClientFactory) -> None:
+    writer = make_client()
+    writer.create("/fan", b"")
+    watchers = [make_client() for _ in range(4)]
+    seen = [Collector() for _ in watchers]
+    for client, collector in zip(watchers, seen, strict=True):
+        client.get("/fan", watch=collector)
+    writer.set("/fan", b"go")
+    for client, collector in zip(watchers, seen, strict=True):
+        collector.wait_for(1)
+        flush(client)
+        assert kinds(collector.items) == [(EventType.CHANGED, "/fan")]

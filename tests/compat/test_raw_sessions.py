@@ -24,20 +24,22 @@ MIN_TIMEOUT_MS = 4000
 def test_silent_session_expires_and_pinging_session_lives(raw: RawFactory, base: str) -> None:
     silent = raw(timeout_ms=MIN_TIMEOUT_MS)
     pinger = raw(timeout_ms=MIN_TIMEOUT_MS)
+    reader = raw(timeout_ms=MIN_TIMEOUT_MS)  # reads touch the session like pings
     watcher = raw()
     assert silent.negotiated_timeout == pinger.negotiated_timeout == MIN_TIMEOUT_MS
-    for client, name in ((silent, "silent"), (pinger, "pinger")):
+    for client, name in ((silent, "silent"), (pinger, "pinger"), (reader, "reader")):
         reply = client.request(
             Op.CREATE, CreateRequest(f"{base}/{name}", b"", OPEN, CreateMode.EPHEMERAL)
         )
         assert reply.err == 0
     assert watcher.request(Op.EXISTS, ExistsRequest(f"{base}/silent", True)).err == 0
     started = time.monotonic()
-    # keep one session alive with pings every second while the other says nothing;
+    # keep two sessions alive (pings, reads) every second while the third says nothing;
     # ZooKeeper expires a session between timeout and timeout + tickTime
     while not watcher.events:
         assert time.monotonic() - started < 15, "the silent session never expired"
         pinger.ping()
+        assert reader.request(Op.EXISTS, ExistsRequest(f"{base}/reader", False)).err == 0
         try:
             watcher.wait_events(1, timeout=1.0)
         except AssertionError:
@@ -50,7 +52,8 @@ def test_silent_session_expires_and_pinging_session_lives(raw: RawFactory, base:
     again = raw(connect=False)
     assert again.connect(session_id=silent.session_id, passwd=silent.passwd).timeOut == 0
     # the pinging session is untouched
-    reply = pinger.request(Op.EXISTS, ExistsRequest(f"{base}/pinger", False))
-    assert reply.err == 0
+    for client, name in ((pinger, "pinger"), (reader, "reader")):
+        reply = client.request(Op.EXISTS, ExistsRequest(f"{base}/{name}", False))
+        assert reply.err == 0
     reply = watcher.request(Op.EXISTS, ExistsRequest(f"{base}/silent", False))
     assert reply.err == Err.NO_NODE
