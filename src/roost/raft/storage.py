@@ -143,7 +143,8 @@ class MemoryStorage:
         off = items[0].index - self._ents[0].index
         if off > len(self._ents):
             raise UnavailableError(items[0].index)
-        self._ents = self._ents[:off] + items
+        del self._ents[off:]
+        self._ents.extend(items)
 
     def copy(self) -> MemoryStorage:
         """A deep-enough copy (entries are immutable)."""
