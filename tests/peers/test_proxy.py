@@ -308,3 +308,44 @@ def test_retarget_sends_new_connections_elsewhere(proxy: TcpProxy, echo: EchoSer
         other.shutdown()
         other.server_close()
         thread.join(5)
+
+
+def test_stall_holds_bytes_until_heal_then_delivers_them_in_order(
+    proxy: TcpProxy, echo: EchoServer
+) -> None:
+    with connect(proxy.port) as s:
+        proxy.stall("up")
+        s.sendall(b"held-1;")
+        s.sendall(b"held-2;")
+        assert is_silent(s)
+        assert bytes(echo.received) == b""
+        proxy.heal()
+        assert recv_exactly(s, 14) == b"held-1;held-2;"
+        proxy.stall("down")
+        s.sendall(b"reply held")
+        wait_until(lambda: bytes(echo.received).endswith(b"reply held"), what="upstream")
+        assert is_silent(s)
+        proxy.heal()
+        assert recv_exactly(s, 10) == b"reply held"
+
+
+def test_transport_survives_a_stall_without_losing_messages() -> None:
+    async def body() -> None:
+        a, b, p12, p21 = await proxied_pair()
+        try:
+            await all_connected([a, b])
+            p12.stall()
+            for i in range(50):
+                assert a.t.send(2, 0, b"m%d" % i)
+            await asyncio.sleep(QUIET)
+            assert b.from_peer(1) == [] and a.t.connected(2)
+            p12.heal()
+            await poll(lambda: len(b.from_peer(1)) == 50, what="held messages")
+            assert b.from_peer(1) == [b"m%d" % i for i in range(50)]
+            assert a.count("down", 2) == 0
+        finally:
+            await close_all([a, b])
+            p12.stop()
+            p21.stop()
+
+    run(body)

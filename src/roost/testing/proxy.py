@@ -12,10 +12,14 @@ Faults:
   `direction` ("up" = client to target, "down" = target to client, "both"): a partition without
   any reset. While both directions are blackholed, new connections are accepted but never
   reach the target.
+- ``stall(direction)``: keep connections open but hold the bytes flowing in `direction` until
+  ``heal()``, then deliver them in order: a partition that TCP retransmission survives. The
+  proxy stops reading once a few chunks are held, so the sender's socket buffers fill up too.
 - ``delay(seconds, direction)``: hold each chunk for `seconds` before forwarding it (order kept).
-- ``heal()``: undo all of the above. Connections that lost bytes to a blackhole are reset at
-  that point, as a real TCP connection would have either retransmitted those bytes or died; a
-  stream with a hole in the middle would otherwise corrupt the protocol running on it.
+- ``heal()``: undo all of the above; held bytes are delivered. Connections that lost bytes to
+  a blackhole are reset at that point, as a real TCP connection would have either
+  retransmitted those bytes or died; a stream with a hole in the middle would otherwise
+  corrupt the protocol running on it.
 """
 
 from __future__ import annotations
@@ -85,6 +89,8 @@ class TcpProxy:
         self._cut = False
         self._discard = {"up": False, "down": False}
         self._delay = {"up": 0.0, "down": 0.0}
+        self._stall = {"up": False, "down": False}
+        self._healed: asyncio.Event | None = None
         self._conns: set[_Conn] = set()
         self._handlers: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -135,6 +141,11 @@ class TcpProxy:
         dirs = _directions(direction)
         self._run(self._set(lambda: self._discard.update(dict.fromkeys(dirs, True))))
 
+    def stall(self, direction: Direction = "both") -> None:
+        """Hold bytes flowing in `direction` (connections stay open) until heal()."""
+        dirs = _directions(direction)
+        self._run(self._do_stall(dirs))
+
     def delay(self, seconds: float, direction: Direction = "both") -> None:
         """Forward each chunk `seconds` after it arrived (0 turns the delay off)."""
         dirs = _directions(direction)
@@ -168,6 +179,10 @@ class TcpProxy:
     async def _set(self, fn: Any) -> None:
         fn()
 
+    async def _do_stall(self, dirs: tuple[str, ...]) -> None:
+        self._stall.update(dict.fromkeys(dirs, True))
+        self._healed = asyncio.Event()
+
     async def _listen(self) -> None:
         self._server = await asyncio.start_server(self._accepted, self.listen_host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
@@ -197,6 +212,9 @@ class TcpProxy:
         self._cut = False
         self._discard = {"up": False, "down": False}
         self._delay = {"up": 0.0, "down": 0.0}
+        self._stall = {"up": False, "down": False}
+        if self._healed is not None:
+            self._healed.set()
         for conn in list(self._conns):
             if conn.poisoned:
                 conn.reset()
@@ -298,6 +316,8 @@ class TcpProxy:
             wait = due - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
+            while self._stall[d] and self._healed is not None:
+                await self._healed.wait()
             if self._discard[d]:
                 conn.poisoned = True
                 continue
