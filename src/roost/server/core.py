@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 
 from roost.raft import Role
 from roost.server import admin
@@ -36,6 +37,7 @@ from roost.wire.records import (
     ConnectRequest,
     ConnectResponse,
     GetDataResponse,
+    Id,
     ReconfigRequest,
     Record,
     SyncRequest,
@@ -104,6 +106,9 @@ class Server:
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
         self.port = config.port
+        #: callbacks for server events, e.g. ("role", {"mode": "leader", "leader": 2}),
+        #: ("session_created" | "session_closed", {"session": sid}), ("session_expired", ...)
+        self.listeners: list[Callable[[str, dict[str, object]], None]] = []
         self._linearizable = config.linearizable_reads and config.ensemble
 
     @property
@@ -375,6 +380,74 @@ class Server:
 
         self.log.propose(txn, done)
 
+    # --- an in-process API for other front ends (the HTTP API) ----------------------------
+    def execute(
+        self, op: int, req: Record, session_id: int = 0, auth: tuple[Id, ...] = ()
+    ) -> asyncio.Future[tuple[int, int, Record | None]]:
+        """Run one write request (create*, delete, setData, setACL, check, multi) through
+        the replicated log as `session_id` with identities `auth`; the future gives
+        (zxid, error code, response record). ConnectionLoss if its outcome is unknown."""
+        assert self.log is not None and op in WRITES
+        fut: asyncio.Future[tuple[int, int, Record | None]] = self.loop.create_future()
+        txn = Txn(Kind.REQUEST, session_id, now_ms(), auth, op, req.to_bytes(), request=req)
+
+        def done(zxid: int, res: TxnResult) -> None:
+            if not fut.done():
+                fut.set_result((zxid, Err.CONNECTION_LOSS if res is LOST else res.err, res.record))
+
+        self.log.propose(txn, done)
+        return fut
+
+    def open_session(self, timeout_ms: int) -> asyncio.Future[tuple[int, bytes]]:
+        """Create a replicated session (as a connect with session id 0 does); the future
+        gives (session id, password). The caller keeps it alive with `touch`."""
+        assert self.log is not None
+        fut: asyncio.Future[tuple[int, bytes]] = self.loop.create_future()
+        sid, passwd = self.sessions.new_id(), self.sessions.new_password()
+
+        def done(zxid: int, res: TxnResult) -> None:
+            if fut.done():
+                return
+            if res is LOST:
+                fut.set_exception(ConnectionError("session creation outcome unknown"))
+            else:
+                fut.set_result((sid, passwd))
+
+        self.log.propose(Txn(Kind.CREATE_SESSION, sid, now_ms(), (), 0, passwd, timeout_ms), done)
+        return fut
+
+    def close_session(self, session_id: int) -> asyncio.Future[int]:
+        """Close a session (its ephemerals go); the future gives the close's zxid."""
+        assert self.log is not None
+        fut: asyncio.Future[int] = self.loop.create_future()
+        self.sessions.closing.add(session_id)
+
+        def done(zxid: int, res: TxnResult) -> None:
+            if not fut.done():
+                fut.set_result(zxid)
+
+        self.log.propose(Txn(Kind.CLOSE_SESSION, session_id, now_ms()), done)
+        return fut
+
+    def barrier(self) -> asyncio.Future[None]:
+        """Resolves once this member has applied everything committed before the call
+        (immediately on a standalone server): read the tree after it for a linearizable read."""
+        fut: asyncio.Future[None] = self.loop.create_future()
+        if isinstance(self.log, RaftLog):
+
+            def ok() -> None:
+                if not fut.done():
+                    fut.set_result(None)
+
+            def timeout() -> None:
+                if not fut.done():
+                    fut.set_exception(TimeoutError("no leader answered the read barrier"))
+
+            self.log.barrier(ok, timeout)
+        else:
+            fut.set_result(None)
+        return fut
+
     def _sync(self, conn: Connection, xid: int, req: Record) -> None:
         """sync: answer once this member has applied all that was committed when it came."""
         assert isinstance(self.log, RaftLog) and isinstance(req, SyncRequest)
@@ -456,8 +529,10 @@ class Server:
             self.watches.trigger(result.events)
         if txn.kind is Kind.CREATE_SESSION:
             self.sessions.track(txn.session_id, txn.timeout_ms)
+            self.emit("session_created", session=txn.session_id, zxid=zxid)
         elif txn.kind is Kind.CLOSE_SESSION:
             self.sessions.forget(txn.session_id)
+            self.emit("session_closed", session=txn.session_id, zxid=zxid)
             conn = self.by_session.get(txn.session_id)
             if conn is not None and not conn.closing_session:
                 conn.close_after_flush()  # expired (possibly by another member's decision)
@@ -504,7 +579,15 @@ class Server:
             return "leader"
         return "follower" if self.config.member().voter else "observer"
 
+    def emit(self, kind: str, **info: object) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(kind, info)
+            except Exception:
+                log.exception("server event listener failed")
+
     def _on_role(self, role: Role, leader: int) -> None:
+        self.emit("role", mode=self.mode, leader=leader)
         if role == Role.LEADER:
             # a new leader restarts every session clock: no session expires for time
             # spent in an election
@@ -539,6 +622,7 @@ class Server:
                 continue
             for sid in self.sessions.expired():
                 log.info("session 0x%x expired", sid)
+                self.emit("session_expired", session=sid)
                 conn = self.by_session.get(sid)
 
                 def done(zxid: int, res: TxnResult, conn: Connection | None = conn) -> None:
