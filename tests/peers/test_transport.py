@@ -183,7 +183,7 @@ def test_restarted_peer_reconnects_quickly_and_callbacks_fire() -> None:
             await b2.start({1: a.addr, 3: c.addr}, port=port_b)
             members[1] = b2
             await poll(lambda: a.count("up", 2) == 2 and a.t.connected(2) and b2.t.connected(1),
-                       timeout=3, what="reconnect")
+                       timeout=5, what="reconnect")
             assert a.t.send(2, 0, b"again") and b2.t.send(1, 0, b"back")
             await poll(lambda: b2.from_peer(1) == [b"again"] and a.from_peer(2) == [b"back"],
                        what="messages after restart")
