@@ -249,7 +249,7 @@ class Server:
                 self._bind(conn, req, sid, passwd, timeout)
                 conn.run_backlog()
 
-            self.log.propose(txn, created)
+            self.log.propose(txn, created, abandoned=lambda: conn.closed)
             return
         other = self.by_session.get(req.sessionId)
         if other is not None and other is not conn:
@@ -378,7 +378,7 @@ class Server:
             conn.record_latency(started)
             conn.complete(slot, encode_reply(xid, zxid, res.err, res.record))
 
-        self.log.propose(txn, done)
+        self.log.propose(txn, done, abandoned=lambda: conn.closed)
 
     # --- an in-process API for other front ends (the HTTP API) ----------------------------
     def execute(

@@ -92,6 +92,9 @@ class Pending:
     done: Done | None
     since: float
     sent_term: int = -1
+    #: true once nobody waits for the outcome (the client's connection closed and the
+    #: client was told ConnectionLoss): then it is not sent again after a leader change
+    abandoned: Callable[[], bool] | None = None
 
 
 def encode_image(tree: DataTree, dedupe: Dedupe, members: dict[int, Member]) -> bytes:
@@ -229,7 +232,9 @@ class RaftLog:
         return self.role == Role.LEADER
 
     # --- inputs ----------------------------------------------------------------------
-    def propose(self, txn: Txn, done: Done | None = None) -> None:
+    def propose(
+        self, txn: Txn, done: Done | None = None, abandoned: Callable[[], bool] | None = None
+    ) -> None:
         if self._closing:
             raise RuntimeError("log is closed")
         if len(self._pending) >= self.config.max_waiting_requests and self.leader == NONE:
@@ -249,10 +254,22 @@ class RaftLog:
             self.boot,
             self._seq,
         )
-        p = Pending(stamped.to_bytes(), done, time.monotonic())
+        p = Pending(stamped.to_bytes(), done, time.monotonic(), abandoned=abandoned)
         self._pending[self._seq] = p
         self._send_pending(p)
         self._wake.set()
+
+    def _resend_all(self) -> None:
+        """Send every pending txn again (after a leader change or a broken link); the
+        state machine applies each at most once. Abandoned ones are dropped instead: an
+        old leader's unacknowledged writes must not come back once their client was told
+        the outcome is unknown."""
+        for seq, p in list(self._pending.items()):
+            if p.abandoned is not None and p.abandoned():
+                del self._pending[seq]
+                continue
+            p.sent_term = -1
+            self._send_pending(p)
 
     def _send_pending(self, p: Pending) -> None:
         term = self._node.term
@@ -310,8 +327,7 @@ class RaftLog:
 
     def _on_peer_up(self, peer: int) -> None:
         if peer == self.leader:  # anything queued on the broken link may be gone: resend
-            for p in self._pending.values():
-                self._send_pending(p)
+            self._resend_all()
 
     # --- the loop ---------------------------------------------------------------------
     async def _ticker(self) -> None:
@@ -419,9 +435,7 @@ class RaftLog:
             "member %d: %s, leader %d, term %d", self.id, role.name.lower(), leader, self._node.term
         )
         if leader != old_leader and leader != NONE:
-            for p in self._pending.values():  # resend to the new leader; dedupe keeps once
-                p.sent_term = -1
-                self._send_pending(p)
+            self._resend_all()  # to the new leader; dedupe keeps each txn once
             for ctx in self._reads:  # a read index asked of the old leader may be lost
                 self._node.read_index(ctx)
         self.on_role(role, leader)

@@ -91,7 +91,11 @@ class StandaloneLog:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="roost-log")
 
     # --- proposing ---------------------------------------------------------------
-    def propose(self, txn: Txn, done: Done | None = None) -> None:
+    def propose(
+        self, txn: Txn, done: Done | None = None, abandoned: Callable[[], bool] | None = None
+    ) -> None:
+        """Queue `txn` for the next group commit; `abandoned` is accepted for symmetry with
+        the ensemble's log (a single member never sends a txn twice)."""
         if self._closing:
             raise RuntimeError("log is closed")
         self._pending.append((txn, done))
