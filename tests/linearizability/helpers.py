@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from roost.testing.history import UNKNOWN, Operation, Status
-from roost.testing.linearizability.model import Model
+from roost.testing.linearizability import Result, Verdict, check
+from roost.testing.linearizability.model import Model, StartingAt
 
 INFO = None  # as `ret`: the operation's outcome is unknown
 Row = tuple[Any, int, int | None, str, Any, Any]
@@ -71,3 +72,21 @@ def shared_data() -> Path:
             "(the shared/ directory must sit beside the repository)"
         )
     return data
+
+
+def evidence_models(result: Result) -> list[Model]:
+    """The model(s) the failing sub-history fails under: from the initial state, or from
+    each state the trimmed-off front can leave."""
+    if result.start_states is None:
+        return [result.model]
+    return [StartingAt(result.model, state) for state in result.start_states]
+
+
+def assert_evidence_fails(result: Result) -> None:
+    """The minimized evidence is non-linearizable on its own (from every start state)."""
+    assert result.failing
+    for model in evidence_models(result):
+        again = check(result.failing, model, minimize=False)
+        assert again.verdict is Verdict.NOT_LINEARIZABLE
+        if len(result.failing) <= 6:  # small enough to confirm by trying every order
+            assert brute_force(result.failing, model) is False

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from roost.testing.history import History, Operation, Status
 from roost.testing.linearizability.model import Model
@@ -48,6 +49,11 @@ class Result:
     failing: tuple[Operation, ...] = ()
     failing_op: Operation | None = None
     failing_linearization: tuple[Operation, ...] = ()
+    # when the failing sub-history was cut at a quiet moment: the states the `omitted`
+    # earlier operations can leave; `failing` fails from every one of them (None: it
+    # fails from the model's initial state)
+    start_states: frozenset[Any] | None = None
+    omitted: int = 0
     elapsed: float = 0.0
 
     def __bool__(self) -> bool:
@@ -141,7 +147,9 @@ def check(
         from roost.testing.linearizability.minimize import shrink
 
         shrunk = shrink(result.parts[-1].ops, model, time.monotonic() + minimize_timeout)
-        result.failing, result.failing_op, result.failing_linearization = shrunk
+        result.failing, result.failing_op = shrunk.ops, shrunk.culprit
+        result.failing_linearization = shrunk.partial
+        result.start_states, result.omitted = shrunk.start_states, shrunk.omitted
     result.elapsed = time.monotonic() - start
     return result
 

@@ -14,6 +14,12 @@ linearizable then neither is the original:
    groups down to one at a time. (Removing a write is not sound in general:
    the rest could fail only because a read lost its explanation.)
 
+3. *Trimming the front at a quiet moment* (no operation in progress, before the culprit
+   starts): every earlier operation precedes every later one in any linearization, so
+   the history fails iff the later part fails from each state the earlier part can end
+   in. All those end states are computed (a search that does not stop at the first
+   linearization); the earlier part is replaced by them if there are few.
+
 The result is small, not necessarily the smallest possible.
 """
 
@@ -21,13 +27,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from roost.testing.history import Operation
 from roost.testing.linearizability.checker import prepare
-from roost.testing.linearizability.model import Model
+from roost.testing.linearizability.model import Model, StartingAt
 from roost.testing.linearizability.search import search
 
-Shrunk = tuple[tuple[Operation, ...], Operation | None, tuple[Operation, ...]]
+MAX_START_STATES = 16  # more possible states at a cut than this are not worth showing
+
+
+@dataclass(frozen=True, slots=True)
+class Shrunk:
+    ops: tuple[Operation, ...]
+    culprit: Operation | None
+    # the longest partial linearization of ``ops`` (from the first start state by repr)
+    partial: tuple[Operation, ...]
+    start_states: frozenset[Any] | None = None  # None: the model's initial state
+    omitted: int = 0  # operations cut off the front
 
 
 def _fails(ops: Sequence[Operation], model: Model, deadline: float) -> bool:
@@ -95,12 +113,54 @@ def remove_pure(
     return current
 
 
+def latest_quiet_cut(ops: Sequence[Operation], culprit: Operation | None) -> int:
+    """The number of operations (in call order) before the latest quiet moment (nothing
+    in progress) that comes no later than the culprit's invocation; 0 if there is none."""
+    in_call_order = sorted(ops, key=lambda op: (op.call, op.id))
+    latest_ret = float("-inf")
+    best = 0
+    for k, op in enumerate(in_call_order):
+        if k and latest_ret < op.call:  # everything before op returned before it began
+            best = k
+        if op is culprit:
+            break
+        latest_ret = max(latest_ret, float("inf") if op.ret is None else op.ret)
+    return best
+
+
+def trim_front(
+    ops: Sequence[Operation], culprit: Operation | None, model: Model, deadline: float
+) -> tuple[list[Operation], frozenset[Any] | None]:
+    """Cut off everything before a quiet moment (nothing in progress). The earlier
+    operations all precede the later ones in any linearization, so the history fails iff
+    the rest fails from every state the earlier part can end in; those states replace it.
+    Returns the rest and those states, or the history unchanged and None."""
+    k = latest_quiet_cut(ops, culprit)
+    if k == 0:
+        return list(ops), None
+    in_call_order = sorted(ops, key=lambda op: (op.call, op.id))
+    before, after = in_call_order[:k], in_call_order[k:]
+    finals: set[Any] = set()
+    found, _ = search(before, model, deadline, finals)
+    if found is not True or len(finals) > MAX_START_STATES:
+        return list(ops), None
+    for state in finals:
+        if not _fails(after, StartingAt(model, state), deadline):
+            return list(ops), None  # only when time ran out: it must fail from each
+    kept = {id(op) for op in after}
+    return [op for op in ops if id(op) in kept], frozenset(finals)
+
+
 def shrink(ops: Sequence[Operation], model: Model, deadline: float) -> Shrunk:
-    """Prefix, then pure-operation removal, then prefix again; returns the sub-history,
-    the operation that cannot be linearized, and the longest partial linearization."""
+    """Prefix, then pure-operation removal, then prefix again, then front trimming;
+    returns the sub-history, the operation that cannot be linearized in it, its longest
+    partial linearization and the states it starts from."""
     cut, culprit = shortest_failing_prefix(ops, model, deadline)
     cut = remove_pure(cut, culprit, model, deadline)
     cut, culprit = shortest_failing_prefix(cut, model, deadline)
-    found, order = search(cut, model, deadline)
-    partial = tuple(cut[i] for i in order) if found is not True else ()
-    return tuple(cut), culprit, partial
+    trimmed, states = trim_front(cut, culprit, model, deadline)
+    omitted = len(cut) - len(trimmed)
+    start = model if states is None else StartingAt(model, min(states, key=repr))
+    found, order = search(trimmed, start, deadline)
+    partial = tuple(trimmed[i] for i in order) if found is not True else ()
+    return Shrunk(tuple(trimmed), culprit, partial, states, omitted)

@@ -87,3 +87,27 @@ def fmt(value: Any) -> str:
     if isinstance(value, frozenset):
         return "{" + ", ".join(sorted(fmt(v) for v in value)) + "}"
     return repr(value)
+
+
+class StartingAt:
+    """``model`` with ``state`` as its initial state (to re-check a trimmed sub-history)."""
+
+    def __init__(self, model: Model, state: Any) -> None:
+        self.model = model
+        self.state = state
+        self.name = f"{model.name} from {fmt(state)}"
+
+    def init(self) -> Any:
+        return self.state
+
+    def step(self, state: Any, input: Input, output: Any) -> tuple[bool, Any]:
+        return self.model.step(state, input, output)
+
+    def partition(self, ops: Sequence[Operation]) -> list[list[Operation]]:
+        return self.model.partition(ops)
+
+    def pure(self, input: Input, output: Any) -> bool:
+        return self.model.pure(input, output)
+
+    def describe(self, input: Input, output: Any) -> str:
+        return self.model.describe(input, output)

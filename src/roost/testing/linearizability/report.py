@@ -7,6 +7,7 @@ from collections.abc import Hashable, Sequence
 
 from roost.testing.history import Operation, Status
 from roost.testing.linearizability.checker import Result, Verdict
+from roost.testing.linearizability.model import fmt
 
 _ROW_H = 34
 _BAR_H = 20
@@ -40,6 +41,12 @@ def text_report(result: Result) -> str:
             f"{len(result.parts[-1].ops)} operations "
             "(pending operations cut off here show as 'info'):"
         )
+        if result.start_states is not None:
+            states = ", ".join(sorted(fmt(s) for s in result.start_states))
+            lines.append(
+                f"  from the state(s) {states} - the only one(s) that the {result.omitted} "
+                "earlier operations (all finished before these began) can leave:"
+            )
         lines += _table(result, result.failing)
         if result.failing_op is not None:
             desc = result.model.describe(result.failing_op.input, result.failing_op.result)
@@ -120,6 +127,10 @@ def _step(result: Result, ops: Sequence[Operation], slots: int) -> int:
 
 
 def _title(result: Result) -> str:
+    if result.failing and result.start_states is not None:
+        states = ", ".join(sorted(fmt(s) for s in result.start_states))
+        return (f"{result.model.name}: not linearizable - failing sub-history, from state(s) "
+                f"{states} left by {result.omitted} earlier operations")
     if result.failing:
         return f"{result.model.name}: not linearizable - failing sub-history"
     return f"{result.model.name}: {result.verdict.value}"

@@ -50,13 +50,20 @@ def build_list(ops: Sequence[Operation]) -> tuple[list[int], list[int]]:
 
 
 def search(
-    ops: Sequence[Operation], model: Model, deadline: float | None = None
+    ops: Sequence[Operation],
+    model: Model,
+    deadline: float | None = None,
+    finals: set[object] | None = None,
 ) -> tuple[bool | None, list[int]]:
     """Try to linearize ``ops`` (all of one partition).
 
     Returns ``(True, order)`` with a full linearization (indices into ``ops``),
     ``(False, order)`` with the longest partial linearization found, or ``(None, order)``
     if ``time.monotonic()`` passed ``deadline`` first.
+
+    With a ``finals`` set, the search does not stop at the first full linearization: it
+    explores them all and adds every state they end in to ``finals`` (then the order
+    returned is the longest partial one).
     """
     n = len(ops)
     nxt, prv = build_list(ops)
@@ -75,7 +82,7 @@ def search(
     low = 0  # best[:low] still equals the stack's bottom entries (not popped since)
     budget = _CHECK_EVERY
     entry = nxt[head]
-    while entry != tail:
+    while True:
         if entry < n:
             accepted, new_state = step(state, inputs[entry], outputs[entry])
             if not accepted:
@@ -105,14 +112,19 @@ def search(
             prv[q] = p
             entry = nxt[head]
             continue
-        # a return entry: the operation returning here cannot be placed; backtrack
+        if entry == tail:  # everything is linearized
+            if finals is None:
+                return True, [e for e, _ in stack]
+            finals.add(state)  # note where it ends, then look for other orders
+        # else a return entry: the operation returning there cannot be placed.
+        # Either way, backtrack.
         depth = len(stack)
         if depth > len(best):  # update only what changed since the last snapshot
             del best[low:]
             best.extend([e for e, _ in stack[low:]])
             low = depth
         if not depth:
-            return False, best
+            return (bool(finals) if finals is not None else False), best
         budget -= 1
         if budget == 0:
             budget = _CHECK_EVERY
@@ -129,4 +141,3 @@ def search(
         nxt[prv[entry]] = entry
         prv[nxt[entry]] = entry
         entry = nxt[entry]
-    return True, [e for e, _ in stack]
