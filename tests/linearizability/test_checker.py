@@ -341,3 +341,20 @@ def test_long_history_keeps_its_longest_partial_linearization() -> None:
     assert result.verdict is Verdict.NOT_LINEARIZABLE
     assert len(result.parts[0].linearization) == 4000
     _assert_witness(result.parts[0].linearization, [], RegisterModel())
+
+
+def test_search_can_collect_every_final_state() -> None:
+    from roost.testing.linearizability.search import search
+
+    concurrent = ops((0, 0, 10, "write", 1, None), (1, 0, 10, "write", 2, None),
+                     (2, 0, 10, "cas", (1, 3), None))
+    concurrent[2] = Operation(2, 2, "cas", (1, 3), UNKNOWN, 0, None, Status.INFO)
+    finals: set[object] = set()
+    found, _ = search(concurrent, RegisterModel(), None, finals)
+    # last write 1 (then cas 1->3 or not), or last write 2 (cas fails or went first)
+    assert found is True and finals == {1, 2, 3}
+    impossible = ops((0, 0, 1, "write", 1, None), (1, 2, 3, "read", None, 5))
+    finals = set()
+    assert search(impossible, RegisterModel(), None, finals)[0] is False and finals == set()
+    empty: set[object] = set()
+    assert search([], RegisterModel(initial=7), None, empty)[0] is True and empty == {7}
