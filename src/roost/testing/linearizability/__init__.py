@@ -19,7 +19,7 @@ from roost.testing.linearizability.checker import (
     assert_linearizable,
     check,
 )
-from roost.testing.linearizability.model import BaseModel, Model
+from roost.testing.linearizability.model import BaseModel, Model, StartingAt
 from roost.testing.linearizability.models import KVModel, RegisterModel
 from roost.testing.linearizability.parsers import ParseError, parse_edn_kv, parse_jepsen_etcd
 from roost.testing.linearizability.zkmodels import ChildrenModel, LockModel, ZnodeModel
@@ -37,6 +37,7 @@ __all__ = [
     "PartResult",
     "RegisterModel",
     "Result",
+    "StartingAt",
     "Status",
     "Verdict",
     "ZnodeModel",
