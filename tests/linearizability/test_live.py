@@ -25,10 +25,12 @@ OPS_PER_CLIENT = 30
 ERRORS = {NoNodeError: "nonode", NodeExistsError: "nodeexists", BadVersionError: "badversion"}
 
 
-@pytest.fixture(params=["roost", "zookeeper"])
-def hosts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(scope="module", params=["roost", "zookeeper"])
+def hosts(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[str]:
+    """One server per backend for this module (the tests use different paths)."""
     if request.param == "roost":
-        with RoostServer(data_dir=tmp_path / "roost") as srv:
+        with RoostServer(data_dir=tmp_path_factory.mktemp("roost")) as srv:
             yield srv.hosts
     else:
         with ZooKeeperServer() as zk:
