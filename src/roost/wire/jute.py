@@ -109,8 +109,8 @@ class Writer:
 
     __slots__ = ("buf",)
 
-    def __init__(self) -> None:
-        self.buf = bytearray()
+    def __init__(self, buf: bytearray | None = None) -> None:
+        self.buf = bytearray() if buf is None else buf
 
     def int(self, v: _int) -> None:
         self.buf += INT.pack(v)

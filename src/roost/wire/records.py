@@ -11,12 +11,12 @@ strings, ``R`` a nested record class named R, ``[R]`` a vector of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import struct
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Self, TypeVar
 
 from roost.wire.errors import ProtocolError
-from roost.wire.jute import Reader, Writer
+from roost.wire.jute import INT, MAX_FIELD, Reader, Writer
 
 _REGISTRY: dict[str, type[Record]] = {}
 
@@ -27,17 +27,22 @@ class Record:
     __slots__ = ()
     _layout: ClassVar[str] = ""
 
-    def write(self, w: Writer) -> None:  # replaced by jute_record
-        raise NotImplementedError
+    def _enc(self, out: bytearray) -> None:
+        """Append the encoding to `out` (compiled by jute_record; hand-written records
+        implement `write` instead)."""
+        self.write(Writer(out))
+
+    def write(self, w: Writer) -> None:
+        self._enc(w.buf)
 
     @classmethod
-    def read(cls, r: Reader) -> Self:  # replaced by jute_record
-        raise NotImplementedError
+    def read(cls, r: Reader) -> Self:
+        raise NotImplementedError  # compiled by jute_record, or written by hand
 
     def to_bytes(self) -> bytes:
-        w = Writer()
-        self.write(w)
-        return w.getvalue()
+        out = bytearray()
+        self._enc(out)
+        return bytes(out)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
@@ -46,70 +51,174 @@ class Record:
 
 _R = TypeVar("_R", bound=type[Record])
 
-_READ = {
-    "i": "r.int()",
-    "l": "r.long()",
-    "z": "r.bool()",
-    "b": "r.buffer()",
-    "s": "r.string()",
-    "n": "r.ustring()",
-    "[s]": "r.strings()",
-}
-_WRITE = {
-    "i": "w.int({v})",
-    "l": "w.long({v})",
-    "z": "w.bool({v})",
-    "b": "w.buffer({v})",
-    "s": "w.ustring({v})",
-    "n": "w.ustring({v})",
-    "[s]": "w.strings({v})",
-}
+#: struct codes of the fixed-size kinds
+_FIXED = {"i": "i", "l": "q", "z": "?"}
+_NULL = struct.pack(">i", -1)
 
 
-def _vec_reader(cls: type[Record]) -> Callable[[Reader], list[Record]]:
-    def read(r: Reader) -> list[Record]:
-        return [cls.read(r) for _ in range(r.count())]
-
-    return read
+def _fail(cls: str, e: Exception) -> ProtocolError:
+    return ProtocolError(f"{cls}: {e}")
 
 
-def _vec_writer(w: Writer, items: list[Record] | tuple[Record, ...]) -> None:
-    w.int(len(items))
-    for item in items:
-        item.write(w)
+def _gen_decode(pairs: list[list[str]], env: dict[str, Any]) -> list[str]:
+    """Straight-line decoder source: reads `buf` from `pos` up to `end`."""
+    lines: list[str] = []
+    run: list[tuple[str, str]] = []
+
+    def flush_run() -> None:
+        if not run:
+            return
+        fmt = ">" + "".join(_FIXED[k] for _, k in run)
+        sname = f"_S{len(env)}"
+        env[sname] = struct.Struct(fmt).unpack_from
+        size = struct.calcsize(fmt)
+        names = ", ".join(n for n, _ in run)
+        lines.append(f"if pos + {size} > end: raise _trunc({size}, pos)")
+        lines.append(f"{names}, = {sname}(buf, pos); pos += {size}")
+        run.clear()
+
+    def length(var: str) -> None:
+        lines.append("if pos + 4 > end: raise _trunc(4, pos)")
+        lines.append(f"{var}, = _INT(buf, pos); pos += 4")
+        lines.append(f"if {var} > _MAXF or {var} < -1: raise _badlen({var})")
+
+    def blob(var: str, conv: str, null: str) -> None:
+        length("n")
+        lines.append(f"if n < 0: {var} = {null}")
+        lines.append("else:")
+        lines.append("    e = pos + n")
+        lines.append("    if e > end: raise _trunc(n, pos)")
+        lines.append(f"    {var} = {conv}; pos = e")
+
+    for name, kind in pairs:
+        v = f"v_{name}"
+        if kind in _FIXED:
+            run.append((v, kind))
+            continue
+        flush_run()
+        if kind == "s":
+            blob(v, "str(buf[pos:e], 'utf-8', 'surrogatepass')", '""')
+        elif kind == "n":
+            blob(v, "str(buf[pos:e], 'utf-8', 'surrogatepass')", "None")
+        elif kind == "b":
+            blob(v, "bytes(buf[pos:e])", "None")
+        elif kind == "[s]":
+            length("count")
+            lines.append(f"{v} = []")
+            lines.append("for _ in range(max(count, 0)):")
+            lines.append("    if pos + 4 > end: raise _trunc(4, pos)")
+            lines.append("    n, = _INT(buf, pos); pos += 4")
+            lines.append("    if n < 0: " + v + ".append(''); continue")
+            lines.append("    e = pos + n")
+            lines.append("    if e > end or n > _MAXF: raise _trunc(n, pos)")
+            lines.append(f"    {v}.append(str(buf[pos:e], 'utf-8', 'surrogatepass')); pos = e")
+        elif kind.startswith("["):
+            env[f"_d_{name}"] = _REGISTRY[kind[1:-1]]._dec  # type: ignore[attr-defined]
+            length("count")
+            lines.append("if count > end - pos: raise _trunc(count, pos)")
+            lines.append(f"{v} = []")
+            lines.append("for _ in range(max(count, 0)):")
+            lines.append(f"    item, pos = _d_{name}(buf, pos, end); {v}.append(item)")
+        else:
+            env[f"_d_{name}"] = _REGISTRY[kind]._dec  # type: ignore[attr-defined]
+            lines.append(f"{v}, pos = _d_{name}(buf, pos, end)")
+    flush_run()
+    return lines
+
+
+def _gen_encode(pairs: list[list[str]], env: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    run: list[str] = []
+
+    def flush_run() -> None:
+        if not run:
+            return
+        fmt = ">" + "".join(_FIXED[k] for k in (r.split("|")[1] for r in run))
+        sname = f"_P{len(env)}"
+        env[sname] = struct.Struct(fmt).pack
+        lines.append(f"out += {sname}(" + ", ".join(r.split("|")[0] for r in run) + ")")
+        run.clear()
+
+    def text(v: str, indent: str = "") -> None:
+        lines.append(f"{indent}b = {v}.encode('utf-8', 'surrogatepass')")
+        lines.append(f"{indent}out += _IPACK(len(b)); out += b")
+
+    for name, kind in pairs:
+        v = f"self.{name}"
+        if kind in _FIXED:
+            run.append(f"{v}|{kind}")
+            continue
+        flush_run()
+        if kind in ("s", "n", "b"):
+            lines.append(f"if {v} is None: out += _NULL")
+            lines.append("else:")
+            if kind == "b":
+                lines.append(f"    out += _IPACK(len({v})); out += {v}")
+            else:
+                text(v, "    ")
+        elif kind == "[s]":
+            lines.append(f"out += _IPACK(len({v}))")
+            lines.append(f"for s in {v}:")
+            text("s", "    ")
+        elif kind.startswith("["):
+            lines.append(f"out += _IPACK(len({v}))")
+            lines.append(f"for item in {v}: item._enc(out)")
+        else:
+            lines.append(f"{v}._enc(out)")
+    flush_run()
+    return lines or ["pass"]
 
 
 def jute_record(cls: _R) -> _R:
-    """Compile read/write for a dataclass from its ``_layout``."""
+    """Compile a decoder and an encoder for a dataclass from its ``_layout``.
+
+    The generated code reads with precompiled ``struct`` objects straight from the frame
+    (one unpack per run of fixed-size fields) and appends to one bytearray when writing.
+    """
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
     pairs = [p.split(":") for p in cls._layout.split()]
     if [p[0] for p in pairs] != names:
         raise TypeError(f"{cls.__name__}: layout {pairs} does not match fields {names}")
-    env: dict[str, Any] = {"cls": cls, "_vec_writer": _vec_writer}
-    reads, writes = [], []
-    for name, kind in pairs:
-        v = f"self.{name}"
-        if kind in _READ:
-            reads.append(_READ[kind])
-            writes.append(_WRITE[kind].format(v=v))
-        elif kind.startswith("["):
-            sub = _REGISTRY[kind[1:-1]]
-            env[f"_rv_{name}"] = _vec_reader(sub)
-            reads.append(f"_rv_{name}(r)")
-            writes.append(f"_vec_writer(w, {v})")
-        else:
-            env[f"_r_{name}"] = _REGISTRY[kind]
-            reads.append(f"_r_{name}.read(r)")
-            writes.append(f"{v}.write(w)")
+    env: dict[str, Any] = {
+        "cls": cls,
+        "_INT": INT.unpack_from,
+        "_IPACK": INT.pack,
+        "_NULL": _NULL,
+        "_MAXF": MAX_FIELD,
+        "_trunc": _truncated,
+        "_badlen": _bad_length,
+    }
+    dec = _gen_decode(pairs, env)
+    enc = _gen_encode(pairs, env)
+    args = ", ".join(f"v_{n}" for n, _ in pairs)
     src = (
-        "def read(r):\n    return cls(" + ", ".join(reads) + ")\n"
-        "def write(self, w):\n    " + ("; ".join(writes) or "pass") + "\n"
+        "def _dec(buf, pos, end):\n    " + "\n    ".join(dec) + f"\n    return cls({args}), pos\n"
+        "def _enc(self, out):\n    " + "\n    ".join(enc) + "\n"
     )
-    exec(src, env)  # compiled once at import; the source is built from literals above
-    cls.read = classmethod(lambda c, r: env["read"](r))  # type: ignore[assignment,method-assign]
-    cls.write = env["write"]  # type: ignore[method-assign]
-    _REGISTRY[cls.__name__] = cls
+    exec(src, env)  # compiled once at import; the source is built from the layouts above
+    dec_fn = env["_dec"]
+    cls._dec = staticmethod(dec_fn)  # type: ignore[attr-defined]
+    cls._enc = env["_enc"]  # type: ignore[method-assign]
+    name = cls.__name__
+
+    def read(c: Any, r: Reader) -> Any:
+        try:
+            obj, r._pos = dec_fn(r._buf, r._pos, r._end)
+        except (UnicodeDecodeError, struct.error) as e:
+            raise _fail(name, e) from None
+        return obj
+
+    cls.read = classmethod(read)  # type: ignore[assignment,method-assign]
+    _REGISTRY[name] = cls
     return cls
+
+
+def _truncated(n: int, pos: int) -> ProtocolError:
+    return ProtocolError(f"record truncated: need {n} bytes at offset {pos}")
+
+
+def _bad_length(n: int) -> ProtocolError:
+    return ProtocolError(f"bad length {n}")
 
 
 # --- data types -----------------------------------------------------------------------
@@ -565,13 +674,3 @@ class WatcherEvent(Record):
     type: int
     state: int
     path: str
-
-
-def check_layouts() -> None:
-    """Raise if any registered record's layout names an unknown kind (import-time sanity)."""
-    for cls in _REGISTRY.values():
-        for pair in cls._layout.split():
-            kind = pair.split(":")[1]
-            base = kind.strip("[]")
-            if kind not in _READ and base not in _REGISTRY:
-                raise ProtocolError(f"{cls.__name__}: unknown kind {kind}")
