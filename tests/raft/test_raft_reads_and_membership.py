@@ -90,16 +90,41 @@ def test_new_leader_defers_reads_until_it_commits_in_its_term() -> None:
     assert h.reads[2][0].index == h.nodes[2].raft.log.last_index()  # its no-op
 
 
-def test_lease_reads_answer_without_a_round_trip() -> None:
+def _lease_cluster() -> Harness:
     h = Harness([1, 2, 3], lease_reads=True)
+    h.tick_all(10)  # fresh nodes refuse votes for an election timeout
     h.elect(1)
+    h.tick_all(1)  # one acknowledged heartbeat round starts the lease
+    return h
+
+
+def test_lease_reads_answer_without_a_round_trip_while_the_lease_holds() -> None:
+    h = _lease_cluster()
     h.sent.clear()
     h.nodes[1].read_index(b"lease")
     h.process(1)
     assert [r.context for r in h.reads[1]] == [b"lease"]
     assert h.count_sent(MsgType.HEARTBEAT) == 0
+    h.isolate(1)
+    h.tick(1, 8)  # the lease ends election_tick - 2 ticks after the last confirmed round
+    h.nodes[1].read_index(b"expired")
+    h.process(1)
+    assert [r.context for r in h.reads[1]] == [b"lease"]  # falls back to ReadIndex
     with pytest.raises(ValueError):
         Config(id=1, lease_reads=True, check_quorum=False).validate()
+
+
+def test_lease_reads_make_a_restarted_node_refuse_votes_for_an_election_timeout() -> None:
+    h = _lease_cluster()
+    h.restart(2)
+    vote = Message(MsgType.VOTE, 2, 3, h.nodes[1].term + 1, log_term=9, index=99)
+    h.nodes[2].step(vote)
+    h.process(2)
+    assert not any(m.type is MsgType.VOTE_RESP for m in h.queue)
+    h.tick(2, 10)
+    h.nodes[2].step(vote)
+    h.process(2)
+    assert any(m.type is MsgType.VOTE_RESP and not m.reject for m in h.queue)
 
 
 def test_add_learner_then_promote_to_voter() -> None:

@@ -39,6 +39,8 @@ SEND_EARLY = frozenset(
      MsgType.READ_INDEX_RESP}
 )
 
+LEASE_MARGIN = 2  # ticks of tick-phase difference tolerated by lease reads
+
 KNOWN_BUGS = frozenset(
     {"count_old_votes", "commit_old_term", "skip_up_to_date", "ack_before_persist"}
 )
@@ -97,7 +99,9 @@ class Raft:
         self.heartbeat_elapsed = 0
         self.randomized_timeout = config.election_tick
         self.lead_transferee = NONE
+        self.transfer_tried = False  # in this term: lease reads stay off (see read_index)
         self.pending_conf_index = 0
+        self.clock = 0  # ticks since this node started
         self.readonly = ReadOnly()
         self.waiting_reads: list[tuple[bytes, int]] = []  # until a commit in this term
         self.msgs: list[Message] = []
@@ -149,6 +153,7 @@ class Raft:
         self.readonly = ReadOnly()
         self.waiting_reads = []
         self.bcast_pending = False
+        self.transfer_tried = False
 
     # ------------------------------------------------------------------ roles
     def become_follower(self, term: int, lead: int) -> None:
@@ -190,6 +195,7 @@ class Raft:
 
     # ------------------------------------------------------------------ ticks
     def tick(self) -> None:
+        self.clock += 1
         if self.role is Role.LEADER:
             self.tick_heartbeat()
         else:
@@ -213,7 +219,7 @@ class Raft:
         self._tick_snapshots()
         if self.heartbeat_elapsed >= self.cfg.heartbeat_tick:
             self.heartbeat_elapsed = 0
-            self.bcast_heartbeat(b"")
+            self.bcast_heartbeat(self.start_round() if self.cfg.lease_reads else b"")
 
     def _quorum_active(self) -> bool:
         active = {self.id}
@@ -301,8 +307,12 @@ class Raft:
     def _accept_higher_term(self, m: Message) -> bool:
         if m.type in (MsgType.VOTE, MsgType.PRE_VOTE):
             force = m.context == TRANSFER_CONTEXT
+            et = self.cfg.election_tick
             in_lease = (self.cfg.check_quorum and self.lead != NONE
-                        and self.election_elapsed < self.cfg.election_tick)
+                        and self.election_elapsed < et)
+            # With lease reads, a node that just (re)started may have acknowledged a
+            # leader's heartbeat before it crashed: it keeps that promise too.
+            in_lease = in_lease or (self.cfg.lease_reads and self.clock < et)
             if in_lease and not force:
                 return False  # we heard from a live leader recently: ignore
         if m.type is MsgType.PRE_VOTE:
@@ -517,8 +527,19 @@ class Raft:
             self.bcast_pending = False
             self.bcast_append()
         if self.readonly.needs_round():
-            self.bcast_heartbeat(self.readonly.start_round(self.id))
+            self.bcast_heartbeat(self.start_round())
             self._release_reads(self.readonly.check_quorum_now(self.conf.voters))
+
+    def start_round(self) -> bytes:
+        return self.readonly.start_round(self.id, self.clock, self.cfg.election_tick)
+
+    def lease_valid(self) -> bool:
+        """Lease reads: no other leader can exist until election_tick ticks after the
+        send time of the newest heartbeat round a quorum acknowledged (followers ignore
+        votes that long after hearing from us), minus a margin for tick phase."""
+        if not self.cfg.lease_reads or self.transfer_tried or self.readonly.confirmed_sent < 0:
+            return False
+        return self.clock < self.readonly.confirmed_sent + self.cfg.election_tick - LEASE_MARGIN
 
     def bcast_append(self) -> None:
         for node, pr in sorted(self.prs.items()):
@@ -596,7 +617,7 @@ class Raft:
             self.waiting_reads.append((ctx, origin))
             return
         req = ReadRequest(ctx, self.log.committed, origin, 0)
-        if self.cfg.lease_reads or self.conf.voters <= {self.id}:
+        if self.lease_valid() or self.conf.voters <= {self.id}:
             self._release_reads([req])
         else:
             self.readonly.add(ctx, self.log.committed, origin)
@@ -615,6 +636,7 @@ class Raft:
         if to == self.id or to not in self.conf.voters or to == self.lead_transferee:
             return
         self.lead_transferee = to
+        self.transfer_tried = True  # a late TIMEOUT_NOW may elect `to` at any time now
         self.election_elapsed = 0
         if self.prs[to].match == self.log.last_index():
             self.send(Message(MsgType.TIMEOUT_NOW, to, self.id, self.term))

@@ -38,7 +38,9 @@ class ReadOnly:
     def __init__(self) -> None:
         self.pending: list[ReadRequest] = []
         self._acks: dict[int, set[int]] = {}
+        self._sent: dict[int, int] = {}  # round -> leader tick when it was sent
         self.next_round = 1
+        self.confirmed_sent = -1  # send tick of the newest round a quorum acknowledged
 
     def add(self, context: bytes, index: int, origin: int) -> None:
         self.pending.append(ReadRequest(context, index, origin, self.next_round))
@@ -47,10 +49,16 @@ class ReadOnly:
         """Whether some read waits for a round that has not been sent yet."""
         return bool(self.pending) and self.pending[-1].round == self.next_round
 
-    def start_round(self, leader: int) -> bytes:
-        """Open the next round (the leader acks it itself); returns its heartbeat context."""
+    def start_round(self, leader: int, now: int, keep: int) -> bytes:
+        """Open the next round (the leader acks it itself); returns its heartbeat context.
+        Rounds sent more than `keep` ticks ago are forgotten (a later round that reaches
+        a quorum releases their reads anyway)."""
+        for k in [k for k, t in self._sent.items() if t < now - keep]:
+            del self._sent[k]
+            self._acks.pop(k, None)
         n = self.next_round
         self._acks[n] = {leader}
+        self._sent[n] = now
         self.next_round += 1
         return encode_round(n)
 
@@ -59,25 +67,24 @@ class ReadOnly:
         n = decode_round(ctx)
         if n is None or n not in self._acks:
             return []
-        acks = self._acks[n]
-        acks.add(node)
-        if not has_quorum(voters, acks):
-            return []
-        done = [r for r in self.pending if r.round <= n]
-        self.pending = [r for r in self.pending if r.round > n]
-        for k in [k for k in self._acks if k <= n]:
-            del self._acks[k]
-        return done
+        self._acks[n].add(node)
+        return self._release_upto(voters)
 
     def check_quorum_now(self, voters: Collection[int]) -> list[ReadRequest]:
         """Release rounds already acknowledged by a quorum (after the voter set shrank)."""
-        done: list[ReadRequest] = []
+        return self._release_upto(voters)
+
+    def _release_upto(self, voters: Collection[int]) -> list[ReadRequest]:
+        done_round = 0
         for n in sorted(self._acks):
             if has_quorum(voters, self._acks[n]):
-                done = [r for r in self.pending if r.round <= n]
-        if done:
-            last = done[-1].round
-            self.pending = [r for r in self.pending if r.round > last]
-            for k in [k for k in self._acks if k <= last]:
-                del self._acks[k]
+                done_round = n
+        if not done_round:
+            return []
+        self.confirmed_sent = max(self.confirmed_sent, self._sent[done_round])
+        done = [r for r in self.pending if r.round <= done_round]
+        self.pending = [r for r in self.pending if r.round > done_round]
+        for k in [k for k in self._acks if k <= done_round]:
+            del self._acks[k]
+            del self._sent[k]
         return done

@@ -37,6 +37,8 @@ class Chaos:
             actions.append(self.partition)
         if p.crashes:
             actions.append(self.crash_one)
+        if p.transfers:
+            actions.append(self.transfer)
         if actions:
             c.rng.choice(actions)()
         c.schedule(c.rng.randint(p.fault_every // 2, p.fault_every * 3 // 2), FAULT)
@@ -65,6 +67,20 @@ class Chaos:
         c.stats.partitions += 1
         c.log(f"partition {kind}: {sorted(a)} | {sorted(b)}")
         c.schedule(c.rng.randint(100, 800), HEAL, self.partition_gen)
+
+    def transfer(self) -> None:
+        c = self.c
+        leaders = c.leaders()
+        if not leaders:
+            return
+        sn = c.rng.choice(leaders)
+        assert sn.node is not None
+        targets = sorted(sn.node.conf_state.voters - {sn.id})
+        if targets:
+            to = c.rng.choice(targets)
+            c.log(f"leader {sn.id} transfers leadership to {to}")
+            sn.node.transfer_leadership(to)
+            c.process(sn)
 
     def on_heal(self, gen: int) -> None:
         if gen == self.partition_gen and self.partitioned:

@@ -144,7 +144,8 @@ class SimCluster:
             id=sn.id, election_tick=10, heartbeat_tick=p.heartbeat_tick,
             applied=sn.storage.snapshot().meta.index,
             max_size_per_msg=p.max_size_per_msg, max_inflight_msgs=p.max_inflight,
-            pre_vote=p.pre_vote, check_quorum=p.check_quorum, _bugs=self.bugs,
+            pre_vote=p.pre_vote, check_quorum=p.check_quorum, lease_reads=p.lease_reads,
+            _bugs=self.bugs,
         )
 
     def _start(self, sn: SimNode) -> None:

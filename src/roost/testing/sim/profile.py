@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 
@@ -28,9 +29,18 @@ class Profile:
     encode: bool  # round-trip every delivered message through bytes
     safety_ms: int
     fault_every: int
+    lease_reads: bool  # only with equal tick rates: lease reads assume bounded drift
+    transfers: bool
 
     @staticmethod
     def from_rng(nodes: int, rng: random.Random) -> Profile:
+        p = Profile._draw(nodes, rng)
+        if p.lease_reads and (p.skew or not p.check_quorum):
+            p = dataclasses.replace(p, lease_reads=False)
+        return p
+
+    @staticmethod
+    def _draw(nodes: int, rng: random.Random) -> Profile:
         return Profile(
             nodes=nodes,
             loss=rng.choice([0.0, 0.0, 0.01, 0.05, 0.15]),
@@ -50,6 +60,8 @@ class Profile:
             propose_every=rng.choice([20, 60]),
             reads=rng.random() < 0.5,
             encode=rng.random() < 0.2,
-            safety_ms=rng.randint(1000, 2200),
+            safety_ms=rng.randint(800, 1800),
             fault_every=rng.choice([100, 300]),
+            lease_reads=rng.random() < 0.5,
+            transfers=rng.random() < 0.3,
         )
