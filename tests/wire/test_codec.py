@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import itertools
 import struct
 from typing import Any
@@ -237,7 +236,8 @@ def test_request_table_covers_every_client_opcode() -> None:
         assert op in OPS
 
 
-def test_records_are_frozen() -> None:
-    rec = R.DeleteRequest("/a", 1)
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        rec.path = "/b"  # type: ignore[misc]
+def test_ids_and_acls_are_values() -> None:
+    a = R.ACL(31, R.Id("digest", "u:h"))
+    b = R.ACL(31, R.Id("digest", "u:h"))
+    assert a == b and hash(a) == hash(b) and len({a, b}) == 1
+    assert R.ACL(1, R.Id("digest", "u:h")) != a

@@ -91,6 +91,8 @@ class WatchManager:
 
     # --- firing ---------------------------------------------------------------------
     def trigger(self, events: list[WatchEvent]) -> None:
+        if not (self.data or self.child or self.persistent or self.recursive):
+            return  # nobody watches anything: the common case under write load
         for ev in events:
             for w in self._targets(ev.type, ev.path):
                 w.notify(ev.type, ev.path, ev.acl)

@@ -56,7 +56,7 @@ RESULT_RECORDS: dict[int, type[Record] | None] = {
 _END = MultiHeader(-1, True, -1)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MultiRequest(Record):
     """A sequence of (op type, request record). `read` accepts write or read ops, not both."""
 
@@ -93,7 +93,7 @@ class MultiRequest(Record):
         return cls(tuple(ops))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OpResult:
     """One multi result: `type` is the result type (-1 for an error), `err` its code."""
 
@@ -106,7 +106,7 @@ class OpResult:
         return cls(Op.ERROR, err, None)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MultiResponse(Record):
     results: tuple[OpResult, ...]
 

@@ -1,4 +1,8 @@
-"""Every jute record of the ZooKeeper client protocol as a frozen dataclass.
+"""Every jute record of the ZooKeeper client protocol as a slotted dataclass.
+
+Records are values: never mutate one after it is built. They are not declared frozen
+because a frozen dataclass costs six times as much to construct, and replies build
+several per request (Id and ACL are hashable by value).
 
 Each record declares its layout once (``_layout``: ``name:kind`` pairs in
 declaration order); `jute_record` compiles a reader and a writer from it, so
@@ -225,7 +229,7 @@ def _bad_length(n: int) -> ProtocolError:
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Id(Record):
     _layout = "scheme:s id:s"
     scheme: str
@@ -233,7 +237,7 @@ class Id(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ACL(Record):
     _layout = "perms:i id:Id"
     perms: int
@@ -241,7 +245,7 @@ class ACL(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Stat(Record):
     _layout = (
         "czxid:l mzxid:l ctime:l mtime:l version:i cversion:i aversion:i "
@@ -265,7 +269,7 @@ class Stat(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RequestHeader(Record):
     _layout = "xid:i type:i"
     xid: int
@@ -273,7 +277,7 @@ class RequestHeader(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReplyHeader(Record):
     _layout = "xid:i zxid:l err:i"
     xid: int
@@ -282,7 +286,7 @@ class ReplyHeader(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MultiHeader(Record):
     _layout = "type:i done:z err:i"
     type: int
@@ -293,7 +297,7 @@ class MultiHeader(Record):
 # --- session handshake ------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ConnectRequest(Record):
     protocolVersion: int
     lastZxidSeen: int
@@ -321,7 +325,7 @@ class ConnectRequest(Record):
         return cls(pv, last, to, sid, pw or b"", ro, has_ro)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ConnectResponse(Record):
     protocolVersion: int
     timeOut: int
@@ -350,7 +354,7 @@ class ConnectResponse(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AuthPacket(Record):
     _layout = "type:i scheme:s auth:b"
     type: int
@@ -359,7 +363,7 @@ class AuthPacket(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CreateRequest(Record):
     _layout = "path:s data:b acl:[ACL] flags:i"
     path: str
@@ -369,7 +373,7 @@ class CreateRequest(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CreateTTLRequest(Record):
     _layout = "path:s data:b acl:[ACL] flags:i ttl:l"
     path: str
@@ -380,7 +384,7 @@ class CreateTTLRequest(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DeleteRequest(Record):
     _layout = "path:s version:i"
     path: str
@@ -388,7 +392,7 @@ class DeleteRequest(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ExistsRequest(Record):
     _layout = "path:s watch:z"
     path: str
@@ -396,7 +400,7 @@ class ExistsRequest(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GetDataRequest(Record):
     _layout = "path:s watch:z"
     path: str
@@ -404,7 +408,7 @@ class GetDataRequest(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SetDataRequest(Record):
     _layout = "path:s data:b version:i"
     path: str
@@ -413,14 +417,14 @@ class SetDataRequest(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GetACLRequest(Record):
     _layout = "path:s"
     path: str
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SetACLRequest(Record):
     _layout = "path:s acl:[ACL] version:i"
     path: str
@@ -429,7 +433,7 @@ class SetACLRequest(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GetChildrenRequest(Record):
     _layout = "path:s watch:z"
     path: str
@@ -437,7 +441,7 @@ class GetChildrenRequest(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GetChildren2Request(Record):
     _layout = "path:s watch:z"
     path: str
@@ -445,14 +449,14 @@ class GetChildren2Request(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SyncRequest(Record):
     _layout = "path:s"
     path: str
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CheckVersionRequest(Record):
     _layout = "path:s version:i"
     path: str
@@ -460,7 +464,7 @@ class CheckVersionRequest(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CheckWatchesRequest(Record):
     _layout = "path:s type:i"
     path: str
@@ -468,7 +472,7 @@ class CheckWatchesRequest(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RemoveWatchesRequest(Record):
     _layout = "path:s type:i"
     path: str
@@ -476,21 +480,21 @@ class RemoveWatchesRequest(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GetEphemeralsRequest(Record):
     _layout = "prefixPath:s"
     prefixPath: str
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GetAllChildrenNumberRequest(Record):
     _layout = "path:s"
     path: str
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AddWatchRequest(Record):
     _layout = "path:s mode:i"
     path: str
@@ -498,7 +502,7 @@ class AddWatchRequest(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SetWatches(Record):
     _layout = "relativeZxid:l dataWatches:[s] existWatches:[s] childWatches:[s]"
     relativeZxid: int
@@ -508,7 +512,7 @@ class SetWatches(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SetWatches2(Record):
     _layout = (
         "relativeZxid:l dataWatches:[s] existWatches:[s] childWatches:[s] "
@@ -524,7 +528,7 @@ class SetWatches2(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ReconfigRequest(Record):
     _layout = "joiningServers:n leavingServers:n newMembers:n curConfigId:l"
     joiningServers: str | None
@@ -534,14 +538,14 @@ class ReconfigRequest(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GetSASLRequest(Record):
     _layout = "token:b"
     token: bytes | None
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Empty(Record):
     _layout = ""
     """A request or response with no body (ping, closeSession, whoAmI request...)."""
@@ -551,14 +555,14 @@ class Empty(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CreateResponse(Record):
     _layout = "path:s"
     path: str
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Create2Response(Record):
     _layout = "path:s stat:Stat"
     path: str
@@ -566,14 +570,14 @@ class Create2Response(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ExistsResponse(Record):
     _layout = "stat:Stat"
     stat: Stat
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GetDataResponse(Record):
     _layout = "data:b stat:Stat"
     data: bytes | None
@@ -581,14 +585,14 @@ class GetDataResponse(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SetDataResponse(Record):
     _layout = "stat:Stat"
     stat: Stat
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GetACLResponse(Record):
     _layout = "acl:[ACL] stat:Stat"
     acl: list[ACL]
@@ -596,21 +600,21 @@ class GetACLResponse(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SetACLResponse(Record):
     _layout = "stat:Stat"
     stat: Stat
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GetChildrenResponse(Record):
     _layout = "children:[s]"
     children: list[str]
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GetChildren2Response(Record):
     _layout = "children:[s] stat:Stat"
     children: list[str]
@@ -618,42 +622,42 @@ class GetChildren2Response(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SyncResponse(Record):
     _layout = "path:s"
     path: str
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GetEphemeralsResponse(Record):
     _layout = "ephemerals:[s]"
     ephemerals: list[str]
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GetAllChildrenNumberResponse(Record):
     _layout = "totalNumber:i"
     totalNumber: int
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ErrorResponse(Record):
     _layout = "err:i"
     err: int
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SetSASLResponse(Record):
     _layout = "token:b"
     token: bytes | None
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class ClientInfo(Record):
     _layout = "authScheme:s user:s"
     authScheme: str
@@ -661,14 +665,14 @@ class ClientInfo(Record):
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WhoAmIResponse(Record):
     _layout = "clientInfo:[ClientInfo]"
     clientInfo: list[ClientInfo]
 
 
 @jute_record
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WatcherEvent(Record):
     _layout = "type:i state:i path:s"
     type: int
