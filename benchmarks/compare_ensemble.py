@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 import statistics
 import sys
 import time
@@ -39,7 +40,12 @@ sys.path.insert(0, str(HERE))
 import compare  # noqa: E402  (benchmarks/compare.py: table and /proc figures)
 import zkbench  # noqa: E402
 
-from roost.testing.ensemble import FailoverRun, RoostEnsemble, run_failover  # noqa: E402
+from roost.testing.ensemble import (  # noqa: E402
+    FailoverRun,
+    RoostEnsemble,
+    run_failover,
+    wait_caught_up,
+)
 from roost.wire.opcodes import Op  # noqa: E402
 from roost.wire.records import CreateRequest  # noqa: E402
 
@@ -173,9 +179,10 @@ def run_failovers(ens: Any, runs: int, after_kill: float) -> list[dict[str, Any]
     for r in range(runs):
         fo = run_failover(ens, root=f"/failover-{r}", after_kill=after_kill)
         out.append(failover_figures(fo))
-        if r + 1 < runs:
+        if r + 1 < runs:  # the killed member comes back and catches up before the next run
             ens.start_member(fo.leader)
             ens.leader(timeout=60)
+            wait_caught_up(ens)
     return out
 
 
@@ -250,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    logging.getLogger("kazoo").setLevel(logging.ERROR)  # its reconnect chatter during failover
     ns, bench_args = build_parser().parse_known_args(argv)
     servers = [s.strip() for s in ns.servers.split(",") if s.strip()]
     if not servers or any(s not in SERVERS for s in servers):

@@ -90,11 +90,33 @@ class RoostEnsemble:
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> RoostEnsemble:
+        """Start every member; returns once all of them follow one elected leader."""
         for proxy in self.proxies.values():
             proxy.start()
         for i in range(len(self.servers)):
             self.start_member(i)
+        self.wait_settled()
         return self
+
+    def wait_settled(self, timeout: float = 30.0) -> int:
+        """Wait until one member leads and every running member names it as its leader (a
+        member without a leader refuses read-write clients); returns the leader's index."""
+        deadline = time.monotonic() + timeout
+        while True:
+            leader = self.leader(timeout=max(deadline - time.monotonic(), 0.1))
+            want = str(self.members[leader].id)
+            if all(self._leader_seen_by(i) == want
+                   for i in range(len(self.servers)) if self.running[i]):
+                return leader
+            if time.monotonic() > deadline:
+                raise TimeoutError("the members do not agree on a leader")
+            time.sleep(0.02)
+
+    def _leader_seen_by(self, i: int) -> str | None:
+        try:
+            return self.mntr(i).get("raft_leader")
+        except OSError:
+            return None
 
     def start_member(self, i: int) -> None:
         self.servers[i].start()
@@ -248,7 +270,35 @@ class Ensemble(Protocol):
     def mode(self, i: int) -> str | None: ...
     def kill(self, i: int) -> None: ...
     def hosts_of(self, i: int) -> str: ...
+    def four_letter(self, i: int, cmd: str, timeout: float = ...) -> str: ...
     def __len__(self) -> int: ...
+    @property
+    def running(self) -> list[bool]: ...
+
+
+def last_zxid(ens: Ensemble, i: int) -> int | None:
+    """Member i's last applied zxid from srvr, or None if it does not answer."""
+    try:
+        out = ens.four_letter(i, "srvr")
+    except OSError:
+        return None
+    for line in out.splitlines():
+        if line.startswith("Zxid: "):
+            return int(line[6:], 16)
+    return None
+
+
+def wait_caught_up(ens: Ensemble, timeout: float = 120.0) -> int:
+    """With no writes going on: wait until every running member reports the same last zxid
+    (a restarted member has caught up); returns it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        zxids = {last_zxid(ens, i) for i in range(len(ens)) if ens.running[i]}
+        if len(zxids) == 1 and None not in zxids:
+            return zxids.pop() or 0
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"members still at different zxids: {zxids}")
+        time.sleep(0.05)
 
 
 @dataclass
