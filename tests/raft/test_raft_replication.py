@@ -177,6 +177,35 @@ def test_snapshot_is_sent_to_a_follower_behind_the_compaction_point() -> None:
     assert h.count_sent(MsgType.SNAP) == 1
 
 
+def test_snapshot_travels_in_chunks_and_survives_a_lost_chunk() -> None:
+    h = Harness([1, 2, 3], snapshot_chunk_size=4)
+    h.elect(1)
+    h.isolate(3)
+    for k in range(5):
+        h.propose(1, f"c{k}".encode())
+    snap_index = h.nodes[1].applied
+    image = bytes(range(22))
+    h.storage[1].create_snapshot(snap_index, h.nodes[1].conf_state, image)
+    h.storage[1].compact(snap_index)
+    h.heal()
+    lost: list[int] = []
+
+    def drop_one(m: Message) -> bool:  # lose the chunk at offset 8, once
+        if m.type is MsgType.SNAP and m.offset == 8 and not lost:
+            lost.append(m.offset)
+            return True
+        return False
+
+    h.tick_all(30, drop=drop_one)
+    assert lost == [8]
+    assert h.snapshots.get(3) == snap_index
+    assert h.storage[3].snapshot().data == image
+    chunks = [m for m in h.sent if m.type is MsgType.SNAP]
+    assert all(len(m.snapshot.data) <= 4 for m in chunks if m.snapshot is not None)
+    assert sum(1 for m in chunks if m.done) >= 1
+    assert len(chunks) >= -(-len(image) // 4) + 1  # every chunk, plus the re-sent one
+
+
 def test_stale_snapshot_is_ignored() -> None:
     h = Harness([1, 2, 3])
     h.elect(1)

@@ -38,7 +38,7 @@ messages = st.builds(
     type=st.sampled_from(list(MsgType)), to=ids, frm=ids, term=u64, log_term=u64,
     index=u64, entries=st.lists(entries, max_size=4).map(tuple), commit=u64,
     reject=st.booleans(), reject_hint=u64, context=st.binary(max_size=16),
-    snapshot=st.none() | snapshots,
+    snapshot=st.none() | snapshots, offset=u64, done=st.booleans(),
 )
 
 

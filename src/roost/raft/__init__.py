@@ -4,7 +4,7 @@ The host drives a `RaftNode` with tick()/step()/propose()/read_index(), takes `R
 batches, does the I/O they ask for, and calls advance(). See docs/raft.md.
 """
 
-from .core import Config
+from .config import Config
 from .errors import (
     CompactedError,
     NotLeaderError,

@@ -8,10 +8,10 @@ given to the constructor.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 
+from .config import LEASE_MARGIN, Config
 from .errors import CompactedError, NotLeaderError, ProposalDroppedError
-from .log import NO_LIMIT, RaftLog
+from .log import RaftLog
 from .messages import (
     NONE,
     ConfChange,
@@ -28,6 +28,7 @@ from .messages import (
 from .progress import Progress, ProgressState
 from .quorum import VoteResult, committed_index, has_quorum, vote_result
 from .readonly import ReadOnly, ReadRequest
+from .snapshot import Offer, SnapshotReceiver, chunk
 from .storage import Storage
 
 TRANSFER_CONTEXT = b"transfer"
@@ -38,43 +39,6 @@ SEND_EARLY = frozenset(
     {MsgType.APP, MsgType.HEARTBEAT, MsgType.SNAP, MsgType.TIMEOUT_NOW,
      MsgType.READ_INDEX_RESP}
 )
-
-LEASE_MARGIN = 2  # ticks of tick-phase difference tolerated by lease reads
-
-KNOWN_BUGS = frozenset(
-    {"count_old_votes", "commit_old_term", "skip_up_to_date", "ack_before_persist"}
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Config:
-    """Tuning and behaviour of one raft node. Times are in ticks."""
-
-    id: int
-    election_tick: int = 10
-    heartbeat_tick: int = 1
-    applied: int = 0  # index the host's state machine already holds at start
-    max_size_per_msg: int = 1 << 20
-    max_inflight_msgs: int = 256
-    max_inflight_bytes: int = NO_LIMIT
-    max_committed_size_per_ready: int = NO_LIMIT
-    pre_vote: bool = True
-    check_quorum: bool = True
-    lease_reads: bool = False  # see docs/raft.md for the clock assumption
-    snapshot_timeout_ticks: int = 0  # 0 means 2 * election_tick
-    _bugs: frozenset[str] = frozenset()  # planted faults, for tests of the checkers only
-
-    def validate(self) -> None:
-        if self.id == NONE:
-            raise ValueError("node id must be >= 1")
-        if self.heartbeat_tick <= 0 or self.election_tick <= self.heartbeat_tick:
-            raise ValueError("need 0 < heartbeat_tick < election_tick")
-        if self.lease_reads and not self.check_quorum:
-            raise ValueError("lease_reads requires check_quorum")
-        unknown = self._bugs - KNOWN_BUGS
-        if unknown:
-            raise ValueError(f"unknown bugs {sorted(unknown)}")
-
 
 class Raft:
     def __init__(self, config: Config, storage: Storage, rng: random.Random) -> None:
@@ -103,6 +67,7 @@ class Raft:
         self.pending_conf_index = 0
         self.clock = 0  # ticks since this node started
         self.readonly = ReadOnly()
+        self.snap_recv = SnapshotReceiver()
         self.waiting_reads: list[tuple[bytes, int]] = []  # until a commit in this term
         self.msgs: list[Message] = []
         self.msgs_after_persist: list[Message] = []
@@ -154,6 +119,7 @@ class Raft:
         self.waiting_reads = []
         self.bcast_pending = False
         self.transfer_tried = False
+        self.snap_recv.reset()
 
     # ------------------------------------------------------------------ roles
     def become_follower(self, term: int, lead: int) -> None:
@@ -230,13 +196,18 @@ class Raft:
         return has_quorum(self.conf.voters, active)
 
     def _tick_snapshots(self) -> None:
+        """A snapshot transfer without progress for an election timeout re-sends its
+        current chunk; after snapshot_timeout_ticks it starts over from a probe."""
         limit = self.cfg.snapshot_timeout_ticks or 2 * self.cfg.election_tick
-        for pr in self.prs.values():
-            if pr.state is ProgressState.SNAPSHOT:
-                pr.snapshot_ticks += 1
-                if pr.snapshot_ticks > limit:
-                    pr.pending_snapshot = 0
-                    pr.become_probe()
+        for node, pr in self.prs.items():
+            if pr.state is not ProgressState.SNAPSHOT:
+                continue
+            pr.snapshot_ticks += 1
+            if pr.snapshot_ticks > limit:
+                pr.pending_snapshot = 0
+                pr.become_probe()
+            elif pr.snapshot_ticks % self.cfg.election_tick == 0:
+                self._send_snapshot(node, pr)
 
     # ------------------------------------------------------------------ elections
     def has_unapplied_conf_change(self) -> bool:
@@ -409,11 +380,23 @@ class Raft:
                           reject=True, reject_hint=hint, log_term=hint_term))
 
     def handle_snapshot(self, m: Message) -> None:
-        snap = m.snapshot
-        if snap is not None and self.restore(snap):
-            idx = self.log.last_index()
-        else:
-            idx = self.log.committed
+        part = m.snapshot
+        if part is None:
+            return
+        if m.offset == 0 and part.meta.index <= self.log.committed:
+            self.snap_recv.reset()  # nothing to gain: tell the leader where we are
+            self.send(Message(MsgType.APP_RESP, m.frm, self.id, self.term,
+                              index=self.log.committed))
+            return
+        got, whole = self.snap_recv.offer(part, m.offset, m.done)
+        if got is Offer.DUPLICATE:
+            return
+        if whole is None:
+            self.send(Message(MsgType.SNAP_RESP, m.frm, self.id, self.term,
+                              index=part.meta.index, offset=self.snap_recv.expected(),
+                              reject=got is Offer.GAP))
+            return
+        idx = self.log.last_index() if self.restore(whole) else self.log.committed
         self.send(Message(MsgType.APP_RESP, m.frm, self.id, self.term, index=idx))
 
     def restore(self, snap: Snapshot) -> bool:
@@ -443,6 +426,13 @@ class Raft:
                 self._handle_ack(m, pr)
         elif m.type is MsgType.HEARTBEAT_RESP:
             self._handle_heartbeat_resp(m, pr)
+        elif m.type is MsgType.SNAP_RESP:
+            pr.recent_active = True
+            if pr.state is ProgressState.SNAPSHOT and m.index == pr.pending_snapshot and (
+                    m.reject or m.offset > pr.snap_offset):
+                pr.snap_offset = m.offset
+                pr.snapshot_ticks = 0
+                self._send_snapshot(m.frm, pr)
 
     def _handle_reject(self, m: Message, pr: Progress) -> None:
         hint = m.reject_hint
@@ -575,11 +565,15 @@ class Raft:
         return True
 
     def _send_snapshot(self, to: int, pr: Progress) -> bool:
+        """Send the chunk of the current snapshot that `to` waits for."""
         snap = self.log.snapshot()
         if snap.is_empty():
             raise AssertionError("log compacted but no snapshot available")
-        pr.become_snapshot(snap.meta.index)
-        self.send(Message(MsgType.SNAP, to, self.id, self.term, snapshot=snap))
+        if pr.state is not ProgressState.SNAPSHOT or pr.pending_snapshot != snap.meta.index:
+            pr.become_snapshot(snap.meta.index)  # (re)start, from byte 0
+        part, done = chunk(snap, pr.snap_offset, self.cfg.snapshot_chunk_size)
+        self.send(Message(MsgType.SNAP, to, self.id, self.term, snapshot=part,
+                          offset=pr.snap_offset, done=done))
         return True
 
     # ------------------------------------------------------------------ host calls

@@ -31,6 +31,7 @@ class MsgType(IntEnum):
     TIMEOUT_NOW = 10
     READ_INDEX = 11
     READ_INDEX_RESP = 12
+    SNAP_RESP = 13
 
 
 class EntryKind(IntEnum):
@@ -181,7 +182,9 @@ class Message:
     reject: bool = False
     reject_hint: int = 0
     context: bytes = b""
-    snapshot: Snapshot | None = None
+    snapshot: Snapshot | None = None  # SNAP: one chunk (meta + a slice of the data)
+    offset: int = 0  # SNAP: byte offset of the chunk; SNAP_RESP: next offset wanted
+    done: bool = True  # SNAP: this chunk is the last
 
     def to_bytes(self) -> bytes:
         snap = None if self.snapshot is None else self.snapshot.to_list()
@@ -189,7 +192,7 @@ class Message:
             [
                 int(self.type), self.to, self.frm, self.term, self.log_term, self.index,
                 [e.to_list() for e in self.entries], self.commit, self.reject,
-                self.reject_hint, self.context, snap,
+                self.reject_hint, self.context, snap, self.offset, self.done,
             ]
         )
         return out
@@ -197,7 +200,7 @@ class Message:
     @staticmethod
     def from_bytes(raw: bytes) -> Message:
         f = msgpack.unpackb(raw)
-        if not isinstance(f, list) or len(f) != 12:
+        if not isinstance(f, list) or len(f) != 14:
             raise ValueError("not a raft message")
         snap = None if f[11] is None else Snapshot.from_list(f[11])
         return Message(
@@ -205,4 +208,5 @@ class Message:
             log_term=int(f[4]), index=int(f[5]),
             entries=tuple(Entry.from_list(e) for e in f[6]), commit=int(f[7]),
             reject=bool(f[8]), reject_hint=int(f[9]), context=bytes(f[10]), snapshot=snap,
+            offset=int(f[12]), done=bool(f[13]),
         )

@@ -19,7 +19,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .core import Config, Raft
+from .config import Config
+from .core import Raft
 from .errors import RaftError
 from .messages import (
     NONE,

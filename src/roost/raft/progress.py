@@ -49,7 +49,7 @@ class Inflights:
 class Progress:
     __slots__ = (
         "inflights", "is_learner", "match", "next", "pending_snapshot", "probe_sent",
-        "recent_active", "snapshot_ticks", "state",
+        "recent_active", "snap_offset", "snapshot_ticks", "state",
     )
 
     def __init__(self, next_index: int, max_inflight: int, max_inflight_bytes: int,
@@ -60,6 +60,7 @@ class Progress:
         self.probe_sent = False
         self.pending_snapshot = 0
         self.snapshot_ticks = 0
+        self.snap_offset = 0  # next byte of the pending snapshot to send
         self.recent_active = False
         self.is_learner = is_learner
         self.inflights = Inflights(max_inflight, max_inflight_bytes)
@@ -69,6 +70,7 @@ class Progress:
         self.probe_sent = False
         self.pending_snapshot = 0
         self.snapshot_ticks = 0
+        self.snap_offset = 0
         self.inflights.reset()
 
     def become_probe(self) -> None:

@@ -145,6 +145,7 @@ class SimCluster:
             applied=sn.storage.snapshot().meta.index,
             max_size_per_msg=p.max_size_per_msg, max_inflight_msgs=p.max_inflight,
             pre_vote=p.pre_vote, check_quorum=p.check_quorum, lease_reads=p.lease_reads,
+            snapshot_chunk_size=p.snapshot_chunk,
             _bugs=self.bugs,
         )
 
