@@ -25,8 +25,8 @@ from roost.client import (
     WatchedEvent,
 )
 
-#: ZooKeeper appends a 10-digit counter to sequential names (negative after 2**31 wraps).
-SEQ_RE = re.compile(r"(-?\d{10})$")
+#: The 10-character counter ZooKeeper appends ("%010d": a minus and 9 digits once it wraps).
+SEQ_RE = re.compile(r"(-\d{9}|\d{10})$")
 
 #: Errors after which a recipe waits for the client to reconnect and tries again.
 RETRYABLE = (ConnectionLossError, SessionExpiredError)

@@ -9,9 +9,9 @@ the node just before its own. Leadership is held until `close()` or a connection
   node is still first, leadership comes back (with the same token: nobody else can have led
   in between, since nobody had a smaller node).
 - ``lose_on="lost"`` (Curator 5's session policy): a dropped connection keeps leadership
-  while the client's lease deadline (last acknowledged heartbeat + session timeout) has not
-  passed; once it has, leadership ends, before the server can have expired the session and
-  let someone else lead.
+  while the client's lease deadline (last acknowledged heartbeat + session timeout, less a
+  10% margin) has not passed; once it has, leadership ends, before the server can have
+  expired the session and let someone else lead.
 
 LOST (session expired) always ends leadership; the latch then joins again with a new node.
 
@@ -44,6 +44,10 @@ from roost.recipes._base import (
     wait_changed,
     wait_connected,
 )
+
+#: With ``lose_on="lost"``, leadership ends this fraction of the session timeout before
+#: the lease deadline.
+LEASE_MARGIN = 0.1
 
 
 class CloseMode(enum.Enum):
@@ -182,7 +186,10 @@ class LeaderLatch:
     def _arm_lease_timer(self) -> None:
         self._cancel_lease_timer()
         loop = asyncio.get_running_loop()
-        self._lease_timer = loop.call_at(self.client.lease_deadline, self._lease_ran_out)
+        # Step down a little before the deadline, to allow for clock-rate differences.
+        margin = LEASE_MARGIN * self.client.session_timeout
+        self._lease_timer = loop.call_at(self.client.lease_deadline - margin,
+                                         self._lease_ran_out)
 
     def _cancel_lease_timer(self) -> None:
         if self._lease_timer is not None:

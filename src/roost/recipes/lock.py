@@ -69,7 +69,7 @@ class Lock:
         self.on_lost = on_lost
         self._prefix = new_guid() + self.node_name
         pattern = "|".join(re.escape(b) for b in self.blockers)
-        self._blocker_re = re.compile(rf"(?:{pattern})(-?\d{{10}})$")
+        self._blocker_re = re.compile(rf"(?:{pattern})(-\d{{9}}|\d{{10}})$")
         self.node: str | None = None
         self.token: int | None = None
         self._owner: object = None
@@ -236,11 +236,11 @@ class Lock:
         return f"<{type(self).__name__} {self.path} held={self._count}>"
 
 
-_ANY_LOCK = re.compile(r"(?:__lock__|__rlock__)(-?\d{10})$")
+_ANY_LOCK = re.compile(r"(?:__lock__|__rlock__)(-\d{9}|\d{10})$")
 
 
 def _seq(name: str) -> int:
-    m = re.search(r"(-?\d{10})$", name)
+    m = re.search(r"(-\d{9}|\d{10})$", name)
     if m is None:
         raise RecipeError(f"not a sequential lock node: {name}")
     return int(m.group(1))
