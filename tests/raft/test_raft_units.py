@@ -143,3 +143,24 @@ def test_inflights_window() -> None:
     assert w.full()  # by bytes
     w.free_first_one()
     assert len(w) == 1
+
+
+def test_snapshot_receiver_reassembles_and_restarts_on_a_foreign_snapshot() -> None:
+    from roost.raft.snapshot import Offer, SnapshotReceiver, chunk
+
+    old = Snapshot(SnapshotMeta(5, 1, ConfState(frozenset({1}))), b"abcdefgh")
+    new = Snapshot(SnapshotMeta(9, 2, ConfState(frozenset({1}))), b"0123456789")
+    r = SnapshotReceiver()
+    part, done = chunk(old, 0, 3)
+    assert r.offer(part, 0, done) == (Offer.ACCEPTED, None)
+    part, done = chunk(new, 3, 3)
+    assert r.offer(part, 3, done)[0] is Offer.GAP
+    assert r.expected(new.meta) == 0  # the sender must start the new snapshot over
+    assert r.expected(old.meta) == 3
+    got = None
+    for off in range(0, 10, 3):
+        part, done = chunk(new, off, 3)
+        status, got = r.offer(part, off, done)
+        assert status is (Offer.COMPLETE if done else Offer.ACCEPTED)
+        assert r.offer(part, off, done)[0] in (Offer.DUPLICATE, Offer.GAP)
+    assert got == new

@@ -393,7 +393,7 @@ class Raft:
             return
         if whole is None:
             self.send(Message(MsgType.SNAP_RESP, m.frm, self.id, self.term,
-                              index=part.meta.index, offset=self.snap_recv.expected(),
+                              index=part.meta.index, offset=self.snap_recv.expected(part.meta),
                               reject=got is Offer.GAP))
             return
         idx = self.log.last_index() if self.restore(whole) else self.log.committed

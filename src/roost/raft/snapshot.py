@@ -44,8 +44,10 @@ class SnapshotReceiver:
     def reset(self) -> None:
         self.current = None
 
-    def expected(self) -> int:
-        return 0 if self.current is None else len(self.current.data)
+    def expected(self, meta: SnapshotMeta) -> int:
+        """The next offset wanted for the snapshot `meta` (0: start it over)."""
+        cur = self.current
+        return len(cur.data) if cur is not None and cur.meta == meta else 0
 
     def offer(self, part: Snapshot, offset: int, done: bool) -> tuple[Offer, Snapshot | None]:
         """Take one chunk; the snapshot comes back with COMPLETE."""
