@@ -485,10 +485,16 @@ class RaftLog:
         return TxnResult(0, None, [])
 
     def _members_changed(self) -> None:
-        if self.transport is not None:
-            self.transport.update_peers(
-                {m.id: (m.host, m.peer_port) for m in self.members.values() if m.id != self.id}
-            )
+        if self.transport is None:
+            return
+        if self.id not in self.members:
+            # removed from the ensemble: stop talking to the others (they refuse us anyway)
+            log.warning("member %d: removed from the ensemble; stop this process", self.id)
+            self.transport.update_peers({})
+            return
+        self.transport.update_peers(
+            {m.id: (m.host, m.peer_port) for m in self.members.values() if m.id != self.id}
+        )
 
     def config_text(self) -> bytes:
         return config_text(self.members, self.last_index)
