@@ -28,6 +28,7 @@ import json
 import logging
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -64,6 +65,7 @@ class EnsembleRun:
     peak_rss_kib: int = 0
     cpu_seconds: float = 0.0
     failovers: list[dict[str, Any]] = field(default_factory=list)
+    failover_error: str = ""
 
     def as_compare_run(self) -> compare.ServerRun:
         return compare.ServerRun(self.server, hosts=self.hosts, error=self.error,
@@ -74,20 +76,24 @@ class EnsembleRun:
 
 
 @contextlib.contextmanager
-def start_zookeeper() -> Iterator[Any]:
+def start_zookeeper(keep: Path | None) -> Iterator[Any]:
     from roost.testing.zkensemble import ZooKeeperEnsemble
 
-    with ZooKeeperEnsemble(MEMBERS) as zk:
+    with ZooKeeperEnsemble(MEMBERS, base_dir=keep) as zk:
         yield zk
 
 
 @contextlib.contextmanager
-def start_roost() -> Iterator[Any]:
-    with RoostEnsemble(MEMBERS, subprocess=True) as ens:
+def start_roost(keep: Path | None) -> Iterator[Any]:
+    base = None
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        base = tempfile.mkdtemp(prefix="roost-", dir=keep)
+    with RoostEnsemble(MEMBERS, subprocess=True, base_dir=base) as ens:
         yield ens
 
 
-STARTERS: dict[str, Callable[[], contextlib.AbstractContextManager[Any]]] = {
+STARTERS: dict[str, Callable[[Path | None], contextlib.AbstractContextManager[Any]]] = {
     "zookeeper": start_zookeeper,
     "roost": start_roost,
 }
@@ -174,8 +180,8 @@ def failover_figures(run: FailoverRun) -> dict[str, Any]:
     }
 
 
-def run_failovers(ens: Any, runs: int, after_kill: float) -> list[dict[str, Any]]:
-    out = []
+def run_failovers(ens: Any, runs: int, after_kill: float, out: list[dict[str, Any]]) -> None:
+    """`runs` failovers; the figures of each are appended to `out` as it completes."""
     for r in range(runs):
         fo = run_failover(ens, root=f"/failover-{r}", after_kill=after_kill)
         out.append(failover_figures(fo))
@@ -183,14 +189,13 @@ def run_failovers(ens: Any, runs: int, after_kill: float) -> list[dict[str, Any]
             ens.start_member(fo.leader)
             ens.leader(timeout=60)
             wait_caught_up(ens)
-    return out
 
 
 def measure(name: str, cfg: zkbench.Config, warmup_ops: int, failover_runs: int,
-            after_kill: float) -> EnsembleRun:
+            after_kill: float, keep: Path | None = None) -> EnsembleRun:
     run = EnsembleRun(name)
     try:
-        with STARTERS[name]() as ens:
+        with STARTERS[name](keep) as ens:
             run.hosts = ens.hosts
             if warmup_ops > 0:  # an unreported pass (ZooKeeper's JIT warms up)
                 run_bench(dataclasses.replace(cfg, ops=warmup_ops), ens)
@@ -199,7 +204,10 @@ def measure(name: str, cfg: zkbench.Config, warmup_ops: int, failover_runs: int,
             run.peak_rss_kib = sum(s.peak_rss_kib for s in stats)
             run.cpu_seconds = sum(s.cpu_seconds for s in stats)
             if failover_runs:
-                run.failovers = run_failovers(ens, failover_runs, after_kill)
+                try:
+                    run_failovers(ens, failover_runs, after_kill, run.failovers)
+                except (OSError, RuntimeError, TimeoutError) as e:
+                    run.failover_error = f"{type(e).__name__}: {e}"
     except (OSError, RuntimeError, TimeoutError, zkbench.BenchError) as e:
         run.error = f"{type(e).__name__}: {e}"
     return run
@@ -212,8 +220,9 @@ def failover_line(run: EnsembleRun) -> str:
     label = LABELS[run.server]
     if run.error:
         return f"{label:<10} not measured: {run.error}"
+    error = f"; stopped by {run.failover_error}" if run.failover_error else ""
     if not run.failovers:
-        return f"{label:<10} -"
+        return f"{label:<10} -{error}"
     pauses = [f["max_pause_ms"] for f in run.failovers]
     elections = [f["election_ms"] for f in run.failovers]
     bad = [f for f in run.failovers
@@ -223,7 +232,7 @@ def failover_line(run: EnsembleRun) -> str:
             f"~{statistics.median(elections):.0f} ms; failed writes "
             f"{sum(f['failed'] for f in run.failovers)}; "
             + ("all acked writes, ephemerals and sessions kept" if not bad
-               else f"{len(bad)} runs LOST DATA OR SESSION"))
+               else f"{len(bad)} runs LOST DATA OR SESSION") + error)
 
 
 def usage_line(run: EnsembleRun) -> str:
@@ -252,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="leader SIGKILLs per ensemble (0: none)")
     p.add_argument("--failover-seconds", type=float, default=4.0,
                    help="how long the writer goes on after each SIGKILL")
+    p.add_argument("--keep-dir", type=Path,
+                   help="keep every member's data and logs in a new directory under this one")
     p.add_argument("--json", action="store_true", help="print one JSON document instead")
     return p
 
@@ -269,7 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not ns.json:
             print(f"benchmarking a {MEMBERS}-member {LABELS[name]} ensemble ...",
                   file=sys.stderr, flush=True)
-        runs[name] = measure(name, cfg, ns.warmup_ops, ns.failover_runs, ns.failover_seconds)
+        runs[name] = measure(name, cfg, ns.warmup_ops, ns.failover_runs, ns.failover_seconds,
+                             ns.keep_dir)
         if runs[name].error and not ns.json:
             print(f"  {LABELS[name]}: {runs[name].error}", file=sys.stderr, flush=True)
     zk, roost = runs["zookeeper"], runs["roost"]
@@ -286,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("failover (writer on a follower, leader SIGKILL): longest pause between acks")
         print(failover_line(zk))
         print(failover_line(roost))
-    failed = [n for n in servers if runs[n].error]
+    failed = [n for n in servers if runs[n].error or runs[n].failover_error]
     return 1 if failed else 0
 
 

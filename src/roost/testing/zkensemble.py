@@ -7,7 +7,8 @@ benchmarks that compare roost's ensemble with the real thing.
 
 Each member is its own ``org.apache.zookeeper.server.quorum.QuorumPeerMain`` process with a
 private work directory (zoo.cfg, log4j.properties, the log) and data directory (with its
-``myid``), all under one temporary directory removed by `stop()`. Every port (client, quorum,
+``myid``), all under one temporary directory removed by `stop()` (or, with ``base_dir``, a
+new directory inside it that is kept). Every port (client, quorum,
 election) is a free 127.0.0.1 port and every listener binds 127.0.0.1 only.
 
 Settings are ZooKeeper's usual production ones: tickTime 2000 ms, initLimit 10, syncLimit 5
@@ -102,6 +103,7 @@ class ZooKeeperEnsemble:
         java: str | None = None,
         jar: str | Path = DEFAULT_JAR,
         startup_timeout: float = 90.0,
+        base_dir: str | Path | None = None,
     ) -> None:
         if n < 1:
             raise ValueError("an ensemble needs at least one member")
@@ -114,6 +116,8 @@ class ZooKeeperEnsemble:
         self._java = java
         self.jar = Path(jar)
         self.startup_timeout = startup_timeout
+        #: given: every member's files go under it and are kept; else a temporary directory
+        self._keep_dir = Path(base_dir) if base_dir is not None else None
         self.base_dir: Path | None = None
         self.members: list[ZkMember] = []
 
@@ -144,7 +148,11 @@ class ZooKeeperEnsemble:
     def start(self) -> None:
         """Start every member and wait until all serve and one of them leads."""
         java = find_java(self._java)
-        self.base_dir = Path(tempfile.mkdtemp(prefix="roost-zkens-"))
+        if self._keep_dir is not None:
+            self._keep_dir.mkdir(parents=True, exist_ok=True)
+            self.base_dir = Path(tempfile.mkdtemp(prefix="zkens-", dir=self._keep_dir))
+        else:
+            self.base_dir = Path(tempfile.mkdtemp(prefix="roost-zkens-"))
         self.members = [
             ZkMember(i + 1, free_port(), free_port(), free_port(), self.base_dir / f"zk{i + 1}")
             for i in range(self.n)
@@ -210,10 +218,10 @@ class ZooKeeperEnsemble:
         proc.send_signal(sig)
 
     def stop(self) -> None:
-        """Stop every member and remove all files."""
+        """Stop every member and remove all files (unless a base_dir was given)."""
         for i in range(len(self.members)):
             self.stop_member(i)
-        if self.base_dir is not None:
+        if self.base_dir is not None and self._keep_dir is None:
             shutil.rmtree(self.base_dir, ignore_errors=True)
             self.base_dir = None
 
