@@ -218,3 +218,69 @@ async def test_kazoo_and_roost_locks_exclude_each_other(env: Env) -> None:
     finally:
         await asyncio.to_thread(kz.stop)
         await asyncio.to_thread(kz.close)
+
+
+async def test_short_disconnect_keeps_the_lock(env: Env) -> None:
+    proxy = await env.proxy()
+    await env.ensure_base()
+    a = await env.client(hosts=proxy.hosts, session_timeout=SHORT_SESSION)
+    lost: list[str] = []
+    lock = Lock(a, "/lock", "a", on_lost=lambda: lost.append("lost"))
+    token = await lock.acquire()
+    seen = states_of(a)
+    proxy.blocked = True
+    proxy.cut()
+    await wait_until(lambda: "SUSPENDED" in [s.value for s in seen], what="SUSPENDED")
+    assert lock.is_held()  # the session is certainly alive until the lease deadline
+    proxy.blocked = False
+    await wait_until(lambda: seen[-1].value == "CONNECTED", what="reconnect")
+    assert lock.is_held() and not lost
+    stat = await a.exists(lock.node or "/")
+    assert stat is not None and stat.czxid == token
+    await lock.release()
+
+
+async def test_lock_is_not_held_once_the_lease_runs_out(env: Env) -> None:
+    proxy = await env.proxy()
+    await env.ensure_base()
+    a = await env.client(hosts=proxy.hosts, session_timeout=SHORT_SESSION)
+    lock = Lock(a, "/lock", "a")
+    await lock.acquire()
+    proxy.blocked = True
+    proxy.cut()
+    await wait_until(lambda: not lock.is_held(), timeout=SHORT_SESSION + 2,
+                     what="lease deadline")
+    assert a.lease_remaining() <= 0
+    proxy.blocked = False
+
+
+async def test_kazoo_read_write_locks_pair_with_roost(env: Env) -> None:
+    from kazoo.recipe.lock import ReadLock as KazooReadLock
+    from kazoo.recipe.lock import WriteLock as KazooWriteLock
+
+    roost_client = await env.client()
+    kz = KazooClient(hosts=env.backend.hosts + env.base, timeout=10)
+    await asyncio.to_thread(kz.start, 20)
+    try:
+        kread = KazooReadLock(kz, "/rw", "kazoo-reader")
+        assert await asyncio.to_thread(kread.acquire, True, 5)
+        rread = ReadWriteLock(roost_client, "/rw", "roost-reader").read_lock
+        await rread.acquire(timeout=5)  # readers share across libraries
+        rwrite = ReadWriteLock(roost_client, "/rw", "roost-writer").write_lock
+        with pytest.raises(AcquireTimeout):
+            await rwrite.acquire(timeout=0.3)
+        await asyncio.to_thread(kread.release)
+        await rread.release()
+        await rwrite.acquire(timeout=5)
+        kwrite = KazooWriteLock(kz, "/rw", "kazoo-writer")
+        with pytest.raises(LockTimeout):
+            await asyncio.to_thread(kwrite.acquire, True, 0.3)
+        kread2 = KazooReadLock(kz, "/rw", "kazoo-reader-2")
+        with pytest.raises(LockTimeout):
+            await asyncio.to_thread(kread2.acquire, True, 0.3)
+        await rwrite.release()
+        assert await asyncio.to_thread(kread2.acquire, True, 5)
+        await asyncio.to_thread(kread2.release)
+    finally:
+        await asyncio.to_thread(kz.stop)
+        await asyncio.to_thread(kz.close)
