@@ -360,7 +360,8 @@ class SimCluster:
             return
         alive = self.alive()
         if alive:
-            sn = self.rng.choice(alive)
+            leaders = self.leaders()  # half the reads go to a (possibly stale) leader
+            sn = self.rng.choice(leaders if leaders and self.rng.random() < 0.5 else alive)
             self._proposal_seq += 1
             ctx = f"r{self._proposal_seq}".encode()
             sn.waiting_reads[ctx] = self.checker.max_applied
