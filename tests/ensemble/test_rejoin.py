@@ -1,11 +1,12 @@
 """A member whose data directory is wiped rejoins and catches up from a snapshot (the leader
-has compacted its log past the start, so replaying entries is impossible)."""
+has compacted its log past the start, so replaying entries is impossible), with no client
+writes needed to trigger it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from roost.testing.ensemble import RoostEnsemble
+from roost.testing.ensemble import RoostEnsemble, last_zxid
 
 from .helpers import converged, kazoo, wait_until
 
@@ -32,10 +33,17 @@ def test_wiped_member_rejoins_from_a_snapshot(tmp_path: Path) -> None:
         figures = ens.mntr(ens.leader())
         assert int(figures["raft_snapshot_index"]) > 4 * SNAPSHOT_EVERY, figures
 
+        target = last_zxid(ens, leader)
+        assert target is not None and target > 8 * SNAPSHOT_EVERY
+
         ens.start_member(victim)
-        tree = wait_until(lambda: converged(ens, [0, 1, 2], "/w"), timeout=30,
-                          what="the wiped member to catch up")
+        # no client activity now (a new session would be a write that nudges the leader):
+        # the idle ensemble must still bring the wiped member up to date
+        wait_until(lambda: last_zxid(ens, victim) == target, timeout=15,
+                   what="the wiped member to catch up while the ensemble is idle")
         assert "installed snapshot" in ens.log_text(victim)
+        tree = wait_until(lambda: converged(ens, [0, 1, 2], "/w"), timeout=30,
+                          what="every member to hold the same tree")
         kids = tree["/w"][-1]
         assert len(kids) == 8 * SNAPSHOT_EVERY, len(kids)  # early + all but n0001
         assert "n0001" not in kids and "early" in kids
