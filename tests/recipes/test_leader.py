@@ -192,3 +192,35 @@ async def test_selector_cancelled_at_once_when_suspended(env: Env) -> None:
     assert len(await watcher.children("/sel")) == 1  # the old node was removed
     await sel.close()
     await wait_until(lambda: cancelled == [1, 2], what="close cancels the term")
+
+
+async def test_selector_terms_under_leader_expiry_never_overlap(env: Env) -> None:
+    """Expire the leading participant's session again and again: each time another one
+    takes over, terms never overlap in the shared log, and tokens only grow."""
+    clients = [await env.client(session_timeout=SHORT_SESSION) for _ in range(3)]
+    log = GrantLog()
+    current: dict[str, Client] = {}
+    ended: list[str] = []
+
+    def make(i: int) -> LeaderSelector:
+        async def lead(sel: LeaderSelector) -> None:
+            log.enter(sel.id, sel.token or 0)
+            current["leader"] = sel.client
+            try:
+                await asyncio.sleep(60)
+            finally:
+                log.leave(sel.id)
+                ended.append(sel.id)
+
+        return LeaderSelector(clients[i], "/sel", lead, f"s{i}", auto_requeue=True)
+
+    selectors = [make(i) for i in range(3)]
+    for s in selectors:
+        await s.start()
+    for round_ in range(3):
+        await wait_until(lambda r=round_: len(log.grants) == r + 1, timeout=20, what="a term")
+        await expire(env.backend, current["leader"])
+    await wait_until(lambda: len(log.grants) == 4, timeout=20, what="fourth term")
+    assert len(ended) == 3
+    for s in selectors:
+        await s.close()

@@ -76,13 +76,17 @@ class Lock:
         self._count = 0
         self._lost = False
         self._orphans: list[str] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._local = asyncio.Lock()
 
     # --- public API -----------------------------------------------------------------------
     async def acquire(self, timeout: float | None = None, *, owner: object = None) -> int:
         """Wait for the lock (at most ``timeout`` s, else `AcquireTimeout`); return the token."""
         key = owner if owner is not None else asyncio.current_task()
+        self._loop = asyncio.get_running_loop()
         if self._count and self._owner == key:
+            if self._lost:
+                raise RecipeError(f"lock {self.path} was lost with its session; release it")
             self._count += 1
             assert self.token is not None
             return self.token
@@ -123,7 +127,10 @@ class Lock:
             return False
         if self.client.state is ClientState.CONNECTED:
             return True
-        return self.client.state is ClientState.SUSPENDED and self.client.lease_remaining() > 0
+        if self.client.state is not ClientState.SUSPENDED or self._loop is None:
+            return False
+        # loop.time() is safe to read from any thread (the blocking facade calls this)
+        return self.client.lease_deadline > self._loop.time()
 
     @property
     def hold_count(self) -> int:

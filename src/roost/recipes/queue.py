@@ -2,10 +2,12 @@
 
 Producers create persistent sequential nodes ``q-<seq>``. A consumer reads the smallest
 item and claims it with one transaction: delete the item (at the version it read) and create
-an ephemeral marker ``claim-q-<seq>`` holding a token unique to this `get`. Only one
-consumer's transaction can delete an item. If the connection drops before the reply, the
-consumer reconnects and reads the marker: its own token means the item is its, anything else
-(or no marker) means it is not. The marker is deleted once the item is handed over.
+a marker ``claim-q-<seq>`` holding a token unique to this `get`. Only one consumer's
+transaction can delete an item. If the connection drops before the reply, the consumer
+reconnects and reads the marker: its own token means the item is its, anything else (or no
+marker) means it is not. The marker is persistent, so this works even if the session expired
+meanwhile; it is deleted once the item is handed over. A consumer that crashes between the
+claim and that point leaves its marker behind (the item counts as taken).
 
 `put` is not retried after a connection loss (the item may or may not have been added).
 """
@@ -106,7 +108,7 @@ class DistributedQueue:
         marker = join(self.path, CLAIM + name)
         token = new_guid().encode()
         txn = self.client.transaction().delete(item, stat.version)
-        txn.create(marker, token, ephemeral=True)
+        txn.create(marker, token)
         try:
             await txn.commit()
         except (NoNodeError, BadVersionError, NodeExistsError):
