@@ -265,3 +265,17 @@ def test_report_snapshot_failure_goes_back_to_probing() -> None:
     assert pr.state.name == "PROBE"
     h.tick_all(3)
     assert h.snapshots.get(3) == idx
+
+
+def test_restart_with_applied_ahead_of_the_stored_commit_index() -> None:
+    h = Harness([1, 2, 3])
+    h.elect(1)
+    idx = h.propose(1, b"x")
+    st = h.storage[2]
+    hs = st.hard_state
+    st.set_hard_state(type(hs)(hs.term, hs.vote, 1))  # commit index not yet flushed
+    node = RaftNode(Config(id=2, applied=idx), st, random.Random(1))
+    assert node.committed == idx and node.applied == idx
+    assert not node.ready().committed_entries  # nothing is applied twice
+    with pytest.raises(ValueError):
+        RaftNode(Config(id=2, applied=idx + 5), st, random.Random(1))

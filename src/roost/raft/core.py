@@ -53,6 +53,10 @@ class Raft:
         if hs.commit:
             self.log.commit_to(hs.commit)
         if config.applied > self.log.applied:
+            if config.applied > self.log.last_index():
+                raise ValueError(f"applied {config.applied} is past the log's last index")
+            # Applied entries were committed, even if the commit index on disk lags.
+            self.log.commit_to(config.applied)
             self.log.applied_to(config.applied)
         self.conf = conf
         self.lead = NONE
