@@ -142,3 +142,17 @@ def test_job_queue(server: Backend) -> None:
     took = [ln for ln in lines if ": took job-" in ln]
     assert sorted(int(ln.rsplit("-", 1)[1]) for ln in took) == list(range(1, 11))
     assert lines[-1] == "10 jobs taken, each exactly once: True; in queue order: True"
+
+
+def test_membership(server: Backend) -> None:
+    lines = run("membership", server)
+    everyone = "['member-1', 'member-2', 'member-3', 'member-4']"
+    for n in range(1, 5):
+        assert f"member-{n}: sees the group {everyone}" in lines
+    assert "double barrier: all arrived before anyone entered: True" in lines
+    assert "double barrier: all done before anyone left: True" in lines
+    assert "counter: 20 jobs done in all" in lines
+    crash = index(lines, "member-4: crashed")
+    for n in range(1, 4):
+        assert index(lines, f"member-{n}: sees the group "
+                            "['member-1', 'member-2', 'member-3']") > crash
