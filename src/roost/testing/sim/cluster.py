@@ -180,6 +180,8 @@ class SimCluster:
             for m in rd.messages:
                 self.send(sn, m)
             if sn.crash_armed and (rd.entries or rd.hard_state or rd.snapshot):
+                if self.rng.random() < 0.4:  # torn: the log reached the disk, the state not
+                    self._persist(sn, rd, hard_state=False)
                 self.crash(sn, "mid-ready")
                 return
             self._persist(sn, rd)
@@ -190,13 +192,13 @@ class SimCluster:
             self._after_ready(sn, node)
             self._maybe_compact(sn, node)
 
-    def _persist(self, sn: SimNode, rd: Ready) -> None:
+    def _persist(self, sn: SimNode, rd: Ready, hard_state: bool = True) -> None:
         st = sn.storage
         if rd.snapshot is not None:
             st.apply_snapshot(rd.snapshot)
         if rd.entries:
             st.append(rd.entries)
-        if rd.hard_state is not None:
+        if hard_state and rd.hard_state is not None:
             st.set_hard_state(rd.hard_state)
 
     def _apply(self, sn: SimNode, rd: Ready) -> None:
