@@ -143,3 +143,40 @@ async def test_double_barrier_enters_and_leaves_together(env: Env) -> None:
     assert await clients[0].children("/db") == []
     with pytest.raises(AcquireTimeout):
         await DoubleBarrier(clients[0], "/db", 2, "alone").enter(timeout=0.3)
+
+
+async def test_semaphore_waiters_do_not_herd(env: Env) -> None:
+    from roost.client.watches import WatchKind
+
+    clients = [await env.client() for _ in range(5)]
+    sems = [Semaphore(c, "/sem", 2, f"p{i}") for i, c in enumerate(clients)]
+    leases = [await sems[0].acquire(), await sems[1].acquire()]
+    tasks = []
+    for i in (2, 3, 4):  # queue one by one, so node order is participant order
+        tasks.append(asyncio.ensure_future(sems[i].acquire(timeout=20)))
+        while len(await clients[0].children("/sem")) < i + 1:
+            await asyncio.sleep(0.01)
+    names = sorted(await clients[0].children("/sem"), key=lambda n: n[-10:])
+
+    def watches(i: int) -> tuple[list[str], list[str]]:
+        reg = clients[i].conn.watches
+        return reg.paths(WatchKind.CHILD), reg.paths(WatchKind.DATA)
+
+    async def settled(i: int, child: list[str], data: list[str]) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while watches(i) != (child, data):
+            assert loop.time() < deadline, f"p{i} watches {watches(i)}"
+            await asyncio.sleep(0.01)
+
+    await settled(2, ["/sem"], [])  # the first waiter watches the children
+    await settled(3, [], [f"/sem/{names[2]}"])  # later waiters: only their predecessor
+    await settled(4, [], [f"/sem/{names[3]}"])
+    await leases[0].release()
+    lease2 = await asyncio.wait_for(tasks[0], 10)
+    await settled(3, ["/sem"], [])  # woken by p2's grant, now first in line
+    await settled(4, [], [f"/sem/{names[3]}"])  # still on its predecessor only
+    for lease in (leases[1], lease2):
+        await lease.release()
+    for t in tasks[1:]:
+        await (await asyncio.wait_for(t, 10)).release()

@@ -31,6 +31,14 @@ async def test_latch_hands_over_when_the_leader_closes(env: Env) -> None:
     assert not await latches[1].await_leadership(0.2)
     parts = await latches[2].participants()
     assert [(p.id, p.is_leader) for p in parts] == [("c0", True), ("c1", False), ("c2", False)]
+    from roost.client.watches import WatchKind
+
+    def watched(i: int) -> list[str]:
+        return clients[i].conn.watches.paths(WatchKind.DATA)
+
+    for i in (1, 2):  # each follower watches only the node just before its own
+        expected = [f"/latch/{parts[i - 1].node}"]
+        await wait_until(lambda: watched(i) == expected, what=f"c{i} watch")  # noqa: B023
     tokens = [latches[0].token or 0]
     for i in range(2):
         await latches[i].close()

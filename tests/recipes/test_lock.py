@@ -67,6 +67,12 @@ async def test_waiters_watch_only_their_predecessor(env: Env) -> None:
     await wait_until_kids(clients[0], 2)
     tasks.append(asyncio.ensure_future(locks[2].acquire()))
     kids = await wait_until_kids(clients[0], 3)
+    ordered = sorted(kids, key=lambda n: n[-10:])
+    from roost.client.watches import WatchKind
+
+    await wait_until(lambda: clients[2].conn.watches.paths(WatchKind.DATA)
+                     == [f"/lock/{ordered[1]}"], what="third contender watches the second")
+    assert clients[1].conn.watches.paths(WatchKind.DATA) == [f"/lock/{ordered[0]}"]
     # the third contender waits on the second, not on the holder: deleting the holder's
     # node wakes only the second one
     await locks[0].release()
