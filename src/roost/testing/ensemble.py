@@ -66,6 +66,7 @@ class RoostEnsemble:
         ]
         self.running = [False] * n
         self.paused: set[int] = set()
+        self._broken: set[TcpProxy] = set()
 
     def view(self, i: int) -> list[Member]:
         """Member i's members list: through the proxies when the ensemble is proxied."""
@@ -169,11 +170,29 @@ class RoostEnsemble:
         return [self.proxies[(i, j)] for i in a for j in bs if i != j]
 
     def _break(self, proxies: list[TcpProxy], how: Fault) -> None:
+        self.verify_links()
         for p in proxies:
             if how == "cut":
                 p.cut()
             else:
                 p.blackhole("both")
+            self._broken.add(p)
+
+    def verify_links(self, timeout: float = 5.0) -> None:
+        """Check that every intact link between running members really goes through its
+        proxy (a member that dials a peer directly would make link faults a silent no-op)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            bypassed = [(i, j) for (i, j), p in self.proxies.items()
+                        if self.running[i] and self.running[j] and p not in self._broken
+                        and p.connections == 0]
+            if not bypassed:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"peer links {bypassed} (member index -> member index) carry no connection "
+                    "through their proxies: those members dial their peers some other way")
+            time.sleep(0.02)
 
     def isolate(self, i: int, how: Fault = "cut") -> None:
         """Break every peer link to and from member i (its client port stays reachable)."""
@@ -183,14 +202,17 @@ class RoostEnsemble:
     def partition(self, *groups: Iterable[int], how: Fault = "cut") -> None:
         """Break every peer link between members of different groups."""
         gs = [list(g) for g in groups]
+        links: list[TcpProxy] = []
         for x, ga in enumerate(gs):
             for gb in gs[x + 1:]:
-                self._break(self._links(ga, gb) + self._links(gb, ga), how)
+                links += self._links(ga, gb) + self._links(gb, ga)
+        self._break(links, how)
 
     def heal(self) -> None:
         """Restore every peer link."""
         for p in self.proxies.values():
             p.heal()
+        self._broken.clear()
 
     # --- state -----------------------------------------------------------------------------
     def four_letter(self, i: int, cmd: str, timeout: float = 1.0) -> str:
