@@ -36,7 +36,7 @@ def test_observer_serves_and_its_loss_does_not_matter(tmp_path: Path) -> None:
                 t0 = time.monotonic()
                 c.create(f"/o/after-{n:03d}", b"")
                 worst = max(worst, time.monotonic() - t0)
-            assert worst < 1.0, f"a write took {worst:.2f}s after the observer died"
+            assert worst < 2.0, f"a write took {worst:.2f}s after the observer died"
             assert ens.leader() == leader
             assert ens.mntr(leader)["raft_term"] == term  # no election
             tree = wait_until(lambda: converged(ens, [0, 1, 2], "/o"), what="voters agree")
