@@ -290,3 +290,14 @@ async def test_kazoo_read_write_locks_pair_with_roost(env: Env) -> None:
     finally:
         await asyncio.to_thread(kz.stop)
         await asyncio.to_thread(kz.close)
+
+
+async def test_acquire_fails_fast_on_a_closed_or_unstarted_client(env: Env) -> None:
+    from roost.client import Client, ClientClosedError
+
+    closed = await env.client()
+    await closed.close()
+    with pytest.raises(ClientClosedError):
+        await asyncio.wait_for(Lock(closed, "/lock").acquire(), 5)
+    with pytest.raises(RuntimeError, match="not started"):
+        await asyncio.wait_for(Lock(Client(env.backend.hosts), "/lock").acquire(), 5)
