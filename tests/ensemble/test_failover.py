@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from roost.testing.ensemble import FailoverRun, RoostEnsemble, run_failover
 from roost.testing.zkensemble import ZooKeeperEnsemble
 
@@ -41,6 +43,7 @@ def test_roost_failover(tmp_path: Path) -> None:
     assert run.max_gap < MAX_PAUSE, describe(run)
 
 
+@pytest.mark.compat
 def test_zookeeper_failover() -> None:
     with ZooKeeperEnsemble(3) as zk:
         run = run_failover(zk)
