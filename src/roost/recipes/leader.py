@@ -29,7 +29,14 @@ import contextlib
 import enum
 from dataclasses import dataclass
 
-from roost.client import Client, ClientClosedError, ClientState, NoNodeError, StateChange
+from roost.client import (
+    Client,
+    ClientClosedError,
+    ClientState,
+    NoNodeError,
+    StateChange,
+    WatchedEvent,
+)
 from roost.recipes._base import (
     RETRYABLE,
     Hook,
@@ -41,7 +48,6 @@ from roost.recipes._base import (
     notify,
     protected_create,
     sort_sequential,
-    wait_changed,
     wait_connected,
 )
 
@@ -236,23 +242,13 @@ class LeaderLatch:
         else:
             self._set_leader(False)
             watched = join(self.path, kids[index - 1])
-        await wait_event_or_change(client, self._wake, watched)
+        # One callback object per latch: the client keeps it once per path, however often
+        # we come back here (after reconnects), and any firing just means "look again".
+        if await client.exists(watched, watch=self._on_watch) is not None:
+            await self._wake.wait()
+
+    async def _on_watch(self, _: WatchedEvent) -> None:
+        self._wake.set()
 
 
-async def wait_event_or_change(client: Client, event: asyncio.Event, path: str) -> None:
-    """Return when ``event`` is set or ``path`` changes or goes (data watch)."""
-    waiter = asyncio.ensure_future(event.wait())
-    changed = asyncio.ensure_future(wait_changed(client, path, None))
-    try:
-        await asyncio.wait({waiter, changed}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiter.cancel()
-        changed.cancel()
-    if changed.done() and not changed.cancelled():
-        exc = changed.exception()
-        if exc is not None:
-            raise exc
-
-__all__ = [
-    "CloseMode", "LeaderLatch", "Participant", "read_participants", "wait_event_or_change",
-]
+__all__ = ["CloseMode", "LeaderLatch", "Participant", "read_participants"]
