@@ -60,7 +60,8 @@ def test_add_and_remove_members_while_writing(tmp_path: Path) -> None:
     acked: list[int] = []
     errors: list[str] = []
     stop = threading.Event()
-    writer = KazooClient(hosts=servers[1].hosts)
+    # the writer knows every member: it must move when its member is removed
+    writer = KazooClient(hosts=",".join(f"127.0.0.1:{m.client_port}" for m in members))
     writer.start(timeout=15)
     writer.create("/members")
 

@@ -363,6 +363,14 @@ class Raft:
         if m.type is MsgType.APP:
             self.handle_append(m)
         elif m.type is MsgType.HEARTBEAT:
+            last = self.log.last_index()
+            if m.commit > last:
+                # The leader saw us hold entries we no longer have (our data was lost,
+                # e.g. a wiped data dir): say how far our log goes so that it probes again.
+                self.log.commit_to(last)
+                self.send(Message(MsgType.HEARTBEAT_RESP, m.frm, self.id, self.term,
+                                  index=last, reject=True, context=m.context))
+                return
             self.log.commit_to(m.commit)
             self.send(Message(MsgType.HEARTBEAT_RESP, m.frm, self.id, self.term,
                               context=m.context))
@@ -468,6 +476,10 @@ class Raft:
     def _handle_heartbeat_resp(self, m: Message, pr: Progress) -> None:
         pr.recent_active = True
         pr.probe_sent = False
+        if m.reject and m.index < pr.match:
+            # the follower lost entries it had acknowledged: find its log again
+            pr.match = m.index
+            pr.become_probe()
         if pr.state is ProgressState.REPLICATE and pr.inflights.full():
             pr.inflights.free_first_one()
         if pr.match < self.log.last_index():

@@ -160,6 +160,8 @@ class RaftLog:
         self.role = Role.FOLLOWER
         self.leader = NONE
         self.members: dict[int, Member] = self._founders()
+        self._removed = False
+        self._rng = random.Random(self.boot ^ self.id)
         self._leaderless_since: float | None = time.monotonic()
 
     # --- start-up --------------------------------------------------------------------
@@ -317,7 +319,7 @@ class RaftLog:
             self.node.forget_leader()
             # campaign soon, at a random moment so that the followers don't split the vote;
             # pre-vote keeps this safe when only our link broke and the leader is alive
-            delay = random.random() * 2 * self.config.raft_tick_ms / 1000.0
+            delay = self._rng.uniform(0, 3 * self.config.raft_tick_ms / 1000.0)
             asyncio.get_running_loop().call_later(delay, self._campaign_if_leaderless)
 
     def _campaign_if_leaderless(self) -> None:
@@ -374,6 +376,7 @@ class RaftLog:
                     return
                 node.advance()
             self._serve_reads()
+            self._check_removed()
 
     async def _handle(self, loop: asyncio.AbstractEventLoop, rd: Ready) -> None:
         if rd.soft_state is not None:
@@ -420,7 +423,9 @@ class RaftLog:
         since = self._leaderless_since
         if since is None:
             return False
-        timeout = self.config.election_ticks * self.config.raft_tick_ms / 1000.0
+        # two election timeouts: one for the old leader's lease to lapse, one for a
+        # possibly split vote to resolve
+        timeout = 2 * self.config.election_ticks * self.config.raft_tick_ms / 1000.0
         return time.monotonic() - since > timeout
 
     def _role_change(self, role: Role, leader: int) -> None:
@@ -487,14 +492,24 @@ class RaftLog:
     def _members_changed(self) -> None:
         if self.transport is None:
             return
-        if self.id not in self.members:
-            # removed from the ensemble: stop talking to the others (they refuse us anyway)
-            log.warning("member %d: removed from the ensemble; stop this process", self.id)
-            self.transport.update_peers({})
-            return
         self.transport.update_peers(
             {m.id: (m.host, m.peer_port) for m in self.members.values() if m.id != self.id}
         )
+
+    def _check_removed(self) -> None:
+        """Once raft's configuration no longer has us, stop talking to the others."""
+        conf = self._node.conf_state
+        if (
+            self._removed
+            or self.id in self.members
+            or self.id in conf.voters
+            or self.id in conf.learners
+            or self.transport is None
+        ):
+            return
+        self._removed = True
+        log.warning("member %d: removed from the ensemble; stop this process", self.id)
+        self.transport.update_peers({})
 
     def config_text(self) -> bytes:
         return config_text(self.members, self.last_index)
