@@ -100,6 +100,10 @@ class ServerConfig:
     heartbeat_ticks: int = 1
     #: answer every read through a ReadIndex round (linearizable) instead of locally
     linearizable_reads: bool = False
+    #: TESTING ONLY, deliberately wrong: answer sync and linearizable reads without a
+    #: ReadIndex round, so a deposed leader serves stale data. Exists so that the fault
+    #: harness can show it catches this bug; never enable it otherwise.
+    unsafe_skip_read_barrier: bool = False
     #: how long a request may wait for a leader before the client is disconnected
     request_timeout_ms: int = 10_000
     #: requests that may wait for a leader, per server
