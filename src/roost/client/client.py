@@ -234,6 +234,11 @@ class Client:
         """Seconds until `lease_deadline` (negative once it has passed)."""
         return self.conn.lease_deadline - asyncio.get_running_loop().time()
 
+    def dispatch(self, callback: Callback, arg: Any = None) -> None:
+        """Run `callback(arg)` on the client's ordered callback dispatcher (after every
+        event already queued; never on the I/O path)."""
+        self.conn.dispatcher.submit(callback, arg)
+
     def add_listener(self, callback: Callback) -> None:
         """Call ``callback(StateChange)`` on every state change, in order.
 

@@ -54,6 +54,11 @@ class SyncClient:
         self._thread.start()
         self._closed = False
 
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run a coroutine of `self.aio` (or anything built on it, such as a recipe) on the
+        client's loop and wait for its result."""
+        return self._run(coro, timeout)
+
     def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         if threading.current_thread() is self._thread:
             coro.close()

@@ -163,9 +163,9 @@ def notify(client: Client, hook: Hook | None, *args: Any) -> None:
     if inspect.iscoroutinefunction(hook):
         async def run_async(_: object) -> None:
             await hook(*args)
-        client.conn.dispatcher.submit(run_async, None)
+        client.dispatch(run_async)
     else:
-        client.conn.dispatcher.submit(lambda _: hook(*args), None)
+        client.dispatch(lambda _: hook(*args))
 
 
 async def delete_quietly(client: Client, path: str, timeout: float = 5.0) -> bool:

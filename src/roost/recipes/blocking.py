@@ -40,7 +40,7 @@ class Blocking(Generic[R]):
         self._leases: list[Any] = []
 
     def _run(self, coro: Any, timeout: float | None = None) -> Any:
-        return self._client._run(coro, timeout)
+        return self._client.run(coro, timeout)
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.recipe, name)
