@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 
@@ -49,6 +50,7 @@ class StandaloneLog:
         self.last_index = 0
         self.snapshot_index = 0
         self._previous_snapshot = 0
+        self._snapshot_task: asyncio.Task[None] | None = None
         self._pending: list[tuple[Txn, Done | None]] = []
         self._wakeup = asyncio.Event()
         self._closing = False
@@ -130,7 +132,7 @@ class StandaloneLog:
                     done(zxid, result)
             self.batches += 1
             if self.last_index - self.snapshot_index >= self.snapshot_every:
-                await self.snapshot()
+                self._background_snapshot()
             if self._pending or self._closing:
                 self._wakeup.set()
 
@@ -143,22 +145,53 @@ class StandaloneLog:
 
     # --- snapshots -------------------------------------------------------------------
     async def snapshot(self) -> None:
-        """Write a snapshot of the tree at the last applied index, then compact the log."""
+        """Write a snapshot of the tree at the last applied index, then compact the log
+        (in this process: the tree cannot change meanwhile)."""
         index = self.last_index
         data = self.tree.to_bytes()
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, self._write_snapshot, index, data)
-        self.snapshot_index = index
+        await loop.run_in_executor(None, self.datadir.snapshots.save, index, TERM, data)
+        await loop.run_in_executor(None, self._after_snapshot, index)
+        log.info("snapshot at zxid 0x%x (%d bytes)", index, len(data))
 
-    def _write_snapshot(self, index: int, data: bytes) -> None:
-        self.datadir.snapshots.save(index, TERM, data)
+    def _background_snapshot(self) -> None:
+        """Snapshot without stopping writes: a forked child serializes its copy-on-write
+        image of the tree and writes the file; this process goes on at once."""
+        if self._snapshot_task is not None and not self._snapshot_task.done():
+            return
+        index = self.last_index
+        self.snapshot_index = index  # no new attempt before the next snapshot_every txns
+        pid = os.fork()
+        if pid == 0:  # the child: no event loop, no logging, no locks; just the file
+            code = 1
+            try:
+                self.datadir.snapshots.save(index, TERM, self.tree.to_bytes())
+                code = 0
+            finally:
+                os._exit(code)
+        self._snapshot_task = asyncio.get_running_loop().create_task(
+            self._reap_snapshot_child(pid, index)
+        )
+
+    async def _reap_snapshot_child(self, pid: int, index: int) -> None:
+        loop = asyncio.get_running_loop()
+        _, status = await loop.run_in_executor(None, os.waitpid, pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            log.error(
+                "snapshot at zxid 0x%x failed (child status %d); the log is kept", index, status
+            )
+            return
+        await loop.run_in_executor(None, self._after_snapshot, index)
+        log.info("snapshot at zxid 0x%x written in the background", index)
+
+    def _after_snapshot(self, index: int) -> None:
+        self.snapshot_index = max(self.snapshot_index, index)
         self.datadir.snapshots.prune(self.snapshots_to_keep)
         # Keep the log back to the previous snapshot: if the newest snapshot is ever lost,
         # deleting it lets the older one plus the log rebuild the same state.
         if self._previous_snapshot:
             self.datadir.wal.compact(self._previous_snapshot)
         self._previous_snapshot = index
-        log.info("snapshot at zxid 0x%x (%d bytes)", index, len(data))
 
     async def close(self, snapshot: bool = True) -> None:
         """Finish every proposed txn, snapshot (clean shutdown), stop."""
@@ -166,5 +199,7 @@ class StandaloneLog:
         self._wakeup.set()
         if self._task is not None:
             await self._task
+        if self._snapshot_task is not None:
+            await self._snapshot_task
         if snapshot and self.last_index > self.snapshot_index:
             await self.snapshot()
