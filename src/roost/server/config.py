@@ -108,6 +108,17 @@ class ServerConfig:
     request_timeout_ms: int = 10_000
     #: requests that may wait for a leader, per server
     max_waiting_requests: int = 10_000
+    #: HTTP API (Consul-style KV and sessions, /metrics, the /ui dashboard): its port,
+    #: None = off; see docs/http.md
+    http_port: int | None = None
+    http_host: str = "127.0.0.1"
+    #: the znode under which /v1/kv/<key> keys live, and where Consul sessions are kept
+    kv_root: str = "/kv"
+    http_session_root: str = "/consul/sessions"
+    #: refuse every mutating HTTP request (KV, sessions, dashboard edits)
+    http_read_only: bool = False
+    #: Access-Control-Allow-Origin for the HTTP API; "" = no CORS headers
+    http_cors_origin: str = ""
 
     @property
     def min_session_timeout(self) -> int:
@@ -210,6 +221,7 @@ def _coerce(key: str, value: Any, target: Any) -> Any:
             return bool(value)
         if key in (
             "peer_listen_port",
+            "http_port",
             "min_session_timeout_ms",
             "max_session_timeout_ms",
             "super_digest",

@@ -161,6 +161,9 @@ class Server:
         self._tasks.append(loop.create_task(self._reap_nodes()))
         if self.config.ensemble:
             self._tasks.append(loop.create_task(self._watch_partition()))
+        from roost.http import start_http  # the HTTP API (docs/http.md), when configured
+
+        self.http = await start_http(self)
         log.info(
             "roost serving on %s:%d, data in %s", self.config.host, self.port, self.config.data_dir
         )
@@ -168,6 +171,10 @@ class Server:
     async def stop(self) -> None:
         if self.stopped.is_set():
             return
+        http = getattr(self, "http", None)
+        if http is not None:
+            self.http = None
+            await http.stop()
         if self._listener is not None:
             self._listener.close()
         for t in self._tasks:

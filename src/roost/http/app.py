@@ -1,0 +1,115 @@
+"""The HTTP app: built on the server's event loop, started and stopped with it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from roost.http.changes import Changes
+from roost.http.kv import KvApi
+from roost.http.metrics import Metrics
+from roost.http.routes import SessionApi, status_routes
+from roost.http.sessions import ConsulSessions
+from roost.http.ui import Dashboard, EventFeed
+
+if TYPE_CHECKING:
+    from roost.server.core import Server
+
+log = logging.getLogger("roost.http")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _cors(origin: str) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    @web.middleware
+    async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method == "OPTIONS":
+            resp: web.StreamResponse = web.Response(status=204)
+        else:
+            resp = await handler(request)
+        resp.headers["Access-Control-Allow-Origin"] = origin
+        resp.headers["Access-Control-Allow-Methods"] = "GET, PUT, POST, DELETE, OPTIONS"
+        resp.headers["Access-Control-Allow-Headers"] = "Content-Type, X-Consul-Token"
+        resp.headers["Access-Control-Expose-Headers"] = "X-Consul-Index"
+        return resp
+
+    return cors
+
+
+class HttpApi:
+    """Consul-style KV and sessions, status, metrics and the dashboard for one server."""
+
+    def __init__(self, server: Server) -> None:
+        cfg = server.config
+        self.server = server
+        self.kv_root = cfg.kv_root.rstrip("/") or "/kv"
+        self.changes = Changes()
+        self.feed = EventFeed()
+        self.sessions = ConsulSessions(server, cfg.http_session_root.rstrip("/"), self.kv_root)
+        self.metrics = Metrics(server, lambda: self.changes.waiting)
+        self.runner: web.AppRunner | None = None
+        self.port = 0
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def build(self) -> web.Application:
+        cfg = self.server.config
+        middlewares: list[Any] = [self.metrics.middleware]
+        if cfg.http_cors_origin:
+            middlewares.append(_cors(cfg.http_cors_origin))
+        app = web.Application(middlewares=middlewares, client_max_size=cfg.max_frame_bytes)
+        ro = cfg.http_read_only
+        app.add_routes(KvApi(self.server, self.kv_root, self.sessions, self.changes, ro).routes())
+        app.add_routes(SessionApi(self.server, self.sessions, self.changes, ro).routes())
+        app.add_routes(status_routes(self.server))
+        app.add_routes(Dashboard(self.server, self.feed, ro).routes())
+        app.add_routes([web.get("/metrics", self.metrics.handle)])
+        return app
+
+    async def start(self) -> None:
+        s = self.server
+        cfg = s.config
+        assert cfg.http_port is not None
+        s.watches.add_persistent(self.kv_root, self.changes, recursive=True)
+        s.watches.add_persistent(self.sessions.root, self.changes, recursive=True)
+        s.watches.add_persistent("/", self.feed, recursive=True)
+        s.listeners.append(self.sessions.on_event)
+        s.listeners.append(self.feed.on_event)
+        self.metrics.attach()
+        self.runner = web.AppRunner(self.build(), access_log=None, handle_signals=False)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, cfg.http_host, cfg.http_port, reuse_address=True)
+        await site.start()
+        server = site._server
+        if isinstance(server, asyncio.base_events.Server) and server.sockets:
+            self.port = server.sockets[0].getsockname()[1]
+        else:
+            self.port = cfg.http_port
+        self._tasks.append(asyncio.get_running_loop().create_task(self.sessions.run_sweeper()))
+        log.info("HTTP API on http://%s:%d/ (dashboard at /ui)", cfg.http_host, self.port)
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        s = self.server
+        for listener in (self.sessions.on_event, self.feed.on_event):
+            if listener in s.listeners:
+                s.listeners.remove(listener)
+        s.watches.drop(self.changes)
+        s.watches.drop(self.feed)
+        self.changes.wake()
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+        self.metrics.detach()
+
+
+async def start_http(server: Server) -> HttpApi | None:
+    """Start the HTTP API if the server's config enables it (http_port is not None)."""
+    if server.config.http_port is None:
+        return None
+    api = HttpApi(server)
+    await api.start()
+    return api
