@@ -40,7 +40,7 @@ class RoostEnsemble:
     def __init__(self, voters: int = 3, observers: int = 0, *, base_dir: str | Path | None = None,
                  subprocess: bool = False, proxied: bool = False,
                  secret: str = "roost-test-secret", start_timeout: float = 30.0,
-                 **overrides: Any) -> None:
+                 http: bool = False, **overrides: Any) -> None:
         self._own_dir = base_dir is None
         self.base_dir = Path(base_dir) if base_dir else Path(tempfile.mkdtemp(prefix="roost-ens-"))
         self.base_dir.mkdir(parents=True, exist_ok=True)
@@ -58,10 +58,14 @@ class RoostEnsemble:
                     if i != j:
                         target = ("127.0.0.1", self.members[j].peer_port)
                         self.proxies[(i, j)] = TcpProxy(target, listen_port=free_port())
+        #: with http=True: member i's HTTP API port (roost.http), else empty
+        self.http_ports = [free_port() for _ in range(n)] if http else []
+        per_member: list[dict[str, Any]] = [
+            {"http_port": self.http_ports[i]} if http else {} for i in range(n)]
         self.servers = [
             RoostServer(data_dir=self.base_dir / f"member{m.id}", port=m.client_port,
                         subprocess=subprocess, start_timeout=start_timeout, server_id=m.id,
-                        members=self.view(i), peer_secret=secret, **overrides)
+                        members=self.view(i), peer_secret=secret, **per_member[i], **overrides)
             for i, m in enumerate(self.members)
         ]
         self.running = [False] * n
