@@ -19,21 +19,40 @@ __all__ = ["SHORT_SESSION", "Backend", "Env", "GrantLog", "Proxy", "expire", "ma
 
 
 async def expire(backend: Backend, client: Client) -> None:
-    """Expire ``client``'s session: attach to it from a second connection and close it."""
+    """Expire ``client``'s session: attach to it from a second connection and close it.
+
+    The client itself may reconnect meanwhile and so take the session's connection back
+    (the server then drops ours): try again, a bounded number of times."""
     session_id, passwd = client.client_id
+    for _ in range(50):
+        if await _attach_and_close(backend, session_id, passwd):
+            return
+    raise AssertionError(f"could not close session 0x{session_id:x} in 50 attempts")
+
+
+async def _attach_and_close(backend: Backend, session_id: int, passwd: bytes) -> bool:
     reader, writer = await asyncio.open_connection(backend.host, backend.port)
-    fb = FrameBuffer()
-    writer.write(encode_frame(ConnectRequest(0, 0, 10_000, session_id, passwd, False)))
-    frames: list[bytes] = []
-    while not frames:
-        chunk = await reader.read(4096)
-        assert chunk, "server closed the raw connection during the handshake"
-        frames = fb.feed(chunk)
-    assert ConnectResponse.from_bytes(frames[0]).sessionId == session_id
-    writer.write(encode_request(1, Op.CLOSE_SESSION))
-    while not fb.feed(await reader.read(4096)):
-        pass
-    writer.close()
+    try:
+        fb = FrameBuffer()
+        writer.write(encode_frame(ConnectRequest(0, 0, 10_000, session_id, passwd, False)))
+        frames: list[bytes] = []
+        while not frames:
+            chunk = await reader.read(4096)
+            if not chunk:
+                return False
+            frames = fb.feed(chunk)
+        resp = ConnectResponse.from_bytes(frames[0])
+        if resp.sessionId != session_id:
+            return True  # already expired
+        writer.write(encode_request(1, Op.CLOSE_SESSION))
+        while True:
+            chunk = await reader.read(4096)
+            if not chunk:
+                return False  # dropped before the reply: the close may not have happened
+            if fb.feed(chunk):
+                return True
+    finally:
+        writer.close()
 
 
 def states_of(client: Client) -> list[ClientState]:
