@@ -56,8 +56,11 @@ async def expire_session(backend: Backend, session_id: int, passwd: bytes) -> No
         frames = fb.feed(chunk)
     assert ConnectResponse.from_bytes(frames[0]).sessionId == session_id
     writer.write(encode_request(1, Op.CLOSE_SESSION))
-    while not fb.feed(await reader.read(4096)):
-        pass
+    while True:
+        chunk = await reader.read(4096)
+        assert chunk, "server closed the raw connection before answering closeSession"
+        if fb.feed(chunk):
+            break
     writer.close()
 
 
