@@ -12,6 +12,7 @@ import logging
 import msgpack
 
 from roost.raft import ConfState, Entry, EntryKind, HardState, MemoryStorage, Snapshot, SnapshotMeta
+from roost.raft.storage import limit_size
 from roost.storage import DataDir
 from roost.storage import Entry as LogEntry
 from roost.storage import HardState as DiskHardState
@@ -78,13 +79,32 @@ class RaftStore:
         return self.mem.initial_state()
 
     def entries(self, lo: int, hi: int, max_bytes: int) -> list[Entry]:
-        return self.mem.entries(lo, hi, max_bytes)
+        mem_first = self.mem.first_index()
+        if lo >= mem_first or lo < self.first_index():
+            return self.mem.entries(lo, hi, max_bytes)  # (raises Compacted below the log)
+        # older than what is kept in memory: read the write-ahead log
+        old = self.datadir.wal.entries(lo, min(hi, mem_first), max_bytes)
+        out = [Entry(e.term, e.index, EntryKind(e.kind), e.data) for e in old]
+        if hi > mem_first:
+            out += self.mem.entries(mem_first, hi, max_bytes)
+        return limit_size(out, max_bytes)
 
     def term(self, index: int) -> int:
-        return self.mem.term(index)
+        if index >= self.mem.first_index() - 1 or index < self.first_index() - 1:
+            return self.mem.term(index)
+        return self.datadir.wal.term_at(index)
 
     def first_index(self) -> int:
-        return self.mem.first_index()
+        """The first entry raft can read: after the snapshot, from memory or the log."""
+        snap_first = self.mem.snapshot().meta.index + 1
+        return min(self.mem.first_index(), max(snap_first, self.datadir.wal.first_index))
+
+    def trim_memory(self, applied: int, keep: int) -> None:
+        """Drop from memory the applied entries older than the last `keep` (they stay in
+        the write-ahead log and are read from there if a slow follower needs them)."""
+        cut = applied - keep
+        if cut > self.mem.first_index() + keep // 4:
+            self.mem.compact(cut)
 
     def last_index(self) -> int:
         return self.mem.last_index()

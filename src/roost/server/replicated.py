@@ -53,6 +53,9 @@ CH_FORWARD = 1
 CH_TOUCH = 2
 
 LOST = TxnResult(Err.CONNECTION_LOSS, None, [])
+#: applied raft entries kept in memory for followers that lag a little (older ones are read
+#: back from the write-ahead log)
+MEMORY_LOG_ENTRIES = 10_000
 
 
 class Dedupe:
@@ -398,6 +401,7 @@ class RaftLog:
                 self._read_waits.append((rs.index, asked[0]))
         if rd.committed_entries:
             self.batches += 1
+            self.store.trim_memory(self.last_index, MEMORY_LOG_ENTRIES)
             if self.last_index - self.snapshot_index >= self.config.snapshot_every:
                 await self.snapshot()
 

@@ -1,0 +1,52 @@
+"""The ensemble keeps only recent raft entries in memory; a lagging follower catches up from
+the write-ahead log (not a snapshot) all the same."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from kazoo.client import KazooClient
+
+import roost.server.replicated as replicated
+from roost.testing.ensemble import RoostEnsemble
+from roost.testing.server import four_letter
+
+
+def zxid(ens: RoostEnsemble, i: int) -> int:
+    s = ens.servers[i]
+    out = four_letter(s.host, s.port, "srvr")
+    return int(next(line for line in out.splitlines() if line.startswith("Zxid:"))[6:], 16)
+
+
+def test_lagging_follower_reads_old_entries_from_the_log(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replicated, "MEMORY_LOG_ENTRIES", 200)
+    with RoostEnsemble(3) as ens:
+        leader = ens.leader()
+        lagging = (leader + 1) % 3
+        ens.stop_member(lagging)
+        zk = KazooClient(hosts=ens.servers[leader].hosts)
+        zk.start(timeout=15)
+        try:
+            zk.create("/mem")
+            results = [zk.create_async(f"/mem/n{i}", b"x" * 100) for i in range(1500)]
+            for r in results:
+                r.get(timeout=30)
+            leader_log = ens.servers[leader].server.log  # type: ignore[union-attr]
+            assert leader_log.store.mem.first_index() > 1000, "old entries left memory"
+            assert leader_log.snapshot_index <= 1, "no snapshot: catch-up must use the log"
+            ens.start_member(lagging)
+            target = zxid(ens, leader)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and zxid(ens, lagging) < target:
+                time.sleep(0.05)
+            assert zxid(ens, lagging) >= target
+            check = KazooClient(hosts=ens.servers[lagging].hosts)
+            check.start(timeout=15)
+            assert len(check.get_children("/mem")) == 1500
+            check.stop()
+            check.close()
+        finally:
+            zk.stop()
+            zk.close()
