@@ -72,7 +72,8 @@ class Served:
 
 def start_served(**overrides: object) -> Iterator[Served]:
     port = free_port()
-    with RoostServer(http_port=port, fsync=False, **overrides) as srv:
+    settings: dict[str, object] = {"fsync": False, **overrides}
+    with RoostServer(http_port=port, **settings) as srv:
         yield Served(srv, port)
 
 

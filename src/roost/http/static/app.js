@@ -52,8 +52,9 @@ async function refreshCluster() {
     `member ${c.id}: ${c.mode} · ${c.znodes} znodes · ${c.sessions} sessions · ` +
     `${c.connections} connections · zxid ${c.last_zxid}`;
   const tbody = document.querySelector("#members tbody");
-  fill(tbody, c.members, ["id", m => m.role + (m.self ? " (this page)" : ""), "address",
-                          "match", "lag"]);
+  const role = m => m.role + (m.self ? " (this page)" : "") +
+    (m.active === false ? " (not responding)" : "");
+  fill(tbody, c.members, ["id", role, "address", "match", "lag"]);
   c.members.forEach((m, i) => {
     if (m.role === "leader") tbody.children[i].classList.add("leader");
   });

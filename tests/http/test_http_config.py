@@ -1,0 +1,54 @@
+"""Configuration: read-only HTTP, CORS, another KV root; the API is off by default."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from conftest import Served, start_served
+
+from roost.server.config import ServerConfig
+from roost.testing.server import RoostServer
+
+
+@pytest.fixture(scope="module")
+def read_only() -> Iterator[Served]:
+    yield from start_served(http_read_only=True, http_cors_origin="https://ops.example",
+                            kv_root="/consul/kv")
+
+
+def test_mutations_refused_when_read_only(read_only: Served) -> None:
+    assert read_only.put("/v1/kv/a", b"x").status == 403
+    assert read_only.delete("/v1/kv/a").status == 403
+    assert read_only.put("/v1/session/create", b"{}").status == 403
+    assert read_only.put("/ui/api/node?path=/x", b'{"data": "y"}').status == 403
+    assert read_only.get("/v1/kv/a").status == 404  # reads still work
+
+
+def test_cors_headers_only_when_configured(read_only: Served, served: Served) -> None:
+    r = read_only.get("/v1/status/leader")
+    assert r.headers.get("Access-Control-Allow-Origin") == "https://ops.example"
+    assert "Access-Control-Allow-Origin" not in served.get("/v1/status/leader").headers
+
+
+def test_kv_root_is_configurable(read_only: Served) -> None:
+    from kazoo.client import KazooClient
+
+    zk = KazooClient(hosts=read_only.server.hosts)
+    zk.start(timeout=10)
+    try:
+        zk.ensure_path("/consul/kv/app")
+        zk.create("/consul/kv/app/name", b"roost")
+    finally:
+        zk.stop()
+        zk.close()
+    _i, item = read_only.consul().kv.get("app/name")
+    assert item is not None and item["Value"] == b"roost"
+
+
+def test_http_is_off_by_default() -> None:
+    assert ServerConfig().http_port is None
+    with RoostServer(fsync=False) as srv:
+        assert srv.server is not None and getattr(srv.server, "http", None) is None
+    cfg = ServerConfig().replace(http_port="8500")
+    assert cfg.http_port == 8500

@@ -1,0 +1,163 @@
+"""On a 3-member ensemble: the seed's leader election over HTTP (three services, one on
+each member), then the dashboard in headless Chromium through a leader failure."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import consul
+import pytest
+from conftest import wait_until
+from kazoo.client import KazooClient
+
+from roost.testing.ensemble import RoostEnsemble
+
+TTL = 10
+LOCK_DELAY = 1
+KEY = "service/leader"
+
+
+@pytest.fixture(scope="module")
+def ens() -> Iterator[RoostEnsemble]:
+    with RoostEnsemble(3, subprocess=True, http=True, fsync=False) as e:
+        yield e
+
+
+def client(ens: RoostEnsemble, i: int) -> consul.Consul:
+    return consul.Consul(host="127.0.0.1", port=ens.http_ports[i])
+
+
+def test_status_on_every_member(ens: RoostEnsemble) -> None:
+    leader = ens.members[ens.leader()]
+    want = f"127.0.0.1:{leader.peer_port}"
+    for i in range(3):
+        wait_until(lambda i=i: client(ens, i).status.leader() == want, what="status/leader")
+        assert len(client(ens, i).status.peers()) == 3
+
+
+def test_leader_election_with_sessions(ens: RoostEnsemble) -> None:
+    services = [client(ens, i) for i in range(3)]
+    sessions = [c.session.create(name=f"svc{i}", ttl=TTL, lock_delay=LOCK_DELAY)
+                for i, c in enumerate(services)]
+    start = threading.Barrier(3)
+    won: list[bool] = [False] * 3
+
+    def race(i: int) -> None:
+        start.wait(10)
+        won[i] = services[i].kv.put(KEY, f"svc{i}".encode(), acquire=sessions[i])
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert won.count(True) == 1, won
+    w = won.index(True)
+    # every member reads the same holder
+    for c in services:
+        _i, item = c.kv.get(KEY)
+        assert item is not None and item["Session"] == sessions[w]
+        assert item["Value"] == f"svc{w}".encode()
+    # every service renews every TTL/2 through its own member; the winner stays leader
+    # past the TTL, then stops renewing
+    renewing = {0, 1, 2}
+    last_renew = [time.monotonic()] * 3
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.is_set():
+            for i in sorted(renewing):
+                services[i].session.renew(sessions[i])
+                last_renew[i] = time.monotonic()
+            done.wait(TTL / 2)
+
+    renewer = threading.Thread(target=renew)
+    renewer.start()
+    try:
+        held_until = time.monotonic() + TTL + 1
+        losers = [i for i in range(3) if i != w]
+        while time.monotonic() < held_until:
+            for i in losers:
+                assert services[i].kv.put(KEY, b"me", acquire=sessions[i]) is False
+            done.wait(0.5)
+        renewing.discard(w)
+        stopped = last_renew[w]
+        new_winner: list[int] = []
+
+        def someone_wins() -> bool:
+            for i in losers:
+                if services[i].kv.put(KEY, f"svc{i}".encode(), acquire=sessions[i]):
+                    new_winner.append(i)
+                    return True
+            return False
+
+        wait_until(someone_wins, timeout=TTL + LOCK_DELAY + 10, what="a new leader")
+        took = time.monotonic() - stopped
+        assert TTL - 0.5 <= took <= TTL + LOCK_DELAY + 3, took
+        n = new_winner[0]
+        _i, item = services[w].kv.get(KEY)
+        assert item is not None and item["Session"] == sessions[n] and item["LockIndex"] == 2
+        _i, info = services[n].session.info(sessions[w])
+        assert info is None
+        for i in losers:
+            services[i].session.destroy(sessions[i])
+    finally:
+        done.set()
+        renewer.join(10)
+
+
+def test_dashboard_in_a_browser(ens: RoostEnsemble, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    leader = ens.leader()
+    viewer = next(i for i in range(3) if i != leader)
+    zk = KazooClient(hosts=ens.hosts_of(viewer))
+    zk.start(timeout=15)
+    zk.ensure_path("/browser-test")
+    zk.create("/browser-test/greeting", b"hello from kazoo")
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    print(f"\nscreenshots in {shots}")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.on("dialog", lambda d: d.accept())
+            page.goto(f"http://127.0.0.1:{ens.http_ports[viewer]}/ui")
+            leader_id = ens.members[leader].id
+            page.wait_for_function(
+                f"document.getElementById('leader').textContent.startsWith('member {leader_id}')",
+                timeout=15000)
+            page.fill("#path", "/browser-test")
+            page.click("#goto button")
+            page.click("#children li.child:text-is('greeting')")
+            page.wait_for_function(
+                "document.getElementById('znode-data').textContent === 'hello from kazoo'",
+                timeout=10000)
+            page.fill("#edit-data", "edited in the browser")
+            page.click("#set-btn")
+            page.wait_for_function(
+                "document.getElementById('znode-data').textContent === 'edited in the browser'",
+                timeout=10000)
+            page.screenshot(path=str(shots / "1-edited.png"), full_page=True)
+            zk.sync("/browser-test/greeting")
+            data, _stat = zk.get("/browser-test/greeting")
+            assert data == b"edited in the browser"
+            ens.kill(leader)
+            page.wait_for_function(
+                "(() => { const t = document.getElementById('leader').textContent;"
+                f" return t.startsWith('member ') && !t.startsWith('member {leader_id} '); }})()",
+                timeout=30000)
+            page.screenshot(path=str(shots / "2-new-leader.png"), full_page=True)
+            shown = page.inner_text("#leader")
+        finally:
+            browser.close()
+            zk.stop()
+            zk.close()
+    new_leader = ens.leader(exclude=(leader,))
+    assert shown.startswith(f"member {ens.members[new_leader].id} ")
+    assert (shots / "1-edited.png").stat().st_size > 0
+    assert (shots / "2-new-leader.png").stat().st_size > 0
