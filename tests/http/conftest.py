@@ -66,6 +66,9 @@ class Served:
     def put(self, path: str, body: bytes = b"", **kw: object) -> Reply:
         return http("PUT", self.url + path, body, **kw)  # type: ignore[arg-type]
 
+    def post(self, path: str, body: bytes = b"", **kw: object) -> Reply:
+        return http("POST", self.url + path, body, **kw)  # type: ignore[arg-type]
+
     def delete(self, path: str, **kw: object) -> Reply:
         return http("DELETE", self.url + path, **kw)  # type: ignore[arg-type]
 
