@@ -40,6 +40,8 @@ class RaftStore:
         self.mem = MemoryStorage()
         self.state_image = b""  # the state machine image of the newest snapshot
         self._saved_hs = HardState()
+        #: our own newest snapshot when it is newer than the in-memory storage's
+        self._snap: Snapshot | None = None
 
     # --- start-up ----------------------------------------------------------------
     def load(self, bootstrap: ConfState, join: bool = False) -> bool:
@@ -96,7 +98,7 @@ class RaftStore:
 
     def first_index(self) -> int:
         """The first entry raft can read: after the snapshot, from memory or the log."""
-        snap_first = self.mem.snapshot().meta.index + 1
+        snap_first = self.snapshot_meta().index + 1
         return min(self.mem.first_index(), max(snap_first, self.datadir.wal.first_index))
 
     def trim_memory(self, applied: int, keep: int) -> None:
@@ -110,7 +112,18 @@ class RaftStore:
         return self.mem.last_index()
 
     def snapshot(self) -> Snapshot:
-        return self.mem.snapshot()
+        """The newest snapshot; one we wrote ourselves is read back from its file when raft
+        first needs its data (to send it to a follower)."""
+        snap = self._snap
+        if snap is None:
+            return self.mem.snapshot()
+        if not snap.data:
+            _, data = self.datadir.snapshots.load(snap.meta.index)
+            snap = self._snap = Snapshot(snap.meta, data)
+        return snap
+
+    def snapshot_meta(self) -> SnapshotMeta:
+        return (self._snap or self.mem.snapshot()).meta
 
     # --- writes -------------------------------------------------------------------------
     def append(self, entries: tuple[Entry, ...]) -> None:
@@ -154,20 +167,29 @@ class RaftStore:
         self._persist_snapshot(snap)
         self.datadir.wal.reset(snap.meta.index, snap.meta.term)
         self.mem.apply_snapshot(snap)
+        self._snap = None
         _, self.state_image = decode_snapshot_payload(snap.data)
 
     def create_snapshot(self, index: int, conf: ConfState, image: bytes, keep: int) -> None:
         """Record our own state machine image at applied `index`, then compact the log."""
-        payload = encode_snapshot_payload(conf, image)
-        snap = self.mem.create_snapshot(index, conf, payload)
-        self._persist_snapshot(snap)
+        term = self.term(index)
+        self.datadir.snapshots.save(index, term, encode_snapshot_payload(conf, image))
+        self.snapshot_written(index, term, conf, keep)
+
+    def snapshot_written(self, index: int, term: int, conf: ConfState, keep: int) -> None:
+        """A snapshot file for `index` exists now (written here or by a forked child):
+        make it raft's snapshot and compact the log back to the previous one."""
+        if index <= self.snapshot_meta().index:
+            return
         prev = self.datadir.snapshots.indexes()
+        self._snap = Snapshot(SnapshotMeta(index, term, conf), b"")
         self.datadir.snapshots.prune(keep)
         # keep the log back to the previous snapshot (see docs/server.md)
         older = [i for i in prev if i < index]
-        if older and older[-1] > self.mem.first_index():
-            self.mem.compact(older[-1])
-            self.datadir.wal.compact(older[-1])
+        if older:
+            self.datadir.wal.compact(min(older[-1], self.datadir.wal.last_index))
+            if self.mem.first_index() <= older[-1] <= self.mem.last_index():
+                self.mem.compact(older[-1])
 
     def _persist_snapshot(self, snap: Snapshot) -> None:
         self.datadir.snapshots.save(snap.meta.index, snap.meta.term, snap.data)

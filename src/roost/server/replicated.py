@@ -37,7 +37,7 @@ from roost.raft import (
 from roost.server.config import Member, ServerConfig
 from roost.server.membership import Change, ReconfigError, apply_change, config_text, plan
 from roost.server.peers import PeerTransport
-from roost.server.raftstore import RaftStore
+from roost.server.raftstore import RaftStore, encode_snapshot_payload
 from roost.server.txn import Kind, Txn, TxnResult, apply_txn
 from roost.storage import DataDir
 from roost.tree import DataTree, TreeConfig
@@ -164,6 +164,7 @@ class RaftLog:
         self.leader = NONE
         self.members: dict[int, Member] = self._founders()
         self._removed = False
+        self._snapshot_task: asyncio.Task[None] | None = None
         self._rng = random.Random(self.boot ^ self.id)
         self._leaderless_since: float | None = time.monotonic()
 
@@ -403,7 +404,7 @@ class RaftLog:
             self.batches += 1
             self.store.trim_memory(self.last_index, MEMORY_LOG_ENTRIES)
             if self.last_index - self.snapshot_index >= self.config.snapshot_every:
-                await self.snapshot()
+                self._background_snapshot()
 
     def _persist(self, rd: Ready) -> None:
         store = self.store
@@ -563,6 +564,43 @@ class RaftLog:
         await loop.run_in_executor(None, self.store.create_snapshot, index, conf, image, keep)
         self.snapshot_index = index
 
+    def _background_snapshot(self) -> None:
+        """Snapshot without stopping: a forked child serializes its copy-on-write image of
+        the state and writes the file; this process goes on at once."""
+        if self._snapshot_task is not None and not self._snapshot_task.done():
+            return
+        index = self.last_index
+        term = self.store.term(index)
+        conf = self._node.conf_state
+        self.snapshot_index = index  # no new attempt before snapshot_every more txns
+        pid = os.fork()
+        if pid == 0:  # the child: no event loop, no logging, no locks; just the file
+            code = 1
+            try:
+                image = encode_image(self.tree, self.dedupe, self.members)
+                self.datadir.snapshots.save(index, term, encode_snapshot_payload(conf, image))
+                code = 0
+            finally:
+                os._exit(code)
+        self._snapshot_task = asyncio.get_running_loop().create_task(
+            self._reap_snapshot_child(pid, index, term, conf)
+        )
+
+    async def _reap_snapshot_child(self, pid: int, index: int, term: int, conf: ConfState) -> None:
+        loop = asyncio.get_running_loop()
+        _, status = await loop.run_in_executor(None, os.waitpid, pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            log.error(
+                "member %d: snapshot at 0x%x failed (child status %d); the log is kept",
+                self.id,
+                index,
+                status,
+            )
+            return
+        keep = self.config.snapshots_to_keep
+        await loop.run_in_executor(None, self.store.snapshot_written, index, term, conf, keep)
+        log.info("member %d: snapshot at 0x%x written in the background", self.id, index)
+
     async def close(self, snapshot: bool = True) -> None:
         self._closing = True
         self._wake.set()
@@ -576,6 +614,8 @@ class RaftLog:
                 run.cancel()
         if self.transport is not None:
             await self.transport.close()
+        if self._snapshot_task is not None:
+            await self._snapshot_task
         if self.failed is None:
             if snapshot and self.last_index > self.snapshot_index:
                 await self.snapshot()
