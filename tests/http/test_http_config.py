@@ -52,3 +52,39 @@ def test_http_is_off_by_default() -> None:
         assert srv.server is not None and getattr(srv.server, "http", None) is None
     cfg = ServerConfig().replace(http_port="8500")
     assert cfg.http_port == 8500
+
+
+def test_bad_roots_are_refused() -> None:
+    from roost.server.config import ConfigError
+
+    for bad in ({"kv_root": "/"}, {"kv_root": "/zookeeper/kv"}, {"kv_root": "kv"},
+                {"kv_root": "/a", "http_session_root": "/a/sessions"}):
+        with pytest.raises(ConfigError), RoostServer(http_port=0, fsync=False, **bad):
+            pass
+
+
+def test_stop_answers_pending_blocking_queries() -> None:
+    import threading
+    import time
+
+    from conftest import http, wait_until
+
+    gen = start_served()
+    s = next(gen)
+    c = s.consul()
+    c.kv.put("k", b"v")
+    index, _item = c.kv.get("k")
+    out: list[int] = []
+
+    def block() -> None:
+        out.append(http("GET", f"{s.url}/v1/kv/k?index={index}&wait=60s").status)
+
+    t = threading.Thread(target=block)
+    t.start()
+    api = s.server.server.http  # type: ignore[union-attr]
+    wait_until(lambda: api.changes.waiting == 1, what="the blocking query")
+    started = time.monotonic()
+    gen.close()  # stops the server
+    t.join(30)
+    assert time.monotonic() - started < 10
+    assert out == [200]  # answered with the current value, not cut off

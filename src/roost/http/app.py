@@ -15,11 +15,15 @@ from roost.http.metrics import Metrics
 from roost.http.routes import SessionApi, status_routes
 from roost.http.sessions import ConsulSessions
 from roost.http.ui import Dashboard, EventFeed
+from roost.server.config import ConfigError
+from roost.tree import is_valid_path
 
 if TYPE_CHECKING:
     from roost.server.core import Server
 
 log = logging.getLogger("roost.http")
+#: how long stopping waits for HTTP requests in progress
+SHUTDOWN_S = 2.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -45,10 +49,13 @@ class HttpApi:
     def __init__(self, server: Server) -> None:
         cfg = server.config
         self.server = server
-        self.kv_root = cfg.kv_root.rstrip("/") or "/kv"
+        self.kv_root = _root("kv_root", cfg.kv_root)
         self.changes = Changes()
         self.feed = EventFeed()
-        self.sessions = ConsulSessions(server, cfg.http_session_root.rstrip("/"), self.kv_root)
+        session_root = _root("http_session_root", cfg.http_session_root)
+        if session_root.startswith(self.kv_root + "/") or session_root == self.kv_root:
+            raise ConfigError("http_session_root: must not be inside kv_root")
+        self.sessions = ConsulSessions(server, session_root, self.kv_root)
         self.metrics = Metrics(server, lambda: self.changes.waiting)
         self.runner: web.AppRunner | None = None
         self.port = 0
@@ -78,7 +85,8 @@ class HttpApi:
         s.listeners.append(self.sessions.on_event)
         s.listeners.append(self.feed.on_event)
         self.metrics.attach()
-        self.runner = web.AppRunner(self.build(), access_log=None, handle_signals=False)
+        self.runner = web.AppRunner(self.build(), access_log=None, handle_signals=False,
+                                    shutdown_timeout=SHUTDOWN_S)
         await self.runner.setup()
         site = web.TCPSite(self.runner, cfg.http_host, cfg.http_port, reuse_address=True)
         await site.start()
@@ -99,11 +107,20 @@ class HttpApi:
                 s.listeners.remove(listener)
         s.watches.drop(self.changes)
         s.watches.drop(self.feed)
-        self.changes.wake()
+        self.changes.close()
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
         self.metrics.detach()
+
+
+def _root(key: str, path: str) -> str:
+    path = path.rstrip("/")
+    if not path or not is_valid_path(path) or path == "/zookeeper" or path.startswith(
+        "/zookeeper/"
+    ):
+        raise ConfigError(f"{key}: must be a znode path below / outside /zookeeper, got {path!r}")
+    return path
 
 
 async def start_http(server: Server) -> HttpApi | None:

@@ -22,6 +22,7 @@ class Changes:
         self._event = asyncio.Event()
         self.waiting = 0
         self.events = 0
+        self.closed = False
 
     def notify(self, ev_type: int, path: str, acl: tuple[ACL, ...]) -> None:
         self.events += 1
@@ -31,9 +32,14 @@ class Changes:
         ev, self._event = self._event, asyncio.Event()
         ev.set()
 
+    def close(self) -> None:
+        """The server stops: every waiter answers now."""
+        self.closed = True
+        self.wake()
+
     async def wait(self, done: Callable[[], bool], timeout_s: float) -> bool:
-        """Wait until done() is true (checked after every change) or the timeout ends;
-        returns done()'s last value."""
+        """Wait until done() is true (checked after every change), the timeout ends or
+        the server stops; returns done()'s last value."""
         deadline = time.monotonic() + timeout_s
         self.waiting += 1
         try:
@@ -42,7 +48,7 @@ class Changes:
                 if done():
                     return True
                 left = deadline - time.monotonic()
-                if left <= 0:
+                if left <= 0 or self.closed:
                     return False
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(ev.wait(), min(left, RECHECK_S))

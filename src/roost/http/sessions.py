@@ -131,6 +131,8 @@ class ConsulSessions:
         self.closed_at: dict[int, float] = {}
         self._sweeping = False
         self._again = False
+        #: a session ended or leadership moved since the last complete sweep
+        self.dirty = True
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- state ------------------------------------------------------------------------
@@ -235,8 +237,10 @@ class ConsulSessions:
                 if len(self.closed_at) > 10_000:
                     cutoff = now - 2 * MAX_LOCK_DELAY_S
                     self.closed_at = {k: t for k, t in self.closed_at.items() if t > cutoff}
+            self.dirty = True
             self.kick()
-        elif kind == "role" and info.get("mode") == "leader":
+        elif kind == "role":
+            self.dirty = True
             self.kick()
 
     def kick(self) -> None:
@@ -252,30 +256,36 @@ class ConsulSessions:
     async def run_sweeper(self) -> None:
         while True:
             await asyncio.sleep(SWEEP_EVERY_S)
-            self.kick()
+            if self.dirty:
+                self.kick()
 
     async def sweep(self) -> None:
         self._sweeping = True
         try:
             while True:
                 self._again = False
-                await self._sweep_once()
+                self.dirty = False
+                if not await self._sweep_once():
+                    self.dirty = True  # retried by the periodic sweep
                 if not self._again:
                     return
         except Exception:
+            self.dirty = True
             log.exception("releasing the keys of ended sessions failed; retrying later")
         finally:
             self._sweeping = False
 
-    async def _sweep_once(self) -> None:
+    async def _sweep_once(self) -> bool:
+        """One pass over the keys; False if something is left for a later pass."""
         stale = [
             (p, n.version, bool(n.children), e)
             for p, n, e in walk_entries(self.server.tree, self.kv_root)
             if e.session != NO_SESSION and not self.alive(e.session)
         ]
+        complete = True
         for path, version, has_children, e in stale:
             if not self.server.is_leader:
-                return
+                return False
             if e.delete_behavior:
                 if has_children:
                     err = await ops.set_data(self.server, path, b"", version)
@@ -290,5 +300,9 @@ class ConsulSessions:
                 new = e.with_(session=NO_SESSION, delete_behavior=False, lock_delay_ms=0,
                               delay_until_ms=until)
                 err = await ops.set_data(self.server, path, encode(new), version)
-            if err not in (0, Err.BAD_VERSION, Err.NO_NODE, Err.NOT_EMPTY):
+            if err in (Err.BAD_VERSION, Err.NOT_EMPTY):
+                complete = False  # changed meanwhile: look again
+            elif err not in (0, Err.NO_NODE):
+                complete = False
                 log.warning("session sweep: %s at %s", Err(err).name, path)
+        return complete
