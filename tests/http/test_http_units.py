@@ -121,3 +121,44 @@ def test_session_settings_validation() -> None:
 def test_session_uuid_carries_the_roost_session_id() -> None:
     for sid in (1, -5, 0x7FFF_FFFF_FFFF_FFFF, -(1 << 63) + 1):
         assert sid_of(session_uuid(sid, bytes(range(16)))) == sid
+
+
+def test_related_regions() -> None:
+    from roost.http.changes import related
+
+    assert related("/kv/a/b", "/kv/a/b")
+    assert related("/kv/a/b", "/kv/a")  # an ancestor was created or deleted
+    assert related("/kv/a", "/kv/a/b/c")  # below a prefix scan's directory
+    assert not related("/kv/a", "/kv/ab")
+    assert not related("/kv/a/b", "/kv/a/c")
+    assert related("/", "/anything")
+
+
+def test_changes_wake_only_related_waiters() -> None:
+    import asyncio
+
+    from roost.http.changes import Changes
+
+    async def scenario() -> tuple[int, bool]:
+        changes = Changes()
+        ready = [False]
+        checks = [0]
+
+        def done() -> bool:
+            checks[0] += 1
+            return ready[0]
+
+        waiter = asyncio.get_running_loop().create_task(changes.wait("/kv/x", done, 30))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        changes.notify(3, "/kv/y", ())  # unrelated: no re-check
+        for _ in range(5):
+            await asyncio.sleep(0)
+        after_unrelated = checks[0]
+        ready[0] = True
+        changes.notify(3, "/kv/x", ())
+        result = await asyncio.wait_for(waiter, 5)
+        return after_unrelated, result
+
+    after_unrelated, result = asyncio.run(scenario())
+    assert after_unrelated == 1 and result is True

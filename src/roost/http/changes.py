@@ -1,4 +1,9 @@
-"""Wakes blocking queries: a persistent recursive watch on the KV and session roots."""
+"""Wakes blocking queries: a persistent recursive watch on the KV and session roots.
+
+Each waiter names its region, the znode path its answer depends on (a key's znode, or
+the directory a prefix scan starts from). An event wakes the waiters whose region
+contains the event's path or lies below it; each re-checks its own index.
+"""
 
 from __future__ import annotations
 
@@ -14,37 +19,54 @@ from roost.wire.records import ACL
 RECHECK_S = 1.0
 
 
+def related(region: str, path: str) -> bool:
+    """Whether a change at `path` can change what is under `region`."""
+    if path == region:
+        return True
+    if region == "/":
+        return True
+    return path.startswith(region + "/") or region.startswith(path.rstrip("/") + "/")
+
+
 class Changes:
-    """A watcher (for `WatchManager.add_persistent`) that wakes every waiter on any
-    change below the roots it is registered on; each waiter re-checks its own index."""
+    """A watcher (for `WatchManager.add_persistent`) that wakes waiters by region."""
 
     def __init__(self) -> None:
-        self._event = asyncio.Event()
+        self._events: dict[str, asyncio.Event] = {}
         self.waiting = 0
         self.events = 0
         self.closed = False
 
     def notify(self, ev_type: int, path: str, acl: tuple[ACL, ...]) -> None:
         self.events += 1
-        self.wake()
+        for region in [r for r in self._events if related(r, path)]:
+            self._events.pop(region).set()
 
     def wake(self) -> None:
-        ev, self._event = self._event, asyncio.Event()
-        ev.set()
+        """Wake every waiter."""
+        events, self._events = self._events, {}
+        for ev in events.values():
+            ev.set()
 
     def close(self) -> None:
         """The server stops: every waiter answers now."""
         self.closed = True
         self.wake()
 
-    async def wait(self, done: Callable[[], bool], timeout_s: float) -> bool:
-        """Wait until done() is true (checked after every change), the timeout ends or
-        the server stops; returns done()'s last value."""
+    def _event(self, region: str) -> asyncio.Event:
+        ev = self._events.get(region)
+        if ev is None:
+            ev = self._events[region] = asyncio.Event()
+        return ev
+
+    async def wait(self, region: str, done: Callable[[], bool], timeout_s: float) -> bool:
+        """Wait until done() is true (checked after every related change), the timeout
+        ends or the server stops; returns done()'s last value."""
         deadline = time.monotonic() + timeout_s
         self.waiting += 1
         try:
             while True:
-                ev = self._event
+                ev = self._event(region)
                 if done():
                     return True
                 left = deadline - time.monotonic()

@@ -104,7 +104,8 @@ class KvApi:
 
         wait = blocking(request)
         if wait is not None:
-            await self.changes.wait(lambda: index() > wait[0], wait[1])
+            region = self._region(key, many)
+            await self.changes.wait(region, lambda: index() > wait[0], wait[1])
         idx = index()
         if many:
             return self._get_many(request, key, auth, idx)
@@ -121,6 +122,15 @@ class KvApi:
             return web.Response(body=found.entry.value, headers={"X-Consul-Index": str(idx)},
                                 content_type="application/octet-stream")
         return reply([entry_json(found)], idx)
+
+    def _region(self, key: str, many: bool) -> str:
+        """The znode path a blocking query on `key` depends on."""
+        if many:
+            return scan_root(self.server.tree, self.root, key)[0]
+        try:
+            return key_path(self.root, key)[0]
+        except BadKey:
+            return self.root
 
     def _get_many(self, request: web.Request, prefix: str, auth: Auth,
                   idx: int) -> web.Response:

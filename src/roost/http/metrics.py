@@ -164,11 +164,16 @@ class Metrics:
 
     def _dispatch(self, orig: Callable[[Connection, bytes], None]) -> Callable[..., None]:
         counter = self.zk_requests
+        children: dict[int, Any] = {}  # opcode -> its labelled counter (saves labels())
 
         @functools.wraps(orig)
         def dispatch(conn: Connection, body: bytes) -> None:
             if len(body) >= 8:
-                counter.labels(op_name(int.from_bytes(body[4:8], "big", signed=True))).inc()
+                op = int.from_bytes(body[4:8], "big", signed=True)
+                child = children.get(op)
+                if child is None:
+                    child = children[op] = counter.labels(op_name(op))
+                child.inc()
             orig(conn, body)
 
         return dispatch

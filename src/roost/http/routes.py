@@ -74,7 +74,8 @@ class SessionApi:
         await consistent(self.server, request)
         wait = blocking(request)
         if wait is not None:
-            await self.changes.wait(lambda: self.sessions.index() > wait[0], wait[1])
+            await self.changes.wait(self.sessions.root, lambda: self.sessions.index() > wait[0],
+                                    wait[1])
 
     async def info(self, request: web.Request) -> web.Response:
         raw = self._id(request)
