@@ -1,7 +1,9 @@
 """Fixtures for the compatibility suite: every test runs against roost AND Apache ZooKeeper.
 
-`backend` is session-scoped and parametrized over ``roost`` and ``zookeeper``, so test ids
-carry the backend name (select one half with ``-k zookeeper`` or ``-k roost``). Both
+`backend` is session-scoped and parametrized over ``roost`` (standalone), ``zookeeper`` and
+``roost-ensemble`` (a 3-member roost ensemble; each test talks to the next member in turn,
+so every member serves a third of the suite), so test ids carry the backend name (select
+one with ``-k zookeeper`` or ``-k "roost and not ensemble"``). All
 servers are started with the same settings: tickTime 2000 ms, the ``super:test`` digest,
 TTL nodes enabled, a 1 s container sweep and every four-letter word allowed.
 
@@ -26,7 +28,10 @@ from roost.testing.zookeeper import SUPER_DIGEST, ZooKeeperServer
 
 from .rawclient import RawClient
 
+#: the backends other suites (recipes, examples, interop) run against
 BACKENDS = ["roost", "zookeeper"]
+#: the compatibility suite also runs through every member of a roost ensemble
+COMPAT_BACKENDS = [*BACKENDS, "roost-ensemble"]
 
 #: Settings handed to roost's test server so it matches the ZooKeeper harness.
 ROOST_SETTINGS: dict[str, Any] = {
@@ -44,16 +49,32 @@ SESSION_TIMEOUT = 10.0
 
 @dataclass
 class Backend:
-    """A running server of one kind, as the tests see it."""
+    """A running server of one kind, as the tests see it. For an ensemble, `host` and `port`
+    are those of the member the current test talks to (see `rotate`)."""
 
     kind: str
-    host: str
-    port: int
+    members: list[tuple[str, int]]
     server: Any
+    current: int = 0
+
+    @property
+    def host(self) -> str:
+        return self.members[self.current][0]
+
+    @property
+    def port(self) -> int:
+        return self.members[self.current][1]
 
     @property
     def hosts(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def is_ensemble(self) -> bool:
+        return self.kind == "roost-ensemble"
+
+    def rotate(self) -> None:
+        self.current = (self.current + 1) % len(self.members)
 
     @property
     def is_zookeeper(self) -> bool:
@@ -69,26 +90,48 @@ def _start_roost(data_dir: Path) -> Any:
     return server
 
 
+def _start_ensemble(data_dir: Path) -> Any:
+    from roost.testing.ensemble import RoostEnsemble
+
+    ens = RoostEnsemble(3, base_dir=data_dir, **ROOST_SETTINGS)
+    ens.__enter__()
+    return ens
+
+
 def _start_zookeeper(data_dir: Path) -> ZooKeeperServer:
     server = ZooKeeperServer(data_dir=data_dir)
     server.start()
     return server
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+def start_backend(kind: str, data_dir: Path) -> Backend:
+    if kind == "roost":
+        server = _start_roost(data_dir)
+        return Backend(kind, [(server.host, server.port)], server)
+    if kind == "roost-ensemble":
+        ens = _start_ensemble(data_dir)
+        return Backend(kind, [(s.host, s.port) for s in ens.servers], ens)
+    zk = _start_zookeeper(data_dir)
+    return Backend(kind, [(zk.host, zk.port)], zk)
+
+
+def stop_backend(b: Backend) -> None:
+    if b.kind == "zookeeper":
+        b.server.stop()
+    else:
+        b.server.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session", params=COMPAT_BACKENDS)
 def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Backend]:
     kind: str = request.param
-    data_dir = tmp_path_factory.mktemp(f"{kind}-data")
-    server = _start_roost(data_dir) if kind == "roost" else _start_zookeeper(data_dir)
+    b = start_backend(kind, tmp_path_factory.mktemp(f"{kind}-data"))
     try:
-        yield Backend(kind, server.host, server.port, server)
+        yield b
     finally:
-        if kind == "roost":
-            server.__exit__(None, None, None)
-        else:
-            server.stop()
+        stop_backend(b)
 
 
 def fast_retry() -> KazooRetry:
@@ -102,7 +145,8 @@ _counter = itertools.count(1)
 @pytest.fixture(scope="session")
 def admin(backend: Backend) -> Iterator[KazooClient]:
     """An unchrooted client per backend, used to create each test's base path."""
-    client = KazooClient(hosts=backend.hosts, timeout=SESSION_TIMEOUT,
+    hosts = ",".join(f"{h}:{p}" for h, p in backend.members)
+    client = KazooClient(hosts=hosts, timeout=SESSION_TIMEOUT,
                          connection_retry=fast_retry())
     client.start(timeout=20)
     try:
@@ -113,8 +157,11 @@ def admin(backend: Backend) -> Iterator[KazooClient]:
 
 
 @pytest.fixture
-def base(admin: KazooClient, request: pytest.FixtureRequest) -> str:
-    """A fresh, empty, unique absolute path for this test."""
+def base(admin: KazooClient, backend: Backend, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty, unique absolute path for this test (in an ensemble, the test's
+    clients talk to the next member, which has applied the path's creation once their
+    sessions exist: a session's creation comes after it in the log)."""
+    backend.rotate()
     name = re.sub(r"[^A-Za-z0-9_-]+", "_", request.node.name)[:80]
     path = f"/compat/{name}-{next(_counter)}"
     admin.ensure_path(path)

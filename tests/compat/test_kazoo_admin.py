@@ -60,20 +60,25 @@ def test_envi(zk: KazooClient) -> None:
         assert key in env
 
 
-def check_srvr_body(info: dict[str, str]) -> None:
+def expected_modes(backend: Backend) -> set[str]:
+    """What `Mode:` / zk_server_state a member may report."""
+    return {"leader", "follower"} if backend.is_ensemble else {"standalone"}
+
+
+def check_srvr_body(info: dict[str, str], backend: Backend) -> None:
     assert re.match(r"^\d+\.\d+\.\d+", info["Zookeeper version"])
     assert re.fullmatch(r"\d+/\d+(\.\d+)?/\d+", info["Latency min/avg/max"])
     for key in ("Received", "Sent", "Connections", "Outstanding", "Node count"):
         assert re.fullmatch(r"\d+", info[key]), (key, info[key])
     assert re.fullmatch(r"0x[0-9a-f]+", info["Zxid"])
-    assert info["Mode"] == "standalone"
+    assert info["Mode"] in expected_modes(backend)
 
 
-def test_srvr(zk: KazooClient) -> None:
+def test_srvr(zk: KazooClient, backend: Backend) -> None:
     text = zk.command(b"srvr")
     assert text.startswith("Zookeeper version: ")
     info = srvr_fields(text)
-    check_srvr_body(info)
+    check_srvr_body(info, backend)
     assert int(info["Connections"]) >= 1
     # the zxid tracks writes
     before = int(info["Zxid"], 16)
@@ -91,7 +96,7 @@ def test_srvr_node_count_tracks_creates(zk: KazooClient) -> None:
     assert after == before + 2
 
 
-def test_stat(zk: KazooClient) -> None:
+def test_stat(zk: KazooClient, backend: Backend) -> None:
     text = zk.command(b"stat")
     lines = text.splitlines()
     assert lines[0].startswith("Zookeeper version: ")
@@ -107,7 +112,7 @@ def test_stat(zk: KazooClient) -> None:
         assert m, line
         assert re.fullmatch(r"queued=\d+,recved=\d+,sent=\d+", m.group(1)), line
     info = srvr_fields("\n".join(lines[len(client_lines) + 3 :]))
-    check_srvr_body({**info, "Zookeeper version": lines[0].split(": ", 1)[1]})
+    check_srvr_body({**info, "Zookeeper version": lines[0].split(": ", 1)[1]}, backend)
 
 
 def mntr(backend: Backend) -> dict[str, str]:
@@ -119,10 +124,11 @@ def mntr(backend: Backend) -> dict[str, str]:
     return fields(text, "\t")
 
 
-def test_mntr_via_kazoo(zk: KazooClient) -> None:
+def test_mntr_via_kazoo(zk: KazooClient, backend: Backend) -> None:
     lines = zk.command(b"mntr").splitlines()
     assert lines[0].startswith("zk_version\t")
-    assert lines[1] == "zk_server_state\tstandalone"
+    key, state = lines[1].split("\t")
+    assert key == "zk_server_state" and state in expected_modes(backend)
 
 
 def test_mntr(zk: KazooClient, backend: Backend) -> None:
@@ -130,7 +136,7 @@ def test_mntr(zk: KazooClient, backend: Backend) -> None:
     m = mntr(backend)
     lines = list(m)
     assert lines[0] == "zk_version"
-    assert m["zk_server_state"] == "standalone"
+    assert m["zk_server_state"] in expected_modes(backend)
     for key in (
         "zk_znode_count",
         "zk_watch_count",

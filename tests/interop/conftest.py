@@ -19,13 +19,25 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from compat.conftest import Backend, admin, backend
+from compat.conftest import BACKENDS, Backend, admin, start_backend, stop_backend
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    """roost (standalone) and Apache ZooKeeper: the Java and C clients' peers."""
+    b = start_backend(request.param, tmp_path_factory.mktemp(f"{request.param}-interop"))
+    try:
+        yield b
+    finally:
+        stop_backend(b)
 
 __all__ = ["JAVA_BASE", "Backend", "JavaClient", "Transcripts", "admin", "backend"]
 
