@@ -30,7 +30,7 @@ async def test_failover_to_another_member_keeps_session_and_watches(tmp_path: Pa
             member = members.index(f"{zk.server[0]}:{zk.server[1]}")
             await asyncio.get_running_loop().run_in_executor(None, ens.stop_member, member)
             await wait_until(lambda: ClientState.SUSPENDED in [c.state for c in changes])
-            await zk.wait_for(ClientState.CONNECTED, timeout=30)
+            await zk.wait_for(ClientState.RECONNECTED, timeout=30)
             assert zk.session_id == sid and zk.server is not None
             assert f"{zk.server[0]}:{zk.server[1]}" != members[member]
             assert await zk.retry(zk.exists, "/mine") is not None

@@ -80,14 +80,14 @@ async def test_xid_mismatch_drops_the_connection_and_reconnects() -> None:
         await zk.start(timeout=5)
         with pytest.raises(ConnectionLossError):
             await zk.get("/a")
-        await zk.wait_for(ClientState.CONNECTED, timeout=5)
+        await zk.wait_for(ClientState.RECONNECTED, timeout=5)
         assert (await zk.get("/a"))[0] == b"ok"
         with pytest.raises(NoNodeError):
             await zk.set("/a", b"")
         assert zk.last_zxid == 5 and fake.connections == 2
         await wait_until(lambda: len(changes) == 3)
         assert [c.state for c in changes] == [
-            ClientState.CONNECTED, ClientState.SUSPENDED, ClientState.CONNECTED]
+            ClientState.CONNECTED, ClientState.SUSPENDED, ClientState.RECONNECTED]
     finally:
         await zk.close()
         server.close()
@@ -123,13 +123,13 @@ async def test_pings_when_idle_and_reconnects_when_the_server_goes_quiet() -> No
         await zk.start(timeout=5)
         # The first connection never answers pings: the client must drop it and reconnect.
         await wait_until(lambda: fake.connections == 2, what="reconnect after silence")
-        await zk.wait_for(ClientState.CONNECTED, timeout=5)
+        await zk.wait_for(ClientState.RECONNECTED, timeout=5)
         pings_before = fake.ops.count(Op.PING)
         await wait_until(lambda: fake.ops.count(Op.PING) >= pings_before + 2, what="pings")
         assert fake.connections == 2  # answered pings keep the second connection up
         assert 0 < zk.lease_remaining() <= 1.5
         assert [c.state for c in changes] == [
-            ClientState.CONNECTED, ClientState.SUSPENDED, ClientState.CONNECTED]
+            ClientState.CONNECTED, ClientState.SUSPENDED, ClientState.RECONNECTED]
     finally:
         await zk.close()
         server.close()

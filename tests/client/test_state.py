@@ -78,11 +78,11 @@ async def test_drop_and_reconnect_keeps_the_session(env: Env) -> None:
     await asyncio.sleep(0.05)
     assert not pending.done()
     proxy.blocked = False
-    await zk.wait_for(S.CONNECTED, timeout=10)
+    await zk.wait_for(S.RECONNECTED, timeout=10)
     assert (await pending) is not None
     assert zk.session_id == sid
     await wait_until(lambda: len(changes) == 3)
-    assert states(changes) == [S.CONNECTED, S.SUSPENDED, S.CONNECTED]
+    assert states(changes) == [S.CONNECTED, S.SUSPENDED, S.RECONNECTED]
     assert all(c.session_id == sid for c in changes)
 
 
@@ -107,7 +107,7 @@ async def test_watches_fire_for_changes_made_while_disconnected(env: Env) -> Non
     await other.delete("/gone")
     assert events == []
     proxy.blocked = False
-    await zk.wait_for(S.CONNECTED, timeout=10)
+    await zk.wait_for(S.RECONNECTED, timeout=10)
     await wait_until(lambda: len(events) >= 4, what="re-registered watches")
     await zk.sync("/")
     assert sorted((e.type, e.path) for e in events) == sorted([
@@ -132,7 +132,7 @@ async def test_unchanged_watch_survives_reconnect_and_persistent_watches_too(env
     await zk.add_watch("/rec", rec.append, recursive=True)
     await suspend(proxy, changes)
     proxy.blocked = False
-    await zk.wait_for(S.CONNECTED, timeout=10)
+    await zk.wait_for(S.RECONNECTED, timeout=10)
     assert quiet == [] and rec == []
     # Both were re-registered (setWatches2): later changes still reach them.
     await other.set("/quiet", b"1")
@@ -146,7 +146,7 @@ async def test_unchanged_watch_survives_reconnect_and_persistent_watches_too(env
     ]
 
 
-async def test_session_expiry_goes_lost_then_connected_with_a_new_session(env: Env) -> None:
+async def test_session_expiry_goes_lost_then_reconnected_with_a_new_session(env: Env) -> None:
     proxy = await env.proxy()
     changes: list[StateChange] = []
     zk = await env.client(hosts=proxy.hosts, start=False)
@@ -161,8 +161,8 @@ async def test_session_expiry_goes_lost_then_connected_with_a_new_session(env: E
     await suspend(proxy, changes)
     await expire_session(env.backend, *zk.client_id)
     proxy.blocked = False
-    await wait_until(lambda: states(changes)[-1:] == [S.CONNECTED] and len(changes) == 4)
-    assert states(changes) == [S.CONNECTED, S.SUSPENDED, S.LOST, S.CONNECTED]
+    await wait_until(lambda: states(changes)[-1:] == [S.RECONNECTED] and len(changes) == 4)
+    assert states(changes) == [S.CONNECTED, S.SUSPENDED, S.LOST, S.RECONNECTED]
     assert zk.session_id not in (0, old_sid)
     assert await other.exists("/mine") is None
     await wait_until(lambda: events)
@@ -186,7 +186,7 @@ async def test_auth_is_resent_after_reconnect(env: Env) -> None:
         await stranger.get("/secret")
     await suspend(proxy, changes)
     proxy.blocked = False
-    await zk.wait_for(S.CONNECTED, timeout=10)
+    await zk.wait_for(S.RECONNECTED, timeout=10)
     assert (await zk.get("/secret"))[0] == b"s3"
     got, _ = await zk.get_acl("/secret")
     assert got == acl
@@ -203,7 +203,7 @@ async def test_fails_over_to_the_next_server(env: Env) -> None:
     assert zk.server is not None and zk.server[1] in (first.port, second.port)
     used = first if zk.server[1] == first.port else second
     await suspend(used, changes)
-    await zk.wait_for(S.CONNECTED, timeout=10)
+    await zk.wait_for(S.RECONNECTED, timeout=10)
     assert zk.session_id == sid and zk.server is not None
     assert zk.server[1] == (second if used is first else first).port
     assert await zk.exists("/") is not None
@@ -245,7 +245,7 @@ async def test_lease_deadline_tracks_heartbeats(env: Env) -> None:
     stale = zk.lease_remaining()
     assert stale <= fresh - 0.3
     proxy.blocked = False
-    await zk.wait_for(S.CONNECTED, timeout=10)
+    await zk.wait_for(S.RECONNECTED, timeout=10)
     await zk.exists("/")
     assert zk.lease_remaining() > stale
 
@@ -260,7 +260,7 @@ async def test_request_timeout_while_suspended(env: Env) -> None:
         await zk.get("/")
     zk.request_timeout = None
     proxy.blocked = False
-    await zk.wait_for(S.CONNECTED, timeout=10)
+    await zk.wait_for(S.RECONNECTED, timeout=10)
     assert (await zk.get("/"))[1].numChildren >= 0
 
 
@@ -288,5 +288,5 @@ async def test_failed_auth_raises_and_the_client_recovers(env: Env) -> None:
         await zk.add_auth("no-such-scheme", "whatever")
     # The server drops the connection after a failed auth; the session survives it.
     await zk.retry(zk.exists, "/")
-    assert zk.session_id == sid and zk.state is S.CONNECTED
+    assert zk.session_id == sid and zk.state is S.RECONNECTED
     assert all(scheme != "no-such-scheme" for scheme, _ in await zk.who_am_i())

@@ -116,7 +116,7 @@ async def test_lose_on_lost_keeps_leadership_over_a_short_disconnect(env: Env) -
     await wait_until(lambda: "SUSPENDED" in [s.value for s in seen], what="SUSPENDED")
     assert latch.has_leadership()  # the lease still covers us
     proxy.blocked = False
-    await wait_until(lambda: seen[-1].value == "CONNECTED", what="reconnect")
+    await wait_until(lambda: seen[-1].value == "RECONNECTED", what="reconnect")
     await asyncio.sleep(0.1)  # let any listener run; nothing should change
     assert latch.has_leadership() and events == ["+"]
     await latch.close()

@@ -239,7 +239,7 @@ async def test_short_disconnect_keeps_the_lock(env: Env) -> None:
     await wait_until(lambda: "SUSPENDED" in [s.value for s in seen], what="SUSPENDED")
     assert lock.is_held()  # the session is certainly alive until the lease deadline
     proxy.blocked = False
-    await wait_until(lambda: seen[-1].value == "CONNECTED", what="reconnect")
+    await wait_until(lambda: seen[-1].value == "RECONNECTED", what="reconnect")
     assert lock.is_held() and not lost
     stat = await a.exists(lock.node or "/")
     assert stat is not None and stat.czxid == token

@@ -56,7 +56,7 @@ async def test_grants_survive_a_server_restart(own_server: Backend) -> None:
         session = a.session_id
         await asyncio.to_thread(restart, own_server)
         await wait_until(lambda: "SUSPENDED" in [s.value for s in seen], what="SUSPENDED")
-        await wait_until(lambda: seen[-1].value == "CONNECTED", timeout=20, what="reconnect")
+        await wait_until(lambda: seen[-1].value == "RECONNECTED", timeout=20, what="reconnect")
         assert a.session_id == session and "LOST" not in [s.value for s in seen]
         assert lock_a.is_held() and latch_a.has_leadership()
         assert not waiting.done() and not latch_b.has_leadership()

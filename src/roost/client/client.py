@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from types import TracebackType
 from typing import Any, TypeVar
@@ -30,7 +30,16 @@ from roost.client.errors import (
     NotEmptyError,
     OperationTimeoutError,
 )
-from roost.client.events import Callback, ClientState, Dispatcher, WatchedEvent
+from roost.client.events import WRITABLE_STATES, Callback, ClientState, Dispatcher, WatchedEvent
+from roost.client.iterators import (
+    ChildrenSnapshot,
+    DataSnapshot,
+    StateStream,
+    watch_children,
+    watch_data,
+    watch_events,
+)
+from roost.client.retry import NO_RETRY, RetryPolicy, run_with_retry
 from roost.client.transaction import ReadBatch, Transaction, create_op
 from roost.client.watches import WatchKind
 from roost.wire.errors import Err
@@ -112,6 +121,9 @@ class Client:
     connection. ``callback_executor``: run plain-function callbacks there instead
     of on the event loop (the sync facade uses this). ``request_timeout``: fail a
     request with `OperationTimeoutError` after that many seconds (default: wait).
+    ``read_only``: accept a server without quorum (state READ_ONLY) while looking for
+    a read-write one. ``retry_policy``: how reads (never writes) are retried after a
+    connection loss, timeout or session expiry (default: not at all).
     """
 
     def __init__(
@@ -128,11 +140,13 @@ class Client:
         request_timeout: float | None = None,
         rng: random.Random | None = None,
         callback_executor: Executor | None = None,
+        retry_policy: RetryPolicy | None = None,
     ) -> None:
         servers, chroot = parse_hosts(hosts)
         self.hosts = hosts
         self.default_acl = list(default_acl) if default_acl else list(OPEN_ACL_UNSAFE)
         self.request_timeout = request_timeout
+        self.retry_policy = retry_policy or NO_RETRY
         self._options = ConnectionOptions(
             session_timeout=session_timeout,
             connect_timeout=connect_timeout,
@@ -167,8 +181,10 @@ class Client:
                 await conn.add_auth(scheme, cred)
             self._conn = conn
             conn.start()
+        ready = (*WRITABLE_STATES, ClientState.READ_ONLY) if self._options.read_only else (
+            WRITABLE_STATES)
         try:
-            await self.conn.wait_for(ClientState.CONNECTED, timeout=timeout)
+            await self.conn.wait_for(*ready, timeout=timeout)
         except TimeoutError:
             await self.close()
             raise ConnectionLossError(message=f"could not connect to {self.hosts}") from None
@@ -191,6 +207,16 @@ class Client:
     @property
     def state(self) -> ClientState:
         return self._conn.state if self._conn is not None else ClientState.CONNECTING
+
+    @property
+    def connected(self) -> bool:
+        """True while the client has a live read-write session (CONNECTED or RECONNECTED)."""
+        return self.state.is_writable
+
+    def states(self) -> StateStream:
+        """``async for change in client.states()``: each `StateChange` from now on, in
+        order with the listeners; the iteration ends after CLOSED."""
+        return StateStream(self)
 
     @property
     def session_id(self) -> int:
@@ -263,28 +289,37 @@ class Client:
         self,
         fn: Callable[..., Awaitable[_T]],
         *args: Any,
-        attempts: int = 5,
+        attempts: int | None = None,
+        policy: RetryPolicy | None = None,
         **kwargs: Any,
     ) -> _T:
-        """``await fn(*args, **kwargs)``, again after each `ConnectionLossError`.
+        """``await fn(*args, **kwargs)``, again after a connection loss, timeout or expiry.
 
-        Between attempts it waits (up to the session timeout) for the client to be
-        CONNECTED again. Only for idempotent operations: a write whose connection
-        dropped may have been applied. `ClientClosedError` is never retried.
+        Pauses as ``policy`` says (default: the client's `retry_policy`, or
+        `RetryPolicy()` if that is `NO_RETRY`; ``attempts`` overrides the count), then
+        waits (up to the session timeout) for the client to be connected again. Only
+        for operations that are safe to repeat: a write whose connection dropped may
+        have been applied. `ClientClosedError` is never retried.
         """
-        for attempt in range(1, attempts + 1):
-            try:
-                return await fn(*args, **kwargs)
-            except ClientClosedError:
-                raise
-            except ConnectionLossError:
-                if attempt == attempts:
-                    raise
-                wait = self.conn.negotiated_timeout or self._options.session_timeout
-                with contextlib.suppress(TimeoutError):
-                    await self.conn.wait_for(ClientState.CONNECTED, ClientState.CLOSED,
-                                             timeout=wait)
-        raise AssertionError("unreachable")
+        pol = policy or (self.retry_policy if self.retry_policy.max_attempts > 1
+                         else RetryPolicy())
+        if attempts is not None:
+            pol = RetryPolicy(attempts, pol.base_delay, pol.max_delay, pol.jitter)
+        return await run_with_retry(pol, lambda: fn(*args, **kwargs),
+                                    before_retry=self._await_connection, rng=self._options.rng)
+
+    async def _await_connection(self) -> None:
+        wait = self.conn.negotiated_timeout or self._options.session_timeout
+        with contextlib.suppress(TimeoutError):
+            await self.conn.wait_for(*WRITABLE_STATES, ClientState.READ_ONLY, ClientState.CLOSED,
+                                     timeout=wait)
+
+    async def _read(self, fn: Callable[[], Awaitable[_T]]) -> _T:
+        """Run an idempotent read under the client's retry policy."""
+        if self.retry_policy.max_attempts <= 1:
+            return await fn()
+        return await run_with_retry(self.retry_policy, fn, before_retry=self._await_connection,
+                                    rng=self._options.rng)
 
     # --- plumbing -----------------------------------------------------------------------
     async def _call(
@@ -377,8 +412,9 @@ class Client:
     async def get(self, path: str, watch: Callback | None = None) -> tuple[bytes | None, Stat]:
         """Data and Stat of a node; ``watch`` fires once on its next change or deletion."""
         on_done = self._watcher(WatchKind.DATA, path, watch)
-        res = await self._typed(GetDataResponse, Op.GET_DATA,
-                                GetDataRequest(self._sp(path), watch is not None), path, on_done)
+        req = GetDataRequest(self._sp(path), watch is not None)
+        res = await self._read(lambda: self._typed(GetDataResponse, Op.GET_DATA, req, path,
+                                                   on_done))
         return res.data, res.stat
 
     async def set(self, path: str, data: bytes | None, version: int = -1) -> Stat:
@@ -390,8 +426,9 @@ class Client:
         """The node's Stat, or None. ``watch`` fires on creation, change or deletion."""
         on_done = self._watcher(WatchKind.DATA, path, watch, missing=WatchKind.EXIST)
         try:
-            res = await self._typed(ExistsResponse, Op.EXISTS,
-                                    ExistsRequest(self._sp(path), watch is not None), path, on_done)
+            req = ExistsRequest(self._sp(path), watch is not None)
+            res = await self._read(lambda: self._typed(ExistsResponse, Op.EXISTS, req, path,
+                                                       on_done))
         except NoNodeError:
             return None
         return res.stat
@@ -399,18 +436,18 @@ class Client:
     async def children(self, path: str, watch: Callback | None = None) -> list[str]:
         """Child names (unsorted); ``watch`` fires once when a child is added or removed."""
         on_done = self._watcher(WatchKind.CHILD, path, watch)
-        res = await self._typed(GetChildrenResponse, Op.GET_CHILDREN,
-                                GetChildrenRequest(self._sp(path), watch is not None), path,
-                                on_done)
+        req = GetChildrenRequest(self._sp(path), watch is not None)
+        res = await self._read(lambda: self._typed(GetChildrenResponse, Op.GET_CHILDREN, req,
+                                                   path, on_done))
         return res.children
 
     async def children_with_stat(
         self, path: str, watch: Callback | None = None
     ) -> tuple[list[str], Stat]:
         on_done = self._watcher(WatchKind.CHILD, path, watch)
-        res = await self._typed(GetChildren2Response, Op.GET_CHILDREN2,
-                                GetChildren2Request(self._sp(path), watch is not None), path,
-                                on_done)
+        req = GetChildren2Request(self._sp(path), watch is not None)
+        res = await self._read(lambda: self._typed(GetChildren2Response, Op.GET_CHILDREN2, req,
+                                                   path, on_done))
         return res.children, res.stat
 
     async def delete(self, path: str, version: int = -1, recursive: bool = False) -> None:
@@ -457,7 +494,8 @@ class Client:
         return levels[:-1]
 
     async def get_acl(self, path: str) -> tuple[list[ACL], Stat]:
-        res = await self._typed(GetACLResponse, Op.GET_ACL, GetACLRequest(self._sp(path)), path)
+        req = GetACLRequest(self._sp(path))
+        res = await self._read(lambda: self._typed(GetACLResponse, Op.GET_ACL, req, path))
         return res.acl, res.stat
 
     async def set_acl(self, path: str, acl: Sequence[ACL], version: int = -1) -> Stat:
@@ -490,6 +528,31 @@ class Client:
         await self._call(Op.ADD_WATCH, AddWatchRequest(self._sp(path), mode), path,
                          self._watcher(kind, path, callback))
 
+    def watch_data(self, path: str) -> AsyncIterator[DataSnapshot]:
+        """``async for snap in zk.watch_data(path)``: the node's value now, then after
+        every change (`DataSnapshot`: data, stat, the triggering event; data and stat
+        are None while the node does not exist).
+
+        Each event is followed by a fresh read that re-arms the watch, so the last
+        snapshot is always the current value (fast changes are coalesced, never lost).
+        Carries on across reconnects and session loss; ends when the client closes.
+        """
+        check_path(path)
+        return watch_data(self, path)
+
+    def watch_children(self, path: str) -> AsyncIterator[ChildrenSnapshot]:
+        """Like `watch_data` for the (sorted) child list; None while the node is missing."""
+        check_path(path)
+        return watch_children(self, path)
+
+    def watch_events(self, path: str, recursive: bool = False) -> AsyncIterator[WatchedEvent]:
+        """``async for event in zk.watch_events(path)``: a persistent watch (`add_watch`)
+        as an iterator. After a session loss it yields the EXPIRED event, then adds the
+        watch again (changes in between are not replayed). Leaving the loop removes it.
+        """
+        check_path(path)
+        return watch_events(self, path, recursive)
+
     async def remove_watches(self, path: str, watcher_type: int = WatcherType.ANY) -> None:
         """Remove this client's watches of that type on ``path`` (server and client side).
 
@@ -516,8 +579,9 @@ class Client:
 
     async def count_descendants(self, path: str) -> int:
         """Number of nodes under ``path`` at any depth (getAllChildrenNumber)."""
-        res = await self._typed(GetAllChildrenNumberResponse, Op.GET_ALL_CHILDREN_NUMBER,
-                                GetAllChildrenNumberRequest(self._sp(path)), path)
+        req = GetAllChildrenNumberRequest(self._sp(path))
+        res = await self._read(lambda: self._typed(GetAllChildrenNumberResponse,
+                                                   Op.GET_ALL_CHILDREN_NUMBER, req, path))
         return res.totalNumber
 
     async def who_am_i(self) -> list[tuple[str, str]]:

@@ -1,7 +1,10 @@
 """The client side of the ZooKeeper protocol: one session over a sequence of TCP connections.
 
 `Connection` owns the session (id, password, negotiated timeout, last zxid seen)
-and the state machine CONNECTING -> CONNECTED <-> SUSPENDED, LOST, CLOSED. A
+and Curator's state machine: CONNECTING -> CONNECTED -> SUSPENDED -> RECONNECTED,
+LOST (the server said so, or SUSPENDED outlasted the session timeout), READ_ONLY
+(attached to a member without quorum; a background probe looks for a read-write
+server with the four-letter word ``isro`` and moves there), CLOSED. A
 background task walks the server list (shuffled once, then rotated), connects,
 does the handshake, re-sends credentials and re-registers watches (setWatches or
 setWatches2 with relativeZxid = the last zxid seen, so the server itself reports
@@ -33,6 +36,7 @@ from roost.client.errors import (
     error_for,
 )
 from roost.client.events import Callback, ClientState, Dispatcher, StateChange, WatchedEvent
+from roost.client.rwprobe import find_rw_server
 from roost.client.watches import WatchKind, WatchRegistry
 from roost.wire.errors import Err, ProtocolError
 from roost.wire.jute import Reader
@@ -149,6 +153,10 @@ class _SessionExpired(Exception):
     pass
 
 
+class _Superseded(Exception):
+    """The session changed (declared LOST) while a handshake for it was under way."""
+
+
 @dataclass
 class ConnectionOptions:
     """Tuning knobs; times are in seconds."""
@@ -158,6 +166,9 @@ class ConnectionOptions:
     retry_delay: float = 0.1  # first pause after a full round of failed connects
     retry_max_delay: float = 2.0
     read_only: bool = False  # may attach to a read-only server
+    rw_probe_delay: float = 0.1  # first pause between searches for a read-write server
+    rw_probe_max_delay: float = 10.0
+    rw_probe_timeout: float = 1.0  # per server and probe
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
 
@@ -198,6 +209,10 @@ class Connection:
         self._last_send = 0.0
         self._last_recv = 0.0
         self._closing = False
+        self._ever_connected = False  # the first read-write connection is CONNECTED
+        self._seen_rw = False  # ZooKeeper's seenRwServerBefore: send the session id
+        self._lost_timer: asyncio.TimerHandle | None = None
+        self._rw_task: asyncio.Task[None] | None = None
 
     @property
     def session_password(self) -> bytes:
@@ -259,6 +274,8 @@ class Connection:
             except _SessionExpired:
                 self._expire()
                 continue
+            except _Superseded:
+                continue
             except Exception as e:  # OSError, TimeoutError, ProtocolError... keep trying
                 log.log(logging.DEBUG if isinstance(e, OSError | TimeoutError) else logging.WARNING,
                         "roost client: connect to %s:%d failed: %r", *host, e)
@@ -288,12 +305,16 @@ class Connection:
         try:
             async with asyncio.timeout(timeout):
                 _, proto = await loop.create_connection(lambda: _Protocol(self), *host)
+                # Like ZooKeeper: a session only ever seen by read-only servers is local
+                # to one of them, so a fresh one is asked for instead.
+                expected = self.session_id
+                sid = self.session_id if self._seen_rw else 0
                 req = ConnectRequest(
                     0,
                     self.last_zxid,
                     int(o.session_timeout * 1000),
-                    self.session_id,
-                    self._passwd,
+                    sid,
+                    self._passwd if sid else bytes(16),
                     o.read_only,
                 )
                 sent_at = loop.time()
@@ -304,10 +325,13 @@ class Connection:
             if proto is not None:
                 proto.abort()
             raise
-        stale = self.session_id != 0 and resp.sessionId != self.session_id
+        if self.session_id != expected:
+            proto.abort()  # the session was declared LOST while this handshake ran
+            raise _Superseded()
+        stale = sid != 0 and resp.sessionId != sid
         if resp.timeOut <= 0 or resp.sessionId == 0 or stale:
             proto.abort()
-            if self.session_id == 0:
+            if sid == 0:
                 raise ProtocolError("server refused to create a session")
             raise _SessionExpired()
         return proto, resp, sent_at
@@ -328,25 +352,54 @@ class Connection:
             if p.future is None or not p.future.done():
                 self._send(p)
         self._ping_task = loop.create_task(self._pinger(proto), name="roost-ping")
-        self._set_state(ClientState.CONNECTED)
+        self._cancel_lost_timer()
+        first, self._ever_connected = not self._ever_connected, True
+        if resp.readOnly:
+            self._rw_task = loop.create_task(self._seek_rw(proto), name="roost-rw-probe")
+            self._set_state(ClientState.READ_ONLY)
+            return
+        self._seen_rw = True
+        self._set_state(ClientState.CONNECTED if first else ClientState.RECONNECTED)
 
     def _connection_lost(self, proto: _Protocol) -> None:
         if self._proto is proto:
             self._proto = None
-        if self._ping_task is not None:
-            self._ping_task.cancel()
-            self._ping_task = None
+        for task in (self._ping_task, self._rw_task):
+            if task is not None:
+                task.cancel()
+        self._ping_task = self._rw_task = None
         make: Callable[[str], KeeperError] = (
             ClientClosedError if self._closing else ConnectionLossError
         )
         for queue in (self._pending, self._auth_pending):
             while queue:
                 _fail(queue.popleft(), make)
-        if not self._closing and self.state is ClientState.CONNECTED:
+        if not self._closing and self.state.is_connected:
             self._set_state(ClientState.SUSPENDED)
+            self._arm_lost_timer()
+
+    def _arm_lost_timer(self) -> None:
+        """Curator's TN12: SUSPENDED for longer than the session timeout means LOST."""
+        self._cancel_lost_timer()
+        if self.session_id and self._seen_rw:
+            loop = asyncio.get_running_loop()
+            timeout = self.negotiated_timeout or self.options.session_timeout
+            self._lost_timer = loop.call_later(timeout, self._lost_by_timer)
+
+    def _cancel_lost_timer(self) -> None:
+        if self._lost_timer is not None:
+            self._lost_timer.cancel()
+            self._lost_timer = None
+
+    def _lost_by_timer(self) -> None:
+        self._lost_timer = None
+        if self.state is ClientState.SUSPENDED and not self._closing:
+            log.info("roost client: suspended for longer than the session timeout: LOST")
+            self._expire()
 
     def _expire(self) -> None:
-        """The server said our session is gone: forget it and tell every watcher."""
+        """The session is gone: forget it and tell every watcher."""
+        self._cancel_lost_timer()
         self.session_id = 0
         self._passwd = bytes(16)
         self.lease_deadline = 0.0
@@ -361,7 +414,8 @@ class Connection:
         if self.state is ClientState.CLOSED:
             return
         self._closing = True
-        if self._proto is not None and self.state is ClientState.CONNECTED:
+        self._cancel_lost_timer()
+        if self._proto is not None and self.state.is_writable:
             p = self._new_pending(Op.CLOSE_SESSION, Empty())
             self._send(p)
             try:
@@ -405,7 +459,7 @@ class Connection:
         if self._closing or self.state is ClientState.CLOSED:
             raise ClientClosedError(path)
         p = self._new_pending(op, rec, path, on_done)
-        if self._proto is not None and self.state is ClientState.CONNECTED:
+        if self._proto is not None and self.state.is_connected:
             self._send(p)
         else:
             self._queued.append(p)
@@ -439,7 +493,7 @@ class Connection:
             raise ClientClosedError()
         if (scheme, credential) not in self._auth:
             self._auth.append((scheme, credential))
-        if self._proto is None or self.state is not ClientState.CONNECTED:
+        if self._proto is None or not self.state.is_connected:
             return  # sent right after the next handshake
         fut: asyncio.Future[Record | None] = asyncio.get_running_loop().create_future()
         self._send(self._auth_packet(scheme, credential, fut))
@@ -531,6 +585,23 @@ class Connection:
         event = WatchedEvent(etype, state, path)
         for cb in self.watches.triggered(etype, path):
             self.dispatcher.submit(cb, event)
+
+    # --- read-only mode -------------------------------------------------------------------
+    async def _seek_rw(self, proto: _Protocol) -> None:
+        """While READ_ONLY: look for a read-write server and move to it when found."""
+        o = self.options
+        delay = o.rw_probe_delay
+        while self._proto is proto:
+            await asyncio.sleep(delay)
+            start = self.hosts.index(self.server) + 1 if self.server in self.hosts else 0
+            order = self.hosts[start:] + self.hosts[:start]
+            found = await find_rw_server(order, timeout=o.rw_probe_timeout)
+            if found is not None and self._proto is proto:
+                log.info("roost client: read-write server %s:%d found; moving there", *found)
+                self._next_host = self.hosts.index(found)
+                proto.abort()
+                return
+            delay = min(o.rw_probe_max_delay, delay * 2)
 
     # --- liveness -----------------------------------------------------------------------
     async def _pinger(self, proto: _Protocol) -> None:

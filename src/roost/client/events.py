@@ -24,22 +24,46 @@ log = logging.getLogger("roost.client")
 
 
 class ClientState(enum.Enum):
-    """Where the client's session stands.
+    """Where the client's session stands; the names and meanings are Curator's.
 
     CONNECTING: started, no session yet (or a new one is being set up after LOST).
-    CONNECTED: a live connection and session.
+    CONNECTED: the first read-write connection and session.
     SUSPENDED: the connection dropped; the session may still be alive on the
         server (see `Client.lease_deadline`); the client is reconnecting.
-    LOST: the server said the session expired: its ephemerals and watches are gone.
-        The client goes on to open a new session (then CONNECTED again).
+    RECONNECTED: connected read-write again after SUSPENDED, LOST or READ_ONLY
+        (after LOST, or after a read-only-only past, with a new session id).
+    LOST: the session is gone: the server said it expired, or SUSPENDED lasted
+        longer than the session timeout, so the server has surely expired it.
+        Its ephemerals and watches are gone; the client goes on with a new session.
+    READ_ONLY: connected to a server that has no quorum (only with ``read_only=True``):
+        reads work, writes fail with `NotReadOnlyError`; the client keeps looking
+        for a read-write server and moves there (RECONNECTED) when it finds one.
     CLOSED: `close()` was called; final.
     """
 
     CONNECTING = "CONNECTING"
     CONNECTED = "CONNECTED"
     SUSPENDED = "SUSPENDED"
+    RECONNECTED = "RECONNECTED"
     LOST = "LOST"
+    READ_ONLY = "READ_ONLY"
     CLOSED = "CLOSED"
+
+    @property
+    def is_connected(self) -> bool:
+        """True for the states with a live connection (CONNECTED, RECONNECTED, READ_ONLY)."""
+        return self in _LIVE
+
+    @property
+    def is_writable(self) -> bool:
+        """True for CONNECTED and RECONNECTED: a live read-write session."""
+        return self in _WRITABLE
+
+
+_WRITABLE = frozenset({ClientState.CONNECTED, ClientState.RECONNECTED})
+_LIVE = _WRITABLE | {ClientState.READ_ONLY}
+#: the states `wait_for(CONNECTED)` and the recipes treat as "connected read-write"
+WRITABLE_STATES: tuple[ClientState, ...] = (ClientState.CONNECTED, ClientState.RECONNECTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,4 +147,11 @@ class Dispatcher:
             task.cancel()
 
 
-__all__ = ["Callback", "ClientState", "Dispatcher", "StateChange", "WatchedEvent"]
+__all__ = [
+    "WRITABLE_STATES",
+    "Callback",
+    "ClientState",
+    "Dispatcher",
+    "StateChange",
+    "WatchedEvent",
+]

@@ -99,6 +99,11 @@ class SyncClient:
         return self.aio.state
 
     @property
+    def connected(self) -> bool:
+        """True while the session is live and read-write (CONNECTED or RECONNECTED)."""
+        return self.aio.connected
+
+    @property
     def session_id(self) -> int:
         return self.aio.session_id
 

@@ -62,6 +62,10 @@ class WatchRegistry:
     def __bool__(self) -> bool:
         return any(self._tables.values())
 
+    def watching(self, path: str) -> bool:
+        """True if any watch of any kind is registered on exactly ``path``."""
+        return any(path in table for table in self._tables.values())
+
     def has_persistent(self) -> bool:
         return bool(self._tables[WatchKind.PERSISTENT] or self._tables[WatchKind.RECURSIVE])
 

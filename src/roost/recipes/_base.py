@@ -86,13 +86,15 @@ class Deadline:
 
 async def wait_connected(client: Client, timeout: float | None = None, *,
                          after: BaseException | None = None) -> None:
-    """Wait until the client is CONNECTED (raise `ClientClosedError` if it closes).
+    """Wait until the client is CONNECTED or RECONNECTED (raise `ClientClosedError` if it
+    closes).
 
     ``after``: the error that made the caller wait; a `ClientClosedError` is re-raised.
     """
     if isinstance(after, ClientClosedError):
         raise after
-    await client.wait_for(ClientState.CONNECTED, ClientState.CLOSED, timeout=timeout)
+    await client.wait_for(ClientState.CONNECTED, ClientState.RECONNECTED, ClientState.CLOSED,
+                          timeout=timeout)
     if client.state is ClientState.CLOSED:
         raise ClientClosedError()
 

@@ -90,7 +90,7 @@ class EphemeralSet:
 
     async def _on_state(self, change: StateChange) -> None:
         # Runs on the loop (async listener); the work goes to a task so the dispatcher is free.
-        if change.state is ClientState.CONNECTED and change.previous is ClientState.LOST:
+        if change.state.is_writable and change.previous is ClientState.LOST:
             task = asyncio.get_running_loop().create_task(self._recreate_all())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

@@ -185,7 +185,7 @@ class LeaderLatch:
         elif change.state is ClientState.LOST:
             self._cancel_lease_timer()
             self._set_leader(False)
-        elif change.state is ClientState.CONNECTED:
+        elif change.state.is_writable:  # CONNECTED or RECONNECTED
             self._cancel_lease_timer()
             self._wake.set()
 
@@ -204,7 +204,7 @@ class LeaderLatch:
 
     def _lease_ran_out(self) -> None:
         self._lease_timer = None
-        if self.client.state is not ClientState.CONNECTED:
+        if not self.client.state.is_writable:
             self._set_leader(False)
 
     # --- the election loop ---------------------------------------------------------------
@@ -236,7 +236,7 @@ class LeaderLatch:
             return
         index = kids.index(name)
         if index == 0:
-            if client.state is ClientState.CONNECTED and self.token is not None:
+            if client.state.is_writable and self.token is not None:
                 self._set_leader(True)
             watched = self.node  # wake if our own node is deleted under us
         else:

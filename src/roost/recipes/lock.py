@@ -125,7 +125,7 @@ class Lock:
         """True while this object holds the lock and its session is known to be alive."""
         if not self._count or self._lost:
             return False
-        if self.client.state is ClientState.CONNECTED:
+        if self.client.state.is_writable:  # CONNECTED or RECONNECTED
             return True
         if self.client.state is not ClientState.SUSPENDED or self._loop is None:
             return False

@@ -112,7 +112,7 @@ class LeaderSelector:
     async def _one_turn(self) -> None:
         token = await self._lock.acquire(owner=self)
         try:
-            if self.client.state is not ClientState.CONNECTED:
+            if not self.client.state.is_writable:
                 return
             self.token = token
             self._leading = True
