@@ -71,6 +71,9 @@ def serve(
     except StorageError as e:
         click.echo(f"roost: cannot start: {e}", err=True)
         sys.exit(1)
+    except ConfigError as e:
+        click.echo(f"roost: bad configuration: {e}", err=True)
+        sys.exit(2)
     except OSError as e:
         click.echo(f"roost: cannot start: {e}", err=True)
         sys.exit(1)
@@ -93,3 +96,5 @@ _register_shell(main)
 
 if __name__ == "__main__":
     main()
+from roost.verify import verify as _verify  # noqa: E402
+main.add_command(_verify)

@@ -89,6 +89,11 @@ class ServerConfig:
     #: listen for peers on this port instead of our member entry's peer_port (for tests that
     #: put a fault-injecting proxy in front of each member)
     peer_listen_port: int | None = None
+    #: mutual TLS between members: this member's certificate and key, and the CA that
+    #: signed every member's certificate (all three, or none for plain TCP + HMAC)
+    peer_tls_cert: str | None = None
+    peer_tls_key: str | None = None
+    peer_tls_ca: str | None = None
     #: start with an empty log and wait for the leader's snapshot (a member being added to
     #: a running ensemble) instead of founding the ensemble from `members`
     join: bool = False
@@ -151,6 +156,11 @@ class ServerConfig:
             raise ConfigError("members: two members share a host:port")
         if not self.peer_secret:
             raise ConfigError("peer_secret: required when members are configured")
+        tls = (self.peer_tls_cert, self.peer_tls_key, self.peer_tls_ca)
+        if any(tls) and not all(tls):
+            raise ConfigError(
+                "peer_tls_cert: peer_tls_cert, peer_tls_key and peer_tls_ca go together"
+            )
         if self.election_ticks <= self.heartbeat_ticks:
             raise ConfigError("election_ticks: must be larger than heartbeat_ticks")
 
@@ -226,6 +236,9 @@ def _coerce(key: str, value: Any, target: Any) -> Any:
             "max_session_timeout_ms",
             "super_digest",
             "peer_secret",
+            "peer_tls_cert",
+            "peer_tls_key",
+            "peer_tls_ca",
         ):
             if value is None:
                 return None

@@ -37,6 +37,7 @@ from roost.raft import (
 from roost.server.config import Member, ServerConfig
 from roost.server.membership import Change, ReconfigError, apply_change, config_text, plan
 from roost.server.peers import PeerTransport
+from roost.server.peertls import peer_tls
 from roost.server.raftstore import RaftStore, encode_snapshot_payload
 from roost.server.txn import Kind, Txn, TxnResult, apply_txn
 from roost.storage import DataDir
@@ -208,6 +209,7 @@ class RaftLog:
         me = self.config.member()
         peers = {m.id: (m.host, m.peer_port) for m in self.config.members if m.id != self.id}
         secret = (self.config.peer_secret or "").encode()
+        tls_server, tls_client = peer_tls(self.config)
         self.transport = PeerTransport(
             self.id,
             (me.host, self.config.peer_listen_port or me.peer_port),
@@ -216,6 +218,8 @@ class RaftLog:
             self._on_message,
             self._on_peer_down,
             self._on_peer_up,
+            ssl_server=tls_server,
+            ssl_client=tls_client,
         )
         self._tasks.append(loop.create_task(self._start_transport()))
         self._tasks.append(loop.create_task(self._run(), name="roost-raft"))
