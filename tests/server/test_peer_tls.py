@@ -6,12 +6,10 @@ from pathlib import Path
 
 import pytest
 from kazoo.client import KazooClient
+from peers.helpers import make_tls  # the transport tests' certificate maker
 
 from roost.server.config import ConfigError, ServerConfig
 from roost.testing.ensemble import RoostEnsemble
-
-sys.path.insert(0, str(Path(__file__).parent.parent))
-from peers.helpers import make_tls
 
 
 def test_ensemble_over_mutual_tls(tmp_path: Path) -> None:
