@@ -111,3 +111,21 @@ def test_ttl_expiry_releases_the_lock(served: Served, prefix: str) -> None:
     assert info is None
     assert c.kv.put(key, b"o", acquire=other) is True
     c.session.destroy(other)
+
+
+def test_sessions_by_node(served: Served) -> None:
+    c = served.consul()
+    mine = c.session.create(node="worker-7", ttl=20)
+    other = c.session.create(ttl=20)
+    _i, listed = c.session.node("worker-7")
+    assert [s["ID"] for s in listed] == [mine]
+    _i, default = c.session.node("roost-0")
+    assert other in [s["ID"] for s in default] and mine not in [s["ID"] for s in default]
+    c.session.destroy(mine)
+    c.session.destroy(other)
+
+
+def test_oversized_value_is_413(served: Served, prefix: str) -> None:
+    limit = served.server.server.tree_config.max_data_bytes  # type: ignore[union-attr]
+    assert served.put(f"/v1/kv/{prefix}big", b"x" * (limit - 60)).status == 200
+    assert served.put(f"/v1/kv/{prefix}big", b"x" * (limit - 10)).status == 413

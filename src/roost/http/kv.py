@@ -19,7 +19,7 @@ from roost.http.common import (
     reply,
     uint_param,
 )
-from roost.http.envelope import NO_SESSION, Entry, decode, encode
+from roost.http.envelope import HEADER_SIZE, NO_SESSION, Entry, decode, encode
 from roost.http.keys import (
     BadKey,
     Found,
@@ -178,6 +178,9 @@ class KvApi:
         key = request.match_info["key"]
         auth = identities(self.server, request)
         value = await request.read()
+        if len(value) + HEADER_SIZE > self.server.tree_config.max_data_bytes:
+            raise web.HTTPRequestEntityTooLarge(
+                self.server.tree_config.max_data_bytes - HEADER_SIZE, len(value))
         flags = uint_param(request, "flags") or 0
         cas = uint_param(request, "cas")
         acquire = self._session_param(request, "acquire")

@@ -180,6 +180,16 @@ class Metrics:
 
     def _propose(self, orig: Callable[..., None]) -> Callable[..., None]:
         writes, seconds = self.writes, self.write_seconds
+        counters: dict[tuple[str, int | None], Any] = {}  # (op, err or None if lost) -> child
+        histograms: dict[str, Any] = {}
+
+        def count(name: str, res: TxnResult) -> None:
+            key = (name, None if res is LOST else res.err)
+            child = counters.get(key)
+            if child is None:
+                result = "connection_loss" if res is LOST else result_name(res.err)
+                child = counters[key] = writes.labels(name, result)
+            child.inc()
 
         @functools.wraps(orig)
         def propose(txn: Txn, done: Callable[[int, TxnResult], None] | None = None,
@@ -188,9 +198,11 @@ class Metrics:
             started = time.monotonic()
 
             def observed(zxid: int, res: TxnResult) -> None:
-                result = "connection_loss" if res is LOST else result_name(res.err)
-                writes.labels(name, result).inc()
-                seconds.labels(name).observe(time.monotonic() - started)
+                count(name, res)
+                hist = histograms.get(name)
+                if hist is None:
+                    hist = histograms[name] = seconds.labels(name)
+                hist.observe(time.monotonic() - started)
                 if done is not None:
                     done(zxid, res)
 

@@ -31,6 +31,7 @@ class SessionApi:
             web.put("/v1/session/destroy/{id}", self.destroy),
             web.get("/v1/session/info/{id}", self.info),
             web.get("/v1/session/list", self.list),
+            web.get("/v1/session/node/{node}", self.node),
         ]
 
     def _writable(self) -> None:
@@ -86,6 +87,12 @@ class SessionApi:
     async def list(self, request: web.Request) -> web.Response:
         await self._wait(request)
         return reply(self.sessions.all(), self.sessions.index())
+
+    async def node(self, request: web.Request) -> web.Response:
+        await self._wait(request)
+        name = request.match_info["node"]
+        mine = [s for s in self.sessions.all() if s["Node"] == name]
+        return reply(mine, self.sessions.index())
 
 
 def leader_address(server: Server) -> str:
