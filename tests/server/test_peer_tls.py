@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 from kazoo.client import KazooClient
-from peers.helpers import make_tls  # the transport tests' certificate maker
 
+from peers.helpers import make_tls  # the transport tests' certificate maker
 from roost.server.config import ConfigError, ServerConfig
 from roost.testing.ensemble import RoostEnsemble
 
