@@ -96,7 +96,9 @@ def test_leader_election_with_sessions(ens: RoostEnsemble) -> None:
 
         wait_until(someone_wins, timeout=TTL + LOCK_DELAY + 10, what="a new leader")
         took = time.monotonic() - stopped
-        assert TTL - 0.5 <= took <= TTL + LOCK_DELAY + 3, took
+        # not before the TTL and the lock-delay ran out; soon after (expiry is checked a
+        # few times a second; the rest is request round trips on a busy machine)
+        assert TTL + LOCK_DELAY - 0.5 <= took <= TTL + LOCK_DELAY + 4, took
         n = new_winner[0]
         _i, item = services[w].kv.get(KEY)
         assert item is not None and item["Session"] == sessions[n] and item["LockIndex"] == 2

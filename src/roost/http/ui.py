@@ -45,7 +45,9 @@ class EventFeed:
 
     def on_event(self, kind: str, info: dict[str, object]) -> None:
         if kind == "role":
-            self.add("election", f"mode {info.get('mode')}, leader {info.get('leader')}")
+            leader = info.get("leader")
+            who = f"member {leader} leads" if leader else "no leader"
+            self.add("election", f"{who}; this member: {info.get('mode')}")
         elif kind.startswith("session_"):
             sid = info.get("session")
             text = f"0x{sid & 0xFFFFFFFFFFFFFFFF:x}" if isinstance(sid, int) else str(sid)
