@@ -97,23 +97,46 @@ class StateStream:
 
 
 class _Events:
-    """A watch callback feeding a queue, plus the coalescing wait on it."""
+    """A watch callback feeding a queue, plus the coalescing wait on it.
 
-    def __init__(self) -> None:
+    It also listens to the client's state, so that closing the client ends the wait
+    (with a ``KeeperState.CLOSED`` event, as ZooKeeper's Java client reports it).
+    """
+
+    def __init__(self, client: Client) -> None:
         self.queue: asyncio.Queue[WatchedEvent] = asyncio.Queue()
+        self._client = client
+        client.add_listener(self._on_state)
 
     async def __call__(self, event: WatchedEvent) -> None:
         self.queue.put_nowait(event)
 
+    async def _on_state(self, change: StateChange) -> None:
+        if change.state is ClientState.CLOSED:
+            self.queue.put_nowait(WatchedEvent(EventType.NONE, KeeperState.CLOSED, ""))
+
+    def detach(self) -> None:
+        self._client.remove_listener(self._on_state)
+
+    async def get(self) -> WatchedEvent | None:
+        """The next event (None once the watch was removed or the client closed)."""
+        event = await self.queue.get()
+        return None if _is_end(event) else event
+
     async def next(self) -> WatchedEvent | None:
-        """The newest of the waiting events (None if one says the watch was removed)."""
+        """The newest of the waiting events (None if the watch was removed or the client
+        closed)."""
         event = await self.queue.get()
         while True:
-            if event.type in _REMOVED:
+            if _is_end(event):
                 return None
             if self.queue.empty():
                 return event
             event = self.queue.get_nowait()
+
+
+def _is_end(event: WatchedEvent) -> bool:
+    return event.type in _REMOVED or event.state is KeeperState.CLOSED
 
 
 async def _until_usable(client: Client) -> bool:
@@ -131,7 +154,7 @@ async def _snapshots(
     with_event: Callable[[_T, WatchedEvent | None], _T],
     kinds: tuple[WatchKind, ...],
 ) -> AsyncIterator[_T]:
-    events = _Events()
+    events = _Events(client)
     last: Hashable = object()
     trigger: WatchedEvent | None = None
     try:
@@ -151,11 +174,12 @@ async def _snapshots(
             if trigger is None:
                 return
     finally:
+        events.detach()
         if client.state is not ClientState.CLOSED:
             client.conn.watches.remove(path, kinds, events)
 
 
-async def watch_data(client: Client, path: str) -> AsyncIterator[DataSnapshot]:
+def watch_data(client: Client, path: str) -> AsyncIterator[DataSnapshot]:
     """See `Client.watch_data`."""
 
     async def read(events: _Events) -> DataSnapshot:
@@ -173,12 +197,10 @@ async def watch_data(client: Client, path: str) -> AsyncIterator[DataSnapshot]:
     def with_event(s: DataSnapshot, ev: WatchedEvent | None) -> DataSnapshot:
         return DataSnapshot(s.data, s.stat, ev)
 
-    kinds = (WatchKind.DATA, WatchKind.EXIST)
-    async for snap in _snapshots(client, path, read, key, with_event, kinds):
-        yield snap
+    return _snapshots(client, path, read, key, with_event, (WatchKind.DATA, WatchKind.EXIST))
 
 
-async def watch_children(client: Client, path: str) -> AsyncIterator[ChildrenSnapshot]:
+def watch_children(client: Client, path: str) -> AsyncIterator[ChildrenSnapshot]:
     """See `Client.watch_children`."""
 
     async def read(events: _Events) -> ChildrenSnapshot:
@@ -197,21 +219,20 @@ async def watch_children(client: Client, path: str) -> AsyncIterator[ChildrenSna
         return ChildrenSnapshot(s.children, s.stat, ev)
 
     kinds = (WatchKind.CHILD, WatchKind.DATA, WatchKind.EXIST)
-    async for snap in _snapshots(client, path, read, key, with_event, kinds):
-        yield snap
+    return _snapshots(client, path, read, key, with_event, kinds)
 
 
 async def watch_events(
     client: Client, path: str, recursive: bool = False
 ) -> AsyncIterator[WatchedEvent]:
     """See `Client.watch_events`."""
-    events = _Events()
+    events = _Events(client)
     kind = WatchKind.RECURSIVE if recursive else WatchKind.PERSISTENT
     try:
         await client.add_watch(path, events, recursive=recursive)
         while True:
-            event = await events.queue.get()
-            if event.type in _REMOVED:
+            event = await events.get()
+            if event is None:
                 return
             yield event
             if event.state is KeeperState.EXPIRED:  # the session and its watches are gone
@@ -228,6 +249,7 @@ async def watch_events(
     except ClientClosedError:
         return
     finally:
+        events.detach()
         if client.state is not ClientState.CLOSED:
             reg = client.conn.watches
             reg.remove(path, (kind,), events)
