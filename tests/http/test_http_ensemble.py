@@ -10,7 +10,7 @@ from pathlib import Path
 
 import consul
 import pytest
-from conftest import wait_until
+from conftest import http, wait_until
 from kazoo.client import KazooClient
 
 from roost.testing.ensemble import RoostEnsemble
@@ -36,6 +36,27 @@ def test_status_on_every_member(ens: RoostEnsemble) -> None:
     for i in range(3):
         wait_until(lambda i=i: client(ens, i).status.leader() == want, what="status/leader")
         assert len(client(ens, i).status.peers()) == 3
+
+
+def test_follower_dashboard_shows_the_leaders_replication_view(ens: RoostEnsemble) -> None:
+    leader = ens.leader()
+    lid = ens.members[leader].id
+    follower = next(i for i in range(3) if i != leader)
+
+    def view() -> dict[str, object]:
+        r = http("GET", f"http://127.0.0.1:{ens.http_ports[follower]}/ui/api/cluster")
+        out = r.json()
+        assert r.status == 200 and isinstance(out, dict)
+        return out
+
+    wait_until(lambda: view().get("replication_from") == lid, what="the leader's view")
+    members = view()["members"]
+    assert isinstance(members, list)
+    others = [m for m in members if m["id"] != lid]
+    assert len(others) == 2
+    assert all(isinstance(m["lag"], int) and m["lag"] >= 0 for m in others)
+    assert all(m["active"] is True for m in others)
+    assert [m["role"] for m in members if m["id"] == lid] == ["leader"]
 
 
 def test_leader_election_with_sessions(ens: RoostEnsemble) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from roost.http.changes import Changes
+from roost.http.directory import HttpDirectory
 from roost.http.kv import KvApi
 from roost.http.metrics import Metrics
 from roost.http.routes import SessionApi, status_routes
@@ -57,6 +58,8 @@ class HttpApi:
             raise ConfigError("http_session_root: must not be inside kv_root")
         self.sessions = ConsulSessions(server, session_root, self.kv_root)
         self.metrics = Metrics(server, lambda: self.changes.waiting)
+        members_root = session_root.rsplit("/", 1)[0] + "/http-members"
+        self.directory = HttpDirectory(server, members_root, cfg.http_port or 0)
         self.runner: web.AppRunner | None = None
         self.port = 0
         self._tasks: list[asyncio.Task[None]] = []
@@ -71,7 +74,7 @@ class HttpApi:
         app.add_routes(KvApi(self.server, self.kv_root, self.sessions, self.changes, ro).routes())
         app.add_routes(SessionApi(self.server, self.sessions, self.changes, ro).routes())
         app.add_routes(status_routes(self.server))
-        app.add_routes(Dashboard(self.server, self.feed, ro).routes())
+        app.add_routes(Dashboard(self.server, self.feed, ro, self.directory).routes())
         app.add_routes([web.get("/metrics", self.metrics.handle)])
         return app
 
@@ -95,7 +98,10 @@ class HttpApi:
             self.port = server.sockets[0].getsockname()[1]
         else:
             self.port = cfg.http_port
-        self._tasks.append(asyncio.get_running_loop().create_task(self.sessions.run_sweeper()))
+        self.directory.port = self.port
+        loop = asyncio.get_running_loop()
+        self._tasks.append(loop.create_task(self.sessions.run_sweeper()))
+        self._tasks.append(loop.create_task(self.directory.publish()))
         log.info("HTTP API on http://%s:%d/ (dashboard at /ui)", cfg.http_host, self.port)
 
     async def stop(self) -> None:
@@ -111,6 +117,7 @@ class HttpApi:
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
+        await self.directory.close()
         self.metrics.detach()
 
 

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from roost.http import ops
 from roost.http.common import error, identities, reply
+from roost.http.directory import HttpDirectory
 from roost.http.routes import ready
 from roost.server.replicated import RaftLog
 from roost.wire.errors import Err
@@ -96,11 +97,16 @@ def cluster(server: Server) -> dict[str, object]:
     return out
 
 
+_FOLLOWER_FIELDS = ("match", "lag", "active")
+
+
 class Dashboard:
-    def __init__(self, server: Server, feed: EventFeed, read_only: bool) -> None:
+    def __init__(self, server: Server, feed: EventFeed, read_only: bool,
+                 directory: HttpDirectory) -> None:
         self.server = server
         self.feed = feed
         self.read_only = read_only
+        self.directory = directory
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -129,7 +135,24 @@ class Dashboard:
         return web.Response(text=text, content_type=_STATIC[name])
 
     async def cluster(self, request: web.Request) -> web.Response:
-        return reply(cluster(self.server))
+        """This member's view; on a follower, with the leader's replication figures (when
+        the leader's HTTP API answers within half a second)."""
+        out = cluster(self.server)
+        leader = out.get("leader")
+        log = self.server.log
+        if ("local" in request.query or not isinstance(log, RaftLog) or log.is_leader
+                or not isinstance(leader, int) or not leader):
+            return reply(out)
+        url = self.directory.url_of(leader)
+        theirs = await self.directory.fetch_json(f"{url}/ui/api/cluster?local=1") if url else None
+        if isinstance(theirs, dict) and theirs.get("leader") == leader:
+            by_id = {m.get("id"): m for m in theirs.get("members", []) if isinstance(m, dict)}
+            for m in out["members"]:  # type: ignore[attr-defined]
+                src = by_id.get(m["id"])
+                if src is not None:
+                    m.update({k: src.get(k) for k in _FOLLOWER_FIELDS})
+            out["replication_from"] = leader
+        return reply(out)
 
     def _path(self, request: web.Request) -> str:
         path = request.query.get("path", "/")

@@ -48,6 +48,9 @@ async function refreshCluster() {
   $("term").textContent = c.term;
   $("commit").textContent = c.commit;
   $("applied").textContent = c.applied;
+  $("source").textContent = c.replication_from ?
+    `match and lag as member ${c.replication_from} (the leader) reports them` :
+    (c.mode === "leader" || c.mode === "standalone" ? "" : "match and lag: only the leader knows");
   $("summary").textContent =
     `member ${c.id}: ${c.mode} · ${c.znodes} znodes · ${c.sessions} sessions · ` +
     `${c.connections} connections · zxid ${c.last_zxid}`;
