@@ -45,6 +45,18 @@ class RoostEnsemble:
         self.base_dir = Path(base_dir) if base_dir else Path(tempfile.mkdtemp(prefix="roost-ens-"))
         self.base_dir.mkdir(parents=True, exist_ok=True)
         n = voters + observers
+        self._shape = (voters, observers, subprocess, proxied, secret, start_timeout, http,
+                       overrides)
+        self._allocate()
+        self.running = [False] * n
+        self.paused: set[int] = set()
+        self._broken: set[TcpProxy] = set()
+
+    def _allocate(self) -> None:
+        """Pick free ports for every member (and proxy) and build the member servers."""
+        voters, observers, subprocess, proxied, secret, start_timeout, http, overrides = (
+            self._shape)
+        n = voters + observers
         self.members = [
             Member(i + 1, "127.0.0.1", free_port(), free_port(),
                    "voter" if i < voters else "observer")
@@ -68,9 +80,6 @@ class RoostEnsemble:
                         members=self.view(i), peer_secret=secret, **per_member[i], **overrides)
             for i, m in enumerate(self.members)
         ]
-        self.running = [False] * n
-        self.paused: set[int] = set()
-        self._broken: set[TcpProxy] = set()
 
     def view(self, i: int) -> list[Member]:
         """Member i's members list: through the proxies when the ensemble is proxied."""
@@ -96,10 +105,24 @@ class RoostEnsemble:
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> RoostEnsemble:
         """Start every member; returns once all of them follow one elected leader."""
-        for proxy in self.proxies.values():
-            proxy.start()
-        for i in range(len(self.servers)):
-            self.start_member(i)
+        for attempt in range(3):
+            for proxy in self.proxies.values():
+                proxy.start()
+            try:
+                for i in range(len(self.servers)):
+                    self.start_member(i)
+                break
+            except (OSError, RuntimeError) as e:
+                # a port picked free was taken by someone else before a member bound it:
+                # start again on new ports (the data dirs are still empty)
+                if "address already in use" not in str(e) or attempt == 2:
+                    raise
+                self.stop()
+                for proxy in self.proxies.values():
+                    proxy.stop()
+                shutil.rmtree(self.base_dir, ignore_errors=True)
+                self.base_dir.mkdir(parents=True, exist_ok=True)
+                self._allocate()
         self.wait_settled()
         return self
 

@@ -91,10 +91,19 @@ class RoostServer:
 
     # --- lifecycle -----------------------------------------------------------------
     def start(self) -> RoostServer:
-        if self.use_subprocess:
-            self._start_process()
-        else:
+        if not self.use_subprocess:
             self._start_thread()
+            return self
+        auto_port = self.port == 0
+        for attempt in range(3):
+            try:
+                self._start_process()
+                return self
+            except RuntimeError as e:
+                # the port picked free was taken before the server bound it: pick another
+                if not auto_port or "address already in use" not in str(e) or attempt == 2:
+                    raise
+                self.port = 0
         return self
 
     def _start_thread(self) -> None:
