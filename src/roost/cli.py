@@ -93,8 +93,10 @@ from roost.shell import register as _register_shell  # noqa: E402
 
 _register_shell(main)
 
+from roost.verify import verify as _verify  # noqa: E402
+
+main.add_command(_verify)
+
 
 if __name__ == "__main__":
     main()
-from roost.verify import verify as _verify  # noqa: E402
-main.add_command(_verify)
