@@ -184,3 +184,20 @@ def test_dashboard_in_a_browser(ens: RoostEnsemble, tmp_path: Path) -> None:
     assert shown.startswith(f"member {ens.members[new_leader].id} ")
     assert (shots / "1-edited.png").stat().st_size > 0
     assert (shots / "2-new-leader.png").stat().st_size > 0
+
+
+def test_not_ready_without_a_majority(ens: RoostEnsemble) -> None:
+    """Runs last: after the browser test's kill, stop one more member; the one left has no
+    leader, so /ready answers 503 and /v1/status/leader an empty string."""
+    alive = [i for i in range(3) if ens.running[i]]
+    assert len(alive) == 2
+    ens.kill(alive[0])
+    last = alive[1]
+    url = f"http://127.0.0.1:{ens.http_ports[last]}"
+    wait_until(lambda: http("GET", url + "/ready").status == 503, timeout=20,
+               what="/ready to fail")
+    assert http("GET", url + "/health").status == 200
+    wait_until(lambda: http("GET", url + "/v1/status/leader").json() == "", timeout=20,
+               what="no leader")
+    r = http("GET", url + "/v1/kv/anything?stale")
+    assert r.status == 404  # stale reads are still served from the member's copy
