@@ -30,7 +30,7 @@ class VerifyConfig:
     seed: int = 1
     nemesis: tuple[str, ...] = ("kill", "pause", "partition")
     clients: int = 4
-    keys: int = 3
+    keys: int = 5
     session_timeout: float = 3.0
     op_timeout: float = 5.0
     check_timeout: float = 120.0
@@ -57,6 +57,8 @@ class VerifyResult:
     ephemerals: list[str] = field(default_factory=list)
     harness_errors: list[str] = field(default_factory=list)
     acked_appends: int = 0
+    #: client sessions the ensemble expired during the run (their ephemerals must go)
+    sessions_expired: int = 0
     final_zxid: int = 0
     seconds: float = 0.0
 
@@ -83,7 +85,8 @@ class VerifyResult:
             f"linearizability: {self.verdict}",
             f"lost acknowledged writes: {len(self.lost_writes)}",
             f"members diverging at zxid {self.final_zxid:#x}: {len(self.divergent)}",
-            f"ephemeral/session anomalies: {len(self.ephemerals)}",
+            f"ephemeral/session anomalies: {len(self.ephemerals)} ({self.sessions_expired} "
+            "sessions expired)",
             f"anomalies: {self.anomalies}",
         ]
         for title, items in (("violation", [self.violation] if self.violation else []),
@@ -153,6 +156,8 @@ def _check(ens: RoostEnsemble, work: Workload, history: History, result: VerifyR
     ops = history.operations()
     result.ops = Counter(Status(op.status).value for op in ops)
     result.acked_appends = sum(len(w.acked_appends) for w in work.workers)
+    result.sessions_expired = sum(1 for w in work.workers
+                                  if w.client is not None and w.client.lost.is_set())
     for w in work.workers:
         result.harness_errors += [f"worker {w.index}: {e}" for e in w.errors]
     lin = check(history, ZnodeModel(), timeout=config.check_timeout)

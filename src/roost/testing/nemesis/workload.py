@@ -88,43 +88,47 @@ class Workload:
             if time.monotonic() >= deadline:
                 return
             try:
-                self._one(w, rng, n, seen)
+                unknown = self._one(w, rng, n, seen)
             except Exception as e:  # a bug in the harness itself: keep it visible
                 w.errors.append(f"{type(e).__name__}: {e}")
                 log.exception("worker %d", w.index)
                 return
+            if unknown:
+                # each unknown outcome makes the check costlier: no new request until the
+                # client has a connection again (or the operation timeout passed)
+                _wait_connected(w, min(deadline, time.monotonic() + self.op_timeout))
 
-    def _one(self, w: WorkerState, rng: random.Random, n: int, seen: dict[str, int]) -> None:
+    def _one(self, w: WorkerState, rng: random.Random, n: int, seen: dict[str, int]) -> bool:
+        """One random operation; True if its outcome is unknown."""
         client = w.client
         assert client is not None
         path = self.key(rng.randrange(self.keys))
         data = f"w{w.index}-{n}".encode()
         r = rng.random()
         if r < 0.35:
-            read(self.history, w.index, client, path)
-        elif r < 0.55:
-            self._set(w.index, client, path, data, -1, seen)
-        elif r < 0.65:
-            self._set(w.index, client, path, data, seen.get(path, 0), seen)
-        elif r < 0.75:
-            self._write(w.index, client, "create", (path, data))
-        elif r < 0.82:
-            self._write(w.index, client, "delete", (path, -1))
-        else:
-            self._append(w, client, f"{self.root}/log/w{w.index}-{n}")
+            return read(self.history, w.index, client, path)
+        if r < 0.55:
+            return self._set(w.index, client, path, data, -1, seen)
+        if r < 0.65:
+            return self._set(w.index, client, path, data, seen.get(path, 0), seen)
+        if r < 0.75:
+            return self._write(w.index, client, "create", (path, data))
+        if r < 0.82:
+            return self._write(w.index, client, "delete", (path, -1))
+        return self._append(w, client, f"{self.root}/log/w{w.index}-{n}")
 
     def _set(self, p: int, client: TestClient, path: str, data: bytes, version: int,
-             seen: dict[str, int]) -> None:
+             seen: dict[str, int]) -> bool:
         h = self.history.invoke(p, "set", (path, data, version))
         try:
             new = client.set(path, data, version)
         except Exception as e:
-            _settle(self.history, h, e)
-            return
+            return _settle(self.history, h, e)
         seen[path] = new
         self.history.ok(h, new)
+        return False
 
-    def _write(self, p: int, client: TestClient, f: str, args: tuple[str, bytes | int]) -> None:
+    def _write(self, p: int, client: TestClient, f: str, args: tuple[str, bytes | int]) -> bool:
         h = self.history.invoke(p, f, args)
         try:
             if f == "create":
@@ -132,38 +136,48 @@ class Workload:
             else:
                 client.delete(args[0], args[1])  # type: ignore[arg-type]
         except Exception as e:
-            _settle(self.history, h, e)
-            return
+            return _settle(self.history, h, e)
         self.history.ok(h, "ok")
+        return False
 
-    def _append(self, w: WorkerState, client: TestClient, path: str) -> None:
+    def _append(self, w: WorkerState, client: TestClient, path: str) -> bool:
         try:
             client.create(path, b"a")
         except Exception as e:
             if outcome_of(e) is None:
                 w.unknown_appends.append(path)
-            return
+                return True
+            return False
         w.acked_appends.append(path)
+        return False
 
 
-def read(history: History, p: Hashable, client: TestClient, path: str) -> None:
-    """sync + getData, recorded as one linearizable `get`."""
+def read(history: History, p: Hashable, client: TestClient, path: str) -> bool:
+    """sync + getData, recorded as one linearizable `get`; True if the outcome is unknown."""
     h = history.invoke(p, "get", (path,))
     try:
         client.sync(path)
         value: object = client.get(path)
     except Exception as e:
-        _settle(history, h, e)
-        return
+        return _settle(history, h, e)
     history.ok(h, value)
+    return False
 
 
-def _settle(history: History, h: int, exc: BaseException) -> None:
+def _settle(history: History, h: int, exc: BaseException) -> bool:
     answer = outcome_of(exc)
     if answer is None:
         history.info(h)
-    else:
-        history.ok(h, answer)
+        return True
+    history.ok(h, answer)
+    return False
+
+
+def _wait_connected(w: WorkerState, until: float) -> None:
+    while time.monotonic() < until:
+        if w.client is not None and w.client.connected():
+            return
+        time.sleep(0.05)
 
 
 def _create_retrying(client: TestClient, path: str, ephemeral: bool = False,

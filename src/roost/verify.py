@@ -1,0 +1,55 @@
+"""`roost verify`: run the nemesis harness against a local ensemble and print a verdict."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--members", type=click.IntRange(3, 9), default=3, show_default=True,
+              help="ensemble size (separate processes on 127.0.0.1)")
+@click.option("--seconds", type=click.FloatRange(1, 3600), default=60, show_default=True,
+              help="how long the clients run under faults")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="seeds the fault schedule and the clients' operations")
+@click.option("--nemesis", "kinds", default="kill,pause,partition", show_default=True,
+              help="comma-separated fault kinds: kill, pause, partition, slowdisk")
+@click.option("--clients", type=click.IntRange(1, 32), default=4, show_default=True)
+@click.option("--keys", type=click.IntRange(1, 100), default=5, show_default=True)
+@click.option("--runs", type=click.IntRange(1, 10_000), default=1, show_default=True,
+              help="repeat with seeds SEED, SEED+1, ...")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="keep each history (and a violation's timeline) in this directory")
+@click.option("--unsafe-skip-read-barrier", is_flag=True,
+              help="run the deliberately broken build option (the harness must fail)")
+def verify(members: int, seconds: float, seed: int, kinds: str, clients: int, keys: int,
+           runs: int, out_dir: Path | None, unsafe_skip_read_barrier: bool) -> None:
+    """Run clients against an ensemble under seeded faults and check the results."""
+    from roost.testing.nemesis import VerifyConfig, parse_kinds, run
+
+    logging.basicConfig(level=logging.ERROR)
+    try:
+        nemesis = parse_kinds(kinds)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--nemesis") from e
+    server = {"unsafe_skip_read_barrier": True} if unsafe_skip_read_barrier else {}
+    failed = 0
+    totals = {"ops": 0, "faults": 0, "anomalies": 0}
+    for n in range(runs):
+        config = VerifyConfig(members=members, seconds=seconds, seed=seed + n,
+                              nemesis=nemesis, clients=clients, keys=keys, server=server,
+                              out_dir=out_dir)
+        result = run(config)
+        click.echo(result.summary())
+        failed += not result.ok
+        totals["ops"] += sum(result.ops.values()) + result.acked_appends
+        totals["faults"] += sum(result.faults.values())
+        totals["anomalies"] += result.anomalies
+    if runs > 1:
+        click.echo(f"{runs} runs: {totals['ops']} operations, {totals['faults']} faults, "
+                   f"{totals['anomalies']} anomalies, {failed} failed runs")
+    sys.exit(1 if failed else 0)
