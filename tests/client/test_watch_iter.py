@@ -7,7 +7,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import TypeVar
 
-from roost.client import ChildrenSnapshot, Client, DataSnapshot, EventType, WatchedEvent
+from roost.client import (
+    ChildrenSnapshot,
+    Client,
+    DataSnapshot,
+    EventType,
+    KeeperState,
+    WatchedEvent,
+)
 from roost.client.watches import WatchKind
 
 from .helpers import Env, wait_until
@@ -125,3 +132,28 @@ async def _assert_no_server_watch(zk: Client, path: str) -> None:
     except NoWatcherError:
         return
     raise AssertionError(f"the server still had a watch on {path}")
+
+
+async def test_watch_events_reports_expiry_and_rearms_on_the_new_session(env: Env) -> None:
+    from .test_state import expire_session
+
+    proxy = await env.proxy()
+    zk = await env.client(hosts=proxy.hosts)
+    writer = await env.client()
+    await writer.create("/p", b"0")
+    events: list[WatchedEvent] = []
+    task = consume(zk.watch_events("/p"), events)
+    await wait_until(lambda: zk.conn.watches.paths(WatchKind.PERSISTENT), what="watch added")
+    old_sid = zk.session_id
+    proxy.blocked = True
+    proxy.cut()
+    await expire_session(env.backend, *zk.client_id)
+    proxy.blocked = False
+    await wait_until(lambda: events, what="EXPIRED event")
+    assert (events[0].type, events[0].state) == (EventType.NONE, KeeperState.EXPIRED)
+    await wait_until(lambda: zk.session_id not in (0, old_sid) and zk.conn.watches.paths(
+        WatchKind.PERSISTENT), what="watch added again on the new session")
+    await writer.set("/p", b"1")
+    await wait_until(lambda: len(events) >= 2, what="event on the new session")
+    assert (events[1].type, events[1].path) == (EventType.NODE_DATA_CHANGED, "/p")
+    task.cancel()
