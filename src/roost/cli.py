@@ -35,6 +35,13 @@ def main() -> None:
     default=None,
     help="data directory (default ./roost-data)",
 )
+@click.option(
+    "--http-port",
+    type=int,
+    default=None,
+    help="HTTP API, metrics and dashboard (default: 8500 without a config file, else off)",
+)
+@click.option("--no-http", is_flag=True, help="no HTTP API")
 @click.option("--log-level", default="INFO", show_default=True)
 def serve(
     config_path: Path | None,
@@ -42,9 +49,14 @@ def serve(
     host: str | None,
     port: int | None,
     data_dir: Path | None,
+    http_port: int | None,
+    no_http: bool,
     log_level: str,
 ) -> None:
-    """Run a standalone server."""
+    """Run a server: standalone, or an ensemble member when the config lists members.
+
+    With no config file this is the development default: clients on 127.0.0.1:2181, data
+    in ./roost-data, the HTTP API and dashboard on 127.0.0.1:8500."""
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -54,11 +66,17 @@ def serve(
             cfg = load_zoo_cfg(zoo_cfg, cfg)
         if config_path is not None:
             cfg = load_toml(config_path, cfg)
-        overrides = {
+        overrides: dict[str, object] = {
             k: v
             for k, v in (("host", host), ("port", port), ("data_dir", data_dir))
             if v is not None
         }
+        if no_http:
+            overrides["http_port"] = None
+        elif http_port is not None:
+            overrides["http_port"] = http_port
+        elif config_path is None and zoo_cfg is None:
+            overrides["http_port"] = 8500  # the development default
         cfg = cfg.replace(**overrides)
     except ConfigError as e:
         click.echo(f"roost: bad configuration: {e}", err=True)

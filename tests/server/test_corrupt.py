@@ -44,6 +44,7 @@ def start_fails(data: Path) -> str:
             "-m",
             "roost.cli",
             "serve",
+            "--no-http",
             "--port",
             str(free_port()),
             "--data-dir",

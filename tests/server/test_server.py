@@ -169,6 +169,7 @@ def test_bad_config_is_a_one_line_error_naming_the_key(tmp_path: Path) -> None:
             "-m",
             "roost.cli",
             "serve",
+            "--no-http",
             "--config",
             str(cfg),
             "--port",
@@ -184,7 +185,7 @@ def test_bad_config_is_a_one_line_error_naming_the_key(tmp_path: Path) -> None:
     assert "tick_ms" in proc.stderr and proc.stderr.strip().count("\n") == 0
     cfg.write_text("[server]\nno_such_key = 1\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "roost.cli", "serve", "--config", str(cfg)],
+        [sys.executable, "-m", "roost.cli", "serve", "--no-http", "--config", str(cfg)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -227,6 +228,7 @@ def test_second_server_on_same_data_dir_is_refused(tmp_path: Path) -> None:
                 "-m",
                 "roost.cli",
                 "serve",
+                "--no-http",
                 "--port",
                 str(free_port()),
                 "--data-dir",
