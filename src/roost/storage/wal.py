@@ -17,9 +17,11 @@ node must stop, since what is on disk is then unknown.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
+import time
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -65,6 +67,11 @@ class WriteAheadLog:
         self._dir_dirty = False
         self._closed = False
         self._failure: StorageError | None = None
+        # TEST-ONLY fault hooks for the fault harness (never set these in production):
+        # ROOST_TEST_FSYNC_DELAY_MS slows every sync; ROOST_TEST_ENOSPC_AFTER_BYTES makes an
+        # append fail with ENOSPC once this log has been given that many bytes.
+        self._test_fsync_delay = int(os.environ.get("ROOST_TEST_FSYNC_DELAY_MS", "0")) / 1000
+        self._test_space = int(os.environ.get("ROOST_TEST_ENOSPC_AFTER_BYTES", "-1"))
 
     # ----------------------------------------------------------------- opening
 
@@ -172,6 +179,8 @@ class WriteAheadLog:
             active = self._segments[-1]
             if active.count and active.size + len(blob) > self._segment_size:
                 active = self._guard(self._roll)
+            if self._test_space >= 0:
+                self._guard(self._test_use_space, len(blob))
             self._guard(active.append, blob, sizes, [entry.term for entry in entries])
             self._dirty = True
 
@@ -190,6 +199,8 @@ class WriteAheadLog:
             try:
                 if need_dir:
                     fsync_dir(self._dir)
+                if self._test_fsync_delay:
+                    time.sleep(self._test_fsync_delay)
                 os.fdatasync(fd)
             except (OSError, StorageError) as exc:
                 failure = StorageError(f"{active.path}: fsync failed: {exc}")
@@ -275,6 +286,13 @@ class WriteAheadLog:
         )
 
     # --------------------------------------------------------------- internals
+
+    def _test_use_space(self, size: int) -> None:
+        """The ROOST_TEST_ENOSPC_AFTER_BYTES hook: a full disk after that many bytes."""
+        if size > self._test_space:
+            self._test_space = 0
+            raise OSError(errno.ENOSPC, "No space left on device (test hook)")
+        self._test_space -= size
 
     def _check_usable(self) -> None:
         if self._failure is not None:

@@ -6,8 +6,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import logging
+
 from roost.testing.ensemble import RoostEnsemble, wait_caught_up
 from roost.testing.nemesis.workload import Workload
+
+log = logging.getLogger("roost.nemesis")
 
 #: path -> (data, czxid, mzxid, version, cversion, ephemeralOwner, sorted children)
 Tree = dict[str, tuple[Any, ...]]
@@ -39,19 +43,28 @@ def read_tree(zk: Any, root: str, timeout: float = 30.0) -> Tree:
 
 def member_trees(ens: RoostEnsemble, root: str, timeout: float = 120.0) -> tuple[int, list[Tree]]:
     """Once no write is going on: wait until all members report one applied zxid, then read
-    each member's tree (again if some write slipped in meanwhile). The readers connect
-    first: opening a session is itself a transaction."""
+    each member's tree (again if some write slipped in meanwhile, or a reader lost its
+    connection or session). The readers connect first: opening a session is itself a
+    transaction."""
     deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return _read_trees(ens, root, deadline)
+        except Exception as e:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("reading the members' trees again after %s: %s", type(e).__name__, e)
+
+
+def _read_trees(ens: RoostEnsemble, root: str, deadline: float) -> tuple[int, list[Tree]]:
     readers = [_connect(ens.hosts_of(i)) for i in range(len(ens))]
     try:
-        while True:
-            left = max(1.0, deadline - time.monotonic())
-            zxid = wait_caught_up(ens, timeout=left)
-            trees = [read_tree(zk, root) for zk in readers]
-            if wait_caught_up(ens, timeout=left) == zxid:
-                return zxid, trees
-            if time.monotonic() > deadline:
-                raise TimeoutError("writes kept coming while the trees were read")
+        left = max(1.0, deadline - time.monotonic())
+        zxid = wait_caught_up(ens, timeout=left)
+        trees = [read_tree(zk, root) for zk in readers]
+        if wait_caught_up(ens, timeout=left) != zxid:
+            raise RuntimeError("a write slipped in while the trees were read")
+        return zxid, trees
     finally:
         for zk in readers:
             zk.stop()

@@ -34,6 +34,8 @@ class VerifyConfig:
     session_timeout: float = 3.0
     op_timeout: float = 5.0
     check_timeout: float = 120.0
+    #: share of operations that are sync+get reads (the rest: writes and appends)
+    read_fraction: float = 0.35
     #: pin every client to one member (default: even-numbered workers pinned, odd ones
     #: given every member's address)
     pin_all: bool = False
@@ -118,7 +120,7 @@ def _hosts_for(ens: RoostEnsemble, config: VerifyConfig) -> list[str]:
 def _run_in(ens: RoostEnsemble, config: VerifyConfig, result: VerifyResult) -> None:
     history = History()
     work = Workload("/verify", config.keys, history, config.session_timeout,
-                    config.op_timeout, config.seed)
+                    config.op_timeout, config.seed, read_fraction=config.read_fraction)
     kinds = ["kazoo" if i % 2 == 0 else "roost" for i in range(config.clients)]
     work.connect(_hosts_for(ens, config), kinds)
     schedule = config.schedule

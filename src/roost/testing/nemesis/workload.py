@@ -50,6 +50,7 @@ class Workload:
     op_timeout: float
     seed: int
     max_ops: int = 100_000
+    read_fraction: float = 0.35
     workers: list[WorkerState] = field(default_factory=list)
 
     def key(self, k: int) -> str:
@@ -104,9 +105,9 @@ class Workload:
         assert client is not None
         path = self.key(rng.randrange(self.keys))
         data = f"w{w.index}-{n}".encode()
-        r = rng.random()
-        if r < 0.35:
+        if rng.random() < self.read_fraction:
             return read(self.history, w.index, client, path)
+        r = 0.35 + rng.random() * 0.65  # the writes keep their shares relative to each other
         if r < 0.55:
             return self._set(w.index, client, path, data, -1, seen)
         if r < 0.65:
