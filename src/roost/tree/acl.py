@@ -138,6 +138,26 @@ def fixup_acl(acl: Sequence[ACL] | None, auth: Iterable[Id]) -> tuple[ACL, ...] 
     """
     if not acl:
         return None
+    # Most creates carry one of a few ACL lists: remember the validated result by value
+    # (lists with the `auth` scheme depend on the connection and are not remembered).
+    key = tuple([(e.perms, e.id.scheme, e.id.id) for e in acl])
+    hit = _FIXED.get(key)
+    if hit is not None:
+        return hit
+    fixed = _fixup(acl, auth)
+    if fixed is not None and not any(e.id.scheme == "auth" for e in acl):
+        if len(_FIXED) >= _FIXED_MAX:
+            _FIXED.clear()
+        _FIXED[key] = fixed
+    return fixed
+
+
+#: validated ACL tuples by the (perms, scheme, id) triples of the request's list
+_FIXED: dict[tuple[tuple[int, str, str], ...], tuple[ACL, ...]] = {}
+_FIXED_MAX = 1024
+
+
+def _fixup(acl: Sequence[ACL], auth: Iterable[Id]) -> tuple[ACL, ...] | None:
     unique = list(dict.fromkeys(acl))
     out: list[ACL] = []
     for entry in unique:
@@ -181,29 +201,41 @@ def check_acl(acl: Sequence[ACL], perm: int, auth: Sequence[Id]) -> bool:
 
 
 class AclCache:
-    """Interns ACL tuples so that nodes sharing an ACL share one tuple (with use counts)."""
+    """Interns ACL tuples so that nodes sharing an ACL share one tuple (with use counts).
 
-    __slots__ = ("_counts", "_interned")
+    Use counts are kept by the shared tuple's identity: hashing a tuple of ACLs means
+    hashing every entry again, and this runs for every create.
+    """
+
+    __slots__ = ("_counts", "_interned", "_last")
 
     def __init__(self) -> None:
+        self._last: tuple[ACL, ...] | None = None
         self._interned: dict[tuple[ACL, ...], tuple[ACL, ...]] = {}
-        self._counts: dict[tuple[ACL, ...], int] = {}
+        self._counts: dict[int, int] = {}
 
     def acquire(self, acl: tuple[ACL, ...]) -> tuple[ACL, ...]:
         """Return the shared tuple equal to `acl` and count one more user."""
+        if acl is self._last:  # the same tuple again (fixup_acl remembers its results)
+            self._counts[id(acl)] += 1
+            return acl
         shared = self._interned.get(acl)
         if shared is None:
             shared = self._interned[acl] = acl
-            self._counts[acl] = 0
-        self._counts[shared] += 1
+            self._counts[id(acl)] = 0
+        self._counts[id(shared)] += 1
+        self._last = shared
         return shared
 
     def release(self, acl: tuple[ACL, ...]) -> None:
-        n = self._counts.get(acl, 0) - 1
+        key = id(acl)
+        n = self._counts.get(key, 0) - 1
         if n > 0:
-            self._counts[acl] = n
+            self._counts[key] = n
         else:
-            self._counts.pop(acl, None)
+            if acl is self._last:
+                self._last = None
+            self._counts.pop(key, None)
             self._interned.pop(acl, None)
 
     def __len__(self) -> int:
