@@ -3,6 +3,7 @@ well formed."""
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -25,7 +26,7 @@ def test_faults_do_not_overlap_and_end_before_the_run(seed: int) -> None:
         assert f.at + f.hold <= 30
         assert f.kind in KINDS
         assert f.hold == 4.0 if f.kind == "pause" else 1.5 <= f.hold <= 3.5
-    for a, b in zip(faults, faults[1:], strict=False):
+    for a, b in itertools.pairwise(faults):
         assert a.at + a.hold < b.at
 
 

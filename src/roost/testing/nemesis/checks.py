@@ -3,10 +3,9 @@ did sessions and ephemerals behave?"""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
-
-import logging
 
 from roost.testing.ensemble import RoostEnsemble, wait_caught_up
 from roost.testing.nemesis.workload import Workload
