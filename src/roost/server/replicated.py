@@ -99,6 +99,8 @@ class Pending:
     #: true once nobody waits for the outcome (the client's connection closed and the
     #: client was told ConnectionLoss): then it is not sent again after a leader change
     abandoned: Callable[[], bool] | None = None
+    #: the txn itself, with its decoded request: applying our own entry needs no decoding
+    obj: Txn | None = None
 
 
 def encode_image(tree: DataTree, dedupe: Dedupe, members: dict[int, Member]) -> bytes:
@@ -152,6 +154,8 @@ class RaftLog:
         self.boot = int.from_bytes(os.urandom(6), "big")
         self._seq = 0
         self._pending: dict[int, Pending] = {}
+        #: id() of a pending txn's bytes -> its seq (the bytes object is alive while pending)
+        self._own: dict[int, int] = {}
         self._to_propose: list[bytes] = []
         self._touched: set[int] = set()
         self._reads: dict[bytes, tuple[Callable[[], None], Callable[[], None], float]] = {}
@@ -263,9 +267,11 @@ class RaftLog:
             self.id,
             self.boot,
             self._seq,
+            request=txn.request,
         )
-        p = Pending(stamped.to_bytes(), done, time.monotonic(), abandoned=abandoned)
+        p = Pending(stamped.to_bytes(), done, time.monotonic(), abandoned=abandoned, obj=stamped)
         self._pending[self._seq] = p
+        self._own[id(p.txn)] = self._seq
         self._send_pending(p)
         self._wake.set()
 
@@ -276,7 +282,7 @@ class RaftLog:
         the outcome is unknown."""
         for seq, p in list(self._pending.items()):
             if p.abandoned is not None and p.abandoned():
-                del self._pending[seq]
+                self._own.pop(id(self._pending.pop(seq).txn), None)
                 continue
             p.sent_term = -1
             self._send_pending(p)
@@ -361,7 +367,7 @@ class RaftLog:
                     on_timeout()
             for seq, p in list(self._pending.items()):
                 if now - p.since > timeout:  # outcome unknown: the client sees ConnectionLoss
-                    del self._pending[seq]
+                    self._own.pop(id(self._pending.pop(seq).txn), None)
                     if p.done is not None:
                         p.done(0, LOST)
             self._wake.set()
@@ -469,7 +475,14 @@ class RaftLog:
     def _apply_entry(self, e: Entry, replay: bool = False) -> None:
         zxid = e.index
         if e.kind == EntryKind.NORMAL and e.data:
-            txn = Txn.from_bytes(e.data)
+            # our own proposal comes back as the very bytes object we proposed: use the txn
+            # we built (request already decoded) instead of decoding it again
+            mine = self._pending.get(self._own.get(id(e.data), 0))
+            txn = (
+                mine.obj
+                if mine is not None and mine.txn is e.data and mine.obj
+                else (Txn.from_bytes(e.data))
+            )
             if not self.dedupe.first_time(txn.origin, txn.boot, txn.seq):
                 result = None
             elif txn.kind is Kind.RECONFIG:
@@ -481,6 +494,8 @@ class RaftLog:
                     self.on_applied(zxid, txn, result)
                 if txn.origin == self.id and txn.boot == self.boot:
                     p = self._pending.pop(txn.seq, None)
+                    if p is not None:
+                        self._own.pop(id(p.txn), None)
                     if p is not None and p.done is not None and result is not None:
                         p.done(zxid, result)
         self.tree.last_zxid = max(self.tree.last_zxid, zxid)
