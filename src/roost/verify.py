@@ -19,6 +19,8 @@ import click
 @click.option("--nemesis", "kinds", default="kill,pause,partition", show_default=True,
               help="comma-separated fault kinds: kill, pause, partition, slowdisk")
 @click.option("--clients", type=click.IntRange(1, 32), default=4, show_default=True)
+@click.option("--lock-clients", type=click.IntRange(0, 32), default=4, show_default=True,
+              help="clients contending for a Lock and a LeaderLatch with fencing tokens")
 @click.option("--keys", type=click.IntRange(1, 100), default=5, show_default=True)
 @click.option("--runs", type=click.IntRange(1, 10_000), default=1, show_default=True,
               help="repeat with seeds SEED, SEED+1, ...")
@@ -26,8 +28,9 @@ import click
               help="keep each history (and a violation's timeline) in this directory")
 @click.option("--unsafe-skip-read-barrier", is_flag=True,
               help="run the deliberately broken build option (the harness must fail)")
-def verify(members: int, seconds: float, seed: int, kinds: str, clients: int, keys: int,
-           runs: int, out_dir: Path | None, unsafe_skip_read_barrier: bool) -> None:
+def verify(members: int, seconds: float, seed: int, kinds: str, clients: int,
+           lock_clients: int, keys: int, runs: int, out_dir: Path | None,
+           unsafe_skip_read_barrier: bool) -> None:
     """Run clients against an ensemble under seeded faults and check the results."""
     from roost.testing.nemesis import VerifyConfig, parse_kinds, run
 
@@ -41,9 +44,15 @@ def verify(members: int, seconds: float, seed: int, kinds: str, clients: int, ke
     totals = {"ops": 0, "faults": 0, "anomalies": 0}
     for n in range(runs):
         config = VerifyConfig(members=members, seconds=seconds, seed=seed + n,
-                              nemesis=nemesis, clients=clients, keys=keys, server=server,
+                              nemesis=nemesis, clients=clients, keys=keys,
+                              lock_clients=lock_clients, server=server,
                               out_dir=out_dir)
-        result = run(config)
+        try:
+            result = run(config)
+        except Exception as e:  # the harness could not finish this run: say so, go on
+            click.echo(f"seed {seed + n}: harness error {type(e).__name__}: {e}\nVERDICT: FAIL")
+            failed += 1
+            continue
         click.echo(result.summary())
         failed += not result.ok
         totals["ops"] += sum(result.ops.values()) + result.acked_appends

@@ -24,6 +24,7 @@ def _passes(result: VerifyResult) -> None:
     assert result.ok
     assert result.ops["ok"] > 100
     assert result.acked_appends > 10
+    assert result.grants > 0 and result.fenced_writes > 0
 
 
 @pytest.mark.timeout(240)

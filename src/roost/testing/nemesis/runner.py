@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from roost.testing.history import History, Status
 from roost.testing.linearizability import Verdict, ZnodeModel, check
 from roost.testing.nemesis import checks
 from roost.testing.nemesis.faults import Nemesis
+from roost.testing.nemesis.lockcheck import LockRun, lock_worker
 from roost.testing.nemesis.schedule import make_schedule
 from roost.testing.nemesis.workload import Workload, read
 
@@ -34,6 +36,8 @@ class VerifyConfig:
     session_timeout: float = 3.0
     op_timeout: float = 5.0
     check_timeout: float = 120.0
+    #: clients contending for a Lock and a LeaderLatch (alternating) with fencing tokens
+    lock_clients: int = 4
     #: share of operations that are sync+get reads (the rest: writes and appends)
     read_fraction: float = 0.35
     #: pin every client to one member (default: even-numbered workers pinned, odd ones
@@ -59,6 +63,11 @@ class VerifyResult:
     ephemerals: list[str] = field(default_factory=list)
     harness_errors: list[str] = field(default_factory=list)
     acked_appends: int = 0
+    #: lock/latch safety: grants seen, writes the fenced store accepted and refused, anomalies
+    grants: int = 0
+    fenced_writes: int = 0
+    fenced_refused: int = 0
+    lock_anomalies: list[str] = field(default_factory=list)
     #: client sessions the ensemble expired during the run (their ephemerals must go)
     sessions_expired: int = 0
     final_zxid: int = 0
@@ -68,7 +77,8 @@ class VerifyResult:
     def anomalies(self) -> int:
         """Everything that contradicts the guarantees (0 for a correct server)."""
         return ((self.verdict == Verdict.NOT_LINEARIZABLE.name)
-                + len(self.lost_writes) + len(self.divergent) + len(self.ephemerals))
+                + len(self.lost_writes) + len(self.divergent) + len(self.ephemerals)
+                + len(self.lock_anomalies))
 
     @property
     def ok(self) -> bool:
@@ -89,11 +99,13 @@ class VerifyResult:
             f"members diverging at zxid {self.final_zxid:#x}: {len(self.divergent)}",
             f"ephemeral/session anomalies: {len(self.ephemerals)} ({self.sessions_expired} "
             "sessions expired)",
+            f"lock/latch: {self.grants} grants, {self.fenced_writes} fenced writes accepted, "
+            f"{self.fenced_refused} refused, {len(self.lock_anomalies)} anomalies",
             f"anomalies: {self.anomalies}",
         ]
         for title, items in (("violation", [self.violation] if self.violation else []),
                              ("lost", self.lost_writes), ("divergent", self.divergent),
-                             ("ephemeral", self.ephemerals),
+                             ("ephemeral", self.ephemerals), ("lock", self.lock_anomalies),
                              ("harness error", self.harness_errors)):
             lines += [f"  {title}: {x}" for x in items[:10]]
         lines.append("VERDICT: " + ("PASS" if self.ok else "FAIL"))
@@ -128,16 +140,40 @@ def _run_in(ens: RoostEnsemble, config: VerifyConfig, result: VerifyResult) -> N
         schedule = make_schedule(config.seed, config.nemesis, config.seconds, config.members,
                                  pause_hold=config.session_timeout + 1.0)
     nemesis = Nemesis(ens, schedule, config.seed)
+    locks = {"lock": LockRun(), "latch": LockRun()}
+    lockers = _start_lockers(ens, config, locks)
     nemesis.start()
     try:
         work.run(config.seconds)
     finally:
         nemesis.stop()
+        for t in lockers:
+            t.join(config.seconds + 60)
+    for run_ in locks.values():
+        result.grants += len(run_.tenures)
+        result.fenced_writes += len(run_.store.accepted)
+        result.fenced_refused += run_.store.refused
+        result.lock_anomalies += run_.anomalies()
+        result.harness_errors += run_.errors
     result.faults, result.journal = nemesis.injected, nemesis.journal
     result.harness_errors += nemesis.errors
     ens.wait_settled(timeout=60)
     _final_reads(ens, work, history)
     _check(ens, work, history, result)
+
+
+def _start_lockers(ens: RoostEnsemble, config: VerifyConfig,
+                   locks: dict[str, LockRun]) -> list[threading.Thread]:
+    deadline = time.monotonic() + config.seconds
+    threads = []
+    for i in range(config.lock_clients):
+        kind = "lock" if i % 2 == 0 else "latch"
+        t = threading.Thread(target=lock_worker, name=f"{kind}-{i}", daemon=True,
+                             args=(kind, ens.hosts, f"{kind}{i}", locks[kind], deadline,
+                                   config.session_timeout))
+        t.start()
+        threads.append(t)
+    return threads
 
 
 def _final_reads(ens: RoostEnsemble, work: Workload, history: History) -> None:

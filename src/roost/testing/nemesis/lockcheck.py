@@ -1,0 +1,145 @@
+"""Lock safety under the nemesis: clients contend for a roost `Lock` or `LeaderLatch`;
+each grant's fencing token goes with every write to an independent store (kept here, in
+the harness process) that refuses tokens older than the newest it accepted.
+
+Checks, after the run:
+
+* grant tokens strictly increase in the order the grants were seen;
+* no write of one holder was accepted while another holder's tenure was in progress
+  (from its grant's arrival to the moment it released or saw the grant lost).
+
+A holder writes only while the recipe says it still holds (`is_held()` /
+`has_leadership()`, which account for the session's lease), so with a correct server
+the store never has to refuse anything; refusals are counted and reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from roost.recipes import FencingGate, StaleTokenError
+
+
+@dataclass
+class Tenure:
+    holder: str
+    token: int
+    start: float
+    end: float = float("inf")
+
+
+@dataclass
+class FencedStore:
+    """The independent store: accepts a write iff its token is not older than the newest."""
+
+    gate: FencingGate = field(default_factory=FencingGate)
+    #: (time, holder, token) of every accepted write
+    accepted: list[tuple[float, str, int]] = field(default_factory=list)
+    refused: int = 0
+    _mutex: threading.Lock = field(default_factory=threading.Lock)
+
+    def write(self, holder: str, token: int) -> bool:
+        with self._mutex:
+            try:
+                self.gate.admit(token)
+            except StaleTokenError:
+                self.refused += 1
+                return False
+            self.accepted.append((time.monotonic(), holder, token))
+            return True
+
+
+@dataclass
+class LockRun:
+    store: FencedStore = field(default_factory=FencedStore)
+    tenures: list[Tenure] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    _mutex: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, tenure: Tenure) -> None:
+        with self._mutex:
+            self.tenures.append(tenure)
+
+    def anomalies(self) -> list[str]:
+        out = []
+        grants = sorted(self.tenures, key=lambda t: t.start)
+        for a, b in itertools.pairwise(grants):
+            if b.token <= a.token:
+                out.append(f"grant token {b.token} ({b.holder}) not above the earlier "
+                           f"{a.token} ({a.holder})")
+        for when, holder, token in self.store.accepted:
+            for t in self.tenures:
+                if t.holder != holder and t.start < when < t.end:
+                    out.append(f"write of {holder} (token {token}) accepted during the "
+                               f"tenure of {t.holder} (token {t.token})")
+        return out
+
+
+def lock_worker(kind: str, hosts: str, name: str, run: LockRun, deadline: float,
+                session_timeout: float, writes: int = 5) -> None:
+    """Acquire, write `writes` times while still holding, release; until `deadline`."""
+    from roost.client.sync import SyncClient
+    from roost.recipes import LeaderLatch, Lock, blocking
+
+    zk = SyncClient(hosts, session_timeout=session_timeout, request_timeout=5.0)
+    try:
+        zk.start(timeout=30)
+        for _ in range(10_000):
+            if time.monotonic() >= deadline:
+                return
+            if kind == "lock":
+                recipe: Any = blocking(zk, Lock, "/verify-lock", identifier=name)
+                _lock_round(recipe, name, run)
+            else:
+                recipe = blocking(zk, LeaderLatch, "/verify-latch", name)
+                _latch_round(recipe, name, run)
+    except Exception as e:
+        run.errors.append(f"{name}: {type(e).__name__}: {e}")
+    finally:
+        zk.close()
+
+
+def _lock_round(lock: Any, name: str, run: LockRun) -> None:
+    try:
+        token = lock.acquire(timeout=2.0)
+    except Exception:  # timed out, or the connection failed: try again
+        return
+    tenure = Tenure(name, int(token), time.monotonic())
+    run.add(tenure)
+    try:
+        _write_while(lambda: bool(lock.is_held()), tenure, run)
+    finally:
+        tenure.end = time.monotonic()
+        with contextlib.suppress(Exception):
+            lock.release()
+
+
+def _latch_round(latch: Any, name: str, run: LockRun) -> None:
+    try:
+        latch.start()
+        if not latch.await_leadership(timeout=2.0):
+            return
+        tenure = Tenure(name, int(latch.token), time.monotonic())
+        run.add(tenure)
+        try:
+            _write_while(lambda: bool(latch.has_leadership()), tenure, run)
+        finally:
+            tenure.end = time.monotonic()
+    except Exception:
+        return
+    finally:
+        with contextlib.suppress(Exception):
+            latch.close()
+
+
+def _write_while(held: Any, tenure: Tenure, run: LockRun, writes: int = 5) -> None:
+    for _ in range(writes):
+        if not held():
+            return
+        run.store.write(tenure.holder, tenure.token)
+        time.sleep(0.02)  # a holder's work between writes: gives contenders time to pile up
