@@ -399,8 +399,10 @@ class RaftLog:
         if rd.soft_state is not None:
             self._role_change(rd.soft_state.role, rd.soft_state.leader)
         self._send(rd.messages)
-        if rd.snapshot is not None or rd.entries or rd.hard_state is not None:
+        if rd.snapshot is not None or rd.entries or rd.must_sync:
             await loop.run_in_executor(None, self._persist, rd)
+        elif rd.hard_state is not None:
+            self.store.save_hard_state(rd.hard_state)  # only the commit index moved: no I/O
         self._send(rd.messages_after_persist)
         if rd.snapshot is not None:
             self._install(rd.snapshot.data, rd.snapshot.meta.index)
