@@ -109,9 +109,8 @@ class RoostTestClient:
         return int(self._zk.session_id)
 
     def connected(self) -> bool:
-        from roost.client.events import ClientState
-
-        return bool(self._zk.state == ClientState.CONNECTED)
+        # CONNECTED or RECONNECTED (the client reports RECONNECTED after any reconnect)
+        return bool(self._zk.connected)
 
     def create(self, path: str, data: bytes, ephemeral: bool = False) -> None:
         self._zk.create(path, data, ephemeral=ephemeral)
