@@ -115,6 +115,10 @@ from roost.verify import verify as _verify  # noqa: E402
 
 main.add_command(_verify)
 
+from roost.bench.cli import bench as _bench  # noqa: E402
+
+main.add_command(_bench)
+
 
 if __name__ == "__main__":
     main()
