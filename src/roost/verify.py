@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -35,6 +37,10 @@ def verify(members: int, seconds: float, seed: int, kinds: str, clients: int,
     from roost.testing.nemesis import VerifyConfig, parse_kinds, run
 
     logging.basicConfig(level=logging.ERROR)
+    # stop cleanly (members stopped, temp dirs removed) on SIGTERM, and on SIGINT even when
+    # started in the background
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, _exit_on_signal)
     try:
         nemesis = parse_kinds(kinds)
     except ValueError as e:
@@ -62,3 +68,7 @@ def verify(members: int, seconds: float, seed: int, kinds: str, clients: int,
         click.echo(f"{runs} runs: {totals['ops']} operations, {totals['faults']} faults, "
                    f"{totals['anomalies']} anomalies, {failed} failed runs")
     sys.exit(1 if failed else 0)
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
