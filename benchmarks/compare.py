@@ -131,7 +131,7 @@ def start_zookeeper() -> Iterator[Server]:
 def start_roost() -> Iterator[Server]:
     from roost.testing.server import RoostServer
 
-    with RoostServer(data_dir=None, port=0, subprocess=True) as srv:
+    with RoostServer(data_dir=None, port=0, subprocess=True, max_client_connections=0) as srv:
         yield srv
 
 

@@ -21,7 +21,6 @@ initLimit 10, syncLimit 5, forceSync on); roost with its defaults (tick 2000 ms,
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import dataclasses
 import json
@@ -29,7 +28,6 @@ import logging
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,14 +39,15 @@ sys.path.insert(0, str(HERE))
 import compare  # noqa: E402  (benchmarks/compare.py: table and /proc figures)
 import zkbench  # noqa: E402
 
+import roost.bench as roost_bench  # noqa: E402
+from roost.bench import BenchError, Config, parse_targets  # noqa: E402
+from roost.bench.cli import report_dict  # noqa: E402
 from roost.testing.ensemble import (  # noqa: E402
     FailoverRun,
     RoostEnsemble,
     run_failover,
     wait_caught_up,
 )
-from roost.wire.opcodes import Op  # noqa: E402
-from roost.wire.records import CreateRequest  # noqa: E402
 
 SERVERS = ("zookeeper", "roost")
 LABELS = {"zookeeper": "ZooKeeper", "roost": "roost"}
@@ -89,7 +88,7 @@ def start_roost(keep: Path | None) -> Iterator[Any]:
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
         base = tempfile.mkdtemp(prefix="roost-", dir=keep)
-    with RoostEnsemble(MEMBERS, subprocess=True, base_dir=base) as ens:
+    with RoostEnsemble(MEMBERS, subprocess=True, base_dir=base, max_client_connections=0) as ens:
         yield ens
 
 
@@ -105,62 +104,19 @@ def member_pids(server: str, ens: Any) -> list[int]:
     return [ens.pid(i) for i in range(len(ens)) if ens.running[i]]
 
 
-# --- zkbench with sessions spread over the members ------------------------------------
+# --- the load, with sessions spread over the members --------------------------------------
 
 
-async def bench_spread(cfg: zkbench.Config, addrs: list[tuple[str, int]]) -> zkbench.Report:
-    """zkbench's workloads, session k connected to member k mod len(addrs)."""
-    base = cfg.base or f"/zkbench-ens-{time.time_ns() % 10**9}"
-    report = zkbench.Report(",".join(f"{h}:{p}" for h, p in addrs), _config_dict(cfg), base)
-    opened = await asyncio.gather(
-        *(zkbench.Session.open(*addrs[k % len(addrs)], cfg.session_timeout_ms,
-                               cfg.stall_seconds) for k in range(cfg.clients)),
-        return_exceptions=True,
-    )
-    sessions = [s for s in opened if isinstance(s, zkbench.Session)]
-    try:
-        failures = [e for e in opened if not isinstance(e, zkbench.Session)]
-        if failures:
-            raise failures[0]
-        err, _ = await sessions[0].call(
-            Op.CREATE, CreateRequest(base, b"", zkbench.OPEN_ACL, 0))
-        if err != 0:
-            raise zkbench.BenchError(f"creating base node {base}: error {err}")
-        bench = zkbench.Bench(cfg, sessions, base)
-        for name in cfg.workloads:
-            report.results.append(await bench.run_workload(name))
-        t0 = time.monotonic()
-        report.cleanup_deleted = await bench.cleanup(sessions[0])
-        report.cleanup_seconds = time.monotonic() - t0
-    finally:
-        await asyncio.gather(*(s.close() for s in sessions))
-    return report
+def member_targets(ens: Any) -> list[tuple[str, int]]:
+    return parse_targets(",".join(ens.hosts_of(i) for i in range(len(ens))))
 
 
-def _config_dict(cfg: zkbench.Config) -> dict[str, Any]:
-    d = asdict(cfg)
-    d.pop("host")
-    d.pop("port")
-    return d
-
-
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
-    return factory
-
-
-def run_bench(cfg: zkbench.Config, ens: Any) -> dict[str, Any]:
-    addrs = []
-    for i in range(len(ens)):
-        host, port = ens.hosts_of(i).rsplit(":", 1)
-        addrs.append((host, int(port)))
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        report = runner.run(bench_spread(cfg, addrs))
-    return asdict(report)
+def run_bench(cfg: Config, ens: Any) -> dict[str, Any]:
+    """roost bench's workloads, session k of every process on member k mod 3 (round-robin)."""
+    report = roost_bench.run_bench(dataclasses.replace(cfg, targets=member_targets(ens)))
+    if report.errors:
+        raise BenchError(f"{report.errors} errors or failed checks: {report_dict(report)}")
+    return report_dict(report)
 
 
 # --- failover ---------------------------------------------------------------------------
@@ -191,7 +147,7 @@ def run_failovers(ens: Any, runs: int, after_kill: float, out: list[dict[str, An
             wait_caught_up(ens)
 
 
-def measure(name: str, cfg: zkbench.Config, warmup_ops: int, failover_runs: int,
+def measure(name: str, cfg: Config, warmup_ops: int, failover_runs: int,
             after_kill: float, keep: Path | None = None) -> EnsembleRun:
     run = EnsembleRun(name)
     try:
@@ -208,7 +164,7 @@ def measure(name: str, cfg: zkbench.Config, warmup_ops: int, failover_runs: int,
                     run_failovers(ens, failover_runs, after_kill, run.failovers)
                 except (OSError, RuntimeError, TimeoutError) as e:
                     run.failover_error = f"{type(e).__name__}: {e}"
-    except (OSError, RuntimeError, TimeoutError, zkbench.BenchError) as e:
+    except (OSError, RuntimeError, TimeoutError, BenchError) as e:
         run.error = f"{type(e).__name__}: {e}"
     return run
 
