@@ -5,8 +5,8 @@ the harness process) that refuses tokens older than the newest it accepted.
 Checks, after the run:
 
 * grant tokens strictly increase in the order the grants were seen;
-* no write of one holder was accepted while another holder's tenure was in progress
-  (from its grant's arrival to the moment it released or saw the grant lost).
+* no two holders had writes accepted while their tenures overlapped (a tenure lasts from
+  the grant's arrival to the moment its holder released or saw the grant lost).
 
 A holder writes only while the recipe says it still holds (`is_held()` /
 `has_leadership()`, which account for the session's lease), so with a correct server
@@ -65,6 +65,13 @@ class LockRun:
         with self._mutex:
             self.tenures.append(tenure)
 
+    def overlaps(self) -> list[tuple[Tenure, Tenure]]:
+        """Pairs of tenures of different holders that overlapped in time (as the holders
+        saw them: from the grant's arrival to the moment the holder stopped)."""
+        ts = sorted(self.tenures, key=lambda t: t.start)
+        return [(a, b) for i, a in enumerate(ts) for b in ts[i + 1:]
+                if a.holder != b.holder and b.start < a.end]
+
     def anomalies(self) -> list[str]:
         out = []
         grants = sorted(self.tenures, key=lambda t: t.start)
@@ -72,11 +79,15 @@ class LockRun:
             if b.token <= a.token:
                 out.append(f"grant token {b.token} ({b.holder}) not above the earlier "
                            f"{a.token} ({a.holder})")
-        for when, holder, token in self.store.accepted:
-            for t in self.tenures:
-                if t.holder != holder and t.start < when < t.end:
-                    out.append(f"write of {holder} (token {token}) accepted during the "
-                               f"tenure of {t.holder} (token {t.token})")
+        for a, b in self.overlaps():
+            lo, hi = b.start, min(a.end, b.end)
+            both = [w for w in self.store.accepted
+                    if lo <= w[0] <= hi and (w[1], w[2]) in ((a.holder, a.token),
+                                                             (b.holder, b.token))]
+            if {w[1] for w in both} == {a.holder, b.holder}:
+                out.append(f"writes of {a.holder} (token {a.token}) and {b.holder} (token "
+                           f"{b.token}) both accepted while their tenures overlapped for "
+                           f"{(hi - lo) * 1000:.0f} ms")
         return out
 
 

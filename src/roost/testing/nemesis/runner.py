@@ -67,6 +67,9 @@ class VerifyResult:
     grants: int = 0
     fenced_writes: int = 0
     fenced_refused: int = 0
+    #: tenures of different holders that overlapped as the holders saw them (not by itself
+    #: an anomaly: it is one only if both holders' writes were accepted in the overlap)
+    tenure_overlaps: int = 0
     lock_anomalies: list[str] = field(default_factory=list)
     #: client sessions the ensemble expired during the run (their ephemerals must go)
     sessions_expired: int = 0
@@ -100,7 +103,8 @@ class VerifyResult:
             f"ephemeral/session anomalies: {len(self.ephemerals)} ({self.sessions_expired} "
             "sessions expired)",
             f"lock/latch: {self.grants} grants, {self.fenced_writes} fenced writes accepted, "
-            f"{self.fenced_refused} refused, {len(self.lock_anomalies)} anomalies",
+            f"{self.fenced_refused} refused, {self.tenure_overlaps} overlapping tenures, "
+            f"{len(self.lock_anomalies)} anomalies",
             f"anomalies: {self.anomalies}",
         ]
         for title, items in (("violation", [self.violation] if self.violation else []),
@@ -153,6 +157,7 @@ def _run_in(ens: RoostEnsemble, config: VerifyConfig, result: VerifyResult) -> N
         result.grants += len(run_.tenures)
         result.fenced_writes += len(run_.store.accepted)
         result.fenced_refused += run_.store.refused
+        result.tenure_overlaps += len(run_.overlaps())
         result.lock_anomalies += run_.anomalies()
         result.harness_errors += run_.errors
     result.faults, result.journal = nemesis.injected, nemesis.journal
