@@ -185,17 +185,23 @@ def run_bench(
             per_proc = [_in_process(cfg, base, factory, on_result)]
         else:
             per_proc = _multi_process(cfg, base, use_uvloop)
-        report.cleanup_deleted = sum(d for _, d in per_proc)
-        for i in range(len(cfg.workloads)):
-            report.results.append(merge([raws[i] for raws, _ in per_proc]))
-        if on_result is not None and cfg.processes > 1:
-            for r in report.results:
-                on_result(r)
-    finally:
-        t0 = time.monotonic()
-        with asyncio.Runner(loop_factory=factory) as runner:
-            report.cleanup_deleted += runner.run(teardown(cfg, base))
-        report.cleanup_seconds = time.monotonic() - t0
+    except BaseException:
+        with (
+            contextlib.suppress(BenchError, OSError, TimeoutError),  # keep the first error
+            asyncio.Runner(loop_factory=factory) as runner,
+        ):
+            runner.run(teardown(cfg, base))
+        raise
+    report.cleanup_deleted = sum(d for _, d in per_proc)
+    for i in range(len(cfg.workloads)):
+        report.results.append(merge([raws[i] for raws, _ in per_proc]))
+    if on_result is not None and cfg.processes > 1:
+        for r in report.results:
+            on_result(r)
+    t0 = time.monotonic()
+    with asyncio.Runner(loop_factory=factory) as runner:
+        report.cleanup_deleted += runner.run(teardown(cfg, base))
+    report.cleanup_seconds = time.monotonic() - t0
     return report
 
 
