@@ -59,11 +59,22 @@ class LockRun:
     store: FencedStore = field(default_factory=FencedStore)
     tenures: list[Tenure] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: holder -> when its client heard that its session expired (LOST)
+    expiries: dict[str, list[float]] = field(default_factory=dict)
     _mutex: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, tenure: Tenure) -> None:
         with self._mutex:
             self.tenures.append(tenure)
+
+    def describe_overlap(self, a: Tenure, b: Tenure) -> str:
+        """One line on an overlap: who, how long, and whether the earlier holder's session
+        expiry was reported to it around then."""
+        lost = [t - b.start for t in self.expiries.get(a.holder, ()) if a.start <= t <= a.end + 5]
+        heard = f", {a.holder} heard of its session expiry {lost[0] * 1000:+.0f} ms from " \
+                f"{b.holder}'s grant" if lost else ""
+        return (f"{a.holder} (token {a.token}) still held when {b.holder} (token {b.token}) "
+                f"was granted; overlap {(min(a.end, b.end) - b.start) * 1000:.0f} ms{heard}")
 
     def overlaps(self) -> list[tuple[Tenure, Tenure]]:
         """Pairs of tenures of different holders that overlapped in time (as the holders
@@ -94,10 +105,18 @@ class LockRun:
 def lock_worker(kind: str, hosts: str, name: str, run: LockRun, deadline: float,
                 session_timeout: float, writes: int = 5) -> None:
     """Acquire, write `writes` times while still holding, release; until `deadline`."""
+    from roost.client.events import ClientState, StateChange
     from roost.client.sync import SyncClient
     from roost.recipes import LeaderLatch, Lock, blocking
 
     zk = SyncClient(hosts, session_timeout=session_timeout, request_timeout=5.0)
+    lost = run.expiries.setdefault(name, [])
+
+    def listener(change: StateChange) -> None:
+        if change.state == ClientState.LOST:
+            lost.append(time.monotonic())
+
+    zk.add_listener(listener)
     try:
         zk.start(timeout=30)
         for _ in range(10_000):

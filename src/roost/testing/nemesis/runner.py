@@ -70,6 +70,7 @@ class VerifyResult:
     #: tenures of different holders that overlapped as the holders saw them (not by itself
     #: an anomaly: it is one only if both holders' writes were accepted in the overlap)
     tenure_overlaps: int = 0
+    overlap_notes: list[str] = field(default_factory=list)
     lock_anomalies: list[str] = field(default_factory=list)
     #: client sessions the ensemble expired during the run (their ephemerals must go)
     sessions_expired: int = 0
@@ -110,6 +111,7 @@ class VerifyResult:
         for title, items in (("violation", [self.violation] if self.violation else []),
                              ("lost", self.lost_writes), ("divergent", self.divergent),
                              ("ephemeral", self.ephemerals), ("lock", self.lock_anomalies),
+                             ("overlapping tenure", self.overlap_notes),
                              ("harness error", self.harness_errors)):
             lines += [f"  {title}: {x}" for x in items[:10]]
         lines.append("VERDICT: " + ("PASS" if self.ok else "FAIL"))
@@ -158,6 +160,7 @@ def _run_in(ens: RoostEnsemble, config: VerifyConfig, result: VerifyResult) -> N
         result.fenced_writes += len(run_.store.accepted)
         result.fenced_refused += run_.store.refused
         result.tenure_overlaps += len(run_.overlaps())
+        result.overlap_notes += [run_.describe_overlap(a, b) for a, b in run_.overlaps()]
         result.lock_anomalies += run_.anomalies()
         result.harness_errors += run_.errors
     result.faults, result.journal = nemesis.injected, nemesis.journal
