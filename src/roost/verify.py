@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -34,13 +35,23 @@ def verify(members: int, seconds: float, seed: int, kinds: str, clients: int,
            lock_clients: int, keys: int, runs: int, out_dir: Path | None,
            unsafe_skip_read_barrier: bool) -> None:
     """Run clients against an ensemble under seeded faults and check the results."""
-    from roost.testing.nemesis import VerifyConfig, parse_kinds, run
-
     logging.basicConfig(level=logging.ERROR)
     # stop cleanly (members stopped, temp dirs removed) on SIGTERM, and on SIGINT even when
     # started in the background
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    signal.signal(signal.SIGINT, _exit_on_signal)
+    old = {sig: signal.signal(sig, _exit_on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        _verify(members, seconds, seed, kinds, clients, lock_clients, keys, runs, out_dir,
+                unsafe_skip_read_barrier)
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def _verify(members: int, seconds: float, seed: int, kinds: str, clients: int,
+            lock_clients: int, keys: int, runs: int, out_dir: Path | None,
+            unsafe_skip_read_barrier: bool) -> None:
+    from roost.testing.nemesis import VerifyConfig, parse_kinds, run
+
     try:
         nemesis = parse_kinds(kinds)
     except ValueError as e:
@@ -48,22 +59,28 @@ def verify(members: int, seconds: float, seed: int, kinds: str, clients: int,
     server = {"unsafe_skip_read_barrier": True} if unsafe_skip_read_barrier else {}
     failed = 0
     totals = {"ops": 0, "faults": 0, "anomalies": 0}
-    for n in range(runs):
-        config = VerifyConfig(members=members, seconds=seconds, seed=seed + n,
-                              nemesis=nemesis, clients=clients, keys=keys,
-                              lock_clients=lock_clients, server=server,
-                              out_dir=out_dir)
-        try:
-            result = run(config)
-        except Exception as e:  # the harness could not finish this run: say so, go on
-            click.echo(f"seed {seed + n}: harness error {type(e).__name__}: {e}\nVERDICT: FAIL")
-            failed += 1
-            continue
-        click.echo(result.summary())
-        failed += not result.ok
-        totals["ops"] += sum(result.ops.values()) + result.acked_appends
-        totals["faults"] += sum(result.faults.values())
-        totals["anomalies"] += result.anomalies
+    try:
+        for n in range(runs):
+            config = VerifyConfig(members=members, seconds=seconds, seed=seed + n,
+                                  nemesis=nemesis, clients=clients, keys=keys,
+                                  lock_clients=lock_clients, server=server, out_dir=out_dir)
+            try:
+                result = run(config)
+            except Exception as e:  # the harness could not finish this run: say so, go on
+                click.echo(f"seed {seed + n}: harness error {type(e).__name__}: {e}\n"
+                           "VERDICT: FAIL")
+                failed += 1
+                continue
+            click.echo(result.summary())
+            failed += not result.ok
+            totals["ops"] += sum(result.ops.values()) + result.acked_appends
+            totals["faults"] += sum(result.faults.values())
+            totals["anomalies"] += result.anomalies
+    except (SystemExit, KeyboardInterrupt):
+        # the ensemble of the current run is stopped by now; client threads may linger
+        click.echo("roost verify: interrupted", err=True)
+        sys.stdout.flush()
+        os._exit(130)
     if runs > 1:
         click.echo(f"{runs} runs: {totals['ops']} operations, {totals['faults']} faults, "
                    f"{totals['anomalies']} anomalies, {failed} failed runs")

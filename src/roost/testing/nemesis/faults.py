@@ -70,6 +70,12 @@ class Nemesis:
             self._thread.join(60)
         self.heal_all()
 
+    def abort(self) -> None:
+        """Stop injecting without healing (the ensemble is about to be stopped anyway)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+
     def heal_all(self) -> None:
         self.ens.heal()
         for i in sorted(self.ens.paused):

@@ -151,10 +151,12 @@ def _run_in(ens: RoostEnsemble, config: VerifyConfig, result: VerifyResult) -> N
     nemesis.start()
     try:
         work.run(config.seconds)
-    finally:
-        nemesis.stop()
-        for t in lockers:
-            t.join(config.seconds + 60)
+    except BaseException:  # interrupted: stop injecting, leave healing to the ensemble's stop
+        nemesis.abort()
+        raise
+    nemesis.stop()
+    for t in lockers:
+        t.join(config.seconds + 60)
     for run_ in locks.values():
         result.grants += len(run_.tenures)
         result.fenced_writes += len(run_.store.accepted)
