@@ -125,3 +125,27 @@ def _last_record_size(data: Path, tmp_path: Path, size: int) -> int:
         shutil.rmtree(copy)
         lo, hi = (lo, mid) if kept else (mid, hi)
     return size - hi
+
+
+def test_wal_hooks_delay_fsync_and_fill_the_disk(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from roost.storage import StorageError, WriteAheadLog
+    from roost.storage.records import Entry
+
+    monkeypatch.setenv("ROOST_TEST_FSYNC_DELAY_MS", "150")
+    monkeypatch.setenv("ROOST_TEST_ENOSPC_AFTER_BYTES", "600")
+    with WriteAheadLog.open(tmp_path / "wal") as wal:
+        wal.append([Entry(1, 1, b"x" * 100)])
+        started = time.monotonic()
+        wal.sync()
+        assert time.monotonic() - started >= 0.15
+        with pytest.raises(StorageError, match="No space left"):
+            wal.append([Entry(1, 2, b"y" * 1000)])
+        with pytest.raises(StorageError):  # unusable after the failure, as after any I/O error
+            wal.append([Entry(1, 2, b"z")])
+        assert wal.last_index == 1
+    monkeypatch.delenv("ROOST_TEST_FSYNC_DELAY_MS")
+    monkeypatch.delenv("ROOST_TEST_ENOSPC_AFTER_BYTES")
+    with WriteAheadLog.open(tmp_path / "wal") as wal:
+        assert wal.last_index == 1
+        assert wal.entries(1, 2)[0].data == b"x" * 100
