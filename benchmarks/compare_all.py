@@ -23,7 +23,9 @@ import contextlib
 import dataclasses
 import json
 import logging
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -108,15 +110,45 @@ def one_run(shape: str, server: str, cfg: Config, warmup_ops: int, cell: Cell,
         cell.errors.append(f"{type(e).__name__}: {e}")
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ceiling(cfg: Config) -> dict[str, float]:
+    """ops/s of the same generator against `roost bench null-server` (no checks)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "roost.cli", "bench", "null-server", "--port", str(port)]
+    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise TimeoutError("the null server did not start")
+            time.sleep(0.05)  # polling until it listens
+        report = bench_run(dataclasses.replace(cfg, targets=[("127.0.0.1", port)], check=False))
+        return {r.workload: r.ops_per_sec for r in report.results}
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def _fmt(f: dict[str, float] | None) -> tuple[str, str]:
     if f is None:
         return "-", "-"
     return f"{f['ops_per_sec']:.0f}", f"{f['p50_ms']:.1f}/{f['p99_ms']:.1f}/{f['p999_ms']:.1f}"
 
 
-def table(cells: dict[str, Cell], workloads: Sequence[str]) -> str:
-    head = ("workload", "ZK ops/s", "roost ops/s", "roost/ZK", "ZK p50/p99/p99.9 ms",
-            "roost p50/p99/p99.9 ms", "errors ZK/roost")
+def table(cells: dict[str, Cell], workloads: Sequence[str],
+          ceil: dict[str, float] | None = None) -> str:
+    head: tuple[str, ...] = ("workload", "ZK ops/s", "roost ops/s", "roost/ZK",
+                             "ZK p50/p99/p99.9 ms", "roost p50/p99/p99.9 ms", "errors ZK/roost")
+    if ceil is not None:
+        head += ("null-server ops/s",)
     rows = [head]
     for w in workloads:
         a, b = cells["zookeeper"].figures(w), cells["roost"].figures(w)
@@ -126,7 +158,10 @@ def table(cells: dict[str, Cell], workloads: Sequence[str]) -> str:
         if w == "watch-fanout":  # a time, not a rate: ratio of rates = ZK time / roost time
             ratio += " (rate)"
         errs = "/".join("-" if f is None else str(int(f["errors"])) for f in (a, b))
-        rows.append((w, _fmt(a)[0], _fmt(b)[0], ratio, _fmt(a)[1], _fmt(b)[1], errs))
+        row: tuple[str, ...] = (w, _fmt(a)[0], _fmt(b)[0], ratio, _fmt(a)[1], _fmt(b)[1], errs)
+        if ceil is not None:
+            row += (f"{ceil[w]:.0f}" if w in ceil else "-",)
+        rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ["  ".join([r[0].ljust(widths[0]), *(c.rjust(w) for c, w in
                                                  zip(r[1:], widths[1:], strict=True))])
@@ -174,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--failover-runs", type=int, default=3)
     p.add_argument("--memory-nodes", default="100000",
                    help="comma-separated znode counts for the memory runs (empty: none)")
+    p.add_argument("--no-ceiling", action="store_true",
+                   help="skip the run against the null server (the generator's ceiling)")
     p.add_argument("--json", action="store_true")
     return p
 
@@ -204,6 +241,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 last = rnd == ns.rounds - 1
                 one_run(shape, server, cfg, ns.warmup_ops, cells[shape][server],
                         ns.failover_runs if last else 0)
+    ceil: dict[str, float] | None = None
+    if not ns.no_ceiling:
+        print("ceiling: the same load against the null server ...", file=sys.stderr, flush=True)
+        try:
+            ceil = ceiling(cfg)
+        except (OSError, TimeoutError, BenchError) as e:
+            print(f"  ceiling not measured: {e}", file=sys.stderr)
     mem = []
     for n in (int(x) for x in ns.memory_nodes.split(",") if x.strip()):
         for server in servers:
@@ -214,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if ns.json:
         doc = {"config": asdict(cfg), "rounds": ns.rounds,
                "cells": {sh: {s: asdict(c) for s, c in v.items()} for sh, v in cells.items()},
-               "memory": [asdict(m) for m in mem], "problems": bad}
+               "memory": [asdict(m) for m in mem], "ceiling": ceil, "problems": bad}
         print(json.dumps(doc, indent=2))
         return 1 if bad else 0
     print(f"roost bench, identical parameters: processes={cfg.processes} clients={cfg.clients} "
@@ -222,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{ns.rounds} rounds, servers alternating; fsync on for both")
     for shape in shapes:
         print(f"\n== {shape} ==")
-        print(table(cells[shape], ns.workloads))
+        print(table(cells[shape], ns.workloads, ceil if shape == "standalone" else None))
         if "watch-fanout" in ns.workloads:
             print(fanout_note(cells[shape]))
         print("peak RSS during the load (summed over members): " + ", ".join(

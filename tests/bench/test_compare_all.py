@@ -20,6 +20,9 @@ def test_compare_all_standalone_and_memory() -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads(proc.stdout)
     assert doc["problems"] == []
+    # the generator's ceiling: the same load against the null server
+    assert sorted(doc["ceiling"]) == sorted(STANDARD)
+    assert all(rate > 0 for rate in doc["ceiling"].values())
     for server in ("zookeeper", "roost"):
         cell = doc["cells"]["standalone"][server]
         (report,) = cell["reports"]
@@ -46,8 +49,9 @@ def test_table_ratio_and_errors_columns() -> None:
         return compare_all.Cell(reports=[{"results": [row]}])
 
     text = compare_all.table({"zookeeper": cell(1000.0, 0), "roost": cell(2500.0, 4)},
-                             ["get-1k", "set-1k"])
-    _head, _rule, get_row, set_row = text.splitlines()
+                             ["get-1k", "set-1k"], {"get-1k": 9000.4})
+    head, _rule, get_row, set_row = text.splitlines()
+    assert head.split()[-2:] == ["null-server", "ops/s"]
     assert get_row.split() == ["get-1k", "1000", "2500", "2.50x", "1.0/2.0/3.0", "1.0/2.0/3.0",
-                               "0/4"]
-    assert set_row.split() == ["set-1k", "-", "-", "-", "-", "-", "-/-"]
+                               "0/4", "9000"]
+    assert set_row.split() == ["set-1k", "-", "-", "-", "-", "-", "-/-", "-"]
