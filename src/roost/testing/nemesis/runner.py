@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -122,11 +123,34 @@ def run(config: VerifyConfig) -> VerifyResult:
     """Run one nemesis test end to end (ensemble started and removed here)."""
     t0 = time.monotonic()
     result = VerifyResult(config)
-    overrides = {**SERVER_DEFAULTS, **config.server}
-    with RoostEnsemble(config.members, subprocess=True, proxied=True, **overrides) as ens:
+    ens = _start_ensemble(config)
+    try:
         _run_in(ens, config, result)
+    finally:
+        try:
+            ens.stop()
+        finally:
+            ens.cleanup()
     result.seconds = time.monotonic() - t0
     return result
+
+
+def _start_ensemble(config: VerifyConfig, attempts: int = 3) -> RoostEnsemble:
+    """A started ensemble. Ports are picked free beforehand, so another process on the
+    machine may take one first: then start again on new ports."""
+    overrides = {**SERVER_DEFAULTS, **config.server}
+    for attempt in range(attempts):
+        ens = RoostEnsemble(config.members, subprocess=True, proxied=True, **overrides)
+        try:
+            return ens.start()
+        except (OSError, RuntimeError) as e:
+            ens.stop()
+            ens.cleanup()
+            in_use = getattr(e, "errno", None) == errno.EADDRINUSE or "in use" in str(e)
+            if not in_use or attempt == attempts - 1:
+                raise
+            log.warning("ensemble start failed (%s); trying other ports", e)
+    raise AssertionError("unreachable")
 
 
 def _hosts_for(ens: RoostEnsemble, config: VerifyConfig) -> list[str]:
