@@ -29,10 +29,11 @@ import click
               help="repeat with seeds SEED, SEED+1, ...")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="keep each history (and a violation's timeline) in this directory")
+@click.option("--show-faults", is_flag=True, help="list every injected fault after a run")
 @click.option("--unsafe-skip-read-barrier", is_flag=True,
               help="run the deliberately broken build option (the harness must fail)")
 def verify(members: int, seconds: float, seed: int, kinds: str, clients: int,
-           lock_clients: int, keys: int, runs: int, out_dir: Path | None,
+           lock_clients: int, keys: int, runs: int, out_dir: Path | None, show_faults: bool,
            unsafe_skip_read_barrier: bool) -> None:
     """Run clients against an ensemble under seeded faults and check the results."""
     logging.basicConfig(level=logging.ERROR)
@@ -41,7 +42,7 @@ def verify(members: int, seconds: float, seed: int, kinds: str, clients: int,
     old = {sig: signal.signal(sig, _exit_on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         _verify(members, seconds, seed, kinds, clients, lock_clients, keys, runs, out_dir,
-                unsafe_skip_read_barrier)
+                show_faults, unsafe_skip_read_barrier)
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
@@ -49,7 +50,7 @@ def verify(members: int, seconds: float, seed: int, kinds: str, clients: int,
 
 def _verify(members: int, seconds: float, seed: int, kinds: str, clients: int,
             lock_clients: int, keys: int, runs: int, out_dir: Path | None,
-            unsafe_skip_read_barrier: bool) -> None:
+            show_faults: bool, unsafe_skip_read_barrier: bool) -> None:
     from roost.testing.nemesis import VerifyConfig, parse_kinds, run
 
     try:
@@ -72,6 +73,8 @@ def _verify(members: int, seconds: float, seed: int, kinds: str, clients: int,
                 failed += 1
                 continue
             click.echo(result.summary())
+            if show_faults:
+                click.echo("\n".join(f"  fault: {line}" for line in result.journal))
             failed += not result.ok
             totals["ops"] += sum(result.ops.values()) + result.acked_appends
             totals["faults"] += sum(result.faults.values())
