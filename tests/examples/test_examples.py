@@ -90,7 +90,9 @@ def test_leader_latch(server: Backend) -> None:
 def test_leader_selector(server: Backend) -> None:
     lines = run("leader_selector", server, "--unit", "0.05", "--terms", "20")
     order = [ln.split(":")[0] for ln in lines if ": takes leadership" in ln]
-    assert order[:5] == [f"client#{n}" for n in range(1, 6)]  # fair, first come first served
+    # fair: every client leads once before anyone leads twice (who queued first depends on
+    # how fast each client connected)
+    assert sorted(order[:5]) == [f"client#{n}" for n in range(1, 6)]
     assert set(order) == {f"client#{n}" for n in range(1, 6)} and len(order) >= 12
     drop = index(lines, "client#1: its connection drops")
     cancelled = index(lines, "client#1: take_leadership cancelled")
