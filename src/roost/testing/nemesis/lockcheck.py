@@ -31,6 +31,8 @@ class Tenure:
     token: int
     start: float
     end: float = float("inf")
+    #: seconds left on the client's session lease at the holder's last check (None: unknown)
+    lease_left: float | None = None
 
 
 @dataclass
@@ -73,6 +75,8 @@ class LockRun:
         lost = [t - b.start for t in self.expiries.get(a.holder, ()) if a.start <= t <= a.end + 5]
         heard = f", {a.holder} heard of its session expiry {lost[0] * 1000:+.0f} ms from " \
                 f"{b.holder}'s grant" if lost else ""
+        if a.lease_left is not None:
+            heard += f", its lease had {a.lease_left * 1000:.0f} ms left at its last check"
         return (f"{a.holder} (token {a.token}) still held when {b.holder} (token {b.token}) "
                 f"was granted; overlap {(min(a.end, b.end) - b.start) * 1000:.0f} ms{heard}")
 
@@ -124,17 +128,17 @@ def lock_worker(kind: str, hosts: str, name: str, run: LockRun, deadline: float,
                 return
             if kind == "lock":
                 recipe: Any = blocking(zk, Lock, "/verify-lock", identifier=name)
-                _lock_round(recipe, name, run)
+                _lock_round(recipe, name, run, zk)
             else:
                 recipe = blocking(zk, LeaderLatch, "/verify-latch", name)
-                _latch_round(recipe, name, run)
+                _latch_round(recipe, name, run, zk)
     except Exception as e:
         run.errors.append(f"{name}: {type(e).__name__}: {e}")
     finally:
         zk.close()
 
 
-def _lock_round(lock: Any, name: str, run: LockRun) -> None:
+def _lock_round(lock: Any, name: str, run: LockRun, zk: Any) -> None:
     try:
         token = lock.acquire(timeout=2.0)
     except Exception:  # timed out, or the connection failed: try again
@@ -142,14 +146,14 @@ def _lock_round(lock: Any, name: str, run: LockRun) -> None:
     tenure = Tenure(name, int(token), time.monotonic())
     run.add(tenure)
     try:
-        _write_while(lambda: bool(lock.is_held()), tenure, run)
+        _write_while(lambda: bool(lock.is_held()), tenure, run, zk)
     finally:
         tenure.end = time.monotonic()
         with contextlib.suppress(Exception):
             lock.release()
 
 
-def _latch_round(latch: Any, name: str, run: LockRun) -> None:
+def _latch_round(latch: Any, name: str, run: LockRun, zk: Any) -> None:
     try:
         latch.start()
         if not latch.await_leadership(timeout=2.0):
@@ -157,7 +161,7 @@ def _latch_round(latch: Any, name: str, run: LockRun) -> None:
         tenure = Tenure(name, int(latch.token), time.monotonic())
         run.add(tenure)
         try:
-            _write_while(lambda: bool(latch.has_leadership()), tenure, run)
+            _write_while(lambda: bool(latch.has_leadership()), tenure, run, zk)
         finally:
             tenure.end = time.monotonic()
     except Exception:
@@ -167,8 +171,10 @@ def _latch_round(latch: Any, name: str, run: LockRun) -> None:
             latch.close()
 
 
-def _write_while(held: Any, tenure: Tenure, run: LockRun, writes: int = 5) -> None:
+def _write_while(held: Any, tenure: Tenure, run: LockRun, zk: Any, writes: int = 5) -> None:
     for _ in range(writes):
+        with contextlib.suppress(Exception):  # diagnostics only
+            tenure.lease_left = zk.aio.lease_deadline - zk._loop.time()
         if not held():
             return
         run.store.write(tenure.holder, tenure.token)
