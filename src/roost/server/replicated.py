@@ -358,8 +358,11 @@ class RaftLog:
             if self.is_leader:
                 self._reconcile()
             if self._touched and self.leader not in (NONE, self.id) and self.transport:
-                self.transport.send(self.leader, CH_TOUCH, msgpack.packb(sorted(self._touched)))
-                self._touched.clear()
+                # keep the batch if the link to the leader is down: a lost batch of pings
+                # could let the leader expire live sessions
+                payload = msgpack.packb(sorted(self._touched))
+                if self.transport.send(self.leader, CH_TOUCH, payload):
+                    self._touched.clear()
             now = time.monotonic()
             for ctx, (_then, on_timeout, since) in list(self._reads.items()):
                 if now - since > timeout:
