@@ -103,6 +103,7 @@ class LeaderLatch:
         self._leader_event = asyncio.Event()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._lease_timer: asyncio.TimerHandle | None = None
         self._listeners: list[tuple[Hook | None, Hook | None]] = []
         self._closed = False
@@ -116,6 +117,7 @@ class LeaderLatch:
         """Join the election (returns once the node exists; leadership may come later)."""
         if self._task is not None:
             raise RecipeError("latch already started")
+        self._loop = asyncio.get_running_loop()
         self.client.add_listener(self._on_state)
         await wait_connected(self.client)
         self.node = await protected_create(self.client, self.path, self._prefix, self.id.encode())
@@ -141,7 +143,12 @@ class LeaderLatch:
         self.node = None
 
     def has_leadership(self) -> bool:
-        return self._leader
+        """True while leading and the session is known to be alive (an answer from the
+        server within the session timeout: the lease deadline has not passed)."""
+        if not self._leader:
+            return False
+        loop = self._loop
+        return loop is None or self.client.lease_deadline > loop.time()
 
     async def await_leadership(self, timeout: float | None = None) -> bool:
         """Wait until we lead; False if ``timeout`` passes (or the latch closes) first."""

@@ -125,10 +125,11 @@ class Lock:
         """True while this object holds the lock and its session is known to be alive."""
         if not self._count or self._lost:
             return False
-        if self.client.state.is_writable:  # CONNECTED or RECONNECTED
-            return True
-        if self.client.state is not ClientState.SUSPENDED or self._loop is None:
+        state = self.client.state
+        if not (state.is_writable or state is ClientState.SUSPENDED) or self._loop is None:
             return False
+        # Even while CONNECTED: no server answer for a whole session timeout means the
+        # ensemble may have expired the session before this client hears of it.
         # loop.time() is safe to read from any thread (the blocking facade calls this)
         return self.client.lease_deadline > self._loop.time()
 
