@@ -8,8 +8,6 @@ the `env` fixture hands them clients chrooted to a unique base path, closed afte
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import itertools
 import re
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ import pytest
 
 from roost.testing.zookeeper import SUPER_DIGEST, ZooKeeperServer
 
-from .helpers import Backend, Env
+from .helpers import Backend, Env, run_async_test
 
 BACKENDS = ["roost", "zookeeper"]
 
@@ -77,20 +75,4 @@ def env(backend: Backend, request: pytest.FixtureRequest) -> Env:
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     """Run ``async def`` tests to completion in a new event loop."""
-    func = pyfuncitem.obj
-    if not inspect.iscoroutinefunction(func):
-        return None
-    names = inspect.signature(func).parameters
-    kwargs = {n: pyfuncitem.funcargs[n] for n in names}
-    env = kwargs.get("env")
-
-    async def body() -> None:
-        try:
-            async with asyncio.timeout(TEST_DEADLINE):
-                await func(**kwargs)
-        finally:
-            if isinstance(env, Env):
-                await env.aclose()
-
-    asyncio.run(body())
-    return True
+    return run_async_test(pyfuncitem.obj, pyfuncitem.funcargs, TEST_DEADLINE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -158,3 +159,23 @@ class Proxy:
             await self._server.wait_closed()
         for t in list(self._tasks):
             t.cancel()
+
+
+def run_async_test(func: Any, funcargs: dict[str, Any], deadline: float) -> bool | None:
+    """Run an ``async def`` test to completion in a new event loop (closing its `Env`);
+    None for a plain test. Shared by the client and recipe suites' pytest_pyfunc_call."""
+    if not inspect.iscoroutinefunction(func):
+        return None
+    kwargs = {n: funcargs[n] for n in inspect.signature(func).parameters}
+    env = kwargs.get("env")
+
+    async def body() -> None:
+        try:
+            async with asyncio.timeout(deadline):
+                await func(**kwargs)
+        finally:
+            if isinstance(env, Env):
+                await env.aclose()
+
+    asyncio.run(body())
+    return True

@@ -8,8 +8,6 @@ path (and proxies for fault injection), all closed afterwards.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import itertools
 import re
 from collections.abc import Iterator
@@ -17,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from client.helpers import Backend, Env
+from client.helpers import Backend, Env, run_async_test
 from compat.conftest import BACKENDS, ROOST_SETTINGS
 from roost.testing.zookeeper import ZooKeeperServer
 
@@ -68,20 +66,4 @@ def env(backend: Backend, request: pytest.FixtureRequest) -> Env:
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     """Run ``async def`` tests to completion in a new event loop."""
-    func = pyfuncitem.obj
-    if not inspect.iscoroutinefunction(func):
-        return None
-    names = inspect.signature(func).parameters
-    kwargs = {n: pyfuncitem.funcargs[n] for n in names}
-    env = kwargs.get("env")
-
-    async def body() -> None:
-        try:
-            async with asyncio.timeout(TEST_DEADLINE):
-                await func(**kwargs)
-        finally:
-            if isinstance(env, Env):
-                await env.aclose()
-
-    asyncio.run(body())
-    return True
+    return run_async_test(pyfuncitem.obj, pyfuncitem.funcargs, TEST_DEADLINE)
