@@ -93,26 +93,22 @@ def get_data(server: Server, conn: Connection, xid: int, req: GetDataRequest, au
 
 
 def get_children(
-    server: Server, conn: Connection, xid: int, req: GetChildrenRequest, auth: Auth
+    server: Server,
+    conn: Connection,
+    xid: int,
+    req: GetChildrenRequest | GetChildren2Request,
+    auth: Auth,
 ) -> bytes:
-    err, node = _readable(server, req.path, auth)
-    if err:
-        return _err(server, xid, err)
-    if req.watch:
-        server.watches.add_child(req.path, conn)
-    return _ok(server, xid, GetChildrenResponse(server.tree.children(node)))
-
-
-def get_children2(
-    server: Server, conn: Connection, xid: int, req: GetChildren2Request, auth: Auth
-) -> bytes:
+    """getChildren (8) and getChildren2 (12, which adds the parent's Stat)."""
     err, node = _readable(server, req.path, auth)
     if err:
         return _err(server, xid, err)
     if req.watch:
         server.watches.add_child(req.path, conn)
     tree = server.tree
-    return _ok(server, xid, GetChildren2Response(tree.children(node), tree.stat(node)))
+    if isinstance(req, GetChildren2Request):
+        return _ok(server, xid, GetChildren2Response(tree.children(node), tree.stat(node)))
+    return _ok(server, xid, GetChildrenResponse(tree.children(node)))
 
 
 def _mask(acl: ACL) -> ACL:
@@ -222,9 +218,6 @@ def set_watches(
     return b"".join(frames) + _ok(server, xid, None)
 
 
-_MULTI_READ: dict[int, Handler] = {}
-
-
 def multi_read(server: Server, conn: Connection, xid: int, req: MultiRequest, auth: Auth) -> bytes:
     if not req.is_read and req.ops:
         return _err(server, xid, Err.MARSHALLING_ERROR)
@@ -246,7 +239,7 @@ READS: dict[int, Handler] = {
     Op.EXISTS: exists,
     Op.GET_DATA: get_data,
     Op.GET_CHILDREN: get_children,
-    Op.GET_CHILDREN2: get_children2,
+    Op.GET_CHILDREN2: get_children,
     Op.GET_ACL: get_acl,
     Op.GET_ALL_CHILDREN_NUMBER: all_children_number,
     Op.GET_EPHEMERALS: ephemerals,
