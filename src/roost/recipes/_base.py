@@ -99,6 +99,24 @@ async def wait_connected(client: Client, timeout: float | None = None, *,
         raise ClientClosedError()
 
 
+async def reread_loop(client: Client, read: Callable[[], Awaitable[None]],
+                      dirty: asyncio.Event, loaded: asyncio.Event) -> None:
+    """Keep a cached view fresh: run ``read`` (which re-arms its watches), mark ``loaded``,
+    wait until a watch sets ``dirty``, repeat; after a connection error wait for the client
+    to reconnect and read again. Returns once the client is closed."""
+    while True:
+        dirty.clear()
+        try:
+            await read()
+        except ClientClosedError:
+            return
+        except RETRYABLE as e:
+            await wait_connected(client, after=e)
+            continue
+        loaded.set()
+        await dirty.wait()
+
+
 async def find_child(client: Client, parent: str, prefix: str) -> str | None:
     """The path of ``parent``'s child whose name starts with ``prefix``, if any."""
     try:

@@ -24,12 +24,17 @@ from typing import Any
 from roost.client import (
     BadVersionError,
     Client,
-    ClientClosedError,
     NodeExistsError,
     NoNodeError,
     WatchedEvent,
 )
-from roost.recipes._base import RETRYABLE, Hook, join, notify, sequence_of, wait_connected
+from roost.recipes._base import (
+    Hook,
+    join,
+    notify,
+    reread_loop,
+    sequence_of,
+)
 
 CODECS = ("bytes", "str", "json")
 
@@ -149,17 +154,7 @@ class ConfigWatcher:
         self._dirty.set()
 
     async def _run(self) -> None:
-        while True:
-            self._dirty.clear()
-            try:
-                await self._read()
-            except ClientClosedError:
-                return
-            except RETRYABLE as e:
-                await wait_connected(self.client, after=e)
-                continue
-            self._loaded.set()
-            await self._dirty.wait()
+        await reread_loop(self.client, self._read, self._dirty, self._loaded)
 
     async def _read(self) -> None:
         try:

@@ -27,7 +27,7 @@ from roost.client import (
     StateChange,
     WatchedEvent,
 )
-from roost.recipes._base import RETRYABLE, Hook, join, notify, wait_connected
+from roost.recipes._base import RETRYABLE, Hook, join, notify, reread_loop, wait_connected
 
 
 @dataclass(frozen=True)
@@ -176,17 +176,7 @@ class ChildrenCache:
         self._dirty.set()
 
     async def _run(self) -> None:
-        while True:
-            self._dirty.clear()
-            try:
-                await self._refresh()
-            except ClientClosedError:
-                return
-            except RETRYABLE as e:
-                await wait_connected(self.client, after=e)
-                continue
-            self._loaded.set()
-            await self._dirty.wait()
+        await reread_loop(self.client, self._refresh, self._dirty, self._loaded)
 
     async def _refresh(self) -> None:
         try:
