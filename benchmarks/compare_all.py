@@ -8,8 +8,12 @@ fresh ZooKeeper and a fresh roost, one after the other (never both at once; the 
 alternates between rounds), and runs the standard workloads with identical parameters
 (default: 2 processes x 8 sessions x depth 32; ensemble sessions spread over the members).
 The table shows per-workload medians over the rounds and the ratio roost/ZooKeeper. Then:
-failover after SIGKILL of the leader (last round's ensembles), and memory: RSS after N
-znodes of 100 B, restart time over that data set and snapshot size (`memory.py`).
+failover after SIGKILL of the leader (last round's ensembles); latency (a fresh server of
+each kind per shape): one session at depth 1 for create-100, set-1k and get-1k, and equal
+offered load: set-1k and mixed-90 sent open-loop at the same rate to both servers (half the
+lower closed-loop ops/s of the run, or --latency-rate), latency from the scheduled send time;
+and memory: RSS after N znodes of 100 B, restart time over that data set and snapshot size
+(`memory.py`).
 
 Both servers fsync before acknowledging writes (ZooKeeper's forceSync=yes default; roost's
 default). ZooKeeper runs with the harness's JVM flags (-Xmx256m, serial GC) for the load
@@ -162,7 +166,12 @@ def table(cells: dict[str, Cell], workloads: Sequence[str],
         if ceil is not None:
             row += (f"{ceil[w]:.0f}" if w in ceil else "-",)
         rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    return grid(rows)
+
+
+def grid(rows: Sequence[Sequence[str]]) -> str:
+    """Rows of cells as aligned text: the first column left-aligned, a rule under the head."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join([r[0].ljust(widths[0]), *(c.rjust(w) for c, w in
                                                  zip(r[1:], widths[1:], strict=True))])
              for r in rows]
@@ -192,6 +201,129 @@ def failover_text(cells: dict[str, Cell]) -> list[str]:
     return out
 
 
+# --- latency: one session at depth 1, and equal offered load ----------------------------
+
+#: one session, depth 1 (closed loop): the service time of one request at a time
+LATENCY_CLOSED = ("create-100", "set-1k", "get-1k")
+#: the same offered rate (open loop) to both servers
+LATENCY_PACED = ("set-1k", "mixed-90")
+
+
+@dataclass
+class LatencyCell:
+    """One server, one shape: the latency runs' results (roost bench result rows)."""
+
+    closed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    paced: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def equal_rates(cells: dict[str, Cell], fraction: float,
+                fixed: float | None = None) -> dict[str, float]:
+    """The rate offered to both servers per LATENCY_PACED workload.
+
+    ``fixed`` when given; else ``fraction`` of the lower closed-loop ops/s of the servers
+    measured in this run (a workload the throughput runs did not measure is left out).
+    """
+    out: dict[str, float] = {}
+    for w in LATENCY_PACED:
+        if fixed is not None:
+            out[w] = fixed
+            continue
+        rates = [f["ops_per_sec"] for c in cells.values() if (f := c.figures(w)) is not None]
+        rates = [r for r in rates if r > 0]
+        if rates:
+            out[w] = fraction * min(rates)
+    return out
+
+
+def latency_run(shape: str, server: str, cfg: Config, rates: dict[str, float],
+                ns: argparse.Namespace, cell: LatencyCell) -> None:
+    """A fresh server: warm-up, the depth-1 runs, then each workload at its offered rate."""
+    try:
+        with started(shape, server) as (srv, _pids):
+            cfg = dataclasses.replace(cfg, targets=targets_of(shape, srv))
+            if ns.warmup_ops:
+                warm = list(dict.fromkeys([*LATENCY_CLOSED, *rates]))
+                bench_run(dataclasses.replace(cfg, workloads=warm, ops=ns.warmup_ops))
+            one = dataclasses.replace(cfg, processes=1, clients=1, pipeline=1,
+                                      ops=ns.latency_ops, max_seconds=ns.latency_seconds,
+                                      workloads=list(LATENCY_CLOSED))
+            for r in bench_run(one).results:
+                cell.closed[r.workload] = asdict(r)
+            for w, rate in rates.items():
+                paced = dataclasses.replace(cfg, workloads=[w], rate=rate,
+                                            ops=max(1, round(rate * ns.latency_seconds)),
+                                            max_seconds=2 * ns.latency_seconds + 5)
+                (r,) = bench_run(paced).results
+                cell.paced[w] = asdict(r)
+    except (OSError, RuntimeError, TimeoutError, BenchError) as e:
+        cell.errors.append(f"latency: {type(e).__name__}: {e}")
+    rows = [*cell.closed.values(), *cell.paced.values()]
+    if any(r["errors"] or r["check_failures"] for r in rows):
+        cell.errors.append("latency: errors or failed checks")
+
+
+def _lat(r: dict[str, Any] | None) -> str:
+    return "-" if r is None else f"{r['p50_ms']:.2f}/{r['p99_ms']:.2f}/{r['p999_ms']:.2f}"
+
+
+def _p99_ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
+    if a is None or b is None or not a["p99_ms"]:
+        return "-"
+    return f"{b['p99_ms'] / a['p99_ms']:.2f}x"
+
+
+def _errs(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
+    return "/".join("-" if r is None else str(r["errors"] + r["check_failures"]) for r in (a, b))
+
+
+def closed_table(zk: dict[str, dict[str, Any]], roost: dict[str, dict[str, Any]],
+                 workloads: Sequence[str] = LATENCY_CLOSED) -> str:
+    """Depth-1 latencies of both servers side by side, with roost/ZK of the p99."""
+    rows = [("workload", "ZK p50/p99/p99.9 ms", "roost p50/p99/p99.9 ms", "roost/ZK p99",
+             "errors ZK/roost")]
+    for w in workloads:
+        a, b = zk.get(w), roost.get(w)
+        rows.append((w, _lat(a), _lat(b), _p99_ratio(a, b), _errs(a, b)))
+    return grid(rows)
+
+
+def paced_table(zk: dict[str, dict[str, Any]], roost: dict[str, dict[str, Any]],
+                rates: dict[str, float]) -> str:
+    """Equal offered load: achieved rates, latencies (from the scheduled send), p99 ratio."""
+    rows = [("workload", "offered ops/s", "achieved ZK/roost", "ZK p50/p99/p99.9 ms",
+             "roost p50/p99/p99.9 ms", "roost/ZK p99", "backlogged ZK/roost",
+             "send-lag p99 ZK/roost ms", "errors ZK/roost")]
+    for w, rate in rates.items():
+        a, b = zk.get(w), roost.get(w)
+        achieved = "/".join("-" if r is None else f"{r['ops_per_sec']:.0f}" for r in (a, b))
+        backlog = "/".join("-" if r is None else str(r["backlogged"]) for r in (a, b))
+        lag = "/".join("-" if r is None else f"{r['send_lag_p99_ms']:.2f}" for r in (a, b))
+        rows.append((w, f"{rate:.0f}", achieved, _lat(a), _lat(b), _p99_ratio(a, b), backlog,
+                     lag, _errs(a, b)))
+    return grid(rows)
+
+
+def latency_text(lat: dict[str, LatencyCell], rates: dict[str, float], cfg: Config,
+                 ns: argparse.Namespace) -> str:
+    """The latency section of one shape."""
+    zk, ro = lat["zookeeper"], lat["roost"]
+    how = (f"--latency-rate {ns.latency_rate:g}" if ns.latency_rate is not None else
+           f"{ns.latency_fraction:.0%} of the lower closed-loop ops/s above")
+    out = [f"one session, depth 1 (closed loop), up to {ns.latency_ops} ops or "
+           f"{ns.latency_seconds:g}s per workload:", closed_table(zk.closed, ro.closed)]
+    if rates:
+        out += [f"equal offered load (open loop, {cfg.processes} x {cfg.clients} sessions, "
+                f"at most {cfg.pipeline} in flight each; rate: {how}; latency from the "
+                "scheduled send time):", paced_table(zk.paced, ro.paced, rates)]
+    missing = [w for w in LATENCY_PACED if w not in rates]
+    if missing:
+        out.append(f"equal offered load: {', '.join(missing)} not run (no closed-loop figure "
+                   "in this run: add it to --workloads, or give --latency-rate)")
+    return "\n".join(out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="compare_all.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=3, help="runs per server and shape (median)")
@@ -211,6 +343,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated znode counts for the memory runs (empty: none)")
     p.add_argument("--no-ceiling", action="store_true",
                    help="skip the run against the null server (the generator's ceiling)")
+    p.add_argument("--no-latency", action="store_true",
+                   help="skip the latency section (depth 1, and equal offered load)")
+    p.add_argument("--latency-ops", type=int, default=5000,
+                   help="requests per depth-1 latency run (capped by --latency-seconds)")
+    p.add_argument("--latency-seconds", type=float, default=5.0,
+                   help="cap of a depth-1 run; length of an equal-load run")
+    p.add_argument("--latency-fraction", type=float, default=0.5,
+                   help="equal load: this fraction of the lower closed-loop ops/s of the run")
+    p.add_argument("--latency-rate", type=float, default=None,
+                   help="equal load: offer this many ops/s instead (over all sessions)")
     p.add_argument("--json", action="store_true")
     return p
 
@@ -241,6 +383,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 last = rnd == ns.rounds - 1
                 one_run(shape, server, cfg, ns.warmup_ops, cells[shape][server],
                         ns.failover_runs if last else 0)
+    lat = {shape: {s: LatencyCell() for s in SERVERS} for shape in shapes}
+    rates: dict[str, dict[str, float]] = {}
+    for shape in shapes if not ns.no_latency else ():
+        rates[shape] = equal_rates(cells[shape], ns.latency_fraction, ns.latency_rate)
+        for server in servers:
+            print(f"latency: {shape} {LABELS[server]} ...", file=sys.stderr, flush=True)
+            latency_run(shape, server, cfg, rates[shape], ns, lat[shape][server])
     ceil: dict[str, float] | None = None
     if not ns.no_ceiling:
         print("ceiling: the same load against the null server ...", file=sys.stderr, flush=True)
@@ -254,11 +403,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"memory: {LABELS[server]} with {n} znodes ...", file=sys.stderr, flush=True)
             mem.append(memory.measure(server, n))
     bad = [f"{shape}/{s}: {e}" for shape in shapes for s in servers for e in cells[shape][s].errors]
+    bad += [f"{shape}/{s}: {e}" for shape in shapes for s in servers for e in lat[shape][s].errors]
     bad += [f"memory {m.server} {m.nodes}: {m.error}" for m in mem if m.error]
     if ns.json:
         doc = {"config": asdict(cfg), "rounds": ns.rounds,
                "cells": {sh: {s: asdict(c) for s, c in v.items()} for sh, v in cells.items()},
-               "memory": [asdict(m) for m in mem], "ceiling": ceil, "problems": bad}
+               "memory": [asdict(m) for m in mem], "ceiling": ceil, "problems": bad,
+               "latency": {sh: {"rates": rates[sh],
+                                "cells": {s: asdict(c) for s, c in lat[sh].items()}}
+                           for sh in rates}}
         print(json.dumps(doc, indent=2))
         return 1 if bad else 0
     print(f"roost bench, identical parameters: processes={cfg.processes} clients={cfg.clients} "
@@ -274,6 +427,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if shape == "ensemble" and ns.failover_runs:
             print("failover (writer on a follower, leader SIGKILL): longest pause between acks")
             print("\n".join(failover_text(cells[shape])))
+        if shape in rates:
+            print(f"\n== {shape}: latency ==")
+            print(latency_text(lat[shape], rates[shape], cfg, ns))
     if mem:
         print("\n== memory, restart, snapshot (standalone, znodes of 100 B) ==")
         print("\n".join(memory.line(m) for m in mem))

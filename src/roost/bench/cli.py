@@ -9,7 +9,15 @@ from typing import Any
 
 import click
 
-from .config import STANDARD, WORKLOADS, Config, parse_targets, parse_workloads
+from .config import (
+    STANDARD,
+    WORKLOADS,
+    Config,
+    paced_workloads,
+    parse_targets,
+    parse_workloads,
+    rate_problem,
+)
 from .results import Report, WorkloadResult
 from .session import BenchError
 
@@ -38,9 +46,11 @@ def _targets(ctx: click.Context, param: click.Parameter, value: str) -> list[tup
         raise click.BadParameter(str(e)) from None
 
 
-def _workloads(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str]:
+def _workloads(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> list[str] | None:
     if value is None:
-        return list(STANDARD)
+        return None
     try:
         return parse_workloads(value)
     except ValueError as e:
@@ -52,15 +62,18 @@ def _workloads(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option(
     "--workloads",
     callback=_workloads,
-    help=f"comma-separated, run in order (default: {','.join(STANDARD)}); "
-    f"from {', '.join(WORKLOADS)}",
+    help=f"comma-separated, run in order (default: {','.join(STANDARD)}; with --rate "
+    f"the same without watch-fanout and session-churn); from {', '.join(WORKLOADS)}",
 )
 @click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
               help="load-generator processes, each with its own loop and sessions")
 @click.option("--clients", type=click.IntRange(1), default=4, show_default=True,
               help="sessions (connections) per process")
 @click.option("--pipeline", type=click.IntRange(1), default=16, show_default=True,
-              help="requests in flight per session")
+              help="requests in flight per session (with --rate: the most in flight)")
+@click.option("--rate", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="open loop: send requests on a fixed schedule at this many ops/s over all "
+              "processes and sessions; latency from the scheduled send time")
 @click.option("--ops", type=click.IntRange(1), default=10000, show_default=True,
               help="requests per workload, over all processes")
 @click.option("--seconds", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
@@ -83,10 +96,11 @@ def _workloads(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def run_cmd(
     targets: list[tuple[str, int]],
-    workloads: list[str],
+    workloads: list[str] | None,
     processes: int,
     clients: int,
     pipeline: int,
+    rate: float | None,
     ops: int,
     seconds: float,
     size: int,
@@ -101,12 +115,17 @@ def run_cmd(
     as_json: bool,
 ) -> None:
     """Run the workloads against HOST:PORT[,...]; exit 1 on any error or failed check."""
+    if workloads is None:
+        workloads = list(STANDARD) if rate is None else paced_workloads(list(STANDARD))
     cfg = Config(
         targets=targets, processes=processes, clients=clients, pipeline=pipeline, ops=ops,
         size=size, workloads=workloads, read_ratio=read_ratio, watchers=watchers,
         max_seconds=seconds, stall_seconds=stall_seconds, session_timeout_ms=session_timeout,
-        base=base, seed=seed, check=not no_check,
+        base=base, seed=seed, check=not no_check, rate=rate,
     )
+    problem = rate_problem(cfg)
+    if problem is not None:
+        raise click.UsageError(problem)
     sys.exit(execute(cfg, as_json, not no_uvloop))
 
 
@@ -119,6 +138,7 @@ def execute(cfg: Config, as_json: bool, use_uvloop: bool = True) -> int:
         click.echo(
             f"roost bench {cfg.target_text} processes={cfg.processes} clients={cfg.clients} "
             f"pipeline={cfg.pipeline} ops={cfg.ops} watchers={cfg.watchers}"
+            + ("" if cfg.rate is None else f" rate={cfg.rate:g}/s (open loop)")
         )
 
         def show(r: WorkloadResult) -> None:
@@ -156,10 +176,12 @@ def report_dict(report: Report) -> dict[str, Any]:
 @bench.command("null-server")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=2181, show_default=True)
+@click.option("--reply-delay-ms", type=click.FloatRange(min=0.0), default=0.0,
+              show_default=True, help="hold every reply back this long (a slow server)")
 @click.option("--no-uvloop", is_flag=True, help="use the default asyncio event loop")
-def null_server(host: str, port: int, no_uvloop: bool) -> None:
+def null_server(host: str, port: int, reply_delay_ms: float, no_uvloop: bool) -> None:
     """Answer the handshake and every request with an empty OK (until interrupted)."""
     from .nullserver import serve_forever
 
     click.echo(f"roost bench null-server on {host}:{port}", err=True)
-    serve_forever(host, port, not no_uvloop)
+    serve_forever(host, port, not no_uvloop, reply_delay_ms / 1000)

@@ -42,6 +42,8 @@ SPECS: dict[str, Spec] = {
     "mixed": Spec("mixed", about="--read-ratio getData, the rest setData"),
 }
 WORKLOADS = tuple(SPECS)
+#: kinds that are not a stream of requests, so cannot be paced by --rate
+UNPACED_KINDS = frozenset({"fanout", "sessions"})
 #: what `roost bench` runs when no --workloads is given: the performance issue's list
 STANDARD = (
     "create-100",
@@ -77,6 +79,9 @@ class Config:
     seed: int = 1
     #: check read data and NoNode answers (off for the null server, which answers OK to all)
     check: bool = True
+    #: open loop: requests per second over all processes and sessions (None: closed loop,
+    #: ``pipeline`` in flight per session; with a rate, ``pipeline`` caps what is in flight)
+    rate: float | None = None
 
     def size_of(self, name: str) -> int:
         size = SPECS[name].size
@@ -94,6 +99,10 @@ class Config:
     def target_of(self, proc: int, session: int) -> tuple[str, int]:
         """Sessions are spread round-robin over the targets."""
         return self.targets[(proc * self.clients + session) % len(self.targets)]
+
+    @property
+    def session_count(self) -> int:
+        return self.processes * self.clients
 
     @property
     def target_text(self) -> str:
@@ -123,3 +132,30 @@ def parse_workloads(text: str) -> list[str]:
     if bad or not names:
         raise ValueError(f"unknown workload(s) {bad}; choose from {', '.join(WORKLOADS)}")
     return names
+
+
+def paced_workloads(names: list[str]) -> list[str]:
+    """The workloads of ``names`` that --rate can pace (all but watch-fanout, session-churn)."""
+    return [w for w in names if SPECS[w].kind not in UNPACED_KINDS]
+
+
+def rate_problem(cfg: Config) -> str | None:
+    """Why ``cfg.rate`` cannot be used as configured (None: it can, or there is no rate)."""
+    if cfg.rate is None:
+        return None
+    if not cfg.rate > 0:
+        return f"--rate must be positive, got {cfg.rate}"
+    bad = [w for w in cfg.workloads if w not in paced_workloads(cfg.workloads)]
+    if bad:
+        return (
+            f"--rate does not apply to {', '.join(bad)}: not a stream of requests "
+            "that can be sent on a schedule; leave it out of --workloads"
+        )
+    interval = cfg.session_count / cfg.rate
+    if interval > cfg.session_timeout_ms / 3000:
+        return (
+            f"--rate {cfg.rate:g} leaves {interval:.1f}s between one session's requests, "
+            f"too long for a {cfg.session_timeout_ms} ms session timeout; "
+            "raise the rate or use fewer --clients/--processes"
+        )
+    return None

@@ -4,7 +4,9 @@ It keeps no data. getData gets an empty GetDataResponse, exists and setData a ze
 getChildren an empty list, everything else a bare reply header. An exists or getData with
 its watch flag set is remembered, and a setData on that path notifies those connections
 (NodeDataChanged), so the watch fan-out runs too. It shows the load generator's ceiling:
-how fast it can go when the server costs (almost) nothing.
+how fast it can go when the server costs (almost) nothing. With a reply delay it is a slow
+server instead: every reply goes out that long after its request came in (replies of one
+connection stay in order and overlap, so the delay adds latency but no queueing).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import contextlib
 import itertools
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import cast
 
@@ -46,9 +49,11 @@ _WATCHED_OPS: dict[int, type[ExistsRequest] | type[GetDataRequest]] = {
 
 
 class NullState:
-    """Shared by the connections of one null server: session ids and data watches."""
+    """Shared by the connections of one null server: session ids, data watches, reply delay."""
 
-    def __init__(self) -> None:
+    def __init__(self, reply_delay: float = 0.0) -> None:
+        #: seconds each reply is held back (a slow server whose replies still overlap)
+        self.reply_delay = reply_delay
         self.ids = itertools.count(0x4E55_0000_0001)
         self.watches: dict[str, set[NullProtocol]] = {}
         self.zxid = 0
@@ -61,6 +66,8 @@ class NullProtocol(asyncio.Protocol):
         self.frames = FrameBuffer()
         self.connected = False
         self.transport: asyncio.WriteTransport | None = None
+        #: replies held back by the reply delay: (when due, bytes, close after)
+        self.delayed: deque[tuple[float, bytes, bool]] = deque()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.WriteTransport, transport)  # uvloop's: no subclass
@@ -78,16 +85,41 @@ class NullProtocol(asyncio.Protocol):
             out = bytearray()
             for body in bodies:
                 if not self.connected:
-                    out += self._handshake(body)
+                    self.transport.write(self._handshake(body))
                     continue
                 reply, last = self._answer(body)
                 out += reply
                 if last:
-                    self.transport.write(out)
-                    self.transport.close()
+                    self._reply(bytes(out), True)
                     return
-            self.transport.write(out)
+            if out:
+                self._reply(bytes(out), False)
         except (ProtocolError, ValueError):
+            self.transport.close()
+
+    def _reply(self, out: bytes, close: bool) -> None:
+        """Write now, or after the reply delay (in arrival order)."""
+        if not self.state.reply_delay and not self.delayed:
+            self._write(out, close)
+            return
+        loop = asyncio.get_running_loop()
+        self.delayed.append((loop.time() + self.state.reply_delay, out, close))
+        if len(self.delayed) == 1:
+            loop.call_at(self.delayed[0][0], self._flush)
+
+    def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.delayed and self.delayed[0][0] <= loop.time():
+            _, out, close = self.delayed.popleft()
+            self._write(out, close)
+        if self.delayed:
+            loop.call_at(self.delayed[0][0], self._flush)
+
+    def _write(self, out: bytes, close: bool) -> None:
+        if self.transport is None:
+            return
+        self.transport.write(out)
+        if close:
             self.transport.close()
 
     def _handshake(self, body: bytes) -> bytes:
@@ -117,8 +149,8 @@ class NullProtocol(asyncio.Protocol):
                 conn.transport.write(event)
 
 
-async def start_null_server(host: str, port: int) -> asyncio.Server:
-    state = NullState()
+async def start_null_server(host: str, port: int, reply_delay: float = 0.0) -> asyncio.Server:
+    state = NullState(reply_delay)
     loop = asyncio.get_running_loop()
     return await loop.create_server(lambda: NullProtocol(state), host, port, backlog=1024)
 
@@ -126,9 +158,10 @@ async def start_null_server(host: str, port: int) -> asyncio.Server:
 class NullServer:
     """A null server on its own thread and event loop (for tests and scripts)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, reply_delay: float = 0.0) -> None:
         self.host = host
         self.port = port
+        self.reply_delay = reply_delay
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stop: Callable[[], None] | None = None
@@ -143,7 +176,7 @@ class NullServer:
 
         async def serve() -> None:
             try:
-                server = await start_null_server(self.host, self.port)
+                server = await start_null_server(self.host, self.port, self.reply_delay)
             except OSError as e:
                 failure.append(e)
                 ready.set()
@@ -180,12 +213,14 @@ class NullServer:
         self.stop()
 
 
-def serve_forever(host: str, port: int, use_uvloop: bool = True) -> None:
+def serve_forever(
+    host: str, port: int, use_uvloop: bool = True, reply_delay: float = 0.0
+) -> None:
     """Run a null server until interrupted."""
     from .runner import loop_factory
 
     async def main() -> None:
-        server = await start_null_server(host, port)
+        server = await start_null_server(host, port, reply_delay)
         async with server:
             await server.serve_forever()
 

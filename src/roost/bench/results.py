@@ -28,18 +28,30 @@ class RawResult:
     stamps: bool = False
     t0_ns: int = 0
     error_samples: list[str] = field(default_factory=list)
+    #: open loop (--rate): the offered rate over all processes (0: closed loop), requests
+    #: that fell due while their session was at its depth cap, and each send's lag behind
+    #: its scheduled time (latencies_ns then run from the scheduled time)
+    offered_rate: float = 0.0
+    backlogged: int = 0
+    send_lags_ns: list[int] = field(default_factory=list)
 
     def to_wire(self) -> dict[str, Any]:
         d = self.__dict__.copy()
-        d["latencies_ns"] = array("q", self.latencies_ns).tobytes()
+        for key in _SAMPLES:
+            d[key] = array("q", d[key]).tobytes()
         return d
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> RawResult:
         d = dict(d)
-        lat = array("q")
-        lat.frombytes(d.pop("latencies_ns"))
-        return cls(latencies_ns=lat.tolist(), **d)
+        for key in _SAMPLES:
+            samples = array("q")
+            samples.frombytes(d[key])
+            d[key] = samples.tolist()
+        return cls(**d)
+
+
+_SAMPLES = ("latencies_ns", "send_lags_ns")
 
 
 @dataclass
@@ -60,6 +72,13 @@ class WorkloadResult:
     #: CPU seconds the load generator used (all processes)
     client_cpu_seconds: float
     per_process_ops: list[int]
+    #: open loop (--rate): offered ops/s (0: closed loop); ops_per_sec is the achieved rate
+    offered_rate: float = 0.0
+    #: open loop: requests that fell due while their session was at its depth cap
+    backlogged: int = 0
+    #: open loop: how late the generator sent requests behind schedule (part of the latency)
+    send_lag_p50_ms: float = 0.0
+    send_lag_p99_ms: float = 0.0
 
     @property
     def failed(self) -> bool:
@@ -72,7 +91,18 @@ class WorkloadResult:
             f"{self.workload:<16} ops={self.ops:<8d} time={self.seconds:7.3f}s "
             f"ops/s={self.ops_per_sec:10.1f}  p50={self.p50_ms:7.3f}ms  "
             f"p99={self.p99_ms:7.3f}ms  p99.9={self.p999_ms:7.3f}ms  "
-            f"errors={self.errors}  client-cpu={self.client_cpu_seconds:.2f}s{cap}{bad}"
+            f"errors={self.errors}  client-cpu={self.client_cpu_seconds:.2f}s"
+            f"{self.paced_text()}{cap}{bad}"
+        )
+
+    def paced_text(self) -> str:
+        """The open-loop figures ("" for a closed-loop run)."""
+        if not self.offered_rate:
+            return ""
+        return (
+            f"  offered={self.offered_rate:.1f}/s achieved={self.ops_per_sec:.1f}/s "
+            f"backlogged={self.backlogged} send-lag p50/p99={self.send_lag_p50_ms:.3f}/"
+            f"{self.send_lag_p99_ms:.3f}ms"
         )
 
 
@@ -94,9 +124,11 @@ def merge(parts: list[RawResult]) -> WorkloadResult:
     """One workload's result over all processes.
 
     ops/s is the summed op count over the common wall window (first start to last end);
-    the latency percentiles are over every sample of every process.
+    the latency percentiles are over every sample of every process. In an open-loop run the
+    window starts at the first scheduled send, so ops/s is the achieved rate.
     """
     first = parts[0]
+    lags = sorted(x for p in parts for x in p.send_lags_ns)
     if first.stamps:
         t0 = max(p.t0_ns for p in parts)
         lat = sorted(x - t0 for p in parts for x in p.latencies_ns)
@@ -126,4 +158,8 @@ def merge(parts: list[RawResult]) -> WorkloadResult:
         capped=any(p.capped for p in parts),
         client_cpu_seconds=sum(p.cpu_seconds for p in parts),
         per_process_ops=[p.ops for p in parts],
+        offered_rate=first.offered_rate,
+        backlogged=sum(p.backlogged for p in parts),
+        send_lag_p50_ms=percentile_ms(lags, 50),
+        send_lag_p99_ms=percentile_ms(lags, 99),
     )

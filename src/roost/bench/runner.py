@@ -30,7 +30,7 @@ from roost.wire.records import (
     GetChildrenResponse,
 )
 
-from .config import OPEN_ACL, SMALL, SPECS, Config
+from .config import OPEN_ACL, SMALL, SPECS, Config, rate_problem
 from .results import RawResult, Report, WorkloadResult, merge
 from .session import BenchError, Plan, Session, err_name
 from .special import fanout_path, open_many, session_churn, watch_fanout
@@ -175,6 +175,9 @@ def run_bench(
     use_uvloop: bool = True,
 ) -> Report:
     """Run every configured workload against ``cfg.targets``; BenchError when it cannot."""
+    problem = rate_problem(cfg)
+    if problem is not None:
+        raise BenchError(problem)
     base = cfg.base or new_base()
     report = Report(cfg.target_text, asdict(cfg), base)
     factory = loop_factory(use_uvloop)

@@ -48,6 +48,10 @@ class PipeResult:
     errors: dict[int, int]
     check_failures: int
     capped: bool
+    #: open loop: requests that fell due while the session was at its depth cap
+    backlogged: int = 0
+    #: open loop: per request, actual send time minus scheduled send time
+    lags_ns: list[int] = field(default_factory=list)
 
     @property
     def error_count(self) -> int:

@@ -18,8 +18,12 @@ from roost.wire.records import (
 )
 
 from .config import OPEN_ACL, SETUP_POOL, SPECS, Config
+from .paced import Pacer
 from .results import RawResult
 from .session import BenchError, PipeResult, Plan, Req, Session, err_name, split
+
+#: an open-loop schedule starts this long after the processes met
+LEAD_NS = 1_000_000
 
 #: waits until every process reached the same point (a no-op with one process)
 SyncPoint = Callable[[Sequence[Session]], Awaitable[None]]
@@ -170,6 +174,8 @@ class Bench:
         await self.prepare(name, shares)
         plans = [self.build(name, i, n) for i, n in enumerate(shares)]
         await sync(self.sessions)
+        if cfg.rate is not None:
+            return await self.run_paced(name, plans, cfg.rate)
         done = asyncio.Event()
         finished = [0]
         end = [0]
@@ -199,6 +205,22 @@ class Bench:
             raise first_leaf(group) from None
         results = [t.result() for t in tasks]
         return raw_from_pipes(name, cfg.ops, results, start, end[0], cpu[0])
+
+    async def run_paced(self, name: str, plans: list[Plan], rate: float) -> RawResult:
+        """The timed window of an open-loop run: requests sent on schedule at ``rate``/s."""
+        cfg = self.cfg
+        pacer = Pacer(self.sessions, plans, cfg.pipeline, rate, self.proc, self.nprocs)
+        cpu0 = time.process_time()
+        # the window starts at the first scheduled send; perf_counter is CLOCK_MONOTONIC
+        # on Linux, as monotonic is, so the windows of several processes line up
+        start = time.perf_counter_ns() + LEAD_NS
+        results = await pacer.run(start, time.monotonic() + cfg.max_seconds)
+        end = time.perf_counter_ns()
+        for i, res in enumerate(results):
+            self.account(name, i, plans[i], res.completed)
+        raw = raw_from_pipes(name, cfg.ops, results, start, end, time.process_time() - cpu0)
+        raw.offered_rate = rate
+        return raw
 
     async def cleanup(self) -> int:
         """Delete every node this process made and still has (untimed)."""
@@ -238,4 +260,6 @@ def raw_from_pipes(
         check_failures=sum(r.check_failures for r in results),
         capped=any(r.capped for r in results),
         cpu_seconds=cpu,
+        backlogged=sum(r.backlogged for r in results),
+        send_lags_ns=[x for r in results for x in r.lags_ns],
     )
