@@ -70,7 +70,6 @@ def test_latency_runs_from_the_scheduled_send_time() -> None:
         assert r.p50_ms >= 20 + 15 * (n // 2 - 1)
         # every request but the first fell due while the one before was still outstanding
         assert r.backlogged == n - 1
-        assert r.send_lag_p50_ms >= 15 * (n // 2 - 1) - 5
         assert r.ops_per_sec <= 1 / delay
         # with room for all of them in flight nothing waits for the cap; the delay still counts
         (r,) = run_bench(paced(srv.hosts, clients=1, pipeline=64, ops=n, rate=200.0,

@@ -10,7 +10,8 @@ pipeline depth is a cap on the requests outstanding per session: a request that 
 while its session is at the cap waits for a reply and counts as *backlogged*. Latency runs
 from the *scheduled* send time, so waiting behind a slow server or a full pipeline is part
 of it (no coordinated omission). The generator's own lateness (timer granularity, a busy
-loop) is part of it too and is reported separately as the send lag.
+loop) is part of it too; it is reported separately as the send lag of the requests that
+were not backlogged.
 
 One timer task per process wakes when the next request is due; each session has a reader
 task, and every batch of replies also sends whatever has fallen due meanwhile.
@@ -92,9 +93,10 @@ class Pacer:
             xid = session.take_xid()
             out += encode_request(xid, op, rec)
             pending.append((xid, due, j))
-            res.lags_ns.append(now - due)
             if due < room_at:
                 res.backlogged += 1
+            else:  # the generator's own lateness (a backlogged send waited for the server)
+                res.lags_ns.append(now - due)
             j += 1
         if out:
             session.writer.write(out)

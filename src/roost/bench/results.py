@@ -29,8 +29,8 @@ class RawResult:
     t0_ns: int = 0
     error_samples: list[str] = field(default_factory=list)
     #: open loop (--rate): the offered rate over all processes (0: closed loop), requests
-    #: that fell due while their session was at its depth cap, and each send's lag behind
-    #: its scheduled time (latencies_ns then run from the scheduled time)
+    #: that fell due while their session was at its depth cap, and how late each other
+    #: request went out behind its scheduled time (latencies_ns run from the schedule)
     offered_rate: float = 0.0
     backlogged: int = 0
     send_lags_ns: list[int] = field(default_factory=list)
@@ -76,7 +76,8 @@ class WorkloadResult:
     offered_rate: float = 0.0
     #: open loop: requests that fell due while their session was at its depth cap
     backlogged: int = 0
-    #: open loop: how late the generator sent requests behind schedule (part of the latency)
+    #: open loop: how late the generator itself sent the requests that were not backlogged
+    #: (part of their latency)
     send_lag_p50_ms: float = 0.0
     send_lag_p99_ms: float = 0.0
 

@@ -50,7 +50,7 @@ class PipeResult:
     capped: bool
     #: open loop: requests that fell due while the session was at its depth cap
     backlogged: int = 0
-    #: open loop: per request, actual send time minus scheduled send time
+    #: open loop: per request not backlogged, actual send time minus scheduled send time
     lags_ns: list[int] = field(default_factory=list)
 
     @property
