@@ -51,6 +51,15 @@ def test_rate_mode_offers_the_asked_rate(null_server: NullServer, processes: int
         assert "offered=2000.0/s" in r.line() and "backlogged=" in r.line()
 
 
+def test_the_wall_clock_cap_stops_the_schedule(null_server: NullServer) -> None:
+    # 10,000 requests at 100/s would take 100 s; the cap stops sending after 0.3 s, and
+    # nothing is sent ahead of its time, so at most the requests due by then went out
+    cfg = paced(null_server.hosts, ops=10_000, rate=100.0, max_seconds=0.3, workloads=["get"])
+    (r,) = run_bench(cfg).results
+    assert r.capped and r.errors == 0
+    assert 1 <= r.ops <= 100 * 0.3 + 2
+
+
 def test_closed_loop_results_carry_no_rate(null_server: NullServer) -> None:
     (r,) = run_bench(paced(null_server.hosts, rate=None, workloads=["get-1k"], ops=50)).results
     assert (r.ops, r.offered_rate, r.backlogged, r.send_lag_p99_ms) == (50, 0.0, 0, 0.0)

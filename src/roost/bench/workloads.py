@@ -214,7 +214,10 @@ class Bench:
         # the window starts at the first scheduled send; perf_counter is CLOCK_MONOTONIC
         # on Linux, as monotonic is, so the windows of several processes line up
         start = time.perf_counter_ns() + LEAD_NS
-        results = await pacer.run(start, time.monotonic() + cfg.max_seconds)
+        try:
+            results = await pacer.run(start, time.monotonic() + cfg.max_seconds)
+        except BaseExceptionGroup as group:
+            raise first_leaf(group) from None
         end = time.perf_counter_ns()
         for i, res in enumerate(results):
             self.account(name, i, plans[i], res.completed)
