@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 
 import msgpack
@@ -127,3 +128,87 @@ def test_corrupt_snapshots_raise_snapshot_error() -> None:
             continue
         assert DataTree.from_bytes(tree.to_bytes()).digest() == tree.digest()
     assert rejected > 0
+
+
+# --- hand-made images: every damaged row is refused with a reason ---------------------------
+
+OPEN_ROW = [[31, "world", "anyone"]]
+
+
+def row(path: str, **fields: object) -> list[object]:
+    """A node row of the v1 layout with every stat at 1000 unless given."""
+    values: dict[str, object] = {
+        "data": b"d", "acl": 0, "czxid": 1000, "mzxid": 1000, "ctime": 1000, "mtime": 1000,
+        "version": 0, "cversion": 0, "aversion": 0, "kind": 0, "owner": 0, "pzxid": 1000,
+    }
+    values.update(fields)
+    return [path, *values.values()]
+
+
+def image(rows: list[list[object]], sessions: list[list[object]] | None = None,
+          count: int | None = None, tail: bytes = b"") -> bytes:
+    packer = msgpack.Packer(use_bin_type=True)
+    head = ["roost-tree", 1, 1000, [OPEN_ROW], sessions or []]
+    out = packer.pack_array_header(6) + b"".join(packer.pack(v) for v in head)
+    out += packer.pack_array_header(len(rows) if count is None else count)
+    return out + b"".join(packer.pack(r) for r in rows) + tail
+
+
+def test_hand_made_image_loads() -> None:
+    tree = DataTree.from_bytes(image([row("/"), row("/a"), row("/a-c"), row("/a/b"), row("/a/c")]))
+    assert sorted(tree.nodes) == ["/", "/a", "/a-c", "/a/b", "/a/c"]
+    assert tree.children(node_at(tree, "/a")) == ["b", "c"]
+    assert sorted(tree.children(node_at(tree, "/"))) == ["a", "a-c"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (image([]), "no root"),
+        (image([row("/a"), row("/")]), "not the root"),
+        (image([row("/"), row("/b"), row("/a")]), "out of order"),
+        (image([row("/"), row("/a"), row("/a")]), "out of order"),
+        (image([row("/"), row("/a/b")]), "no parent"),
+        (image([row("/"), row("//a")]), "bad node path"),
+        (image([row("/"), row("/a"), row("/a/")]), "bad node path"),
+        (image([row("/"), row("a")]), "bad node path"),
+        (image([row("/"), row("/a", kind=9)]), "corrupt snapshot"),
+        (image([row("/"), row("/a", kind=-1)]), "corrupt snapshot"),
+        (image([row("/"), row("/a", acl=1)]), "corrupt snapshot"),
+        (image([row("/"), row("/a", acl=-1)]), "corrupt snapshot"),
+        (image([row("/"), row("/a", czxid=True)]), "bad node row for '/a'"),
+        (image([row("/"), row("/a", mtime=1.5)]), "bad node row for '/a'"),
+        (image([row("/"), row("/a", data="text")]), "bad node row for '/a'"),
+        (image([row("/"), row("/a", owner=None)]), "bad node row for '/a'"),
+        (image([row("/"), row("/a")[:-1]]), "corrupt snapshot"),
+        (image([row("/"), [7]]), "corrupt snapshot"),
+        (image([row("/"), row("/e", kind=1, owner=5)]), "unknown session"),
+        (image([row("/")], sessions=[[1, "x", b"p"]]), "bad session row"),
+        (image([row("/"), row("/a")], count=3), "truncated"),
+        (image([row("/"), row("/a")], tail=b"\x00"), "bytes after the end"),
+        (image([row("/"), row("/a")])[:-3], "truncated"),
+    ],
+)
+def test_damaged_rows_are_refused_naming_the_problem(raw: bytes, reason: str) -> None:
+    with pytest.raises(SnapshotError, match=reason):
+        DataTree.from_bytes(raw)
+
+
+def test_loading_shares_equal_stat_ints_and_restores_the_collector() -> None:
+    big = 1 << 40  # far outside the small-int cache: equal values would be distinct objects
+    raw = image([row("/"), row("/a", czxid=big, mzxid=big, pzxid=big, ctime=big + 1,
+                                mtime=big + 1)])
+    assert gc.isenabled()
+    node = node_at(DataTree.from_bytes(raw), "/a")
+    assert node.mzxid is node.czxid and node.pzxid is node.czxid
+    assert node.mtime is node.ctime
+    assert gc.isenabled()
+    with pytest.raises(SnapshotError):
+        DataTree.from_bytes(raw[:-2])
+    assert gc.isenabled()
+
+
+def test_a_view_into_a_larger_buffer_loads() -> None:
+    raw = populated().tree.to_bytes()
+    view = memoryview(b"header" + raw)[6:]
+    assert DataTree.from_bytes(view).to_bytes() == raw

@@ -248,6 +248,10 @@ class DataTree:
 
     def _index(self, path: str, node: Node, sign: int) -> None:
         self._data_size += sign * (len(path) + node.data_length)
+        if node.kind != Kind.PERSISTENT:
+            self._index_kind(path, node, sign)
+
+    def _index_kind(self, path: str, node: Node, sign: int) -> None:
         if node.kind == Kind.EPHEMERAL:
             info = self.sessions.get(node.owner)
             if info is not None:
@@ -260,6 +264,16 @@ class DataTree:
             (self.containers.add if sign > 0 else self.containers.discard)(path)
         elif node.kind == Kind.TTL:
             (self.ttls.add if sign > 0 else self.ttls.discard)(path)
+
+    # --- bulk loading (snapshot.decode links nodes itself) ------------------------------
+
+    def index_kind(self, path: str, node: Node) -> None:
+        """Record a loaded ephemeral, container or TTL node in the per-kind indexes."""
+        self._index_kind(path, node, 1)
+
+    def add_data_size(self, size: int) -> None:
+        """Count loaded nodes' len(path) + len(data) in approximate_data_size."""
+        self._data_size += size
 
     def set_node_data(
         self, node: Node, data: bytes | None, zxid: int, time_ms: int, undo: Undo | None = None
