@@ -117,9 +117,11 @@ class Client:
     """An asyncio ZooKeeper client; see the module docstring.
 
     ``hosts``: ``"host:port,host:port/chroot"``. ``session_timeout`` is in seconds
-    (the server clamps it). ``auth``: ``(scheme, credential)`` pairs sent on every
-    connection. ``callback_executor``: run plain-function callbacks there instead
-    of on the event loop (the sync facade uses this). ``request_timeout``: fail a
+    (the server clamps it). ``connect_timeout``: limit for one TCP connect plus
+    handshake (default: the session timeout / max(number of servers, 3), at least 1 s).
+    ``auth``: ``(scheme, credential)`` pairs sent on every connection.
+    ``callback_executor``: run plain-function callbacks there instead of on the event
+    loop (the sync facade uses this). ``request_timeout``: fail a
     request with `OperationTimeoutError` after that many seconds (default: wait).
     ``read_only``: accept a server without quorum (state READ_ONLY) while looking for
     a read-write one. ``retry_policy``: how reads (never writes) are retried after a

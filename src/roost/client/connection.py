@@ -60,6 +60,8 @@ DEFAULT_PORT = 2181
 MAX_REPLY_FRAME = 64 * 1024 * 1024
 #: setWatches requests are split so that each carries at most this many path bytes
 SET_WATCHES_CHUNK = 128 * 1024
+#: by default one connect attempt may take at most this fraction (1/N) of the session timeout
+ATTEMPTS_PER_SESSION = 3
 
 OnDone = Callable[[int], None]
 
@@ -162,7 +164,8 @@ class ConnectionOptions:
     """Tuning knobs; times are in seconds."""
 
     session_timeout: float = 10.0
-    connect_timeout: float | None = None  # default: session_timeout / number of servers
+    # default: session timeout / max(number of servers, 3), at least 1 s
+    connect_timeout: float | None = None
     retry_delay: float = 0.1  # first pause after a full round of failed connects
     retry_max_delay: float = 2.0
     read_only: bool = False  # may attach to a read-only server
@@ -297,10 +300,26 @@ class Connection:
         delay = min(o.retry_max_delay, o.retry_delay * (2 ** min(rounds - 1, 16)))
         return float(delay * o.rng.uniform(0.5, 1.0))
 
+    def _attempt_timeout(self) -> float:
+        """How long one TCP connect plus handshake may take (``connect_timeout`` if given).
+
+        ZooKeeper's own clients allow the session timeout divided by the number of servers.
+        With one server that is the whole session; but SUSPENDED for a session timeout is
+        LOST here (Curator's rule), so a single attempt against a server that accepts and
+        never answers (ZooKeeper 3.8 leaves connections made while it loads its database
+        open and silent) would lose the session by itself. So at most a third of the
+        (negotiated) session: at least three attempts fit before the session is given up.
+        """
+        o = self.options
+        if o.connect_timeout:
+            return o.connect_timeout
+        session = self.negotiated_timeout or o.session_timeout
+        return max(1.0, session / max(len(self.hosts), ATTEMPTS_PER_SESSION))
+
     async def _open(self, host: tuple[str, int]) -> tuple[_Protocol, ConnectResponse, float]:
         loop = asyncio.get_running_loop()
         o = self.options
-        timeout = o.connect_timeout or max(1.0, o.session_timeout / len(self.hosts))
+        timeout = self._attempt_timeout()
         proto: _Protocol | None = None
         try:
             async with asyncio.timeout(timeout):
