@@ -241,3 +241,36 @@ def test_ids_and_acls_are_values() -> None:
     b = R.ACL(31, R.Id("digest", "u:h"))
     assert a == b and hash(a) == hash(b) and len({a, b}) == 1
     assert R.ACL(1, R.Id("digest", "u:h")) != a
+
+
+def _create_body(acl: list[R.ACL], path: str = "/a") -> bytes:
+    return encode_request(7, Op.CREATE, R.CreateRequest(path, b"d", acl, 0))[4:]
+
+
+def test_repeated_acl_vectors_decode_to_equal_fresh_lists() -> None:
+    # ACL vectors seen recently are matched by their bytes; more distinct lists than are
+    # remembered, each decoded several times, must still come back exactly
+    lists = [[R.ACL(31 - k % 3, R.Id("digest", f"u{k}:hash{k}"))] for k in range(12)]
+    lists.append([R.ACL(1, R.Id("world", "anyone")), R.ACL(31, R.Id("ip", "10.0.0.0/8"))])
+    for _ in range(3):
+        for acl in lists:
+            got = decode_request(_create_body(acl))[2]
+            assert isinstance(got, R.CreateRequest)
+            assert got.acl == acl and got.flags == 0 and got.data == b"d"
+    first = decode_request(_create_body(lists[0]))[2]
+    assert isinstance(first, R.CreateRequest)
+    first.acl.append(R.ACL(1, R.Id("world", "anyone")))  # the caller's list is its own
+    again = decode_request(_create_body(lists[0]))[2]
+    assert isinstance(again, R.CreateRequest) and again.acl == lists[0]
+
+
+def test_a_remembered_acl_vector_is_not_read_past_the_record_end() -> None:
+    vectors = R._RecentVectors(R.ACL._dec)  # type: ignore[attr-defined]
+    acl = [R.ACL(31, R.Id("world", "anyone"))]
+    raw = struct.pack(">i", 1) + b"".join(a.to_bytes() for a in acl)
+    buf = b"xx" + raw + b"tail"
+    assert vectors.read(buf, 2, len(buf)) == (acl, 2 + len(raw))  # now remembered
+    assert vectors.read(buf, 2, 2 + len(raw)) == (acl, 2 + len(raw))
+    for end in range(2, 2 + len(raw)):
+        with pytest.raises(ProtocolError):
+            vectors.read(buf, 2, end)

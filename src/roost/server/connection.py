@@ -138,6 +138,7 @@ class Connection(asyncio.Protocol):
         """Handle queued frames until none are left or the client is not reading replies."""
         inbox, server = self._inbox, self.server
         high = server.config.outgoing_high_water
+        dispatched = 0
         while inbox:
             if self.closed or self._close_after_flush:
                 inbox.clear()
@@ -157,6 +158,9 @@ class Connection(asyncio.Protocol):
                 server.handle_connect(self, body)
             else:
                 server.dispatch(self, body)
+                dispatched += 1
+        if dispatched and self.handshaken:
+            server.touch(self.session_id)  # once per batch of requests, not per request
         if self._reading_paused and self.transport is not None and not self.closed:
             self._reading_paused = False
             self.transport.resume_reading()
@@ -196,6 +200,8 @@ class Connection(asyncio.Protocol):
 
     def run_backlog(self) -> None:
         frames, self.backlog = self.backlog, []
+        if frames:
+            self.server.touch(self.session_id)
         for body in frames:
             if self.closed:
                 return

@@ -321,7 +321,6 @@ class Server:
             log.warning("malformed frame from %s: %s: closing", conn.ip, e)
             conn.abort()
             return
-        self.touch(conn.session_id)
         conn.last_op = _OP_NAMES.get(op, "NA")
         if xid > 0:
             conn.last_cxid = xid

@@ -30,7 +30,7 @@ from roost.tree.node import Kind, Node
 from roost.tree.paths import SYSTEM_PATHS, is_valid_path, split_path
 from roost.wire.errors import Err
 from roost.wire.multi import MultiRequest, MultiResponse, OpResult
-from roost.wire.opcodes import CreateMode, EventType, Op, Perm
+from roost.wire.opcodes import CREATE_MODES, CreateMode, EventType, Op, Perm
 from roost.wire.records import (
     CheckVersionRequest,
     Create2Response,
@@ -65,9 +65,8 @@ def _version_ok(current: int, expected: int) -> bool:
 
 def _create_mode(op: int, req: CreateRequest | CreateTTLRequest, ttl_on: bool) -> int | CreateMode:
     """The create mode, or an error code (checks 1-2: flags, TTL enabled and valid)."""
-    try:
-        mode = CreateMode(req.flags)
-    except ValueError:
+    mode = CREATE_MODES.get(req.flags)
+    if mode is None:
         return Err.BAD_ARGUMENTS
     if mode.ttl and not ttl_on:
         return Err.UNIMPLEMENTED

@@ -78,21 +78,23 @@ class CreateMode(IntEnum):
     PERSISTENT_WITH_TTL = 5
     PERSISTENT_SEQUENTIAL_WITH_TTL = 6
 
+    # Comparisons on the plain int value: these run for every create, and `in` on a tuple
+    # of members goes through Enum.__eq__/__hash__ in Python.
     @property
     def ephemeral(self) -> bool:
-        return self in (CreateMode.EPHEMERAL, CreateMode.EPHEMERAL_SEQUENTIAL)
+        return self._value_ in (1, 3)
 
     @property
     def sequential(self) -> bool:
-        return self in (
-            CreateMode.PERSISTENT_SEQUENTIAL,
-            CreateMode.EPHEMERAL_SEQUENTIAL,
-            CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL,
-        )
+        return self._value_ in (2, 3, 6)
 
     @property
     def ttl(self) -> bool:
-        return self in (CreateMode.PERSISTENT_WITH_TTL, CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL)
+        return self._value_ in (5, 6)
+
+
+#: every create mode by its flags value (a dict lookup is cheaper than calling the enum)
+CREATE_MODES: dict[int, CreateMode] = {m.value: m for m in CreateMode}
 
 
 class Perm(IntFlag):

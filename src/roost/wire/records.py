@@ -16,6 +16,7 @@ strings, ``R`` a nested record class named R, ``[R]`` a vector of them.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Self, TypeVar
 
@@ -62,6 +63,50 @@ _NULL = struct.pack(">i", -1)
 
 def _fail(cls: str, e: Exception) -> ProtocolError:
     return ProtocolError(f"{cls}: {e}")
+
+
+class _RecentVectors:
+    """Decodes a vector of records, remembering the encodings of the last few it saw.
+
+    Nearly every create carries one of a handful of ACL lists, so the same bytes arrive
+    again and again: a byte comparison then replaces decoding two strings and building
+    two records per entry. The encoding is self-delimiting (count, then each entry with
+    its lengths), so equal bytes at ``pos`` mean an equal vector. Each call returns a new
+    list; the entries in it are shared and must be treated as immutable values.
+    """
+
+    __slots__ = ("_dec", "_recent")
+    KEEP = 8
+    MAX_BYTES = 512
+
+    def __init__(self, item_dec: Callable[[Any, int, int], tuple[Any, int]]) -> None:
+        self._dec = item_dec
+        self._recent: list[tuple[bytes, tuple[Any, ...]]] = []
+
+    def read(self, buf: Any, pos: int, end: int) -> tuple[list[Any], int]:
+        if type(buf) is bytes:
+            for raw, items in self._recent:
+                if buf.startswith(raw, pos) and pos + len(raw) <= end:
+                    return list(items), pos + len(raw)
+        start = pos
+        if pos + 4 > end:
+            raise _truncated(4, pos)
+        (count,) = INT.unpack_from(buf, pos)
+        pos += 4
+        if count > MAX_FIELD or count < -1:
+            raise _bad_length(count)
+        if count > end - pos:
+            raise _truncated(count, pos)
+        out: list[Any] = []
+        dec = self._dec
+        for _ in range(max(count, 0)):
+            item, pos = dec(buf, pos, end)
+            out.append(item)
+        if pos - start <= self.MAX_BYTES:
+            if len(self._recent) >= self.KEEP:
+                self._recent.pop(0)
+            self._recent.append((bytes(buf[start:pos]), tuple(out)))
+        return out, pos
 
 
 def _gen_decode(pairs: list[list[str]], env: dict[str, Any]) -> list[str]:
@@ -116,6 +161,9 @@ def _gen_decode(pairs: list[list[str]], env: dict[str, Any]) -> list[str]:
             lines.append("    e = pos + n")
             lines.append("    if e > end or n > _MAXF: raise _trunc(n, pos)")
             lines.append(f"    {v}.append(str(buf[pos:e], 'utf-8', 'surrogatepass')); pos = e")
+        elif kind == "[ACL]":
+            env[f"_v_{name}"] = _RecentVectors(_REGISTRY["ACL"]._dec)  # type: ignore[attr-defined]
+            lines.append(f"{v}, pos = _v_{name}.read(buf, pos, end)")
         elif kind.startswith("["):
             env[f"_d_{name}"] = _REGISTRY[kind[1:-1]]._dec  # type: ignore[attr-defined]
             length("count")
