@@ -44,8 +44,12 @@ def test_round_trip_keeps_everything() -> None:
         twin = copy.get(path)
         assert twin is not None
         assert copy.stat(twin) == d.tree.stat(node)
-        assert (twin.data, twin.acl, twin.kind, twin.owner) == (node.data, node.acl, node.kind,
-                                                                 node.owner)
+        assert (twin.data, twin.acl, twin.kind, twin.owner) == (
+            node.data,
+            node.acl,
+            node.kind,
+            node.owner,
+        )
     assert node_at(copy, "/a/n").data is None
     assert copy.sessions[0x77].passwd == b"secret-password!"
     assert copy.ephemerals(0x77, None) == ["/a/e"]
@@ -108,9 +112,17 @@ def test_corrupt_snapshots_raise_snapshot_error() -> None:
     with pytest.raises(SnapshotError):
         DataTree.from_bytes(raw[: len(raw) // 2])
     orphan = msgpack.packb(
-        ["roost-tree", 1, 0, [[[31, "world", "anyone"]]], [],
-         [["/", b"", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-          ["/x/y", b"", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]],
+        [
+            "roost-tree",
+            1,
+            0,
+            [[[31, "world", "anyone"]]],
+            [],
+            [
+                ["/", b"", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                ["/x/y", b"", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            ],
+        ],
         use_bin_type=True,
     )
     with pytest.raises(SnapshotError):
@@ -138,15 +150,29 @@ OPEN_ROW = [[31, "world", "anyone"]]
 def row(path: str, **fields: object) -> list[object]:
     """A node row of the v1 layout with every stat at 1000 unless given."""
     values: dict[str, object] = {
-        "data": b"d", "acl": 0, "czxid": 1000, "mzxid": 1000, "ctime": 1000, "mtime": 1000,
-        "version": 0, "cversion": 0, "aversion": 0, "kind": 0, "owner": 0, "pzxid": 1000,
+        "data": b"d",
+        "acl": 0,
+        "czxid": 1000,
+        "mzxid": 1000,
+        "ctime": 1000,
+        "mtime": 1000,
+        "version": 0,
+        "cversion": 0,
+        "aversion": 0,
+        "kind": 0,
+        "owner": 0,
+        "pzxid": 1000,
     }
     values.update(fields)
     return [path, *values.values()]
 
 
-def image(rows: list[list[object]], sessions: list[list[object]] | None = None,
-          count: int | None = None, tail: bytes = b"") -> bytes:
+def image(
+    rows: list[list[object]],
+    sessions: list[list[object]] | None = None,
+    count: int | None = None,
+    tail: bytes = b"",
+) -> bytes:
     packer = msgpack.Packer(use_bin_type=True)
     head = ["roost-tree", 1, 1000, [OPEN_ROW], sessions or []]
     out = packer.pack_array_header(6) + b"".join(packer.pack(v) for v in head)
@@ -196,8 +222,9 @@ def test_damaged_rows_are_refused_naming_the_problem(raw: bytes, reason: str) ->
 
 def test_loading_shares_equal_stat_ints_and_restores_the_collector() -> None:
     big = 1 << 40  # far outside the small-int cache: equal values would be distinct objects
-    raw = image([row("/"), row("/a", czxid=big, mzxid=big, pzxid=big, ctime=big + 1,
-                                mtime=big + 1)])
+    raw = image(
+        [row("/"), row("/a", czxid=big, mzxid=big, pzxid=big, ctime=big + 1, mtime=big + 1)]
+    )
     assert gc.isenabled()
     node = node_at(DataTree.from_bytes(raw), "/a")
     assert node.mzxid is node.czxid and node.pzxid is node.czxid

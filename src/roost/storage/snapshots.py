@@ -48,6 +48,13 @@ def encode_snapshot(index: int, term: int, data: bytes) -> bytes:
 
 def decode_snapshot(blob: bytes, path: Path) -> tuple[SnapshotMeta, bytes]:
     """Verify a snapshot file's bytes; raises CorruptSnapshotError naming ``path``."""
+    meta, payload = decode_snapshot_view(blob, path)
+    return meta, payload.tobytes()
+
+
+def decode_snapshot_view(blob: bytes, path: Path) -> tuple[SnapshotMeta, memoryview]:
+    """`decode_snapshot` returning the payload as a view into ``blob`` (no copy: a
+    snapshot of a million znodes is ~150 MB)."""
     if len(blob) < HEADER_SIZE:
         raise CorruptSnapshotError(f"{path}: offset 0: file of {len(blob)} bytes is too short")
     magic, version, _reserved, index, term, length = _BODY.unpack_from(blob, 0)
@@ -64,7 +71,7 @@ def decode_snapshot(blob: bytes, path: Path) -> tuple[SnapshotMeta, bytes]:
         raise CorruptSnapshotError(f"{path}: offset 0: checksum mismatch over header and payload")
     if version != _VERSION:
         raise CorruptSnapshotError(f"{path}: offset 4: unsupported version {version}")
-    return SnapshotMeta(index, term, path, length), blob[HEADER_SIZE:]
+    return SnapshotMeta(index, term, path, length), view[HEADER_SIZE:]
 
 
 class SnapshotStore:
@@ -97,14 +104,19 @@ class SnapshotStore:
 
     def load(self, index: int) -> tuple[SnapshotMeta, bytes]:
         """Read and verify the snapshot at ``index``."""
+        meta, payload = self.load_view(index)
+        return meta, payload.tobytes()
+
+    def load_view(self, index: int) -> tuple[SnapshotMeta, memoryview]:
+        """`load` with the payload as a view into the file's bytes (one copy in memory)."""
         path = self.directory / snapshot_name(index)
         blob = read_file(path)
         if blob is None:
             raise StorageError(f"{path}: no such snapshot")
-        meta, data = decode_snapshot(blob, path)
+        meta, payload = decode_snapshot_view(blob, path)
         if meta.index != index:
             raise CorruptSnapshotError(f"{path}: offset 8: header says index {meta.index}")
-        return meta, data
+        return meta, payload
 
     def latest(self) -> tuple[SnapshotMeta, bytes] | None:
         """The newest snapshot, verified; None if there is none.
@@ -114,6 +126,11 @@ class SnapshotStore:
         """
         indexes = self.indexes()
         return self.load(indexes[-1]) if indexes else None
+
+    def latest_view(self) -> tuple[SnapshotMeta, memoryview] | None:
+        """`latest` with the payload as a view (see `load_view`)."""
+        indexes = self.indexes()
+        return self.load_view(indexes[-1]) if indexes else None
 
     def prune(self, keep: int = 2) -> list[Path]:
         """Delete all but the newest ``keep`` snapshots; the paths removed."""
