@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -125,3 +130,45 @@ def test_a_large_recovered_tree_is_frozen_and_collection_is_back_on(
     assert gc.isenabled()
     assert gc.get_freeze_count() > before
     assert gc.get_freeze_count() - before >= lg.tree.node_count()  # every znode
+
+
+_ORPHAN = """
+import os, sys, time
+from roost.server.standalone import die_with_parent
+parent = os.getpid()
+if os.fork() == 0:
+    die_with_parent(parent)
+    print(os.getpid(), flush=True)  # armed
+    time.sleep(60)
+    os._exit(0)
+time.sleep(60)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[-1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_snapshot_child_dies_with_a_killed_server() -> None:
+    # a snapshot child that outlived a SIGKILLed server would hold the data directory lock
+    proc = subprocess.Popen([sys.executable, "-c", _ORPHAN], stdout=subprocess.PIPE, text=True)
+    child = 0
+    try:
+        assert proc.stdout is not None
+        child = int(proc.stdout.readline())
+        assert _alive(child)
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 10
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling for the child's exit
+        assert not _alive(child)
+    finally:
+        proc.kill()
+        proc.wait()
+        if child and _alive(child):
+            os.kill(child, signal.SIGKILL)

@@ -9,9 +9,12 @@ index), so the ensemble replaces this class, not the layers around it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import gc
 import logging
 import os
+import signal
 import time
 from collections.abc import Callable
 
@@ -32,8 +35,21 @@ FREEZE_NODES = 100_000
 #: many znodes (1M znodes here: ~20 us to replay a create, ~3 us per znode to snapshot).
 REPLAY_COST_IN_NODES = 8
 
+#: prctl option: the signal a process gets when its parent dies (Linux)
+_PR_SET_PDEATHSIG = 1
+
 Done = Callable[[int, TxnResult], None]
 Applied = Callable[[int, Txn, TxnResult], None]
+
+
+def die_with_parent(parent: int) -> None:
+    """In a forked child: be killed when the parent dies. A snapshot child shares the data
+    directory's lock, so one that outlived a SIGKILLed server would keep the next start from
+    opening the directory (its unfinished snapshot is only a temp file, removed at start)."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: nothing to do
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before that took effect
+        os._exit(1)
 
 
 class StandaloneLog:
@@ -192,9 +208,11 @@ class StandaloneLog:
             return
         index = self.last_index
         self.snapshot_index = index  # no new attempt before the next snapshot_every txns
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child: no event loop, no logging, no locks; just the file
             gc.disable()  # a collection would touch (and so copy) every page of the tree
+            die_with_parent(parent)
             code = 1
             try:
                 self.datadir.snapshots.save(index, TERM, self.tree.to_bytes())
