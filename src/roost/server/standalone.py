@@ -254,6 +254,8 @@ class StandaloneLog:
             await self._snapshot_task
         if snapshot and self._stop_snapshot_pays():
             await self.snapshot()
+        if self.tree.node_count() >= FREEZE_NODES:
+            gc.freeze()  # a server process exits next: its last collection would walk them all
 
     def _stop_snapshot_pays(self) -> bool:
         tail = self.last_index - self._previous_snapshot  # after the newest snapshot written
