@@ -14,7 +14,7 @@ import pytest
 from client.helpers import Backend
 from compat.conftest import BACKENDS
 from roost.recipes import LeaderLatch, Lock
-from roost.testing.zookeeper import free_port
+from roost.testing.zookeeper import ZooKeeperServer, free_port
 
 from .conftest import start_server, stop_server
 from .helpers import Env, states_of, wait_until
@@ -68,3 +68,19 @@ async def test_grants_survive_a_server_restart(own_server: Backend) -> None:
         await latch_b.close()
     finally:
         await env.aclose()
+
+
+def test_zookeeper_log_of_every_start_is_kept_in_the_data_dir(tmp_path: Path) -> None:
+    """A flaky restart is explained by ZooKeeper's log: `stop` leaves it in the given data
+    dir (pytest keeps tmp_path), with both runs around a kill."""
+    data = tmp_path / "data"
+    zk = ZooKeeperServer(data_dir=data)
+    try:
+        zk.start()
+        zk.kill()
+        zk.start()
+    finally:
+        zk.stop()
+    log = (data / "zookeeper.log").read_text(errors="replace")
+    assert log.count("Starting server") == 2
+    assert f"clientPortAddress is 127.0.0.1:{zk.port}" in log

@@ -123,9 +123,10 @@ class ZooKeeperServer:
     """One standalone Apache ZooKeeper process on 127.0.0.1.
 
     ``data_dir``: where snapshots and logs go (default: ``<work_dir>/data``, removed on
-    stop). ``port``: 0 picks a free port. ``config`` adds or overrides zoo.cfg entries;
-    ``system_properties`` adds or overrides ``-D`` properties; ``jvm_flags`` replaces the
-    default heap and GC flags.
+    stop; a given one is kept, and `stop` copies the server's log into it). ``port``: 0
+    picks a free port. ``config`` adds or overrides zoo.cfg entries; ``system_properties``
+    adds or overrides ``-D`` properties; ``jvm_flags`` replaces the default heap and GC
+    flags.
     """
 
     host = "127.0.0.1"
@@ -220,9 +221,11 @@ class ZooKeeperServer:
         raise ZooKeeperUnavailable(f"ZooKeeper did not start: {last_error}\n{self._log_tail()}")
 
     def stop(self) -> None:
-        """Stop the process (SIGTERM, then SIGKILL) and remove the temp files."""
+        """Stop the process (SIGTERM, then SIGKILL) and remove the temp files; the server's
+        log is copied into a caller-given ``data_dir`` first (see `_save_log`)."""
         self._terminate()
         self._bound_port = None
+        self._save_log()
         if self.work_dir is not None and not self.keep_files:
             shutil.rmtree(self.work_dir, ignore_errors=True)
             self.work_dir = None
@@ -337,6 +340,18 @@ class ZooKeeperServer:
                 proc.kill()
                 proc.wait(timeout=15)
         self.proc = None
+
+    def _save_log(self) -> None:
+        """Copy the server's log (every start since the first) into the caller's data dir,
+        which outlives `stop` (e.g. pytest's tmp_path), for a look after a failed test."""
+        target = self._requested_data_dir
+        if self.work_dir is None or target is None or not target.is_dir():
+            return
+        for name in ("zookeeper.log", "stdout.log"):
+            src = self.work_dir / name
+            if src.is_file() and src.stat().st_size:
+                with contextlib.suppress(OSError):
+                    shutil.copyfile(src, target / name)
 
     def _log_tail(self, lines: int = 30) -> str:
         if self.work_dir is None:
