@@ -107,6 +107,7 @@ def up(voters: int, observers: int, base_port: int, folder: Path) -> None:
             )
         )
     hosts = ",".join(f"127.0.0.1:{base_port + i}" for i in range(len(configs)))
+    click.echo(f"connect string: {hosts}")
     stop = False
 
     def on_signal(signum: int, frame: object) -> None:
@@ -130,7 +131,6 @@ def up(voters: int, observers: int, base_port: int, folder: Path) -> None:
                 for i in range(len(procs))
             ]
             if "leader" in modes or time.monotonic() > deadline:
-                click.echo(f"connect string: {hosts}")
                 for i, mode in enumerate(modes):
                     click.echo(f"  member {i + 1}: 127.0.0.1:{base_port + i} {mode}")
                 click.echo("Ctrl-C stops the ensemble")

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from roost.server.core import Server
 
 log = logging.getLogger("roost.connection")
+_READ = int(Perm.READ)
 
 Thunk = Callable[[], bytes]
 
@@ -48,7 +49,8 @@ class Connection(asyncio.Protocol):
         self.frames = FrameBuffer(server.config.max_frame_bytes)
         self.ip = "?"
         self.port = 0
-        self.auth: list[Id] = []
+        #: the identities of this connection (a tuple: handed to every request as is)
+        self.auth: tuple[Id, ...] = ()
         self.handshaken = False
         self.session_id = 0
         self.timeout_ms = 0
@@ -89,7 +91,7 @@ class Connection(asyncio.Protocol):
             self.ip, self.port = peer[0], peer[1]
         cfg = self.server.config
         tr.set_write_buffer_limits(high=cfg.outgoing_high_water)
-        self.auth.append(Id("ip", self.ip))
+        self.auth = (Id("ip", self.ip),)
         if not self.server.admit(self):
             log.warning(
                 "too many connections from %s (max %d): closing",
@@ -211,7 +213,7 @@ class Connection(asyncio.Protocol):
     def notify(self, ev_type: int, path: str, acl: tuple[ACL, ...]) -> None:
         if self.closed:
             return
-        if acl and not check_acl(acl, Perm.READ, self.auth):
+        if acl and not check_acl(acl, _READ, self.auth):
             return
         self.write_raw(encode_event(ev_type, KeeperState.SYNC_CONNECTED, path))
 
@@ -226,7 +228,7 @@ class Connection(asyncio.Protocol):
             return
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self.server.loop.call_soon(self.flush)
+            self.server.event_loop.call_soon(self.flush)
 
     def flush(self) -> None:
         self._flush_scheduled = False
@@ -282,7 +284,7 @@ class Connection(asyncio.Protocol):
         self._close_after_flush = True
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self.server.loop.call_soon(self.flush)
+            self.server.event_loop.call_soon(self.flush)
 
     def abort(self) -> None:
         if self.transport is not None and not self.closed:
@@ -290,11 +292,13 @@ class Connection(asyncio.Protocol):
             self.transport.abort()
 
     def record_latency(self, started: float) -> None:
+        """Count one answered write in this connection's and the server's latency figures."""
         ms = (time.monotonic() - started) * 1000.0
         self.last_latency = ms
-        if self.lat_count == 0 or ms < self.lat_min:
-            self.lat_min = ms
-        self.lat_max = max(self.lat_max, ms)
-        self.lat_sum += ms
-        self.lat_count += 1
-        self.server.record_latency(ms)
+        for stats in (self, self.server):
+            if stats.lat_count == 0 or ms < stats.lat_min:
+                stats.lat_min = ms
+            if ms > stats.lat_max:
+                stats.lat_max = ms
+            stats.lat_sum += ms
+            stats.lat_count += 1

@@ -110,6 +110,7 @@ class Server:
         #: ("session_created" | "session_closed", {"session": sid}), ("session_expired", ...)
         self.listeners: list[Callable[[str, dict[str, object]], None]] = []
         self._linearizable = config.linearizable_reads and config.ensemble
+        self._event_loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def tree(self) -> DataTree:
@@ -120,8 +121,18 @@ class Server:
     def loop(self) -> asyncio.AbstractEventLoop:
         return asyncio.get_running_loop()
 
+    @property
+    def event_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the server was started in (cached: `get_running_loop` costs a getpid
+        system call, and connections schedule a flush for every batch of replies)."""
+        loop = self._event_loop
+        if loop is None:
+            loop = self._event_loop = asyncio.get_running_loop()
+        return loop
+
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
+        self._event_loop = asyncio.get_running_loop()
         self.datadir = DataDir.open(self.config.data_dir)
         if self.config.ensemble:
             self.log = RaftLog(
@@ -341,7 +352,7 @@ class Server:
             self._sync(conn, xid, req)
             return
         handler = READS.get(op)
-        auth = tuple(conn.auth)
+        auth = conn.auth
         if handler is not None:
             if self._linearizable and op in LINEARIZABLE_READS:
                 assert isinstance(self.log, RaftLog)
@@ -349,8 +360,10 @@ class Server:
                 self.log.barrier(
                     lambda: conn.complete(slot, handler(self, conn, xid, req, auth)), conn.abort
                 )
-            else:
+            elif conn.slots:  # answered in turn, after the writes queued ahead of it
                 conn.reply_later(lambda: handler(self, conn, xid, req, auth))
+            else:
+                conn.write_raw(handler(self, conn, xid, req, auth))
             return
         if op == Op.PING:
             conn.reply_later(lambda: encode_reply(Xid.PING, self.tree.last_zxid, 0))
@@ -374,7 +387,7 @@ class Server:
         assert self.log is not None
         slot = conn.reserve()
         started = time.monotonic()
-        txn = Txn(Kind.REQUEST, sid, now_ms(), tuple(conn.auth), op, body[8:], request=req)
+        txn = Txn(Kind.REQUEST, sid, now_ms(), conn.auth, op, body[8:], request=req)
 
         def done(zxid: int, res: TxnResult) -> None:
             if res is LOST:
@@ -473,7 +486,7 @@ class Server:
             conn.reply(encode_reply(xid, zxid, Err.RECONFIG_DISABLED))
             return
         node = self.tree.get(CONFIG_NODE)
-        if node is None or not self.tree.check_acl(node, Perm.WRITE, tuple(conn.auth)):
+        if node is None or not self.tree.check_acl(node, Perm.WRITE, conn.auth):
             conn.reply(encode_reply(xid, zxid, Err.NO_AUTH))
             return
         try:
@@ -504,9 +517,7 @@ class Server:
             conn.reply(encode_reply(Xid.AUTH, 0, Err.AUTH_FAILED))
             conn.close_after_flush()
             return
-        for i in ids:
-            if i not in conn.auth:
-                conn.auth.append(i)
+        conn.auth += tuple(i for i in dict.fromkeys(ids) if i not in conn.auth)
         conn.reply(encode_reply(Xid.AUTH, 0, 0))
 
     def _close_session(self, conn: Connection, xid: int) -> None:
@@ -610,13 +621,6 @@ class Server:
         # reconnect and re-register them (setWatches fires what changed)
         for conn in list(self.connections):
             conn.abort()
-
-    def record_latency(self, ms: float) -> None:
-        if self.lat_count == 0 or ms < self.lat_min:
-            self.lat_min = ms
-        self.lat_max = max(self.lat_max, ms)
-        self.lat_sum += ms
-        self.lat_count += 1
 
     # --- housekeeping --------------------------------------------------------------------------
     async def _expire_sessions(self) -> None:

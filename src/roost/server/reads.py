@@ -49,6 +49,8 @@ if TYPE_CHECKING:
     from roost.server.core import Server
 
 Auth = tuple[Id, ...]
+#: plain ints: `int & Perm` goes through enum.Flag's Python-level operators on every read
+_READ, _ADMIN = int(Perm.READ), int(Perm.ADMIN)
 Handler = Callable[["Server", "Connection", int, Any, Auth], bytes]
 
 
@@ -66,7 +68,7 @@ def _readable(server: Server, path: str, auth: Auth) -> tuple[int, Any]:
     node = tree.get(path)
     if node is None:
         return Err.NO_NODE, None
-    if not tree.check_acl(node, Perm.READ, auth):
+    if not tree.check_acl(node, _READ, auth):
         return Err.NO_AUTH, None
     return 0, node
 
@@ -123,10 +125,10 @@ def get_acl(server: Server, conn: Connection, xid: int, req: GetACLRequest, auth
     node = tree.get(req.path)
     if node is None:
         return _err(server, xid, Err.NO_NODE)
-    if not tree.check_acl(node, Perm.READ | Perm.ADMIN, auth):
+    if not tree.check_acl(node, _READ | _ADMIN, auth):
         return _err(server, xid, Err.NO_AUTH)
     acl = list(node.acl)
-    if not tree.check_acl(node, Perm.ADMIN, auth):
+    if not tree.check_acl(node, _ADMIN, auth):
         acl = [_mask(a) for a in acl]
     return _ok(server, xid, GetACLResponse(acl, tree.stat(node)))
 
