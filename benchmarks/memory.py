@@ -3,7 +3,8 @@
 Used by compare_all.py: start a standalone server on a data directory of our own, load N
 znodes of 100 B under /mem (pipelined over a few sessions), read the server's RSS, restart
 it (clean stop; then SIGKILL) timing until /mem shows all N children again, and measure the
-newest snapshot file (roost: ``snap/*.snap``; ZooKeeper: ``version-2/snapshot.*``).
+newest snapshot file once the server has stopped (roost: ``snap/*.snap``; ZooKeeper:
+``version-2/snapshot.*``).
 """
 
 from __future__ import annotations
@@ -143,10 +144,12 @@ def measure(server: str, n: int) -> MemoryRun:
                 srv.start()
                 wait_for_nodes(srv.hosts, n)
                 run.restart_kill_seconds = time.monotonic() - t0
-                snap = newest_snapshot(data_dir, pattern)
-                if snap is not None:
-                    run.snapshot_file = str(snap.relative_to(data_dir))
-                    run.snapshot_bytes = snap.stat().st_size
+            # after the stop, which waits for a snapshot roost is writing in the background
+            # (the newest file may still miss the log's last txns: its name has its index)
+            snap = newest_snapshot(data_dir, pattern)
+            if snap is not None:
+                run.snapshot_file = str(snap.relative_to(data_dir))
+                run.snapshot_bytes = snap.stat().st_size
         except (OSError, RuntimeError, TimeoutError, BenchError) as e:
             run.error = f"{type(e).__name__}: {e}"
     return run
