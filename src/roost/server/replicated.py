@@ -67,7 +67,11 @@ class Dedupe:
 
     def first_time(self, origin: int, boot: int, seq: int) -> bool:
         key = (origin, boot)
-        mark, above = self.marks.get(key, (0, set()))
+        known = self.marks.get(key)
+        if known is not None and seq == known[0] + 1 and not known[1]:
+            self.marks[key] = (seq, known[1])  # the usual case: the next one in order
+            return True
+        mark, above = known or (0, set())
         if seq <= mark or seq in above:
             return False
         above.add(seq)

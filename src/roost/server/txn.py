@@ -30,6 +30,10 @@ class Kind(IntEnum):
     RECONFIG = 6
 
 
+#: txn kinds by value (cheaper than calling the enum, once per applied entry)
+_KINDS: dict[object, Kind] = {k.value: k for k in Kind}
+
+
 @dataclass(slots=True)  # not frozen: built for every write, and frozen costs 6x to build
 class Txn:
     kind: Kind
@@ -75,10 +79,10 @@ class Txn:
                 data, raw=False
             )
             return cls(
-                Kind(kind),
+                _KINDS[kind],
                 sid,
                 t,
-                tuple(Id(s, i) for s, i in auth),
+                tuple(Id(s, i) for s, i in auth) if auth else (),
                 op,
                 body,
                 timeout,
@@ -86,7 +90,7 @@ class Txn:
                 boot,
                 seq,
             )
-        except (ValueError, TypeError, msgpack.UnpackException) as e:
+        except (ValueError, TypeError, LookupError, msgpack.UnpackException) as e:
             raise ProtocolError(f"undecodable txn: {e}") from None
 
 
