@@ -109,6 +109,24 @@ def test_flipped_byte_in_newest_snapshot_raises_without_fallback(tmp_path: Path)
             store.latest()
 
 
+def test_snapshot_views_match_the_copies_and_are_verified_alike(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path)
+    assert store.latest_view() is None
+    store.save(3, 1, b"first")
+    newest = store.save(7, 2, b"second payload")
+    view = store.latest_view()
+    assert view is not None
+    meta, payload = view
+    assert isinstance(payload, memoryview)
+    assert (meta.index, meta.term, bytes(payload)) == (7, 2, b"second payload")
+    assert bytes(store.load_view(3)[1]) == store.load(3)[1] == b"first"
+    raw = bytearray(newest.read_bytes())
+    raw[-1] ^= 0x01
+    newest.write_bytes(bytes(raw))
+    with pytest.raises(CorruptSnapshotError, match="checksum"):
+        store.latest_view()
+
+
 def test_truncated_snapshot_raises(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path)
     path = store.save(4, 1, b"abcdefgh")

@@ -174,57 +174,62 @@ def _load_nodes(tree: DataTree, rows: Iterator[Any], acls: dict[int, tuple[ACL, 
     prefix, cut = "", -2  # the current parent's path + "/" and the index of that "/"
     prev = ""
     size = 0
-    for row in rows:
-        path, data, acl_i, czxid, mzxid, ctime, mtime, version, cversion, aversion, kind, \
-            owner, pzxid = row  # fmt: skip
-        if not (
-            type(path) is str
-            and type(acl_i) is int
-            and type(czxid) is int
-            and type(mzxid) is int
-            and type(ctime) is int
-            and type(mtime) is int
-            and type(version) is int
-            and type(cversion) is int
-            and type(aversion) is int
-            and type(kind) is int
-            and type(owner) is int
-            and type(pzxid) is int
-            and (data is None or type(data) is bytes)
-        ):
-            raise SnapshotError(f"bad node row for {path!r}")
-        if path <= prev:
-            raise SnapshotError(f"node {path!r} out of order after {prev!r}")
-        node: Node = new_node(Node)
-        node.data = data
-        node.acl = acquire(acls[acl_i])
-        node.children = None
-        node.czxid = czxid
-        node.mzxid = czxid if mzxid == czxid else mzxid
-        node.pzxid = czxid if pzxid == czxid else pzxid
-        node.ctime = ctime
-        node.mtime = ctime if mtime == ctime else mtime
-        node.version = version
-        node.cversion = cversion
-        node.aversion = aversion
-        node.kind = kinds[kind]
-        node.owner = owner
-        prev = path
-        i = path.rfind("/")
-        name = path[i + 1 :]
-        if not name:
-            _add_root(tree, path, node)
-            continue
-        if i != cut or not path.startswith(prefix):
-            kids = _children_of(tree, path, i)
-            prefix, cut = path[: i + 1], i
-        if kind:
-            if kind == Kind.EPHEMERAL and owner not in sessions:
-                raise SnapshotError(f"ephemeral {path!r} of unknown session {owner:#x}")
-            tree.index_kind(path, node)
-        kids[name] = node
-        nodes[path] = node
-        size += len(path) + (len(data) if data else 0)
+    try:
+        for row in rows:
+            path, data, acl_i, czxid, mzxid, ctime, mtime, version, cversion, aversion, kind, \
+                owner, pzxid = row  # fmt: skip
+            if not (
+                type(path) is str
+                and type(acl_i) is int
+                and type(czxid) is int
+                and type(mzxid) is int
+                and type(ctime) is int
+                and type(mtime) is int
+                and type(version) is int
+                and type(cversion) is int
+                and type(aversion) is int
+                and type(kind) is int
+                and type(owner) is int
+                and type(pzxid) is int
+                and (data is None or type(data) is bytes)
+            ):
+                raise SnapshotError(f"bad node row for {path!r}")
+            if path <= prev:
+                raise SnapshotError(f"node {path!r} out of order after {prev!r}")
+            node: Node = new_node(Node)
+            node.data = data
+            node.acl = acquire(acls[acl_i])
+            node.children = None
+            node.czxid = czxid
+            node.mzxid = czxid if mzxid == czxid else mzxid
+            node.pzxid = czxid if pzxid == czxid else pzxid
+            node.ctime = ctime
+            node.mtime = ctime if mtime == ctime else mtime
+            node.version = version
+            node.cversion = cversion
+            node.aversion = aversion
+            node.kind = kinds[kind]
+            node.owner = owner
+            prev = path
+            i = path.rfind("/")
+            name = path[i + 1 :]
+            if not name:
+                _add_root(tree, path, node)
+                continue
+            if i != cut or not path.startswith(prefix):
+                kids = _children_of(tree, path, i)
+                prefix, cut = path[: i + 1], i
+            if kind:
+                if kind == Kind.EPHEMERAL and owner not in sessions:
+                    raise SnapshotError(f"ephemeral {path!r} of unknown session {owner:#x}")
+                tree.index_kind(path, node)
+            kids[name] = node
+            nodes[path] = node
+            size += len(path) + (len(data) if data else 0)
+    except SnapshotError:
+        raise
+    except (LookupError, TypeError, ValueError) as exc:  # short row, unknown ACL or kind...
+        raise SnapshotError(f"bad node row after {prev!r}: {exc!r}") from exc
     tree.add_data_size(size)
 
 
