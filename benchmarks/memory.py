@@ -3,8 +3,8 @@
 Used by compare_all.py: start a standalone server on a data directory of our own, load N
 znodes of 100 B under /mem (pipelined over a few sessions), read the server's RSS, restart
 it (clean stop; then SIGKILL) timing until /mem shows all N children again, and measure the
-newest snapshot file once the server has stopped (roost: ``snap/*.snap``; ZooKeeper:
-``version-2/snapshot.*``).
+newest snapshot file once it holds all N znodes (roost: ``snap/*.snap``; ZooKeeper:
+``version-2/snapshot.*``; see `snapshot_everything`).
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def newest_snapshot(data_dir: Path, pattern: str) -> Path | None:
 
 
 @contextlib.contextmanager
-def standalone(server: str, data_dir: Path) -> Iterator[Any]:
+def standalone(server: str, data_dir: Path, **roost_config: Any) -> Iterator[Any]:
     if server == "zookeeper":
         from roost.testing.zookeeper import ZooKeeperServer
 
@@ -113,8 +113,20 @@ def standalone(server: str, data_dir: Path) -> Iterator[Any]:
     else:
         from roost.testing.server import RoostServer
 
-        with RoostServer(data_dir=data_dir, subprocess=True, max_client_connections=0) as srv:
+        with RoostServer(
+            data_dir=data_dir, subprocess=True, max_client_connections=0, **roost_config
+        ) as srv:
             yield srv
+
+
+def snapshot_everything(server: str, data_dir: Path, n: int) -> None:
+    """Make the newest snapshot hold all ``n`` znodes. ZooKeeper writes one as it starts;
+    roost keeps the txns after its last periodic snapshot in the log (a clean stop writes
+    one only when replaying them would cost more), so start it once with a snapshot after
+    every txn: the session that counts /mem triggers one, and the stop waits for it."""
+    if server == "roost":
+        with standalone(server, data_dir, snapshot_every=1) as srv:
+            wait_for_nodes(srv.hosts, n)
 
 
 def rss(srv: Any) -> int:
@@ -144,8 +156,7 @@ def measure(server: str, n: int) -> MemoryRun:
                 srv.start()
                 wait_for_nodes(srv.hosts, n)
                 run.restart_kill_seconds = time.monotonic() - t0
-            # after the stop, which waits for a snapshot roost is writing in the background
-            # (the newest file may still miss the log's last txns: its name has its index)
+            snapshot_everything(server, data_dir, n)
             snap = newest_snapshot(data_dir, pattern)
             if snap is not None:
                 run.snapshot_file = str(snap.relative_to(data_dir))
