@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from roost.tree import InvalidPath, is_valid_path, validate_path
-from roost.tree.paths import join, split_path
+from roost.tree.paths import join, path_error, split_path
 
 VALID = ["/", "/a", "/a/b", "/ä", "/a.b", "/...", "/a/.b", "/a/b..", "/\u00a0", "/\uffef", "/x y"]
 INVALID = ["", "a", "a/b", "/a/", "//", "/a//b", "/.", "/a/.", "/..", "/a/../b", "/a\x00",
@@ -34,3 +36,13 @@ def test_split_and_join() -> None:
     assert split_path("nope") is None
     assert join("/", "a") == "/a"
     assert join("/a", "b") == "/a/b"
+
+
+PIECES = ["/", "a", ".", "..", "b", "\x00", "\u00e9", "\ud800", "\U0001f600", "x.y", "\x7f", " "]
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=8))
+def test_quick_check_agrees_with_the_full_rules(pieces: list[str]) -> None:
+    # is_valid_path has a fast path for ordinary paths; it must agree with path_error
+    path = "".join(pieces)
+    assert is_valid_path(path) == (path_error(path) is None)

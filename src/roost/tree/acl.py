@@ -192,7 +192,8 @@ def check_acl(acl: Sequence[ACL], perm: int, auth: Sequence[Id]) -> bool:
     for entry in acl:
         if not entry.perms & perm:
             continue
-        if entry.id == WORLD_ANYONE:
+        ident = entry.id
+        if ident.scheme == "world" and ident.id == "anyone":
             return True
         for ident in auth:
             if _id_matches(ident, entry.id):
@@ -207,25 +208,29 @@ class AclCache:
     hashing every entry again, and this runs for every create.
     """
 
-    __slots__ = ("_counts", "_interned", "_last")
+    __slots__ = ("_counts", "_interned", "_last", "_last_in")
 
     def __init__(self) -> None:
+        #: the tuple last asked for and the shared tuple it mapped to (fixup_acl hands out
+        #: the same tuple object for the same ACL list, so this usually skips hashing)
+        self._last_in: tuple[ACL, ...] | None = None
         self._last: tuple[ACL, ...] | None = None
         self._interned: dict[tuple[ACL, ...], tuple[ACL, ...]] = {}
         self._counts: dict[int, int] = {}
 
     def acquire(self, acl: tuple[ACL, ...]) -> tuple[ACL, ...]:
         """Return the shared tuple equal to `acl` and count one more user."""
-        if acl is self._last:  # the same tuple again (fixup_acl remembers its results)
-            self._counts[id(acl)] += 1
-            return acl
-        shared = self._interned.get(acl)
-        if shared is None:
-            shared = self._interned[acl] = acl
+        shared = self._last
+        if shared is not None and (acl is self._last_in or acl is shared):
+            self._counts[id(shared)] += 1
+            return shared
+        found = self._interned.get(acl)
+        if found is None:
+            found = self._interned[acl] = acl
             self._counts[id(acl)] = 0
-        self._counts[id(shared)] += 1
-        self._last = shared
-        return shared
+        self._counts[id(found)] += 1
+        self._last, self._last_in = found, acl
+        return found
 
     def release(self, acl: tuple[ACL, ...]) -> None:
         key = id(acl)
@@ -234,7 +239,7 @@ class AclCache:
             self._counts[key] = n
         else:
             if acl is self._last:
-                self._last = None
+                self._last = self._last_in = None
             self._counts.pop(key, None)
             self._interned.pop(acl, None)
 

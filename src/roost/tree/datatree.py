@@ -191,10 +191,18 @@ class DataTree:
         self.nodes[ROOT] = root
         self._data_size += 1 + root.data_length
 
-    def link(self, path: str, node: Node, zxid: int = 0, undo: Undo | None = None) -> None:
+    def link(
+        self,
+        path: str,
+        node: Node,
+        zxid: int = 0,
+        undo: Undo | None = None,
+        split: tuple[str, str] | None = None,
+    ) -> None:
         """Add `node` (its acl not yet acquired) at `path`; bumps the parent's stored
-        cversion and sets its pzxid. The parent must exist."""
-        parent_path, name = split_path(path) or (ROOT, path)
+        cversion and sets its pzxid. The parent must exist. `split`: `split_path(path)`
+        when the caller has it already."""
+        parent_path, name = split or split_path(path) or (ROOT, path)
         parent = self.nodes[parent_path]
         node.acl = self.acl_cache.acquire(node.acl)
         if parent.children is None:

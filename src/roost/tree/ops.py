@@ -115,6 +115,7 @@ def create(
         return Err.NO_AUTH, None
     if mode.sequential:
         path = f"{path}{parent.cversion:010d}"
+        split = (parent_path, split[1] + path[len(req.path) :])
     if not is_valid_path(path):
         return Err.BAD_ARGUMENTS, None
     if path in tree.nodes:
@@ -124,9 +125,13 @@ def create(
     if req.data is not None and len(req.data) > tree.config.max_data_bytes:
         return Err.BAD_ARGUMENTS, None
     ttl = req.ttl if isinstance(req, CreateTTLRequest) else 0
-    kind, owner = _node_kind(op, mode, ctx, ttl)
+    kind: int
+    if op == Op.CREATE and not mode.ephemeral:
+        kind, owner = Kind.PERSISTENT, 0
+    else:
+        kind, owner = _node_kind(op, mode, ctx, ttl)
     node = Node(req.data, acl, ctx.zxid, ctx.time_ms, kind, owner)
-    tree.link(path, node, ctx.zxid, undo)
+    tree.link(path, node, ctx.zxid, undo, split)
     events.append(WatchEvent(EventType.NODE_CREATED, path, node.acl))
     events.append(WatchEvent(EventType.NODE_CHILDREN_CHANGED, parent_path, parent.acl))
     if op == Op.CREATE:

@@ -43,6 +43,16 @@ def path_error(path: str) -> str | None:
 
 
 def is_valid_path(path: str) -> bool:
+    # The usual path has no empty, "." or ".." component: without "//" and "/." in it, only
+    # the ends and the banned characters are left to check (path_error says why otherwise).
+    if (
+        path[:1] == "/"
+        and "//" not in path
+        and "/." not in path
+        and (path[-1] != "/" or len(path) == 1)
+        and _BAD_CHAR.search(path) is None
+    ):
+        return True
     return path_error(path) is None
 
 
