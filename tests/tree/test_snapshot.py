@@ -222,13 +222,24 @@ def test_damaged_rows_are_refused_naming_the_problem(raw: bytes, reason: str) ->
 
 def test_loading_shares_equal_stat_ints_and_restores_the_collector() -> None:
     big = 1 << 40  # far outside the small-int cache: equal values would be distinct objects
+    same_ms = {"ctime": big + 1, "mtime": big + 1}
     raw = image(
-        [row("/"), row("/a", czxid=big, mzxid=big, pzxid=big, ctime=big + 1, mtime=big + 1)]
+        [
+            row("/"),
+            row("/a", czxid=big, mzxid=big, pzxid=big, **same_ms),
+            row("/b", czxid=big + 5, mzxid=big + 5, pzxid=big + 9, **same_ms),
+            row("/c", ctime=big + 2, mtime=big + 3),
+        ]
     )
     assert gc.isenabled()
-    node = node_at(DataTree.from_bytes(raw), "/a")
-    assert node.mzxid is node.czxid and node.pzxid is node.czxid
-    assert node.mtime is node.ctime
+    tree = DataTree.from_bytes(raw)
+    a, b, c = (node_at(tree, p) for p in ("/a", "/b", "/c"))
+    assert a.mzxid is a.czxid and a.pzxid is a.czxid
+    assert a.mtime is a.ctime
+    assert b.ctime is a.ctime and b.mtime is a.ctime  # created in the same millisecond
+    assert b.mzxid is b.czxid and b.pzxid == big + 9
+    assert (c.ctime, c.mtime) == (big + 2, big + 3)
+    assert tree.to_bytes() == raw
     assert gc.isenabled()
     with pytest.raises(SnapshotError):
         DataTree.from_bytes(raw[:-2])
