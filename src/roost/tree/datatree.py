@@ -331,9 +331,7 @@ class DataTree:
         return snapshot.encode(self)
 
     @classmethod
-    def from_bytes(
-        cls, data: bytes | memoryview, config: TreeConfig = DEFAULT_CONFIG
-    ) -> DataTree:
+    def from_bytes(cls, data: bytes | memoryview, config: TreeConfig = DEFAULT_CONFIG) -> DataTree:
         """Load a `to_bytes` snapshot; raises `SnapshotError` (a ValueError) if invalid."""
         return snapshot.decode(data, config)
 
