@@ -11,6 +11,7 @@ applied, so they precede the reply of any later request that observes the change
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import deque
@@ -28,6 +29,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("roost.connection")
 _READ = int(Perm.READ)
+
+
+@functools.lru_cache(maxsize=256)
+def _event_frame(ev_type: int, path: str) -> bytes:
+    """The notification frame for an event: one change fires the same frame to every
+    watcher of the node, so it is encoded once, not once per connection."""
+    return encode_event(ev_type, KeeperState.SYNC_CONNECTED, path)
 
 Thunk = Callable[[], bytes]
 
@@ -215,7 +223,7 @@ class Connection(asyncio.Protocol):
             return
         if acl and not check_acl(acl, _READ, self.auth):
             return
-        self.write_raw(encode_event(ev_type, KeeperState.SYNC_CONNECTED, path))
+        self.write_raw(_event_frame(ev_type, path))
 
     # --- output -----------------------------------------------------------------------
     def write_raw(self, frame: bytes) -> None:
