@@ -50,3 +50,28 @@ def test_lagging_follower_reads_old_entries_from_the_log(
         finally:
             zk.stop()
             zk.close()
+
+
+def test_members_snapshot_after_different_numbers_of_txns() -> None:
+    # each member draws its gap between snapshots from [every/2, every] (as ZooKeeper does
+    # with snapCount), so the members of an ensemble do not all fork a snapshot at once
+    with RoostEnsemble(3, snapshot_every=100) as ens:
+        logs = [s.server.log for s in ens.servers]  # type: ignore[union-attr]
+        gaps = [[log._next_snapshot_gap() for _ in range(200)] for log in logs]  # type: ignore[union-attr]
+        for member_gaps in gaps:
+            assert all(50 <= g <= 100 for g in member_gaps)
+            assert len(set(member_gaps)) > 10
+        assert len({tuple(g) for g in gaps}) == 3  # each member has its own sequence
+        zk = KazooClient(hosts=ens.servers[ens.leader()].hosts)
+        zk.start(timeout=15)
+        try:
+            for r in [zk.create_async(f"/s{i}", b"x") for i in range(250)]:
+                r.get(timeout=30)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not all(
+                    log.snapshot_index > 0 for log in logs):  # type: ignore[union-attr]
+                time.sleep(0.05)
+            assert all(log.snapshot_index > 0 for log in logs)  # type: ignore[union-attr]
+        finally:
+            zk.stop()
+            zk.close()

@@ -175,6 +175,7 @@ class RaftLog:
         self._removed = False
         self._snapshot_task: asyncio.Task[None] | None = None
         self._rng = random.Random(self.boot ^ self.id)
+        self._snapshot_gap = self._next_snapshot_gap()
         self._leaderless_since: float | None = time.monotonic()
 
     # --- start-up --------------------------------------------------------------------
@@ -422,7 +423,7 @@ class RaftLog:
         if rd.committed_entries:
             self.batches += 1
             self.store.trim_memory(self.last_index, MEMORY_LOG_ENTRIES)
-            if self.last_index - self.snapshot_index >= self.config.snapshot_every:
+            if self.last_index - self.snapshot_index >= self._snapshot_gap:
                 self._background_snapshot()
 
     def _persist(self, rd: Ready) -> None:
@@ -592,6 +593,13 @@ class RaftLog:
         await loop.run_in_executor(None, self.store.create_snapshot, index, conf, image, keep)
         self.snapshot_index = index
 
+    def _next_snapshot_gap(self) -> int:
+        """Txns until the next snapshot: between half and all of `snapshot_every`, drawn
+        again after each one. Members that all snapshot at the same index would all fork and
+        serialize at once (ZooKeeper randomizes snapCount the same way)."""
+        every = self.config.snapshot_every
+        return every - self._rng.randrange(every // 2 + 1)
+
     def _background_snapshot(self) -> None:
         """Snapshot without stopping: a forked child serializes its copy-on-write image of
         the state and writes the file; this process goes on at once."""
@@ -600,7 +608,8 @@ class RaftLog:
         index = self.last_index
         term = self.store.term(index)
         conf = self._node.conf_state
-        self.snapshot_index = index  # no new attempt before snapshot_every more txns
+        self.snapshot_index = index  # no new attempt before another gap of txns
+        self._snapshot_gap = self._next_snapshot_gap()
         pid = os.fork()
         if pid == 0:  # the child: no event loop, no logging, no locks; just the file
             code = 1
