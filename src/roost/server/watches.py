@@ -3,11 +3,17 @@
 A watcher is a connection: one connection gets at most one notification per
 trigger. Standard watches are one-shot; persistent and persistent-recursive
 watches (addWatch) stay until removed or the connection closes.
+
+Each table is indexed both ways: path -> watchers (what a trigger needs) and
+watcher -> paths (what closing a connection needs), so forgetting a connection
+costs what that connection owns, not what the whole server watches. Every
+change to one direction is mirrored in the other, including the one-shot
+watches a trigger consumes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Protocol
 
 from roost.tree import WatchEvent
@@ -20,28 +26,15 @@ class Watcher(Protocol):
 
 
 Table = dict[str, set[Watcher]]
+#: the reverse of a Table: watcher -> the paths it watches there. A watcher whose
+#: one-shot watches all fired may keep an empty set here until it is dropped.
+Owned = dict[Watcher, set[str]]
 
+#: table numbers, the order of `WatchManager.tables` and `WatchManager.owned`
+DATA, CHILD, PERSISTENT, RECURSIVE = range(4)
 
-def _add(table: Table, path: str, w: Watcher) -> None:
-    s = table.get(path)
-    if s is None:
-        table[path] = {w}
-    else:
-        s.add(w)
-
-
-def _pop(table: Table, path: str) -> set[Watcher]:
-    return table.pop(path, None) or set()
-
-
-def _discard(table: Table, path: str, w: Watcher) -> bool:
-    s = table.get(path)
-    if s is None or w not in s:
-        return False
-    s.discard(w)
-    if not s:
-        del table[path]
-    return True
+_CHILDREN_CHANGED = EventType.NODE_CHILDREN_CHANGED
+_DELETED = EventType.NODE_DELETED
 
 
 def ancestors(path: str) -> Iterable[str]:
@@ -52,79 +45,196 @@ def ancestors(path: str) -> Iterable[str]:
         yield path
 
 
+def _tables_for(wtype: int) -> tuple[int, ...]:
+    """The tables removeWatches/checkWatches of this WatcherType look at, in order."""
+    if wtype == WatcherType.ANY:
+        return (CHILD, DATA, PERSISTENT, RECURSIVE)
+    if wtype == WatcherType.CHILDREN:
+        return (CHILD,)
+    if wtype == WatcherType.DATA:
+        return (DATA,)
+    return ()
+
+
 class WatchManager:
     def __init__(self) -> None:
         self.data: Table = {}
         self.child: Table = {}
         self.persistent: Table = {}
         self.recursive: Table = {}
+        self.tables: tuple[Table, Table, Table, Table] = (
+            self.data,
+            self.child,
+            self.persistent,
+            self.recursive,
+        )
+        self._owned_data: Owned = {}
+        self._owned_child: Owned = {}
+        #: the reverse index, table by table: watcher -> the paths it watches there
+        self.owned: tuple[Owned, Owned, Owned, Owned] = (
+            self._owned_data,
+            self._owned_child,
+            {},
+            {},
+        )
+        self._count = 0  # (path, watcher) pairs over all tables
 
     # --- registration -------------------------------------------------------------
+    # add_data and add_child are _add written out: they run for every read that sets a watch
     def add_data(self, path: str, w: Watcher) -> None:
-        _add(self.data, path, w)
+        s = self.data.get(path)
+        if s is None:
+            self.data[path] = {w}
+        elif w in s:
+            return
+        else:
+            s.add(w)
+        self._count += 1
+        paths = self._owned_data.get(w)
+        if paths is None:
+            self._owned_data[w] = {path}
+        else:
+            paths.add(path)
 
     def add_child(self, path: str, w: Watcher) -> None:
-        _add(self.child, path, w)
+        s = self.child.get(path)
+        if s is None:
+            self.child[path] = {w}
+        elif w in s:
+            return
+        else:
+            s.add(w)
+        self._count += 1
+        paths = self._owned_child.get(w)
+        if paths is None:
+            self._owned_child[w] = {path}
+        else:
+            paths.add(path)
 
     def add_persistent(self, path: str, w: Watcher, recursive: bool) -> None:
-        _add(self.recursive if recursive else self.persistent, path, w)
+        self._add(RECURSIVE if recursive else PERSISTENT, path, w)
 
     def remove(self, path: str, w: Watcher, wtype: int, dry_run: bool = False) -> bool:
         """removeWatches/checkWatches: True if this connection had such a watch."""
-        tables: list[Table] = []
-        if wtype in (WatcherType.CHILDREN, WatcherType.ANY):
-            tables.append(self.child)
-        if wtype in (WatcherType.DATA, WatcherType.ANY):
-            tables.append(self.data)
-        if wtype == WatcherType.ANY:
-            tables += [self.persistent, self.recursive]
+        if dry_run:
+            return any(w in self.tables[k].get(path, ()) for k in _tables_for(wtype))
         found = False
-        for t in tables:
-            found = found or w in t.get(path, ()) if dry_run else _discard(t, path, w) or found
+        for kind in _tables_for(wtype):
+            found = self._discard(kind, path, w) or found
         return found
 
     def drop(self, w: Watcher) -> None:
         """Forget every watch of a closed connection."""
-        for table in (self.data, self.child, self.persistent, self.recursive):
-            for path in [p for p, s in table.items() if w in s]:
-                _discard(table, path, w)
+        for kind in (DATA, CHILD, PERSISTENT, RECURSIVE):
+            paths = self.owned[kind].pop(w, None)
+            if not paths:
+                continue
+            table = self.tables[kind]
+            for p in paths:
+                s = table[p]
+                s.discard(w)
+                if not s:
+                    del table[p]
+            self._count -= len(paths)
+
+    def _add(self, kind: int, path: str, w: Watcher) -> None:
+        table = self.tables[kind]
+        s = table.get(path)
+        if s is None:
+            table[path] = {w}
+        elif w in s:
+            return
+        else:
+            s.add(w)
+        self._count += 1
+        owned = self.owned[kind]
+        paths = owned.get(w)
+        if paths is None:
+            owned[w] = {path}
+        else:
+            paths.add(path)
+
+    def _discard(self, kind: int, path: str, w: Watcher) -> bool:
+        table = self.tables[kind]
+        s = table.get(path)
+        if s is None or w not in s:
+            return False
+        s.discard(w)
+        if not s:
+            del table[path]
+        self._count -= 1
+        owned = self.owned[kind]
+        paths = owned[w]
+        paths.discard(path)
+        if not paths:
+            del owned[w]
+        return True
+
+    def _pop(self, kind: int, path: str) -> set[Watcher] | None:
+        """Take the one-shot watches of a path out of both directions of a table."""
+        popped = self.tables[kind].pop(path, None)
+        if popped:
+            self._count -= len(popped)
+            owned = self.owned[kind]
+            for w in popped:
+                owned[w].discard(path)
+        return popped
 
     # --- firing ---------------------------------------------------------------------
     def trigger(self, events: list[WatchEvent]) -> None:
-        if not (self.data or self.child or self.persistent or self.recursive):
+        if not self._count:
             return  # nobody watches anything: the common case under write load
         for ev in events:
             for w in self._targets(ev.type, ev.path):
                 w.notify(ev.type, ev.path, ev.acl)
 
-    def _targets(self, ev_type: int, path: str) -> set[Watcher]:
-        if ev_type == EventType.NODE_CHILDREN_CHANGED:
-            targets = _pop(self.child, path)
-            targets |= self.persistent.get(path, set())
-            return targets
-        targets = _pop(self.data, path)
-        if ev_type == EventType.NODE_DELETED:
-            targets |= _pop(self.child, path)
-        targets |= self.persistent.get(path, set())
-        if self.recursive:
+    def _targets(self, ev_type: int, path: str) -> Collection[Watcher]:
+        """Who hears this event; the indexes are already up to date when it returns.
+
+        The returned set is never one the tables hold, so a watcher's notify may add
+        or drop watches while the caller iterates over it.
+        """
+        if ev_type == _CHILDREN_CHANGED:
+            out = self._pop(CHILD, path)
+        else:
+            out = self._pop(DATA, path)
+            if ev_type == _DELETED:
+                gone = self._pop(CHILD, path)
+                if gone:
+                    if out is None:
+                        out = gone
+                    else:
+                        out |= gone
+        live = self.persistent.get(path)
+        if live:
+            if out is None:
+                out = set(live)
+            else:
+                out |= live
+        if ev_type != _CHILDREN_CHANGED and self.recursive:
+            rec = self.recursive
             for p in ancestors(path):
-                targets |= self.recursive.get(p, set())
-        return targets
+                live = rec.get(p)
+                if live:
+                    if out is None:
+                        out = set(live)
+                    else:
+                        out |= live
+        return out or ()
 
     # --- stats ------------------------------------------------------------------------
     def count(self) -> int:
-        return sum(
-            len(s)
-            for t in (self.data, self.child, self.persistent, self.recursive)
-            for s in t.values()
-        )
+        return self._count
 
     def by_path(self) -> dict[str, set[Watcher]]:
         out: dict[str, set[Watcher]] = {}
-        for t in (self.data, self.child, self.persistent, self.recursive):
+        for t in self.tables:
             for p, s in t.items():
                 out.setdefault(p, set()).update(s)
         return out
 
     def paths_of(self, w: Watcher, pred: Callable[[str], bool] = lambda p: True) -> list[str]:
-        return sorted({p for p, s in self.by_path().items() if w in s and pred(p)})
+        paths: set[str] = set()
+        for owned in self.owned:
+            paths.update(owned.get(w, ()))
+        return sorted(p for p in paths if pred(p))
