@@ -68,48 +68,16 @@ class WatchManager:
             self.persistent,
             self.recursive,
         )
-        self._owned_data: Owned = {}
-        self._owned_child: Owned = {}
         #: the reverse index, table by table: watcher -> the paths it watches there
-        self.owned: tuple[Owned, Owned, Owned, Owned] = (
-            self._owned_data,
-            self._owned_child,
-            {},
-            {},
-        )
+        self.owned: tuple[Owned, Owned, Owned, Owned] = ({}, {}, {}, {})
         self._count = 0  # (path, watcher) pairs over all tables
 
     # --- registration -------------------------------------------------------------
-    # add_data and add_child are _add written out: they run for every read that sets a watch
     def add_data(self, path: str, w: Watcher) -> None:
-        s = self.data.get(path)
-        if s is None:
-            self.data[path] = {w}
-        elif w in s:
-            return
-        else:
-            s.add(w)
-        self._count += 1
-        paths = self._owned_data.get(w)
-        if paths is None:
-            self._owned_data[w] = {path}
-        else:
-            paths.add(path)
+        self._add(DATA, path, w)
 
     def add_child(self, path: str, w: Watcher) -> None:
-        s = self.child.get(path)
-        if s is None:
-            self.child[path] = {w}
-        elif w in s:
-            return
-        else:
-            s.add(w)
-        self._count += 1
-        paths = self._owned_child.get(w)
-        if paths is None:
-            self._owned_child[w] = {path}
-        else:
-            paths.add(path)
+        self._add(CHILD, path, w)
 
     def add_persistent(self, path: str, w: Watcher, recursive: bool) -> None:
         self._add(RECURSIVE if recursive else PERSISTENT, path, w)
