@@ -232,3 +232,38 @@ async def test_selector_terms_under_leader_expiry_never_overlap(env: Env) -> Non
     assert len(ended) == 3
     for s in selectors:
         await s.close()
+
+
+async def test_close_returns_even_if_the_cancellation_is_lost(env: Env) -> None:
+    # On Python 3.11 asyncio.wait_for can swallow a cancellation that arrives together with
+    # the reply it waits for (CPython gh-86296); the latch's loop then goes on after
+    # close() cancelled it. Simulate that: close() cancels the loop while it is inside
+    # exists(), and that exists() swallows the cancellation and completes normally.
+    a, b = await env.client(), await env.client()
+    first, second = LeaderLatch(a, "/lost-cancel", "a"), LeaderLatch(b, "/lost-cancel", "b")
+    await first.start()
+    assert await first.await_leadership(5)
+    await second.start()
+    original_exists = b.exists
+    entered, release = asyncio.Event(), asyncio.Event()
+    swallowed: list[bool] = []
+
+    async def exists_losing_the_cancel(*args: object, **kwargs: object) -> object:
+        entered.set()
+        try:
+            await release.wait()
+        except asyncio.CancelledError:
+            swallowed.append(True)
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+        return await original_exists(*args, **kwargs)  # type: ignore[arg-type]
+
+    b.exists = exists_losing_the_cancel  # type: ignore[method-assign]
+    second._wake.set()  # send the waiting latch round its loop: it calls exists again
+    await asyncio.wait_for(entered.wait(), 5)
+    closing = asyncio.ensure_future(second.close())
+    await asyncio.sleep(0.05)
+    release.set()
+    await asyncio.wait_for(closing, 10)
+    assert swallowed == [True]
+    assert second._task is not None and second._task.done()
+    await first.close()

@@ -335,7 +335,11 @@ class Client:
         if self.request_timeout is None:
             return await coro
         try:
-            return await asyncio.wait_for(coro, self.request_timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that arrives as the reply does (CPython gh-86296), and a recipe's
+            # background task would then run on after being cancelled
+            async with asyncio.timeout(self.request_timeout):
+                return await coro
         except TimeoutError:
             raise OperationTimeoutError(path) from None
 

@@ -25,7 +25,6 @@ LOST (session expired) always ends leadership; the latch then joins again with a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 from dataclasses import dataclass
 
@@ -132,10 +131,16 @@ class LeaderLatch:
         self._closed = True
         self.client.remove_listener(self._on_state)
         self._cancel_lease_timer()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        task = self._task
+        if task is not None:
+            task.cancel()
+            # also wake it: should the cancellation be lost (a request finishing at the same
+            # moment), the loop still sees _closed and ends instead of waiting for a change
+            self._wake.set()
+            # asyncio.wait: a cancellation of close() itself still reaches the caller
+            await asyncio.wait({task})
+            if not task.cancelled():
+                task.exception()  # retrieved: the loop's own error is not the caller's
         notify_close = (close_mode or self.close_mode) is CloseMode.NOTIFY_LEADER
         self._set_leader(False, quiet=not notify_close)
         if self.node is not None and self.client.state is not ClientState.CLOSED:
@@ -251,7 +256,7 @@ class LeaderLatch:
             watched = join(self.path, kids[index - 1])
         # One callback object per latch: the client keeps it once per path, however often
         # we come back here (after reconnects), and any firing just means "look again".
-        if await client.exists(watched, watch=self._on_watch) is not None:
+        if await client.exists(watched, watch=self._on_watch) is not None and not self._closed:
             await self._wake.wait()
 
     async def _on_watch(self, _: WatchedEvent) -> None:
