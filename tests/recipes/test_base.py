@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import pytest
 
 from roost.recipes import FencingGate, StaleTokenError, check_token
-from roost.recipes._base import sequence_of, sort_sequential
+from roost.recipes._base import cancel_and_wait, sequence_of, sort_sequential
 from roost.recipes.config import decode, encode
 
 
@@ -61,3 +62,51 @@ def test_codecs_round_trip(codec: str, value: object) -> None:
 def test_unknown_codec_is_refused() -> None:
     with pytest.raises(ValueError):
         encode("yaml", 1)
+
+
+def test_cancel_and_wait_outlasts_a_lost_cancellation() -> None:
+    # a background task that loses the first cancellation (as Python 3.11's wait_for can)
+    # and then waits for an event nobody sets: cancel_and_wait must still end it
+    async def main() -> list[str]:
+        seen: list[str] = []
+        never = asyncio.Event()
+
+        async def loop() -> None:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                seen.append("lost")
+                asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            await never.wait()
+
+        task = asyncio.get_running_loop().create_task(loop())
+        await asyncio.sleep(0)
+        await asyncio.wait_for(cancel_and_wait(task), 5)
+        assert task.cancelled()
+        return seen
+
+    assert asyncio.run(main()) == ["lost"]
+
+
+def test_cancel_and_wait_lets_the_callers_cancellation_through() -> None:
+    async def main() -> None:
+        stop = asyncio.Event()
+
+        async def stubborn() -> None:  # swallows every cancellation until told to stop
+            while not stop.is_set():
+                try:
+                    await asyncio.sleep(10)
+                except asyncio.CancelledError:
+                    asyncio.current_task().uncancel()  # type: ignore[union-attr]
+
+        task = asyncio.get_running_loop().create_task(stubborn())
+        await asyncio.sleep(0)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(cancel_and_wait(task), 0.3)  # the caller gives up
+        assert not task.done()
+        stop.set()
+        task.cancel()
+        await asyncio.wait({task}, timeout=5)
+        assert task.done()
+
+    asyncio.run(main())

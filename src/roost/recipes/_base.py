@@ -188,6 +188,23 @@ def notify(client: Client, hook: Hook | None, *args: Any) -> None:
         client.dispatch(lambda _: hook(*args))
 
 
+async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a recipe's background task and wait until it has ended; its own outcome is
+    not the caller's concern, but a cancellation of the caller still reaches the caller.
+
+    The cancellation is repeated until the task ends: on Python 3.11 `asyncio.wait_for`
+    can swallow a cancellation that arrives together with what it waits for (CPython
+    gh-86296), and the task would otherwise go on waiting for something that never comes.
+    """
+    if task is None:
+        return
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+    if not task.cancelled():
+        task.exception()  # retrieved, so that asyncio does not log it as unhandled
+
+
 async def delete_quietly(client: Client, path: str, timeout: float = 5.0) -> bool:
     """Delete ``path`` if it exists, retrying over short disconnects; True if gone."""
     deadline = Deadline(timeout)

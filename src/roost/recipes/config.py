@@ -30,6 +30,7 @@ from roost.client import (
 )
 from roost.recipes._base import (
     Hook,
+    cancel_and_wait,
     join,
     notify,
     reread_loop,
@@ -111,11 +112,8 @@ class ConfigWatcher:
             await self._loaded.wait()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def __aenter__(self) -> ConfigWatcher:
         await self.start()

@@ -27,7 +27,15 @@ from roost.client import (
     StateChange,
     WatchedEvent,
 )
-from roost.recipes._base import RETRYABLE, Hook, join, notify, reread_loop, wait_connected
+from roost.recipes._base import (
+    RETRYABLE,
+    Hook,
+    cancel_and_wait,
+    join,
+    notify,
+    reread_loop,
+    wait_connected,
+)
 
 
 @dataclass(frozen=True)
@@ -160,11 +168,8 @@ class ChildrenCache:
             await self._loaded.wait()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def wait_until(self, predicate: Callable[[dict[str, bytes]], bool],
                          timeout: float | None = None) -> dict[str, bytes]:

@@ -41,6 +41,7 @@ from roost.recipes._base import (
     Hook,
     RecipeError,
     basename,
+    cancel_and_wait,
     delete_quietly,
     join,
     new_guid,
@@ -131,16 +132,8 @@ class LeaderLatch:
         self._closed = True
         self.client.remove_listener(self._on_state)
         self._cancel_lease_timer()
-        task = self._task
-        if task is not None:
-            task.cancel()
-            # also wake it: should the cancellation be lost (a request finishing at the same
-            # moment), the loop still sees _closed and ends instead of waiting for a change
-            self._wake.set()
-            # asyncio.wait: a cancellation of close() itself still reaches the caller
-            await asyncio.wait({task})
-            if not task.cancelled():
-                task.exception()  # retrieved: the loop's own error is not the caller's
+        self._wake.set()  # the loop sees _closed at once, even if a cancellation is lost
+        await cancel_and_wait(self._task)
         notify_close = (close_mode or self.close_mode) is CloseMode.NOTIFY_LEADER
         self._set_leader(False, quiet=not notify_close)
         if self.node is not None and self.client.state is not ClientState.CLOSED:

@@ -19,12 +19,11 @@ client can reach a server again, and (with auto-requeue) the participant queues 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 from roost.client import Client, ClientClosedError, ClientState, StateChange
-from roost.recipes._base import RETRYABLE, RecipeError, wait_connected
+from roost.recipes._base import RETRYABLE, RecipeError, cancel_and_wait, wait_connected
 from roost.recipes.leader import Participant, read_participants
 from roost.recipes.lock import Lock
 
@@ -72,10 +71,7 @@ class LeaderSelector:
         self.client.remove_listener(self._on_state)
         if self._work is not None:
             self._work.cancel()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await cancel_and_wait(self._task)
 
     def has_leadership(self) -> bool:
         return self._leading
