@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from roost.server.config import ConfigError, ServerConfig, load_toml, load_zoo_cfg
+from roost.server.config import ConfigError, ServerConfig, load
 
 
 @click.group()
@@ -27,8 +27,14 @@ def main() -> None:
     type=click.Path(path_type=Path),
     help="read ZooKeeper's zoo.cfg keys that apply",
 )
-@click.option("--host", default=None, help="address to listen on (default 127.0.0.1)")
-@click.option("--port", type=int, default=None, help="client port (default 2181)")
+@click.option(
+    "--host",
+    default=None,
+    help="client listen address (default: the member's host, else 127.0.0.1; * = every address)",
+)
+@click.option(
+    "--port", type=int, default=None, help="client port (default: the member's, else 2181)"
+)
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path),
@@ -41,6 +47,7 @@ def main() -> None:
     default=None,
     help="HTTP API, metrics and dashboard (default: 8500 without a config file, else off)",
 )
+@click.option("--http-host", default=None, help="HTTP listen address (default: --host)")
 @click.option("--no-http", is_flag=True, help="no HTTP API")
 @click.option("--log-level", default="INFO", show_default=True)
 def serve(
@@ -50,34 +57,37 @@ def serve(
     port: int | None,
     data_dir: Path | None,
     http_port: int | None,
+    http_host: str | None,
     no_http: bool,
     log_level: str,
 ) -> None:
     """Run a server: standalone, or an ensemble member when the config lists members.
 
     With no config file this is the development default: clients on 127.0.0.1:2181, data
-    in ./roost-data, the HTTP API and dashboard on 127.0.0.1:8500."""
+    in ./roost-data, the HTTP API and dashboard on 127.0.0.1:8500. Every setting can also
+    come from a ROOST_<KEY> environment variable (flags win over the environment, the
+    environment over files); see docs/operations.md."""
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        cfg = ServerConfig()
-        if zoo_cfg is not None:
-            cfg = load_zoo_cfg(zoo_cfg, cfg)
-        if config_path is not None:
-            cfg = load_toml(config_path, cfg)
         overrides: dict[str, object] = {
             k: v
-            for k, v in (("host", host), ("port", port), ("data_dir", data_dir))
+            for k, v in (
+                ("host", host),
+                ("port", port),
+                ("data_dir", data_dir),
+                ("http_port", http_port),
+                ("http_host", http_host),
+            )
             if v is not None
         }
         if no_http:
             overrides["http_port"] = None
-        elif http_port is not None:
-            overrides["http_port"] = http_port
-        elif config_path is None and zoo_cfg is None:
-            overrides["http_port"] = 8500  # the development default
-        cfg = cfg.replace(**overrides)
+        base = ServerConfig()
+        if config_path is None and zoo_cfg is None:
+            base = ServerConfig(http_port=8500)  # the development default
+        cfg = load(config_path, zoo_cfg, overrides=overrides, base=base)
     except ConfigError as e:
         click.echo(f"roost: bad configuration: {e}", err=True)
         sys.exit(2)

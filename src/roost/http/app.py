@@ -91,7 +91,10 @@ class HttpApi:
         self.runner = web.AppRunner(self.build(), access_log=None, handle_signals=False,
                                     shutdown_timeout=SHUTDOWN_S)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, cfg.http_host, cfg.http_port, reuse_address=True)
+        host = cfg.http_listen_host
+        site = web.TCPSite(
+            self.runner, None if host == "*" else host, cfg.http_port, reuse_address=True
+        )
         await site.start()
         server = site._server
         if isinstance(server, asyncio.base_events.Server) and server.sockets:
@@ -102,7 +105,7 @@ class HttpApi:
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self.sessions.run_sweeper()))
         self._tasks.append(loop.create_task(self.directory.publish()))
-        log.info("HTTP API on http://%s:%d/ (dashboard at /ui)", cfg.http_host, self.port)
+        log.info("HTTP API on http://%s:%d/ (dashboard at /ui)", host, self.port)
 
     async def stop(self) -> None:
         for t in self._tasks:

@@ -38,8 +38,8 @@ class HttpDirectory:
 
     def my_url(self) -> str:
         cfg = self.server.config
-        host = cfg.http_host
-        if host in ("", "0.0.0.0", "::"):
+        host = cfg.http_listen_host
+        if host in ("", "*", "0.0.0.0", "::"):
             host = cfg.member().host
         return f"http://{host}:{self.port}"
 

@@ -75,7 +75,7 @@ def cluster(server: Server) -> dict[str, object]:
         out.update(leader=server.config.server_id, term=0, commit=tree.last_zxid,
                    applied=tree.last_zxid, members=[{
                        "id": server.config.server_id, "role": "standalone", "self": True,
-                       "address": f"{server.config.host}:{server.port}", "match": None,
+                       "address": f"{server.config.listen_host}:{server.port}", "match": None,
                        "lag": 0}])
         return out
     node = log.node

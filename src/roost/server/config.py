@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import os
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,12 @@ FOUR_LETTER_WORDS = ("ruok", "srvr", "stat", "mntr", "conf", "cons", "envi", "wc
 
 class ConfigError(ValueError):
     """A bad configuration value; the message names the key."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """" (did you mean 'x'?)" for the closest of `choices`, or ""."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 @dataclass(frozen=True)
@@ -34,9 +43,12 @@ class Member:
 def parse_member(raw: Any, where: str) -> Member:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: must be a table")
-    unknown = set(raw) - {"id", "host", "client_port", "peer_port", "role"}
+    keys = ("id", "host", "client_port", "peer_port", "role")
+    unknown = sorted(set(raw) - set(keys))
     if unknown:
-        raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown member key")
+        raise ConfigError(
+            f"{where}.{unknown[0]}: unknown member key{did_you_mean(unknown[0], keys)}"
+        )
     try:
         m = Member(
             int(raw["id"]),
@@ -58,8 +70,11 @@ def parse_member(raw: Any, where: str) -> Member:
 
 @dataclass
 class ServerConfig:
-    host: str = "127.0.0.1"
-    port: int = 2181
+    #: client listen address; None = this member's `host` in an ensemble, else 127.0.0.1;
+    #: "*" = every address (ZooKeeper's default when clientPortAddress is not set)
+    host: str | None = None
+    #: client port; None = this member's `client_port` in an ensemble, else 2181
+    port: int | None = None
     data_dir: Path = field(default_factory=lambda: Path("roost-data"))
     tick_ms: int = 2000
     #: None = 2 x tick_ms / 20 x tick_ms, as ZooKeeper
@@ -89,6 +104,9 @@ class ServerConfig:
     #: listen for peers on this port instead of our member entry's peer_port (for tests that
     #: put a fault-injecting proxy in front of each member)
     peer_listen_port: int | None = None
+    #: listen for peers on this address instead of our member entry's host (the address
+    #: other members dial), e.g. "0.0.0.0" behind NAT or in a container
+    peer_bind_host: str | None = None
     #: mutual TLS between members: this member's certificate and key, and the CA that
     #: signed every member's certificate (all three, or none for plain TCP + HMAC)
     peer_tls_cert: str | None = None
@@ -116,7 +134,8 @@ class ServerConfig:
     #: HTTP API (Consul-style KV and sessions, /metrics, the /ui dashboard): its port,
     #: None = off; see docs/http.md
     http_port: int | None = None
-    http_host: str = "127.0.0.1"
+    #: None = the client listen address (`host`)
+    http_host: str | None = None
     #: the znode under which /v1/kv/<key> keys live, and where Consul sessions are kept
     kv_root: str = "/kv"
     http_session_root: str = "/consul/sessions"
@@ -124,6 +143,23 @@ class ServerConfig:
     http_read_only: bool = False
     #: Access-Control-Allow-Origin for the HTTP API; "" = no CORS headers
     http_cors_origin: str = ""
+
+    @property
+    def listen_host(self) -> str:
+        """The client listen address ("*" = every address)."""
+        if self.host is not None:
+            return self.host
+        return self.member().host if self.members else "127.0.0.1"
+
+    @property
+    def listen_port(self) -> int:
+        if self.port is not None:
+            return self.port
+        return self.member().client_port if self.members else 2181
+
+    @property
+    def http_listen_host(self) -> str:
+        return self.listen_host if self.http_host is None else self.http_host
 
     @property
     def min_session_timeout(self) -> int:
@@ -184,7 +220,7 @@ class ServerConfig:
         for key in positive:
             if getattr(self, key) <= 0:
                 raise ConfigError(f"{key}: must be > 0, got {getattr(self, key)!r}")
-        if not 0 <= self.port <= 65535:
+        if self.port is not None and not 0 <= self.port <= 65535:
             raise ConfigError(f"port: must be 0..65535, got {self.port}")
         if self.max_client_connections < 0:
             raise ConfigError("max_client_connections: must be >= 0")
@@ -230,6 +266,10 @@ def _coerce(key: str, value: Any, target: Any) -> Any:
                 raise ValueError(value)
             return bool(value)
         if key in (
+            "host",
+            "port",
+            "http_host",
+            "peer_bind_host",
             "peer_listen_port",
             "http_port",
             "min_session_timeout_ms",
@@ -242,24 +282,99 @@ def _coerce(key: str, value: Any, target: Any) -> Any:
         ):
             if value is None:
                 return None
-            return int(value) if key.endswith(("_ms", "_port")) else str(value)
+            return int(value) if key.endswith(("_ms", "port")) else str(value)
         if isinstance(target, int):
             if isinstance(value, bool):
                 raise ValueError(value)
             return int(value)
         return str(value)
+    except ConfigError:
+        raise
     except (TypeError, ValueError):
         raise ConfigError(f"{key}: invalid value {value!r}") from None
 
 
-def apply_overrides(cfg: ServerConfig, values: dict[str, Any]) -> ServerConfig:
+#: settings whose value may instead be read from a file named by `<key>_file` (secrets
+#: kept out of config files and process environments)
+SECRET_KEYS = ("peer_secret", "super_digest")
+
+
+def _known_keys() -> list[str]:
+    names = [f.name for f in fields(ServerConfig)]
+    return names + [f"{k}_file" for k in SECRET_KEYS]
+
+
+def _read_secret(key: str, path: Any) -> str:
+    try:
+        return Path(str(path)).read_text().strip()
+    except OSError as e:
+        raise ConfigError(f"{key}: cannot read {path}: {e.strerror}") from None
+
+
+def apply_overrides(cfg: ServerConfig, values: Mapping[str, Any]) -> ServerConfig:
     known = {f.name for f in fields(ServerConfig)}
     changes: dict[str, Any] = {}
     for key, value in values.items():
+        if key.endswith("_file") and key.removesuffix("_file") in SECRET_KEYS:
+            name = key.removesuffix("_file")
+            if name in values:
+                raise ConfigError(f"{key}: give {name} or {key}, not both")
+            changes[name] = _read_secret(key, value)
+            continue
         if key not in known:
-            raise ConfigError(f"{key}: unknown configuration key")
+            raise ConfigError(
+                f"{key}: unknown configuration key{did_you_mean(key, _known_keys())}"
+            )
         changes[key] = _coerce(key, value, getattr(cfg, key))
     return dataclasses.replace(cfg, **changes).validate()
+
+
+#: the keys of a TOML file's `[http]` table and the settings they set
+HTTP_TABLE = {
+    "port": "http_port",
+    "host": "http_host",
+    "read_only": "http_read_only",
+    "cors_origin": "http_cors_origin",
+    "kv_root": "kv_root",
+    "session_root": "http_session_root",
+}
+#: the tables a TOML file may have (bare keys at the top level are [server] keys)
+TOML_TABLES = ("server", "members", "http")
+
+
+def _table(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name}: must be a table ([{name}])")
+    return value
+
+
+def toml_settings(data: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a parsed roost.toml, refusing unknown tables and keys."""
+    known = _known_keys()
+    settings: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in TOML_TABLES:
+            continue
+        if isinstance(value, dict | list) and key not in known:
+            hint = did_you_mean(key, [*TOML_TABLES, *known])
+            raise ConfigError(f"[{key}]: unknown table{hint}")
+        settings[key] = value  # a bare top-level key: a [server] key (checked below)
+    for key, value in _table(data, "server").items():
+        if key == "members":
+            raise ConfigError("server.members: members go in [[members]] tables")
+        if key in settings:
+            raise ConfigError(f"{key}: set both in [server] and at the top level")
+        settings[key] = value
+    for key, value in _table(data, "http").items():
+        if key not in HTTP_TABLE:
+            raise ConfigError(f"http.{key}: unknown key{did_you_mean(key, HTTP_TABLE)}")
+        if HTTP_TABLE[key] in settings:
+            raise ConfigError(f"http.{key}: also set as {HTTP_TABLE[key]} in [server]")
+        settings[HTTP_TABLE[key]] = value
+    if "members" in data:
+        settings["members"] = data["members"]
+    return settings
 
 
 def load_toml(path: Path, base: ServerConfig | None = None) -> ServerConfig:
@@ -269,13 +384,58 @@ def load_toml(path: Path, base: ServerConfig | None = None) -> ServerConfig:
         raise ConfigError(f"config file {path}: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {path}: {e}") from None
-    section = data.get("server", data)
-    if not isinstance(section, dict):
-        raise ConfigError("server: must be a table")
-    section = dict(section)
-    if "members" in data and "server" in data:
-        section["members"] = data["members"]
-    return apply_overrides(base or ServerConfig(), section)
+    return apply_overrides(base or ServerConfig(), toml_settings(data))
+
+
+#: the environment's prefix: ROOST_<KEY> sets <key> (ROOST_PEER_SECRET_FILE, ROOST_HTTP_PORT)
+ENV_PREFIX = "ROOST_"
+#: ROOST_* variables that belong to the client commands or to tests, not to the server
+ENV_NOT_SERVER = ("ROOST_SERVER", "ROOST_JAVA")
+
+
+def env_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The settings given as ROOST_<KEY> environment variables. `ROOST_MEMBERS` is a TOML
+    array of member tables: `[{id=1, host="10.0.0.1", client_port=2181, peer_port=2888}]`."""
+    env = os.environ if environ is None else environ
+    known = _known_keys()
+    settings: dict[str, Any] = {}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name in ENV_NOT_SERVER:
+            continue
+        if name.startswith("ROOST_TEST_"):
+            continue
+        key = name.removeprefix(ENV_PREFIX).lower()
+        if key not in known:
+            hint = did_you_mean(key, known)
+            raise ConfigError(f"{name}: unknown configuration key {key!r}{hint}")
+        if key == "members":
+            try:
+                settings[key] = tomllib.loads(f"v = {value}")["v"]
+            except tomllib.TOMLDecodeError as e:
+                raise ConfigError(f"{name}: not a TOML array of tables: {e}") from None
+            continue
+        settings[key] = value
+    return settings
+
+
+def load(
+    config_path: Path | None = None,
+    zoo_cfg: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    base: ServerConfig | None = None,
+) -> ServerConfig:
+    """The server configuration from, lowest precedence first: defaults (`base`), zoo.cfg,
+    roost.toml, ROOST_* environment variables, `overrides` (command-line flags)."""
+    cfg = base or ServerConfig()
+    if zoo_cfg is not None:
+        cfg = load_zoo_cfg(zoo_cfg, cfg)
+    if config_path is not None:
+        cfg = load_toml(config_path, cfg)
+    env = env_settings(environ)
+    if env:
+        cfg = apply_overrides(cfg, env)
+    return apply_overrides(cfg, overrides or {})
 
 
 #: zoo.cfg keys that map onto roost settings
@@ -317,6 +477,7 @@ def load_zoo_cfg(path: Path, base: ServerConfig | None = None) -> ServerConfig:
         raise ConfigError(f"config file {path}: {e.strerror}") from None
     values: dict[str, Any] = {}
     members: list[Member] = []
+    client_hosts: dict[int, str] = {}
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -325,12 +486,15 @@ def load_zoo_cfg(path: Path, base: ServerConfig | None = None) -> ServerConfig:
             raise ConfigError(f"{path}:{n}: expected key=value, got {line!r}")
         key, value = (s.strip() for s in line.split("=", 1))
         if key.startswith("server."):
-            members.append(_zoo_member(key, value, f"{path}:{n}"))
+            member, client_host = _zoo_member(key, value, f"{path}:{n}")
+            members.append(member)
+            client_hosts[member.id] = client_host
             continue
         if key in _ZOO_IGNORED:
             continue
         if key not in _ZOO_KEYS:
-            raise ConfigError(f"{key}: unknown zoo.cfg key ({path}:{n})")
+            hint = did_you_mean(key, [*_ZOO_KEYS, *_ZOO_IGNORED])
+            raise ConfigError(f"{key}: unknown zoo.cfg key ({path}:{n}){hint}")
         if key == "forceSync":
             value = "true" if value.lower() == "yes" else "false"
         values[_ZOO_KEYS[key]] = value
@@ -339,18 +503,28 @@ def load_zoo_cfg(path: Path, base: ServerConfig | None = None) -> ServerConfig:
         myid = Path(str(values.get("data_dir", (base or ServerConfig()).data_dir))) / "myid"
         if "server_id" not in values and myid.exists():
             values["server_id"] = myid.read_text().strip()
+    if "host" not in values:
+        # ZooKeeper listens on every address unless clientPortAddress (or this server's
+        # `;clientHost:clientPort` in its server.N line) names one
+        try:
+            own = client_hosts.get(int(values.get("server_id", 0)), "")
+        except ValueError:
+            own = ""
+        values["host"] = own or "*"
     return apply_overrides(base or ServerConfig(), values)
 
 
-def _zoo_member(key: str, value: str, where: str) -> Member:
-    """`server.N=host:peerPort:electionPort[:observer|:participant][;[clientHost:]clientPort]`."""
+def _zoo_member(key: str, value: str, where: str) -> tuple[Member, str]:
+    """`server.N=host:peerPort:electionPort[:observer|:participant][;[clientHost:]clientPort]`
+    as a member and its client host ("" when the line gives none)."""
     try:
         sid = int(key.split(".", 1)[1])
         addr, _, client = value.partition(";")
         parts = addr.split(":")
         host, peer_port = parts[0], int(parts[1])
         role = "observer" if len(parts) > 3 and parts[3] == "observer" else "voter"
-        client_port = int(client.rsplit(":", 1)[-1]) if client else 2181
+        client_host, _, cport = client.rpartition(":")
+        client_port = int(cport) if client else 2181
     except (ValueError, IndexError):
         raise ConfigError(f"{key}: cannot parse {value!r} ({where})") from None
-    return Member(sid, host, client_port, peer_port, role)
+    return Member(sid, host, client_port, peer_port, role), client_host

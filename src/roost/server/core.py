@@ -105,7 +105,7 @@ class Server:
         self._listener: asyncio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
-        self.port = config.port
+        self.port = config.listen_port
         #: callbacks for server events, e.g. ("role", {"mode": "leader", "leader": 2}),
         #: ("session_created" | "session_closed", {"session": sid}), ("session_expired", ...)
         self.listeners: list[Callable[[str, dict[str, object]], None]] = []
@@ -160,10 +160,11 @@ class Server:
             self.sessions.track(sid, info.timeout_ms)
         self.log.start()
         loop = asyncio.get_running_loop()
+        host = self.config.listen_host
         self._listener = await loop.create_server(
             lambda: Connection(self),
-            self.config.host,
-            self.config.port,
+            None if host == "*" else host,  # None: every address, as ZooKeeper's default
+            self.config.listen_port,
             reuse_address=True,
             backlog=1024,
         )
@@ -176,7 +177,7 @@ class Server:
 
         self.http = await start_http(self)
         log.info(
-            "roost serving on %s:%d, data in %s", self.config.host, self.port, self.config.data_dir
+            "roost serving on %s:%d, data in %s", host, self.port, self.config.data_dir
         )
 
     async def stop(self) -> None:
