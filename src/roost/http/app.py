@@ -92,8 +92,13 @@ class HttpApi:
                                     shutdown_timeout=SHUTDOWN_S)
         await self.runner.setup()
         host = cfg.http_listen_host
+        tls = s.tls.http if s.tls is not None and cfg.http_tls else None
         site = web.TCPSite(
-            self.runner, None if host == "*" else host, cfg.http_port, reuse_address=True
+            self.runner,
+            None if host == "*" else host,
+            cfg.http_port,
+            reuse_address=True,
+            ssl_context=tls,
         )
         await site.start()
         server = site._server
@@ -105,7 +110,8 @@ class HttpApi:
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self.sessions.run_sweeper()))
         self._tasks.append(loop.create_task(self.directory.publish()))
-        log.info("HTTP API on http://%s:%d/ (dashboard at /ui)", host, self.port)
+        scheme = "https" if tls is not None else "http"
+        log.info("HTTP API on %s://%s:%d/ (dashboard at /ui)", scheme, host, self.port)
 
     async def stop(self) -> None:
         for t in self._tasks:

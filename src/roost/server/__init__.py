@@ -33,6 +33,7 @@ async def serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda: loop.create_task(server.stop()))
+        loop.add_signal_handler(signal.SIGHUP, server.reload_tls)
     if ready is not None:
         ready(server)
     await server.stopped.wait()

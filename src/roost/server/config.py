@@ -112,6 +112,24 @@ class ServerConfig:
     peer_tls_cert: str | None = None
     peer_tls_key: str | None = None
     peer_tls_ca: str | None = None
+    #: TLS for clients (ZooKeeper's secureClientPort): the port, None = no TLS port
+    secure_port: int | None = None
+    #: false = clients only on secure_port (no plain client port)
+    plain_port: bool = True
+    #: the server's certificate (chain) and key in PEM (the key may be in the cert file),
+    #: the key's password, and the CA that signs client certificates
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_key_password: str | None = None
+    tls_ca: str | None = None
+    #: client certificates: "need", "want" or "none" (None = "need" with tls_ca, else
+    #: "none", as ZooKeeper's ssl.clientAuth); a verified certificate's subject DN becomes
+    #: the connection's `x509` identity
+    tls_client_auth: str | None = None
+    #: a client certificate subject DN that gets the super identity
+    tls_super_user: str | None = None
+    #: serve the HTTP API over HTTPS with tls_cert/tls_key
+    http_tls: bool = False
     #: start with an empty log and wait for the leader's snapshot (a member being added to
     #: a running ensemble) instead of founding the ensemble from `members`
     join: bool = False
@@ -158,6 +176,12 @@ class ServerConfig:
         return self.member().client_port if self.members else 2181
 
     @property
+    def tls_client_auth_mode(self) -> str:
+        if self.tls_client_auth is not None:
+            return self.tls_client_auth
+        return "need" if self.tls_ca else "none"
+
+    @property
     def http_listen_host(self) -> str:
         return self.listen_host if self.http_host is None else self.http_host
 
@@ -200,6 +224,21 @@ class ServerConfig:
         if self.election_ticks <= self.heartbeat_ticks:
             raise ConfigError("election_ticks: must be larger than heartbeat_ticks")
 
+    def _validate_tls(self) -> None:
+        if self.secure_port is not None and not 0 <= self.secure_port <= 65535:
+            raise ConfigError(f"secure_port: must be 0..65535, got {self.secure_port}")
+        if (self.secure_port is not None or self.http_tls) and not self.tls_cert:
+            key = "secure_port" if self.secure_port is not None else "http_tls"
+            raise ConfigError(f"{key}: needs tls_cert (and tls_key unless the cert file has it)")
+        if not self.plain_port and self.secure_port is None:
+            raise ConfigError("plain_port: false needs a secure_port")
+        if self.tls_client_auth not in (None, "none", "want", "need"):
+            raise ConfigError(
+                f"tls_client_auth: must be need, want or none, got {self.tls_client_auth!r}"
+            )
+        if self.tls_client_auth in ("want", "need") and not self.tls_ca:
+            raise ConfigError(f"tls_client_auth: {self.tls_client_auth} needs tls_ca")
+
     def validate(self) -> ServerConfig:
         if self.members:
             self._validate_members()
@@ -231,6 +270,7 @@ class ServerConfig:
         for w in self.four_letter_words:
             if w not in FOUR_LETTER_WORDS:
                 raise ConfigError(f"four_letter_words: unknown command {w!r}")
+        self._validate_tls()
         if self.super_digest is not None and not self.super_digest.startswith("super:"):
             raise ConfigError("super_digest: must look like 'super:<base64 sha1>'")
         return self
@@ -268,6 +308,13 @@ def _coerce(key: str, value: Any, target: Any) -> Any:
         if key in (
             "host",
             "port",
+            "secure_port",
+            "tls_cert",
+            "tls_key",
+            "tls_key_password",
+            "tls_ca",
+            "tls_client_auth",
+            "tls_super_user",
             "http_host",
             "peer_bind_host",
             "peer_listen_port",
@@ -296,7 +343,7 @@ def _coerce(key: str, value: Any, target: Any) -> Any:
 
 #: settings whose value may instead be read from a file named by `<key>_file` (secrets
 #: kept out of config files and process environments)
-SECRET_KEYS = ("peer_secret", "super_digest")
+SECRET_KEYS = ("peer_secret", "super_digest", "tls_key_password")
 
 
 def _known_keys() -> list[str]:
@@ -337,6 +384,7 @@ HTTP_TABLE = {
     "cors_origin": "http_cors_origin",
     "kv_root": "kv_root",
     "session_root": "http_session_root",
+    "tls": "http_tls",
 }
 #: the tables a TOML file may have (bare keys at the top level are [server] keys)
 TOML_TABLES = ("server", "members", "http")
@@ -466,7 +514,66 @@ _ZOO_IGNORED = {
     "reconfigEnabled",
     "metricsProvider.className",
     "preAllocSize",
+    "serverCnxnFactory",  # ZooKeeper needs its Netty factory for TLS; roost has one server
+    "clientCnxnSocket",
+    "ssl.trustStore.password",  # PEM trust stores have no password
+    "ssl.quorum.trustStore.password",
+    "ssl.protocol",
+    "ssl.quorum.protocol",
+    "ssl.hostnameVerification",
+    "ssl.quorum.hostnameVerification",
 }
+#: zoo.cfg TLS keys (PEM key and trust stores only) and the roost settings they set
+_ZOO_TLS = {
+    "secureClientPort": "secure_port",
+    "ssl.keyStore.location": "tls_cert",
+    "ssl.keyStore.password": "tls_key_password",
+    "ssl.trustStore.location": "tls_ca",
+    "ssl.clientAuth": "tls_client_auth",
+    "ssl.quorum.keyStore.location": "peer_tls_cert",
+    "ssl.quorum.trustStore.location": "peer_tls_ca",
+}
+_ZOO_STORE_TYPES = {
+    "ssl.keyStore.type": "ssl.keyStore.location",
+    "ssl.trustStore.type": "ssl.trustStore.location",
+    "ssl.quorum.keyStore.type": "ssl.quorum.keyStore.location",
+    "ssl.quorum.trustStore.type": "ssl.quorum.trustStore.location",
+}
+_ZOO_UNSUPPORTED = {
+    "secureClientPortAddress": "the TLS port listens on the client address",
+    "ssl.quorum.keyStore.password": "give the members an unencrypted PEM key",
+    "authProvider.sasl": "SASL is not supported",
+}
+
+
+def _zoo_tls(raw: dict[str, str], where: str) -> dict[str, Any]:
+    """The settings of zoo.cfg's TLS keys. Only PEM stores are read: a Java keystore (JKS,
+    PKCS12) is refused with how to convert it."""
+    for type_key, location_key in _ZOO_STORE_TYPES.items():
+        kind = raw.get(type_key, "").upper()
+        location = raw.get(location_key, "")
+        if not kind and location:
+            ext = location.rsplit(".", 1)[-1].lower()
+            kind = {"jks": "JKS", "p12": "PKCS12", "pfx": "PKCS12", "bcfks": "BCFKS"}.get(
+                ext, "PEM"
+            )
+        if kind and kind != "PEM":
+            raise ConfigError(
+                f"{type_key if type_key in raw else location_key}: {kind} keystores are not "
+                f"supported ({where}); convert to one PEM file holding the certificate chain "
+                "and the key (keytool -importkeystore -deststoretype PKCS12, then openssl "
+                "pkcs12 -nodes) and set the .type to PEM"
+            )
+    out: dict[str, Any] = {}
+    for key, setting in _ZOO_TLS.items():
+        if key in raw:
+            out[setting] = raw[key].lower() if key == "ssl.clientAuth" else raw[key]
+    if "peer_tls_cert" in out:
+        out["peer_tls_key"] = out["peer_tls_cert"]  # a PEM keystore holds both
+    if raw.get("sslQuorum", "false").lower() != "true":
+        for k in ("peer_tls_cert", "peer_tls_key", "peer_tls_ca"):
+            out.pop(k, None)
+    return out
 
 
 def load_zoo_cfg(path: Path, base: ServerConfig | None = None) -> ServerConfig:
@@ -478,6 +585,7 @@ def load_zoo_cfg(path: Path, base: ServerConfig | None = None) -> ServerConfig:
     values: dict[str, Any] = {}
     members: list[Member] = []
     client_hosts: dict[int, str] = {}
+    tls_raw: dict[str, str] = {}
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -492,8 +600,14 @@ def load_zoo_cfg(path: Path, base: ServerConfig | None = None) -> ServerConfig:
             continue
         if key in _ZOO_IGNORED:
             continue
+        if key in _ZOO_UNSUPPORTED:
+            raise ConfigError(f"{key}: not supported: {_ZOO_UNSUPPORTED[key]} ({path}:{n})")
+        if key in _ZOO_TLS or key in _ZOO_STORE_TYPES or key == "sslQuorum":
+            tls_raw[key] = value
+            continue
         if key not in _ZOO_KEYS:
-            hint = did_you_mean(key, [*_ZOO_KEYS, *_ZOO_IGNORED])
+            known = [*_ZOO_KEYS, *_ZOO_IGNORED, *_ZOO_TLS, *_ZOO_STORE_TYPES]
+            hint = did_you_mean(key, known)
             raise ConfigError(f"{key}: unknown zoo.cfg key ({path}:{n}){hint}")
         if key == "forceSync":
             value = "true" if value.lower() == "yes" else "false"
@@ -503,6 +617,9 @@ def load_zoo_cfg(path: Path, base: ServerConfig | None = None) -> ServerConfig:
         myid = Path(str(values.get("data_dir", (base or ServerConfig()).data_dir))) / "myid"
         if "server_id" not in values and myid.exists():
             values["server_id"] = myid.read_text().strip()
+    values.update(_zoo_tls(tls_raw, str(path)))
+    if "secure_port" in values and "port" not in values and not members:
+        values["plain_port"] = "false"  # secureClientPort instead of clientPort
     if "host" not in values:
         # ZooKeeper listens on every address unless clientPortAddress (or this server's
         # `;clientHost:clientPort` in its server.N line) names one

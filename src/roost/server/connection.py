@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
+from roost.server.clienttls import x509_ids
 from roost.tree.acl import check_acl
 from roost.wire.errors import ProtocolError
 from roost.wire.opcodes import KeeperState, Perm
@@ -100,6 +101,9 @@ class Connection(asyncio.Protocol):
         cfg = self.server.config
         tr.set_write_buffer_limits(high=cfg.outgoing_high_water)
         self.auth = (Id("ip", self.ip),)
+        tls = transport.get_extra_info("ssl_object")
+        if tls is not None:
+            self.auth += x509_ids(tls.getpeercert(), cfg.tls_super_user)
         if not self.server.admit(self):
             log.warning(
                 "too many connections from %s (max %d): closing",

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from roost.raft import Role
 from roost.server import admin
+from roost.server.clienttls import ClientTls, client_tls
 from roost.server.config import ServerConfig
 from roost.server.connection import Connection
 from roost.server.membership import ReconfigError, parse_zk_reconfig
@@ -80,6 +81,10 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+#: how often the TLS files' modification times are checked
+TLS_CHECK_S = 2.0
+
+
 class Server:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config.validate()
@@ -103,6 +108,10 @@ class Server:
         self.datadir: DataDir | None = None
         self.log: StandaloneLog | RaftLog | None = None
         self._listener: asyncio.Server | None = None
+        self._tls_listener: asyncio.Server | None = None
+        #: client/HTTP TLS (None without a certificate) and the TLS client port
+        self.tls: ClientTls | None = None
+        self.secure_port: int | None = config.secure_port
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
         self.port = config.listen_port
@@ -161,14 +170,32 @@ class Server:
         self.log.start()
         loop = asyncio.get_running_loop()
         host = self.config.listen_host
-        self._listener = await loop.create_server(
-            lambda: Connection(self),
-            None if host == "*" else host,  # None: every address, as ZooKeeper's default
-            self.config.listen_port,
-            reuse_address=True,
-            backlog=1024,
-        )
-        self.port = self._listener.sockets[0].getsockname()[1]
+        bind = None if host == "*" else host  # None: every address, as ZooKeeper's default
+        if self.config.plain_port:
+            self._listener = await loop.create_server(
+                lambda: Connection(self),
+                bind,
+                self.config.listen_port,
+                reuse_address=True,
+                backlog=1024,
+            )
+            self.port = self._listener.sockets[0].getsockname()[1]
+        self.tls = client_tls(self.config)
+        if self.tls is not None and self.config.secure_port is not None:
+            self._tls_listener = await loop.create_server(
+                lambda: Connection(self),
+                bind,
+                self.config.secure_port,
+                ssl=self.tls.client,
+                reuse_address=True,
+                backlog=1024,
+            )
+            self.secure_port = self._tls_listener.sockets[0].getsockname()[1]
+            if not self.config.plain_port:
+                self.port = self.secure_port
+            log.info("TLS clients on %s:%d", host, self.secure_port)
+        if self.tls is not None:
+            self._tasks.append(loop.create_task(self._watch_tls_files()))
         self._tasks.append(loop.create_task(self._expire_sessions()))
         self._tasks.append(loop.create_task(self._reap_nodes()))
         if self.config.ensemble:
@@ -189,6 +216,8 @@ class Server:
             await http.stop()
         if self._listener is not None:
             self._listener.close()
+        if self._tls_listener is not None:
+            self._tls_listener.close()
         for t in self._tasks:
             t.cancel()
         for conn in list(self.connections):
@@ -198,6 +227,18 @@ class Server:
         if self.datadir is not None:
             self.datadir.close()
         self.stopped.set()
+
+    def reload_tls(self) -> None:
+        """Load the TLS certificate, key and CA files again (SIGHUP)."""
+        if self.tls is not None:
+            self.tls.reload()
+
+    async def _watch_tls_files(self) -> None:
+        """Reload the TLS files when they change (checked every TLS_CHECK_S)."""
+        while True:
+            await asyncio.sleep(TLS_CHECK_S)
+            if self.tls is not None and self.tls.changed():
+                self.tls.reload()
 
     def _fatal(self, exc: BaseException) -> None:
         for conn in list(self.connections):
