@@ -87,12 +87,13 @@ def test_a_client_without_a_certificate_is_refused_when_one_is_needed(
     ca, _server, _client = pki
     assert tls_server.server is not None and tls_server.server.secure_port
     ctx = ssl.create_default_context(cafile=str(ca.pem))
-    with socket.create_connection(("127.0.0.1", tls_server.server.secure_port), timeout=5) as raw:
-        with pytest.raises((ssl.SSLError, ConnectionError)), \
-                ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
-            s.sendall(b"ruok")
-            assert s.recv(4) != b"imok"
-            raise ConnectionError("closed without an answer")
+    port = tls_server.server.secure_port
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
+            pytest.raises((ssl.SSLError, ConnectionError)), \
+            ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+        s.sendall(b"ruok")
+        assert s.recv(4) != b"imok"
+        raise ConnectionError("closed without an answer")
 
 
 def test_https_api(tls_server: RoostServer, pki: tuple[Ca, Pair, Pair]) -> None:
@@ -164,7 +165,7 @@ def test_tls_only_server_from_a_zoo_cfg_with_a_pem_keystore(
 
 
 def test_tls_instead_of_the_plain_port(tmp_path: Path, pki: tuple[Ca, Pair, Pair]) -> None:
-    ca, server, client = pki
+    ca, server, _client = pki
     plain = free_port()
     with RoostServer(data_dir=tmp_path / "d", port=plain, plain_port=False, secure_port=0,
                      tls_cert=str(server.cert), tls_key=str(server.key)) as s:

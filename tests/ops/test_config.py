@@ -35,7 +35,8 @@ def toml(tmp_path: Path, text: str) -> Path:
 def test_misspelt_members_table_is_an_error_not_a_standalone_server(tmp_path: Path) -> None:
     cfg = toml(tmp_path, '[server]\nserver_id = 1\npeer_secret = "s"\n'
                + MEMBERS.replace("[[members]]", "[[membrs]]"))
-    with pytest.raises(ConfigError, match=r"\[membrs\]: unknown table \(did you mean 'members'\?\)"):
+    with pytest.raises(ConfigError,
+                       match=r"\[membrs\]: unknown table \(did you mean 'members'\?\)"):
         load(cfg, environ={})
 
 
@@ -52,7 +53,8 @@ def test_http_table_is_read_and_checked(tmp_path: Path) -> None:
 def test_unknown_keys_suggest_the_right_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"peer_secert: .*did you mean 'peer_secret'"):
         load(toml(tmp_path, '[server]\npeer_secert = "x"\n'), environ={})
-    with pytest.raises(ConfigError, match=r"members\[0\].client_prot: .*did you mean 'client_port'"):
+    with pytest.raises(ConfigError,
+                       match=r"members\[0\].client_prot: .*did you mean 'client_port'"):
         load(toml(tmp_path, '[server]\nserver_id = 1\npeer_secret = "s"\n[[members]]\nid = 1\n'
                   'client_prot = 1\npeer_port = 2\n'), environ={})
     zoo = tmp_path / "zoo.cfg"
