@@ -251,7 +251,15 @@ def _load_tree(unpacker: msgpack.Unpacker, config: TreeConfig) -> DataTree:
         raise SnapshotError("not a roost tree snapshot")
     version = unpacker.unpack()
     if version != FORMAT_VERSION:
-        raise SnapshotError(f"unsupported snapshot format {version!r}")
+        if type(version) is int and version > FORMAT_VERSION:
+            raise SnapshotError(
+                f"tree image format version {version} was written by a newer roost (this "
+                f"one reads version {FORMAT_VERSION}): run that roost version or a newer one"
+            )
+        raise SnapshotError(
+            f"tree image format version {version!r} is not one this roost reads "
+            f"(version {FORMAT_VERSION})"
+        )
     tree = DataTree(config)
     tree.clear()
     last_zxid = unpacker.unpack()
