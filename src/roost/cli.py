@@ -115,6 +115,10 @@ from roost.member import member as _member  # noqa: E402
 
 main.add_command(_member)
 
+from roost.snapshot import snapshot as _snapshot  # noqa: E402
+
+main.add_command(_snapshot)
+
 
 # `roost shell` and the one-shot client commands: get, set, ls, create, delete, stat.
 from roost.shell import register as _register_shell  # noqa: E402

@@ -15,6 +15,7 @@ from roost.http.kv import KvApi
 from roost.http.metrics import Metrics
 from roost.http.routes import SessionApi, status_routes
 from roost.http.sessions import ConsulSessions
+from roost.http.snapshot import snapshot_routes
 from roost.http.ui import Dashboard, EventFeed
 from roost.server.config import ConfigError
 from roost.tree import is_valid_path
@@ -74,6 +75,7 @@ class HttpApi:
         app.add_routes(KvApi(self.server, self.kv_root, self.sessions, self.changes, ro).routes())
         app.add_routes(SessionApi(self.server, self.sessions, self.changes, ro).routes())
         app.add_routes(status_routes(self.server))
+        app.add_routes(snapshot_routes(self.server))
         app.add_routes(Dashboard(self.server, self.feed, ro, self.directory).routes())
         app.add_routes([web.get("/metrics", self.metrics.handle)])
         return app

@@ -1,0 +1,101 @@
+"""Backups: a member's tree as a file (`roost snapshot save`), and a new data directory
+seeded from one (`roost snapshot restore`).
+
+A backup file has the layout of a snapshot file (storage/snapshots.py) with magic b"RBAK":
+a versioned, checksummed header whose index is the zxid of the image, then the tree image
+(tree/snapshot.py, itself versioned): nodes, ACLs, sessions. The ensemble's membership and
+raft state are not in it: a restore takes them from the new member's configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from roost.raft import ConfState
+from roost.server.config import ServerConfig
+from roost.server.raftstore import encode_snapshot_payload
+from roost.server.replicated import Dedupe, encode_image
+from roost.server.standalone import TERM
+from roost.storage import DataDir, HardState, StorageError
+from roost.storage.snapshots import BACKUP_MAGIC, decode_snapshot_view, encode_snapshot
+from roost.tree import DataTree, TreeConfig
+from roost.tree.snapshot import SnapshotError
+
+#: the raft term a restored ensemble starts from (its first election makes it 2)
+RESTORED_TERM = 1
+
+
+class BackupError(Exception):
+    """A backup file that cannot be used, or a data directory it cannot be restored into."""
+
+
+@dataclass(frozen=True)
+class Backup:
+    zxid: int
+    tree: DataTree
+    image: bytes
+
+
+def encode_backup(tree: DataTree) -> bytes:
+    """A backup of `tree` as it is now (call on the event loop: a consistent image)."""
+    return encode_snapshot(tree.last_zxid, 0, tree.to_bytes(), BACKUP_MAGIC)
+
+
+def read_backup(blob: bytes, path: Path, config: TreeConfig | None = None) -> Backup:
+    """Verify a backup's header, checksum and tree image; raises BackupError."""
+    try:
+        meta, payload = decode_snapshot_view(blob, path, BACKUP_MAGIC, "backup")
+        image = payload.tobytes()
+        tree = DataTree.from_bytes(image, config) if config else DataTree.from_bytes(image)
+    except (StorageError, SnapshotError) as e:
+        raise BackupError(str(e)) from None
+    if tree.last_zxid != meta.index:
+        raise BackupError(f"{path}: header zxid 0x{meta.index:x}, image 0x{tree.last_zxid:x}")
+    return Backup(meta.index, tree, image)
+
+
+def restore(path: Path, config: ServerConfig) -> Backup:
+    """Seed `config.data_dir` (new or empty) from the backup at `path`: a standalone server,
+    or, when `config` lists members, one member of a new ensemble (restore every member
+    from the same file). Raises BackupError."""
+    try:
+        blob = path.read_bytes()
+    except OSError as e:
+        raise BackupError(f"{path}: {e.strerror}") from None
+    backup = read_backup(blob, path)
+    if backup.zxid == 0:
+        raise BackupError(f"{path}: a backup of an empty server (zxid 0): nothing to restore")
+    target = Path(config.data_dir)
+    if target.exists() and any(target.iterdir()):
+        raise BackupError(f"{target}: not empty; restore into a new data directory")
+    try:
+        datadir = DataDir.open(target)
+    except StorageError as e:
+        raise BackupError(str(e)) from None
+    try:
+        if config.members:
+            if config.join:
+                raise BackupError(
+                    "join: a restored member founds a new ensemble; it cannot join a running "
+                    "one (add a new member with `roost member add` instead)"
+                )
+            members = {m.id: m for m in config.members}
+            conf = ConfState(
+                frozenset(m.id for m in config.members if m.voter),
+                frozenset(m.id for m in config.members if not m.voter),
+            )
+            image = encode_image(backup.tree, Dedupe(), members)
+            datadir.snapshots.save(
+                backup.zxid, RESTORED_TERM, encode_snapshot_payload(conf, image)
+            )
+            datadir.wal.reset(backup.zxid, RESTORED_TERM)
+            datadir.hardstate.save(HardState(RESTORED_TERM, 0, backup.zxid))
+        else:
+            datadir.snapshots.save(backup.zxid, TERM, backup.image)
+            datadir.wal.reset(backup.zxid, TERM)
+    except StorageError as e:
+        raise BackupError(str(e)) from None
+    finally:
+        datadir.close()
+    return backup
