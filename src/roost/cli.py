@@ -107,6 +107,18 @@ def serve(
         sys.exit(1)
 
 
+@main.command()
+@click.argument("user_password", metavar="USER:PASSWORD")
+def digest(user_password: str) -> None:
+    """Print the digest id of USER:PASSWORD (for super_digest and digest ACLs), as
+    ZooKeeper's DigestAuthenticationProvider does."""
+    from roost.tree.acl import digest_id
+
+    if ":" not in user_password:
+        raise click.BadParameter("expected USER:PASSWORD", param_hint="USER:PASSWORD")
+    click.echo(digest_id(user_password))
+
+
 from roost.cluster import cluster as _cluster  # noqa: E402
 
 main.add_command(_cluster)

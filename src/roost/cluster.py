@@ -386,20 +386,27 @@ for _action in ACTIONS:
     _member_command(_action)
 
 
-@cluster.command()
-@click.argument("hosts")
-def status(hosts: str) -> None:
-    """Show each member's role, term, commit/applied index and the followers' lag."""
-    rows = []
+def _parse_hosts(hosts: str) -> list[tuple[str, int]]:
+    out = []
     for hp in hosts.split(","):
         host, _, port = hp.strip().rpartition(":")
-        st = member_status(host or "127.0.0.1", int(port))
+        if not port.isdigit():
+            raise click.BadParameter(f"{hp.strip()!r} is not host:port", param_hint="HOSTS")
+        out.append((host or "127.0.0.1", int(port)))
+    return out
+
+
+def _status_rows(
+    members: list[tuple[str, int]], statuses: list[dict[str, str]]
+) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for (host, port), st in zip(members, statuses, strict=True):
         lags = ", ".join(
             f"{k.split('_')[2]}:{v}" for k, v in st.items() if k.startswith("raft_follower_")
         )
         rows.append(
             (
-                hp.strip(),
+                f"{host}:{port}",
                 st.get("mode", "?"),
                 st.get("raft_term", "-"),
                 st.get("raft_commit_index", "-"),
@@ -408,9 +415,55 @@ def status(hosts: str) -> None:
                 lags or "-",
             )
         )
+    return rows
+
+
+def _healthy(statuses: list[dict[str, str]]) -> bool:
+    """Every member answers and, in an ensemble, one leads with every other member in
+    contact (the leader's synced followers and observers)."""
+    modes = [st.get("mode", "down") for st in statuses]
+    if "down" in modes:
+        return False
+    if modes == ["standalone"]:
+        return True
+    leaders = [st for st in statuses if st.get("mode") == "leader"]
+    if len(leaders) != 1:
+        return False
+    lead = leaders[0]
+    try:
+        synced = int(lead.get("synced_followers", "0")) + int(lead.get("synced_observers", "0"))
+    except ValueError:
+        return False
+    return synced >= len(statuses) - 1
+
+
+@cluster.command()
+@click.argument("hosts")
+@click.option(
+    "--wait",
+    "wait_s",
+    type=float,
+    default=None,
+    help="wait up to this many seconds for every member to answer with one leader; exit 1 "
+    "if they do not",
+)
+def status(hosts: str, wait_s: float | None) -> None:
+    """Show each member's role, term, commit/applied index and the followers' lag.
+
+    HOSTS is host:port[,host:port...]. Exits 1 when no member answers. With --wait, first
+    waits until every member answers and one leads with all the others in contact, and exits
+    1 if that does not happen in time."""
+    members = _parse_hosts(hosts)
+    statuses = [member_status(h, p) for h, p in members]
+    if wait_s is not None:
+        deadline = time.monotonic() + wait_s
+        while not _healthy(statuses) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            statuses = [member_status(h, p) for h, p in members]
+    rows = _status_rows(members, statuses)
     header = ("member", "mode", "term", "commit", "applied", "zxid", "follower lag")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, *rows]:
         click.echo("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
-    if all(r[1] == "down" for r in rows):
+    if all(r[1] == "down" for r in rows) or (wait_s is not None and not _healthy(statuses)):
         sys.exit(1)

@@ -90,6 +90,14 @@ def test_environment_sets_every_key_and_wins_over_the_file(tmp_path: Path) -> No
         env_settings({"ROOST_MEMBERS": "1=h:2:3"})
 
 
+def test_one_file_for_every_member_with_the_id_from_the_environment(tmp_path: Path) -> None:
+    """The file alone is incomplete (no server_id): checked only once everything is read."""
+    cfg = toml(tmp_path, '[server]\npeer_secret = "s"\n' + MEMBERS)
+    assert load(cfg, environ={"ROOST_SERVER_ID": "2"}).listen_host == "10.0.0.2"
+    with pytest.raises(ConfigError, match="server_id: 0 is not among the members"):
+        load(cfg, environ={})
+
+
 def test_secrets_from_files(tmp_path: Path) -> None:
     (tmp_path / "peer").write_text("peer-secret\n")
     (tmp_path / "digest").write_text("super:abc=\n")

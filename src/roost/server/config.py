@@ -358,7 +358,9 @@ def _read_secret(key: str, path: Any) -> str:
         raise ConfigError(f"{key}: cannot read {path}: {e.strerror}") from None
 
 
-def apply_overrides(cfg: ServerConfig, values: Mapping[str, Any]) -> ServerConfig:
+def apply_overrides(
+    cfg: ServerConfig, values: Mapping[str, Any], validate: bool = True
+) -> ServerConfig:
     known = {f.name for f in fields(ServerConfig)}
     changes: dict[str, Any] = {}
     for key, value in values.items():
@@ -373,7 +375,8 @@ def apply_overrides(cfg: ServerConfig, values: Mapping[str, Any]) -> ServerConfi
                 f"{key}: unknown configuration key{did_you_mean(key, _known_keys())}"
             )
         changes[key] = _coerce(key, value, getattr(cfg, key))
-    return dataclasses.replace(cfg, **changes).validate()
+    out = dataclasses.replace(cfg, **changes)
+    return out.validate() if validate else out
 
 
 #: the keys of a TOML file's `[http]` table and the settings they set
@@ -425,14 +428,16 @@ def toml_settings(data: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
-def load_toml(path: Path, base: ServerConfig | None = None) -> ServerConfig:
+def load_toml(
+    path: Path, base: ServerConfig | None = None, validate: bool = True
+) -> ServerConfig:
     try:
         data = tomllib.loads(path.read_text())
     except OSError as e:
         raise ConfigError(f"config file {path}: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {path}: {e}") from None
-    return apply_overrides(base or ServerConfig(), toml_settings(data))
+    return apply_overrides(base or ServerConfig(), toml_settings(data), validate)
 
 
 #: the environment's prefix: ROOST_<KEY> sets <key> (ROOST_PEER_SECRET_FILE, ROOST_HTTP_PORT)
@@ -477,12 +482,10 @@ def load(
     roost.toml, ROOST_* environment variables, `overrides` (command-line flags)."""
     cfg = base or ServerConfig()
     if zoo_cfg is not None:
-        cfg = load_zoo_cfg(zoo_cfg, cfg)
+        cfg = load_zoo_cfg(zoo_cfg, cfg, validate=False)
     if config_path is not None:
-        cfg = load_toml(config_path, cfg)
-    env = env_settings(environ)
-    if env:
-        cfg = apply_overrides(cfg, env)
+        cfg = load_toml(config_path, cfg, validate=False)
+    cfg = apply_overrides(cfg, env_settings(environ), validate=False)
     return apply_overrides(cfg, overrides or {})
 
 
@@ -576,7 +579,9 @@ def _zoo_tls(raw: dict[str, str], where: str) -> dict[str, Any]:
     return out
 
 
-def load_zoo_cfg(path: Path, base: ServerConfig | None = None) -> ServerConfig:
+def load_zoo_cfg(
+    path: Path, base: ServerConfig | None = None, validate: bool = True
+) -> ServerConfig:
     """Read ZooKeeper's own zoo.cfg (key=value lines), keeping the keys that apply."""
     try:
         text = path.read_text()
@@ -628,7 +633,7 @@ def load_zoo_cfg(path: Path, base: ServerConfig | None = None) -> ServerConfig:
         except ValueError:
             own = ""
         values["host"] = own or "*"
-    return apply_overrides(base or ServerConfig(), values)
+    return apply_overrides(base or ServerConfig(), values, validate)
 
 
 def _zoo_member(key: str, value: str, where: str) -> tuple[Member, str]:
