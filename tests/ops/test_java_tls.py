@@ -73,3 +73,32 @@ def test_java_client_over_tls_with_a_pem_keystore(tmp_path: Path) -> None:
         bad.write_bytes(stranger.key.read_bytes() + stranger.cert.read_bytes())
         out = zk_main(port, tmp_path, ca.pem, bad, "-timeout", "3000", "get", "/java-tls")
         assert "over tls" not in out and "ConnectionLoss" in out, out
+
+
+def test_java_client_with_a_jaas_digest_login(tmp_path: Path) -> None:
+    """SASL DIGEST-MD5 from the Java client's JAAS `Client` section (Java's own SaslClient
+    also checks the server's rspauth)."""
+    def jaas(password: str) -> Path:
+        p = tmp_path / f"jaas-{password}.conf"
+        p.write_text("Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n"
+                     f'  username="bob"\n  password="{password}";\n}};\n')
+        return p
+
+    cp = ":".join(str(SHARE_JAVA / j) for j in JARS)
+
+    def run(conf: Path, *command: str) -> str:
+        proc = subprocess.run(
+            [java(), "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+             "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+             f"-Djava.security.auth.login.config={conf}", "-cp", cp,
+             "org.apache.zookeeper.ZooKeeperMain", "-waitforconnection", "-timeout", "5000",
+             "-server", f"127.0.0.1:{port}", *command],
+            capture_output=True, text=True, timeout=120, check=False)
+        return proc.stdout + proc.stderr
+
+    with RoostServer(data_dir=tmp_path / "d", sasl_users=(("bob", "secret"),)) as s:
+        port = s.port
+        out = run(jaas("secret"), "whoami")
+        assert "sasl: bob" in out, out
+        out = run(jaas("wrong"), "whoami")
+        assert "sasl: bob" not in out and "AuthFailed" in out, out

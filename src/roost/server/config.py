@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from roost.server.sasl import parse_users_file
+
 #: The four-letter words roost implements.
 FOUR_LETTER_WORDS = ("ruok", "srvr", "stat", "mntr", "conf", "cons", "envi", "wchs", "dump", "isro")
 
@@ -130,6 +132,11 @@ class ServerConfig:
     tls_super_user: str | None = None
     #: serve the HTTP API over HTTPS with tls_cert/tls_key
     http_tls: bool = False
+    #: SASL DIGEST-MD5 users (name, password); empty = SASL off. From a TOML table
+    #: (`sasl_users = { bob = "secret" }`), "bob:secret,alice:pw", or sasl_users_file
+    sasl_users: tuple[tuple[str, str], ...] = ()
+    #: a SASL user that gets the super identity (ZooKeeper's zookeeper.superUser)
+    sasl_super_user: str | None = None
     #: start with an empty log and wait for the leader's snapshot (a member being added to
     #: a running ensemble) instead of founding the ensemble from `members`
     join: bool = False
@@ -291,6 +298,8 @@ def _coerce(key: str, value: Any, target: Any) -> Any:
             )
         if key == "data_dir":
             return Path(value)
+        if key == "sasl_users":
+            return _sasl_users(value)
         if key == "four_letter_words":
             if isinstance(value, str):
                 value = [v.strip() for v in value.split(",") if v.strip()]
@@ -315,6 +324,7 @@ def _coerce(key: str, value: Any, target: Any) -> Any:
             "tls_ca",
             "tls_client_auth",
             "tls_super_user",
+            "sasl_super_user",
             "http_host",
             "peer_bind_host",
             "peer_listen_port",
@@ -348,7 +358,23 @@ SECRET_KEYS = ("peer_secret", "super_digest", "tls_key_password")
 
 def _known_keys() -> list[str]:
     names = [f.name for f in fields(ServerConfig)]
-    return names + [f"{k}_file" for k in SECRET_KEYS]
+    return [*names, *(f"{k}_file" for k in SECRET_KEYS), "sasl_users_file"]
+
+
+def _sasl_users(value: Any) -> tuple[tuple[str, str], ...]:
+    pairs: list[tuple[Any, ...]]
+    if isinstance(value, dict):
+        pairs = list(value.items())
+    elif isinstance(value, str):
+        pairs = [tuple(p.strip().split(":", 1)) for p in value.split(",") if p.strip()]
+    else:
+        pairs = [tuple(p) for p in value]
+    out = []
+    for pair in pairs:
+        if len(pair) != 2 or not pair[0]:
+            raise ValueError(pair)
+        out.append((str(pair[0]), str(pair[1])))
+    return tuple(out)
 
 
 def _read_secret(key: str, path: Any) -> str:
@@ -364,6 +390,14 @@ def apply_overrides(
     known = {f.name for f in fields(ServerConfig)}
     changes: dict[str, Any] = {}
     for key, value in values.items():
+        if key == "sasl_users_file":
+            if "sasl_users" in values:
+                raise ConfigError("sasl_users_file: give sasl_users or sasl_users_file, not both")
+            try:
+                changes["sasl_users"] = parse_users_file(str(value))
+            except ValueError as e:
+                raise ConfigError(f"sasl_users_file: {e}") from None
+            continue
         if key.endswith("_file") and key.removesuffix("_file") in SECRET_KEYS:
             name = key.removesuffix("_file")
             if name in values:
@@ -542,10 +576,15 @@ _ZOO_STORE_TYPES = {
     "ssl.quorum.keyStore.type": "ssl.quorum.keyStore.location",
     "ssl.quorum.trustStore.type": "ssl.quorum.trustStore.location",
 }
+_ZOO_PROVIDERS = {
+    "SASLAuthenticationProvider",
+    "X509AuthenticationProvider",
+    "DigestAuthenticationProvider",
+    "IPAuthenticationProvider",
+}
 _ZOO_UNSUPPORTED = {
     "secureClientPortAddress": "the TLS port listens on the client address",
     "ssl.quorum.keyStore.password": "give the members an unencrypted PEM key",
-    "authProvider.sasl": "SASL is not supported",
 }
 
 
@@ -605,6 +644,10 @@ def load_zoo_cfg(
             continue
         if key in _ZOO_IGNORED:
             continue
+        if key.startswith("authProvider."):
+            if value.rsplit(".", 1)[-1] not in _ZOO_PROVIDERS:
+                raise ConfigError(f"{key}: unknown authentication provider {value!r} ({path}:{n})")
+            continue  # digest, ip, sasl and x509 are always on
         if key in _ZOO_UNSUPPORTED:
             raise ConfigError(f"{key}: not supported: {_ZOO_UNSUPPORTED[key]} ({path}:{n})")
         if key in _ZOO_TLS or key in _ZOO_STORE_TYPES or key == "sslQuorum":

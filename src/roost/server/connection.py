@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from roost.server.clienttls import x509_ids
+from roost.server.sasl import DigestMd5Server
 from roost.tree.acl import check_acl
 from roost.wire.errors import ProtocolError
 from roost.wire.opcodes import KeeperState, Perm
@@ -60,6 +61,8 @@ class Connection(asyncio.Protocol):
         self.port = 0
         #: the identities of this connection (a tuple: handed to every request as is)
         self.auth: tuple[Id, ...] = ()
+        #: the SASL exchange in progress or done on this connection
+        self.sasl: DigestMd5Server | None = None
         self.handshaken = False
         self.session_id = 0
         self.timeout_ms = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -16,13 +17,14 @@ from roost.server.connection import Connection
 from roost.server.membership import ReconfigError, parse_zk_reconfig
 from roost.server.reads import READS
 from roost.server.replicated import LOST, RaftLog
+from roost.server.sasl import DigestMd5Server, SaslError
 from roost.server.sessions import SessionTracker
 from roost.server.standalone import StandaloneLog
 from roost.server.txn import Kind, Txn, TxnResult
 from roost.server.watches import WatchManager
 from roost.storage import DataDir
 from roost.tree import DataTree, TreeConfig
-from roost.tree.acl import auth_ids
+from roost.tree.acl import SUPER_ID, auth_ids
 from roost.wire.errors import Err, ProtocolError
 from roost.wire.multi import MultiRequest
 from roost.wire.opcodes import Op, Perm, Xid
@@ -38,9 +40,11 @@ from roost.wire.records import (
     ConnectRequest,
     ConnectResponse,
     GetDataResponse,
+    GetSASLRequest,
     Id,
     ReconfigRequest,
     Record,
+    SetSASLResponse,
     SyncRequest,
     SyncResponse,
 )
@@ -417,9 +421,9 @@ class Server:
         elif op == Op.RECONFIG:
             assert isinstance(req, ReconfigRequest)
             self._reconfig(conn, xid, req)
-        else:  # SASL: not configured
-            conn.reply(encode_reply(xid, 0, Err.AUTH_FAILED))
-            conn.close_after_flush()
+        elif op == Op.SASL:
+            assert isinstance(req, GetSASLRequest)
+            self._sasl(conn, xid, req)
 
     def _write(self, conn: Connection, xid: int, op: int, body: bytes, req: Record) -> None:
         sid = conn.session_id
@@ -551,6 +555,28 @@ class Server:
             conn.complete(slot, encode_reply(xid, zxid, res.err, rec))
 
         log_.propose(Txn(Kind.RECONFIG, conn.session_id, now_ms(), body=change.to_bytes()), done)
+
+    def _sasl(self, conn: Connection, xid: int, req: GetSASLRequest) -> None:
+        """One step of a SASL DIGEST-MD5 exchange; a failure closes the connection."""
+        users = self.config.sasl_users
+        try:
+            if not users:
+                raise SaslError("SASL is not configured (sasl_users)")
+            if conn.sasl is None:
+                conn.sasl = DigestMd5Server(dict(users), secrets.token_urlsafe(24))
+            token, user = conn.sasl.step(req.token or b"")
+        except SaslError as e:
+            log.info("SASL authentication of %s failed: %s; closing", conn.ip, e)
+            failed = SetSASLResponse(None)
+            conn.reply(encode_reply(xid, 0, Err.AUTH_FAILED, failed, body_on_error=True))
+            conn.close_after_flush()
+            return
+        if user is not None:
+            ids = [Id("sasl", user)]
+            if user == self.config.sasl_super_user:
+                ids.insert(0, SUPER_ID)
+            conn.auth += tuple(i for i in ids if i not in conn.auth)
+        conn.reply(encode_reply(xid, self.tree.last_zxid, 0, SetSASLResponse(token)))
 
     def _auth(self, conn: Connection, xid: int, req: AuthPacket) -> None:
         ids = auth_ids(req.scheme, req.auth, conn.ip, self.config.super_digest)
