@@ -100,10 +100,7 @@ def restore_(file: Path, data_dir: Path, config_path: Path | None, zoo_cfg: Path
     kind = f"member {cfg.server_id} of a new ensemble" if cfg.members else "a standalone server"
     click.echo(f"restored {file} into {data_dir} for {kind}: {_describe(backup, size)}")
     if cfg.members:
-        click.echo(
-            "restore every member from this file before starting them; give the new ensemble "
-            "a peer_secret of its own so that its members never talk to the old ensemble's"
-        )
+        click.echo("restore every member of the new ensemble from this file before starting them")
 
 
 @snapshot.command()

@@ -95,6 +95,13 @@ def test_backup_through_a_follower_restored_into_a_new_ensemble(tmp_path: Path) 
     ports = [(free_port(), free_port()) for _ in range(3)]
     members = "".join(f"\n[[members]]\nid = {i + 1}\nhost = \"127.0.0.1\"\nclient_port = {c}\n"
                       f"peer_port = {p}\n" for i, (c, p) in enumerate(ports))
+    old_secret = tmp_path / "old-secret.toml"
+    old_secret.write_text('[server]\nserver_id = 1\npeer_secret = "roost-test-secret"\n'
+                          + members)
+    r = roost("snapshot", "restore", str(backup), "--data-dir", str(tmp_path / "refused"),
+              "--config", str(old_secret))
+    assert r.returncode == 1 and "peer_secret: this is the backed-up ensemble's" in r.stderr
+    assert not (tmp_path / "refused").exists()
     configs = []
     for i in range(3):
         cfg = tmp_path / f"new{i + 1}.toml"

@@ -33,7 +33,8 @@ def snapshot_routes(server: Server) -> list[web.RouteDef]:
         elif not _loopback(request.remote):
             raise error(403, "Permission denied: set super_digest to take snapshots remotely")
         await consistent(server, request)  # everything committed before the request
-        blob = encode_backup(server.tree)
+        secret = server.config.peer_secret if server.config.ensemble else None
+        blob = encode_backup(server.tree, secret)
         return web.Response(
             body=blob,
             content_type="application/octet-stream",

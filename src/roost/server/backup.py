@@ -2,15 +2,23 @@
 seeded from one (`roost snapshot restore`).
 
 A backup file has the layout of a snapshot file (storage/snapshots.py) with magic b"RBAK":
-a versioned, checksummed header whose index is the zxid of the image, then the tree image
-(tree/snapshot.py, itself versioned): nodes, ACLs, sessions. The ensemble's membership and
-raft state are not in it: a restore takes them from the new member's configuration.
+a versioned, checksummed header whose index is the zxid of the image, then a msgpack map:
+``tree`` the tree image (tree/snapshot.py, itself versioned: nodes, ACLs, sessions) and
+``ensemble`` the fingerprint of the backed-up ensemble's peer secret (None for a standalone
+server). The membership and raft state are not in it: a restore takes them from the new
+member's configuration, and refuses the old ensemble's peer secret, so that a restored
+ensemble (a new history from the backup's zxid) can never exchange messages with the old
+one's members.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from pathlib import Path
+
+import msgpack
 
 from roost.raft import ConfState
 from roost.server.config import ServerConfig
@@ -35,24 +43,38 @@ class Backup:
     zxid: int
     tree: DataTree
     image: bytes
+    #: fingerprint of the backed-up ensemble's peer secret (None: a standalone server)
+    ensemble: str | None
 
 
-def encode_backup(tree: DataTree) -> bytes:
+def ensemble_fingerprint(peer_secret: str) -> str:
+    """Names an ensemble by its peer secret without revealing it."""
+    return hmac.new(peer_secret.encode(), b"roost ensemble identity", hashlib.sha256).hexdigest()
+
+
+def encode_backup(tree: DataTree, peer_secret: str | None = None) -> bytes:
     """A backup of `tree` as it is now (call on the event loop: a consistent image)."""
-    return encode_snapshot(tree.last_zxid, 0, tree.to_bytes(), BACKUP_MAGIC)
+    ensemble = ensemble_fingerprint(peer_secret) if peer_secret else None
+    payload = msgpack.packb({"tree": tree.to_bytes(), "ensemble": ensemble}, use_bin_type=True)
+    return encode_snapshot(tree.last_zxid, 0, payload, BACKUP_MAGIC)
 
 
 def read_backup(blob: bytes, path: Path, config: TreeConfig | None = None) -> Backup:
     """Verify a backup's header, checksum and tree image; raises BackupError."""
     try:
         meta, payload = decode_snapshot_view(blob, path, BACKUP_MAGIC, "backup")
-        image = payload.tobytes()
+        content = msgpack.unpackb(payload, raw=False)
+        image, ensemble = content["tree"], content["ensemble"]
+        if type(image) is not bytes or not (ensemble is None or type(ensemble) is str):
+            raise BackupError(f"{path}: malformed backup content")
         tree = DataTree.from_bytes(image, config) if config else DataTree.from_bytes(image)
     except (StorageError, SnapshotError) as e:
         raise BackupError(str(e)) from None
+    except (ValueError, TypeError, KeyError, msgpack.UnpackException):
+        raise BackupError(f"{path}: malformed backup content") from None
     if tree.last_zxid != meta.index:
         raise BackupError(f"{path}: header zxid 0x{meta.index:x}, image 0x{tree.last_zxid:x}")
-    return Backup(meta.index, tree, image)
+    return Backup(meta.index, tree, image, ensemble)
 
 
 def restore(path: Path, config: ServerConfig) -> Backup:
@@ -66,6 +88,8 @@ def restore(path: Path, config: ServerConfig) -> Backup:
     backup = read_backup(blob, path)
     if backup.zxid == 0:
         raise BackupError(f"{path}: a backup of an empty server (zxid 0): nothing to restore")
+    if config.members:
+        _check_new_ensemble(config, backup)
     target = Path(config.data_dir)
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"{target}: not empty; restore into a new data directory")
@@ -75,11 +99,6 @@ def restore(path: Path, config: ServerConfig) -> Backup:
         raise BackupError(str(e)) from None
     try:
         if config.members:
-            if config.join:
-                raise BackupError(
-                    "join: a restored member founds a new ensemble; it cannot join a running "
-                    "one (add a new member with `roost member add` instead)"
-                )
             members = {m.id: m for m in config.members}
             conf = ConfState(
                 frozenset(m.id for m in config.members if m.voter),
@@ -99,3 +118,20 @@ def restore(path: Path, config: ServerConfig) -> Backup:
     finally:
         datadir.close()
     return backup
+
+
+def _check_new_ensemble(config: ServerConfig, backup: Backup) -> None:
+    """A restored member founds a new ensemble: not by joining, and not with the old
+    ensemble's peer secret."""
+    if config.join:
+        raise BackupError(
+            "join: a restored member founds a new ensemble; it cannot join a running one "
+            "(add a new member with `roost member add` instead)"
+        )
+    secret = config.peer_secret or ""
+    if backup.ensemble and hmac.compare_digest(ensemble_fingerprint(secret), backup.ensemble):
+        raise BackupError(
+            "peer_secret: this is the backed-up ensemble's; a restored ensemble starts a new "
+            "history and needs a peer secret of its own (so that its members and the old ones "
+            "can never talk)"
+        )
