@@ -3,6 +3,9 @@ the documented 3-host example, a migrated zoo.cfg, a peer bind address behind NA
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 
 from kazoo.client import KazooClient
@@ -94,6 +97,31 @@ def test_migrated_zoo_cfg_listens_on_every_address(tmp_path: Path) -> None:
         for host in ("127.0.0.1", "127.0.0.7"):
             assert four_letter(host, port, "ruok") == "imok"
         use(f"127.0.0.9:{port}")
+    finally:
+        stop([proc])
+    assert proc.returncode == 0
+
+
+
+def test_http_host_flag(tmp_path: Path) -> None:
+    port, http = free_port(), free_port()
+    with open(tmp_path / "h.log", "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "roost.cli", "serve", "--port", str(port),
+                                 "--data-dir", str(tmp_path / "d"), "--http-port", str(http),
+                                 "--http-host", "127.0.0.5"], stdout=out,
+                                stderr=subprocess.STDOUT)
+
+    def health(host: str) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://{host}:{http}/health", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_for(lambda: health("127.0.0.5"), what="HTTP on 127.0.0.5")
+        assert not health("127.0.0.1")
+        assert four_letter("127.0.0.1", port, "ruok") == "imok"  # clients stay on 127.0.0.1
     finally:
         stop([proc])
     assert proc.returncode == 0
