@@ -103,7 +103,8 @@ class Supervisor:
         return self.folder / f"member{i + 1}.pid"
 
     def start(self, i: int) -> None:
-        if self.procs[i] is not None and self.procs[i].poll() is None:  # type: ignore[union-attr]
+        running = self.procs[i]
+        if running is not None and running.poll() is None:
             return
         with open(self.log_path(i), "ab") as log:
             proc = subprocess.Popen(
