@@ -56,7 +56,8 @@ class HttpApi:
         session_root = _root("http_session_root", cfg.http_session_root)
         if session_root.startswith(self.kv_root + "/") or session_root == self.kv_root:
             raise ConfigError("http_session_root: must not be inside kv_root")
-        self.sessions = ConsulSessions(server, session_root, self.kv_root)
+        self.sessions = ConsulSessions(server, session_root, self.kv_root,
+                                       cfg.http_time_scale_pct / 100)
         self.metrics = Metrics(server, lambda: self.changes.waiting)
         members_root = session_root.rsplit("/", 1)[0] + "/http-members"
         self.directory = HttpDirectory(server, members_root, cfg.http_port or 0)
