@@ -15,6 +15,7 @@ from roost.http.kv import KvApi
 from roost.http.metrics import Metrics
 from roost.http.routes import SessionApi, status_routes
 from roost.http.sessions import ConsulSessions
+from roost.http.txn import TxnApi
 from roost.http.ui import Dashboard, EventFeed
 from roost.server.config import ConfigError
 from roost.tree import is_valid_path
@@ -72,7 +73,9 @@ class HttpApi:
             middlewares.append(_cors(cfg.http_cors_origin))
         app = web.Application(middlewares=middlewares, client_max_size=cfg.max_frame_bytes)
         ro = cfg.http_read_only
-        app.add_routes(KvApi(self.server, self.kv_root, self.sessions, self.changes, ro).routes())
+        kv = KvApi(self.server, self.kv_root, self.sessions, self.changes, ro)
+        app.add_routes(kv.routes())
+        app.add_routes(TxnApi(kv).routes())
         app.add_routes(SessionApi(self.server, self.sessions, self.changes, ro).routes())
         app.add_routes(status_routes(self.server))
         app.add_routes(Dashboard(self.server, self.feed, ro, self.directory).routes())
