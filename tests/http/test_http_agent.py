@@ -158,9 +158,12 @@ def test_catalog_register_and_deregister(fast: Served) -> None:
     assert [ch["CheckID"] for ch in checks] == ["db-alive"]
     _i, passing = c.health.state("passing")
     assert "db-alive" in [ch["CheckID"] for ch in passing]
+    held = c.session.create(node="db-host", checks=[], lock_delay=0)
     assert c.catalog.deregister("db-host", service_id="db-2") is True
     assert [e["ServiceID"] for e in c.catalog.service("db")[1]] == ["db-1"]
+    assert c.session.info(held)[1] is not None
     assert c.catalog.deregister("db-host") is True
+    assert c.session.info(held)[1] is None  # a node's sessions end with it
     assert c.catalog.service("db")[1] == []
     assert c.catalog.node("db-host")[1] is None
     assert "db-host" not in [n["Node"] for n in c.catalog.nodes()[1]]

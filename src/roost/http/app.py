@@ -72,6 +72,10 @@ class HttpApi:
         services_root = _root("http_services_root", cfg.http_services_root)
         self.registry = Registry(server, consul_root, services_root,
                                  cfg.http_time_scale_pct / 100)
+        _disjoint({"kv_root": self.kv_root, "http_session_root": session_root,
+                   "http_services_root": services_root,
+                   "the catalog's nodes": self.registry.nodes_root,
+                   "the catalog's checks": self.registry.checks_root})
         self.sessions.check_status = self.registry.check_status
         self.metrics = Metrics(server, lambda: self.changes.waiting)
         members_root = session_root.rsplit("/", 1)[0] + "/http-members"
@@ -156,6 +160,15 @@ def _root(key: str, path: str) -> str:
     ):
         raise ConfigError(f"{key}: must be a znode path below / outside /zookeeper, got {path!r}")
     return path
+
+
+def _disjoint(roots: dict[str, str]) -> None:
+    """No root may lie inside another (KV keys would show catalog data, and so on)."""
+    items = list(roots.items())
+    for i, (ka, a) in enumerate(items):
+        for kb, b in items[i + 1:]:
+            if a == b or a.startswith(b + "/") or b.startswith(a + "/"):
+                raise ConfigError(f"{ka} ({a}) and {kb} ({b}) must not overlap")
 
 
 async def start_http(server: Server) -> HttpApi | None:

@@ -27,7 +27,7 @@ from roost.http.registry import (
     parse_service,
     worst,
 )
-from roost.http.sessions import ConsulSessions
+from roost.http.sessions import ConsulSessions, parse_id
 
 if TYPE_CHECKING:
     from roost.server.core import Server
@@ -134,6 +134,9 @@ class CatalogApi:
             await self.registry.delete_check(node, str(d["checkid"]))
         else:
             await self.registry.delete_node(node)
+            for info in self.sessions.all():  # a node's sessions end with the node
+                if info["Node"] == node:
+                    await self.sessions.destroy(parse_id(str(info["ID"])))
         await self.sessions.invalidate_failed()
         return reply(True)
 

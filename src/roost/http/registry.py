@@ -237,6 +237,10 @@ class Registry:
         self.checks_root = f"{consul_root}/checks"
         self.services_root = services_root
         self.scale = scale
+        #: check znode path -> (mzxid, parsed check): the timers read every check often
+        self._parsed: dict[str, tuple[int, Check | None]] = {}
+        #: (registry index, sessions index) when the session checks last found nothing
+        self._clean_at: tuple[int, int] = (0, 0)
 
     @property
     def agent_node(self) -> str:
@@ -270,11 +274,17 @@ class Registry:
     def stored_checks(self) -> list[Check]:
         root = self.server.tree.get(self.checks_root)
         out = []
-        for _n, nnode in sorted((root.children or {}).items()) if root is not None else []:
-            for _c, cnode in sorted((nnode.children or {}).items()):
-                c = Check.from_znode(cnode)
-                if c is not None:
-                    out.append(c)
+        seen: dict[str, tuple[int, Check | None]] = {}
+        for nname, nnode in sorted((root.children or {}).items()) if root is not None else []:
+            for cname, cnode in sorted((nnode.children or {}).items()):
+                path = f"{nname}/{cname}"
+                hit = self._parsed.get(path)
+                if hit is None or hit[0] != cnode.mzxid:
+                    hit = (cnode.mzxid, Check.from_znode(cnode))
+                seen[path] = hit
+                if hit[1] is not None:
+                    out.append(hit[1])
+        self._parsed = seen
         return out
 
     def zk_check(self, inst: Instance) -> Check:
@@ -478,7 +488,10 @@ class Registry:
         if not self.server.is_leader:
             return
         await self.expire_ttl(now_ms)
-        await sessions.invalidate_failed()
+        state = (self.index(), sessions.index())
+        if state != self._clean_at:  # nothing changed: no session can have failed since
+            await sessions.invalidate_failed()
+            self._clean_at = (self.index(), sessions.index())
 
 
 # --- request bodies ------------------------------------------------------------------------
