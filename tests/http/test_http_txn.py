@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import threading
@@ -9,6 +10,12 @@ import threading
 import pytest
 from conftest import Served
 from consul.exceptions import ClientError
+
+from roost.http.kv import KvApi
+from roost.http.txn import KvOp, Planner, multi_error
+from roost.wire.errors import Err
+from roost.wire.multi import MultiRequest
+from roost.wire.opcodes import Op
 
 
 def b64(v: bytes) -> str:
@@ -174,3 +181,48 @@ def test_concurrent_transactions_stay_atomic(served: Served, prefix: str) -> Non
     va = int(c.kv.get(a)[1]["Value"])
     vb = int(c.kv.get(b)[1]["Value"])
     assert va + vb == 100 and vb == sum(moved) > 0
+
+
+def _plan(served: Served, ops: list[KvOp]) -> Planner:
+    srv = served.server.server
+    assert srv is not None and srv.http is not None
+    api = srv.http
+    kv_api = KvApi(srv, api.kv_root, api.sessions, api.changes, False)
+    planner = Planner(kv_api, ())
+    for op in ops:
+        planner.apply(op)
+    return planner
+
+
+def _execute(served: Served, planner: Planner) -> int:
+    srv = served.server.server
+    loop = served.server._loop
+    assert srv is not None and loop is not None
+
+    async def run() -> int:
+        _z, err, rec = await srv.execute(Op.MULTI, MultiRequest(tuple(planner.plan.writes)))
+        return err or multi_error(rec)
+
+    return asyncio.run_coroutine_threadsafe(run(), loop).result(30)
+
+
+def test_a_plan_fails_when_what_it_read_changed(served: Served, prefix: str) -> None:
+    """The multi guards what the plan read: a key found missing (check-not-exists) that is
+    created before the multi applies, or a key read (get) that is changed, fail the multi,
+    and nothing of it is written."""
+    c = served.consul()
+    c.kv.put(prefix + "read", b"1")
+    absent = _plan(served, [KvOp("check-not-exists", prefix + "nope/deeper"),
+                            KvOp("set", prefix + "w1", b"x")])
+    read = _plan(served, [KvOp("get", prefix + "read"), KvOp("set", prefix + "w2", b"x")])
+    c.kv.put(prefix + "nope/deeper", b"now it exists")
+    c.kv.put(prefix + "read", b"2")
+    assert _execute(served, absent) == Err.NODE_EXISTS
+    assert _execute(served, read) == Err.BAD_VERSION
+    assert c.kv.get(prefix + "w1")[1] is None and c.kv.get(prefix + "w2")[1] is None
+    # unchanged, the same plans apply, and the guards leave nothing behind
+    fresh = _plan(served, [KvOp("check-not-exists", prefix + "gone/deeper"),
+                           KvOp("set", prefix + "w3", b"x")])
+    assert _execute(served, fresh) == Err.OK
+    assert c.kv.get(prefix + "w3")[1] is not None
+    assert served.server.server.tree.get(f"/kv/{prefix}gone") is None  # type: ignore[union-attr]

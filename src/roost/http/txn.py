@@ -4,9 +4,11 @@ The verbs are planned in order against the member's tree (after a read barrier) 
 overlay of what earlier verbs of the same transaction changed. A verb whose condition
 fails rolls the whole transaction back (409 with Consul's `Errors`) before anything is
 written. Otherwise every write becomes one op of a single multi, each naming the znode
-version it was planned against (and every key a verb read gets a version check), so the
-multi either applies as planned, all at one zxid, or fails as a whole because something
-changed meanwhile; then the plan is made again from the new state.
+version it was planned against (every key a verb read gets a version check, and a key a
+verb found missing is created and deleted again in the multi), so the multi either
+applies as planned, all at one zxid, or fails as a whole because something changed
+meanwhile; then the plan is made again from the new state. Only the multi's writes count:
+a transaction with no writes is answered from the plan, and the guards are left out.
 """
 
 from __future__ import annotations
@@ -157,9 +159,28 @@ class Planner:
         return path, folder, e
 
     def check_read(self, path: str) -> None:
+        """Make the multi fail if the znode changed since the plan read it."""
         s = self.slot(path)
         if s.exists:
             self.plan.writes.append((Op.CHECK, CheckVersionRequest(path, s.version)))
+
+    def check_absent(self, path: str) -> None:
+        """Make the multi fail if the znode was created since the plan found it missing:
+        create it (and missing parents) and delete them again in the same multi. This
+        leaves nothing behind but bumps the parent's child version."""
+        if self.slot(path).exists:
+            self.check_read(path)
+            return
+        parts = path.strip("/").split("/")
+        made: list[str] = []
+        cur = ""
+        for part in parts:
+            cur += "/" + part
+            if not self.slot(cur).exists:
+                self.plan.writes.append((Op.CREATE, CreateRequest(cur, b"", list(OPEN_ACL), 0)))
+                made.append(cur)
+        for p in reversed(made):
+            self.plan.writes.append((Op.DELETE, DeleteRequest(p, 0)))
 
     def readable(self, path: str) -> bool:
         n = self.tree.get(path)
@@ -277,6 +298,7 @@ class Planner:
     def v_get_or_empty(self, op: KvOp) -> None:
         path, _folder, cur = self.entry(op.key)
         if cur is None:
+            self.check_absent(path)
             self.plan.results.append({"KV": None})
             return
         self.check_read(path)
@@ -284,6 +306,7 @@ class Planner:
 
     def v_get_tree(self, op: KvOp) -> None:
         for key, path, e in self._tree(op.key):
+            self.check_read(path)
             self.result(key, path, e, True)
 
     def _tree(self, prefix: str) -> list[tuple[str, str, Entry]]:
@@ -319,9 +342,10 @@ class Planner:
         self.result(op.key, path, cur, False)
 
     def v_check_not_exists(self, op: KvOp) -> None:
-        _path, _folder, cur = self.entry(op.key)
+        path, _folder, cur = self.entry(op.key)
         if cur is not None:
             raise Rollback(f'key "{op.key}" exists')
+        self.check_absent(path)
 
     def v_delete(self, op: KvOp) -> None:
         path, _folder, cur = self.entry(op.key)
