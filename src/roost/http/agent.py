@@ -170,7 +170,7 @@ class AgentApi:
     async def service_register(self, request: web.Request) -> web.Response:
         self._writable()
         body = lower_keys(await json_body(request), "the service definition")
-        await self.registry.register_agent_node(self.address())
+        await self.registry.register_agent_node(self.address(), now_ms())
         inst = parse_service(body, self.node, self.address())
         defs: list[object] = []
         if body.get("check"):
@@ -211,7 +211,7 @@ class AgentApi:
     async def check_register(self, request: web.Request) -> web.Response:
         self._writable()
         body = lower_keys(await json_body(request), "the check definition")
-        await self.registry.register_agent_node(self.address())
+        await self.registry.register_agent_node(self.address(), now_ms())
         service = None
         if body.get("serviceid"):
             sid = str(body["serviceid"])
@@ -282,7 +282,7 @@ async def publish_agent_node(registry: Registry, address: str) -> None:
         log_ = registry.server.log
         if not isinstance(log_, RaftLog) or log_.leader:
             try:
-                await registry.register_agent_node(address)
+                await registry.register_agent_node(address, now_ms())
                 return
             except (ops.WriteFailed, ConnectionError) as e:
                 log.debug("registering the agent's node failed: %s", e)

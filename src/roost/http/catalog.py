@@ -80,7 +80,9 @@ class CatalogApi:
         await consistent(self.server, request)
         wait = blocking(request)
         if wait is not None:
-            await self.changes.wait("/", lambda: self.registry.index() > wait[0], wait[1])
+            regions = (self.registry.nodes_root, self.registry.checks_root,
+                       self.registry.services_root)
+            await self.changes.wait(regions, lambda: self.registry.index() > wait[0], wait[1])
         return self.registry.index()
 
     # --- catalog writes -------------------------------------------------------------------

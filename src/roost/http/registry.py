@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -471,7 +470,7 @@ class Registry:
                 raise ops.WriteFailed(err, path)
         return done
 
-    async def register_agent_node(self, address: str) -> None:
+    async def register_agent_node(self, address: str, now_ms: int) -> None:
         """This member as a Consul node, with a passing serfHealth check."""
         name = self.agent_node
         have = self.node(name)
@@ -479,8 +478,7 @@ class Registry:
             await self.put_node(CatalogNode(name, address))
         if self.check(name, SERF_CHECK) is None:
             await self.put_check(Check(name, SERF_CHECK, "Serf Health Status", PASSING,
-                                       output="Agent alive and reachable"),
-                                 int(time.time() * 1000))
+                                       output="Agent alive and reachable"), now_ms)
 
     async def tick(self, now_ms: int, sessions: ConsulSessions) -> None:
         """The leader's timers: TTL checks go critical, then sessions whose checks failed
