@@ -183,3 +183,5 @@ def test_bad_registrations_and_unserved_endpoints(fast: Served) -> None:
     assert fast.put("/v1/catalog/register", b'{"Node": "n"}').status == 400
     assert fast.get("/v1/health/state/sideways").status == 400
     assert fast.get("/v1/kv/missing-key").status == 404  # KV keeps its 404
+    r = fast.get("/v1/txn")  # a served path with another method
+    assert r.status == 405 and "PUT" in r.headers["Allow"]

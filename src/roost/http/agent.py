@@ -291,10 +291,23 @@ async def publish_agent_node(registry: Registry, address: str) -> None:
 
 def unserved_routes() -> list[web.RouteDef]:
     """Every other /v1/ path: a Consul-shaped error naming what roost does not serve (a
-    bare 404 would read as "no such key" to a Consul client)."""
+    bare 404 would read as "no such key" to a Consul client); a served path asked with
+    another method answers 405 with the methods it takes."""
+    pattern = "/v1/{tail:.*}"
 
     async def unserved(request: web.Request) -> web.Response:
+        allowed: set[str] = set()
+        for res in request.app.router.resources():
+            if res.canonical == "/v1/{tail}":
+                continue
+            match, methods = await res.resolve(request)
+            if match is None and methods:
+                allowed |= methods
+        if allowed:
+            raise web.HTTPMethodNotAllowed(
+                request.method, sorted(allowed),
+                text=f"method {request.method} not allowed on {request.path}")
         raise error(501, f"roost does not serve {request.method} {request.path} (see "
                          "docs/http.md for the Consul endpoints it serves)")
 
-    return [web.route("*", "/v1/{tail:.*}", unserved)]
+    return [web.route("*", pattern, unserved)]
