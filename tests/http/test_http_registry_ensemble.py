@@ -155,6 +155,28 @@ def test_zookeeper_instances_in_the_consul_catalog(ens: RoostEnsemble) -> None:
     wait_until(lambda: c.catalog.service("orders")[1] == [], what="an empty catalog")
 
 
+def test_session_bound_to_a_check_through_followers(ens: RoostEnsemble) -> None:
+    """A session created through one follower on a check of that follower's node ends when
+    the check fails (reported through the same member), and every member sees its lock
+    released."""
+    leader = ens.leader()
+    f1, f2 = (i for i in range(3) if i != leader)
+    a = agent(ens, f1)
+    a.agent.check.register("worker", check=consul.Check.ttl("600s"))
+    a.agent.check.ttl_pass("worker")
+    sid = a.session.create(checks=["serfHealth", "worker"], lock_delay=0)
+    assert a.kv.put("jobs/lock", b"w", acquire=sid) is True
+    b = agent(ens, f2)
+    wait_until(lambda: (b.kv.get("jobs/lock")[1] or {}).get("Session") == sid,
+               what="member f2 to see the lock")
+    a.agent.check.ttl_fail("worker")
+    for c in (a, b, agent(ens, leader)):
+        wait_until(lambda c=c: c.session.info(sid)[1] is None, what="the session to end")
+        wait_until(lambda c=c: "Session" not in (c.kv.get("jobs/lock")[1] or {}),
+                   what="the lock to be released")
+    a.agent.check.deregister("worker")
+
+
 def test_ttl_checks_survive_a_failover(ens: RoostEnsemble) -> None:
     """Runs last (kills the leader): a TTL check registered and passed through a follower
     goes critical on time under the next leader."""
