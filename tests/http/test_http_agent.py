@@ -53,12 +53,12 @@ def test_ttl_check_goes_critical_and_passes_again(fast: Served) -> None:
     assert status_of(c, "service:api-1") == "critical"  # a TTL check starts critical
     _i, nodes = c.health.service("api", passing=True)
     assert nodes == []
+    passed = time.monotonic()  # before the request: the TTL restarts later
     c.agent.check.ttl_pass("service:api-1", "all good")
     check = c.agent.checks()["service:api-1"]
     assert check["Status"] == "passing" and check["Output"] == "all good"
     _i, nodes = c.health.service("api", passing=True)
     assert [n["Service"]["ID"] for n in nodes] == ["api-1"]
-    passed = time.monotonic()
     # not updated within its TTL: critical, decided by the leader's timer
     wait_until(lambda: status_of(c, "service:api-1") == "critical", timeout=10,
                what="the TTL check to expire")
