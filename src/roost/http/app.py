@@ -64,11 +64,9 @@ class HttpApi:
         self.changes = Changes()
         self.feed = EventFeed()
         session_root = _root("http_session_root", cfg.http_session_root)
-        if session_root.startswith(self.kv_root + "/") or session_root == self.kv_root:
-            raise ConfigError("http_session_root: must not be inside kv_root")
         self.sessions = ConsulSessions(server, session_root, self.kv_root,
                                        cfg.http_time_scale_pct / 100)
-        consul_root = session_root.rsplit("/", 1)[0]
+        consul_root = session_root.rsplit("/", 1)[0]  # nodes and checks sit next to sessions
         services_root = _root("http_services_root", cfg.http_services_root)
         self.registry = Registry(server, consul_root, services_root,
                                  cfg.http_time_scale_pct / 100)
