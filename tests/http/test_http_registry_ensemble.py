@@ -55,6 +55,14 @@ def healthy_ids(disco: ServiceDiscovery) -> list[str]:
     return sorted(i.id for i in disco.instances())
 
 
+def test_every_member_is_an_agent_node(ens: RoostEnsemble) -> None:
+    names = [node_name(agent(ens, i)) for i in range(3)]
+    assert names == [f"roost-{m.id}" for m in ens.members]
+    assert sorted(m["Name"] for m in agent(ens, 0).agent.members()) == sorted(names)
+    wait_until(lambda: set(names) <= {n["Node"] for n in agent(ens, 2).catalog.nodes()[1]},
+               what="every member's node in the catalog")
+
+
 def test_consul_service_seen_by_zookeeper_clients(ens: RoostEnsemble) -> None:
     c = agent(ens, 0)
     me = node_name(c)
