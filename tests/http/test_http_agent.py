@@ -185,3 +185,30 @@ def test_bad_registrations_and_unserved_endpoints(fast: Served) -> None:
     assert fast.get("/v1/kv/missing-key").status == 404  # KV keeps its 404
     r = fast.get("/v1/txn")  # a served path with another method
     assert r.status == 405 and "PUT" in r.headers["Allow"]
+
+
+BAD_BODIES = [b"", b"null", b"[]", b"{", b'"x"', b"1", b'{"Name": 5}', b'{"Name": "a", "Port": "x"}',
+              b'{"Name": "a", "Port": 99999}', b'{"Name": "a", "Tags": "x"}',
+              b'{"Name": "a", "Meta": [1]}', b'{"Name": "a", "Check": {"TTL": "bogus"}}',
+              b'{"Name": "a", "Check": [1]}', b'{"Name": "a", "Checks": {"a": 1}}',
+              b'{"Name": "a", "Check": {"TTL": "1e400"}}', b'{"Name": "a", "Check": {"TTL": "nan"}}',
+              b'{"Name": "a", "Check": {"TTL": "1s", "Status": "weird"}}',
+              b'{"Node": "n", "Address": "a", "Service": {"Service": "x", "Port": 1e400}}',
+              b'{"Node": "n", "Address": "a", "Checks": [{"CheckID": "c", "ServiceID": "no"}]}',
+              b'{"Node": "n", "Address": "a", "NodeMeta": [1]}', b'{"Node": ["x"], "Address": "a"}',
+              b'{"Node": "n", "Address": "a", "Check": {"CheckID": 5}}', b'{"Status": 5}',
+              b'{"Status": "passing", "Output": 7}', b'{"Node": "n", "ServiceID": 3}']
+
+
+def test_bad_bodies_are_400_and_change_nothing(fast: Served) -> None:
+    c = fast.consul()
+    wait_until(lambda: "roost-0" in [n["Node"] for n in c.catalog.nodes()[1]],
+               what="the agent's node in the catalog")
+    before = (c.catalog.services()[1], c.health.state("any")[1], c.catalog.nodes()[1])
+    paths = ["/v1/agent/service/register", "/v1/agent/check/register", "/v1/catalog/register",
+             "/v1/agent/check/update/serfHealth"]
+    for path in paths:
+        for body in BAD_BODIES:
+            r = fast.put(path, body)
+            assert r.status == 400, (path, body, r.status, r.body)
+    assert (c.catalog.services()[1], c.health.state("any")[1], c.catalog.nodes()[1]) == before

@@ -28,8 +28,9 @@ from roost.http.registry import (
     lower_keys,
     parse_check,
     parse_service,
+    text,
 )
-from roost.http.sessions import CRITICAL, ConsulSessions
+from roost.http.sessions import CRITICAL, SERF_CHECK, ConsulSessions
 from roost.server.replicated import RaftLog
 
 if TYPE_CHECKING:
@@ -163,7 +164,8 @@ class AgentApi:
 
     async def checks(self, request: web.Request) -> web.Response:
         await consistent(self.server, request)
-        mine = {c.check_id: c.api() for c in self.registry.stored_checks() if c.node == self.node}
+        mine = {c.check_id: c.api() for c in self.registry.stored_checks()
+                if c.node == self.node and c.check_id != SERF_CHECK}  # as Consul's agent
         return reply(mine)
 
     # --- services -----------------------------------------------------------------------
@@ -213,8 +215,8 @@ class AgentApi:
         body = lower_keys(await json_body(request), "the check definition")
         await self.registry.register_agent_node(self.address(), now_ms())
         service = None
-        if body.get("serviceid"):
-            sid = str(body["serviceid"])
+        sid = text(body, "serviceid", "Check")
+        if sid:
             service = next((i for i in self.registry.instances() if i.node == self.node
                             and not i.zookeeper and i.service_id == sid), None)
             if service is None:
@@ -252,11 +254,11 @@ class AgentApi:
 
     async def check_update(self, request: web.Request) -> web.Response:
         body = lower_keys(await json_body(request) or {}, "the update")
-        status = str(body.get("status") or "")
+        status = text(body, "status", "the update")
         if status not in (PASSING, WARNING, CRITICAL):
             raise RegistryError(f"Invalid check status: {status!r}")
-        out = body.get("output")
-        return await self._set(request, status, None if out is None else str(out))
+        out = text(body, "output", "the update") if "output" in body else None
+        return await self._set(request, status, out)
 
     async def sessions_check(self) -> None:
         """A check went critical or away: invalidate the sessions tied to it now (the

@@ -25,6 +25,7 @@ from roost.http.registry import (
     lower_keys,
     parse_check,
     parse_service,
+    text,
     worst,
 )
 from roost.http.sessions import ConsulSessions, parse_id
@@ -90,36 +91,40 @@ class CatalogApi:
         if self.read_only:
             raise error(403, "mutating HTTP endpoints are disabled on this server")
         d = lower_keys(await json_body(request), "the registration")
-        node = str(d.get("node") or "")
-        address = str(d.get("address") or "")
+        node = text(d, "node", "the registration")
+        address = text(d, "address", "the registration")
         if not node or not address:
             raise RegistryError("Must provide node and address")
+        meta = d.get("nodemeta") or {}
+        tagged_ = d.get("taggedaddresses") or {}
+        if not isinstance(meta, dict) or not isinstance(tagged_, dict):
+            raise RegistryError("NodeMeta and TaggedAddresses must be objects")
+        cnode = CatalogNode(node, address, {str(k): str(v) for k, v in meta.items()},
+                            {str(k): str(v) for k, v in tagged_.items()})
+        inst = parse_service(d["service"], node, address) if d.get("service") else None
+        checks = d.get("checks") or []
+        if not isinstance(checks, list):
+            raise RegistryError("Checks must be a list")
+        parsed: list[Check] = []
+        for raw in ([d["check"]] if d.get("check") else []) + checks:
+            cd = lower_keys(raw, "Check")
+            sid = text(cd, "serviceid", "Check")
+            service = None
+            if sid:
+                service = inst if inst is not None and inst.service_id == sid else next(
+                    (i for i in self.registry.instances()
+                     if i.node == node and not i.zookeeper and i.service_id == sid), None)
+                if service is None:
+                    raise RegistryError(f'Unknown service ID "{sid}" for check')
+            parsed.append(parse_check(cd, node, agent=False, service=service))
+        # everything parsed: now write
         now = int(time.time() * 1000)
         if not d.get("skipnodeupdate") or self.registry.node(node) is None:
-            meta = d.get("nodemeta") or {}
-            tagged_ = d.get("taggedaddresses") or {}
-            if not isinstance(meta, dict) or not isinstance(tagged_, dict):
-                raise RegistryError("NodeMeta and TaggedAddresses must be objects")
-            await self.registry.put_node(CatalogNode(
-                node, address, {str(k): str(v) for k, v in meta.items()},
-                {str(k): str(v) for k, v in tagged_.items()}))
-        inst = None
-        if d.get("service"):
-            inst = parse_service(d["service"], node, address)
+            await self.registry.put_node(cnode)
+        if inst is not None:
             await self.registry.put_instance(inst, now)
-        defs = ([d["check"]] if d.get("check") else []) + list(d.get("checks") or [])
-        for raw in defs:
-            cd = lower_keys(raw, "Check")
-            service = inst
-            if cd.get("serviceid") and (inst is None or cd["serviceid"] != inst.service_id):
-                service = next((i for i in self.registry.instances() if i.node == node
-                                and i.service_id == cd["serviceid"]), None)
-                if service is None:
-                    raise RegistryError(f'Unknown service ID "{cd["serviceid"]}" for check')
-            elif not cd.get("serviceid"):
-                service = None
-            await self.registry.put_check(parse_check(cd, node, agent=False, service=service),
-                                          now)
+        for c in parsed:
+            await self.registry.put_check(c, now)
         await self.sessions.invalidate_failed()
         return reply(True)
 
@@ -127,13 +132,13 @@ class CatalogApi:
         if self.read_only:
             raise error(403, "mutating HTTP endpoints are disabled on this server")
         d = lower_keys(await json_body(request), "the deregistration")
-        node = str(d.get("node") or "")
+        node = text(d, "node", "the deregistration")
         if not node:
             raise RegistryError("Must provide node")
-        if d.get("serviceid"):
-            await self.registry.delete_instance(node, str(d["serviceid"]))
-        elif d.get("checkid"):
-            await self.registry.delete_check(node, str(d["checkid"]))
+        if text(d, "serviceid", "the deregistration"):
+            await self.registry.delete_instance(node, d["serviceid"])
+        elif text(d, "checkid", "the deregistration"):
+            await self.registry.delete_check(node, d["checkid"])
         else:
             await self.registry.delete_node(node)
             for info in self.sessions.all():  # a node's sessions end with the node

@@ -47,6 +47,8 @@ PASSING, WARNING = "passing", "warning"
 STATUSES = (PASSING, WARNING, CRITICAL)
 ZK_CHECK = "zookeeper"
 DATACENTER = "dc1"
+#: the longest TTL a check may have (a year)
+MAX_CHECK_TTL_S = 365 * 86400.0
 #: read-modify-write attempts on one znode
 MAX_ATTEMPTS = 20
 
@@ -497,6 +499,16 @@ _RUN_BY_AGENT = ("http", "tcp", "args", "script", "grpc", "dockercontainerid", "
                  "osservice", "aliasservice", "aliasnode")
 
 
+def text(d: dict[str, Any], key: str, what: str) -> str:
+    """A string field ("" when absent); anything else is a 400."""
+    v = d.get(key)
+    if v is None:
+        return ""
+    if not isinstance(v, str):
+        raise RegistryError(f"{what}: {key} must be a string")
+    return v
+
+
 def lower_keys(raw: object, what: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise RegistryError(f"{what} must be a JSON object")
@@ -516,44 +528,44 @@ def parse_check(raw: object, node: str, *, agent: bool, service: Instance | None
     ttl_ms = 0
     if d.get("ttl"):
         try:
-            ttl_ms = int(parse_seconds(str(d["ttl"])) * 1000)
+            ttl_s = parse_seconds(str(d["ttl"]))
         except ValueError:
             raise RegistryError(f"invalid TTL {d['ttl']!r}") from None
-        if ttl_ms <= 0:
-            raise RegistryError("TTL must be > 0")
+        if not 0 < ttl_s <= MAX_CHECK_TTL_S:  # also refuses NaN
+            raise RegistryError(f"TTL must be > 0 and at most {MAX_CHECK_TTL_S:g}s")
+        ttl_ms = int(ttl_s * 1000)
     elif agent:
         raise RegistryError("Must provide TTL (roost's agent runs TTL checks only)")
-    name = str(d.get("name") or "")
-    check_id = str(d.get("checkid") or d.get("id") or default_id or name)
+    name = text(d, "name", "Check")
+    check_id = text(d, "checkid", "Check") or text(d, "id", "Check") or default_id or name
     if not check_id:
         raise RegistryError("Missing check name")
-    status = str(d.get("status") or CRITICAL)
+    status = text(d, "status", "Check") or CRITICAL
     if status not in STATUSES:
         raise RegistryError(f"Invalid check status: {status!r}")
-    sid = str(d.get("serviceid") or "")
+    sid = text(d, "serviceid", "Check")
     sname = ""
     tags: tuple[str, ...] = ()
     if service is not None:
         sid, sname, tags = service.service_id, service.name, service.tags
-    return Check(node, check_id, name or check_id, status, str(d.get("notes") or ""),
-                 str(d.get("output") or ""), sid, sname, tags, ttl_ms)
+    return Check(node, check_id, name or check_id, status, text(d, "notes", "Check"),
+                 text(d, "output", "Check"), sid, sname, tags, ttl_ms)
 
 
 def parse_service(raw: object, node: str, default_address: str) -> Instance:
     d = lower_keys(raw, "Service")
-    name = str(d.get("service") or d.get("name") or "")
+    name = text(d, "service", "Service") or text(d, "name", "Service")
     if not name:
         raise RegistryError("Missing service name")
-    sid = str(d.get("id") or name)
+    sid = text(d, "id", "Service") or name
     tags = d.get("tags") or []
     meta = d.get("meta") or {}
-    if not isinstance(tags, list) or not isinstance(meta, dict):
-        raise RegistryError("Tags must be a list and Meta an object")
-    try:
-        port = int(d.get("port") or 0)
-    except (TypeError, ValueError):
-        raise RegistryError(f"invalid Port {d.get('port')!r}") from None
-    if not 0 <= port <= 65535:
-        raise RegistryError(f"invalid Port {port}")
-    return Instance(name, sid, node, str(d.get("address") or default_address), port,
-                    tuple(str(t) for t in tags), {str(k): str(v) for k, v in meta.items()})
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise RegistryError("Service: Tags must be a list of strings")
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise RegistryError("Service: Meta must be an object of strings")
+    port = d.get("port") or 0
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise RegistryError(f"Service: invalid Port {port!r}")
+    return Instance(name, sid, node, text(d, "address", "Service") or default_address, port,
+                    tuple(tags), {str(k): v for k, v in meta.items()})
