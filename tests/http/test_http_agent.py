@@ -5,6 +5,7 @@ failing check, catalog register/deregister. The server runs Consul durations at 
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -187,11 +188,13 @@ def test_bad_registrations_and_unserved_endpoints(fast: Served) -> None:
     assert r.status == 405 and "PUT" in r.headers["Allow"]
 
 
-BAD_BODIES = [b"", b"null", b"[]", b"{", b'"x"', b"1", b'{"Name": 5}', b'{"Name": "a", "Port": "x"}',
+BAD_BODIES = [b"", b"null", b"[]", b"{", b'"x"', b"1", b'{"Name": 5}',
+              b'{"Name": "a", "Port": "x"}',
               b'{"Name": "a", "Port": 99999}', b'{"Name": "a", "Tags": "x"}',
               b'{"Name": "a", "Meta": [1]}', b'{"Name": "a", "Check": {"TTL": "bogus"}}',
               b'{"Name": "a", "Check": [1]}', b'{"Name": "a", "Checks": {"a": 1}}',
-              b'{"Name": "a", "Check": {"TTL": "1e400"}}', b'{"Name": "a", "Check": {"TTL": "nan"}}',
+              b'{"Name": "a", "Check": {"TTL": "1e400"}}',
+              b'{"Name": "a", "Check": {"TTL": "nan"}}',
               b'{"Name": "a", "Check": {"TTL": "1s", "Status": "weird"}}',
               b'{"Node": "n", "Address": "a", "Service": {"Service": "x", "Port": 1e400}}',
               b'{"Node": "n", "Address": "a", "Checks": [{"CheckID": "c", "ServiceID": "no"}]}',
@@ -212,3 +215,27 @@ def test_bad_bodies_are_400_and_change_nothing(fast: Served) -> None:
             r = fast.put(path, body)
             assert r.status == 400, (path, body, r.status, r.body)
     assert (c.catalog.services()[1], c.health.state("any")[1], c.catalog.nodes()[1]) == before
+
+
+def test_ttl_expiry_in_simulated_time(fast: Served) -> None:
+    """The leader's timer is `Registry.expire_ttl(now_ms)`: given the time, a check expires
+    exactly at its stored deadline, however much real time passed."""
+    srv, loop = fast.server.server, fast.server._loop
+    assert srv is not None and srv.http is not None and loop is not None
+    registry = srv.http.registry
+    c = fast.consul()
+    c.agent.check.register("sim", check=consul.Check.ttl("600s"))  # 60 s here
+    c.agent.check.ttl_pass("sim")
+    check = registry.check("roost-0", "sim")
+    assert check is not None and check.status == "passing"
+
+    def expire_at(now_ms: int) -> int:
+        return asyncio.run_coroutine_threadsafe(registry.expire_ttl(now_ms), loop).result(10)
+
+    assert expire_at(check.deadline_ms - 1) == 0
+    assert status_of(c, "sim") == "passing"
+    assert expire_at(check.deadline_ms) == 1
+    assert status_of(c, "sim") == "critical"
+    assert c.agent.checks()["sim"]["Output"] == "TTL expired"
+    assert expire_at(check.deadline_ms + 10**9) == 0  # critical already: nothing to do
+    c.agent.check.deregister("sim")
