@@ -240,6 +240,8 @@ class Registry:
         self.scale = scale
         #: check znode path -> (mzxid, parsed check): the timers read every check often
         self._parsed: dict[str, tuple[int, Check | None]] = {}
+        #: instance znode path -> (mzxid, parsed instance)
+        self._instances: dict[str, tuple[int, Instance | None]] = {}
         #: (registry index, sessions index) when the session checks last found nothing
         self._clean_at: tuple[int, int] = (0, 0)
 
@@ -264,12 +266,17 @@ class Registry:
         tree = self.server.tree
         root = tree.get(self.services_root)
         out = []
+        seen: dict[str, tuple[int, Instance | None]] = {}
         for sname, snode in sorted((root.children or {}).items()) if root is not None else []:
             for iname, inode in sorted((snode.children or {}).items()):
-                inst = Instance.from_znode(unquote(sname), f"{self.services_root}/{sname}/{iname}",
-                                           inode)
-                if inst is not None:
-                    out.append(inst)
+                path = f"{self.services_root}/{sname}/{iname}"
+                hit = self._instances.get(path)
+                if hit is None or hit[0] != inode.mzxid:
+                    hit = (inode.mzxid, Instance.from_znode(unquote(sname), path, inode))
+                seen[path] = hit
+                if hit[1] is not None:
+                    out.append(hit[1])
+        self._instances = seen
         return out
 
     def stored_checks(self) -> list[Check]:
