@@ -207,3 +207,22 @@ def test_one_function_per_watch(zk: SyncClient) -> None:
     with pytest.raises(RuntimeError):
         watch(lambda data, stat: None)
     watch.stop()
+
+
+def test_retry_calls_again_after_a_connection_loss(zk: SyncClient) -> None:
+    from roost.client import ConnectionLossError
+
+    zk.create("/r", b"v")
+    calls: list[str] = []
+
+    def flaky(path: str) -> bytes | None:
+        calls.append(threading.current_thread().name)
+        if len(calls) < 3:
+            raise ConnectionLossError()
+        return zk.get(path)[0]
+
+    assert zk.retry(flaky, "/r") == b"v"
+    assert len(calls) == 3
+    assert zk.retry(zk.get_children, "/") == ["r"]
+    with pytest.raises(NoNodeError):  # not a retryable error: raised at once
+        zk.retry(zk.get, "/missing")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import socket
 import threading
 from collections.abc import Callable, Coroutine, Sequence
@@ -244,6 +245,18 @@ class SyncClient:
                 digits = value.strip().split("-", 1)[0].split(".")
                 return tuple(int(d) for d in digits if d.isdigit())
         raise ValueError("the server's envi has no zookeeper.version")
+
+    def retry(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """kazoo's ``retry``: call ``func(*args, **kwargs)`` (blocking, e.g. ``zk.get``, or a
+        function of your own that uses this client) and call it again after a connection
+        loss, timeout or session expiry, as `Client.retry` does (the client's retry policy,
+        else `RetryPolicy()`). Only for calls that are safe to repeat."""
+        call = functools.partial(func, *args, **kwargs)
+
+        async def attempt() -> T:
+            return await asyncio.get_running_loop().run_in_executor(None, call)
+
+        return self._run(self.aio.retry(attempt))
 
     # --- kazoo's recipe factories (see roost.client.watchers, roost.recipes.kazoo_style) ---
     def DataWatch(self, path: str, func: Callable[..., Any] | None = None
