@@ -47,6 +47,8 @@ from docblocks import Block, blocks, commands
 #: one block (or one server start) may take this long
 BLOCK_TIMEOUT = 90.0
 SERVER_START_TIMEOUT = 60.0
+#: what the long-running commands print once they serve
+READY_LINES = ("roost serving on", "Ctrl-C stops the ensemble")
 LONG_RUNNING = re.compile(r"^\s*roost\s+(serve|cluster\s+up)\b")
 
 
@@ -118,9 +120,12 @@ class Runner:
             if new != last:
                 last, stable_since = new, time.monotonic()
             zk_ports = [p for p in new if four_letter(p, "ruok") == "imok"]
-            # ready: it listens, its ZooKeeper ports answer, and no new port appeared for a
-            # moment (the HTTP API binds after the client port)
-            if zk_ports and time.monotonic() - stable_since > 0.5:
+            # ready: its ZooKeeper ports answer, and it said it is ready (roost serve logs
+            # "roost serving on" after its HTTP API is up; roost cluster up prints "Ctrl-C
+            # stops the ensemble" once a leader is elected), or, for a command that says
+            # neither, no new port appeared for a while
+            said = any(line in tail(log, limit=1 << 20) for line in READY_LINES)
+            if zk_ports and (said or time.monotonic() - stable_since > 3.0):
                 return None
             time.sleep(0.05)
         return f"`{command}` did not start serving in {SERVER_START_TIMEOUT:.0f} s:\n{tail(log)}"
