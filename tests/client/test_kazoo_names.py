@@ -201,6 +201,15 @@ def test_children_watch_on_missing_node_is_never_called(zk: SyncClient) -> None:
         zk.get_children("/missing")
 
 
+def test_children_watch_takes_kazoos_positional_arguments(zk: SyncClient) -> None:
+    zk.create("/p")
+    seen: list[tuple[list[str], Any]] = []
+    zk.ChildrenWatch("/p", lambda kids, event: seen.append((kids, event)), True, True)
+    assert seen == [([], None)]
+    with pytest.raises(ValueError):
+        zk.ChildrenWatch("/p", print, False)
+
+
 def test_one_function_per_watch(zk: SyncClient) -> None:
     watch = DataWatch(zk, "/d")
     watch(lambda data, stat: None)

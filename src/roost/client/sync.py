@@ -266,10 +266,11 @@ class SyncClient:
         return DataWatch(self, path, func)
 
     def ChildrenWatch(self, path: str, func: Callable[..., Any] | None = None,
-                      send_event: bool = False) -> ChildrenWatch:
+                      allow_session_lost: bool = True, send_event: bool = False
+                      ) -> ChildrenWatch:
         """Call ``func(children[, event])`` now and after every change (kazoo's
         ``ChildrenWatch``; also a decorator). Returning False stops it."""
-        return ChildrenWatch(self, path, func, send_event=send_event)
+        return ChildrenWatch(self, path, func, allow_session_lost, send_event)
 
     # The recipes sit above the client: imported when first asked for.
     def Lock(self, path: str, identifier: str | None = None) -> Any:

@@ -177,7 +177,9 @@ class ChildrenWatch(_Watch[ChildrenSnapshot]):
     """Call ``func(children[, event])`` now and after every change of ``path``'s children."""
 
     def __init__(self, client: SyncClient, path: str, func: Callable[..., Any] | None = None,
-                 send_event: bool = False) -> None:
+                 allow_session_lost: bool = True, send_event: bool = False) -> None:
+        if not allow_session_lost:
+            raise ValueError("roost's ChildrenWatch always carries on after a session loss")
         self.send_event = send_event
         super().__init__(client, path, func)
 
