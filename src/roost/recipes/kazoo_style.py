@@ -14,8 +14,10 @@
 They are roost's recipes (`roost.recipes`) behind kazoo's method names and return values.
 The locks (so the election) and the counter use kazoo's node layout, so a roost `Lock`,
 `ReadLock`, `WriteLock`, `Election` or `Counter` and kazoo's on the same path work together;
-`Semaphore` and `Queue` have roost's own layout (do not mix them with kazoo's on one path). Differences from kazoo: a timeout raises `roost.recipes.AcquireTimeout` (a
-`TimeoutError`) where kazoo raises ``LockTimeout``; a cancelled acquire raises
+`Semaphore` and `Queue` have roost's own layout (do not mix them with kazoo's on one path).
+
+Differences from kazoo: a timeout raises `roost.recipes.AcquireTimeout` (a `TimeoutError`)
+where kazoo raises ``LockTimeout``; a cancelled acquire raises
 `concurrent.futures.CancelledError`; locks are reentrant for the thread that holds them;
 locks and leases are always ephemeral; counters hold integers only.
 """
