@@ -168,6 +168,12 @@ class ServerConfig:
     http_read_only: bool = False
     #: Access-Control-Allow-Origin for the HTTP API; "" = no CORS headers
     http_cors_origin: str = ""
+    #: where Consul-registered services live, in Apache Curator's service-discovery layout
+    #: (<root>/<name>/<id>), shared with ZooKeeper clients; see docs/http.md
+    http_services_root: str = "/services"
+    #: TESTING: Consul session TTLs and TTL-check TTLs run at this percentage of the time
+    #: asked for (100 = as asked); lets tests time Consul's >= 10 s TTLs in less time
+    http_time_scale_pct: int = 100
 
     @property
     def listen_host(self) -> str:
@@ -262,6 +268,7 @@ class ServerConfig:
             "heartbeat_ticks",
             "request_timeout_ms",
             "max_waiting_requests",
+            "http_time_scale_pct",
         )
         for key in positive:
             if getattr(self, key) <= 0:
@@ -421,6 +428,8 @@ HTTP_TABLE = {
     "cors_origin": "http_cors_origin",
     "kv_root": "kv_root",
     "session_root": "http_session_root",
+    "services_root": "http_services_root",
+    "time_scale_pct": "http_time_scale_pct",
     "tls": "http_tls",
 }
 #: the tables a TOML file may have (bare keys at the top level are [server] keys)
