@@ -170,8 +170,13 @@ class Client:
             raise RuntimeError("client not started: await client.start() first")
         return self._conn
 
-    async def start(self, timeout: float | None = 15.0) -> None:
-        """Connect and open a session; raise `ConnectionLossError` if none within ``timeout``."""
+    async def start(self, timeout: float | None = 15.0, *, fail_fast: bool = False) -> None:
+        """Connect and open a session; raise `ConnectionLossError` if none within ``timeout``.
+
+        With ``fail_fast`` (what a command-line tool wants), give up as soon as every server
+        has failed once (refused, unreachable, not answering within the connect timeout);
+        the error then says why for each server.
+        """
         if self._conn is not None and self._conn.state is ClientState.CLOSED:
             raise ClientClosedError(message="a closed client cannot be restarted")
         if self._conn is None:
@@ -185,11 +190,31 @@ class Client:
             conn.start()
         ready = (*WRITABLE_STATES, ClientState.READ_ONLY) if self._options.read_only else (
             WRITABLE_STATES)
+        if fail_fast:
+            await self._start_fail_fast(ready, timeout)
+            return
         try:
             await self.conn.wait_for(*ready, timeout=timeout)
         except TimeoutError:
             await self.close()
             raise ConnectionLossError(message=f"could not connect to {self.hosts}") from None
+
+    async def _start_fail_fast(self, ready: tuple[ClientState, ...],
+                               timeout: float | None) -> None:
+        conn = self.conn
+        waits = [asyncio.ensure_future(conn.wait_for(*ready)),
+                 asyncio.ensure_future(conn.wait_round_failed())]
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+        if conn.state in ready:
+            return
+        why = conn.describe_connect_errors() or "no answer in time"
+        await self.close()
+        raise ConnectionLossError(message=f"cannot connect to {why}")
 
     async def close(self) -> None:
         """End the session (its ephemerals go at once) and stop; idempotent."""

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -86,6 +87,23 @@ def parse_hosts(hosts: str) -> tuple[list[tuple[str, int]], str]:
     if not out:
         raise ValueError(f"no server in {hosts!r}")
     return out, chroot
+
+
+def _addr(host: tuple[str, int]) -> str:
+    return f"[{host[0]}]:{host[1]}" if ":" in host[0] else f"{host[0]}:{host[1]}"
+
+
+def _reason(e: BaseException) -> str:
+    """A short reason for a failed connect (``Connection refused``, ``timed out``...)."""
+    if isinstance(e, TimeoutError):
+        return "no answer in time"
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    text = str(e)
+    if text.startswith("Multiple exceptions: "):  # asyncio, one per resolved address
+        text = text.removeprefix("Multiple exceptions: ")
+        text = re.sub(r"\[Errno \d+\] ", "", text)
+    return text or type(e).__name__
 
 
 @dataclass(slots=True)
@@ -216,6 +234,11 @@ class Connection:
         self._seen_rw = False  # ZooKeeper's seenRwServerBefore: send the session id
         self._lost_timer: asyncio.TimerHandle | None = None
         self._rw_task: asyncio.Task[None] | None = None
+        #: why the latest attempt on each server failed (cleared once connected)
+        self.connect_errors: dict[tuple[str, int], BaseException] = {}
+        #: resolved when every server has failed once in a row (for `Client.start`'s
+        #: ``fail_fast``)
+        self._round_waiters: list[asyncio.Future[None]] = []
 
     @property
     def session_password(self) -> bytes:
@@ -261,6 +284,22 @@ class Connection:
         self._waiters.append((frozenset(states), fut))
         await asyncio.wait_for(fut, timeout)
 
+    async def wait_round_failed(self) -> None:
+        """Return once every server has failed to connect, one after the other."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._round_waiters.append(fut)
+        await fut
+
+    def _round_failed(self) -> None:
+        for fut in self._round_waiters:
+            if not fut.done():
+                fut.set_result(None)
+        self._round_waiters.clear()
+
+    def describe_connect_errors(self) -> str:
+        """``host:port: reason`` for each server whose latest attempt failed."""
+        return "; ".join(f"{_addr(h)}: {_reason(e)}" for h, e in self.connect_errors.items())
+
     # --- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
         if self._task is None:
@@ -283,10 +322,13 @@ class Connection:
                 log.log(logging.DEBUG if isinstance(e, OSError | TimeoutError) else logging.WARNING,
                         "roost client: connect to %s:%d failed: %r", *host, e)
                 failures += 1
+                self.connect_errors[host] = e
                 if failures % len(self.hosts) == 0:
+                    self._round_failed()
                     await asyncio.sleep(self._backoff(failures // len(self.hosts)))
                 continue
             failures = 0
+            self.connect_errors.clear()
             self.server = host
             self._established(proto, resp, sent_at)
             await proto.lost

@@ -15,6 +15,7 @@ error: use the asyncio client there (`SyncClient.aio`).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -59,18 +60,23 @@ class SyncClient:
         client's loop and wait for its result."""
         return self._run(coro, timeout)
 
-    def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start a coroutine on the client's loop without waiting: its future's ``result``
+        waits (with a timeout if wanted) and ``cancel()`` cancels the coroutine."""
         if threading.current_thread() is self._thread:
             coro.close()
             raise RuntimeError("SyncClient called from its own event loop; use .aio instead")
         if self._closed:
             coro.close()
             raise ClientClosedError()
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        return self.submit(coro).result(timeout)
 
     # --- lifecycle ----------------------------------------------------------------------
-    def start(self, timeout: float | None = 15.0) -> SyncClient:
-        self._run(self.aio.start(timeout))
+    def start(self, timeout: float | None = 15.0, *, fail_fast: bool = False) -> SyncClient:
+        self._run(self.aio.start(timeout, fail_fast=fail_fast))
         return self
 
     def close(self) -> None:
