@@ -2,11 +2,12 @@
 or leadership (as `etcdctl lock`/`etcdctl elect` and `consul lock` do).
 
 CMD starts once the lock (leadership) is granted, with its fencing token in
-``ROOST_FENCING_TOKEN``. Exit codes: CMD's own when it ends by itself (128+N if a signal N
-ended it); 75 (EX_TEMPFAIL) if the grant was lost first, CMD then being sent SIGTERM and,
-after ``--grace`` seconds, SIGKILL; 128+N when roost itself got signal N (SIGINT, SIGTERM),
-which it passes on to CMD; 1 if the lock was not granted within ``--wait``. Without CMD the
-grant is printed and held until Ctrl-C.
+``ROOST_FENCING_TOKEN``. Exit codes: CMD's own when it ends by itself (128+N if signal N
+ended it); 127 if CMD is not found, 126 if it cannot be run; 75 (EX_TEMPFAIL) if the grant
+was lost first, CMD then being sent SIGTERM and, after ``--grace`` seconds, SIGKILL; 128+N
+when roost itself got signal N (SIGINT, SIGTERM), which it passes on to CMD; 1 if the
+grant did not come within ``--wait``. Without CMD the grant is printed and held until
+Ctrl-C.
 
 The grant is considered lost when the session expires, or when the connection has been
 down so long that the session may have expired on the server (the client's lease, see
@@ -16,14 +17,17 @@ down so long that the session may have expired on the server (the client's lease
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
 import signal
 import socket
 import subprocess
+import threading
 from collections.abc import Callable, Sequence
 
 import click
 
+from roost.client import EventType, KeeperError, SyncClient, WatchedEvent
 from roost.cmd.env import CommandError, Env, client_command, path_value
 from roost.cmd.signals import StopFlag, stop_on_signals
 from roost.recipes._base import AcquireTimeout
@@ -69,11 +73,15 @@ def lock(env: Env, path: str, command: tuple[str, ...], wait: float | None, grac
             node = lk.node or ""
             extra = {"ROOST_LOCK_PATH": path, "ROOST_LOCK_NODE": node,
                      "ROOST_FENCING_TOKEN": str(token)}
-            code = supervise(command, extra, lk.is_held, stop, grace, f"lock {path}",
-                             f"{node} token={token}")
+            gone = watch_node(zk, node)
+            code = supervise(command, extra, lambda: lk.is_held() and not gone.is_set(), stop,
+                             grace, f"lock {path}", f"{node} token={token}")
         finally:
-            if lk.hold_count:
-                zk.run(lk.release())
+            # Best effort: if the grant is gone or the server cannot be reached, closing
+            # the session (or its expiry) removes our node anyway.
+            if lk.hold_count and lk.is_held():
+                with contextlib.suppress(KeeperError, TimeoutError):
+                    zk.run(lk.release(), timeout=env.timeout)
     _exit(code)
 
 
@@ -105,11 +113,33 @@ def elect(env: Env, path: str, command: tuple[str, ...], wait: float | None, gra
             node = latch.node or ""
             extra = {"ROOST_ELECTION_PATH": path, "ROOST_ELECTION_NODE": node,
                      "ROOST_FENCING_TOKEN": str(token)}
-            code = supervise(command, extra, latch.has_leadership, stop, grace,
+            gone = watch_node(zk, node)
+            code = supervise(command, extra,
+                             lambda: latch.has_leadership() and not gone.is_set(), stop, grace,
                              f"leadership of {path}", f"{node} token={token}")
         finally:
-            zk.run(latch.close())
+            if zk.connected:
+                with contextlib.suppress(KeeperError, TimeoutError):
+                    zk.run(latch.close(), timeout=env.timeout)
     _exit(code)
+
+
+def watch_node(zk: SyncClient, node: str) -> threading.Event:
+    """An event set once ``node`` (our lock or election node) is deleted, by anyone: the
+    grant is then gone, whatever our session says."""
+    gone = threading.Event()
+
+    def on_event(ev: WatchedEvent) -> None:
+        if ev.type == EventType.NODE_DELETED:
+            gone.set()
+        elif ev.type != EventType.NONE:
+            with contextlib.suppress(Exception):  # re-arm (data changes are not ours to mind)
+                if zk.exists(node, on_event) is None:
+                    gone.set()
+
+    if zk.exists(node, on_event) is None:
+        gone.set()
+    return gone
 
 
 def _acquire(stop: StopFlag, fut: concurrent.futures.Future[int], what: str,
@@ -117,13 +147,18 @@ def _acquire(stop: StopFlag, fut: concurrent.futures.Future[int], what: str,
     """Wait for the grant; a signal cancels the attempt (which removes our node)."""
     while True:
         try:
-            return fut.result(timeout=POLL)
-        except concurrent.futures.TimeoutError:
-            if stop:
-                fut.cancel()
-                raise _Interrupted(stop.signum or signal.SIGINT) from None
-        except AcquireTimeout:
-            raise CommandError(f"{what}: not granted within {wait:g} s") from None
+            done = fut.done() or concurrent.futures.wait([fut], timeout=POLL).done
+        except BaseException:
+            fut.cancel()
+            raise
+        if done:
+            try:
+                return fut.result()
+            except AcquireTimeout:  # (a TimeoutError: test it before any other)
+                raise CommandError(f"{what}: not granted within {wait:g} s") from None
+        if stop:
+            fut.cancel()
+            raise _Interrupted(stop.signum or signal.SIGINT)
 
 
 class _Interrupted(click.exceptions.Exit):
@@ -139,6 +174,8 @@ def _exit(code: int) -> None:
 def supervise(command: Sequence[str], extra_env: dict[str, str], held: Callable[[], bool],
               stop: StopFlag, grace: float, what: str, grant: str) -> int:
     """Run ``command`` while ``held()`` stays true; see the module docstring for the codes."""
+    if command[:1] == ("--",):  # `roost lock PATH -- CMD`: the separator is not CMD
+        command = command[1:]
     if not command:
         click.echo(grant)
         while not stop.wait(POLL):
@@ -149,9 +186,11 @@ def supervise(command: Sequence[str], extra_env: dict[str, str], held: Callable[
     try:
         child = subprocess.Popen(list(command), env={**os.environ, **extra_env})
     except FileNotFoundError:
-        raise CommandError(f"cannot run {command[0]!r}: command not found") from None
+        click.echo(f"roost: {command[0]}: command not found", err=True)
+        return 127  # as a shell says it
     except OSError as e:
-        raise CommandError(f"cannot run {command[0]!r}: {e.strerror or e}") from None
+        click.echo(f"roost: {command[0]}: {e.strerror or e}", err=True)
+        return 126
     try:
         while True:
             try:
