@@ -299,9 +299,11 @@ class Connection(asyncio.Protocol):
             self.closed = True
             self.transport.abort()
 
-    def record_latency(self, started: float) -> None:
-        """Count one answered write in this connection's and the server's latency figures."""
-        ms = (time.monotonic() - started) * 1000.0
+    def record_latency(self, started: float) -> float:
+        """Count one answered write in this connection's and the server's latency figures;
+        returns the seconds since `started`."""
+        seconds = time.monotonic() - started
+        ms = seconds * 1000.0
         self.last_latency = ms
         for stats in (self, self.server):
             if stats.lat_count == 0 or ms < stats.lat_min:
@@ -310,3 +312,4 @@ class Connection(asyncio.Protocol):
                 stats.lat_max = ms
             stats.lat_sum += ms
             stats.lat_count += 1
+        return seconds
