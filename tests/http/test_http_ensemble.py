@@ -3,6 +3,7 @@ each member), then the dashboard in headless Chromium through a leader failure."
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -12,9 +13,11 @@ import consul
 import pytest
 from conftest import http, wait_until
 from kazoo.client import KazooClient
+from promql import exported_names, expressions, metric_names
 
 from roost.testing.ensemble import RoostEnsemble
 
+DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana" / "roost.json"
 TTL = 10
 LOCK_DELAY = 1
 KEY = "service/leader"
@@ -36,6 +39,33 @@ def test_status_on_every_member(ens: RoostEnsemble) -> None:
     for i in range(3):
         wait_until(lambda i=i: client(ens, i).status.leader() == want, what="status/leader")
         assert len(client(ens, i).status.peers()) == 3
+
+
+def test_grafana_dashboard_names_only_exported_metrics(ens: RoostEnsemble) -> None:
+    """Every metric a PromQL expression of docs/grafana/roost.json selects is exported by
+    a live ensemble (all three members' /metrics, after some traffic)."""
+    zk = KazooClient(hosts=ens.hosts_of(0))
+    zk.start(timeout=15)
+    try:
+        zk.ensure_path("/grafana")
+        zk.get("/grafana")
+    finally:
+        zk.stop()
+        zk.close()
+    exported: set[str] = set()
+    for port in ens.http_ports:
+        r = http("GET", f"http://127.0.0.1:{port}/metrics")
+        assert r.status == 200
+        exported |= exported_names(r.body.decode())
+    assert {"roost_raft_follower_lag", "roost_read_seconds_bucket", "process_cpu_seconds_total",
+            "roost_build_info"} <= exported
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = list(expressions(dashboard))
+    assert len(exprs) >= 20
+    used = {name: expr for expr in exprs for name in metric_names(expr)}
+    assert len(used) >= 20
+    missing = {name: expr for name, expr in used.items() if name not in exported}
+    assert missing == {}
 
 
 def test_follower_dashboard_shows_the_leaders_replication_view(ens: RoostEnsemble) -> None:
