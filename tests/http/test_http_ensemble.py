@@ -18,6 +18,7 @@ from promql import exported_names, expressions, metric_names
 from roost.testing.ensemble import RoostEnsemble
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana" / "roost.json"
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 TTL = 10
 LOCK_DELAY = 1
 KEY = "service/leader"
@@ -162,7 +163,7 @@ def test_leader_election_with_sessions(ens: RoostEnsemble) -> None:
         renewer.join(10)
 
 
-def test_dashboard_in_a_browser(ens: RoostEnsemble, tmp_path: Path) -> None:
+def test_dashboard_in_a_browser(ens: RoostEnsemble) -> None:
     from playwright.sync_api import sync_playwright
 
     leader = ens.leader()
@@ -171,8 +172,8 @@ def test_dashboard_in_a_browser(ens: RoostEnsemble, tmp_path: Path) -> None:
     zk.start(timeout=15)
     zk.ensure_path("/browser-test")
     zk.create("/browser-test/greeting", b"hello from kazoo")
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
+    shots = SHOTS
+    shots.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots in {shots}")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
@@ -186,16 +187,22 @@ def test_dashboard_in_a_browser(ens: RoostEnsemble, tmp_path: Path) -> None:
                 timeout=15000)
             page.fill("#path", "/browser-test")
             page.click("#goto button")
-            page.click("#children li.child:text-is('greeting')")
+            page.click("#tree .name:text-is('greeting')")
             page.wait_for_function(
                 "document.getElementById('znode-data').textContent === 'hello from kazoo'",
                 timeout=10000)
+            assert page.evaluate("location.hash") == "#/browser-test/greeting"
             page.fill("#edit-data", "edited in the browser")
             page.click("#set-btn")
+            page.click("#confirm-set")
             page.wait_for_function(
                 "document.getElementById('znode-data').textContent === 'edited in the browser'",
                 timeout=10000)
-            page.screenshot(path=str(shots / "1-edited.png"), full_page=True)
+            # a follower's page charts each follower's lag, as the leader reports it
+            page.wait_for_function(
+                "document.querySelectorAll('#chart-lag circle').length === 2"
+                " && document.querySelectorAll('#chart-ops path').length > 0", timeout=15000)
+            page.screenshot(path=str(shots / "ensemble-1-edited.png"), full_page=True)
             zk.sync("/browser-test/greeting")
             data, _stat = zk.get("/browser-test/greeting")
             assert data == b"edited in the browser"
@@ -204,7 +211,7 @@ def test_dashboard_in_a_browser(ens: RoostEnsemble, tmp_path: Path) -> None:
                 "(() => { const t = document.getElementById('leader').textContent;"
                 f" return t.startsWith('member ') && !t.startsWith('member {leader_id} '); }})()",
                 timeout=30000)
-            page.screenshot(path=str(shots / "2-new-leader.png"), full_page=True)
+            page.screenshot(path=str(shots / "ensemble-2-new-leader.png"), full_page=True)
             shown = page.inner_text("#leader")
         finally:
             browser.close()
@@ -212,8 +219,8 @@ def test_dashboard_in_a_browser(ens: RoostEnsemble, tmp_path: Path) -> None:
             zk.close()
     new_leader = ens.leader(exclude=(leader,))
     assert shown.startswith(f"member {ens.members[new_leader].id} ")
-    assert (shots / "1-edited.png").stat().st_size > 0
-    assert (shots / "2-new-leader.png").stat().st_size > 0
+    assert (shots / "ensemble-1-edited.png").stat().st_size > 10_000
+    assert (shots / "ensemble-2-new-leader.png").stat().st_size > 10_000
 
 
 def test_not_ready_without_a_majority(ens: RoostEnsemble) -> None:

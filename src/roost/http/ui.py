@@ -14,6 +14,7 @@ from roost.http import ops
 from roost.http.common import error, identities, reply
 from roost.http.directory import HttpDirectory
 from roost.http.routes import ready
+from roost.server.connection import Connection
 from roost.server.replicated import RaftLog
 from roost.wire.errors import Err
 from roost.wire.opcodes import CreateMode, EventType, Perm
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 _STATIC = {"app.js": "application/javascript", "style.css": "text/css"}
 _EV_NAMES: dict[int, str] = {EventType.NODE_CREATED: "created", EventType.NODE_DELETED: "deleted"}
+#: the watch manager's tables, in its order
+_WATCH_KINDS = ("data", "children", "persistent", "persistent_recursive")
 
 
 class EventFeed:
@@ -220,15 +223,30 @@ class Dashboard:
         return _result(err)
 
     async def sessions(self, request: web.Request) -> web.Response:
-        tree = self.server.tree
-        out = [{"id": hexid(sid), "timeout_ms": info.timeout_ms,
-                "ephemerals": sorted(info.ephemerals)}
-               for sid, info in sorted(tree.sessions.items())]
+        """Every replicated session with its ephemerals; for a session connected to this
+        member, its client's address and its watches (other members hold the others')."""
+        s = self.server
+        out = []
+        for sid, info in sorted(s.tree.sessions.items()):
+            conn = s.by_session.get(sid)
+            here = conn is not None and not conn.closed
+            out.append({
+                "id": hexid(sid), "timeout_ms": info.timeout_ms,
+                "ephemerals": sorted(info.ephemerals),
+                "client": f"{conn.ip}:{conn.port}" if here and conn is not None else None,
+                "watches": _watches_of(s, conn) if here and conn is not None else None,
+            })
         return reply(out)
 
     async def watches(self, request: web.Request) -> web.Response:
+        """Clients' watches by path (the HTTP API's own watches are not listed)."""
         by_path = self.server.watches.by_path()
-        return reply([{"path": p, "watchers": len(s)} for p, s in sorted(by_path.items())])
+        out = []
+        for p, watchers in sorted(by_path.items()):
+            sessions = sorted(hexid(w.session_id) for w in watchers if isinstance(w, Connection))
+            if sessions:
+                out.append({"path": p, "watchers": len(sessions), "sessions": sessions})
+        return reply(out)
 
     async def events(self, request: web.Request) -> web.Response:
         try:
@@ -236,6 +254,16 @@ class Dashboard:
         except ValueError:
             raise error(400, "bad after") from None
         return reply({"seq": self.feed.seq, "events": self.feed.after(after)})
+
+
+def _watches_of(server: Server, conn: Connection) -> dict[str, list[str]]:
+    """The paths a connection watches, by kind (kinds it has none of left out)."""
+    out = {}
+    for kind, owned in zip(_WATCH_KINDS, server.watches.owned, strict=True):
+        paths = owned.get(conn)
+        if paths:
+            out[kind] = sorted(paths)
+    return out
 
 
 def _data(body: dict[str, object]) -> bytes:
