@@ -107,7 +107,7 @@ class ServerCollector(Collector):
         yield _counter("roost_zk_packets_sent", "ZooKeeper packets sent", s.packets_sent)
         requests = CounterMetricFamily("roost_zk_requests",
                                        "ZooKeeper requests received, by opcode", labels=["op"])
-        for op, n in sorted(st.requests.items()):
+        for op, n in sorted(st.request_counts().items()):
             requests.add_metric([op_name(op)], n)
         yield requests
         writes = CounterMetricFamily("roost_writes",

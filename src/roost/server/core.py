@@ -347,7 +347,7 @@ class Server:
             log.warning("malformed frame from %s: %s: closing", conn.ip, e)
             conn.abort()
             return
-        self.stats.requests[op] += 1
+        self.stats.requests[op & 0xFF] += 1
         conn.last_op = _OP_NAMES.get(op, "NA")
         if xid > 0:
             conn.last_cxid = xid
