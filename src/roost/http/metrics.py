@@ -31,7 +31,7 @@ from prometheus_client.registry import Collector
 
 from roost import buildinfo
 from roost.server.replicated import RaftLog
-from roost.server.stats import Histogram, op_name, result_name, write_name
+from roost.server.stats import Histogram, by_opcode, op_name, result_name, write_name
 
 if TYPE_CHECKING:
     from roost.server.core import Server
@@ -120,10 +120,10 @@ class ServerCollector(Collector):
                        "(the client was disconnected)", st.writes_lost)
         yield _histograms("roost_write_seconds", "a write from receipt to reply, by opcode",
                           ["op"], (([op_name(op)], h) for op, h in sorted(
-                              st.write_seconds.items())))
+                              by_opcode(st.write_seconds).items())))
         yield _histograms("roost_read_seconds", "a read from receipt to reply, by opcode",
                           ["op"], (([op_name(op)], h) for op, h in sorted(
-                              st.read_seconds.items())))
+                              by_opcode(st.read_seconds).items())))
         yield _histograms("roost_fsync_seconds", "write-ahead log fsync latency", [],
                           [([], st.fsync_seconds)])
         yield _histograms("roost_snapshot_seconds", "snapshot duration", [],

@@ -61,6 +61,8 @@ class Connection(asyncio.Protocol):
         self.auth: tuple[Id, ...] = ()
         self.handshaken = False
         self.session_id = 0
+        #: when the batch of requests being handled arrived (latencies count from there)
+        self.batch_started = 0.0
         self.timeout_ms = 0
         self.waiting_connect = False
         self.closing_session = False
@@ -147,6 +149,7 @@ class Connection(asyncio.Protocol):
     def _process(self) -> None:
         """Handle queued frames until none are left or the client is not reading replies."""
         inbox, server = self._inbox, self.server
+        self.batch_started = time.monotonic()
         high = server.config.outgoing_high_water
         dispatched = 0
         while inbox:

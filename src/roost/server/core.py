@@ -370,16 +370,17 @@ class Server:
         handler = READS.get(op)
         auth = conn.auth
         if handler is not None:
-            started = time.monotonic()
+            # latency from the arrival of the batch of requests this one came in
             if not conn.slots and not (self._linearizable and op in LINEARIZABLE_READS):
                 conn.write_raw(handler(self, conn, xid, req, auth))
-                self.stats.read(op, time.monotonic() - started)
+                self.stats.read_seconds[op & 0xFF].observe(time.monotonic() - conn.batch_started)
                 return
-            stats = self.stats
+            hist = self.stats.read_seconds[op & 0xFF]
+            started = conn.batch_started
 
             def answer() -> bytes:
                 out = handler(self, conn, xid, req, auth)
-                stats.read(op, time.monotonic() - started)
+                hist.observe(time.monotonic() - started)
                 return out
 
             if self._linearizable and op in LINEARIZABLE_READS:

@@ -8,33 +8,29 @@ since it started.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import Counter
 
 from roost.server.txn import Kind
 from roost.wire.errors import Err
 from roost.wire.opcodes import Op
 
-#: upper bounds (seconds) of the latency buckets; the last bucket is +Inf
-LATENCY_BUCKETS = (
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
-    2.5, 10.0,
-)
-SNAPSHOT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 60.0)
+#: exported bucket bounds: 2**i microseconds for i in this range (16 us .. 18 min)
+FIRST_BUCKET, LAST_BUCKET = 4, 30
 
 
 class Histogram:
-    """Counts of observations per bucket (bucket i holds bounds[i-1] < v <= bounds[i])."""
+    """Observations counted in power-of-two buckets of microseconds: slot i holds the
+    values v with 2**(i-1) <= v < 2**i us (slot 0: below 1 us). One multiplication and
+    `int.bit_length` per observation (cheaper than a search over bucket bounds)."""
 
-    __slots__ = ("bounds", "counts", "sum")
+    __slots__ = ("counts", "sum")
 
-    def __init__(self, bounds: tuple[float, ...] = LATENCY_BUCKETS) -> None:
-        self.bounds = bounds
-        self.counts = [0] * (len(bounds) + 1)
+    def __init__(self) -> None:
+        self.counts = [0] * 64
         self.sum = 0.0
 
     def observe(self, seconds: float) -> None:
-        self.counts[bisect_left(self.bounds, seconds)] += 1
+        self.counts[int(seconds * 1e6).bit_length()] += 1
         self.sum += seconds
 
     @property
@@ -42,11 +38,14 @@ class Histogram:
         return sum(self.counts)
 
     def cumulative(self) -> list[tuple[float, int]]:
-        """(upper bound, observations <= bound) per bucket, ending with +Inf."""
-        out, total = [], 0
-        for bound, n in zip((*self.bounds, float("inf")), self.counts, strict=True):
-            total += n
-            out.append((bound, total))
+        """(upper bound in seconds, observations below it) per exported bucket, ending
+        with +Inf."""
+        out = []
+        total = sum(self.counts[:FIRST_BUCKET])
+        for i in range(FIRST_BUCKET, LAST_BUCKET + 1):
+            total += self.counts[i]
+            out.append(((1 << i) / 1e6, total))
+        out.append((float("inf"), self.count))
         return out
 
 
@@ -82,12 +81,12 @@ class Stats:
         self.writes: Counter[tuple[Kind, int, int]] = Counter()
         #: writes whose outcome this member could not learn (a leader change lost them)
         self.writes_lost = 0
-        #: a client's write from receipt to reply, by opcode
-        self.write_seconds: dict[int, Histogram] = {}
-        #: a client's read from receipt to reply, by opcode
-        self.read_seconds: dict[int, Histogram] = {}
+        #: a client's write and read from receipt to reply, by `opcode & 0xFF` (see
+        #: `by_opcode`)
+        self.write_seconds = [Histogram() for _ in range(256)]
+        self.read_seconds = [Histogram() for _ in range(256)]
         self.fsync_seconds = Histogram()
-        self.snapshot_seconds = Histogram(SNAPSHOT_BUCKETS)
+        self.snapshot_seconds = Histogram()
         self.snapshot_failures = 0
         #: HTTP requests by (method, route, status), and their latency by (method, route)
         self.http_requests: Counter[tuple[str, str, str]] = Counter()
@@ -95,19 +94,13 @@ class Stats:
 
     def request_counts(self) -> dict[int, int]:
         """Requests received by opcode, for the opcodes seen."""
-        return {(i if i < 128 else i - 256): n for i, n in enumerate(self.requests) if n}
+        return {_opcode(i): n for i, n in enumerate(self.requests) if n}
 
     def read(self, op: int, seconds: float) -> None:
-        h = self.read_seconds.get(op)
-        if h is None:
-            h = self.read_seconds[op] = Histogram()
-        h.observe(seconds)
+        self.read_seconds[op & 0xFF].observe(seconds)
 
     def write(self, op: int, seconds: float) -> None:
-        h = self.write_seconds.get(op)
-        if h is None:
-            h = self.write_seconds[op] = Histogram()
-        h.observe(seconds)
+        self.write_seconds[op & 0xFF].observe(seconds)
 
     def http(self, method: str, route: str, status: int, seconds: float) -> None:
         self.http_requests[(method, route, str(status))] += 1
@@ -115,3 +108,12 @@ class Stats:
         if h is None:
             h = self.http_seconds[(method, route)] = Histogram()
         h.observe(seconds)
+
+
+def by_opcode(histograms: list[Histogram]) -> dict[int, Histogram]:
+    """The histograms of the opcodes seen, by opcode."""
+    return {_opcode(i): h for i, h in enumerate(histograms) if any(h.counts)}
+
+
+def _opcode(index: int) -> int:
+    return index if index < 128 else index - 256
