@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import platform
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from conftest import Served, http, start_served
@@ -140,3 +142,17 @@ def test_metrics_port_serves_without_the_http_api() -> None:
         assert value(samples, "roost_read_seconds_count", op="get_data") >= 1
         assert value(samples, "roost_is_leader") == 1
         assert http("GET", url + "/v1/kv/x").status == 404  # only metrics on this port
+
+
+def test_a_taken_metrics_port_fails_the_start_cleanly(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError), RoostServer(tmp_path / "d", fsync=False,
+                                                 metrics_port=port):
+            pass
+    # the failed server let go of its data directory and its ports
+    with RoostServer(tmp_path / "d", fsync=False, metrics_port=port) as srv:
+        assert srv.server is not None and metrics_port(srv.server) == port
+        assert http("GET", f"http://127.0.0.1:{port}/metrics").status == 200

@@ -189,8 +189,15 @@ class Server:
         self._tasks.append(loop.create_task(self._reap_nodes()))
         if self.config.ensemble:
             self._tasks.append(loop.create_task(self._watch_partition()))
-        for addon in self.addons:
-            await addon.start()
+        started: list[Addon] = []
+        try:
+            for addon in self.addons:
+                await addon.start()
+                started.append(addon)
+        except BaseException:  # e.g. the HTTP or metrics port is taken: stop cleanly
+            self.addons = started
+            await self.stop()
+            raise
         log.info(
             "roost serving on %s:%d, data in %s", self.config.host, self.port, self.config.data_dir
         )
