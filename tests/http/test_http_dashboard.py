@@ -60,8 +60,14 @@ def test_dashboard_in_a_browser(standalone: Served, shots: Path) -> None:
                     json.dumps(CONFIG, indent=1))
                 expect(page.locator("#crumbs a")).to_have_text(["/", "dash", "app", "config"])
                 expect(page.locator("#tree .name.selected")).to_have_text("config")
-                expect(page.locator("#tree .name")).to_contain_text(
-                    ["/", "dash", "app", "alpha", "beta", "config", "gamma"])
+                # leaves, ephemerals and child counts are marked in the tree
+                worker = eph.rsplit("/", 1)[1]
+                expect(page.get_by_role("treeitem", name=f"· {worker} ephemeral", exact=True)
+                       ).to_have_count(1)
+                expect(page.get_by_role("treeitem", name="▸ zookeeper 2", exact=True)
+                       ).to_have_count(1)
+                expect(page.get_by_role("treeitem", name="· config", exact=True)
+                       ).to_have_count(1)
                 # the leader of a standalone server is the server itself
                 expect(page.locator("#leader")).to_have_text(re.compile(
                     r"^this server \(standalone, 127\.0\.0\.1:\d+\)$"))
@@ -112,6 +118,9 @@ def test_dashboard_in_a_browser(standalone: Served, shots: Path) -> None:
                 expect(page.locator("#op-result")).to_have_text("saved (was version 1)")
                 assert zk.get("/dash/app/config")[0] == new.encode()
                 expect(page.locator("#edit-data")).to_have_value(new)
+                # the set fired the client's one-shot data watch: gone from the lists
+                expect(row).not_to_contain_text("data: /dash/app/config", timeout=10000)
+                expect(row).to_contain_text("children: /dash/app")
                 # a write in between: the set is refused and the typed text kept
                 page.fill("#edit-data", "mine")
                 zk.set("/dash/app/config", b"theirs")

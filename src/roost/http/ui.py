@@ -16,6 +16,7 @@ from roost.http.directory import HttpDirectory
 from roost.http.routes import ready
 from roost.server.connection import Connection
 from roost.server.replicated import RaftLog
+from roost.tree import Kind, Node
 from roost.wire.errors import Err
 from roost.wire.opcodes import CreateMode, EventType, Perm
 from roost.wire.records import ACL
@@ -23,6 +24,8 @@ from roost.wire.records import ACL
 if TYPE_CHECKING:
     from roost.server.core import Server
 
+#: children described one by one (kind, own child count) in a znode's answer, at most
+TREE_DETAIL = 2000
 _STATIC = {"app.js": "application/javascript", "style.css": "text/css"}
 _EV_NAMES: dict[int, str] = {EventType.NODE_CREATED: "created", EventType.NODE_DELETED: "deleted"}
 #: the watch manager's tables, in its order
@@ -177,6 +180,7 @@ class Dashboard:
             "data": base64.b64encode(node.data or b"").decode() if readable else None,
             "readable": readable,
             "children": sorted(tree.children(node)) if readable else [],
+            "child_info": _child_info(node) if readable else {},
             "stat": {k: getattr(stat, k) for k in (
                 "czxid", "mzxid", "ctime", "mtime", "version", "cversion", "aversion",
                 "ephemeralOwner", "dataLength", "numChildren", "pzxid")},
@@ -254,6 +258,15 @@ class Dashboard:
         except ValueError:
             raise error(400, "bad after") from None
         return reply({"seq": self.feed.seq, "events": self.feed.after(after)})
+
+
+def _child_info(node: Node) -> dict[str, list[object]]:
+    """name -> [its kind ("persistent", "ephemeral", "container", "ttl"), its child count],
+    for the tree (which marks leaves and ephemerals); {} for a znode with too many."""
+    kids = node.children
+    if not kids or len(kids) > TREE_DETAIL:
+        return {}
+    return {name: [Kind(k.kind).name.lower(), k.num_children] for name, k in kids.items()}
 
 
 def _watches_of(server: Server, conn: Connection) -> dict[str, list[str]]:

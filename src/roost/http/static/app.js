@@ -11,6 +11,7 @@ let lastEvent = 0;
 let cluster = null;         // the last /ui/api/cluster answer
 const expanded = new Set(["/"]);
 const kids = new Map();     // path -> sorted child names, for the tree
+const info = new Map();     // path -> [kind, child count], as its parent's answer said
 const points = [];          // metric snapshots for the charts
 const WINDOW_S = 120;       // seconds of history the charts show
 const TREE_LIMIT = 200;     // children listed per tree node
@@ -163,9 +164,14 @@ async function refreshCluster() {
 }
 
 // ---- the tree ---------------------------------------------------------------------------
+function learn(path, node) {
+  kids.set(path, node.children);
+  for (const [name, i] of Object.entries(node.child_info || {})) info.set(join(path, name), i);
+}
+
 async function loadChildren(path) {
   const r = await api("GET", "/ui/api/node?path=" + encodeURIComponent(path));
-  if (r.ok) kids.set(path, r.data.children);
+  if (r.ok) learn(path, r.data);
   else if (r.status === 404) kids.delete(path);
   return r;
 }
@@ -174,12 +180,17 @@ function treeItem(path, name) {
   const li = el("li", { role: "treeitem" });
   const open = expanded.has(path);
   const known = kids.get(path);
-  const leaf = known !== undefined && known.length === 0;
+  const [kind, count] = info.get(path) || [null, null];
+  const leaf = known !== undefined ? known.length === 0 : count === 0;
   const toggle = el("span", { className: "toggle", textContent: leaf ? "·" : open ? "▾" : "▸" });
   if (!leaf) toggle.onclick = () => toggleNode(path);
   const label = el("a", { className: "name", href: hashOf(path), textContent: name });
   if (path === current) label.classList.add("selected");
   li.append(toggle, label);
+  if (kind && kind !== "persistent") {
+    li.append(el("span", { className: "kind " + kind, textContent: " " + kind }));
+  }
+  if (!open && count) li.append(el("span", { className: "count", textContent: ` ${count}` }));
   if (open && known !== undefined && known.length) {
     const ul = el("ul", { role: "group" });
     for (const child of known.slice(0, TREE_LIMIT)) ul.append(treeItem(join(path, child), child));
@@ -287,7 +298,7 @@ async function openPath(path) {
   }
   const moved = path !== current || currentNode === null;
   current = path;
-  kids.set(path, r.data.children);
+  learn(path, r.data);
   if (moved) expanded.add(path);  // opening a znode lists its children in the tree
   for (const a of ancestors(path).slice(0, -1)) {
     expanded.add(a);
