@@ -308,7 +308,7 @@ async function openPath(path) {
   if (moved) { $("diff-panel").hidden = true; $("op-result").textContent = ""; }
   fillEditor(r.data, moved);
   currentNode = r.data;
-  $("path").value = path;
+  if (moved) $("path").value = path;  // a refresh must not undo what the user is typing
   $("znode-path").textContent = path;
   document.title = `roost ${path}`;
   renderCrumbs(path);
