@@ -26,6 +26,8 @@ def test_mutations_refused_when_read_only(read_only: Served) -> None:
     assert read_only.put("/v1/session/create", b"{}").status == 403
     assert read_only.put("/ui/api/node?path=/x", b'{"data": "y"}').status == 403
     assert read_only.get("/v1/kv/a").status == 404  # reads still work
+    cluster = read_only.get("/ui/api/cluster").json()
+    assert isinstance(cluster, dict) and cluster["read_only"] is True  # the page disables edits
 
 
 def test_cors_headers_only_when_configured(read_only: Served, served: Served) -> None:

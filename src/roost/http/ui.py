@@ -144,6 +144,7 @@ class Dashboard:
         """This member's view; on a follower, with the leader's replication figures (when
         the leader's HTTP API answers within half a second)."""
         out = cluster(self.server)
+        out["read_only"] = self.read_only
         leader = out.get("leader")
         log = self.server.log
         if ("local" in request.query or not isinstance(log, RaftLog) or log.is_leader

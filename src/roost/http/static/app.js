@@ -145,6 +145,8 @@ async function refreshCluster() {
   $("leader").textContent = !leader ? "none" : leader.role === "standalone" ?
     `this server (standalone, ${leader.address})` : `member ${leader.id} (${leader.address})`;
   $("term").textContent = c.term;
+  for (const id of ["set-btn", "delete-btn", "create-btn", "child-name"]) $(id).disabled = c.read_only;
+  $("read-only").hidden = !c.read_only;
   $("commit").textContent = zxid(c.commit);
   $("applied").textContent = zxid(c.applied);
   $("source").textContent = c.replication_from ?
