@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Served, http, start_served
+from conftest import Served, http, start_served, wait_until
 from kazoo.client import KazooClient
 from kazoo.exceptions import NodeExistsError
 from prometheus_client.parser import text_string_to_metric_families
@@ -20,7 +20,7 @@ from roost.testing.server import RoostServer
 
 @pytest.fixture(scope="module")
 def durable() -> Iterator[Served]:
-    yield from start_served(fsync=True)
+    yield from start_served(fsync=True, snapshot_every=25)
 
 
 def scrape(served: Served) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -72,6 +72,11 @@ def test_metrics_move_under_load(durable: Served) -> None:
     assert value(after, "roost_fsync_seconds_count") > value(before, "roost_fsync_seconds_count")
     assert value(after, "roost_fsyncs_total") >= value(after, "roost_fsync_seconds_count") - 1
     assert value(after, "roost_last_zxid") > value(before, "roost_last_zxid")
+    # 70 txns with snapshot_every=25: forked snapshots, timed when their child is reaped
+    snaps = value(before, "roost_snapshot_seconds_count")
+    wait_until(lambda: value(scrape(durable), "roost_snapshot_seconds_count") > snaps,
+               what="a timed snapshot")
+    assert value(scrape(durable), "roost_snapshot_failures_total") == 0
     route = "/v1/kv/{key}"
     assert value(after, "roost_http_requests_total", method="PUT", route=route,
                  status="200") >= 10
