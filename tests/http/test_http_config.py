@@ -64,7 +64,9 @@ def test_bad_roots_are_refused() -> None:
     from roost.server.config import ConfigError
 
     for bad in ({"kv_root": "/"}, {"kv_root": "/zookeeper/kv"}, {"kv_root": "kv"},
-                {"kv_root": "/a", "http_session_root": "/a/sessions"}):
+                {"kv_root": "/a", "http_session_root": "/a/sessions"},
+                {"http_services_root": "/kv/services"}, {"kv_root": "/consul/nodes"},
+                {"http_services_root": "/consul"}):
         with pytest.raises(ConfigError), RoostServer(http_port=0, fsync=False, **bad):
             pass
 
@@ -87,7 +89,8 @@ def test_stop_answers_pending_blocking_queries() -> None:
 
     t = threading.Thread(target=block)
     t.start()
-    api = http_api(s.server.server)  # type: ignore[arg-type]
+    api = http_api(s.server.server) if s.server.server is not None else None
+    assert api is not None
     wait_until(lambda: api.changes.waiting == 1, what="the blocking query")
     started = time.monotonic()
     gen.close()  # stops the server

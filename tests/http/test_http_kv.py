@@ -133,7 +133,9 @@ def _blocking_get(served: Served, key: str, index: str, wait: str,
 
 
 def _waiting(served: Served) -> int:
-    api = http_api(served.server.server)  # type: ignore[arg-type]
+    srv = served.server.server
+    api = http_api(srv) if srv is not None else None
+    assert api is not None
     return int(api.changes.waiting)
 
 

@@ -9,6 +9,7 @@ from prometheus-client's own collectors and `roost_build_info`. No `_created` se
 from __future__ import annotations
 
 import logging
+import platform
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from roost import buildinfo
+from roost.buildinfo import build_info
 from roost.server.replicated import RaftLog
 from roost.server.stats import Histogram, by_opcode, op_name, result_name, write_name
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from roost.server.core import Server
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_PYTHON = f"{platform.python_implementation()} {platform.python_version()}"
 log = logging.getLogger("roost.metrics")
 prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
 
@@ -73,9 +75,10 @@ class ServerCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         s = self.server
+        build = build_info()
         info = GaugeMetricFamily("roost_build_info", "roost's version, Python, source commit",
                                  labels=["version", "python", "commit"])
-        info.add_metric([buildinfo.version(), buildinfo.python(), buildinfo.commit()], 1)
+        info.add_metric([build.version, _PYTHON, build.commit], 1)
         yield info
         yield from self._stats()
         if s.log is None:

@@ -128,6 +128,12 @@ class ServerConfig:
     #: (ZooKeeper's metricsProvider.httpPort, 7000 there); None = off
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    #: where Consul-registered services live, in Apache Curator's service-discovery layout
+    #: (<root>/<name>/<id>), shared with ZooKeeper clients; see docs/http.md
+    http_services_root: str = "/services"
+    #: TESTING: Consul session TTLs and TTL-check TTLs run at this percentage of the time
+    #: asked for (100 = as asked); lets tests time Consul's >= 10 s TTLs in less time
+    http_time_scale_pct: int = 100
 
     @property
     def min_session_timeout(self) -> int:
@@ -184,6 +190,7 @@ class ServerConfig:
             "heartbeat_ticks",
             "request_timeout_ms",
             "max_waiting_requests",
+            "http_time_scale_pct",
         )
         for key in positive:
             if getattr(self, key) <= 0:
