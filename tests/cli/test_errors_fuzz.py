@@ -79,9 +79,9 @@ def _stopped() -> Iterator[StopFlag]:
 @pytest.fixture
 def stubbed(monkeypatch: pytest.MonkeyPatch, hosts: str) -> None:
     """Replace the long-running last steps; never wait for a watch event."""
-    import roost.server
+    import roost.node
 
-    monkeypatch.setattr(roost.server, "run_server", lambda cfg: None)
+    monkeypatch.setattr(roost.node, "run_server", lambda cfg: None)
     for path in (("cluster", "up"), ("verify",), ("bench", "run"), ("bench", "null-server"),
                  ("member", "add"), ("member", "remove")):
         cmd: click.Command = cli_module.cli
