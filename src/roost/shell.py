@@ -18,10 +18,14 @@ import shlex
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from roost.client import ClientState, StateChange
+
+if TYPE_CHECKING:
+    from prompt_toolkit.key_binding import KeyBindings
 from roost.cmd.env import (
     COMMON_OPTIONS,
     CONTEXT,
@@ -231,7 +235,7 @@ def run_interactive(sh: Shell) -> int:
         history = InMemoryHistory()
     session: PromptSession[str] = PromptSession(
         history=history, completer=ThreadedCompleter(ShellCompleter(sh.env, SHELL)),
-        complete_while_typing=False)
+        complete_while_typing=False, key_bindings=_key_bindings())
 
     def on_state(change: StateChange) -> None:
         if change.previous is not ClientState.CONNECTING:
@@ -258,6 +262,22 @@ def run_interactive(sh: Shell) -> int:
             if zk is not listening and zk is not None:  # after `connect`
                 zk.add_listener(on_state)
                 listening = zk
+
+
+def _key_bindings() -> KeyBindings:
+    from prompt_toolkit import search
+    from prompt_toolkit.filters import is_searching
+    from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+
+    kb = KeyBindings()
+
+    @kb.add("enter", filter=is_searching)
+    def _run_found(event: KeyPressEvent) -> None:
+        """Enter in a Ctrl-R search runs the line found (as bash does)."""
+        search.accept_search()
+        event.app.current_buffer.validate_and_handle()
+
+    return kb
 
 
 def _lines(stream: Iterable[str]) -> Iterator[str]:
@@ -287,7 +307,8 @@ def shell_command(server: str | None, cmd: tuple[str, ...], timeout: float) -> N
         elif sys.stdin.isatty() and sys.stdout.isatty():
             code = run_interactive(sh)
         else:
-            code = sh.run_script(_lines(sys.stdin))
+            stdin = click.get_text_stream("stdin", encoding="utf-8", errors="replace")
+            code = sh.run_script(_lines(stdin))
     finally:
         env.close()
     if code:

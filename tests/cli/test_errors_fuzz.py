@@ -118,6 +118,25 @@ def test_no_traceback_on_any_command_line(stubbed: None, argv: list[str]) -> Non
     check(argv, res.code, res.out, res.err)
 
 
+SHELL_WORDS = ["ls", "get", "set", "create", "delete", "stat", "getAcl", "setAcl", "history",
+               "redo", "connect", "printwatches", "help", "addauth", "addWatch", "sync",
+               "whoami", "-s", "-w", "-v", "-R", "-o", "json", "--raw", "'", '"', "#", "\\"]
+shell_line = st.lists(st.one_of(st.sampled_from(SHELL_WORDS), st.sampled_from(VALUES),
+                                st.text(max_size=6)), max_size=5).map(" ".join)
+
+
+@settings(derandomize=True, max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(shell_line, min_size=1, max_size=4))
+def test_no_traceback_in_shell_scripts(stubbed: None, hosts: str, lines: list[str]) -> None:
+    """The shell's lines go through the same commands: no line stops the shell with a
+    traceback, and every failed line says why on stderr."""
+    script = "\n".join(line for line in lines if "quit" not in line and "exit" not in line)
+    res = run_cli("shell", hosts, stdin=(script + "\n").encode("utf-8", "surrogateescape"))
+    check(["shell", script], res.code, res.out, res.err)
+    assert res.code in (0, 1)
+
+
 @pytest.mark.parametrize("argv", [
     ["get", "no-slash"],
     ["get", "--server", "localhost:notaport", "/"],
@@ -145,6 +164,12 @@ def test_refused_connection_fails_at_once_and_says_why() -> None:
     took = time.monotonic() - start
     assert res.code == 1 and res.err == f"roost: cannot connect to {REFUSED}: Connection refused\n"
     assert took < 2.0  # not the 10 s connect timeout
+
+
+def test_one_refusing_server_of_several_is_not_fatal(hosts: str) -> None:
+    for order in (f"{REFUSED},{hosts}", f"{hosts},{REFUSED}"):
+        res = run_cli("ls", "--server", order, "/")
+        assert res.code == 0 and "zookeeper" in res.out.split(), (order, res)
 
 
 def test_unresolvable_host_says_so() -> None:

@@ -176,3 +176,14 @@ def test_elect_runs_cmd_while_leader(hosts: str, tmp_path: Path) -> None:
     assert finish(first)[0] == 0 and finish(second)[0] == 0
     token1, path = (tmp_path / "first").read_text().split()
     assert path == "/elections/e" and int((tmp_path / "second").read_text()) > int(token1)
+
+
+def test_one_shot_watch_flag_waits_for_the_event(hosts: str) -> None:
+    run_cli("create", "/ow", "v1")
+    proc = roost("get", "-w", "/ow", server=hosts, stdout=subprocess.PIPE,
+                 stderr=subprocess.PIPE)
+    assert read_line(proc) == "v1\n"  # the data first; the watch is set with the read
+    run_cli("set", "/ow", "v2")
+    code, out, err = finish(proc)
+    assert code == 0, err
+    assert "WatchedEvent state:SyncConnected type:NodeDataChanged path:/ow" in out
