@@ -16,25 +16,14 @@ from typing import Any
 
 import click
 
-from roost.cmd.env import CONTEXT, Env
+from roost.cmd.env import CONTEXT, CommandGroup, Env
 from roost.server.config import ConfigError, ServerConfig, load_toml, load_zoo_cfg
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 PORT = click.IntRange(0, 65535)
 
 
-class RoostGroup(click.Group):
-    """Subcommands are found whatever their case (``getacl`` is ``getAcl``)."""
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        found = super().get_command(ctx, cmd_name)
-        if found is not None:
-            return found
-        matches = [n for n in self.list_commands(ctx) if n.lower() == cmd_name.lower()]
-        return super().get_command(ctx, matches[0]) if len(matches) == 1 else None
-
-
-@click.group(cls=RoostGroup, context_settings=CONTEXT)
+@click.group(cls=CommandGroup, context_settings=CONTEXT)
 @click.version_option(package_name="roost")
 def cli() -> None:
     """roost: a coordination service speaking the ZooKeeper protocol.

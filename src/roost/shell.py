@@ -29,13 +29,13 @@ if TYPE_CHECKING:
 from roost.cmd.env import (
     COMMON_OPTIONS,
     CONTEXT,
-    DEFAULT_SERVER,
     DEFAULT_TIMEOUT,
     CommandError,
+    CommandGroup,
     Env,
-    check_server,
     connect,
     server_value,
+    timeout_option,
 )
 from roost.cmd.znode import CLIENT_COMMANDS, SESSION_COMMANDS
 
@@ -49,7 +49,7 @@ class Quit(Exception):
 class ShellEnv(Env):
     """The shell's `Env`: one connection for the session, plus the command history."""
 
-    def __init__(self, server: str, timeout: float) -> None:
+    def __init__(self, server: str | None, timeout: float) -> None:
         super().__init__(server, timeout, interactive=True)
         self.history: list[str] = []
 
@@ -137,16 +137,7 @@ def short_usage(cmd: click.Command, ctx: click.Context) -> str:
     return " ".join(parts)
 
 
-class ShellGroup(click.Group):
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        found = super().get_command(ctx, cmd_name)
-        if found is None:  # zkCli's names, whatever the case
-            matches = [n for n in self.commands if n.lower() == cmd_name.lower()]
-            found = self.commands[matches[0]] if len(matches) == 1 else None
-        return found
-
-
-SHELL = ShellGroup("roost-shell", context_settings=CONTEXT)
+SHELL = CommandGroup("roost-shell", context_settings=CONTEXT)
 for _cmd in [*CLIENT_COMMANDS, *SESSION_COMMANDS, history_cmd, redo_cmd, connect_cmd,
              printwatches_cmd, quit_cmd, help_cmd]:
     SHELL.add_command(_cmd)
@@ -286,8 +277,7 @@ def _lines(stream: Iterable[str]) -> Iterator[str]:
 
 
 @click.command("shell", context_settings={**CONTEXT, "allow_interspersed_args": False})
-@click.option("--timeout", type=click.FloatRange(min=0.01, max=3600), default=DEFAULT_TIMEOUT,
-              show_default=True, help="seconds allowed to connect and for each reply")
+@timeout_option(DEFAULT_TIMEOUT)
 @click.argument("server", callback=server_value, required=False)
 @click.argument("cmd", nargs=-1, type=click.UNPROCESSED)
 def shell_command(server: str | None, cmd: tuple[str, ...], timeout: float) -> None:
@@ -296,11 +286,10 @@ def shell_command(server: str | None, cmd: tuple[str, ...], timeout: float) -> N
 
     With CMD, run that one command and exit. When stdin is not a terminal, read
     commands from it, one per line."""
-    server = server or os.environ.get("ROOST_SERVER") or DEFAULT_SERVER
     env = ShellEnv(server, timeout)
     try:
         with env.errors():
-            env.replace_client(connect(check_server(server), timeout), server)
+            env.client()
         sh = Shell(env)
         if cmd:
             code = sh.run_script([shlex.join(cmd)])

@@ -19,6 +19,7 @@ import click
 
 from roost.client import (
     ClientClosedError,
+    ClientState,
     ConnectionLossError,
     KeeperError,
     SyncClient,
@@ -27,7 +28,7 @@ from roost.client import (
 from roost.client.client import check_path
 from roost.client.connection import parse_hosts
 from roost.cmd.format import event_json, format_event, to_json
-from roost.recipes._base import RecipeError
+from roost.recipes import RecipeError
 
 DEFAULT_SERVER = "127.0.0.1:2181"
 DEFAULT_TIMEOUT = 10.0
@@ -105,7 +106,7 @@ class Env:
         self._watch_set = False
         while not self._fired.wait(0.2):
             zk = self._zk
-            if zk is None or zk.state.value == "CLOSED":
+            if zk is None or zk.state is ClientState.CLOSED:
                 return
 
     # --- errors -----------------------------------------------------------------------------
@@ -231,6 +232,24 @@ def data_value(ctx: click.Context | None, param: click.Parameter | None,
 
 # --- the command decorator -------------------------------------------------------------------
 
+
+class CommandGroup(click.Group):
+    """Finds its subcommands whatever their case (``getacl`` is zkCli's ``getAcl``)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None:
+            return found
+        matches = [n for n in self.list_commands(ctx) if n.lower() == cmd_name.lower()]
+        return super().get_command(ctx, matches[0]) if len(matches) == 1 else None
+
+
+def timeout_option(default: float | None) -> Callable[[F], F]:
+    return click.option(
+        "--timeout", type=click.FloatRange(min=0.01, max=3600), default=default,
+        help=f"seconds allowed to connect and for each reply (default {DEFAULT_TIMEOUT:g})")
+
+
 output_choice = click.Choice(["text", "json"], case_sensitive=False)
 
 
@@ -263,10 +282,7 @@ def client_command(name: str, *, output: bool = True, **settings: Any) -> Callab
             cmd = click.option("-o", "--output", "--write-out", "output_format",
                                type=output_choice, default=None,
                                help="text (default) or json")(cmd)
-        cmd = click.option("--timeout", type=click.FloatRange(min=0.01, max=3600),
-                           default=None,
-                           help=f"seconds allowed to connect and for each reply "
-                                f"(default {DEFAULT_TIMEOUT:g})")(cmd)
+        cmd = timeout_option(None)(cmd)
         cmd = click.option("--server", metavar="HOST:PORT", callback=server_value, default=None,
                            help=f"host:port[,host:port][/chroot] (env ROOST_SERVER, default "
                                 f"{DEFAULT_SERVER})")(cmd)

@@ -30,9 +30,7 @@ import click
 from roost.client import EventType, KeeperError, SyncClient, WatchedEvent
 from roost.cmd.env import CommandError, Env, client_command, path_value
 from roost.cmd.signals import StopFlag, stop_on_signals
-from roost.recipes._base import AcquireTimeout
-from roost.recipes.leader import LeaderLatch
-from roost.recipes.lock import Lock
+from roost.recipes import AcquireTimeout, LeaderLatch, Lock
 
 #: exit code when the lock or leadership was lost while CMD ran (sysexits' EX_TEMPFAIL)
 EXIT_LOST = 75
