@@ -4,7 +4,7 @@ and exit code 2 (usage) or 1 (the operation failed).
 A seeded hypothesis search builds command lines from every command and option of the click
 tree plus hostile values (bad ports, paths without '/', huge numbers, missing files...) and
 runs them in process against a live server; a few fixed cases run as real subprocesses.
-Commands that would run for long (serve, cluster up, verify, bench, member changes) have
+Commands that would run for long (serve, cluster up, verify, bench) have
 their final step replaced by a stub, so that everything up to it (option parsing, config
 checks) is what gets fuzzed; watch/lock/elect see SIGINT the moment they start waiting.
 """
@@ -82,8 +82,7 @@ def stubbed(monkeypatch: pytest.MonkeyPatch, hosts: str) -> None:
     import roost.node
 
     monkeypatch.setattr(roost.node, "run_server", lambda cfg: None)
-    for path in (("cluster", "up"), ("verify",), ("bench", "run"), ("bench", "null-server"),
-                 ("member", "add"), ("member", "remove")):
+    for path in (("cluster", "up"), ("verify",), ("bench", "run"), ("bench", "null-server")):
         cmd: click.Command = cli_module.cli
         for name in path:
             assert isinstance(cmd, click.Group)
@@ -219,3 +218,19 @@ def test_real_subprocess(server: RoostServer, argv: list[str], code: int) -> Non
     assert "Traceback" not in proc.stdout + proc.stderr
     if code:
         assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("roost")
+
+
+def test_connect_failure_reasons_read_the_same_on_any_event_loop() -> None:
+    """asyncio's loop words a refusal "Connect call failed (...)", uvloop "Connection
+    refused": the message names the errno either way."""
+    import errno
+    import socket
+
+    from roost.client.connection import _reason
+
+    assert _reason(OSError(errno.ECONNREFUSED, "Connect call failed ('127.0.0.1', 1)")) == (
+        "Connection refused")
+    assert _reason(ConnectionRefusedError(errno.ECONNREFUSED, "x")) == "Connection refused"
+    gai = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    assert _reason(gai) == "Name or service not known"
+    assert _reason(TimeoutError()) == "no answer in time"

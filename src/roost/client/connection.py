@@ -22,8 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import re
+import socket
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -97,6 +99,8 @@ def _reason(e: BaseException) -> str:
     """A short reason for a failed connect (``Connection refused``, ``timed out``...)."""
     if isinstance(e, TimeoutError):
         return "no answer in time"
+    if isinstance(e, OSError) and not isinstance(e, socket.gaierror) and e.errno:
+        return os.strerror(e.errno)  # asyncio's own text is "Connect call failed (...)"
     if isinstance(e, OSError) and e.strerror:
         return e.strerror
     text = str(e)
