@@ -44,6 +44,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import compare  # noqa: E402
 import compare_ensemble  # noqa: E402
 import memory  # noqa: E402
 import warm  # noqa: E402
@@ -382,7 +383,7 @@ def measure_shape(shape: str, servers: Sequence[str], cfg: Config,
         for server in wins:
             with contextlib.suppress(OSError, ValueError):
                 out.cells[server].peak_rss_kib = sum(
-                    warm.compare.proc_stats(p).peak_rss_kib for p in running[server].pids)
+                    compare.proc_stats(p).peak_rss_kib for p in running[server].pids)
         if not ns.no_latency:
             out.rates = equal_rates(out.cells, ns.latency_fraction, ns.latency_rate)
             for server in wins:

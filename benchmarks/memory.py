@@ -22,8 +22,8 @@ import compare  # benchmarks/compare.py: /proc figures
 
 from roost.bench.config import OPEN_ACL
 from roost.bench.session import BenchError, Plan, Req, Session, split
-from roost.wire.opcodes import Op
 from roost.testing.zookeeper import PRODUCTION_JVM_FLAGS
+from roost.wire.opcodes import Op
 from roost.wire.records import CreateRequest, ExistsRequest, Stat
 
 NODE_BYTES = 100

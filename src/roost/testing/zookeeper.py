@@ -378,9 +378,9 @@ class ZooKeeperServer:
 
 
 __all__ = [
-    "SUPER_AUTH",
     "DEFAULT_JVM_FLAGS",
     "PRODUCTION_JVM_FLAGS",
+    "SUPER_AUTH",
     "SUPER_DIGEST",
     "ZooKeeperServer",
     "ZooKeeperUnavailable",
