@@ -59,7 +59,7 @@ SHAPES = ("standalone", "ensemble")
 #: what --quick sets (each can still be given explicitly)
 QUICK = {"rounds": 1, "warmup_seconds": 1.0, "window": 0.25, "processes": 1, "clients": 2,
          "pipeline": 4, "watchers": 3, "failover_runs": 1, "memory_nodes": "30",
-         "latency_seconds": 0.25, "ceiling_seconds": 0.25}
+         "latency_seconds": 0.25, "ceiling_seconds": 0.25, "headroom": 3.0}
 FIGURE_KEYS = ("ops_per_sec", "p50_ms", "p99_ms", "p999_ms", "cpu_us_per_op", "rss_kib")
 
 

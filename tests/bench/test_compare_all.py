@@ -40,14 +40,17 @@ def test_compare_all_quick_standalone_and_memory() -> None:
             for r in report["results"]:
                 assert r["errors"] == 0 and r["check_failures"] == 0 and r["ops"] > 0
                 if r["workload"] != "watch-fanout":
-                    # a window, not a count: the clock caps it (the budget may run out first
-                    # on a busy machine, which the row then says)
-                    assert r["seconds"] <= 0.25 + 0.5
-                    assert r["requested"] >= r["ops"]
+                    # a window, not a count: the clock caps it (what is in flight drains
+                    # after it; the budget may run out first on a busy machine, which the
+                    # row then says)
+                    assert r["seconds"] <= 0.25 + 2.0
+                    assert r["by_clock"] == r["capped"] and r["requested"] >= r["ops"]
                     # /proc counts CPU in 10 ms ticks: a sub-ms fan-out may show none
                     assert r["server_cpu_seconds"] > 0 and r["cpu_us_per_op"] > 0
                 assert r["rss_kib"] > 0
                 assert r["window_end_ns"] > r["window_start_ns"] > 0
+        rows = [r for rep in cell["reports"] for r in rep["results"]]
+        assert sum(r["by_clock"] for r in rows) > len(rows) // 2  # mostly ended by the clock
         assert cell["peak_rss_kib"] > 0
     # rounds alternate: ZooKeeper first in round 1, roost first in round 2
     zk_cell, roost_cell = (doc["cells"]["standalone"][s] for s in ("zookeeper", "roost"))
@@ -80,7 +83,7 @@ def test_compare_all_quick_standalone_and_memory() -> None:
         assert cell["errors"] == []
         assert sorted(cell["closed"]) == ["create-100", "get-1k", "set-1k"]
         for r in cell["closed"].values():
-            assert r["ops"] > 0 and r["seconds"] <= 0.25 + 0.5 and r["errors"] == 0
+            assert r["ops"] > 0 and r["seconds"] <= 0.25 + 2.0 and r["errors"] == 0
         assert sorted(cell["paced"]) == ["mixed-90", "set-1k"]
         for w, r in cell["paced"].items():
             assert r["offered_rate"] == lat["rates"][w]
