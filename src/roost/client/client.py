@@ -31,6 +31,7 @@ from roost.client.errors import (
     OperationTimeoutError,
 )
 from roost.client.events import WRITABLE_STATES, Callback, ClientState, Dispatcher, WatchedEvent
+from roost.client.history import HistoryStream, Subscription
 from roost.client.iterators import (
     ChildrenSnapshot,
     DataSnapshot,
@@ -558,6 +559,31 @@ class Client:
         """
         check_path(path)
         return watch_events(self, path, recursive)
+
+    def watch_history(
+        self,
+        path: str,
+        since: int | None = None,
+        recursive: bool = False,
+        with_data: bool = False,
+    ) -> HistoryStream:
+        """``async for ev in zk.watch_history(path, since=zxid)``: every change on
+        ``path`` (``recursive``: and below it) after zxid ``since`` (default: the last
+        zxid this client has seen), in zxid order, then live changes, as `HistoryEvent`
+        (zxid, type, path, data if ``with_data``). No gap and no repeat across
+        disconnects, leader changes, moves between members and session loss.
+
+        A roost extension: raises `CompactedError` (with the oldest zxid still held) if
+        the server's history no longer reaches ``since``, `HistoryUnsupportedError`
+        against Apache ZooKeeper. Ends when the client closes; ``aclose()`` stops it.
+        """
+        check_path(path)
+        start = self.conn.last_zxid if since is None else since
+        if start < 0:
+            raise ValueError(f"since must be a zxid >= 0, got {since}")
+        sub = Subscription(self.conn.server_path(path), recursive, start, with_data)
+        self.conn.history.add(sub)
+        return HistoryStream(self.conn.history, sub)
 
     async def remove_watches(self, path: str, watcher_type: int = WatcherType.ANY) -> None:
         """Remove this client's watches of that type on ``path`` (server and client side).

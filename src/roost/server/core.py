@@ -12,11 +12,13 @@ from roost.raft import Role
 from roost.server import admin
 from roost.server.config import ServerConfig
 from roost.server.connection import Connection
+from roost.server.history import Limits
 from roost.server.membership import ReconfigError, parse_zk_reconfig
 from roost.server.reads import READS
 from roost.server.replicated import LOST, RaftLog
 from roost.server.sessions import SessionTracker
 from roost.server.standalone import StandaloneLog
+from roost.server.streams import StreamHub
 from roost.server.txn import Kind, Txn, TxnResult
 from roost.server.watches import WatchManager
 from roost.storage import DataDir
@@ -40,8 +42,10 @@ from roost.wire.records import (
     Id,
     ReconfigRequest,
     Record,
+    StopWatchHistoryRequest,
     SyncRequest,
     SyncResponse,
+    WatchHistoryRequest,
 )
 
 log = logging.getLogger("roost.server")
@@ -89,6 +93,9 @@ class Server:
             max_data_bytes=config.max_frame_bytes,
         )
         self.watches = WatchManager()
+        self.streams = StreamHub(
+            Limits(config.history_max_events, config.history_max_bytes, config.history_max_age_ms)
+        )
         self.sessions = SessionTracker(config.server_id)
         self.connections: set[Connection] = set()
         self.by_session: dict[int, Connection] = {}
@@ -155,7 +162,11 @@ class Server:
                 self.config.fsync,
                 on_fatal=self._fatal,
             )
+        self.log.on_replayed = lambda zxid, txn, res: self.streams.replayed(
+            zxid, txn, res, self.tree
+        )
         self.log.recover()
+        self.streams.recovered(self.log.snapshot_index)
         for sid, info in self.tree.sessions.items():
             self.sessions.track(sid, info.timeout_ms)
         self.log.start()
@@ -219,6 +230,7 @@ class Server:
             if self.per_ip[conn.ip] <= 0:
                 del self.per_ip[conn.ip]
         self.watches.drop(conn)
+        self.streams.drop(conn)
         if self.by_session.get(conn.session_id) is conn:
             del self.by_session[conn.session_id]
 
@@ -365,7 +377,14 @@ class Server:
             else:
                 conn.write_raw(handler(self, conn, xid, req, auth))
             return
-        if op == Op.PING:
+        if op == Op.WATCH_HISTORY:
+            assert isinstance(req, WatchHistoryRequest)
+            conn.reply_later(lambda: self.streams.open(conn, xid, req, self.tree.last_zxid))
+        elif op == Op.STOP_WATCH_HISTORY:
+            assert isinstance(req, StopWatchHistoryRequest)
+            self.streams.stop(conn, req.streamId)
+            conn.reply_later(lambda: encode_reply(xid, self.tree.last_zxid, 0))
+        elif op == Op.PING:
             conn.reply_later(lambda: encode_reply(Xid.PING, self.tree.last_zxid, 0))
         elif op == Op.AUTH:
             assert isinstance(req, AuthPacket)
@@ -542,6 +561,7 @@ class Server:
 
     # --- applying ----------------------------------------------------------------------------
     def on_applied(self, zxid: int, txn: Txn, result: TxnResult) -> None:
+        self.streams.record(zxid, txn, result, self.tree)
         if result.events:
             self.watches.trigger(result.events)
         if txn.kind is Kind.CREATE_SESSION:
@@ -618,7 +638,10 @@ class Server:
 
     def _on_reset(self) -> None:
         # the tree was replaced by a snapshot: watches may have missed events; clients
-        # reconnect and re-register them (setWatches fires what changed)
+        # reconnect and re-register them (setWatches fires what changed); the event
+        # history starts again at the snapshot
+        assert self.log is not None
+        self.streams.reset(self.log.snapshot_index)
         for conn in list(self.connections):
             conn.abort()
 
@@ -676,4 +699,6 @@ _OP_NAMES: dict[int, str] = {
     Op.SET_WATCHES2: "SETW",
     Op.ADD_WATCH: "ADDW",
     Op.CHECK: "CHEC",
+    Op.WATCH_HISTORY: "WHIS",
+    Op.STOP_WATCH_HISTORY: "WHIS",
 }

@@ -1,0 +1,251 @@
+"""Watch-history streams end to end on a standalone server, checked against a model.
+
+A seeded random sequence of writes (create, setData, delete, setACL, ephemerals removed
+at session close) is run by one writer; the model turns each write and its zxid into the
+events a stream must report. Streams opened from a past zxid, streams that live through
+disconnects and server restarts, must deliver exactly the model's events for their path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+
+import pytest
+
+from roost.client import OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, Client, CompactedError
+from roost.client.history import HistoryStream
+from roost.testing.server import RoostServer
+from roost.wire.opcodes import EventType
+
+C, D, M, K, A = (
+    EventType.NODE_CREATED,
+    EventType.NODE_DELETED,
+    EventType.NODE_DATA_CHANGED,
+    EventType.NODE_CHILDREN_CHANGED,
+    EventType.NODE_ACL_CHANGED,
+)
+Ev = tuple[int, int, str, bytes | None]  # zxid, type, path, data
+
+NAMES = ["/t/a", "/t/a/x", "/t/a/y", "/t/b", "/t/b/x"]
+
+
+def parent(p: str) -> str:
+    return p.rsplit("/", 1)[0] or "/"
+
+
+@dataclass
+class Model:
+    """The committed events, in zxid order, as a stream reports them."""
+
+    events: list[Ev] = field(default_factory=list)
+    nodes: set[str] = field(default_factory=set)
+
+    def filtered(self, path: str, recursive: bool, since: int, data: bool) -> list[Ev]:
+        out = []
+        for z, t, p, d in self.events:
+            if z <= since:
+                continue
+            if recursive:
+                ok = t != K and (p == path or p.startswith(path + "/"))
+            else:
+                ok = p == path
+            if ok:
+                out.append((z, t, p, d if data else None))
+        return out
+
+
+async def random_writes(zk: Client, model: Model, rng: random.Random, n: int) -> None:
+    """n writes by one client: each reply's zxid is that write's."""
+    for _ in range(n):
+        p = rng.choice(NAMES)
+        if p not in model.nodes:
+            if parent(p) != "/t" and parent(p) not in model.nodes:
+                continue
+            data = rng.randbytes(rng.randrange(4))
+            await zk.create(p, data)
+            z = zk.last_zxid
+            model.nodes.add(p)
+            model.events += [(z, C, p, data), (z, K, parent(p), None)]
+        elif any(q.startswith(p + "/") for q in model.nodes) or rng.random() < 0.5:
+            choice = rng.random()
+            if choice < 0.8:
+                data = rng.randbytes(rng.randrange(4))
+                stat = await zk.set(p, data)
+                model.events.append((stat.mzxid, M, p, data))
+            else:
+                acl = READ_ACL_UNSAFE + OPEN_ACL_UNSAFE if rng.random() < 0.5 else OPEN_ACL_UNSAFE
+                await zk.set_acl(p, acl)
+                model.events.append((zk.last_zxid, A, p, None))
+        else:
+            await zk.delete(p)
+            z = zk.last_zxid
+            model.nodes.discard(p)
+            model.events += [(z, D, p, None), (z, K, parent(p), None)]
+
+
+async def collect(stream: HistoryStream, n: int, timeout: float = 20.0) -> list[Ev]:
+    out: list[Ev] = []
+    async with asyncio.timeout(timeout):
+        while len(out) < n:
+            ev = await anext(stream)
+            out.append((ev.zxid, int(ev.type), ev.path, ev.data))
+    return out
+
+
+def run(coro: object) -> None:
+    asyncio.run(coro)  # type: ignore[arg-type]
+
+
+WATCHES = [("/t", True), ("/t/a", True), ("/t/a", False), ("/t/b/x", False), ("/t", False)]
+
+
+def test_replay_and_live_match_the_model(tmp_path) -> None:
+    async def body(hosts: str) -> None:
+        model, rng = Model(), random.Random(15)
+        async with Client(hosts) as zk:
+            await zk.create("/t", b"")
+            z0 = zk.last_zxid
+            await random_writes(zk, model, rng, 60)
+            for path, rec in WATCHES:
+                for data in (False, True):
+                    want = model.filtered(path, rec, z0, data)
+                    s = zk.watch_history(path, since=z0, recursive=rec, with_data=data)
+                    assert await collect(s, len(want)) == want
+                    await s.aclose()
+            # live: a stream opened now, then more writes
+            mid = zk.last_zxid
+            streams = {w: zk.watch_history(w[0], since=mid, recursive=w[1]) for w in WATCHES}
+            await random_writes(zk, model, rng, 60)
+            for (path, rec), s in streams.items():
+                want = model.filtered(path, rec, mid, False)
+                assert await collect(s, len(want)) == want
+                # and nothing more
+                with pytest.raises(TimeoutError):
+                    async with asyncio.timeout(0.2):
+                        await anext(s)
+
+    with RoostServer(tmp_path / "d") as srv:
+        run(body(srv.hosts))
+
+
+def test_ephemerals_removed_at_session_end_are_events(tmp_path) -> None:
+    async def body(hosts: str) -> None:
+        async with Client(hosts) as zk:
+            await zk.create("/e", b"")
+            z0 = zk.last_zxid
+            other = Client(hosts)
+            await other.start()
+            await other.create("/e/1", b"a", ephemeral=True)
+            await other.create("/e/2", b"b", ephemeral=True)
+            s = zk.watch_history("/e", since=z0, recursive=True)
+            got = await collect(s, 2)
+            await other.close()
+            got += await collect(s, 2)
+            closed = got[2][0]
+            assert closed > got[1][0]
+            assert sorted(got[2:]) == [(closed, D, "/e/1", None), (closed, D, "/e/2", None)]
+            kids = zk.watch_history("/e", since=z0)
+            assert [t for _, t, _, _ in await collect(kids, 4)] == [K, K, K, K]
+
+    with RoostServer(tmp_path / "d") as srv:
+        run(body(srv.hosts))
+
+
+def test_stream_survives_disconnects_without_gap_or_repeat(tmp_path) -> None:
+    """The server drops the stream's connection again and again while a writer writes."""
+
+    async def body(srv: RoostServer) -> None:
+        model, rng = Model(), random.Random(7)
+        async with Client(srv.hosts) as writer, Client(srv.hosts) as reader:
+            await writer.create("/t", b"")
+            z0 = writer.last_zxid
+            s = reader.watch_history("/t", since=z0, recursive=True, with_data=True)
+            got: list[Ev] = []
+            assert srv.server is not None
+            server = srv.server
+            loop = asyncio.get_running_loop()
+            for _round in range(8):
+                await random_writes(writer, model, rng, 15)
+                # cut the reader's connection from the server's side (its loop, its thread)
+                sid = reader.session_id
+                assert srv._loop is not None
+
+                def cut(sid: int = sid) -> None:
+                    conn = server.by_session.get(sid)
+                    if conn is not None:
+                        conn.abort()
+
+                srv._loop.call_soon_threadsafe(cut)
+                want = model.filtered("/t", True, z0, True)
+                got += await collect(s, len(want) - len(got))
+                assert got == want
+            assert loop is asyncio.get_running_loop()
+
+    with RoostServer(tmp_path / "d") as srv:
+        run(body(srv))
+
+
+def test_history_is_rebuilt_from_the_log_after_a_crash(tmp_path) -> None:
+    srv = RoostServer(tmp_path / "d", subprocess=True)
+    model, rng = Model(), random.Random(3)
+
+    async def write() -> int:
+        async with Client(srv.hosts) as zk:
+            await zk.create("/t", b"")
+            z0 = zk.last_zxid
+            await random_writes(zk, model, rng, 40)
+            return z0
+
+    async def check(z0: int) -> None:
+        async with Client(srv.hosts) as zk:
+            want = model.filtered("/t", True, z0, True)
+            s = zk.watch_history("/t", since=z0, recursive=True, with_data=True)
+            assert await collect(s, len(want)) == want
+
+    with srv:
+        z0 = asyncio.run(write())
+        srv.kill()
+        srv.start()
+        asyncio.run(check(z0))
+
+
+def test_compaction_gives_the_typed_error_and_resume_point(tmp_path) -> None:
+    async def body(hosts: str) -> None:
+        async with Client(hosts) as zk:
+            await zk.create("/c", b"")
+            z0 = zk.last_zxid
+            for i in range(10):
+                await zk.set("/c", str(i).encode())
+            s = zk.watch_history("/c", since=z0)
+            with pytest.raises(CompactedError) as ei:
+                await anext(s)
+            floor = ei.value.zxid
+            assert z0 < floor < zk.last_zxid
+            assert "compacted at zxid" in str(ei.value)
+            # from the floor on, everything is there: 5 events
+            s = zk.watch_history("/c", since=floor)
+            got = await collect(s, 5)
+            assert [ev[3] for ev in got] == [None] * 5
+            assert got[-1][0] == zk.last_zxid
+
+    with RoostServer(tmp_path / "d", history_max_events=5) as srv:
+        run(body(srv.hosts))
+
+
+def test_quiet_stream_moves_its_resume_point_with_replies(tmp_path) -> None:
+    """A stream on a node nobody writes follows the server's zxid through other replies,
+    so it does not fall behind the history's floor while other nodes change."""
+
+    async def body(hosts: str) -> None:
+        async with Client(hosts) as zk:
+            await zk.create("/quiet", b"")
+            await zk.create("/busy", b"")
+            s = zk.watch_history("/quiet")
+            for i in range(20):
+                await zk.set("/busy", str(i).encode())
+            assert s.resume_zxid == zk.last_zxid
+
+    with RoostServer(tmp_path / "d", history_max_events=5) as srv:
+        run(body(srv.hosts))
