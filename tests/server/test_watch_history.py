@@ -47,11 +47,8 @@ class Model:
         for z, t, p, d in self.events:
             if z <= since:
                 continue
-            if recursive:
-                ok = t != K and (p == path or p.startswith(path + "/"))
-            else:
-                ok = p == path
-            if ok:
+            inside = p == path or p.startswith(path + "/")
+            if (t != K and inside) if recursive else p == path:
                 out.append((z, t, p, d if data else None))
         return out
 
