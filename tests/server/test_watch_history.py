@@ -246,3 +246,20 @@ def test_quiet_stream_moves_its_resume_point_with_replies(tmp_path) -> None:
 
     with RoostServer(tmp_path / "d", history_max_events=5) as srv:
         run(body(srv.hosts))
+
+
+def test_sync_facade_streams_and_times_out(tmp_path) -> None:
+    from roost.client import SyncClient
+
+    with RoostServer(tmp_path / "d") as srv, SyncClient(srv.hosts) as zk:
+        since = zk.aio.last_zxid
+        zk.create("/s", b"a")
+        zk.set("/s", b"b")
+        with zk.watch_history("/s", since=since, with_data=True) as stream:
+            first, second = next(stream), stream.next_event(timeout=5)
+            assert [(e.type, e.data) for e in (first, second)] == [(C, b"a"), (M, b"b")]
+            assert stream.resume_zxid == second.zxid
+            with pytest.raises(TimeoutError):
+                stream.next_event(timeout=0.1)
+            zk.delete("/s")
+            assert stream.next_event(timeout=5).type == D
