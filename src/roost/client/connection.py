@@ -490,6 +490,13 @@ class Connection:
         assert p.future is not None
         return await p.future
 
+    def drop_connection(self) -> None:
+        """Leave the current connection now (the client reconnects)."""
+        proto = self._proto
+        if proto is not None:
+            proto.abort()
+            self._connection_lost(proto)
+
     @property
     def can_send(self) -> bool:
         return self._proto is not None and self.state.is_connected and not self._closing

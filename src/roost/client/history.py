@@ -100,11 +100,15 @@ class Subscription:
         self.error: BaseException | None = None
         self.wake = asyncio.Event()
         self.closed = False
+        #: set once a server opened the stream (or it failed); the first open's lastZxid
+        self.opened = asyncio.Event()
+        self.open_zxid = -1
 
     def fail(self, exc: BaseException) -> None:
         if self.error is None:
             self.error = exc
         self.wake.set()
+        self.opened.set()
 
 
 class HistoryStreams:
@@ -114,11 +118,16 @@ class HistoryStreams:
         self.conn = conn
         self.subs: list[Subscription] = []
         self.by_sid: dict[int, Subscription] = {}
+        #: a server answered Unimplemented: later streams fail at once, without asking
+        self.unsupported = False
 
     def __bool__(self) -> bool:
         return bool(self.subs)
 
     def add(self, sub: Subscription) -> None:
+        if self.unsupported:
+            sub.fail(HistoryUnsupportedError(self.conn.client_path(sub.path)))
+            return
         self.subs.append(sub)
         if self.conn.can_send:
             self._open(sub)
@@ -181,7 +190,13 @@ class HistoryStreams:
             return False
         path = self.conn.client_path(sub.path)
         if err == Err.UNIMPLEMENTED:
+            # ZooKeeper closes the connection after this answer: leave it now, so that
+            # requests sent from here on wait for the next connection instead of failing
+            self.unsupported = True
             self._drop(sub, HistoryUnsupportedError(path))
+            for other in list(self.subs):
+                self._drop(other, HistoryUnsupportedError(self.conn.client_path(other.path)))
+            self.conn.drop_connection()
         elif err != Err.OK:
             self._drop(sub, error_for(err, path))
         else:
@@ -191,6 +206,9 @@ class HistoryStreams:
             else:
                 sub.established = True
                 self.progress(max(zxid, resp.lastZxid), sub)
+                if not sub.opened.is_set():
+                    sub.open_zxid = resp.lastZxid
+                    sub.opened.set()
         return True
 
     def _drop(self, sub: Subscription, exc: BaseException) -> None:
@@ -226,6 +244,20 @@ class HistoryStream:
         if sub.buffer:
             return self._delivered
         return max(self._delivered, sub.resume)
+
+    async def wait_open(self) -> int:
+        """Wait until a server has opened the stream; return the zxid its replay reached
+        (every event up to it is already buffered, so ``anext`` returns them without
+        waiting). Raises what the stream would raise (`CompactedError`, ...)."""
+        sub = self._sub
+        await sub.opened.wait()
+        if sub.error is not None and not sub.buffer:
+            raise sub.error
+        return sub.open_zxid
+
+    def buffered(self) -> int:
+        """Events received and not yet taken."""
+        return len(self._sub.buffer)
 
     def __aiter__(self) -> AsyncIterator[HistoryEvent]:
         return self
