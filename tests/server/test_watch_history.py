@@ -263,3 +263,25 @@ def test_sync_facade_streams_and_times_out(tmp_path) -> None:
                 stream.next_event(timeout=0.1)
             zk.delete("/s")
             assert stream.next_event(timeout=5).type == D
+
+
+def test_default_since_is_now_even_for_a_fresh_client(tmp_path) -> None:
+    """A client that has not seen any zxid yet starts from the server's current one
+    (not from 0, which the history no longer holds)."""
+
+    async def body(hosts: str) -> None:
+        async with Client(hosts) as writer:
+            await writer.create("/n", b"")
+            for i in range(10):
+                await writer.set("/n", str(i).encode())
+            async with Client(hosts) as fresh:
+                assert fresh.last_zxid == 0
+                s = fresh.watch_history("/n", with_data=True)
+                opened_at = await s.wait_open()
+                assert opened_at > writer.last_zxid  # (the fresh session took one)
+                await writer.set("/n", b"new")
+                got = await collect(s, 1)
+                assert got == [(writer.last_zxid, M, "/n", b"new")]
+
+    with RoostServer(tmp_path / "d", history_max_events=5) as srv:
+        run(body(srv.hosts))

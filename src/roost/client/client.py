@@ -569,7 +569,8 @@ class Client:
     ) -> HistoryStream:
         """``async for ev in zk.watch_history(path, since=zxid)``: every change on
         ``path`` (``recursive``: and below it) after zxid ``since`` (default: the last
-        zxid this client has seen), in zxid order, then live changes, as `HistoryEvent`
+        zxid this client has seen, or the server's current one if it has seen none yet),
+        in zxid order, then live changes, as `HistoryEvent`
         (zxid, type, path, data if ``with_data``). No gap and no repeat across
         disconnects, leader changes, moves between members and session loss.
 
@@ -578,8 +579,8 @@ class Client:
         against Apache ZooKeeper. Ends when the client closes; ``aclose()`` stops it.
         """
         check_path(path)
-        start = self.conn.last_zxid if since is None else since
-        if start < 0:
+        start = (self.conn.last_zxid or -1) if since is None else since
+        if since is not None and since < 0:
             raise ValueError(f"since must be a zxid >= 0, got {since}")
         sub = Subscription(self.conn.server_path(path), recursive, start, with_data)
         self.conn.history.add(sub)

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from roost.http.changes import Changes
 from roost.http.directory import HttpDirectory
+from roost.http.history import HistoryApi
 from roost.http.kv import KvApi
 from roost.http.metrics import Metrics
 from roost.http.routes import SessionApi, status_routes
@@ -60,6 +61,7 @@ class HttpApi:
         self.metrics = Metrics(server, lambda: self.changes.waiting)
         members_root = session_root.rsplit("/", 1)[0] + "/http-members"
         self.directory = HttpDirectory(server, members_root, cfg.http_port or 0)
+        self.history = HistoryApi(server)
         self.runner: web.AppRunner | None = None
         self.port = 0
         self._tasks: list[asyncio.Task[None]] = []
@@ -76,6 +78,7 @@ class HttpApi:
         app.add_routes(status_routes(self.server))
         app.add_routes(Dashboard(self.server, self.feed, ro, self.directory).routes())
         app.add_routes([web.get("/metrics", self.metrics.handle)])
+        app.add_routes(self.history.routes())
         return app
 
     async def start(self) -> None:
@@ -114,6 +117,7 @@ class HttpApi:
         s.watches.drop(self.changes)
         s.watches.drop(self.feed)
         self.changes.close()
+        self.history.close()
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None

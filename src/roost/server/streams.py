@@ -11,6 +11,7 @@ reply written later on the connection carries a zxid the stream is complete up t
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from roost.wire.opcodes import EventType, Op, Perm
 from roost.wire.protocol import encode_history, encode_reply
 from roost.wire.records import (
     HistoryEventRecord,
+    Id,
     SetACLRequest,
     WatchHistoryRequest,
     WatchHistoryResponse,
@@ -60,29 +62,43 @@ def events_of(tree: DataTree, txn: Txn, result: TxnResult) -> list[HistoryEvent]
     return out
 
 
+#: where a stream's events go: the matching, readable events of one zxid
+Sink = Callable[[int, list[HistoryEvent]], None]
+
+
 @dataclass(slots=True, eq=False)
 class Stream:
-    conn: Connection
-    sid: int  # the id the client knows it by: the xid of its request
+    owner: object  # what `drop` forgets it by (a client connection, an HTTP request)
+    sid: int  # its id for the owner (on the wire: the xid of the request that opened it)
     path: str
     recursive: bool
-    with_data: bool
+    auth: tuple[Id, ...]
+    send: Sink
 
-    def frame(self, zxid: int, events: list[HistoryEvent]) -> bytes | None:
-        auth = self.conn.auth
-        out = [
-            HistoryEventRecord(e.type, e.path, e.data if self.with_data else None)
+    def select(self, events: Iterable[HistoryEvent]) -> list[HistoryEvent]:
+        auth = self.auth
+        return [
+            e
             for e in events
             if matches(e, self.path, self.recursive)
             and (not e.acl or check_acl(e.acl, _READ, auth))
         ]
-        return encode_history(self.sid, zxid, out) if out else None
+
+
+def wire_sink(conn: Connection, sid: int, with_data: bool) -> Sink:
+    """Frames of the roost extension on a client connection."""
+
+    def send(zxid: int, events: list[HistoryEvent]) -> None:
+        recs = [HistoryEventRecord(e.type, e.path, e.data if with_data else None) for e in events]
+        conn.write_raw(encode_history(sid, zxid, recs))
+
+    return send
 
 
 class StreamHub:
     def __init__(self, limits: Limits) -> None:
         self.history = EventHistory(limits)
-        self.by_conn: dict[Connection, dict[int, Stream]] = {}
+        self.by_conn: dict[object, dict[int, Stream]] = {}
 
     # --- feeding -------------------------------------------------------------------------
     def replayed(self, zxid: int, txn: Txn, result: TxnResult, tree: DataTree) -> None:
@@ -109,38 +125,47 @@ class StreamHub:
             h.reset(zxid - 1)
         h.append(zxid, txn.time_ms, events)
         if events and self.by_conn:
-            for streams in self.by_conn.values():
-                for s in streams.values():
-                    frame = s.frame(zxid, events)
-                    if frame is not None:
-                        s.conn.write_raw(frame)
+            for streams in list(self.by_conn.values()):
+                for s in list(streams.values()):
+                    sel = s.select(events)
+                    if sel:
+                        s.send(zxid, sel)
 
     # --- streams -------------------------------------------------------------------------
+    def subscribe(self, stream: Stream, since: int) -> None:
+        """Send `stream` every event after `since` the history holds, then register it
+        for live events; `Compacted` (nothing sent) if the history does not reach back."""
+        groups = list(self.history.groups_after(since))
+        for g in groups:
+            sel = stream.select(g.events)
+            if sel:
+                stream.send(g.zxid, sel)
+        self.by_conn.setdefault(stream.owner, {})[stream.sid] = stream
+
     def open(self, conn: Connection, xid: int, req: WatchHistoryRequest, last: int) -> bytes:
-        """The history frames after `req.sinceZxid` followed by the reply, as one blob;
-        the stream is live from now on. `last` is the server's last applied zxid."""
-        h = self.history
-        if req.sinceZxid > last:
+        """Answer WATCH_HISTORY: the history frames after `req.sinceZxid` are written to
+        the connection, and the reply returned (to be written next); the stream is live
+        from now on. `last` is the server's last applied zxid."""
+        since = last if req.sinceZxid == -1 else req.sinceZxid  # -1: from now on
+        if not 0 <= since <= last or not req.path.startswith("/"):
             return encode_reply(xid, last, Err.BAD_ARGUMENTS)
+        send = wire_sink(conn, xid, req.withData)
+        stream = Stream(conn, xid, req.path, req.recursive, conn.auth, send)
         try:
-            groups = list(h.groups_after(req.sinceZxid))
+            self.subscribe(stream, since)
         except Compacted as e:
             return encode_reply(xid, last, 0, WatchHistoryResponse(True, e.floor, last))
-        s = Stream(conn, xid, req.path, req.recursive, req.withData)
-        out = [f for g in groups if (f := s.frame(g.zxid, list(g.events))) is not None]
-        self.by_conn.setdefault(conn, {})[xid] = s
-        out.append(encode_reply(xid, last, 0, WatchHistoryResponse(False, h.floor, last)))
-        return b"".join(out)
+        return encode_reply(xid, last, 0, WatchHistoryResponse(False, self.history.floor, last))
 
-    def stop(self, conn: Connection, sid: int) -> None:
-        streams = self.by_conn.get(conn)
+    def stop(self, owner: object, sid: int) -> None:
+        streams = self.by_conn.get(owner)
         if streams is not None:
             streams.pop(sid, None)
             if not streams:
-                del self.by_conn[conn]
+                del self.by_conn[owner]
 
-    def drop(self, conn: Connection) -> None:
-        self.by_conn.pop(conn, None)
+    def drop(self, owner: object) -> None:
+        self.by_conn.pop(owner, None)
 
     def count(self) -> int:
         return sum(len(s) for s in self.by_conn.values())

@@ -487,7 +487,8 @@ class WatcherEvent(Record):
 @dataclass(slots=True)
 class WatchHistoryRequest(Record):
     """Open a stream: every event on `path` (and below, if `recursive`) after
-    `sinceZxid`, then live events; data included if `withData`."""
+    `sinceZxid` (-1: after the server's last zxid), then live events; data included if
+    `withData`."""
 
     _layout = "path:s recursive:z sinceZxid:l withData:z"
     path: str
