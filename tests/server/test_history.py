@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from roost.server.history import (
     EVENT_OVERHEAD,
+    GROUP_OVERHEAD,
     Compacted,
     EventHistory,
     HistoryEvent,
@@ -45,7 +46,10 @@ txns_st = st.lists(
     max_size=60,
 )
 limits_st = st.builds(
-    Limits, st.integers(1, 12), st.integers(EVENT_OVERHEAD, 8 * EVENT_OVERHEAD), st.integers(0, 300)
+    Limits,
+    st.integers(1, 12),
+    st.integers(EVENT_OVERHEAD, 8 * (EVENT_OVERHEAD + GROUP_OVERHEAD)),
+    st.integers(0, 300),
 )
 
 
@@ -82,7 +86,7 @@ def test_history_matches_model(limits: Limits, start: int, txns: list) -> None:
         if h.floor > start:
             dropped = next(r for r in record if r[0] == h.floor)
             n = h.events + len(dropped[2])
-            b = h.bytes + sum(e.size for e in dropped[2])
+            b = h.bytes + GROUP_OVERHEAD + sum(e.size for e in dropped[2])
             assert (
                 n > limits.max_events
                 or b > limits.max_bytes
