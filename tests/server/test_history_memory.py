@@ -23,9 +23,7 @@ def test_estimate_bounds_measured_memory(per_zxid: int) -> None:
     try:
         h = EventHistory(Limits(10**9, 10**12, 10**12))
         base = tracemalloc.get_traced_memory()[0]
-        zxid = 0
-        for i in range(0, n, per_zxid):
-            zxid += 1
+        for zxid, i in enumerate(range(0, n, per_zxid), 1):
             events = [
                 HistoryEvent(int(EventType.NODE_DATA_CHANGED), f"/app/node{i + j:06d}",
                              rng.randbytes(rng.randrange(64)), ())
