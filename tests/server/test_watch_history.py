@@ -285,3 +285,25 @@ def test_default_since_is_now_even_for_a_fresh_client(tmp_path) -> None:
 
     with RoostServer(tmp_path / "d", history_max_events=5) as srv:
         run(body(srv.hosts))
+
+
+def test_the_docs_snippet_runs(tmp_path) -> None:
+    """docs/client.md's watch-history example runs as written (host replaced)."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "client.md").read_text()
+    section = doc.split("## Watch history", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match is not None
+    with RoostServer(tmp_path / "d") as srv:
+        code = match.group(1).replace('"127.0.0.1:2181"', repr(srv.hosts))
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [ln.split(" ", 1)[1] for ln in lines[:2]] == [
+        "NODE_CREATED /app/a b'1'", "NODE_DATA_CHANGED /app/a b'2'"]
+    assert lines[2] == f"resume from {lines[1].split()[0]}"
