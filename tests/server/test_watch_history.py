@@ -307,3 +307,22 @@ def test_the_docs_snippet_runs(tmp_path) -> None:
     assert [ln.split(" ", 1)[1] for ln in lines[:2]] == [
         "NODE_CREATED /app/a b'1'", "NODE_DATA_CHANGED /app/a b'2'"]
     assert lines[2] == f"resume from {lines[1].split()[0]}"
+
+
+def test_a_slow_consumer_pauses_the_stream_and_loses_nothing(tmp_path) -> None:
+    async def body(hosts: str) -> None:
+        async with Client(hosts) as writer, Client(hosts) as reader:
+            await writer.create("/slow", b"")
+            z0 = writer.last_zxid
+            s = reader.watch_history("/slow", since=z0, with_data=True, max_buffered=10)
+            await s.wait_open()
+            for i in range(100):
+                await writer.set("/slow", str(i).encode())
+            await reader.sync("/")  # every frame the server sent has been read by now
+            assert 0 < s.buffered() <= 11  # the stream was paused: the rest stayed behind
+            got = await collect(s, 100)
+            assert [d for _, _, _, d in got] == [str(i).encode() for i in range(100)]
+            assert [z for z, _, _, _ in got] == sorted({z for z, _, _, _ in got})
+
+    with RoostServer(tmp_path / "d") as srv:
+        run(body(srv.hosts))

@@ -566,6 +566,7 @@ class Client:
         since: int | None = None,
         recursive: bool = False,
         with_data: bool = False,
+        max_buffered: int = 10_000,
     ) -> HistoryStream:
         """``async for ev in zk.watch_history(path, since=zxid)``: every change on
         ``path`` (``recursive``: and below it) after zxid ``since`` (default: the last
@@ -577,12 +578,17 @@ class Client:
         A roost extension: raises `CompactedError` (with the oldest zxid still held) if
         the server's history no longer reaches ``since``, `HistoryUnsupportedError`
         against Apache ZooKeeper. Ends when the client closes; ``aclose()`` stops it.
+        At most about ``max_buffered`` events wait in memory for the caller: beyond
+        that the server's stream is stopped, and resumed once the caller catches up.
         """
         check_path(path)
         start = (self.conn.last_zxid or -1) if since is None else since
         if since is not None and since < 0:
             raise ValueError(f"since must be a zxid >= 0, got {since}")
-        sub = Subscription(self.conn.server_path(path), recursive, start, with_data)
+        if max_buffered < 1:
+            raise ValueError(f"max_buffered must be >= 1, got {max_buffered}")
+        sub = Subscription(self.conn.server_path(path), recursive, start, with_data,
+                           max_buffered)
         self.conn.history.add(sub)
         return HistoryStream(self.conn.history, sub)
 

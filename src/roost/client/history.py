@@ -88,8 +88,13 @@ class HistoryEvent:
 class Subscription:
     """One stream's state, kept across connections by `HistoryStreams`."""
 
-    def __init__(self, path: str, recursive: bool, since: int, with_data: bool) -> None:
+    def __init__(self, path: str, recursive: bool, since: int, with_data: bool,
+                 max_buffered: int = 10_000) -> None:
         self.path = path  # server path (chroot included)
+        #: above this many received events not yet taken, the stream is stopped on the
+        #: server; it is opened again from `resume` once the caller took half of them
+        self.max_buffered = max_buffered
+        self.paused = False
         self.recursive = recursive
         self.with_data = with_data
         #: every event up to here was received (and queued for the caller)
@@ -146,7 +151,8 @@ class HistoryStreams:
     # --- connection events ---------------------------------------------------------------
     def connected(self) -> None:
         for sub in self.subs:
-            self._open(sub)
+            if not sub.paused:
+                self._open(sub)
 
     def disconnected(self) -> None:
         self.by_sid.clear()
@@ -182,6 +188,22 @@ class HistoryStreams:
             sub.buffer.append(HistoryEvent(zxid, etype, conn.client_path(e.path), e.data))
         sub.resume = zxid
         sub.wake.set()
+        if len(sub.buffer) > sub.max_buffered:
+            self.pause(sub)
+
+    def pause(self, sub: Subscription) -> None:
+        """The caller does not keep up: stop the server's stream (frames still in flight are
+        dropped; they come again when the stream is opened from `resume`)."""
+        sub.paused = True
+        if sub.sid and self.by_sid.pop(sub.sid, None) is sub and self.conn.can_send:
+            self.conn.send_untracked(Op.STOP_WATCH_HISTORY, StopWatchHistoryRequest(sub.sid))
+        sub.sid = 0
+        sub.established = False
+
+    def unpause(self, sub: Subscription) -> None:
+        sub.paused = False
+        if self.conn.can_send and sub in self.subs:
+            self._open(sub)
 
     def on_open_reply(self, xid: int, err: int, zxid: int, body: bytes) -> bool:
         """The reply to an open; False if it was not one of ours."""
@@ -269,6 +291,8 @@ class HistoryStream:
                 ev = sub.buffer.popleft()
                 if not sub.buffer or sub.buffer[0].zxid != ev.zxid:
                     self._delivered = ev.zxid  # that zxid's events are all out
+                if sub.paused and len(sub.buffer) <= sub.max_buffered // 2:
+                    self._streams.unpause(sub)
                 return ev
             if sub.error is not None:
                 if isinstance(sub.error, ClientClosedError):

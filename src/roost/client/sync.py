@@ -172,11 +172,12 @@ class SyncClient:
         self._run(self.aio.add_watch(path, callback, recursive))
 
     def watch_history(self, path: str, since: int | None = None, recursive: bool = False,
-                      with_data: bool = False) -> SyncHistoryStream:
+                      with_data: bool = False, max_buffered: int = 10_000
+                      ) -> SyncHistoryStream:
         """`Client.watch_history` as a blocking iterator: ``for ev in zk.watch_history(...)``;
         ``next_event(timeout)`` waits at most ``timeout`` seconds (TimeoutError)."""
         async def open_() -> HistoryStream:
-            return self.aio.watch_history(path, since, recursive, with_data)
+            return self.aio.watch_history(path, since, recursive, with_data, max_buffered)
 
         return SyncHistoryStream(self, self._run(open_()))
 

@@ -325,8 +325,8 @@ class ConfigStore:
         """
         try:
             return await self._stream_history()
-        except (CompactedError, HistoryUnsupportedError):
-            pass
+        except (CompactedError, HistoryUnsupportedError, TimeoutError):
+            pass  # (TimeoutError: the stream did not reach the version read, e.g. no READ)
         names = await self._history_names()
         out: list[Versioned] = []
         for name in reversed(names):
@@ -344,15 +344,15 @@ class ConfigStore:
         stream = self.client.watch_history(self.path, since=stat.czxid - 1, with_data=True)
         out: list[Versioned] = []
         try:
-            await stream.wait_open()
-            while stream.buffered():  # the replay, all there once the stream is open
-                ev = await anext(stream)
-                if ev.type == EventType.NODE_CREATED:
-                    out = [Versioned(decode(self.codec, ev.data), 0)]
-                elif ev.type == EventType.NODE_DATA_CHANGED and out:
-                    out.append(Versioned(decode(self.codec, ev.data), out[-1].version + 1))
-                elif ev.type == EventType.NODE_DELETED:
-                    out = []
+            async with asyncio.timeout(self.client.session_timeout or 10.0):
+                while not out or out[-1].version < stat.version:  # up to what exists saw
+                    ev = await anext(stream)
+                    if ev.type == EventType.NODE_CREATED:
+                        out = [Versioned(decode(self.codec, ev.data), 0)]
+                    elif ev.type == EventType.NODE_DATA_CHANGED and out:
+                        out.append(Versioned(decode(self.codec, ev.data), out[-1].version + 1))
+                    elif ev.type == EventType.NODE_DELETED:
+                        out = []
         finally:
             await stream.aclose()
         out.reverse()
