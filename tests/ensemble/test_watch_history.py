@@ -11,6 +11,7 @@ are not reported by recursive streams).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from roost.client import Client, ClientState, ConnectionLossError, NodeExistsError
@@ -91,3 +92,56 @@ def test_stream_through_failover_restart_and_move(tmp_path: Path) -> None:
 
     with RoostEnsemble(3, subprocess=True, base_dir=tmp_path) as ens:
         asyncio.run(body(ens))
+
+
+def test_history_after_a_snapshot_install_starts_at_the_snapshot(tmp_path: Path) -> None:
+    """A wiped member catches up from the leader's snapshot: its history starts at the
+    snapshot's zxid (older starts are compacted there), while the other members, which
+    applied every txn, still serve the whole history."""
+    import re
+
+    from roost.client import CompactedError
+    from roost.testing.ensemble import last_zxid
+
+    from .helpers import wait_until
+
+    async def write(hosts: str, wipe: Callable[[], None]) -> int:
+        async with Client(hosts) as zk:
+            await zk.create("/s", b"")
+            z0 = zk.last_zxid
+            await asyncio.to_thread(wipe)
+            for n in range(160):
+                await zk.create(f"/s/n{n:03d}", b"")
+            return z0
+
+    async def read(hosts: str, since: int) -> tuple[int, int]:
+        """(events from `since` or -1 if compacted, the compacted floor or -1)"""
+        async with Client(hosts) as zk:
+            s = zk.watch_history("/s", since=since, recursive=True)
+            try:
+                await s.wait_open()
+            except CompactedError as e:
+                return -1, e.zxid
+            n = s.buffered()
+            await s.aclose()
+            return n, -1
+
+    with RoostEnsemble(3, subprocess=True, base_dir=tmp_path, snapshot_every=20) as ens:
+        leader = ens.leader()
+        victim = next(i for i in range(3) if i != leader)
+        survivors = [i for i in range(3) if i != victim]
+        hosts = ",".join(ens.hosts_of(i) for i in survivors)
+        z0 = asyncio.run(write(hosts, lambda: ens.wipe_member(victim)))
+        target = last_zxid(ens, leader)
+        ens.start_member(victim)
+        wait_until(lambda: last_zxid(ens, victim) == target, timeout=30,
+                   what="the wiped member to catch up")
+        found = re.findall(r"installed snapshot at 0x([0-9a-f]+)", ens.log_text(victim))
+        assert found, "the member did not install a snapshot"
+        snap = int(found[-1], 16)
+        assert z0 < snap
+        assert asyncio.run(read(ens.hosts_of(victim), z0)) == (-1, snap)
+        on_victim, _ = asyncio.run(read(ens.hosts_of(victim), snap))
+        on_survivor, _ = asyncio.run(read(ens.hosts_of(survivors[0]), z0))
+        assert on_survivor == 160  # every create after z0
+        assert 0 <= on_victim < on_survivor
