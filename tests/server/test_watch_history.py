@@ -326,3 +326,23 @@ def test_a_slow_consumer_pauses_the_stream_and_loses_nothing(tmp_path) -> None:
 
     with RoostServer(tmp_path / "d") as srv:
         run(body(srv.hosts))
+
+
+def test_mntr_reports_the_history(tmp_path) -> None:
+    from roost.testing.server import four_letter
+
+    async def body(hosts: str) -> int:
+        async with Client(hosts) as zk:
+            await zk.create("/m", b"x")
+            s = zk.watch_history("/m")
+            await s.wait_open()
+            host, port = hosts.split(":")
+            text = four_letter(host, int(port), "mntr")
+            rows = dict(line.split("\t") for line in text.splitlines())
+            assert int(rows["zk_history_streams"]) == 1
+            assert int(rows["zk_history_events"]) >= 2  # /m created, / children changed
+            assert int(rows["zk_history_bytes"]) > 0
+            return int(rows["zk_history_floor_zxid"])
+
+    with RoostServer(tmp_path / "d") as srv:
+        assert asyncio.run(body(srv.hosts)) == 0
