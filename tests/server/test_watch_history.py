@@ -346,3 +346,21 @@ def test_mntr_reports_the_history(tmp_path) -> None:
 
     with RoostServer(tmp_path / "d") as srv:
         assert asyncio.run(body(srv.hosts)) == 0
+
+
+def test_history_config_keys(tmp_path) -> None:
+    from roost.server.config import ConfigError, ServerConfig, load_toml
+
+    cfg = tmp_path / "roost.toml"
+    cfg.write_text("[server]\nhistory_max_events = 10\nhistory_max_bytes = 4096\n"
+                   "history_max_age_ms = 60000\n")
+    loaded = load_toml(cfg)
+    assert (loaded.history_max_events, loaded.history_max_bytes,
+            loaded.history_max_age_ms) == (10, 4096, 60000)
+    defaults = ServerConfig()
+    assert (defaults.history_max_events, defaults.history_max_bytes,
+            defaults.history_max_age_ms) == (100_000, 64 * 1024 * 1024, 3_600_000)
+    with pytest.raises(ConfigError, match="history_max_events"):
+        ServerConfig().replace(history_max_events=0)
+    with pytest.raises(ConfigError, match="history_max_bytes: larger than outgoing_hard_limit"):
+        ServerConfig().replace(history_max_bytes=2 * defaults.outgoing_hard_limit)
