@@ -85,7 +85,7 @@ def main() -> int:
               f"({used / n:.0f} B/event), estimated {est / 2**20:.1f} MiB")
     creates = n // 2
     with RoostServer(subprocess=True, fsync=False, history_max_events=4 * n,
-                     history_max_bytes=1 << 30) as srv:
+                     history_max_bytes=1 << 30, outgoing_hard_limit=1 << 30) as srv:
         since = asyncio.run(fill(srv.hosts, creates))
         print(f"replay of {creates} events from a server holding {n} (best of {args.rounds})")
         for recursive in (False, True):
