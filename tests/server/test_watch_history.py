@@ -364,3 +364,31 @@ def test_history_config_keys(tmp_path) -> None:
         ServerConfig().replace(history_max_events=0)
     with pytest.raises(ConfigError, match="history_max_bytes: larger than outgoing_hard_limit"):
         ServerConfig().replace(history_max_bytes=2 * defaults.outgoing_hard_limit)
+
+
+def test_events_the_client_may_not_read_are_left_out(tmp_path) -> None:
+    """Like watch notifications: a node whose ACL denies READ to the stream's connection
+    is not reported; identities added later count for later events."""
+    from roost.client import Id
+    from roost.wire.records import ACL
+
+    secret = [ACL(31, Id("digest", "alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E="))]  # alice:secret
+
+    async def body(hosts: str) -> None:
+        async with Client(hosts, auth=[("digest", "alice:secret")]) as alice, \
+                Client(hosts) as bob:
+            await alice.create("/p", b"")
+            since = alice.last_zxid
+            stream = bob.watch_history("/p", since=since, recursive=True, with_data=True)
+            await alice.create("/p/open", b"o")
+            await alice.create("/p/hidden", b"h", acl=secret)
+            await alice.set("/p/hidden", b"h2")
+            await alice.set("/p/open", b"o2")
+            got = await collect(stream, 2)
+            assert [(p, d) for _, _, p, d in got] == [("/p/open", b"o"), ("/p/open", b"o2")]
+            await bob.add_auth("digest", "alice:secret")
+            await alice.set("/p/hidden", b"h3")
+            assert [(p, d) for _, _, p, d in await collect(stream, 1)] == [("/p/hidden", b"h3")]
+
+    with RoostServer(tmp_path / "d") as srv:
+        run(body(srv.hosts))

@@ -91,7 +91,7 @@ class HistoryApi:
             if zxid > index:
                 send(zxid, events)
 
-        stream = Stream(object(), next(self._ids), path, recursive, auth, sink)
+        stream = Stream(object(), next(self._ids), path, recursive, lambda: auth, sink)
         hub.subscribe(stream, min(index, self.server.tree.last_zxid))
         return stream
 

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from roost.server.history import Compacted, EventHistory, HistoryEvent, Limits, matches
 from roost.server.txn import Kind, Txn, TxnResult
-from roost.tree import DataTree
+from roost.server.watches import ancestors
+from roost.tree import DataTree, is_valid_path
 from roost.tree.acl import check_acl
 from roost.wire.errors import Err
 from roost.wire.jute import Reader
@@ -39,6 +40,7 @@ log = logging.getLogger("roost.streams")
 _READ = int(Perm.READ)
 _WITH_DATA = (int(EventType.NODE_CREATED), int(EventType.NODE_DATA_CHANGED))
 _ACL_CHANGED = int(EventType.NODE_ACL_CHANGED)
+_CHILDREN = int(EventType.NODE_CHILDREN_CHANGED)
 
 
 def events_of(tree: DataTree, txn: Txn, result: TxnResult) -> list[HistoryEvent]:
@@ -72,17 +74,15 @@ class Stream:
     sid: int  # its id for the owner (on the wire: the xid of the request that opened it)
     path: str
     recursive: bool
-    auth: tuple[Id, ...]
+    auth: Callable[[], tuple[Id, ...]]  # the owner's identities now
     send: Sink
 
+    def readable(self, events: Iterable[HistoryEvent]) -> list[HistoryEvent]:
+        auth = self.auth()
+        return [e for e in events if not e.acl or check_acl(e.acl, _READ, auth)]
+
     def select(self, events: Iterable[HistoryEvent]) -> list[HistoryEvent]:
-        auth = self.auth
-        return [
-            e
-            for e in events
-            if matches(e, self.path, self.recursive)
-            and (not e.acl or check_acl(e.acl, _READ, auth))
-        ]
+        return self.readable(e for e in events if matches(e, self.path, self.recursive))
 
 
 def wire_sink(conn: Connection, sid: int, with_data: bool) -> Sink:
@@ -99,6 +99,11 @@ class StreamHub:
     def __init__(self, limits: Limits) -> None:
         self.history = EventHistory(limits)
         self.by_conn: dict[object, dict[int, Stream]] = {}
+        # live streams by path: non-recursive ones, and recursive ones by their subtree's
+        # root (dicts as insertion-ordered sets), so that applying a txn costs what its
+        # events' paths and ancestors hold, not what the whole server streams
+        self._exact: dict[str, dict[Stream, None]] = {}
+        self._subtree: dict[str, dict[Stream, None]] = {}
 
     # --- feeding -------------------------------------------------------------------------
     def replayed(self, zxid: int, txn: Txn, result: TxnResult, tree: DataTree) -> None:
@@ -124,12 +129,25 @@ class StreamHub:
             log.warning("history: txn 0x%x applied after 0x%x; history restarted", zxid, h.last)
             h.reset(zxid - 1)
         h.append(zxid, txn.time_ms, events)
-        if events and self.by_conn:
-            for streams in list(self.by_conn.values()):
-                for s in list(streams.values()):
-                    sel = s.select(events)
-                    if sel:
-                        s.send(zxid, sel)
+        if not events or not self.by_conn:
+            return
+        targets: dict[Stream, list[HistoryEvent]] = {}
+        exact, subtree = self._exact, self._subtree
+        for e in events:
+            hit = exact.get(e.path)
+            if hit:
+                for s in hit:
+                    targets.setdefault(s, []).append(e)
+            if subtree and e.type != _CHILDREN:
+                for p in ancestors(e.path):
+                    hit = subtree.get(p)
+                    if hit:
+                        for s in hit:
+                            targets.setdefault(s, []).append(e)
+        for s, evs in targets.items():
+            sel = s.readable(evs)
+            if sel:
+                s.send(zxid, sel)
 
     # --- streams -------------------------------------------------------------------------
     def subscribe(self, stream: Stream, since: int) -> None:
@@ -140,17 +158,30 @@ class StreamHub:
             sel = stream.select(g.events)
             if sel:
                 stream.send(g.zxid, sel)
-        self.by_conn.setdefault(stream.owner, {})[stream.sid] = stream
+        old = self.by_conn.setdefault(stream.owner, {}).get(stream.sid)
+        if old is not None:
+            self._unindex(old)
+        self.by_conn[stream.owner][stream.sid] = stream
+        table = self._subtree if stream.recursive else self._exact
+        table.setdefault(stream.path, {})[stream] = None
+
+    def _unindex(self, stream: Stream) -> None:
+        table = self._subtree if stream.recursive else self._exact
+        streams = table.get(stream.path)
+        if streams is not None:
+            streams.pop(stream, None)
+            if not streams:
+                del table[stream.path]
 
     def open(self, conn: Connection, xid: int, req: WatchHistoryRequest, last: int) -> bytes:
         """Answer WATCH_HISTORY: the history frames after `req.sinceZxid` are written to
         the connection, and the reply returned (to be written next); the stream is live
         from now on. `last` is the server's last applied zxid."""
         since = last if req.sinceZxid == -1 else req.sinceZxid  # -1: from now on
-        if not 0 <= since <= last or not req.path.startswith("/"):
+        if not 0 <= since <= last or not is_valid_path(req.path):
             return encode_reply(xid, last, Err.BAD_ARGUMENTS)
         send = wire_sink(conn, xid, req.withData)
-        stream = Stream(conn, xid, req.path, req.recursive, conn.auth, send)
+        stream = Stream(conn, xid, req.path, req.recursive, lambda: conn.auth, send)
         try:
             self.subscribe(stream, since)
         except Compacted as e:
@@ -160,12 +191,15 @@ class StreamHub:
     def stop(self, owner: object, sid: int) -> None:
         streams = self.by_conn.get(owner)
         if streams is not None:
-            streams.pop(sid, None)
+            stream = streams.pop(sid, None)
+            if stream is not None:
+                self._unindex(stream)
             if not streams:
                 del self.by_conn[owner]
 
     def drop(self, owner: object) -> None:
-        self.by_conn.pop(owner, None)
+        for stream in self.by_conn.pop(owner, {}).values():
+            self._unindex(stream)
 
     def count(self) -> int:
         return sum(len(s) for s in self.by_conn.values())
