@@ -29,7 +29,7 @@ GROUP_OVERHEAD = 224
 _CHILDREN = int(EventType.NODE_CHILDREN_CHANGED)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen (6x slower to build; one per applied change): a value
 class HistoryEvent:
     """One change as a watch stream reports it."""
 
@@ -43,7 +43,7 @@ class HistoryEvent:
         return EVENT_OVERHEAD + len(self.path) + (len(self.data) if self.data else 0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # a value, never changed; not frozen (see HistoryEvent)
 class Group:
     """The events of one zxid, in the order the txn made them."""
 
@@ -114,7 +114,9 @@ class EventHistory:
             raise ValueError(f"zxid 0x{zxid:x} is not after 0x{self.last:x}")
         self.last = zxid
         if events:
-            size = GROUP_OVERHEAD + sum(e.size for e in events)
+            size = GROUP_OVERHEAD
+            for e in events:
+                size += EVENT_OVERHEAD + len(e.path) + (len(e.data) if e.data else 0)
             self._groups.append(Group(zxid, time_ms, tuple(events), size))
             self._zxids.append(zxid)
             self.events += len(events)
