@@ -58,7 +58,9 @@ def test_bad_roots_are_refused() -> None:
     from roost.server.config import ConfigError
 
     for bad in ({"kv_root": "/"}, {"kv_root": "/zookeeper/kv"}, {"kv_root": "kv"},
-                {"kv_root": "/a", "http_session_root": "/a/sessions"}):
+                {"kv_root": "/a", "http_session_root": "/a/sessions"},
+                {"http_services_root": "/kv/services"}, {"kv_root": "/consul/nodes"},
+                {"http_services_root": "/consul"}):
         with pytest.raises(ConfigError), RoostServer(http_port=0, fsync=False, **bad):
             pass
 

@@ -16,13 +16,16 @@ from kazoo.client import KazooClient
 from roost.testing.ensemble import RoostEnsemble
 
 TTL = 10
+#: the members run Consul's durations at half speed (http_time_scale_pct): a 10 s TTL is 5 s
+SCALE = 0.5
 LOCK_DELAY = 1
 KEY = "service/leader"
 
 
 @pytest.fixture(scope="module")
 def ens() -> Iterator[RoostEnsemble]:
-    with RoostEnsemble(3, subprocess=True, http=True, fsync=False) as e:
+    with RoostEnsemble(3, subprocess=True, http=True, fsync=False,
+                       http_time_scale_pct=int(SCALE * 100)) as e:
         yield e
 
 
@@ -83,7 +86,7 @@ def test_leader_election_with_sessions(ens: RoostEnsemble) -> None:
         assert item is not None and item["Session"] == sessions[w]
         assert item["Value"] == f"svc{w}".encode()
     # every service renews every TTL/2 through its own member; the winner stays leader
-    # past the TTL, then stops renewing
+    # past twice the TTL, then stops renewing
     renewing = {0, 1, 2}
     last_renew = [time.monotonic()] * 3
     done = threading.Event()
@@ -93,12 +96,12 @@ def test_leader_election_with_sessions(ens: RoostEnsemble) -> None:
             for i in sorted(renewing):
                 services[i].session.renew(sessions[i])
                 last_renew[i] = time.monotonic()
-            done.wait(TTL / 2)
+            done.wait(TTL * SCALE / 2)
 
     renewer = threading.Thread(target=renew)
     renewer.start()
     try:
-        held_until = time.monotonic() + TTL + 1
+        held_until = time.monotonic() + 2 * TTL * SCALE + 1
         losers = [i for i in range(3) if i != w]
         while time.monotonic() < held_until:
             for i in losers:
@@ -115,11 +118,12 @@ def test_leader_election_with_sessions(ens: RoostEnsemble) -> None:
                     return True
             return False
 
-        wait_until(someone_wins, timeout=TTL + LOCK_DELAY + 10, what="a new leader")
+        expiry = 2 * TTL * SCALE  # Consul invalidates after twice the TTL
+        wait_until(someone_wins, timeout=expiry + LOCK_DELAY + 10, what="a new leader")
         took = time.monotonic() - stopped
-        # not before the TTL and the lock-delay ran out; soon after (expiry is checked a
+        # not before 2 x TTL and the lock-delay ran out; soon after (expiry is checked a
         # few times a second; the rest is request round trips on a busy machine)
-        assert TTL + LOCK_DELAY - 0.5 <= took <= TTL + LOCK_DELAY + 4, took
+        assert expiry + LOCK_DELAY - 0.5 <= took <= expiry + LOCK_DELAY + 4, took
         n = new_winner[0]
         _i, item = services[w].kv.get(KEY)
         assert item is not None and item["Session"] == sessions[n] and item["LockIndex"] == 2

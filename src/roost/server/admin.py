@@ -12,15 +12,17 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import roost
+from roost.buildinfo import build_info
 from roost.server.replicated import RaftLog
 
 if TYPE_CHECKING:
     from roost.server.connection import Connection
     from roost.server.core import Server
 
-#: reported where ZooKeeper reports its own version; kazoo's server_version() parses the digits
-VERSION = f"3.8.4-roost-{roost.__version__}, built on 2026-11-22 00:00 UTC"
+
+def version() -> str:
+    """Reported where ZooKeeper reports its own version (see `roost.buildinfo`)."""
+    return build_info().zookeeper_version
 
 
 def _latency(server: Server) -> tuple[int, float, int]:
@@ -58,11 +60,11 @@ def _conn_line(c: Connection, full: bool) -> str:
 
 
 def srvr(server: Server) -> str:
-    return "\n".join([f"Zookeeper version: {VERSION}", *_summary(server)]) + "\n"
+    return "\n".join([f"Zookeeper version: {version()}", *_summary(server)]) + "\n"
 
 
 def stat(server: Server) -> str:
-    lines = [f"Zookeeper version: {VERSION}", "Clients:"]
+    lines = [f"Zookeeper version: {version()}", "Clients:"]
     lines += [_conn_line(c, False) for c in server.connections]
     lines.append("")
     return "\n".join(lines + _summary(server)) + "\n"
@@ -102,7 +104,7 @@ def _dir_size(path: str) -> int:
 
 def envi(server: Server) -> str:
     rows = [
-        ("zookeeper.version", VERSION),
+        ("zookeeper.version", version()),
         ("host.name", socket.gethostname()),
         ("java.version", f"python-{platform.python_version()}"),
         ("java.vendor", platform.python_implementation()),
@@ -129,7 +131,7 @@ def mntr(server: Server) -> str:
     except OSError:
         fds = -1
     rows: list[tuple[str, object]] = [
-        ("version", VERSION),
+        ("version", version()),
         ("server_state", server.mode),
         ("avg_latency", avg),
         ("max_latency", hi),

@@ -130,6 +130,12 @@ class ServerConfig:
     http_read_only: bool = False
     #: Access-Control-Allow-Origin for the HTTP API; "" = no CORS headers
     http_cors_origin: str = ""
+    #: where Consul-registered services live, in Apache Curator's service-discovery layout
+    #: (<root>/<name>/<id>), shared with ZooKeeper clients; see docs/http.md
+    http_services_root: str = "/services"
+    #: TESTING: Consul session TTLs and TTL-check TTLs run at this percentage of the time
+    #: asked for (100 = as asked); lets tests time Consul's >= 10 s TTLs in less time
+    http_time_scale_pct: int = 100
 
     @property
     def min_session_timeout(self) -> int:
@@ -189,6 +195,7 @@ class ServerConfig:
             "heartbeat_ticks",
             "request_timeout_ms",
             "max_waiting_requests",
+            "http_time_scale_pct",
         )
         for key in positive:
             if getattr(self, key) <= 0:
