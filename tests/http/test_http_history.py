@@ -42,7 +42,7 @@ def test_blocking_query_returns_everything_after_the_index(hist_served: Served) 
         assert [(t, p, d) for _, t, p, d in got] == [
             ("created", "/bq", b"a"), ("created", "/bq/x", b"b"), ("changed", "/bq", b"c")]
         nxt = int(r.headers["X-Consul-Index"])
-        assert nxt == got[-1][0]
+        assert nxt >= got[-1][0]  # (the server itself may have written elsewhere since)
         # a blocking call wakes up with the next change, and only it
         out: list[object] = []
         t = threading.Thread(target=lambda: out.append(
