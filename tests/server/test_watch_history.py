@@ -362,8 +362,12 @@ def test_history_config_keys(tmp_path) -> None:
             defaults.history_max_age_ms) == (100_000, 64 * 1024 * 1024, 3_600_000)
     with pytest.raises(ConfigError, match="history_max_events"):
         ServerConfig().replace(history_max_events=0)
-    with pytest.raises(ConfigError, match="history_max_bytes: larger than outgoing_hard_limit"):
-        ServerConfig().replace(history_max_bytes=2 * defaults.outgoing_hard_limit)
+    # the history is capped at outgoing_hard_limit: a replay is written at once
+    from roost.server.core import Server
+
+    small = Server(ServerConfig(data_dir=tmp_path, outgoing_hard_limit=1 << 20,
+                                outgoing_high_water=1 << 19))
+    assert small.streams.history.limits.max_bytes == 1 << 20
 
 
 def test_events_the_client_may_not_read_are_left_out(tmp_path) -> None:

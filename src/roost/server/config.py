@@ -214,9 +214,6 @@ class ServerConfig:
             raise ConfigError("min_session_timeout_ms: larger than max_session_timeout_ms")
         if self.outgoing_high_water > self.outgoing_hard_limit:
             raise ConfigError("outgoing_high_water: larger than outgoing_hard_limit")
-        if self.history_max_bytes > self.outgoing_hard_limit:
-            # a stream's replay is written at once: it must fit under the connection's cap
-            raise ConfigError("history_max_bytes: larger than outgoing_hard_limit")
         for w in self.four_letter_words:
             if w not in FOUR_LETTER_WORDS:
                 raise ConfigError(f"four_letter_words: unknown command {w!r}")

@@ -104,8 +104,10 @@ class Server:
             max_data_bytes=config.max_frame_bytes,
         )
         self.watches = WatchManager()
+        # a stream's replay is written at once: it must fit under a connection's output cap
+        history_bytes = min(config.history_max_bytes, config.outgoing_hard_limit)
         self.streams = StreamHub(
-            Limits(config.history_max_events, config.history_max_bytes, config.history_max_age_ms)
+            Limits(config.history_max_events, history_bytes, config.history_max_age_ms)
         )
         self.sessions = SessionTracker(config.server_id)
         self.connections: set[Connection] = set()
