@@ -396,3 +396,35 @@ def test_events_the_client_may_not_read_are_left_out(tmp_path) -> None:
 
     with RoostServer(tmp_path / "d") as srv:
         run(body(srv.hosts))
+
+
+def test_stream_goes_on_after_the_session_expires(tmp_path) -> None:
+    """A stream is not tied to a session: after LOST, the client's new session re-opens
+    it from the last zxid received."""
+    from roost.client import ClientState
+
+    async def body(srv: RoostServer) -> None:
+        async with Client(srv.hosts) as writer, Client(srv.hosts) as reader:
+            await writer.create("/x", b"")
+            z0 = writer.last_zxid
+            states: list[ClientState] = []
+            reader.add_listener(lambda ch: states.append(ch.state))
+            s = reader.watch_history("/x", since=z0, with_data=True)
+            await writer.set("/x", b"1")
+            assert [d for *_, d in await collect(s, 1)] == [b"1"]
+            old = reader.session_id
+            server, loop = srv.server, srv._loop
+            assert server is not None and loop is not None
+            loop.call_soon_threadsafe(lambda: server.close_session(old))  # expire it
+            await writer.set("/x", b"2")
+            await writer.set("/x", b"3")
+            assert [d for *_, d in await collect(s, 2)] == [b"2", b"3"]
+            async with asyncio.timeout(10):
+                while reader.session_id in (0, old):
+                    await asyncio.sleep(0.01)
+            assert ClientState.LOST in states
+            await writer.set("/x", b"4")
+            assert [d for *_, d in await collect(s, 1)] == [b"4"]
+
+    with RoostServer(tmp_path / "d") as srv:
+        run(body(srv))
