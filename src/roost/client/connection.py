@@ -39,6 +39,7 @@ from roost.client.errors import (
     error_for,
 )
 from roost.client.events import Callback, ClientState, Dispatcher, StateChange, WatchedEvent
+from roost.client.history import HistoryStreams
 from roost.client.rwprobe import find_rw_server
 from roost.client.watches import WatchKind, WatchRegistry
 from roost.wire.errors import Err, ProtocolError
@@ -213,6 +214,7 @@ class Connection:
         self.options = options
         self.dispatcher = dispatcher
         self.watches = WatchRegistry()
+        self.history = HistoryStreams(self)
         self.state = ClientState.CONNECTING
         self.session_id = 0
         self.negotiated_timeout = 0.0
@@ -412,6 +414,7 @@ class Connection:
         for scheme, cred in list(self._auth):
             self._send(self._auth_packet(scheme, cred, None))
         self._send_set_watches()
+        self.history.connected()
         while self._queued:
             p = self._queued.popleft()
             if p.future is None or not p.future.done():
@@ -429,6 +432,7 @@ class Connection:
     def _connection_lost(self, proto: _Protocol) -> None:
         if self._proto is proto:
             self._proto = None
+        self.history.disconnected()
         for task in (self._ping_task, self._rw_task):
             if task is not None:
                 task.cancel()
@@ -501,6 +505,7 @@ class Connection:
         for queue in (self._queued, self._pending, self._auth_pending):
             while queue:
                 _fail(queue.popleft(), ClientClosedError)
+        self.history.closed()
         self._set_state(ClientState.CLOSED)
         await self.dispatcher.stop()
 
@@ -530,6 +535,24 @@ class Connection:
             self._queued.append(p)
         assert p.future is not None
         return await p.future
+
+    def drop_connection(self) -> None:
+        """Leave the current connection now (the client reconnects)."""
+        proto = self._proto
+        if proto is not None:
+            proto.abort()
+            self._connection_lost(proto)
+
+    @property
+    def can_send(self) -> bool:
+        return self._proto is not None and self.state.is_connected and not self._closing
+
+    def send_untracked(self, op: int, rec: Record) -> int:
+        """Send a request whose reply nobody awaits (handled in `_on_frame`); its xid."""
+        p = self._new_pending(op, rec)
+        p.future = None
+        self._send(p)
+        return p.xid
 
     def _send(self, p: _Pending) -> None:
         proto = self._proto
@@ -608,12 +631,20 @@ class Connection:
             return
         if zxid > self.last_zxid:
             self.last_zxid = zxid
+        if xid == Xid.HISTORY:
+            self.history.on_batch(zxid, body)
+            return
         queue = self._auth_pending if xid == Xid.AUTH else self._pending
         if not queue or queue[0].xid != xid:
             head = queue[0].xid if queue else None
             raise ProtocolError(f"reply xid {xid} does not match the oldest request ({head})")
         p = queue.popleft()
         self.lease_deadline = max(self.lease_deadline, p.sent_at + self.negotiated_timeout)
+        if p.op == Op.WATCH_HISTORY and p.future is None:
+            self.history.on_open_reply(p.xid, err, zxid, body)
+            return
+        if self.history and zxid > 0:
+            self.history.progress(zxid)
         self._complete(p, err, body)
 
     def _complete(self, p: _Pending, err: int, body: bytes) -> None:

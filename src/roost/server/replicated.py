@@ -146,6 +146,7 @@ class RaftLog:
         self.config = config
         self.tree_config = tree_config
         self.on_applied = on_applied
+        self.on_replayed: Applied = lambda zxid, txn, result: None  # set before recover()
         self.on_fatal = on_fatal
         self.on_role = on_role
         self.on_touch = on_touch
@@ -514,6 +515,8 @@ class RaftLog:
                         self._own.pop(id(p.txn), None)
                     if p is not None and p.done is not None and result is not None:
                         p.done(zxid, result)
+            elif result is not None:
+                self.on_replayed(zxid, txn, result)
         self.tree.last_zxid = max(self.tree.last_zxid, zxid)
         self.last_index = zxid
 
