@@ -187,3 +187,26 @@ def test_one_shot_watch_flag_waits_for_the_event(hosts: str) -> None:
     code, out, err = finish(proc)
     assert code == 0, err
     assert "WatchedEvent state:SyncConnected type:NodeDataChanged path:/ow" in out
+
+
+def test_lock_without_cmd_holds_until_ctrl_c(hosts: str) -> None:
+    proc = roost("lock", "/locks/hold", server=hosts, stdout=subprocess.PIPE,
+                 stderr=subprocess.PIPE)
+    node, token = read_line(proc).split()
+    assert node.startswith("/locks/hold/") and token.startswith("token=")
+    assert run_cli("ls", "/locks/hold").out.strip() == node.rsplit("/", 1)[1]
+    proc.send_signal(signal.SIGINT)
+    code, _, err = finish(proc)
+    assert code == 0, err
+    assert run_cli("ls", "/locks/hold").out == ""
+
+
+def test_elect_stops_cmd_when_its_node_goes(hosts: str, tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    proc = roost("elect", "--grace", "5", "/elections/lost", "--", "sh", "-c",
+                 f"echo $ROOST_ELECTION_NODE > {started}; while true; do sleep 0.02; done",
+                 server=hosts, stderr=subprocess.PIPE)
+    wait_for(lambda: started.exists() and started.read_text().strip(), "CMD to start")
+    assert run_cli("delete", started.read_text().strip()).code == 0
+    code, _, err = finish(proc)
+    assert code == 75 and "lost the leadership of /elections/lost" in err
