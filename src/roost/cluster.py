@@ -11,8 +11,13 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
+
+from roost.client.connection import parse_hosts
+from roost.cmd.env import server_value
+from roost.cmd.format import to_json
 
 
 def _four_letter(host: str, port: int, cmd: str, timeout: float = 1.0) -> str:
@@ -387,38 +392,6 @@ for _action in ACTIONS:
     _member_command(_action)
 
 
-def _parse_hosts(hosts: str) -> list[tuple[str, int]]:
-    out = []
-    for hp in hosts.split(","):
-        host, _, port = hp.strip().rpartition(":")
-        if not port.isdigit():
-            raise click.BadParameter(f"{hp.strip()!r} is not host:port", param_hint="HOSTS")
-        out.append((host or "127.0.0.1", int(port)))
-    return out
-
-
-def _status_rows(
-    members: list[tuple[str, int]], statuses: list[dict[str, str]]
-) -> list[tuple[str, ...]]:
-    rows: list[tuple[str, ...]] = []
-    for (host, port), st in zip(members, statuses, strict=True):
-        lags = ", ".join(
-            f"{k.split('_')[2]}:{v}" for k, v in st.items() if k.startswith("raft_follower_")
-        )
-        rows.append(
-            (
-                f"{host}:{port}",
-                st.get("mode", "?"),
-                st.get("raft_term", "-"),
-                st.get("raft_commit_index", "-"),
-                st.get("raft_applied_index", "-"),
-                st.get("zxid", "-"),
-                lags or "-",
-            )
-        )
-    return rows
-
-
 def _healthy(statuses: list[dict[str, str]]) -> bool:
     """Every member answers and, in an ensemble, one leads with every other member in
     contact (the leader's synced followers and observers)."""
@@ -439,32 +412,63 @@ def _healthy(statuses: list[dict[str, str]]) -> bool:
 
 
 @cluster.command()
-@click.argument("hosts")
-@click.option(
-    "--wait",
-    "wait_s",
-    type=float,
-    default=None,
-    help="wait up to this many seconds for every member to answer with one leader; exit 1 "
-    "if they do not",
-)
-def status(hosts: str, wait_s: float | None) -> None:
+@click.option("-o", "--output", "--write-out", "output_format",
+              type=click.Choice(["text", "json"], case_sensitive=False), default="text",
+              help="text (a table, default) or json")
+@click.option("--json", "as_json", is_flag=True, help="same as -o json")
+@click.option("--wait", "wait_s", type=float, default=None,
+              help="wait up to this many seconds for every member to answer with one leader "
+              "in contact with all the others; exit 1 if that does not happen")
+@click.argument("hosts", callback=server_value)
+def status(hosts: str, output_format: str, as_json: bool, wait_s: float | None) -> None:
     """Show each member's role, term, commit/applied index and the followers' lag.
 
-    HOSTS is host:port[,host:port...]. Exits 1 when no member answers. With --wait, first
-    waits until every member answers and one leads with all the others in contact, and exits
-    1 if that does not happen in time."""
-    members = _parse_hosts(hosts)
-    statuses = [member_status(h, p) for h, p in members]
+    HOSTS is host:port[,host:port...]. Exit code 1 if no member answers (with --wait: if
+    the members are not all up with one leader in time)."""
+    addrs = parse_hosts(hosts)[0]
+    statuses = [member_status(host, port) for host, port in addrs]
     if wait_s is not None:
         deadline = time.monotonic() + wait_s
         while not _healthy(statuses) and time.monotonic() < deadline:
             time.sleep(0.2)
-            statuses = [member_status(h, p) for h, p in members]
-    rows = _status_rows(members, statuses)
-    header = ("member", "mode", "term", "commit", "applied", "zxid", "follower lag")
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for r in [header, *rows]:
-        click.echo("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
-    if all(r[1] == "down" for r in rows) or (wait_s is not None and not _healthy(statuses)):
+            statuses = [member_status(host, port) for host, port in addrs]
+    members: list[dict[str, Any]] = []
+    for (host, port), st in zip(addrs, statuses, strict=True):
+        lags = {k.split("_")[2]: _number(v) for k, v in st.items()
+                if k.startswith("raft_follower_")}
+        members.append({
+            "member": f"{host}:{port}",
+            "mode": st.get("mode", "?"),
+            "term": _number(st.get("raft_term")),
+            "commit": _number(st.get("raft_commit_index")),
+            "applied": _number(st.get("raft_applied_index")),
+            "zxid": st.get("zxid"),
+            "follower_lag": lags,
+        })
+    if as_json or output_format.lower() == "json":
+        click.echo(to_json({"members": members}))
+    else:
+        columns = ("member", "mode", "term", "commit", "applied", "zxid")
+        rows: list[list[str]] = [[*columns, "follower lag"]]
+        for m in members:
+            lag = ", ".join(f"{k}:{v}" for k, v in m["follower_lag"].items()) or "-"
+            rows.append([*("-" if m[k] is None else str(m[k]) for k in columns), lag])
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for r in rows:
+            click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+    if all(m["mode"] == "down" for m in members) or (
+        wait_s is not None and not _healthy(statuses)
+    ):
         sys.exit(1)
+
+        sys.exit(1)
+
+
+def _number(value: str | None) -> int | str | None:
+    """Numbers from srvr/mntr as ints; anything else as it came (None if absent)."""
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return value

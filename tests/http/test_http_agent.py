@@ -15,6 +15,7 @@ import pytest
 from conftest import Served, start_served, wait_until
 
 from roost.http.registry import Check, overdue
+from roost.node import http_api
 
 SCALE = 0.1
 TTL = "10s"  # 1 s of real time here
@@ -221,8 +222,9 @@ def test_ttl_expiry_in_simulated_time(fast: Served) -> None:
     """The leader's timer is `Registry.expire_ttl(now_ms)`: given the time, a check expires
     exactly at its stored deadline, however much real time passed."""
     srv, loop = fast.server.server, fast.server._loop
-    assert srv is not None and srv.http is not None and loop is not None
-    registry = srv.http.registry
+    api = http_api(srv) if srv is not None else None
+    assert api is not None and loop is not None
+    registry = api.registry
     c = fast.consul()
     c.agent.check.register("sim", check=consul.Check.ttl("600s"))  # 60 s here
     c.agent.check.ttl_pass("sim")

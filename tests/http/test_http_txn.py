@@ -13,6 +13,7 @@ from consul.exceptions import ClientError
 
 from roost.http.kv import KvApi
 from roost.http.txn import KvOp, Planner, multi_error
+from roost.node import http_api
 from roost.wire.errors import Err
 from roost.wire.multi import MultiRequest
 from roost.wire.opcodes import Op
@@ -185,8 +186,8 @@ def test_concurrent_transactions_stay_atomic(served: Served, prefix: str) -> Non
 
 def _plan(served: Served, ops: list[KvOp]) -> Planner:
     srv = served.server.server
-    assert srv is not None and srv.http is not None
-    api = srv.http
+    api = http_api(srv) if srv is not None else None
+    assert srv is not None and api is not None
     kv_api = KvApi(srv, api.kv_root, api.sessions, api.changes, False)
     planner = Planner(kv_api, ())
     for op in ops:

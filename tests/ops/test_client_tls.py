@@ -15,6 +15,7 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import NoAuthError
 from kazoo.security import make_acl
 
+from roost.node import http_api
 from roost.server.clienttls import subject_dn
 from roost.server.config import ConfigError, ServerConfig, load_zoo_cfg
 from roost.testing.server import RoostServer, four_letter, free_port
@@ -98,8 +99,10 @@ def test_a_client_without_a_certificate_is_refused_when_one_is_needed(
 
 def test_https_api(tls_server: RoostServer, pki: tuple[Ca, Pair, Pair]) -> None:
     ca, _server, _client = pki
-    assert tls_server.server is not None and tls_server.server.http is not None
-    port = tls_server.server.http.port
+    assert tls_server.server is not None
+    api = http_api(tls_server.server)
+    assert api is not None
+    port = api.port
     ctx = ssl.create_default_context(cafile=str(ca.pem))
     with urllib.request.urlopen(f"https://127.0.0.1:{port}/v1/status/leader", context=ctx,
                                 timeout=10) as r:

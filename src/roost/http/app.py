@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +20,9 @@ from roost.http.agent import (
 from roost.http.catalog import CatalogApi
 from roost.http.changes import Changes
 from roost.http.directory import HttpDirectory
+from roost.http.history import HistoryApi
 from roost.http.kv import KvApi
-from roost.http.metrics import Metrics
+from roost.http.metrics import Exporter
 from roost.http.registry import Registry
 from roost.http.routes import SessionApi, status_routes
 from roost.http.sessions import ConsulSessions
@@ -55,10 +57,33 @@ def _cors(origin: str) -> Callable[[web.Request, Handler], Awaitable[web.StreamR
     return cors
 
 
+def _timing(server: Server) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """Count every request and its latency in the server's stats, by route."""
+    stats = server.stats
+
+    @web.middleware
+    async def timing(request: web.Request, handler: Handler) -> web.StreamResponse:
+        info = request.match_info.route.resource
+        route = info.canonical if info is not None else "unmatched"
+        started = time.monotonic()
+        status = 500
+        try:
+            resp = await handler(request)
+            status = resp.status
+            return resp
+        except web.HTTPException as e:
+            status = e.status
+            raise
+        finally:
+            stats.http(request.method, route, status, time.monotonic() - started)
+
+    return timing
+
+
 class HttpApi:
     """Consul-style KV and sessions, status, metrics and the dashboard for one server."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, metrics: Exporter | None = None) -> None:
         cfg = server.config
         self.server = server
         self.kv_root = _root("kv_root", cfg.kv_root)
@@ -76,16 +101,19 @@ class HttpApi:
                    "the catalog's nodes": self.registry.nodes_root,
                    "the catalog's checks": self.registry.checks_root})
         self.sessions.check_status = self.registry.check_status
-        self.metrics = Metrics(server, lambda: self.changes.waiting)
+        self.metrics = metrics if metrics is not None else Exporter(server)
+        self.metrics.collector.gauges["roost_http_blocking_queries"] = (
+            "HTTP blocking queries waiting", lambda: self.changes.waiting)
         members_root = session_root.rsplit("/", 1)[0] + "/http-members"
         self.directory = HttpDirectory(server, members_root, cfg.http_port or 0)
+        self.history = HistoryApi(server)
         self.runner: web.AppRunner | None = None
         self.port = 0
         self._tasks: list[asyncio.Task[None]] = []
 
     def build(self) -> web.Application:
         cfg = self.server.config
-        middlewares: list[Any] = [self.metrics.middleware]
+        middlewares: list[Any] = [_timing(self.server)]
         if cfg.http_cors_origin:
             middlewares.append(_cors(cfg.http_cors_origin))
         app = web.Application(middlewares=middlewares, client_max_size=cfg.max_frame_bytes)
@@ -101,6 +129,7 @@ class HttpApi:
         app.add_routes(snapshot_routes(self.server))
         app.add_routes(Dashboard(self.server, self.feed, ro, self.directory).routes())
         app.add_routes([web.get("/metrics", self.metrics.handle)])
+        app.add_routes(self.history.routes())
         app.add_routes(unserved_routes())  # last: every other /v1/ path
         return app
 
@@ -116,7 +145,6 @@ class HttpApi:
         s.watches.add_persistent("/", self.feed, recursive=True)
         s.listeners.append(self.sessions.on_event)
         s.listeners.append(self.feed.on_event)
-        self.metrics.attach()
         self.runner = web.AppRunner(self.build(), access_log=None, handle_signals=False,
                                     shutdown_timeout=SHUTDOWN_S)
         await self.runner.setup()
@@ -155,11 +183,12 @@ class HttpApi:
         s.watches.drop(self.changes)
         s.watches.drop(self.feed)
         self.changes.close()
+        self.history.close()
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
         await self.directory.close()
-        self.metrics.detach()
+        self.metrics.collector.gauges.pop("roost_http_blocking_queries", None)
 
 
 def _root(key: str, path: str) -> str:
@@ -179,11 +208,3 @@ def _disjoint(roots: dict[str, str]) -> None:
             if a == b or a.startswith(b + "/") or b.startswith(a + "/"):
                 raise ConfigError(f"{ka} ({a}) and {kb} ({b}) must not overlap")
 
-
-async def start_http(server: Server) -> HttpApi | None:
-    """Start the HTTP API if the server's config enables it (http_port is not None)."""
-    if server.config.http_port is None:
-        return None
-    api = HttpApi(server)
-    await api.start()
-    return api

@@ -93,6 +93,12 @@ class ServerConfig:
     #: take a snapshot after this many txns (ZooKeeper's snapCount)
     snapshot_every: int = 100_000
     snapshots_to_keep: int = 3
+    #: the event history that watch-history streams replay (docs/client.md): at most this
+    #: many events, this many estimated bytes (path + data + 200 per event) and this age
+    #: (in txn time); whichever is reached first drops the oldest zxids
+    history_max_events: int = 100_000
+    history_max_bytes: int = 64 * 1024 * 1024
+    history_max_age_ms: int = 3_600_000
     #: "user:base64(sha1(user:password))" with user "super" enables the super identity
     super_digest: str | None = None
     ttl_enabled: bool = True
@@ -168,6 +174,10 @@ class ServerConfig:
     http_read_only: bool = False
     #: Access-Control-Allow-Origin for the HTTP API; "" = no CORS headers
     http_cors_origin: str = ""
+    #: Prometheus `/metrics` on a port of its own, served with or without the HTTP API
+    #: (ZooKeeper's metricsProvider.httpPort, 7000 there); None = off
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     #: where Consul-registered services live, in Apache Curator's service-discovery layout
     #: (<root>/<name>/<id>), shared with ZooKeeper clients; see docs/http.md
     http_services_root: str = "/services"
@@ -263,6 +273,9 @@ class ServerConfig:
             "outgoing_high_water",
             "outgoing_hard_limit",
             "snapshots_to_keep",
+            "history_max_events",
+            "history_max_bytes",
+            "history_max_age_ms",
             "raft_tick_ms",
             "election_ticks",
             "heartbeat_ticks",
@@ -273,8 +286,10 @@ class ServerConfig:
         for key in positive:
             if getattr(self, key) <= 0:
                 raise ConfigError(f"{key}: must be > 0, got {getattr(self, key)!r}")
-        if self.port is not None and not 0 <= self.port <= 65535:
-            raise ConfigError(f"port: must be 0..65535, got {self.port}")
+        for key in ("port", "secure_port", "http_port", "metrics_port"):
+            value = getattr(self, key)
+            if value is not None and not 0 <= value <= 65535:
+                raise ConfigError(f"{key}: must be 0..65535, got {value}")
         if self.max_client_connections < 0:
             raise ConfigError("max_client_connections: must be >= 0")
         if self.min_session_timeout > self.max_session_timeout:
@@ -336,6 +351,7 @@ def _coerce(key: str, value: Any, target: Any) -> Any:
             "peer_bind_host",
             "peer_listen_port",
             "http_port",
+            "metrics_port",
             "min_session_timeout_ms",
             "max_session_timeout_ms",
             "super_digest",
@@ -558,7 +574,7 @@ _ZOO_IGNORED = {
     "autopurge.purgeInterval",
     "standaloneEnabled",
     "reconfigEnabled",
-    "metricsProvider.className",
+    "metricsProvider.exportJvmInfo",
     "preAllocSize",
     "serverCnxnFactory",  # ZooKeeper needs its Netty factory for TLS; roost has one server
     "clientCnxnSocket",
@@ -639,6 +655,7 @@ def load_zoo_cfg(
     members: list[Member] = []
     client_hosts: dict[int, str] = {}
     tls_raw: dict[str, str] = {}
+    metrics: dict[str, str] = {}
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -662,6 +679,9 @@ def load_zoo_cfg(
         if key in _ZOO_TLS or key in _ZOO_STORE_TYPES or key == "sslQuorum":
             tls_raw[key] = value
             continue
+        if key.startswith("metricsProvider."):
+            metrics[key] = value
+            continue
         if key not in _ZOO_KEYS:
             known = [*_ZOO_KEYS, *_ZOO_IGNORED, *_ZOO_TLS, *_ZOO_STORE_TYPES]
             hint = did_you_mean(key, known)
@@ -669,6 +689,7 @@ def load_zoo_cfg(
         if key == "forceSync":
             value = "true" if value.lower() == "yes" else "false"
         values[_ZOO_KEYS[key]] = value
+    values.update(_zoo_metrics(metrics))
     if members:
         values["members"] = tuple(members)
         myid = Path(str(values.get("data_dir", (base or ServerConfig()).data_dir))) / "myid"
@@ -686,6 +707,30 @@ def load_zoo_cfg(
             own = ""
         values["host"] = own or "*"
     return apply_overrides(base or ServerConfig(), values, validate)
+
+
+#: the metrics provider of ZooKeeper's that roost's metrics port stands in for
+PROMETHEUS_PROVIDER = "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider"
+
+
+def _zoo_metrics(keys: dict[str, str]) -> dict[str, Any]:
+    """ZooKeeper serves metrics only with the Prometheus provider configured: on
+    httpHost:httpPort, 0.0.0.0:7000 unless set."""
+    known = {"metricsProvider.className", "metricsProvider.httpPort", "metricsProvider.httpHost"}
+    for key in keys:
+        if key not in known:
+            raise ConfigError(f"{key}: unsupported zoo.cfg key (roost's metrics port is "
+                              "plain HTTP; see docs/http.md)")
+    cls = keys.get("metricsProvider.className")
+    if cls is None:
+        return {}
+    if cls != PROMETHEUS_PROVIDER:
+        raise ConfigError(f"metricsProvider.className: only {PROMETHEUS_PROVIDER} is "
+                          f"supported, got {cls!r}")
+    return {
+        "metrics_port": keys.get("metricsProvider.httpPort", "7000"),
+        "metrics_host": keys.get("metricsProvider.httpHost", "0.0.0.0"),
+    }
 
 
 def _zoo_member(key: str, value: str, where: str) -> tuple[Member, str]:

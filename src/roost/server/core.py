@@ -7,19 +7,23 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from roost.raft import Role
 from roost.server import admin
 from roost.server.clienttls import ClientTls, client_tls
 from roost.server.config import ServerConfig
 from roost.server.connection import Connection
+from roost.server.history import Limits
 from roost.server.membership import ReconfigError, parse_zk_reconfig
 from roost.server.reads import READS
 from roost.server.replicated import LOST, RaftLog
 from roost.server.sasl import DigestMd5Server, SaslError
 from roost.server.sessions import SessionTracker
 from roost.server.standalone import StandaloneLog
+from roost.server.stats import Stats
+from roost.server.streams import StreamHub
 from roost.server.txn import Kind, Txn, TxnResult
 from roost.server.watches import WatchManager
 from roost.storage import DataDir
@@ -45,8 +49,10 @@ from roost.wire.records import (
     ReconfigRequest,
     Record,
     SetSASLResponse,
+    StopWatchHistoryRequest,
     SyncRequest,
     SyncResponse,
+    WatchHistoryRequest,
 )
 
 log = logging.getLogger("roost.server")
@@ -89,6 +95,15 @@ def now_ms() -> int:
 TLS_CHECK_S = 2.0
 
 
+class Addon(Protocol):
+    """A front end started after the server and stopped before it (the HTTP API, the
+    metrics port): see roost.node, which wires them in."""
+
+    def start(self) -> Awaitable[None]: ...
+
+    def stop(self) -> Awaitable[None]: ...
+
+
 class Server:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config.validate()
@@ -98,10 +113,19 @@ class Server:
             max_data_bytes=config.max_frame_bytes,
         )
         self.watches = WatchManager()
+        # a stream's replay is written at once: it must fit under a connection's output cap
+        history_bytes = min(config.history_max_bytes, config.outgoing_hard_limit)
+        self.streams = StreamHub(
+            Limits(config.history_max_events, history_bytes, config.history_max_age_ms)
+        )
         self.sessions = SessionTracker(config.server_id)
         self.connections: set[Connection] = set()
         self.by_session: dict[int, Connection] = {}
         self.per_ip: Counter[str] = Counter()
+        #: request counts and latencies, updated where they happen (roost.metrics reads them)
+        self.stats = Stats()
+        #: started (in order) after the server, stopped (in reverse) before it
+        self.addons: list[Addon] = []
         self.packets_received = 0
         self.packets_sent = 0
         self.lat_min = 0.0
@@ -157,6 +181,7 @@ class Server:
                 on_role=self._on_role,
                 on_touch=self._on_touch,
                 on_reset=self._on_reset,
+                stats=self.stats,
             )
         else:
             self.log = StandaloneLog(
@@ -167,8 +192,13 @@ class Server:
                 self.config.snapshots_to_keep,
                 self.config.fsync,
                 on_fatal=self._fatal,
+                stats=self.stats,
             )
+        self.log.on_replayed = lambda zxid, txn, res: self.streams.replayed(
+            zxid, txn, res, self.tree
+        )
         self.log.recover()
+        self.streams.recovered(self.log.snapshot_index)
         for sid, info in self.tree.sessions.items():
             self.sessions.track(sid, info.timeout_ms)
         self.log.start()
@@ -204,9 +234,15 @@ class Server:
         self._tasks.append(loop.create_task(self._reap_nodes()))
         if self.config.ensemble:
             self._tasks.append(loop.create_task(self._watch_partition()))
-        from roost.http import start_http  # the HTTP API (docs/http.md), when configured
-
-        self.http = await start_http(self)
+        started: list[Addon] = []
+        try:
+            for addon in self.addons:
+                await addon.start()
+                started.append(addon)
+        except BaseException:  # e.g. the HTTP or metrics port is taken: stop cleanly
+            self.addons = started
+            await self.stop()
+            raise
         log.info(
             "roost serving on %s:%d, data in %s", host, self.port, self.config.data_dir
         )
@@ -214,10 +250,9 @@ class Server:
     async def stop(self) -> None:
         if self.stopped.is_set():
             return
-        http = getattr(self, "http", None)
-        if http is not None:
-            self.http = None
-            await http.stop()
+        addons, self.addons = self.addons, []
+        for addon in reversed(addons):
+            await addon.stop()
         if self._listener is not None:
             self._listener.close()
         if self._tls_listener is not None:
@@ -265,6 +300,7 @@ class Server:
             if self.per_ip[conn.ip] <= 0:
                 del self.per_ip[conn.ip]
         self.watches.drop(conn)
+        self.streams.drop(conn)
         if self.by_session.get(conn.session_id) is conn:
             del self.by_session[conn.session_id]
 
@@ -378,6 +414,7 @@ class Server:
             log.warning("malformed frame from %s: %s: closing", conn.ip, e)
             conn.abort()
             return
+        self.stats.requests[op & 0xFF] += 1
         conn.last_op = _OP_NAMES.get(op, "NA")
         if xid > 0:
             conn.last_cxid = xid
@@ -400,18 +437,34 @@ class Server:
         handler = READS.get(op)
         auth = conn.auth
         if handler is not None:
+            # latency from the arrival of the batch of requests this one came in
+            if not conn.slots and not (self._linearizable and op in LINEARIZABLE_READS):
+                conn.write_raw(handler(self, conn, xid, req, auth))
+                self.stats.read_seconds[op & 0xFF].observe(time.monotonic() - conn.batch_started)
+                return
+            hist = self.stats.read_seconds[op & 0xFF]
+            started = conn.batch_started
+
+            def answer() -> bytes:
+                out = handler(self, conn, xid, req, auth)
+                hist.observe(time.monotonic() - started)
+                return out
+
             if self._linearizable and op in LINEARIZABLE_READS:
                 assert isinstance(self.log, RaftLog)
                 slot = conn.reserve()
-                self.log.barrier(
-                    lambda: conn.complete(slot, handler(self, conn, xid, req, auth)), conn.abort
-                )
-            elif conn.slots:  # answered in turn, after the writes queued ahead of it
-                conn.reply_later(lambda: handler(self, conn, xid, req, auth))
-            else:
-                conn.write_raw(handler(self, conn, xid, req, auth))
+                self.log.barrier(lambda: conn.complete(slot, answer()), conn.abort)
+            else:  # answered in turn, after the writes queued ahead of it
+                conn.reply_later(answer)
             return
-        if op == Op.PING:
+        if op == Op.WATCH_HISTORY:
+            assert isinstance(req, WatchHistoryRequest)
+            conn.reply_later(lambda: self.streams.open(conn, xid, req, self.tree.last_zxid))
+        elif op == Op.STOP_WATCH_HISTORY:
+            assert isinstance(req, StopWatchHistoryRequest)
+            self.streams.stop(conn, req.streamId)
+            conn.reply_later(lambda: encode_reply(xid, self.tree.last_zxid, 0))
+        elif op == Op.PING:
             conn.reply_later(lambda: encode_reply(Xid.PING, self.tree.last_zxid, 0))
         elif op == Op.AUTH:
             assert isinstance(req, AuthPacket)
@@ -437,10 +490,11 @@ class Server:
 
         def done(zxid: int, res: TxnResult) -> None:
             if res is LOST:
+                self.stats.writes_lost += 1
                 conn.abort()
                 return
             conn.last_zxid = zxid
-            conn.record_latency(started)
+            self.stats.write(op, conn.record_latency(started))
             conn.complete(slot, encode_reply(xid, zxid, res.err, res.record))
 
         self.log.propose(txn, done, abandoned=lambda: conn.closed)
@@ -455,8 +509,13 @@ class Server:
         assert self.log is not None and op in WRITES
         fut: asyncio.Future[tuple[int, int, Record | None]] = self.loop.create_future()
         txn = Txn(Kind.REQUEST, session_id, now_ms(), auth, op, req.to_bytes(), request=req)
+        started = time.monotonic()
 
         def done(zxid: int, res: TxnResult) -> None:
+            if res is LOST:
+                self.stats.writes_lost += 1
+            else:
+                self.stats.write(op, time.monotonic() - started)
             if not fut.done():
                 fut.set_result((zxid, Err.CONNECTION_LOSS if res is LOST else res.err, res.record))
 
@@ -610,6 +669,8 @@ class Server:
 
     # --- applying ----------------------------------------------------------------------------
     def on_applied(self, zxid: int, txn: Txn, result: TxnResult) -> None:
+        self.stats.writes[(txn.kind, txn.op, result.err)] += 1
+        self.streams.record(zxid, txn, result, self.tree)
         if result.events:
             self.watches.trigger(result.events)
         if txn.kind is Kind.CREATE_SESSION:
@@ -686,7 +747,10 @@ class Server:
 
     def _on_reset(self) -> None:
         # the tree was replaced by a snapshot: watches may have missed events; clients
-        # reconnect and re-register them (setWatches fires what changed)
+        # reconnect and re-register them (setWatches fires what changed); the event
+        # history starts again at the snapshot
+        assert self.log is not None
+        self.streams.reset(self.log.snapshot_index)
         for conn in list(self.connections):
             conn.abort()
 
@@ -744,4 +808,6 @@ _OP_NAMES: dict[int, str] = {
     Op.SET_WATCHES2: "SETW",
     Op.ADD_WATCH: "ADDW",
     Op.CHECK: "CHEC",
+    Op.WATCH_HISTORY: "WHIS",
+    Op.STOP_WATCH_HISTORY: "WHIS",
 }

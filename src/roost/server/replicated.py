@@ -39,6 +39,7 @@ from roost.server.membership import Change, ReconfigError, apply_change, config_
 from roost.server.peers import PeerTransport
 from roost.server.peertls import peer_tls
 from roost.server.raftstore import RaftStore, encode_snapshot_payload
+from roost.server.stats import Stats
 from roost.server.txn import Kind, Txn, TxnResult, apply_txn
 from roost.storage import DataDir
 from roost.tree import DataTree, TreeConfig
@@ -137,11 +138,15 @@ class RaftLog:
         on_role: Callable[[Role, int], None] = lambda role, leader: None,
         on_touch: Callable[[list[int]], None] = lambda sids: None,
         on_reset: Callable[[], None] = lambda: None,
+        stats: Stats | None = None,
     ) -> None:
+        self.stats = stats if stats is not None else Stats()
+        self._snapshot_started = 0.0
         self.datadir = datadir
         self.config = config
         self.tree_config = tree_config
         self.on_applied = on_applied
+        self.on_replayed: Applied = lambda zxid, txn, result: None  # set before recover()
         self.on_fatal = on_fatal
         self.on_role = on_role
         self.on_touch = on_touch
@@ -432,7 +437,9 @@ class RaftLog:
             store.install_snapshot(rd.snapshot)
         store.append(rd.entries)
         if rd.must_sync and self.config.fsync:
+            started = time.monotonic()
             store.sync()
+            self.stats.fsync_seconds.observe(time.monotonic() - started)
             self.fsync_count += 1
         if rd.hard_state is not None:
             store.save_hard_state(rd.hard_state)
@@ -508,6 +515,8 @@ class RaftLog:
                         self._own.pop(id(p.txn), None)
                     if p is not None and p.done is not None and result is not None:
                         p.done(zxid, result)
+            elif result is not None:
+                self.on_replayed(zxid, txn, result)
         self.tree.last_zxid = max(self.tree.last_zxid, zxid)
         self.last_index = zxid
 
@@ -586,12 +595,14 @@ class RaftLog:
 
     async def snapshot(self) -> None:
         index = self.last_index
+        started = time.monotonic()
         image = encode_image(self.tree, self.dedupe, self.members)
         conf = self._node.conf_state
         loop = asyncio.get_running_loop()
         keep = self.config.snapshots_to_keep
         await loop.run_in_executor(None, self.store.create_snapshot, index, conf, image, keep)
         self.snapshot_index = index
+        self.stats.snapshot_seconds.observe(time.monotonic() - started)
 
     def _next_snapshot_gap(self) -> int:
         """Txns until the next snapshot: between half and all of `snapshot_every`, drawn
@@ -610,6 +621,7 @@ class RaftLog:
         conf = self._node.conf_state
         self.snapshot_index = index  # no new attempt before another gap of txns
         self._snapshot_gap = self._next_snapshot_gap()
+        self._snapshot_started = time.monotonic()
         pid = os.fork()
         if pid == 0:  # the child: no event loop, no logging, no locks; just the file
             code = 1
@@ -627,6 +639,7 @@ class RaftLog:
         loop = asyncio.get_running_loop()
         _, status = await loop.run_in_executor(None, os.waitpid, pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
+            self.stats.snapshot_failures += 1
             log.error(
                 "member %d: snapshot at 0x%x failed (child status %d); the log is kept",
                 self.id,
@@ -636,6 +649,7 @@ class RaftLog:
             return
         keep = self.config.snapshots_to_keep
         await loop.run_in_executor(None, self.store.snapshot_written, index, term, conf, keep)
+        self.stats.snapshot_seconds.observe(time.monotonic() - self._snapshot_started)
         log.info("member %d: snapshot at 0x%x written in the background", self.id, index)
 
     async def close(self, snapshot: bool = True) -> None:

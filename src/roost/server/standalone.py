@@ -18,6 +18,7 @@ import signal
 import time
 from collections.abc import Callable
 
+from roost.server.stats import Stats
 from roost.server.txn import Txn, TxnResult, apply_txn
 from roost.storage import DataDir, Entry
 from roost.tree import DataTree, TreeConfig
@@ -62,12 +63,15 @@ class StandaloneLog:
         snapshots_to_keep: int = 3,
         fsync: bool = True,
         on_fatal: Callable[[BaseException], None] = lambda e: None,
+        stats: Stats | None = None,
     ) -> None:
         self.on_fatal = on_fatal
+        self.stats = stats if stats is not None else Stats()
         self.failed: BaseException | None = None
         self.datadir = datadir
         self.tree_config = tree_config
         self.on_applied = on_applied
+        self.on_replayed: Applied = lambda zxid, txn, result: None  # set before recover()
         self.snapshot_every = snapshot_every
         self.snapshots_to_keep = snapshots_to_keep
         self.fsync = fsync
@@ -76,6 +80,7 @@ class StandaloneLog:
         self.snapshot_index = 0
         self._previous_snapshot = 0
         self._snapshot_task: asyncio.Task[None] | None = None
+        self._snapshot_started = 0.0
         self._pending: list[tuple[Txn, Done | None]] = []
         self._wakeup = asyncio.Event()
         self._closing = False
@@ -136,7 +141,8 @@ class StandaloneLog:
         while index < end:
             batch = wal.entries(index, end, max_bytes=REPLAY_CHUNK_BYTES)
             for entry in batch:
-                apply_txn(self.tree, entry.index, Txn.from_bytes(entry.data))
+                txn = Txn.from_bytes(entry.data)
+                self.on_replayed(entry.index, txn, apply_txn(self.tree, entry.index, txn))
             index = batch[-1].index + 1
         return max(0, end - start)
 
@@ -191,7 +197,9 @@ class StandaloneLog:
         wal = self.datadir.wal
         wal.append(entries)
         if self.fsync:
+            started = time.monotonic()
             wal.sync()
+            self.stats.fsync_seconds.observe(time.monotonic() - started)
             self.fsync_count += 1
 
     # --- snapshots -------------------------------------------------------------------
@@ -199,10 +207,12 @@ class StandaloneLog:
         """Write a snapshot of the tree at the last applied index, then compact the log
         (in this process: the tree cannot change meanwhile)."""
         index = self.last_index
+        started = time.monotonic()
         data = self.tree.to_bytes()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.datadir.snapshots.save, index, TERM, data)
         await loop.run_in_executor(None, self._after_snapshot, index)
+        self.stats.snapshot_seconds.observe(time.monotonic() - started)
         log.info("snapshot at zxid 0x%x (%d bytes)", index, len(data))
 
     def _background_snapshot(self) -> None:
@@ -213,6 +223,7 @@ class StandaloneLog:
         index = self.last_index
         self.snapshot_index = index  # no new attempt before the next snapshot_every txns
         parent = os.getpid()
+        self._snapshot_started = time.monotonic()
         pid = os.fork()
         if pid == 0:  # the child: no event loop, no logging, no locks; just the file
             gc.disable()  # a collection would touch (and so copy) every page of the tree
@@ -231,11 +242,13 @@ class StandaloneLog:
         loop = asyncio.get_running_loop()
         _, status = await loop.run_in_executor(None, os.waitpid, pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
+            self.stats.snapshot_failures += 1
             log.error(
                 "snapshot at zxid 0x%x failed (child status %d); the log is kept", index, status
             )
             return
         await loop.run_in_executor(None, self._after_snapshot, index)
+        self.stats.snapshot_seconds.observe(time.monotonic() - self._snapshot_started)
         log.info("snapshot at zxid 0x%x written in the background", index)
 
     def _after_snapshot(self, index: int) -> None:

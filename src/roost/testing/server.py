@@ -25,7 +25,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from roost.server import Server, ServerConfig, new_event_loop, serve
+from roost.node import serve
+from roost.server import Server, ServerConfig, new_event_loop
 from roost.testing.ports import free_port
 
 
