@@ -96,7 +96,7 @@ def cluster(server: Server) -> dict[str, object]:
             "address": f"{m.host}:{m.client_port}",
             "match": p.match if p is not None else None,
             "lag": (last - p.match) if p is not None and mid != log.id else None,
-            "active": p.recent_active if p is not None and mid != log.id else None,
+            "active": p.active if p is not None and mid != log.id else None,
         })
     out.update(leader=log.leader, term=node.term, commit=node.committed,
                applied=log.last_index, members=members)
