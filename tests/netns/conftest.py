@@ -1,0 +1,87 @@
+"""The multi-host bed (roost.testing.netns): three member namespaces and a client one.
+
+The `bed` fixture builds it, moves the test's own thread into the client namespace "c" for
+the whole test (so every client the test starts connects from there, and nothing it opens
+can reach the test machine's own network), and tears everything down afterwards, also
+when the test fails. Without root or iproute2 the tests skip, saying why."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from roost.testing.netns import NetBed, unavailable
+from roost.testing.server import four_letter
+
+#: member i (1-based) is 10.231.0.1i on host "m<i>"; the clients are on 10.231.0.100
+MEMBER_ADDRS = ["10.231.0.11", "10.231.0.12", "10.231.0.13"]
+CLIENT_ADDR = "10.231.0.100"
+ROOST = [sys.executable, "-m", "roost.cli"]
+
+
+@pytest.fixture
+def bed() -> Iterator[NetBed]:
+    why = unavailable()
+    if why is not None:
+        pytest.skip(f"no network namespaces here: {why}")
+    with NetBed() as b:
+        for i, addr in enumerate(MEMBER_ADDRS, 1):
+            b.add_host(f"m{i}", addr)
+        b.add_host("c", CLIENT_ADDR)
+        with b.inside("c"):
+            yield b
+
+
+def serve_in(bed: NetBed, host: str, args: list[str], log: Path, cwd: Path,
+             env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        return bed.popen(host, [*ROOST, "serve", *args], stdout=out, stderr=subprocess.STDOUT,
+                         cwd=cwd, env={**os.environ, **(env or {})})
+
+
+def stop(procs: list[subprocess.Popen[bytes]]) -> list[int]:
+    """SIGTERM each, wait (SIGKILL after 30 s); the exit codes."""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    return [p.returncode for p in procs]
+
+
+def wait_for(cond: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def mode(host: str, port: int) -> str:
+    """srvr's Mode of a member, asked from the calling thread's namespace."""
+    try:
+        out = four_letter(host, port, "srvr", 0.5)
+    except OSError:
+        return "down"
+    for line in out.splitlines():
+        if line.startswith("Mode: "):
+            return line.removeprefix("Mode: ")
+    return "?"
+
+
+def cli(bed: NetBed, *args: str, cwd: Path | None = None,
+        timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    """`roost ARGS` run on the client host."""
+    return bed.run("c", [*ROOST, *args], timeout=timeout, cwd=cwd)
