@@ -11,9 +11,9 @@ from pathlib import Path
 
 from kazoo.client import KazooClient
 
+from repo.docblocks import blocks  # the doc tests' block parser
 from roost.testing.netns import NetBed
 
-from repo.docblocks import blocks  # the doc tests' block parser
 from .conftest import MEMBER_ADDRS, cli, mode, serve_in, stop, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
