@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from roost.testing.netensemble import CLIENT_HOST, build_hosts, member_addr
 from roost.testing.netns import NetBed, unavailable
 from roost.testing.server import four_letter
 
 #: member i (1-based) is 10.231.0.1i on host "m<i>"; the clients are on 10.231.0.100
-MEMBER_ADDRS = ["10.231.0.11", "10.231.0.12", "10.231.0.13"]
-CLIENT_ADDR = "10.231.0.100"
+MEMBER_ADDRS = [member_addr(i) for i in range(3)]
 ROOST = [sys.executable, "-m", "roost.cli"]
 
 
@@ -32,10 +32,8 @@ def bed() -> Iterator[NetBed]:
     if why is not None:
         pytest.skip(f"no network namespaces here: {why}")
     with NetBed() as b:
-        for i, addr in enumerate(MEMBER_ADDRS, 1):
-            b.add_host(f"m{i}", addr)
-        b.add_host("c", CLIENT_ADDR)
-        with b.inside("c"):
+        build_hosts(b, 3)
+        with b.inside(CLIENT_HOST):
             yield b
 
 

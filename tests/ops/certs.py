@@ -51,19 +51,21 @@ class Ca:
         self.pem.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
 
     def issue(self, stem: str, subject: list[tuple[x509.ObjectIdentifier, str]],
-              server: bool = False) -> Pair:
+              server: bool = False, ips: tuple[str, ...] = ("127.0.0.1",)) -> Pair:
         key = ec.generate_private_key(ec.SECP256R1())
         b = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(self.name)
              .public_key(key.public_key()).serial_number(x509.random_serial_number())
              .not_valid_before(_NOW).not_valid_after(_NOW + datetime.timedelta(days=3650)))
         if server:
             b = b.add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                [x509.DNSName("localhost"),
+                 *(x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips)]),
                 critical=False)
         return _write(self.folder, stem, b.sign(self.key, hashes.SHA256()), key)
 
-    def server(self, stem: str = "server", cn: str = "roost server") -> Pair:
-        return self.issue(stem, [(NameOID.COMMON_NAME, cn)], server=True)
+    def server(self, stem: str = "server", cn: str = "roost server",
+               ips: tuple[str, ...] = ("127.0.0.1",)) -> Pair:
+        return self.issue(stem, [(NameOID.COMMON_NAME, cn)], server=True, ips=ips)
 
 
 CLIENT_SUBJECT = [(NameOID.COUNTRY_NAME, "DE"), (NameOID.ORGANIZATION_NAME, "Example, Inc"),

@@ -209,6 +209,25 @@ def test_delay_holds_bytes_and_keeps_order(proxy: TcpProxy) -> None:
         assert recv_exactly(s, 1) == b"z"
 
 
+def test_loss_holds_a_lost_segment_for_the_retransmission_and_keeps_order(
+        proxy: TcpProxy) -> None:
+    with connect(proxy.port) as s:
+        proxy.loss(0.5, "up", seed=7, rto=0.3)
+        start = time.monotonic()
+        for i in range(8):  # one chunk each: every byte is echoed before the next is sent
+            s.sendall(b"%d" % i)
+            assert recv_exactly(s, 1) == b"%d" % i
+        lost = proxy.lost_chunks
+        assert 1 <= lost < 8  # seeded: some, not all
+        assert time.monotonic() - start >= 0.3 * lost
+        proxy.heal()
+        s.sendall(b"z")
+        assert recv_exactly(s, 1) == b"z"
+        assert proxy.lost_chunks == lost
+    with pytest.raises(ValueError):
+        proxy.loss(1.0)
+
+
 def test_bad_direction_and_stop(echo: EchoServer) -> None:
     p = TcpProxy(target=(LOCAL, echo.port)).start()
     port = p.port

@@ -16,6 +16,12 @@ Faults:
   ``heal()``, then deliver them in order: a partition that TCP retransmission survives. The
   proxy stops reading once a few chunks are held, so the sender's socket buffers fill up too.
 - ``delay(seconds, direction)``: hold each chunk for `seconds` before forwarding it (order kept).
+- ``loss(probability, direction)``: lose each TCP segment (1448 bytes of a chunk) with
+  `probability` (seeded): as the kernel would, the stream then waits for the retransmission,
+  so a chunk with a lost segment is held for ``rto`` (default Linux's minimum retransmission
+  timeout, 200 ms, plus the round trip of the proxy's delay) and everything behind it waits
+  too (order kept, no bytes missing). A model of TCP over a lossy link for machines without
+  netem; it does not model fast retransmit, which recovers sooner under a steady stream.
 - ``heal()``: undo all of the above; held bytes are delivered. Connections that lost bytes to
   a blackhole are reset at that point, as a real TCP connection would have either
   retransmitted those bytes or died; a stream with a hole in the middle would otherwise
@@ -26,6 +32,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import random
 import socket
 import struct
 import threading
@@ -39,6 +47,8 @@ Direction = Literal["up", "down", "both"]
 T = TypeVar("T")
 
 CHUNK = 64 * 1024
+MSS = 1448  # TCP payload per segment on a 1500-byte Ethernet link with timestamps
+MIN_RTO = 0.2  # Linux's TCP_RTO_MIN
 _LINGER_RST = struct.pack("ii", 1, 0)
 
 
@@ -90,6 +100,10 @@ class TcpProxy:
         self._discard = {"up": False, "down": False}
         self._delay = {"up": 0.0, "down": 0.0}
         self._stall = {"up": False, "down": False}
+        self._loss = {"up": 0.0, "down": 0.0}
+        self._rto: float | None = None
+        self._rng = random.Random(0)
+        self.lost_chunks = 0
         self._healed: asyncio.Event | None = None
         self._conns: set[_Conn] = set()
         self._handlers: set[asyncio.Task[None]] = set()
@@ -151,8 +165,34 @@ class TcpProxy:
         dirs = _directions(direction)
         self._run(self._set(lambda: self._delay.update(dict.fromkeys(dirs, float(seconds)))))
 
+    def loss(self, probability: float, direction: Direction = "both", *, seed: int = 0,
+             rto: float | None = None) -> None:
+        """Lose each segment with `probability` (0 turns it off): its chunk and those behind
+        it wait `rto` seconds (default 0.2 s plus twice the delay) for the retransmission."""
+        if not 0.0 <= probability < 1.0:
+            raise ValueError("probability must be in [0, 1)")
+        dirs = _directions(direction)
+
+        def apply() -> None:
+            self._loss.update(dict.fromkeys(dirs, float(probability)))
+            self._rng = random.Random(seed)
+            self._rto = rto
+        self._run(self._set(apply))
+
+    def _lost_delay(self, direction: str, size: int) -> float:
+        p = self._loss[direction]
+        if not p:
+            return 0.0
+        segments = max(1, math.ceil(size / MSS))
+        if self._rng.random() >= 1.0 - (1.0 - p) ** segments:
+            return 0.0
+        self.lost_chunks += 1
+        if self._rto is not None:
+            return self._rto
+        return MIN_RTO + self._delay["up"] + self._delay["down"]
+
     def heal(self) -> None:
-        """Undo cut, blackhole and delay; reset connections that lost bytes to a blackhole."""
+        """Undo cut, blackhole, delay and loss; reset connections that lost bytes to a blackhole."""
         self._run(self._do_heal())
 
     def retarget(self, target: Address) -> None:
@@ -213,6 +253,7 @@ class TcpProxy:
         self._discard = {"up": False, "down": False}
         self._delay = {"up": 0.0, "down": 0.0}
         self._stall = {"up": False, "down": False}
+        self._loss = {"up": 0.0, "down": 0.0}
         if self._healed is not None:
             self._healed.set()
         for conn in list(self._conns):
@@ -297,7 +338,8 @@ class TcpProxy:
                 if self._discard[direction]:
                     conn.poisoned = True
                     continue
-                await queue.put((loop.time() + self._delay[direction], data))
+                due = loop.time() + self._delay[direction]
+                await queue.put((due + self._lost_delay(direction, len(data)), data))
             await queue.put(None)
             await sender
         finally:

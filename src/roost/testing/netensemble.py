@@ -1,0 +1,284 @@
+"""roost and Apache ZooKeeper ensembles on a `NetBed`: each member in its own namespace.
+
+    with NetBed() as bed:
+        wan = Wan.build(bed, 3)                  # hosts m1..m3, c, and w (the proxies)
+        with bed.inside("c"):
+            ens = BedRoostEnsemble(bed, work_dir, wan=wan).start()
+            wan.set(delay=0.005, loss=0.01)      # every link: 5 ms each way, 1% loss
+            KazooClient(hosts=ens.hosts).start()
+
+Member i runs on host ``m<i+1>`` (10.231.0.1<i+1>). Without a `Wan` the members advertise
+those addresses. With one, they advertise 10.231.0.2<i+1>, addresses of the host ``w``
+where a `roost.testing.proxy.TcpProxy` per member port forwards to the member: every
+connection, between members and from clients, crosses exactly one proxy, whose delay and
+loss are then the link's one-way figures. The members bind every address for that
+(roost: ``[server] host = "*"`` and ``peer_bind_host``; ZooKeeper: ``quorumListenOnAllIPs``
+and a client address of 0.0.0.0).
+
+Both classes fit `roost.testing.ensemble.Ensemble` (the failover scenario). Their
+four-letter and mode calls connect from the calling thread's namespace: call them inside
+the client host (``bed.inside("c")``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Self
+
+from roost.testing.netns import NetBed
+from roost.testing.proxy import TcpProxy
+from roost.testing.server import four_letter
+from roost.testing.zkensemble import ZkMember, ZooKeeperEnsemble
+from roost.testing.zookeeper import find_java
+
+CLIENT_PORT = 2181
+PEER_PORT = 2888
+ELECTION_PORT = 3888
+CLIENT_HOST = "c"
+
+
+def member_host(i: int) -> str:
+    return f"m{i + 1}"
+
+
+def member_addr(i: int) -> str:
+    return f"10.231.0.1{i + 1}"
+
+
+def proxy_addr(i: int) -> str:
+    return f"10.231.0.2{i + 1}"
+
+
+def build_hosts(bed: NetBed, n: int = 3, *, wan: bool = False) -> None:
+    """Hosts m1..mN (members) and c (clients, 10.231.0.100); with `wan`, w (the proxies)."""
+    if n > 9:
+        raise ValueError("at most 9 members")
+    for i in range(n):
+        bed.add_host(member_host(i), member_addr(i))
+    bed.add_host(CLIENT_HOST, "10.231.0.100")
+    if wan:
+        bed.add_host("w", *(proxy_addr(i) for i in range(n)))
+
+
+@dataclass
+class Wan:
+    """One proxy per member port, on host ``w``; see the module docstring."""
+
+    bed: NetBed
+    n: int
+    ports: tuple[int, ...] = (CLIENT_PORT, PEER_PORT, ELECTION_PORT)
+    proxies: list[TcpProxy] = field(default_factory=list)
+
+    def start(self) -> Self:
+        with self.bed.inside("w"):  # the proxies' threads and sockets live in w
+            for i in range(self.n):
+                for port in self.ports:
+                    self.proxies.append(TcpProxy((member_addr(i), port), listen_port=port,
+                                                 listen_host=proxy_addr(i)).start())
+        return self
+
+    def set(self, delay: float = 0.0, loss: float = 0.0, seed: int = 1) -> None:
+        """Every link `delay` seconds one way and `loss` of its segments lost."""
+        for k, p in enumerate(self.proxies):
+            p.heal()
+            if delay:
+                p.delay(delay)
+            if loss:
+                p.loss(loss, seed=seed * 1000 + k)
+
+    def stop(self) -> None:
+        for p in self.proxies:
+            p.stop()
+        self.proxies.clear()
+
+
+class BedRoostEnsemble:
+    """`n` roost members, one per host m1..mN, each `roost serve` in its namespace."""
+
+    def __init__(self, bed: NetBed, work_dir: Path, n: int = 3, *, wan: Wan | None = None,
+                 server_settings: str = "", startup_timeout: float = 60.0) -> None:
+        self.bed = bed
+        self.work_dir = work_dir
+        self.n = n
+        self.wan = wan
+        self.server_settings = server_settings
+        self.startup_timeout = startup_timeout
+        self.procs: list[subprocess.Popen[bytes] | None] = [None] * n
+
+    # -- addresses ---------------------------------------------------------------------------
+    def advertised(self, i: int) -> str:
+        return proxy_addr(i) if self.wan is not None else member_addr(i)
+
+    def hosts_of(self, i: int) -> str:
+        return f"{self.advertised(i)}:{CLIENT_PORT}"
+
+    @property
+    def hosts(self) -> str:
+        return ",".join(self.hosts_of(i) for i in range(self.n))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def config(self, i: int) -> Path:
+        return self.work_dir / f"member{i + 1}.toml"
+
+    def log_path(self, i: int) -> Path:
+        return self.work_dir / f"member{i + 1}.log"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> Self:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        members = "".join(
+            f'\n[[members]]\nid = {i + 1}\nhost = "{self.advertised(i)}"\n'
+            f"client_port = {CLIENT_PORT}\npeer_port = {PEER_PORT}\n" for i in range(self.n))
+        bind = 'host = "*"\npeer_bind_host = "0.0.0.0"\n' if self.wan is not None else ""
+        for i in range(self.n):
+            self.config(i).write_text(
+                f'[server]\nserver_id = {i + 1}\ndata_dir = "{self.work_dir}/data{i + 1}"\n'
+                f'peer_secret = "bed-ensemble-secret"\n{bind}{self.server_settings}\n'
+                + members)
+        try:
+            for i in range(self.n):
+                self.start_member(i, wait=False)
+            self.leader(self.startup_timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start_member(self, i: int, wait: bool = True) -> None:
+        if self.procs[i] is not None and self.procs[i].poll() is None:  # type: ignore[union-attr]
+            return
+        with open(self.log_path(i), "ab") as out:
+            self.procs[i] = self.bed.popen(
+                member_host(i), [sys.executable, "-m", "roost.cli", "serve", "--no-http",
+                                 "--config", str(self.config(i))],
+                stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
+        if wait:
+            deadline = time.monotonic() + self.startup_timeout
+            while self.mode(i) is None:
+                proc = self.procs[i]
+                if proc is None or proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"member {i + 1} did not serve:\n{self.log_tail(i)}")
+                time.sleep(0.05)
+
+    def stop_member(self, i: int) -> int | None:
+        """SIGTERM member i and wait (SIGKILL after 30 s); its exit code."""
+        proc, self.procs[i] = self.procs[i], None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return proc.returncode
+
+    def kill(self, i: int) -> None:
+        proc, self.procs[i] = self.procs[i], None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+
+    def stop(self) -> list[int | None]:
+        return [self.stop_member(i) for i in range(self.n)]
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def running(self) -> list[bool]:
+        return [p is not None and p.poll() is None for p in self.procs]
+
+    def four_letter(self, i: int, cmd: str, timeout: float = 1.0) -> str:
+        return four_letter(self.advertised(i), CLIENT_PORT, cmd, timeout)
+
+    def mode(self, i: int) -> str | None:
+        if not self.running[i]:
+            return None
+        try:
+            out = self.four_letter(i, "srvr", 0.5)
+        except OSError:
+            return None
+        for line in out.splitlines():
+            if line.startswith("Mode: "):
+                return line.removeprefix("Mode: ").strip()
+        return None
+
+    def leader(self, timeout: float = 30.0, exclude: tuple[int, ...] = ()) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for i in range(self.n):
+                if i not in exclude and self.mode(i) == "leader":
+                    return i
+            time.sleep(0.05)
+        raise TimeoutError("no roost leader elected")
+
+    def log_tail(self, i: int, chars: int = 3000) -> str:
+        with contextlib.suppress(OSError):
+            return self.log_path(i).read_text(errors="replace")[-chars:]
+        return ""
+
+
+class BedZooKeeperEnsemble(ZooKeeperEnsemble):
+    """Apache ZooKeeper 3.8 members on hosts m1..mN (QuorumPeerMain under
+    ``ip netns exec``), with the production settings of `ZooKeeperEnsemble`."""
+
+    def __init__(self, bed: NetBed, n: int = 3, *, wan: Wan | None = None,
+                 **kwargs: object) -> None:
+        super().__init__(n, **kwargs)  # type: ignore[arg-type]
+        self.bed = bed
+        self.wan = wan
+
+    def start(self) -> None:
+        java = find_java(self._java)
+        import tempfile
+        if self._keep_dir is not None:
+            self._keep_dir.mkdir(parents=True, exist_ok=True)
+            self.base_dir = Path(tempfile.mkdtemp(prefix="zkbed-", dir=self._keep_dir))
+        else:
+            self.base_dir = Path(tempfile.mkdtemp(prefix="roost-zkbed-"))
+        self.members = [
+            ZkMember(i + 1, CLIENT_PORT, PEER_PORT, ELECTION_PORT, self.base_dir / f"zk{i + 1}",
+                     host=proxy_addr(i) if self.wan is not None else member_addr(i))
+            for i in range(self.n)]
+        for m in self.members:
+            m.data_dir.mkdir(parents=True)
+            (m.data_dir / "myid").write_text(f"{m.id}\n")
+            self._write_config(m)
+        for m in self.members:
+            self._spawn(m, java)
+        deadline = time.monotonic() + self.startup_timeout
+        for i in range(self.n):
+            self._wait_serving(i, deadline)
+        self.leader(max(deadline - time.monotonic(), 1.0))
+
+    def _write_config(self, m: ZkMember) -> None:
+        super()._write_config(m)
+        if self.wan is None:
+            return
+        # listen on every address; advertise the proxies'
+        cfg = m.work_dir / "zoo.cfg"
+        lines = [line.split(";")[0] + f";0.0.0.0:{CLIENT_PORT}" if line.startswith("server.")
+                 else line for line in cfg.read_text().splitlines()]
+        cfg.write_text("\n".join([*lines, "quorumListenOnAllIPs=true"]) + "\n")
+
+    def _command(self, m: ZkMember, java: str) -> list[str]:
+        return self.bed.command(member_host(m.id - 1), super()._command(m, java))
+
+
+__all__ = ["BedRoostEnsemble", "BedZooKeeperEnsemble", "Wan", "build_hosts", "member_addr",
+           "member_host", "proxy_addr"]
