@@ -1,7 +1,8 @@
 """roost and Apache ZooKeeper ensembles on a `NetBed`: each member in its own namespace.
 
     with NetBed() as bed:
-        wan = Wan.build(bed, 3)                  # hosts m1..m3, c, and w (the proxies)
+        build_hosts(bed, 3, wan=True)            # hosts m1..m3, c, and w (the proxies)
+        wan = Wan(bed, 3).start()
         with bed.inside("c"):
             ens = BedRoostEnsemble(bed, work_dir, wan=wan).start()
             wan.set(delay=0.005, loss=0.01)      # every link: 5 ms each way, 1% loss
@@ -9,7 +10,8 @@
 
 Member i runs on host ``m<i+1>`` (10.231.0.1<i+1>). Without a `Wan` the members advertise
 those addresses. With one, they advertise 10.231.0.2<i+1>, addresses of the host ``w``
-where a `roost.testing.proxy.TcpProxy` per member port forwards to the member: every
+where a `roost.testing.proxy.TcpProxy` per member port (all in one process started in
+``w``) forwards to the member: every
 connection, between members and from clients, crosses exactly one proxy, whose delay and
 loss are then the link's one-way figures. The members bind every address for that
 (roost: ``[server] host = "*"`` and ``peer_bind_host``; ZooKeeper: ``quorumListenOnAllIPs``
@@ -28,7 +30,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
@@ -69,34 +71,79 @@ def build_hosts(bed: NetBed, n: int = 3, *, wan: bool = False) -> None:
 
 @dataclass
 class Wan:
-    """One proxy per member port, on host ``w``; see the module docstring."""
+    """One proxy per member port, on host ``w``, in a process of their own (so that they
+    do not share a GIL with the load generator); see the module docstring."""
 
     bed: NetBed
     n: int
     ports: tuple[int, ...] = (CLIENT_PORT, PEER_PORT, ELECTION_PORT)
-    proxies: list[TcpProxy] = field(default_factory=list)
+    proc: subprocess.Popen[str] | None = None
 
     def start(self) -> Self:
-        with self.bed.inside("w"):  # the proxies' threads and sockets live in w
-            for i in range(self.n):
-                for port in self.ports:
-                    self.proxies.append(TcpProxy((member_addr(i), port), listen_port=port,
-                                                 listen_host=proxy_addr(i)).start())
+        argv = [sys.executable, "-m", "roost.testing.netensemble", str(self.n),
+                *map(str, self.ports)]
+        self.proc = subprocess.Popen(self.bed.command("w", argv), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=dict(os.environ))
+        self._ask("ping")
         return self
+
+    def _ask(self, line: str) -> str:
+        proc = self.proc
+        if proc is None or proc.stdin is None or proc.stdout is None:
+            raise RuntimeError("the proxies are not running")
+        proc.stdin.write(line + "\n")
+        proc.stdin.flush()
+        answer = proc.stdout.readline().strip()
+        if not answer.startswith("ok"):
+            raise RuntimeError(f"proxies: {line!r} -> {answer or 'exited'}")
+        return answer
 
     def set(self, delay: float = 0.0, loss: float = 0.0, seed: int = 1) -> None:
         """Every link `delay` seconds one way and `loss` of its segments lost."""
-        for k, p in enumerate(self.proxies):
-            p.heal()
-            if delay:
-                p.delay(delay)
-            if loss:
-                p.loss(loss, seed=seed * 1000 + k)
+        self._ask(f"set {delay} {loss} {seed}")
+
+    def lost(self) -> int:
+        """Chunks held for a retransmission so far, over every proxy."""
+        return int(self._ask("lost").split()[1])
 
     def stop(self) -> None:
-        for p in self.proxies:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(OSError):
+            if proc.stdin is not None:
+                proc.stdin.close()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def serve_proxies(n: int, ports: list[int]) -> None:
+    """The `Wan` process: proxies for n members, commands on stdin, one answer line each."""
+    proxies = [TcpProxy((member_addr(i), port), listen_port=port,
+                        listen_host=proxy_addr(i)).start()
+               for i in range(n) for port in ports]
+    try:
+        for line in sys.stdin:
+            cmd, *args = line.split()
+            if cmd == "set":
+                delay, loss, seed = float(args[0]), float(args[1]), int(args[2])
+                for k, p in enumerate(proxies):
+                    p.heal()
+                    if delay:
+                        p.delay(delay)
+                    if loss:
+                        p.loss(loss, seed=seed * 1000 + k)
+                print("ok", flush=True)
+            elif cmd == "lost":
+                print("ok", sum(p.lost_chunks for p in proxies), flush=True)
+            else:
+                print("ok" if cmd == "ping" else f"unknown command {cmd}", flush=True)
+    finally:
+        for p in proxies:
             p.stop()
-        self.proxies.clear()
 
 
 class BedRoostEnsemble:
@@ -279,6 +326,9 @@ class BedZooKeeperEnsemble(ZooKeeperEnsemble):
     def _command(self, m: ZkMember, java: str) -> list[str]:
         return self.bed.command(member_host(m.id - 1), super()._command(m, java))
 
+
+if __name__ == "__main__":
+    serve_proxies(int(sys.argv[1]), [int(a) for a in sys.argv[2:]])
 
 __all__ = ["BedRoostEnsemble", "BedZooKeeperEnsemble", "Wan", "build_hosts", "member_addr",
            "member_host", "proxy_addr"]

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+"""roost and Apache ZooKeeper 3.8 ensembles across emulated hosts, under delay and loss.
+
+    python3 benchmarks/netem.py --rounds 3          # as root; about 25 minutes
+
+Each server in turn (never both at once) runs as three members, each in its own network
+namespace (`roost.testing.netns`); the load generator runs in a fourth. Every connection,
+between members and from clients, crosses one userspace proxy (`roost.testing.netensemble.Wan`,
+in a fifth namespace) that adds the condition's one-way delay and loss; the kernels this
+runs on have no netem qdisc. Loss is the proxy's model of TCP over a lossy link: a lost
+segment holds its stream for a retransmission timeout (200 ms plus the round trip).
+
+For each round, a fresh ensemble, then for each condition:
+
+- write latency: one session, one create of 100 B at a time (`roost bench`'s create-100,
+  pipeline 1), sessions spread over the members: p50 and p99;
+- write throughput: 8 sessions over the three members, 16 creates in flight each;
+- failover: a kazoo client on a follower writes back to back while the leader gets SIGKILL
+  (`roost.testing.ensemble.run_failover`): the time until another member reports
+  ``Mode: leader``, and the longest pause between two acknowledged writes. The killed
+  member is restarted and caught up before the next condition.
+
+Settings: each server's defaults as in benchmarks/compare_ensemble.py (ZooKeeper: tickTime
+2000, initLimit 10, syncLimit 5, its start script's JVM flags; roost: raft tick 50 ms,
+election after 10-20 ticks, fsync on both). The figures are the median over the rounds with
+min-max. ``--quick`` is a smoke run (one round, one condition, few ops).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from roost.bench import BenchError, Config, run_bench
+from roost.testing.ensemble import run_failover, wait_caught_up
+from roost.testing.netensemble import (
+    CLIENT_HOST,
+    BedRoostEnsemble,
+    BedZooKeeperEnsemble,
+    Wan,
+    build_hosts,
+)
+from roost.testing.netns import NetBed, unavailable
+from roost.testing.zookeeper import PRODUCTION_JVM_FLAGS
+
+
+@dataclass(frozen=True)
+class Condition:
+    name: str
+    delay_ms: float
+    loss: float
+
+
+CONDITIONS = {
+    "0ms": Condition("0 ms", 0, 0),
+    "5ms": Condition("5 ms", 5, 0),
+    "25ms": Condition("25 ms", 25, 0),
+    "loss1": Condition("1% loss", 0, 0.01),
+}
+SERVERS = ("zookeeper", "roost")
+LABELS = {"zookeeper": "ZooKeeper 3.8", "roost": "roost"}
+FIGURES = ("p50_ms", "p99_ms", "ops_per_sec", "election_ms", "pause_ms")
+
+
+def bench(ens: Any, clients: int, pipeline: int, ops: int, seconds: float) -> dict[str, Any]:
+    targets = [(h.rsplit(":", 1)[0], int(h.rsplit(":", 1)[1])) for h in ens.hosts.split(",")]
+    cfg = Config(targets=targets, clients=clients, pipeline=pipeline, ops=ops,
+                 workloads=["create-100"], max_seconds=seconds)
+    report = run_bench(cfg)
+    if report.errors:
+        raise BenchError(f"{report.errors} errors")
+    r = report.results[0]
+    return {"ops": r.ops, "seconds": r.seconds, "ops_per_sec": r.ops_per_sec,
+            "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "capped": r.capped}
+
+
+def one_condition(ens: Any, wan: Wan, cond: Condition, args: argparse.Namespace,
+                  seed: int) -> dict[str, Any]:
+    wan.set(cond.delay_ms / 1000, cond.loss, seed)
+    out: dict[str, Any] = {}
+    lat = bench(ens, 1, 1, args.latency_ops, args.seconds)
+    out.update(p50_ms=lat["p50_ms"], p99_ms=lat["p99_ms"])
+    thr = bench(ens, 8, 16, args.ops, args.seconds)
+    out.update(ops_per_sec=thr["ops_per_sec"], capped=thr["capped"])
+    fo = run_failover(ens, root=f"/failover-{seed}", before_kill=1.0, after_kill=args.after_kill)
+    out.update(election_ms=fo.election_seconds * 1000, pause_ms=fo.max_gap * 1000,
+               lost_acked=len(set(fo.acked) - fo.present),
+               session_kept=fo.session_after == fo.session_before)
+    wan.set(0, 0)  # catch up without the condition
+    ens.start_member(fo.leader)
+    ens.leader(timeout=120)
+    wait_caught_up(ens)
+    return out
+
+
+def start(server: str, bed: NetBed, wan: Wan, work: Path) -> Any:
+    if server == "roost":
+        return BedRoostEnsemble(bed, work / f"roost-{time.monotonic_ns()}", wan=wan).start()
+    zk = BedZooKeeperEnsemble(bed, wan=wan, jvm_flags=PRODUCTION_JVM_FLAGS, base_dir=work)
+    try:
+        zk.start()
+    except BaseException:
+        zk.stop()
+        raise
+    return zk
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {s: {c: [] for c in args.conditions} for s in args.servers}
+    with tempfile.TemporaryDirectory(prefix="roost-netem-", dir=args.keep) as tmp, \
+            NetBed() as bed:
+        build_hosts(bed, 3, wan=True)
+        wan = Wan(bed, 3).start()
+        try:
+            with bed.inside(CLIENT_HOST):
+                for rnd in range(args.rounds):
+                    for server in args.servers:
+                        ens = start(server, bed, wan, Path(tmp))
+                        try:
+                            for k, c in enumerate(args.conditions):
+                                fig = one_condition(ens, wan, CONDITIONS[c], args,
+                                                    seed=rnd * 100 + k + 1)
+                                results[server][c].append(fig)
+                                print(f"round {rnd + 1} {server} {c}: "
+                                      + ", ".join(f"{k2} {v:.1f}" if isinstance(v, float)
+                                                  else f"{k2} {v}" for k2, v in fig.items()),
+                                      file=sys.stderr, flush=True)
+                        finally:
+                            ens.stop()
+        finally:
+            wan.stop()
+    return results
+
+
+def spread(values: list[float]) -> str:
+    if not values:
+        return "-"
+    med = statistics.median(values)
+    fmt = "{:.0f}" if med >= 100 else "{:.1f}"
+    if len(values) == 1:
+        return fmt.format(med)
+    return f"{fmt.format(med)} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+
+
+def table(results: dict[str, Any], conditions: Sequence[str]) -> str:
+    head = ("| server | link | write p50 ms | write p99 ms | writes/s | election ms "
+            "| longest write pause ms |")
+    lines = [head, "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for server, per in results.items():
+        for c in conditions:
+            runs = per[c]
+            cells = [spread([r[f] for r in runs]) for f in FIGURES]
+            lines.append(f"| {LABELS[server]} | {CONDITIONS[c].name} | " + " | ".join(cells)
+                         + " |")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--servers", type=lambda s: s.split(","), default=list(SERVERS))
+    p.add_argument("--conditions", type=lambda s: s.split(","), default=list(CONDITIONS))
+    p.add_argument("--latency-ops", type=int, default=200)
+    p.add_argument("--ops", type=int, default=5000)
+    p.add_argument("--seconds", type=float, default=30.0, help="cap per bench run")
+    p.add_argument("--after-kill", type=float, default=4.0)
+    p.add_argument("--quick", action="store_true", help="a smoke run: 1 round, few ops")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--keep", help="work files (logs) under this directory, removed at the end")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    for c in args.conditions:
+        if c not in CONDITIONS:
+            print(f"unknown condition {c!r} (known: {', '.join(CONDITIONS)})", file=sys.stderr)
+            return 2
+    for s in args.servers:
+        if s not in SERVERS:
+            print(f"unknown server {s!r} (known: {', '.join(SERVERS)})", file=sys.stderr)
+            return 2
+    if args.quick:
+        args.rounds, args.latency_ops, args.ops, args.after_kill = 1, 20, 200, 2.0
+    why = unavailable()
+    if why is not None:
+        print(f"cannot build the namespace bed here: {why}", file=sys.stderr)
+        return 2
+    results = measure(args)
+    if args.json:
+        print(json.dumps(results, indent=1))
+    else:
+        print(table(results, args.conditions))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
