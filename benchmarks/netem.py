@@ -85,6 +85,7 @@ def bench(ens: Any, clients: int, pipeline: int, ops: int, seconds: float) -> di
 def one_condition(ens: Any, wan: Wan, cond: Condition, args: argparse.Namespace,
                   seed: int) -> dict[str, Any]:
     wan.set(cond.delay_ms / 1000, cond.loss, seed)
+    lost_before = wan.lost()
     out: dict[str, Any] = {}
     lat = bench(ens, 1, 1, args.latency_ops, args.seconds)
     out.update(p50_ms=lat["p50_ms"], p99_ms=lat["p99_ms"])
@@ -93,7 +94,8 @@ def one_condition(ens: Any, wan: Wan, cond: Condition, args: argparse.Namespace,
     fo = run_failover(ens, root=f"/failover-{seed}", before_kill=1.0, after_kill=args.after_kill)
     out.update(election_ms=fo.election_seconds * 1000, pause_ms=fo.max_gap * 1000,
                lost_acked=len(set(fo.acked) - fo.present),
-               session_kept=fo.session_after == fo.session_before)
+               session_kept=fo.session_after == fo.session_before,
+               acked_after_kill=fo.acked_after_kill, lost_chunks=wan.lost() - lost_before)
     wan.set(0, 0)  # catch up without the condition
     ens.start_member(fo.leader)
     ens.leader(timeout=120)
