@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import sys
 import tempfile
@@ -38,6 +39,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from kazoo.exceptions import KazooException
+from kazoo.handlers.threading import KazooTimeoutError
 
 from roost.bench import BenchError, Config, run_bench
 from roost.testing.ensemble import run_failover, wait_caught_up
@@ -67,6 +71,9 @@ CONDITIONS = {
 }
 SERVERS = ("zookeeper", "roost")
 LABELS = {"zookeeper": "ZooKeeper 3.8", "roost": "roost"}
+#: what ends one condition's measurement (recorded as its error) rather than the run
+FAILURES = (BenchError, KazooException, KazooTimeoutError, OSError, RuntimeError,
+            TimeoutError)
 FIGURES = ("p50_ms", "p99_ms", "ops_per_sec", "election_ms", "pause_ms")
 
 
@@ -128,8 +135,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                         ens = start(server, bed, wan, Path(tmp))
                         try:
                             for k, c in enumerate(args.conditions):
-                                fig = one_condition(ens, wan, CONDITIONS[c], args,
-                                                    seed=rnd * 100 + k + 1)
+                                try:
+                                    fig = one_condition(ens, wan, CONDITIONS[c], args,
+                                                        seed=rnd * 100 + k + 1)
+                                except FAILURES as e:  # noted; a fresh ensemble goes on
+                                    fig = {"error": f"{type(e).__name__}: {e}"}
+                                    ens.stop()
+                                    wan.set(0, 0)
+                                    ens = start(server, bed, wan, Path(tmp))
                                 results[server][c].append(fig)
                                 print(f"round {rnd + 1} {server} {c}: "
                                       + ", ".join(f"{k2} {v:.1f}" if isinstance(v, float)
@@ -158,8 +171,11 @@ def table(results: dict[str, Any], conditions: Sequence[str]) -> str:
     lines = [head, "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for server, per in results.items():
         for c in conditions:
-            runs = per[c]
+            runs = [r for r in per[c] if "error" not in r]
             cells = [spread([r[f] for r in runs]) for f in FIGURES]
+            failed = len(per[c]) - len(runs)
+            if failed:
+                cells[-1] += f" ({failed} of {len(per[c])} runs failed)"
             lines.append(f"| {LABELS[server]} | {CONDITIONS[c].name} | " + " | ".join(cells)
                          + " |")
     return "\n".join(lines)
@@ -196,6 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if why is not None:
         print(f"cannot build the namespace bed here: {why}", file=sys.stderr)
         return 2
+    # SIGTERM unwinds like Ctrl-C, so the bed and every member are removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     results = measure(args)
     if args.json:
         print(json.dumps(results, indent=1))
