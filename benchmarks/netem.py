@@ -12,8 +12,8 @@ segment holds its stream for a retransmission timeout (200 ms plus the round tri
 
 For each round, a fresh ensemble, then for each condition:
 
-- write latency: one session, one create of 100 B at a time (`roost bench`'s create-100,
-  pipeline 1), sessions spread over the members: p50 and p99;
+- write latency: one session on a follower, one create of 100 B at a time (`roost bench`'s
+  create-100, pipeline 1): p50 and p99;
 - write throughput: 8 sessions over the three members, 16 creates in flight each;
 - failover: a kazoo client on a follower writes back to back while the leader gets SIGKILL
   (`roost.testing.ensemble.run_failover`): the time until another member reports
@@ -77,8 +77,8 @@ FAILURES = (BenchError, KazooException, KazooTimeoutError, OSError, RuntimeError
 FIGURES = ("p50_ms", "p99_ms", "ops_per_sec", "election_ms", "pause_ms")
 
 
-def bench(ens: Any, clients: int, pipeline: int, ops: int, seconds: float) -> dict[str, Any]:
-    targets = [(h.rsplit(":", 1)[0], int(h.rsplit(":", 1)[1])) for h in ens.hosts.split(",")]
+def bench(hosts: str, clients: int, pipeline: int, ops: int, seconds: float) -> dict[str, Any]:
+    targets = [(h.rsplit(":", 1)[0], int(h.rsplit(":", 1)[1])) for h in hosts.split(",")]
     cfg = Config(targets=targets, clients=clients, pipeline=pipeline, ops=ops,
                  workloads=["create-100"], max_seconds=seconds)
     report = run_bench(cfg)
@@ -94,9 +94,11 @@ def one_condition(ens: Any, wan: Wan, cond: Condition, args: argparse.Namespace,
     wan.set(cond.delay_ms / 1000, cond.loss, seed)
     lost_before = wan.lost()
     out: dict[str, Any] = {}
-    lat = bench(ens, 1, 1, args.latency_ops, args.seconds)
+    leader = ens.leader()
+    follower = next(i for i in range(len(ens)) if i != leader)
+    lat = bench(ens.hosts_of(follower), 1, 1, args.latency_ops, args.seconds)
     out.update(p50_ms=lat["p50_ms"], p99_ms=lat["p99_ms"])
-    thr = bench(ens, 8, 16, args.ops, args.seconds)
+    thr = bench(ens.hosts, 8, 16, args.ops, args.seconds)
     out.update(ops_per_sec=thr["ops_per_sec"], capped=thr["capped"])
     fo = run_failover(ens, root=f"/failover-{seed}", before_kill=1.0, after_kill=args.after_kill)
     out.update(election_ms=fo.election_seconds * 1000, pause_ms=fo.max_gap * 1000,
@@ -165,14 +167,18 @@ def spread(values: list[float]) -> str:
     return f"{fmt.format(med)} ({fmt.format(min(values))}-{fmt.format(max(values))})"
 
 
-def table(results: dict[str, Any], conditions: Sequence[str]) -> str:
+def table(results: dict[str, Any], conditions: Sequence[str], after_kill: float) -> str:
     head = ("| server | link | write p50 ms | write p99 ms | writes/s | election ms "
             "| longest write pause ms |")
     lines = [head, "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for server, per in results.items():
         for c in conditions:
             runs = [r for r in per[c] if "error" not in r]
-            cells = [spread([r[f] for r in runs]) for f in FIGURES]
+            cells = [spread([r[f] for r in runs if f != "pause_ms" or r["acked_after_kill"]])
+                     for f in FIGURES]
+            stuck = sum(1 for r in runs if not r["acked_after_kill"])
+            if stuck:
+                cells[-1] += f" ({stuck} of {len(runs)}: no write within {after_kill:.0f} s)"
             failed = len(per[c]) - len(runs)
             if failed:
                 cells[-1] += f" ({failed} of {len(per[c])} runs failed)"
@@ -218,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps(results, indent=1))
     else:
-        print(table(results, args.conditions))
+        print(table(results, args.conditions, args.after_kill))
     return 0
 
 
