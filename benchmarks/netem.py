@@ -61,9 +61,12 @@ class Condition:
     name: str
     delay_ms: float
     loss: float
+    #: no proxy: the members advertise their own addresses
+    direct: bool = False
 
 
 CONDITIONS = {
+    "direct": Condition("direct, no proxy", 0, 0, direct=True),
     "0ms": Condition("0 ms", 0, 0),
     "5ms": Condition("5 ms", 5, 0),
     "25ms": Condition("25 ms", 25, 0),
@@ -89,10 +92,11 @@ def bench(hosts: str, clients: int, pipeline: int, ops: int, seconds: float) -> 
             "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "capped": r.capped}
 
 
-def one_condition(ens: Any, wan: Wan, cond: Condition, args: argparse.Namespace,
+def one_condition(ens: Any, wan: Wan | None, cond: Condition, args: argparse.Namespace,
                   seed: int) -> dict[str, Any]:
-    wan.set(cond.delay_ms / 1000, cond.loss, seed)
-    lost_before = wan.lost()
+    if wan is not None:
+        wan.set(cond.delay_ms / 1000, cond.loss, seed)
+    lost_before = wan.lost() if wan is not None else 0
     out: dict[str, Any] = {}
     leader = ens.leader()
     follower = next(i for i in range(len(ens)) if i != leader)
@@ -104,15 +108,17 @@ def one_condition(ens: Any, wan: Wan, cond: Condition, args: argparse.Namespace,
     out.update(election_ms=fo.election_seconds * 1000, pause_ms=fo.max_gap * 1000,
                lost_acked=len(set(fo.acked) - fo.present),
                session_kept=fo.session_after == fo.session_before,
-               acked_after_kill=fo.acked_after_kill, lost_chunks=wan.lost() - lost_before)
-    wan.set(0, 0)  # catch up without the condition
+               acked_after_kill=fo.acked_after_kill,
+               lost_chunks=wan.lost() - lost_before if wan is not None else 0)
+    if wan is not None:
+        wan.set(0, 0)  # catch up without the condition
     ens.start_member(fo.leader)
     ens.leader(timeout=120)
     wait_caught_up(ens)
     return out
 
 
-def start(server: str, bed: NetBed, wan: Wan, work: Path) -> Any:
+def start(server: str, bed: NetBed, wan: Wan | None, work: Path) -> Any:
     if server == "roost":
         return BedRoostEnsemble(bed, work / f"roost-{time.monotonic_ns()}", wan=wan).start()
     zk = BedZooKeeperEnsemble(bed, wan=wan, jvm_flags=PRODUCTION_JVM_FLAGS, base_dir=work)
@@ -122,6 +128,28 @@ def start(server: str, bed: NetBed, wan: Wan, work: Path) -> Any:
         zk.stop()
         raise
     return zk
+
+
+def run_conditions(server: str, bed: NetBed, wan: Wan | None, conds: list[str],
+                   args: argparse.Namespace, rnd: int, tmp: Path,
+                   results: dict[str, Any]) -> None:
+    ens = start(server, bed, wan, tmp)
+    try:
+        for k, c in enumerate(conds):
+            try:
+                fig = one_condition(ens, wan, CONDITIONS[c], args, seed=rnd * 100 + k + 1)
+            except FAILURES as e:  # noted; a fresh ensemble goes on
+                fig = {"error": f"{type(e).__name__}: {e}"}
+                ens.stop()
+                if wan is not None:
+                    wan.set(0, 0)
+                ens = start(server, bed, wan, tmp)
+            results[server][c].append(fig)
+            print(f"round {rnd + 1} {server} {c}: "
+                  + ", ".join(f"{k2} {v:.1f}" if isinstance(v, float) else f"{k2} {v}"
+                              for k2, v in fig.items()), file=sys.stderr, flush=True)
+    finally:
+        ens.stop()
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -134,24 +162,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             with bed.inside(CLIENT_HOST):
                 for rnd in range(args.rounds):
                     for server in args.servers:
-                        ens = start(server, bed, wan, Path(tmp))
-                        try:
-                            for k, c in enumerate(args.conditions):
-                                try:
-                                    fig = one_condition(ens, wan, CONDITIONS[c], args,
-                                                        seed=rnd * 100 + k + 1)
-                                except FAILURES as e:  # noted; a fresh ensemble goes on
-                                    fig = {"error": f"{type(e).__name__}: {e}"}
-                                    ens.stop()
-                                    wan.set(0, 0)
-                                    ens = start(server, bed, wan, Path(tmp))
-                                results[server][c].append(fig)
-                                print(f"round {rnd + 1} {server} {c}: "
-                                      + ", ".join(f"{k2} {v:.1f}" if isinstance(v, float)
-                                                  else f"{k2} {v}" for k2, v in fig.items()),
-                                      file=sys.stderr, flush=True)
-                        finally:
-                            ens.stop()
+                        for direct in (True, False):
+                            conds = [c for c in args.conditions
+                                     if CONDITIONS[c].direct == direct]
+                            if conds:
+                                run_conditions(server, bed, None if direct else wan, conds,
+                                               args, rnd, Path(tmp), results)
         finally:
             wan.stop()
     return results
