@@ -93,11 +93,12 @@ def bench(hosts: str, clients: int, pipeline: int, ops: int, seconds: float) -> 
 
 
 def one_condition(ens: Any, wan: Wan | None, cond: Condition, args: argparse.Namespace,
-                  seed: int) -> dict[str, Any]:
+                  seed: int, out: dict[str, Any]) -> None:
+    """The condition's figures into `out`, as they are measured (kept when a later step
+    fails)."""
     if wan is not None:
         wan.set(cond.delay_ms / 1000, cond.loss, seed)
     lost_before = wan.lost() if wan is not None else 0
-    out: dict[str, Any] = {}
     leader = ens.leader()
     follower = next(i for i in range(len(ens)) if i != leader)
     lat = bench(ens.hosts_of(follower), 1, 1, args.latency_ops, args.seconds)
@@ -115,7 +116,6 @@ def one_condition(ens: Any, wan: Wan | None, cond: Condition, args: argparse.Nam
     ens.start_member(fo.leader)
     ens.leader(timeout=120)
     wait_caught_up(ens)
-    return out
 
 
 def start(server: str, bed: NetBed, wan: Wan | None, work: Path) -> Any:
@@ -136,10 +136,11 @@ def run_conditions(server: str, bed: NetBed, wan: Wan | None, conds: list[str],
     ens = start(server, bed, wan, tmp)
     try:
         for k, c in enumerate(conds):
+            fig: dict[str, Any] = {}
             try:
-                fig = one_condition(ens, wan, CONDITIONS[c], args, seed=rnd * 100 + k + 1)
+                one_condition(ens, wan, CONDITIONS[c], args, rnd * 100 + k + 1, fig)
             except FAILURES as e:  # noted; a fresh ensemble goes on
-                fig = {"error": f"{type(e).__name__}: {e}"}
+                fig["error"] = f"{type(e).__name__}: {e}"
                 ens.stop()
                 if wan is not None:
                     wan.set(0, 0)
@@ -189,15 +190,17 @@ def table(results: dict[str, Any], conditions: Sequence[str], after_kill: float)
     lines = [head, "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for server, per in results.items():
         for c in conditions:
-            runs = [r for r in per[c] if "error" not in r]
-            cells = [spread([r[f] for r in runs if f != "pause_ms" or r["acked_after_kill"]])
+            runs = per[c]
+            cells = [spread([r[f] for r in runs if f in r
+                             and (f != "pause_ms" or r["acked_after_kill"])])
                      for f in FIGURES]
-            stuck = sum(1 for r in runs if not r["acked_after_kill"])
+            stuck = sum(1 for r in runs if r.get("acked_after_kill") == 0)
             if stuck:
                 cells[-1] += f" ({stuck} of {len(runs)}: no write within {after_kill:.0f} s)"
-            failed = len(per[c]) - len(runs)
-            if failed:
-                cells[-1] += f" ({failed} of {len(per[c])} runs failed)"
+            errors = sorted({r["error"].split(":")[0] for r in runs if "error" in r})
+            if errors:
+                failed = sum(1 for r in runs if "error" in r)
+                cells[-1] += f" ({failed} of {len(runs)} failed: {', '.join(errors)})"
             lines.append(f"| {LABELS[server]} | {CONDITIONS[c].name} | " + " | ".join(cells)
                          + " |")
     return "\n".join(lines)
