@@ -8,7 +8,7 @@ from .cluster import SimFailure
 from .runner import run_seed
 
 
-@click.command()
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--nodes", default=3, show_default=True, help="cluster size")
 @click.option("--seed", default=0, show_default=True, help="first seed")
 @click.option("--count", default=1, show_default=True, help="number of seeds from --seed")
