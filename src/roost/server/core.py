@@ -182,21 +182,25 @@ class Server:
     async def stop(self) -> None:
         if self.stopped.is_set():
             return
-        http = getattr(self, "http", None)
-        if http is not None:
-            self.http = None
-            await http.stop()
-        if self._listener is not None:
-            self._listener.close()
-        for t in self._tasks:
-            t.cancel()
-        for conn in list(self.connections):
-            conn.abort()
-        if self.log is not None and self.log.failed is None:
-            await self.log.close(snapshot=True)
-        if self.datadir is not None:
-            self.datadir.close()
-        self.stopped.set()
+        try:
+            http = getattr(self, "http", None)
+            if http is not None:
+                self.http = None
+                await http.stop()
+            if self._listener is not None:
+                self._listener.close()
+            for t in self._tasks:
+                t.cancel()
+            for conn in list(self.connections):
+                conn.abort()
+            if self.log is not None and self.log.failed is None:
+                await self.log.close(snapshot=True)
+            if self.datadir is not None:
+                self.datadir.close()
+        except Exception:  # whatever failed, the process must still stop
+            log.exception("error while stopping")
+        finally:
+            self.stopped.set()
 
     def _fatal(self, exc: BaseException) -> None:
         for conn in list(self.connections):

@@ -654,6 +654,15 @@ class RaftLog:
         if self._snapshot_task is not None:
             await self._snapshot_task
         if self.failed is None:
-            if snapshot and self.last_index > self.snapshot_index:
-                await self.snapshot()
-            self.store.flush_commit(self.last_index)
+            try:
+                if snapshot and self.last_index > self.snapshot_index:
+                    await self.snapshot()
+                self.store.flush_commit(self.last_index)
+            except Exception as e:  # disk full, I/O error, data dir gone: the log has it all
+                log.error(
+                    "member %d: final snapshot at 0x%x failed: %s; stopping without it (the "
+                    "write-ahead log keeps every acknowledged write)",
+                    self.id,
+                    self.last_index,
+                    e,
+                )

@@ -257,7 +257,15 @@ class StandaloneLog:
         if self._snapshot_task is not None:
             await self._snapshot_task
         if snapshot and self._stop_snapshot_pays():
-            await self.snapshot()
+            try:
+                await self.snapshot()
+            except Exception as e:  # disk full, I/O error, data dir gone: the log has it all
+                log.error(
+                    "final snapshot at zxid 0x%x failed: %s; stopping without it (the "
+                    "write-ahead log keeps every acknowledged write)",
+                    self.last_index,
+                    e,
+                )
         if self.tree.node_count() >= FREEZE_NODES:
             gc.freeze()  # a server process exits next: its last collection would walk them all
 
