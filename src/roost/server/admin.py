@@ -57,11 +57,19 @@ def _conn_line(c: Connection, full: bool) -> str:
     )
 
 
+#: ZooKeeper's answer to most commands on a server that serves no client
+NOT_SERVING = "This ZooKeeper instance is not currently serving requests\n"
+
+
 def srvr(server: Server) -> str:
+    if not server.serving:
+        return NOT_SERVING
     return "\n".join([f"Zookeeper version: {VERSION}", *_summary(server)]) + "\n"
 
 
 def stat(server: Server) -> str:
+    if not server.serving:
+        return NOT_SERVING
     lines = [f"Zookeeper version: {VERSION}", "Clients:"]
     lines += [_conn_line(c, False) for c in server.connections]
     lines.append("")
@@ -213,7 +221,7 @@ def dump(server: Server) -> str:
 
 COMMANDS: dict[str, Callable[[Server], str]] = {
     "ruok": lambda s: "imok",
-    "isro": lambda s: "ro" if s.partitioned else "rw",
+    "isro": lambda s: "null" if not s.serving else "ro" if s.partitioned else "rw",
     "srvr": srvr,
     "stat": stat,
     "mntr": mntr,

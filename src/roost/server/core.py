@@ -255,6 +255,10 @@ class Server:
         cfg = self.config
         timeout = min(max(req.timeOut, cfg.min_session_timeout), cfg.max_session_timeout)
         assert self.log is not None
+        if not self.serving:
+            log.info("not a member of the ensemble: refusing connection from %s", conn.ip)
+            conn.abort()
+            return
         if self.partitioned:
             self._connect_read_only(conn, req, timeout)
             return
@@ -494,7 +498,13 @@ class Server:
             conn.reply(encode_reply(xid, zxid, Err.NO_AUTH))
             return
         try:
-            change = parse_zk_reconfig(req.joiningServers, req.leavingServers)
+            change = parse_zk_reconfig(
+                req.joiningServers,
+                req.leavingServers,
+                req.newMembers,
+                self.log.members,
+                req.curConfigId,
+            )
         except ReconfigError as e:
             log.info("reconfig from %s refused: %s", conn.ip, e)
             conn.reply(encode_reply(xid, zxid, Err.BAD_ARGUMENTS))
@@ -568,6 +578,11 @@ class Server:
     def partitioned(self) -> bool:
         return isinstance(self.log, RaftLog) and self.log.partitioned
 
+    @property
+    def serving(self) -> bool:
+        """False on a member that is not (or no longer) in the ensemble: it serves nobody."""
+        return not isinstance(self.log, RaftLog) or self.log.serving
+
     async def _watch_partition(self) -> None:
         """Cut off from the majority: drop read-write clients (their reads could be stale;
         they move to another member). Back in touch: drop read-only clients so that they
@@ -575,6 +590,11 @@ class Server:
         was = False
         while True:
             await asyncio.sleep(self.config.raft_tick_ms / 1000.0)
+            if not self.serving:
+                for conn in list(self.connections):
+                    if conn.handshaken:
+                        conn.abort()
+                continue
             now = self.partitioned
             if now != was:
                 log.warning(

@@ -35,7 +35,16 @@ from roost.raft import (
     Role,
 )
 from roost.server.config import Member, ServerConfig
-from roost.server.membership import Change, ReconfigError, apply_change, config_text, plan
+from roost.server.membership import (
+    CONFIG_PATH,
+    Change,
+    ReconfigError,
+    StaleConfigError,
+    apply_change,
+    config_version,
+    plan,
+    write_config,
+)
 from roost.server.peers import PeerTransport
 from roost.server.peertls import peer_tls
 from roost.server.raftstore import RaftStore, encode_snapshot_payload
@@ -118,10 +127,15 @@ def decode_image(
 ) -> tuple[DataTree, Dedupe, dict[int, Member]]:
     """The state machine of a snapshot; an empty image is the founding state."""
     if not image:
-        return DataTree(config), Dedupe(), dict(founders)
-    tree_bytes, dedupe, regs = msgpack.unpackb(image, raw=False)
-    members = {int(r[0]): Member(*r) for r in regs}
-    return DataTree.from_bytes(tree_bytes, config), Dedupe.from_list(dedupe), members
+        tree, dedupe, members = DataTree(config), Dedupe(), dict(founders)
+    else:
+        tree_bytes, raw_dedupe, regs = msgpack.unpackb(image, raw=False)
+        members = {int(r[0]): Member(*r) for r in regs}
+        tree, dedupe = DataTree.from_bytes(tree_bytes, config), Dedupe.from_list(raw_dedupe)
+    node = tree.get(CONFIG_PATH)
+    if node is not None and not node.data and members:
+        write_config(tree, members)  # the founding registry (or an image that lacked it)
+    return tree, dedupe, members
 
 
 class RaftLog:
@@ -172,7 +186,11 @@ class RaftLog:
         self.role = Role.FOLLOWER
         self.leader = NONE
         self.members: dict[int, Member] = self._founders()
-        self._removed = False
+        #: an applied membership change took this member out of the registry (and none has
+        #: put it back): it serves no client, and stops talking to the others once raft's
+        #: configuration lost it too or no leader talks to it any more
+        self.removed = False
+        self._peers_dropped = False
         self._snapshot_task: asyncio.Task[None] | None = None
         self._rng = random.Random(self.boot ^ self.id)
         self._snapshot_gap = self._next_snapshot_gap()
@@ -184,8 +202,12 @@ class RaftLog:
         voters = frozenset(m.id for m in cfg.members if m.voter)
         learners = frozenset(m.id for m in cfg.members if not m.voter)
         existed = self.store.load(ConfState(voters, learners), join=cfg.join)
+        if cfg.join and not existed:
+            founders: dict[int, Member] = {}  # not a member until our addition is applied
+        else:
+            founders = self._founders(self.store.snapshot_meta().conf)
         self.tree, self.dedupe, self.members = decode_image(
-            self.store.state_image, self.tree_config, self._founders()
+            self.store.state_image, self.tree_config, founders
         )
         snap = self.store.snapshot()
         applied = snap.meta.index
@@ -197,6 +219,9 @@ class RaftLog:
         self.snapshot_index = snap.meta.index
         self.last_index = applied
         self.tree.last_zxid = max(self.tree.last_zxid, applied)
+        if existed and not cfg.join and self.id not in self.members:
+            self.removed = True  # our own state says we are not a member any more
+            log.warning("member %d: not a member of the ensemble; serving no client", self.id)
         rc = Config(
             id=self.id,
             election_tick=cfg.election_ticks,
@@ -249,6 +274,12 @@ class RaftLog:
     @property
     def is_leader(self) -> bool:
         return self.role == Role.LEADER
+
+    @property
+    def serving(self) -> bool:
+        """This member is in the ensemble's registry: it may serve clients. False for a
+        removed member, and for a joiner until its addition is applied."""
+        return self.id in self.members
 
     # --- inputs ----------------------------------------------------------------------
     def propose(
@@ -401,7 +432,8 @@ class RaftLog:
                     return
                 node.advance()
             self._serve_reads()
-            self._check_removed()
+            if self.removed:
+                self._check_removed()
 
     async def _handle(self, loop: asyncio.AbstractEventLoop, rd: Ready) -> None:
         if rd.soft_state is not None:
@@ -413,7 +445,7 @@ class RaftLog:
             self.store.save_hard_state(rd.hard_state)  # only the commit index moved: no I/O
         self._send(rd.messages_after_persist)
         if rd.snapshot is not None:
-            self._install(rd.snapshot.data, rd.snapshot.meta.index)
+            self._install(rd.snapshot.data, rd.snapshot.meta.index, rd.snapshot.meta.conf)
         for e in rd.committed_entries:
             self._apply_entry(e)
         for rs in rd.read_states:
@@ -512,19 +544,38 @@ class RaftLog:
         self.last_index = zxid
 
     # --- membership ------------------------------------------------------------------
-    def _founders(self) -> dict[int, Member]:
-        return {m.id: m for m in self.config.members}
+    def _founders(self, conf: ConfState | None = None) -> dict[int, Member]:
+        """The founding registry: the configured members (those of raft's founding
+        configuration `conf` when given: a joiner's configuration lists itself too)."""
+        ids = None if conf is None else conf.voters | conf.learners
+        return {m.id: m for m in self.config.members if ids is None or m.id in ids}
 
     def _apply_reconfig(self, zxid: int, txn: Txn, replay: bool) -> TxnResult:
+        was = self.id in self.members
         try:
-            self.members = apply_change(self.members, Change.from_bytes(txn.body))
+            change = Change.from_bytes(txn.body)
+            self.members = apply_change(self.members, change, config_version(self.tree))
+        except StaleConfigError as e:
+            log.warning("member %d: reconfig at 0x%x refused: %s", self.id, zxid, e)
+            return TxnResult(Err.BAD_VERSION, None, [])
         except (ReconfigError, ValueError) as e:
             log.warning("member %d: reconfig at 0x%x refused: %s", self.id, zxid, e)
             return TxnResult(Err.BAD_ARGUMENTS, None, [])
+        events = write_config(self.tree, self.members, zxid, txn.time_ms)
         log.info("member %d: members now %s", self.id, sorted(self.members))
+        if self.id in self.members:
+            self.removed = False
+        elif was:
+            self.removed = True
+            log.warning(
+                "member %d: removed from the ensemble at 0x%x: serving no client; stop this "
+                "process",
+                self.id,
+                zxid,
+            )
         if not replay:
             self._members_changed()
-        return TxnResult(0, None, [])
+        return TxnResult(0, None, events)
 
     def _members_changed(self) -> None:
         if self.transport is None:
@@ -534,22 +585,24 @@ class RaftLog:
         )
 
     def _check_removed(self) -> None:
-        """Once raft's configuration no longer has us, stop talking to the others."""
-        conf = self._node.conf_state
-        if (
-            self._removed
-            or self.id in self.members
-            or self.id in conf.voters
-            or self.id in conf.learners
-            or self.transport is None
-        ):
+        """A removed member stops talking to the others once raft's configuration no longer
+        has it, or (not leading) once no leader has talked to it for a while: raft's removal
+        of a member may commit without that member ever learning it (a removed leader hands
+        leadership over first, and the new leader stops replicating to it)."""
+        if self._peers_dropped or self.transport is None:
             return
-        self._removed = True
-        log.warning("member %d: removed from the ensemble; stop this process", self.id)
+        conf = self._node.conf_state
+        in_conf = self.id in conf.voters or self.id in conf.learners
+        if in_conf and (self.is_leader or not self.partitioned):
+            return
+        self._peers_dropped = True
+        log.warning("member %d: no longer in the ensemble: dropping its peers", self.id)
         self.transport.update_peers({})
 
     def config_text(self) -> bytes:
-        return config_text(self.members, self.last_index)
+        """/zookeeper/config's data (ZooKeeper's format)."""
+        node = self.tree.get(CONFIG_PATH)
+        return node.data or b"" if node is not None else b""
 
     def _reconcile(self) -> None:
         """On the leader: move raft's membership one step towards the registry."""
@@ -573,11 +626,15 @@ class RaftLog:
             log.info("member %d: membership step postponed: %s", self.id, e)
         self._wake.set()
 
-    def _install(self, data: bytes, index: int) -> None:
-        """A snapshot from the leader replaced our state."""
+    def _install(self, data: bytes, index: int, conf: ConfState) -> None:
+        """A snapshot from the leader replaced our state. A joiner may get one taken before
+        its own addition: that is not a removal (`removed` only changes when an applied
+        change takes this member out)."""
         self.tree, self.dedupe, self.members = decode_image(
-            self.store.state_image, self.tree_config, self._founders()
+            self.store.state_image, self.tree_config, self._founders(conf)
         )
+        if self.id in self.members:
+            self.removed = False
         self._members_changed()
         self.tree.last_zxid = max(self.tree.last_zxid, index)
         self.last_index = self.snapshot_index = index
