@@ -63,15 +63,8 @@ def _accepted(order: Sequence[Operation], model: Model) -> bool:
 
 
 def shared_data() -> Path:
-    """The shared linearizability data beside the repository (``<repo>/../shared``)."""
-    repo = Path(__file__).resolve().parents[2]
-    data = repo.parent / "shared" / "data" / "linearizability"
-    if not (data / "README.md").is_file():
-        raise FileNotFoundError(
-            f"linearizability test data missing: expected {data} "
-            "(the shared/ directory must sit beside the repository)"
-        )
-    return data
+    """The linearizability histories the repository carries (``tests/data/linearizability``)."""
+    return Path(__file__).resolve().parents[1] / "data" / "linearizability"
 
 
 def evidence_models(result: Result) -> list[Model]:

@@ -1,4 +1,4 @@
-"""Readers for two Jepsen history formats (see ``shared/data/linearizability/README.md``).
+"""Readers for two Jepsen history formats (see ``tests/data/linearizability/README.md``).
 
 * Jepsen etcd logs: ``INFO  jepsen.util - <process> :<type> :<f> <value>`` lines (fields
   separated by tabs or spaces), a single register with read/write/cas (for
