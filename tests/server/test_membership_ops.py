@@ -5,6 +5,7 @@ reconfig."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -108,6 +109,7 @@ def test_member_add_after_the_leader_compacted_its_log(
 ) -> None:
     """The joiner installs a snapshot taken before its own addition: it must not decide
     that it was removed, and must go on to follow and serve the data."""
+    caplog.set_level(logging.INFO, logger="roost.raftlog")
     with founders(tmp_path, snapshot_every=20, snapshots_to_keep=2) as (members, servers):
         with client(servers[0].hosts) as c:
             c.create("/data")

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from roost.server.replicated import LOST, RaftLog
+from roost.server.replicated import LOST
 from roost.server.txn import Kind, Txn, TxnResult
 from roost.wire.errors import Err
 from roost.wire.opcodes import Op
@@ -83,7 +83,7 @@ class StateCollector(Collector):
 
     def _raft(self) -> Iterator[Metric]:
         log = self.server.log
-        if not isinstance(log, RaftLog) or log.node is None:
+        if log is None or log.node is None:
             return
         node = log.node
         yield _gauge("roost_raft_term", "raft term", node.term)

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import roost
-from roost.server.replicated import RaftLog
 
 if TYPE_CHECKING:
     from roost.server.connection import Connection
@@ -166,7 +165,7 @@ def mntr(server: Server) -> str:
 def _raft_rows(server: Server) -> list[tuple[str, object]]:
     """Ensemble figures: ZooKeeper's follower counts plus raft's term and indexes."""
     log = server.log
-    if not isinstance(log, RaftLog) or log.node is None:
+    if log is None or log.node is None:
         return []
     node = log.node
     raft = node.raft

@@ -14,6 +14,7 @@ from roost.server.config import ServerConfig
 from roost.server.connection import Connection
 from roost.server.membership import ReconfigError, parse_zk_reconfig
 from roost.server.reads import READS
+from roost.server.replicalog import ReplicaLog
 from roost.server.replicated import LOST, RaftLog
 from roost.server.sessions import SessionTracker
 from roost.server.standalone import StandaloneLog
@@ -101,7 +102,7 @@ class Server:
         self.lat_count = 0
         self.started = time.time()
         self.datadir: DataDir | None = None
-        self.log: StandaloneLog | RaftLog | None = None
+        self.log: ReplicaLog | None = None
         self._listener: asyncio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
@@ -154,6 +155,7 @@ class Server:
                 self.config.snapshots_to_keep,
                 self.config.fsync,
                 on_fatal=self._fatal,
+                server_id=self.config.server_id,
             )
         self.log.recover()
         for sid, info in self.tree.sessions.items():
@@ -356,14 +358,14 @@ class Server:
                 return
             self._write(conn, xid, op, body, req)
             return
-        if op == Op.SYNC and isinstance(self.log, RaftLog):
+        assert self.log is not None
+        if op == Op.SYNC and self.log.ensemble:
             self._sync(conn, xid, req)
             return
         handler = READS.get(op)
         auth = conn.auth
         if handler is not None:
             if self._linearizable and op in LINEARIZABLE_READS:
-                assert isinstance(self.log, RaftLog)
                 slot = conn.reserve()
                 self.log.barrier(
                     lambda: conn.complete(slot, handler(self, conn, xid, req, auth)), conn.abort
@@ -460,24 +462,22 @@ class Server:
         """Resolves once this member has applied everything committed before the call
         (immediately on a standalone server): read the tree after it for a linearizable read."""
         fut: asyncio.Future[None] = self.loop.create_future()
-        if isinstance(self.log, RaftLog):
 
-            def ok() -> None:
-                if not fut.done():
-                    fut.set_result(None)
+        def ok() -> None:
+            if not fut.done():
+                fut.set_result(None)
 
-            def timeout() -> None:
-                if not fut.done():
-                    fut.set_exception(TimeoutError("no leader answered the read barrier"))
+        def timeout() -> None:
+            if not fut.done():
+                fut.set_exception(TimeoutError("no leader answered the read barrier"))
 
-            self.log.barrier(ok, timeout)
-        else:
-            fut.set_result(None)
+        assert self.log is not None
+        self.log.barrier(ok, timeout)
         return fut
 
     def _sync(self, conn: Connection, xid: int, req: Record) -> None:
         """sync: answer once this member has applied all that was committed when it came."""
-        assert isinstance(self.log, RaftLog) and isinstance(req, SyncRequest)
+        assert self.log is not None and isinstance(req, SyncRequest)
         slot = conn.reserve()
         path = req.path
         self.log.barrier(
@@ -490,7 +490,8 @@ class Server:
     def _reconfig(self, conn: Connection, xid: int, req: ReconfigRequest) -> None:
         """ZooKeeper's incremental reconfig: add or remove ensemble members."""
         zxid = self.tree.last_zxid
-        if not isinstance(self.log, RaftLog):
+        assert self.log is not None
+        if not self.log.ensemble:
             conn.reply(encode_reply(xid, zxid, Err.RECONFIG_DISABLED))
             return
         node = self.tree.get(CONFIG_NODE)
@@ -571,17 +572,17 @@ class Server:
     # --- ensemble hooks ---------------------------------------------------------------
     def touch(self, session_id: int) -> None:
         self.sessions.touch(session_id)
-        if isinstance(self.log, RaftLog):
+        if self.log is not None:
             self.log.touch(session_id)
 
     @property
     def partitioned(self) -> bool:
-        return isinstance(self.log, RaftLog) and self.log.partitioned
+        return self.log is not None and self.log.partitioned
 
     @property
     def serving(self) -> bool:
         """False on a member that is not (or no longer) in the ensemble: it serves nobody."""
-        return not isinstance(self.log, RaftLog) or self.log.serving
+        return self.log is None or self.log.serving
 
     async def _watch_partition(self) -> None:
         """Cut off from the majority: drop read-write clients (their reads could be stale;
@@ -610,11 +611,11 @@ class Server:
 
     @property
     def is_leader(self) -> bool:
-        return not isinstance(self.log, RaftLog) or self.log.is_leader
+        return self.log is None or self.log.is_leader
 
     @property
     def mode(self) -> str:
-        if not isinstance(self.log, RaftLog):
+        if self.log is None or not self.log.ensemble:
             return "standalone"
         if self.log.is_leader:
             return "leader"

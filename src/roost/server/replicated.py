@@ -48,15 +48,14 @@ from roost.server.membership import (
 from roost.server.peers import PeerTransport
 from roost.server.peertls import peer_tls
 from roost.server.raftstore import RaftStore, encode_snapshot_payload
+from roost.server.replicalog import Applied, Done
+from roost.server.snapfork import fork_writer
 from roost.server.txn import Kind, Txn, TxnResult, apply_txn
 from roost.storage import DataDir
 from roost.tree import DataTree, TreeConfig
 from roost.wire.errors import Err
 
 log = logging.getLogger("roost.raftlog")
-
-Done = Callable[[int, TxnResult], None]
-Applied = Callable[[int, Txn, TxnResult], None]
 
 CH_RAFT = 0
 CH_FORWARD = 1
@@ -139,7 +138,7 @@ def decode_image(
 
 
 class RaftLog:
-    """Same interface as StandaloneLog, for a member of an ensemble."""
+    """The `ReplicaLog` of an ensemble member."""
 
     def __init__(
         self,
@@ -270,6 +269,10 @@ class RaftLog:
     def _node(self) -> RaftNode:
         assert self.node is not None
         return self.node
+
+    @property
+    def ensemble(self) -> bool:
+        return True
 
     @property
     def is_leader(self) -> bool:
@@ -667,15 +670,14 @@ class RaftLog:
         conf = self._node.conf_state
         self.snapshot_index = index  # no new attempt before another gap of txns
         self._snapshot_gap = self._next_snapshot_gap()
-        pid = os.fork()
-        if pid == 0:  # the child: no event loop, no logging, no locks; just the file
-            code = 1
-            try:
-                image = encode_image(self.tree, self.dedupe, self.members)
-                self.datadir.snapshots.save(index, term, encode_snapshot_payload(conf, image))
-                code = 0
-            finally:
-                os._exit(code)
+        tree, dedupe, members = self.tree, self.dedupe, self.members
+        snapshots = self.datadir.snapshots
+
+        def write() -> None:
+            image = encode_image(tree, dedupe, members)
+            snapshots.save(index, term, encode_snapshot_payload(conf, image))
+
+        pid = fork_writer(write)
         self._snapshot_task = asyncio.get_running_loop().create_task(
             self._reap_snapshot_child(pid, index, term, conf)
         )
