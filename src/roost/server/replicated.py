@@ -111,7 +111,7 @@ class Pending:
     #: true once nobody waits for the outcome (the client's connection closed and the
     #: client was told ConnectionLoss): then it is not sent again after a leader change
     abandoned: Callable[[], bool] | None = None
-    #: the txn itself, with its decoded request: applying our own entry needs no decoding
+    #: the txn itself, with its decoded request: applying our own entry decodes no request
     obj: Txn | None = None
 
 
@@ -171,8 +171,6 @@ class RaftLog:
         self.boot = int.from_bytes(os.urandom(6), "big")
         self._seq = 0
         self._pending: dict[int, Pending] = {}
-        #: id() of a pending txn's bytes -> its seq (the bytes object is alive while pending)
-        self._own: dict[int, int] = {}
         self._to_propose: list[bytes] = []
         self._touched: set[int] = set()
         self._reads: dict[bytes, tuple[Callable[[], None], Callable[[], None], float]] = {}
@@ -295,22 +293,10 @@ class RaftLog:
                 done(0, LOST)
             return
         self._seq += 1
-        stamped = Txn(
-            txn.kind,
-            txn.session_id,
-            txn.time_ms,
-            txn.auth,
-            txn.op,
-            txn.body,
-            txn.timeout_ms,
-            self.id,
-            self.boot,
-            self._seq,
-            request=txn.request,
-        )
-        p = Pending(stamped.to_bytes(), done, time.monotonic(), abandoned=abandoned, obj=stamped)
+        # stamped in place: the caller built this txn for us alone
+        txn.origin, txn.boot, txn.seq = self.id, self.boot, self._seq
+        p = Pending(txn.to_bytes(), done, time.monotonic(), abandoned=abandoned, obj=txn)
         self._pending[self._seq] = p
-        self._own[id(p.txn)] = self._seq
         self._send_pending(p)
         self._wake.set()
 
@@ -321,7 +307,7 @@ class RaftLog:
         the outcome is unknown."""
         for seq, p in list(self._pending.items()):
             if p.abandoned is not None and p.abandoned():
-                self._own.pop(id(self._pending.pop(seq).txn), None)
+                del self._pending[seq]
                 continue
             p.sent_term = -1
             self._send_pending(p)
@@ -409,7 +395,7 @@ class RaftLog:
                     on_timeout()
             for seq, p in list(self._pending.items()):
                 if now - p.since > timeout:  # outcome unknown: the client sees ConnectionLoss
-                    self._own.pop(id(self._pending.pop(seq).txn), None)
+                    del self._pending[seq]
                     if p.done is not None:
                         p.done(0, LOST)
             self._wake.set()
@@ -520,14 +506,15 @@ class RaftLog:
     def _apply_entry(self, e: Entry, replay: bool = False) -> None:
         zxid = e.index
         if e.kind == EntryKind.NORMAL and e.data:
-            # our own proposal comes back as the very bytes object we proposed: use the txn
-            # we built (request already decoded) instead of decoding it again
-            mine = self._pending.get(self._own.get(id(e.data), 0))
-            txn = (
-                mine.obj
-                if mine is not None and mine.txn is e.data and mine.obj
-                else (Txn.from_bytes(e.data))
-            )
+            fields = Txn.unpack(e.data)
+            mine = None
+            if fields[7] == self.id and fields[8] == self.boot:
+                # our own proposal, whoever led when it committed: apply the txn we built
+                # (its request already decoded) and answer its client
+                mine = self._pending.pop(fields[9], None)
+            txn = mine.obj if mine is not None and mine.obj is not None else None
+            if txn is None:
+                txn = Txn.from_fields(fields)
             if not self.dedupe.first_time(txn.origin, txn.boot, txn.seq):
                 result = None
             elif txn.kind is Kind.RECONFIG:
@@ -537,12 +524,8 @@ class RaftLog:
             if not replay:
                 if result is not None:
                     self.on_applied(zxid, txn, result)
-                if txn.origin == self.id and txn.boot == self.boot:
-                    p = self._pending.pop(txn.seq, None)
-                    if p is not None:
-                        self._own.pop(id(p.txn), None)
-                    if p is not None and p.done is not None and result is not None:
-                        p.done(zxid, result)
+                if mine is not None and mine.done is not None and result is not None:
+                    mine.done(zxid, result)
         self.tree.last_zxid = max(self.tree.last_zxid, zxid)
         self.last_index = zxid
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 import msgpack
 
@@ -72,12 +73,26 @@ class Txn:
         )
         return out
 
+    @staticmethod
+    def unpack(data: bytes) -> list[Any]:
+        """The encoded fields (`from_fields` builds the txn): a replica looks at the origin
+        triple, `fields[7:10]`, before deciding whether it needs the txn built at all."""
+        try:
+            fields = msgpack.unpackb(data, raw=False)
+        except (ValueError, TypeError, msgpack.UnpackException) as e:
+            raise ProtocolError(f"undecodable txn: {e}") from None
+        if not isinstance(fields, list) or len(fields) != 10:
+            raise ProtocolError("undecodable txn: not a list of 10 fields")
+        return fields
+
     @classmethod
     def from_bytes(cls, data: bytes) -> Txn:
+        return cls.from_fields(cls.unpack(data))
+
+    @classmethod
+    def from_fields(cls, fields: list[Any]) -> Txn:
         try:
-            kind, sid, t, auth, op, body, timeout, origin, boot, seq = msgpack.unpackb(
-                data, raw=False
-            )
+            kind, sid, t, auth, op, body, timeout, origin, boot, seq = fields
             return cls(
                 _KINDS[kind],
                 sid,
