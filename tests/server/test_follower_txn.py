@@ -11,9 +11,9 @@ from kazoo.client import KazooClient
 
 from roost.server import replicated
 from roost.server.config import Member
-from roost.server.txn import Kind, Txn, TxnResult
 from roost.testing.server import RoostServer, four_letter, free_port
 from roost.tree import DataTree
+from roost.tree.txn import Kind, Txn, TxnResult
 
 
 def test_own_writes_are_applied_from_the_txn_built_at_intake(

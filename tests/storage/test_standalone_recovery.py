@@ -17,9 +17,9 @@ import pytest
 
 from roost.server import snapfork, standalone
 from roost.server.standalone import StandaloneLog
-from roost.server.txn import Kind, Txn
 from roost.storage import DataDir
 from roost.tree import TreeConfig
+from roost.tree.txn import Kind, Txn
 from roost.wire.multi import MultiRequest
 from roost.wire.opcodes import Op, Perm
 from roost.wire.records import ACL, CreateRequest, Id

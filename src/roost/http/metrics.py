@@ -20,7 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from roost.server.replicated import LOST
-from roost.server.txn import Kind, Txn, TxnResult
+from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.errors import Err
 from roost.wire.opcodes import Op
 

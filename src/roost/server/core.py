@@ -18,11 +18,11 @@ from roost.server.replicalog import ReplicaLog
 from roost.server.replicated import LOST, RaftLog
 from roost.server.sessions import SessionTracker
 from roost.server.standalone import StandaloneLog
-from roost.server.txn import Kind, Txn, TxnResult
 from roost.server.watches import WatchManager
 from roost.storage import DataDir
 from roost.tree import DataTree, TreeConfig
 from roost.tree.acl import auth_ids
+from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.errors import Err, ProtocolError
 from roost.wire.multi import MultiRequest
 from roost.wire.opcodes import Op, Perm, Xid

@@ -12,8 +12,8 @@ from typing import Protocol
 
 from roost.raft import RaftNode
 from roost.server.config import Member
-from roost.server.txn import Txn, TxnResult
 from roost.tree import DataTree
+from roost.tree.txn import Txn, TxnResult
 
 Done = Callable[[int, TxnResult], None]
 Applied = Callable[[int, Txn, TxnResult], None]

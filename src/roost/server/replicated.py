@@ -50,9 +50,9 @@ from roost.server.peertls import peer_tls
 from roost.server.raftstore import RaftStore, encode_snapshot_payload
 from roost.server.replicalog import Applied, Done
 from roost.server.snapfork import fork_writer
-from roost.server.txn import Kind, Txn, TxnResult, apply_txn
 from roost.storage import DataDir
 from roost.tree import DataTree, TreeConfig
+from roost.tree.txn import Kind, Txn, TxnResult, apply_nothing, apply_txn
 from roost.wire.errors import Err
 
 log = logging.getLogger("roost.raftlog")
@@ -215,7 +215,7 @@ class RaftLog:
             applied = commit
         self.snapshot_index = snap.meta.index
         self.last_index = applied
-        self.tree.last_zxid = max(self.tree.last_zxid, applied)
+        apply_nothing(self.tree, applied)
         if existed and not cfg.join and self.id not in self.members:
             self.removed = True  # our own state says we are not a member any more
             log.warning("member %d: not a member of the ensemble; serving no client", self.id)
@@ -526,7 +526,7 @@ class RaftLog:
                     self.on_applied(zxid, txn, result)
                 if mine is not None and mine.done is not None and result is not None:
                     mine.done(zxid, result)
-        self.tree.last_zxid = max(self.tree.last_zxid, zxid)
+        apply_nothing(self.tree, zxid)  # (a no-op after a txn: it took this zxid already)
         self.last_index = zxid
 
     # --- membership ------------------------------------------------------------------
@@ -622,7 +622,7 @@ class RaftLog:
         if self.id in self.members:
             self.removed = False
         self._members_changed()
-        self.tree.last_zxid = max(self.tree.last_zxid, index)
+        apply_nothing(self.tree, index)
         self.last_index = self.snapshot_index = index
         log.info("member %d: installed snapshot at 0x%x", self.id, index)
         self.on_reset()

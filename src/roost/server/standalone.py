@@ -19,9 +19,9 @@ from roost.raft import RaftNode
 from roost.server.config import Member
 from roost.server.replicalog import Applied, Done
 from roost.server.snapfork import fork_writer
-from roost.server.txn import Txn, apply_txn
 from roost.storage import DataDir, Entry
 from roost.tree import DataTree, TreeConfig
+from roost.tree.txn import Txn, apply_nothing, apply_txn
 
 log = logging.getLogger("roost.log")
 
@@ -122,7 +122,7 @@ class StandaloneLog:
             # exit); znodes hold no reference cycles, so reference counting still frees them.
             gc.freeze()
         self.last_index = max(self.datadir.wal.last_index, self.snapshot_index, self.tree.last_zxid)
-        self.tree.last_zxid = self.last_index
+        apply_nothing(self.tree, self.last_index)
         t2 = time.monotonic()
         log.info(
             "recovered %d nodes, %d sessions, zxid 0x%x in %.3fs (snapshot at 0x%x loaded in "
