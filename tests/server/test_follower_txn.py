@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from kazoo.client import KazooClient
 
-from roost.server import replicated
+from roost.server import replica
 from roost.server.config import Member
 from roost.testing.server import RoostServer, four_letter, free_port
 from roost.tree import DataTree
@@ -20,14 +20,14 @@ def test_own_writes_are_applied_from_the_txn_built_at_intake(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[tuple[int, int, bool]] = []
-    real = replicated.apply_txn
+    real = replica.apply_txn
 
     def spy(tree: DataTree, zxid: int, txn: Txn) -> TxnResult:
         if txn.kind is Kind.REQUEST:
             seen.append((id(tree), txn.origin, txn.request is not None))
         return real(tree, zxid, txn)
 
-    monkeypatch.setattr(replicated, "apply_txn", spy)
+    monkeypatch.setattr(replica, "apply_txn", spy)
     members = tuple(Member(i, "127.0.0.1", free_port(), free_port()) for i in (1, 2, 3))
     servers = [
         RoostServer(data_dir=tmp_path / f"m{m.id}", port=m.client_port, server_id=m.id,

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from roost.server.replicated import LOST
+from roost.server.replica import LOST
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.errors import Err
 from roost.wire.opcodes import Op

@@ -14,8 +14,9 @@ from roost.server.config import ServerConfig
 from roost.server.connection import Connection
 from roost.server.membership import ReconfigError, parse_zk_reconfig
 from roost.server.reads import READS
+from roost.server.replica import LOST
 from roost.server.replicalog import ReplicaLog
-from roost.server.replicated import LOST, RaftLog
+from roost.server.replicated import RaftLog
 from roost.server.sessions import SessionTracker
 from roost.server.standalone import StandaloneLog
 from roost.server.watches import WatchManager

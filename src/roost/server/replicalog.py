@@ -22,20 +22,29 @@ Applied = Callable[[int, Txn, TxnResult], None]
 class ReplicaLog(Protocol):
     #: this member's id (a standalone server's configured server_id)
     id: int
-    #: the state machine: every committed txn applied in log order
-    tree: DataTree
-    #: the last applied log index (= zxid)
-    last_index: int
     #: the index of the newest snapshot written (or being written)
     snapshot_index: int
     #: the storage error that stopped this log (nothing is acknowledged after it)
     failed: BaseException | None
     fsync_count: int
     batches: int
-    #: the ensemble's member registry (empty on a standalone server)
-    members: dict[int, Member]
     #: the raft node (None on a standalone server, and before `recover`)
     node: RaftNode | None
+
+    @property
+    def tree(self) -> DataTree:
+        """The state machine: every committed txn applied in log order."""
+        ...
+
+    @property
+    def last_index(self) -> int:
+        """The last applied log index (= zxid)."""
+        ...
+
+    @property
+    def members(self) -> dict[int, Member]:
+        """The ensemble's member registry (empty on a standalone server)."""
+        ...
 
     @property
     def ensemble(self) -> bool:

@@ -17,7 +17,6 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import msgpack
 
@@ -25,8 +24,6 @@ from roost.raft import (
     NONE,
     Config,
     ConfState,
-    Entry,
-    EntryKind,
     Message,
     NotLeaderError,
     ProposalDroppedError,
@@ -35,25 +32,16 @@ from roost.raft import (
     Role,
 )
 from roost.server.config import Member, ServerConfig
-from roost.server.membership import (
-    CONFIG_PATH,
-    Change,
-    ReconfigError,
-    StaleConfigError,
-    apply_change,
-    config_version,
-    plan,
-    write_config,
-)
+from roost.server.membership import plan
 from roost.server.peers import PeerTransport
 from roost.server.peertls import peer_tls
 from roost.server.raftstore import RaftStore, encode_snapshot_payload
+from roost.server.replica import LOST, Pending, ReplicaState, encode_image, founders_of
 from roost.server.replicalog import Applied, Done
 from roost.server.snapfork import fork_writer
 from roost.storage import DataDir
 from roost.tree import DataTree, TreeConfig
-from roost.tree.txn import Kind, Txn, TxnResult, apply_nothing, apply_txn
-from roost.wire.errors import Err
+from roost.tree.txn import Txn, apply_nothing
 
 log = logging.getLogger("roost.raftlog")
 
@@ -61,80 +49,9 @@ CH_RAFT = 0
 CH_FORWARD = 1
 CH_TOUCH = 2
 
-LOST = TxnResult(Err.CONNECTION_LOSS, None, [])
 #: applied raft entries kept in memory for followers that lag a little (older ones are read
 #: back from the write-ahead log)
 MEMORY_LOG_ENTRIES = 10_000
-
-
-class Dedupe:
-    """Which (origin, boot, seq) were applied: a contiguous watermark plus the seqs above it."""
-
-    def __init__(self) -> None:
-        self.marks: dict[tuple[int, int], tuple[int, set[int]]] = {}
-
-    def first_time(self, origin: int, boot: int, seq: int) -> bool:
-        key = (origin, boot)
-        known = self.marks.get(key)
-        if known is not None and seq == known[0] + 1 and not known[1]:
-            self.marks[key] = (seq, known[1])  # the usual case: the next one in order
-            return True
-        mark, above = known or (0, set())
-        if seq <= mark or seq in above:
-            return False
-        above.add(seq)
-        while mark + 1 in above:
-            mark += 1
-            above.discard(mark)
-        self.marks[key] = (mark, above)
-        return True
-
-    def to_list(self) -> list[list[int | list[int]]]:
-        return [[o, b, m, sorted(a)] for (o, b), (m, a) in sorted(self.marks.items())]
-
-    @classmethod
-    def from_list(cls, raw: list[list[int | list[int]]]) -> Dedupe:
-        d = cls()
-        for o, b, m, a in raw:
-            assert isinstance(o, int) and isinstance(b, int) and isinstance(m, int)
-            assert isinstance(a, list)
-            d.marks[(o, b)] = (m, set(a))
-        return d
-
-
-@dataclass
-class Pending:
-    txn: bytes
-    done: Done | None
-    since: float
-    sent_term: int = -1
-    #: true once nobody waits for the outcome (the client's connection closed and the
-    #: client was told ConnectionLoss): then it is not sent again after a leader change
-    abandoned: Callable[[], bool] | None = None
-    #: the txn itself, with its decoded request: applying our own entry decodes no request
-    obj: Txn | None = None
-
-
-def encode_image(tree: DataTree, dedupe: Dedupe, members: dict[int, Member]) -> bytes:
-    regs = [[m.id, m.host, m.client_port, m.peer_port, m.role] for m in members.values()]
-    out: bytes = msgpack.packb([tree.to_bytes(), dedupe.to_list(), regs], use_bin_type=True)
-    return out
-
-
-def decode_image(
-    image: bytes, config: TreeConfig, founders: dict[int, Member]
-) -> tuple[DataTree, Dedupe, dict[int, Member]]:
-    """The state machine of a snapshot; an empty image is the founding state."""
-    if not image:
-        tree, dedupe, members = DataTree(config), Dedupe(), dict(founders)
-    else:
-        tree_bytes, raw_dedupe, regs = msgpack.unpackb(image, raw=False)
-        members = {int(r[0]): Member(*r) for r in regs}
-        tree, dedupe = DataTree.from_bytes(tree_bytes, config), Dedupe.from_list(raw_dedupe)
-    node = tree.get(CONFIG_PATH)
-    if node is not None and not node.data and members:
-        write_config(tree, members)  # the founding registry (or an image that lacked it)
-    return tree, dedupe, members
 
 
 class RaftLog:
@@ -161,16 +78,14 @@ class RaftLog:
         self.on_reset = on_reset
         self.id = config.server_id
         self.store = RaftStore(datadir)
-        self.tree = DataTree(tree_config)
-        self.dedupe = Dedupe()
-        self.last_index = 0
+        self.boot = int.from_bytes(os.urandom(6), "big")
+        #: the replicated state and our pending proposals (no I/O: this class is its host)
+        self.state = ReplicaState(self.id, self.boot, tree_config, self._founders(), on_applied)
+        self.state.on_members = self._members_changed
         self.snapshot_index = 0
         self.failed: BaseException | None = None
         self.fsync_count = 0
         self.batches = 0
-        self.boot = int.from_bytes(os.urandom(6), "big")
-        self._seq = 0
-        self._pending: dict[int, Pending] = {}
         self._to_propose: list[bytes] = []
         self._touched: set[int] = set()
         self._reads: dict[bytes, tuple[Callable[[], None], Callable[[], None], float]] = {}
@@ -182,16 +97,31 @@ class RaftLog:
         self.transport: PeerTransport | None = None
         self.role = Role.FOLLOWER
         self.leader = NONE
-        self.members: dict[int, Member] = self._founders()
-        #: an applied membership change took this member out of the registry (and none has
-        #: put it back): it serves no client, and stops talking to the others once raft's
-        #: configuration lost it too or no leader talks to it any more
-        self.removed = False
         self._peers_dropped = False
         self._snapshot_task: asyncio.Task[None] | None = None
         self._rng = random.Random(self.boot ^ self.id)
         self._snapshot_gap = self._next_snapshot_gap()
         self._leaderless_since: float | None = time.monotonic()
+
+    # --- the replicated state (see ReplicaState) ------------------------------------------
+    @property
+    def tree(self) -> DataTree:
+        return self.state.tree
+
+    @property
+    def members(self) -> dict[int, Member]:
+        return self.state.members
+
+    @property
+    def last_index(self) -> int:
+        return self.state.last_index
+
+    @property
+    def removed(self) -> bool:
+        """An applied membership change took this member out of the registry: it serves no
+        client, and stops talking to the others once raft's configuration lost it too or no
+        leader talks to it any more."""
+        return self.state.removed
 
     # --- start-up --------------------------------------------------------------------
     def recover(self) -> None:
@@ -203,21 +133,20 @@ class RaftLog:
             founders: dict[int, Member] = {}  # not a member until our addition is applied
         else:
             founders = self._founders(self.store.snapshot_meta().conf)
-        self.tree, self.dedupe, self.members = decode_image(
-            self.store.state_image, self.tree_config, founders
-        )
+        state = self.state
+        state.load(self.store.state_image, founders)
         snap = self.store.snapshot()
         applied = snap.meta.index
         commit = self.store.mem.hard_state.commit
         if commit > applied:
             for e in self.store.entries(applied + 1, commit + 1, 1 << 62):
-                self._apply_entry(e, replay=True)
+                state.apply(e, replay=True)
             applied = commit
         self.snapshot_index = snap.meta.index
-        self.last_index = applied
-        apply_nothing(self.tree, applied)
-        if existed and not cfg.join and self.id not in self.members:
-            self.removed = True  # our own state says we are not a member any more
+        state.last_index = applied
+        apply_nothing(state.tree, applied)
+        if existed and not cfg.join and self.id not in state.members:
+            state.removed = True  # our own state says we are not a member any more
             log.warning("member %d: not a member of the ensemble; serving no client", self.id)
         rc = Config(
             id=self.id,
@@ -280,7 +209,7 @@ class RaftLog:
     def serving(self) -> bool:
         """This member is in the ensemble's registry: it may serve clients. False for a
         removed member, and for a joiner until its addition is applied."""
-        return self.id in self.members
+        return self.state.serving
 
     # --- inputs ----------------------------------------------------------------------
     def propose(
@@ -288,16 +217,11 @@ class RaftLog:
     ) -> None:
         if self._closing:
             raise RuntimeError("log is closed")
-        if len(self._pending) >= self.config.max_waiting_requests and self.leader == NONE:
+        if len(self.state.pending) >= self.config.max_waiting_requests and self.leader == NONE:
             if done is not None:  # no leader and the waiting room is full: fail fast
                 done(0, LOST)
             return
-        self._seq += 1
-        # stamped in place: the caller built this txn for us alone
-        txn.origin, txn.boot, txn.seq = self.id, self.boot, self._seq
-        p = Pending(txn.to_bytes(), done, time.monotonic(), abandoned=abandoned, obj=txn)
-        self._pending[self._seq] = p
-        self._send_pending(p)
+        self._send_pending(self.state.stamp(txn, done, abandoned, time.monotonic()))
         self._wake.set()
 
     def _resend_all(self) -> None:
@@ -305,10 +229,7 @@ class RaftLog:
         state machine applies each at most once. Abandoned ones are dropped instead: an
         old leader's unacknowledged writes must not come back once their client was told
         the outcome is unknown."""
-        for seq, p in list(self._pending.items()):
-            if p.abandoned is not None and p.abandoned():
-                del self._pending[seq]
-                continue
+        for p in self.state.to_resend():
             p.sent_term = -1
             self._send_pending(p)
 
@@ -393,11 +314,9 @@ class RaftLog:
                 if now - since > timeout:
                     del self._reads[ctx]
                     on_timeout()
-            for seq, p in list(self._pending.items()):
-                if now - p.since > timeout:  # outcome unknown: the client sees ConnectionLoss
-                    del self._pending[seq]
-                    if p.done is not None:
-                        p.done(0, LOST)
+            for p in self.state.expire(now, timeout):
+                if p.done is not None:  # outcome unknown: the client sees ConnectionLoss
+                    p.done(0, LOST)
             self._wake.set()
 
     async def _run(self) -> None:
@@ -435,8 +354,9 @@ class RaftLog:
         self._send(rd.messages_after_persist)
         if rd.snapshot is not None:
             self._install(rd.snapshot.data, rd.snapshot.meta.index, rd.snapshot.meta.conf)
+        apply = self.state.apply
         for e in rd.committed_entries:
-            self._apply_entry(e)
+            apply(e)
         for rs in rd.read_states:
             asked = self._reads.pop(rs.context, None)
             if asked is not None:
@@ -502,66 +422,9 @@ class RaftLog:
         for then in ready:
             then()
 
-    # --- applying ---------------------------------------------------------------------
-    def _apply_entry(self, e: Entry, replay: bool = False) -> None:
-        zxid = e.index
-        if e.kind == EntryKind.NORMAL and e.data:
-            fields = Txn.unpack(e.data)
-            mine = None
-            if fields[7] == self.id and fields[8] == self.boot:
-                # our own proposal, whoever led when it committed: apply the txn we built
-                # (its request already decoded) and answer its client
-                mine = self._pending.pop(fields[9], None)
-            txn = mine.obj if mine is not None and mine.obj is not None else None
-            if txn is None:
-                txn = Txn.from_fields(fields)
-            if not self.dedupe.first_time(txn.origin, txn.boot, txn.seq):
-                result = None
-            elif txn.kind is Kind.RECONFIG:
-                result = self._apply_reconfig(zxid, txn, replay)
-            else:
-                result = apply_txn(self.tree, zxid, txn)
-            if not replay:
-                if result is not None:
-                    self.on_applied(zxid, txn, result)
-                if mine is not None and mine.done is not None and result is not None:
-                    mine.done(zxid, result)
-        apply_nothing(self.tree, zxid)  # (a no-op after a txn: it took this zxid already)
-        self.last_index = zxid
-
     # --- membership ------------------------------------------------------------------
     def _founders(self, conf: ConfState | None = None) -> dict[int, Member]:
-        """The founding registry: the configured members (those of raft's founding
-        configuration `conf` when given: a joiner's configuration lists itself too)."""
-        ids = None if conf is None else conf.voters | conf.learners
-        return {m.id: m for m in self.config.members if ids is None or m.id in ids}
-
-    def _apply_reconfig(self, zxid: int, txn: Txn, replay: bool) -> TxnResult:
-        was = self.id in self.members
-        try:
-            change = Change.from_bytes(txn.body)
-            self.members = apply_change(self.members, change, config_version(self.tree))
-        except StaleConfigError as e:
-            log.warning("member %d: reconfig at 0x%x refused: %s", self.id, zxid, e)
-            return TxnResult(Err.BAD_VERSION, None, [])
-        except (ReconfigError, ValueError) as e:
-            log.warning("member %d: reconfig at 0x%x refused: %s", self.id, zxid, e)
-            return TxnResult(Err.BAD_ARGUMENTS, None, [])
-        events = write_config(self.tree, self.members, zxid, txn.time_ms)
-        log.info("member %d: members now %s", self.id, sorted(self.members))
-        if self.id in self.members:
-            self.removed = False
-        elif was:
-            self.removed = True
-            log.warning(
-                "member %d: removed from the ensemble at 0x%x: serving no client; stop this "
-                "process",
-                self.id,
-                zxid,
-            )
-        if not replay:
-            self._members_changed()
-        return TxnResult(0, None, events)
+        return founders_of(self.config.members, conf)
 
     def _members_changed(self) -> None:
         if self.transport is None:
@@ -586,9 +449,7 @@ class RaftLog:
         self.transport.update_peers({})
 
     def config_text(self) -> bytes:
-        """/zookeeper/config's data (ZooKeeper's format)."""
-        node = self.tree.get(CONFIG_PATH)
-        return node.data or b"" if node is not None else b""
+        return self.state.config_text()
 
     def _reconcile(self) -> None:
         """On the leader: move raft's membership one step towards the registry."""
@@ -616,20 +477,15 @@ class RaftLog:
         """A snapshot from the leader replaced our state. A joiner may get one taken before
         its own addition: that is not a removal (`removed` only changes when an applied
         change takes this member out)."""
-        self.tree, self.dedupe, self.members = decode_image(
-            self.store.state_image, self.tree_config, self._founders(conf)
-        )
-        if self.id in self.members:
-            self.removed = False
+        self.state.install(self.store.state_image, index, self._founders(conf))
         self._members_changed()
-        apply_nothing(self.tree, index)
-        self.last_index = self.snapshot_index = index
+        self.snapshot_index = index
         log.info("member %d: installed snapshot at 0x%x", self.id, index)
         self.on_reset()
 
     async def snapshot(self) -> None:
         index = self.last_index
-        image = encode_image(self.tree, self.dedupe, self.members)
+        image = self.state.image()
         conf = self._node.conf_state
         loop = asyncio.get_running_loop()
         keep = self.config.snapshots_to_keep
@@ -653,7 +509,8 @@ class RaftLog:
         conf = self._node.conf_state
         self.snapshot_index = index  # no new attempt before another gap of txns
         self._snapshot_gap = self._next_snapshot_gap()
-        tree, dedupe, members = self.tree, self.dedupe, self.members
+        st = self.state
+        tree, dedupe, members = st.tree, st.dedupe, st.members
         snapshots = self.datadir.snapshots
 
         def write() -> None:
