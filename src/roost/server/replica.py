@@ -35,6 +35,9 @@ from roost.wire.errors import Err
 
 log = logging.getLogger("roost.raftlog")
 
+#: planted bugs (for the simulator's self-test): apply a resent txn again
+KNOWN_BUGS = frozenset({"apply_resent_twice"})
+
 #: the outcome of a proposal nobody can vouch for (timed out, or no leader and no room)
 LOST = TxnResult(Err.CONNECTION_LOSS, None, [])
 
@@ -119,8 +122,13 @@ class ReplicaState:
         tree_config: TreeConfig,
         founders: dict[int, Member],
         applied: Applied,
+        _bugs: frozenset[str] = frozenset(),
     ) -> None:
         self.id = member_id
+        #: planted bugs the simulator must catch (never set in production)
+        if _bugs - KNOWN_BUGS:
+            raise ValueError(f"unknown bugs {sorted(_bugs - KNOWN_BUGS)}")
+        self._skip_dedupe = "apply_resent_twice" in _bugs
         #: a per-start nonce: (id, boot, seq) names each of this start's proposals
         self.boot = boot
         self.tree_config = tree_config
@@ -205,7 +213,9 @@ class ReplicaState:
             if txn is None:
                 txn = Txn.from_fields(fields)
             result: TxnResult | None
-            if not self.dedupe.first_time(txn.origin, txn.boot, txn.seq):
+            if not self.dedupe.first_time(txn.origin, txn.boot, txn.seq) and not (
+                self._skip_dedupe
+            ):
                 result = None
             elif txn.kind is Kind.RECONFIG:
                 result = self._apply_reconfig(zxid, txn, replay)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from roost.raft import ConfChange, ConfChangeType, MemoryStorage, ProposalDroppedError
+from roost.tree.txn import Kind, Txn
 
 from .checker import InvariantViolation
 from .events import CRASH_NOW, FAULT, HEAL, MEMBER
@@ -170,7 +171,7 @@ class Chaos:
         p = self.probe
         if p is None or p[0] != leader.id or p[1] != node.term:
             self.probes += 1
-            data = f"probe{self.probes}".encode()
+            data = Txn(Kind.NOOP, origin=0, boot=0, seq=self.probes).to_bytes()
             try:
                 idx = node.propose(data)
             except ProposalDroppedError:

@@ -2,9 +2,12 @@
 
 Time is simulated milliseconds; every node ticks on its own period; messages travel
 through `SimNetwork`; "disks" are `MemoryStorage` objects that hold only what the host
-loop persisted. A run has a safety phase with faults, then a liveness phase with every
-fault healed: a leader must be elected and a fresh proposal applied by every member
-within `LIVENESS_BOUND_MS`.
+loop persisted. Each node's state machine is the production replica state
+(`roost.server.replica.ReplicaState`, the real `DataTree`): clients' txns are stamped by
+the member they reach (which forwards them, and sometimes resends them, to a leader), and
+every member must apply each txn once, at one zxid, into identical trees. A run has a
+safety phase with faults, then a liveness phase with every fault healed: a leader must be
+elected and a fresh proposal applied by every member within `LIVENESS_BOUND_MS`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgpack
 
 from roost.raft import (
     ConfChange,
@@ -32,6 +37,12 @@ from roost.raft import (
     Role,
     Snapshot,
 )
+from roost.server.replica import KNOWN_BUGS as REPLICA_BUGS
+from roost.server.replica import ReplicaState
+from roost.tree import TreeConfig
+from roost.tree.txn import Kind, Txn, TxnResult
+from roost.wire.opcodes import Op
+from roost.wire.records import ACL, CreateRequest, Id
 
 from .chaos import Chaos
 from .checker import Checker, Durable, InvariantViolation
@@ -41,6 +52,11 @@ from .profile import Profile
 
 LIVENESS_BOUND_MS = 4000
 MAX_BACKLOG = 50  # proposals wait while a leader has this many uncommitted entries
+#: compare the members' trees (a full digest) at every zxid that is a multiple of this
+TREE_CHECK_EVERY = 32
+#: a client's txn is sent again (as after a leader change) with this probability
+RESEND = 0.15
+_OPEN = [ACL(31, Id("world", "anyone"))]
 
 
 def replay_command(nodes: int, seed: int, bugs: frozenset[str]) -> str:
@@ -84,6 +100,7 @@ class SimNode:
     led_term: int = 0
     removed: bool = False
     waiting_reads: dict[bytes, int] = field(default_factory=dict)
+    replica: ReplicaState | None = None
 
 
 def _digest(prev: bytes, e: Entry) -> bytes:
@@ -115,6 +132,10 @@ class SimCluster:
         self.done = False
         self._proposal_seq = 0
         self.chaos = Chaos(self)
+        #: (origin, boot, seq) -> the zxid it applied at (on any member)
+        self.txn_zxids: dict[tuple[int, int, int], int] = {}
+        #: zxid -> the tree digest the first member to apply it had
+        self.tree_digests: dict[int, int] = {}
         conf = ConfState(frozenset(range(1, nodes + 1)))
         for i in range(1, nodes + 1):
             st = MemoryStorage()
@@ -146,24 +167,48 @@ class SimCluster:
             max_size_per_msg=p.max_size_per_msg, max_inflight_msgs=p.max_inflight,
             pre_vote=p.pre_vote, check_quorum=p.check_quorum, lease_reads=p.lease_reads,
             snapshot_chunk_size=p.snapshot_chunk,
-            _bugs=self.bugs,
+            _bugs=self.bugs - REPLICA_BUGS,
         )
 
     def _start(self, sn: SimNode) -> None:
         sn.incarnation += 1
         sn.crash_armed = False
         snap = sn.storage.snapshot()
-        sn.sm_index, sn.sm_digest = self._restore_sm(snap)
+        sn.sm_index, sn.sm_digest, image = self._restore_sm(snap)
+        sn.replica = ReplicaState(
+            sn.id, sn.incarnation, TreeConfig(), {}, self._applied_sink(sn),
+            _bugs=self.bugs & REPLICA_BUGS,
+        )
+        sn.replica.install(image, sn.sm_index, {})
         sn.node = RaftNode(self._config(sn), sn.storage, random.Random(self.rng.getrandbits(64)))
         sn.commit_seen = sn.node.committed
         sn.led_term = 0
         sn.waiting_reads.clear()
         self.schedule(self.rng.randint(1, sn.tick_period), TICK, (sn.id, sn.incarnation))
 
-    def _restore_sm(self, snap: Snapshot) -> tuple[int, bytes]:
-        if len(snap.data) < 8:
-            return snap.meta.index, b""  # empty (the bootstrap snapshot)
-        return int.from_bytes(snap.data[:8], "big"), snap.data[8:]
+    def _restore_sm(self, snap: Snapshot) -> tuple[int, bytes, bytes]:
+        """(applied index, digest chain, replica image) of a snapshot."""
+        if not snap.data:
+            return snap.meta.index, b"", b""  # empty (the bootstrap snapshot)
+        index, digest, image = msgpack.unpackb(snap.data)
+        return int(index), bytes(digest), bytes(image)
+
+    def _applied_sink(self, sn: SimNode) -> Callable[[int, Txn, TxnResult], None]:
+        def applied(zxid: int, txn: Txn, result: TxnResult) -> None:
+            key = (txn.origin, txn.boot, txn.seq)
+            at = self.txn_zxids.setdefault(key, zxid)
+            if at != zxid:
+                raise InvariantViolation(
+                    f"txn {key} applied at zxid {zxid} on node {sn.id}, and at {at} before "
+                    "(a resent txn applied twice)")
+        return applied
+
+    def _check_tree(self, sn: SimNode) -> None:
+        assert sn.replica is not None
+        digest = sn.replica.tree.digest()
+        first = self.tree_digests.setdefault(sn.sm_index, digest)
+        if first != digest:
+            raise InvariantViolation(f"node {sn.id}'s tree differs at zxid {sn.sm_index}")
 
     def durable(self, sn: SimNode) -> Durable:
         st = sn.storage
@@ -202,10 +247,13 @@ class SimCluster:
             st.set_hard_state(rd.hard_state)
 
     def _apply(self, sn: SimNode, rd: Ready) -> None:
+        replica = sn.replica
+        assert replica is not None
         if rd.snapshot is not None:
-            idx, dig = self._restore_sm(rd.snapshot)
+            idx, dig, image = self._restore_sm(rd.snapshot)
             self.checker.on_install(sn.id, idx, dig)
             sn.sm_index, sn.sm_digest = idx, dig
+            replica.install(image, idx, {})
             self.stats.snapshots_sent += 1
         for e in rd.committed_entries:
             if e.index != sn.sm_index + 1:
@@ -214,6 +262,9 @@ class SimCluster:
             sn.sm_digest = _digest(sn.sm_digest, e)
             sn.sm_index = e.index
             self.checker.on_apply(sn.id, e, sn.sm_digest)
+            replica.apply(e)
+            if e.index % TREE_CHECK_EVERY == 0:
+                self._check_tree(sn)
             self.stats.applied += 1
             if e.kind is EntryKind.CONF_CHANGE:
                 self._on_conf_applied(sn, ConfChange.from_bytes(e.data))
@@ -255,7 +306,8 @@ class SimCluster:
             return
         if sn.sm_index != node.applied:
             return
-        data = sn.sm_index.to_bytes(8, "big") + sn.sm_digest
+        assert sn.replica is not None
+        data: bytes = msgpack.packb([sn.sm_index, sn.sm_digest, sn.replica.image()])
         st.create_snapshot(sn.sm_index, node.conf_state, data)
         st.compact(sn.sm_index)
 
@@ -347,9 +399,18 @@ class SimCluster:
         if leaders and self.healed_at < 0:
             count = 1 if self.rng.random() < 0.7 else self.rng.randint(2, 8)
             datas = []
+            # the client's member stamps its txns and forwards them to the leader
+            origin = self.rng.choice(self.alive())
+            assert origin.replica is not None
             for _k in range(count):
                 self._proposal_seq += 1
-                datas.append(f"p{self._proposal_seq}".encode())
+                req = CreateRequest(f"/p{self._proposal_seq}", b"", _OPEN, 0)
+                txn = Txn(Kind.REQUEST, 0, self.now, (), int(Op.CREATE), req.to_bytes(),
+                          request=req)
+                datas.append(origin.replica.stamp(txn, None, None, self.now).txn)
+            pending = list(origin.replica.pending.values())
+            if pending and self.rng.random() < RESEND:  # sent again, as after a leader change
+                datas.append(self.rng.choice(pending).txn)
             assert sn.node is not None
             with contextlib.suppress(ProposalDroppedError):
                 sn.node.propose_batch(datas)
