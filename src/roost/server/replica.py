@@ -35,8 +35,9 @@ from roost.wire.errors import Err
 
 log = logging.getLogger("roost.raftlog")
 
-#: planted bugs (for the simulator's self-test): apply a resent txn again
-KNOWN_BUGS = frozenset({"apply_resent_twice"})
+#: planted bugs (for the simulator's self-test): apply a resent txn again; take a snapshot
+#: image that lacks this member for its removal (the joiner's bug of issue 16)
+KNOWN_BUGS = frozenset({"apply_resent_twice", "joiner_removed_by_old_snapshot"})
 
 #: the outcome of a proposal nobody can vouch for (timed out, or no leader and no room)
 LOST = TxnResult(Err.CONNECTION_LOSS, None, [])
@@ -129,6 +130,7 @@ class ReplicaState:
         if _bugs - KNOWN_BUGS:
             raise ValueError(f"unknown bugs {sorted(_bugs - KNOWN_BUGS)}")
         self._skip_dedupe = "apply_resent_twice" in _bugs
+        self._old_snapshot_removes = "joiner_removed_by_old_snapshot" in _bugs
         #: a per-start nonce: (id, boot, seq) names each of this start's proposals
         self.boot = boot
         self.tree_config = tree_config
@@ -165,6 +167,8 @@ class ReplicaState:
         its own addition: that is not a removal (`removed` only changes when an applied
         change takes this member out)."""
         self.load(image, founders)
+        if self._old_snapshot_removes and self.id not in self.members:
+            self.removed = True
         apply_nothing(self.tree, index)
         self.last_index = index
 

@@ -4,8 +4,9 @@ forwarding and resending, read barriers, session pings, membership reconciliatio
 `ReplicaCore` reads no clock and draws no random number: every input carries the host's
 `now` (seconds, monotonic) and read contexts come from the host. Its effects go to sinks
 the host gives it: `send(to, channel, payload) -> bool` (False: no link to that member
-now), `on_role`, `on_touch`, `on_reset`, `on_drop_peers`, plus the `ReplicaState` sinks
-(applied txns, each proposal's `done`). The host (`RaftLog`) runs the loop:
+now; `send_raft(message)` for raft's own, by default encoded onto channel 0), `on_role`,
+`on_touch`, `on_reset`, `on_drop_peers`, plus the `ReplicaState` sinks (applied txns,
+each proposal's `done`). The host (`RaftLog`, or the simulator) runs the loop:
 
     rd = core.ready(now)          # proposals batched, soft state and early messages out
     persist rd                    # entries, hard state, snapshot: the host's disk
@@ -75,11 +76,15 @@ class ReplicaCore:
         on_touch: Callable[[list[int]], None] = lambda sids: None,
         on_reset: Callable[[], None] = lambda: None,
         on_drop_peers: Callable[[], None] = lambda: None,
+        send_raft: Callable[[Message], object] | None = None,
     ) -> None:
         self.state = state
         self.node = node
         self.config = config
         self.send = send
+        self.send_raft: Callable[[Message], object] = send_raft or (
+            lambda m: send(m.to, CH_RAFT, m.to_bytes())
+        )
         self.on_role = on_role
         self.on_touch = on_touch
         self.on_reset = on_reset
@@ -246,9 +251,9 @@ class ReplicaCore:
             self._check_removed(now)
 
     def _send(self, msgs: tuple[Message, ...]) -> None:
-        send = self.send
+        send = self.send_raft
         for m in msgs:
-            send(m.to, CH_RAFT, m.to_bytes())
+            send(m)
 
     def _role_change(self, role: Role, leader: int, now: float) -> None:
         old_leader = self.leader

@@ -2,17 +2,18 @@
 
 Time is simulated milliseconds; every node ticks on its own period; messages travel
 through `SimNetwork`; "disks" are `MemoryStorage` objects that hold only what the host
-loop persisted. Each node's state machine is the production replica state
-(`roost.server.replica.ReplicaState`, the real `DataTree`): clients' txns are stamped by
-the member they reach (which forwards them, and sometimes resends them, to a leader), and
-every member must apply each txn once, at one zxid, into identical trees. A run has a
+loop persisted. Each node is the production replica (`roost.server.replicacore.ReplicaCore`
+over `ReplicaState` and the real `DataTree`), driven as the server drives it (ready,
+persist, advance, settle): clients' txns are stamped by the member they reach, forwarded
+to the leader over the simulated network and resent after leader changes; membership
+changes are reconfig txns that the leader's core turns into raft steps; every member must
+apply each txn once, at one zxid, into identical trees. A run has a
 safety phase with faults, then a liveness phase with every fault healed: a leader must be
 elected and a fresh proposal applied by every member within `LIVENESS_BOUND_MS`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import heapq
 import random
@@ -31,14 +32,14 @@ from roost.raft import (
     EntryKind,
     MemoryStorage,
     Message,
-    ProposalDroppedError,
     RaftNode,
     Ready,
     Role,
     Snapshot,
 )
 from roost.server.replica import KNOWN_BUGS as REPLICA_BUGS
-from roost.server.replica import ReplicaState
+from roost.server.replica import ReplicaState, founders_of
+from roost.server.replicacore import CoreConfig, ReplicaCore
 from roost.tree import TreeConfig
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.opcodes import Op
@@ -47,14 +48,16 @@ from roost.wire.records import ACL, CreateRequest, Id
 from .chaos import Chaos
 from .checker import Checker, Durable, InvariantViolation
 from .events import CRASH_NOW, DELIVER, FAULT, HEAL, MEMBER, PHASE, PROPOSE, READ, RESTART, TICK
+from .members import SIM_MEMBERS
 from .network import LinkFaults, SimNetwork
 from .profile import Profile
 
 LIVENESS_BOUND_MS = 4000
 MAX_BACKLOG = 50  # proposals wait while a leader has this many uncommitted entries
-#: compare the members' trees (a full digest) at every zxid that is a multiple of this
-TREE_CHECK_EVERY = 32
-#: a client's txn is sent again (as after a leader change) with this probability
+#: compare the members' trees (a full digest) after a batch ending at a multiple of this
+TREE_CHECK_EVERY = 8
+#: after a client's txn, its member sends all its pending ones again (as when its link to
+#: the leader comes back) with this probability
 RESEND = 0.15
 _OPEN = [ACL(31, Id("world", "anyone"))]
 
@@ -101,6 +104,9 @@ class SimNode:
     removed: bool = False
     waiting_reads: dict[bytes, int] = field(default_factory=dict)
     replica: ReplicaState | None = None
+    core: ReplicaCore | None = None
+    #: a removed member dropped its peers: nothing leaves it or reaches it
+    dropped: bool = False
 
 
 def _digest(prev: bytes, e: Entry) -> bytes:
@@ -179,8 +185,18 @@ class SimCluster:
             sn.id, sn.incarnation, TreeConfig(), {}, self._applied_sink(sn),
             _bugs=self.bugs & REPLICA_BUGS,
         )
-        sn.replica.install(image, sn.sm_index, {})
+        # a joiner (empty disk) is no member until its addition applies
+        sn.replica.install(image, sn.sm_index, founders_of(SIM_MEMBERS, snap.meta.conf))
         sn.node = RaftNode(self._config(sn), sn.storage, random.Random(self.rng.getrandbits(64)))
+        sn.dropped = False
+        sn.core = ReplicaCore(
+            sn.replica, sn.node,
+            CoreConfig(election_ticks=10, tick_s=sn.tick_period / 1000, request_timeout_s=5.0,
+                       max_waiting=1000, members=SIM_MEMBERS),
+            self._forward_sink(sn), self.now / 1000,
+            on_drop_peers=lambda: self._drop(sn),
+            send_raft=lambda m: self.send(sn, m),
+        )
         sn.commit_seen = sn.node.committed
         sn.led_term = 0
         sn.waiting_reads.clear()
@@ -206,9 +222,25 @@ class SimCluster:
     def _check_tree(self, sn: SimNode) -> None:
         assert sn.replica is not None
         digest = sn.replica.tree.digest()
-        first = self.tree_digests.setdefault(sn.sm_index, digest)
+        zxid = sn.replica.last_index
+        first = self.tree_digests.setdefault(zxid, digest)
         if first != digest:
-            raise InvariantViolation(f"node {sn.id}'s tree differs at zxid {sn.sm_index}")
+            raise InvariantViolation(f"node {sn.id}'s tree differs at zxid {zxid}")
+
+    def _forward_sink(self, sn: SimNode) -> Callable[[int, int, bytes], bool]:
+        """The core's peer channels other than raft's (forwarded txns, session pings)."""
+        def send(to: int, channel: int, payload: bytes) -> bool:
+            if sn.dropped:
+                return False
+            self.stats.messages += 1
+            for d in self.net.delays(sn.id, to):
+                self.schedule(d, DELIVER, (sn.id, to, channel, payload))
+            return True
+        return send
+
+    def _drop(self, sn: SimNode) -> None:
+        self.log(f"node {sn.id} drops its peers (removed)")
+        sn.dropped = True
 
     def durable(self, sn: SimNode) -> Durable:
         st = sn.storage
@@ -216,26 +248,27 @@ class SimCluster:
 
     # ------------------------------------------------------------------ the host loop
     def process(self, sn: SimNode) -> None:
-        """Drive one node's Ready loop the way a real host would."""
-        node = sn.node
-        while node is not None and node.has_ready():
-            rd = node.ready()
+        """Drive one node's core the way the server's host does: ready, persist, advance,
+        settle."""
+        node, core = sn.node, sn.core
+        now = self.now / 1000
+        while node is not None and core is not None and (rd := core.ready(now)) is not None:
             raft = node.raft
-            self.checker.on_entries(sn.id, raft, rd.entries)
-            for m in rd.messages:
-                self.send(sn, m)
+            self.checker.on_entries(sn.id, raft, rd.entries)  # (early messages went out)
             if sn.crash_armed and (rd.entries or rd.hard_state or rd.snapshot):
                 if self.rng.random() < 0.4:  # torn: the log reached the disk, the state not
                     self._persist(sn, rd, hard_state=False)
                 self.crash(sn, "mid-ready")
                 return
             self._persist(sn, rd)
-            for m in rd.messages_after_persist:
-                self.send(sn, m)
-            self._apply(sn, rd)
-            node.advance()
+            image = self._check_apply(sn, rd)
+            core.advance(rd, image)
+            if sn.replica is not None and sn.replica.last_index % TREE_CHECK_EVERY == 0:
+                self._check_tree(sn)
             self._after_ready(sn, node)
             self._maybe_compact(sn, node)
+        if core is not None and sn.node is not None:
+            core.settle(now)
 
     def _persist(self, sn: SimNode, rd: Ready, hard_state: bool = True) -> None:
         st = sn.storage
@@ -246,14 +279,14 @@ class SimCluster:
         if hard_state and rd.hard_state is not None:
             st.set_hard_state(rd.hard_state)
 
-    def _apply(self, sn: SimNode, rd: Ready) -> None:
-        replica = sn.replica
-        assert replica is not None
+    def _check_apply(self, sn: SimNode, rd: Ready) -> bytes:
+        """The checks on what `rd` applies (before the core applies it); returns the
+        replica image of the snapshot it installs."""
+        image = b""
         if rd.snapshot is not None:
             idx, dig, image = self._restore_sm(rd.snapshot)
             self.checker.on_install(sn.id, idx, dig)
             sn.sm_index, sn.sm_digest = idx, dig
-            replica.install(image, idx, {})
             self.stats.snapshots_sent += 1
         for e in rd.committed_entries:
             if e.index != sn.sm_index + 1:
@@ -262,9 +295,6 @@ class SimCluster:
             sn.sm_digest = _digest(sn.sm_digest, e)
             sn.sm_index = e.index
             self.checker.on_apply(sn.id, e, sn.sm_digest)
-            replica.apply(e)
-            if e.index % TREE_CHECK_EVERY == 0:
-                self._check_tree(sn)
             self.stats.applied += 1
             if e.kind is EntryKind.CONF_CHANGE:
                 self._on_conf_applied(sn, ConfChange.from_bytes(e.data))
@@ -277,6 +307,7 @@ class SimCluster:
                     f"linearizable read: node {sn.id} got read index {rs.index} but index "
                     f"{need} was applied before the read began")
             self.stats.reads_served += 1
+        return image
 
     def _after_ready(self, sn: SimNode, node: RaftNode) -> None:
         raft = node.raft
@@ -312,6 +343,8 @@ class SimCluster:
         st.compact(sn.sm_index)
 
     def send(self, sn: SimNode, m: Message) -> None:
+        if sn.dropped:
+            return
         self.checker.on_send(sn.id, m, self.durable(sn))
         self.stats.messages += 1
         for d in self.net.delays(m.frm, m.to):
@@ -320,6 +353,7 @@ class SimCluster:
     def crash(self, sn: SimNode, why: str) -> None:
         self.log(f"node {sn.id} crashes ({why})")
         sn.node = None
+        sn.core = None
         sn.crash_armed = False
         sn.incarnation += 1
         self.stats.crashes += 1
@@ -333,6 +367,7 @@ class SimCluster:
                 gone.removed = True
                 self.log(f"node {gone.id} removed; stopping it")
                 gone.node = None
+                gone.core = None
                 gone.incarnation += 1
 
     # ------------------------------------------------------------------ events
@@ -366,17 +401,24 @@ class SimCluster:
     def _on_tick(self, arg: tuple[int, int]) -> None:
         nid, inc = arg
         sn = self.nodes[nid]
-        if sn.node is None or sn.incarnation != inc:
+        if sn.node is None or sn.core is None or sn.incarnation != inc:
             return
-        sn.node.tick()
+        sn.core.tick(self.now / 1000)
         self.process(sn)
         self.schedule(sn.tick_period, TICK, arg)
         if self.healed_at >= 0 and sn.node is not None and sn.node.role is Role.LEADER:
             self.chaos.liveness_step(sn)
 
-    def _on_deliver(self, m: Message) -> None:
+    def _on_deliver(self, m: Message | tuple[int, int, int, bytes]) -> None:
+        if isinstance(m, tuple):  # a forwarded txn or a batch of session pings
+            frm, to, channel, payload = m
+            dest = self.nodes.get(to)
+            if dest is not None and dest.core is not None and not dest.dropped:
+                dest.core.receive(frm, channel, payload)
+                self.process(dest)
+            return
         sn = self.nodes.get(m.to)
-        if sn is None or sn.node is None:
+        if sn is None or sn.node is None or sn.dropped:
             return
         if self.profile.encode:
             m = Message.from_bytes(m.to_bytes())
@@ -398,23 +440,18 @@ class SimCluster:
                 leaders = []  # clients back off while the leader is this far behind
         if leaders and self.healed_at < 0:
             count = 1 if self.rng.random() < 0.7 else self.rng.randint(2, 8)
-            datas = []
             # the client's member stamps its txns and forwards them to the leader
             origin = self.rng.choice(self.alive())
-            assert origin.replica is not None
+            assert origin.core is not None
             for _k in range(count):
                 self._proposal_seq += 1
                 req = CreateRequest(f"/p{self._proposal_seq}", b"", _OPEN, 0)
                 txn = Txn(Kind.REQUEST, 0, self.now, (), int(Op.CREATE), req.to_bytes(),
                           request=req)
-                datas.append(origin.replica.stamp(txn, None, None, self.now).txn)
-            pending = list(origin.replica.pending.values())
-            if pending and self.rng.random() < RESEND:  # sent again, as after a leader change
-                datas.append(self.rng.choice(pending).txn)
-            assert sn.node is not None
-            with contextlib.suppress(ProposalDroppedError):
-                sn.node.propose_batch(datas)
-            self.process(sn)
+                origin.core.propose(txn, None, None, self.now / 1000)
+            if self.rng.random() < RESEND:  # its link to the leader came back: resend all
+                origin.core.resend_all()
+            self.process(origin)
         if self.healed_at < 0:
             self.schedule(self.rng.randint(5, self.profile.propose_every), PROPOSE)
 
@@ -428,7 +465,7 @@ class SimCluster:
             self._proposal_seq += 1
             ctx = f"r{self._proposal_seq}".encode()
             sn.waiting_reads[ctx] = self.checker.max_applied
-            assert sn.node is not None
-            sn.node.read_index(ctx)
+            assert sn.core is not None
+            sn.core.barrier(ctx, lambda: None, lambda: None, self.now / 1000)
             self.process(sn)
         self.schedule(self.rng.randint(10, 80), READ)
