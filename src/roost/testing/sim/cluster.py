@@ -55,7 +55,7 @@ from .profile import Profile
 LIVENESS_BOUND_MS = 4000
 MAX_BACKLOG = 50  # proposals wait while a leader has this many uncommitted entries
 #: compare the members' trees (a full digest) after a batch ending at a multiple of this
-TREE_CHECK_EVERY = 8
+TREE_CHECK_EVERY = 32
 #: after a client's txn, its member sends all its pending ones again (as when its link to
 #: the leader comes back) with this probability
 RESEND = 0.15
