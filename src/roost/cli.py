@@ -81,7 +81,7 @@ def serve(
     except ConfigError as e:
         click.echo(f"roost: bad configuration: {e}", err=True)
         sys.exit(2)
-    from roost.server import run_server
+    from roost.node import run_server
     from roost.storage import StorageError
 
     try:

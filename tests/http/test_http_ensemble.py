@@ -3,6 +3,7 @@ each member), then the dashboard in headless Chromium through a leader failure."
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -12,17 +13,23 @@ import consul
 import pytest
 from conftest import http, wait_until
 from kazoo.client import KazooClient
+from promql import exported_names, expressions, metric_names
 
 from roost.testing.ensemble import RoostEnsemble
 
+DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana" / "roost.json"
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 TTL = 10
+#: the members run Consul's durations at half speed (http_time_scale_pct): a 10 s TTL is 5 s
+SCALE = 0.5
 LOCK_DELAY = 1
 KEY = "service/leader"
 
 
 @pytest.fixture(scope="module")
 def ens() -> Iterator[RoostEnsemble]:
-    with RoostEnsemble(3, subprocess=True, http=True, fsync=False) as e:
+    with RoostEnsemble(3, subprocess=True, http=True, fsync=False,
+                       http_time_scale_pct=int(SCALE * 100)) as e:
         yield e
 
 
@@ -36,6 +43,33 @@ def test_status_on_every_member(ens: RoostEnsemble) -> None:
     for i in range(3):
         wait_until(lambda i=i: client(ens, i).status.leader() == want, what="status/leader")
         assert len(client(ens, i).status.peers()) == 3
+
+
+def test_grafana_dashboard_names_only_exported_metrics(ens: RoostEnsemble) -> None:
+    """Every metric a PromQL expression of docs/grafana/roost.json selects is exported by
+    a live ensemble (all three members' /metrics, after some traffic)."""
+    zk = KazooClient(hosts=ens.hosts_of(0))
+    zk.start(timeout=15)
+    try:
+        zk.ensure_path("/grafana")
+        zk.get("/grafana")
+    finally:
+        zk.stop()
+        zk.close()
+    exported: set[str] = set()
+    for port in ens.http_ports:
+        r = http("GET", f"http://127.0.0.1:{port}/metrics")
+        assert r.status == 200
+        exported |= exported_names(r.body.decode())
+    assert {"roost_raft_follower_lag", "roost_read_seconds_bucket", "process_cpu_seconds_total",
+            "roost_build_info"} <= exported
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = list(expressions(dashboard))
+    assert len(exprs) >= 20
+    used = {name: expr for expr in exprs for name in metric_names(expr)}
+    assert len(used) >= 20
+    missing = {name: expr for name, expr in used.items() if name not in exported}
+    assert missing == {}
 
 
 def test_follower_dashboard_shows_the_leaders_replication_view(ens: RoostEnsemble) -> None:
@@ -83,7 +117,7 @@ def test_leader_election_with_sessions(ens: RoostEnsemble) -> None:
         assert item is not None and item["Session"] == sessions[w]
         assert item["Value"] == f"svc{w}".encode()
     # every service renews every TTL/2 through its own member; the winner stays leader
-    # past the TTL, then stops renewing
+    # past twice the TTL, then stops renewing
     renewing = {0, 1, 2}
     last_renew = [time.monotonic()] * 3
     done = threading.Event()
@@ -93,12 +127,12 @@ def test_leader_election_with_sessions(ens: RoostEnsemble) -> None:
             for i in sorted(renewing):
                 services[i].session.renew(sessions[i])
                 last_renew[i] = time.monotonic()
-            done.wait(TTL / 2)
+            done.wait(TTL * SCALE / 2)
 
     renewer = threading.Thread(target=renew)
     renewer.start()
     try:
-        held_until = time.monotonic() + TTL + 1
+        held_until = time.monotonic() + 2 * TTL * SCALE + 1
         losers = [i for i in range(3) if i != w]
         while time.monotonic() < held_until:
             for i in losers:
@@ -115,11 +149,12 @@ def test_leader_election_with_sessions(ens: RoostEnsemble) -> None:
                     return True
             return False
 
-        wait_until(someone_wins, timeout=TTL + LOCK_DELAY + 10, what="a new leader")
+        expiry = 2 * TTL * SCALE  # Consul invalidates after twice the TTL
+        wait_until(someone_wins, timeout=expiry + LOCK_DELAY + 10, what="a new leader")
         took = time.monotonic() - stopped
-        # not before the TTL and the lock-delay ran out; soon after (expiry is checked a
+        # not before 2 x TTL and the lock-delay ran out; soon after (expiry is checked a
         # few times a second; the rest is request round trips on a busy machine)
-        assert TTL + LOCK_DELAY - 0.5 <= took <= TTL + LOCK_DELAY + 4, took
+        assert expiry + LOCK_DELAY - 0.5 <= took <= expiry + LOCK_DELAY + 4, took
         n = new_winner[0]
         _i, item = services[w].kv.get(KEY)
         assert item is not None and item["Session"] == sessions[n] and item["LockIndex"] == 2
@@ -132,7 +167,7 @@ def test_leader_election_with_sessions(ens: RoostEnsemble) -> None:
         renewer.join(10)
 
 
-def test_dashboard_in_a_browser(ens: RoostEnsemble, tmp_path: Path) -> None:
+def test_dashboard_in_a_browser(ens: RoostEnsemble) -> None:
     from playwright.sync_api import sync_playwright
 
     leader = ens.leader()
@@ -141,8 +176,8 @@ def test_dashboard_in_a_browser(ens: RoostEnsemble, tmp_path: Path) -> None:
     zk.start(timeout=15)
     zk.ensure_path("/browser-test")
     zk.create("/browser-test/greeting", b"hello from kazoo")
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
+    shots = SHOTS
+    shots.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots in {shots}")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
@@ -156,16 +191,22 @@ def test_dashboard_in_a_browser(ens: RoostEnsemble, tmp_path: Path) -> None:
                 timeout=15000)
             page.fill("#path", "/browser-test")
             page.click("#goto button")
-            page.click("#children li.child:text-is('greeting')")
+            page.click("#tree .name:text-is('greeting')")
             page.wait_for_function(
                 "document.getElementById('znode-data').textContent === 'hello from kazoo'",
                 timeout=10000)
+            assert page.evaluate("location.hash") == "#/browser-test/greeting"
             page.fill("#edit-data", "edited in the browser")
             page.click("#set-btn")
+            page.click("#confirm-set")
             page.wait_for_function(
                 "document.getElementById('znode-data').textContent === 'edited in the browser'",
                 timeout=10000)
-            page.screenshot(path=str(shots / "1-edited.png"), full_page=True)
+            # a follower's page charts each follower's lag, as the leader reports it
+            page.wait_for_function(
+                "document.querySelectorAll('#chart-lag circle').length === 2"
+                " && document.querySelectorAll('#chart-ops path').length > 0", timeout=15000)
+            page.screenshot(path=str(shots / "ensemble-1-edited.png"), full_page=True)
             zk.sync("/browser-test/greeting")
             data, _stat = zk.get("/browser-test/greeting")
             assert data == b"edited in the browser"
@@ -174,7 +215,7 @@ def test_dashboard_in_a_browser(ens: RoostEnsemble, tmp_path: Path) -> None:
                 "(() => { const t = document.getElementById('leader').textContent;"
                 f" return t.startsWith('member ') && !t.startsWith('member {leader_id} '); }})()",
                 timeout=30000)
-            page.screenshot(path=str(shots / "2-new-leader.png"), full_page=True)
+            page.screenshot(path=str(shots / "ensemble-2-new-leader.png"), full_page=True)
             shown = page.inner_text("#leader")
         finally:
             browser.close()
@@ -182,8 +223,8 @@ def test_dashboard_in_a_browser(ens: RoostEnsemble, tmp_path: Path) -> None:
             zk.close()
     new_leader = ens.leader(exclude=(leader,))
     assert shown.startswith(f"member {ens.members[new_leader].id} ")
-    assert (shots / "1-edited.png").stat().st_size > 0
-    assert (shots / "2-new-leader.png").stat().st_size > 0
+    assert (shots / "ensemble-1-edited.png").stat().st_size > 10_000
+    assert (shots / "ensemble-2-new-leader.png").stat().st_size > 10_000
 
 
 def test_not_ready_without_a_majority(ens: RoostEnsemble) -> None:

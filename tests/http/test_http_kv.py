@@ -12,6 +12,7 @@ from conftest import Served, wait_until
 from kazoo.client import KazooClient
 
 from roost.http.envelope import decode
+from roost.node import http_api
 
 
 def test_crud_with_py_consul(served: Served, prefix: str) -> None:
@@ -132,7 +133,9 @@ def _blocking_get(served: Served, key: str, index: str, wait: str,
 
 
 def _waiting(served: Served) -> int:
-    api = served.server.server.http  # type: ignore[union-attr]
+    srv = served.server.server
+    api = http_api(srv) if srv is not None else None
+    assert api is not None
     return int(api.changes.waiting)
 
 

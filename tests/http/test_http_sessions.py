@@ -93,26 +93,6 @@ def test_delete_behavior_removes_held_keys(served: Served, prefix: str) -> None:
     wait_until(lambda: tree.get(f"/kv/{prefix}eph") is None, what="the sweep to delete it")
 
 
-def test_ttl_expiry_releases_the_lock(served: Served, prefix: str) -> None:
-    c = served.consul()
-    holder = c.session.create(ttl=10, lock_delay=0)
-    other = c.session.create(ttl=30, lock_delay=0)
-    key = prefix + "ttl-lock"
-    assert c.kv.put(key, b"h", acquire=holder) is True
-    started = time.monotonic()
-    index, _item = c.kv.get(key)
-    assert c.kv.put(key, b"o", acquire=other) is False
-    # the holder is never renewed: a blocking query sees the release
-    new_index, item = c.kv.get(key, index=index, wait="30s")
-    assert item is not None and "Session" not in item and int(new_index) > int(index)
-    elapsed = time.monotonic() - started
-    assert 9.0 <= elapsed < 20.0
-    _i, info = c.session.info(holder)
-    assert info is None
-    assert c.kv.put(key, b"o", acquire=other) is True
-    c.session.destroy(other)
-
-
 def test_sessions_by_node(served: Served) -> None:
     c = served.consul()
     mine = c.session.create(node="worker-7", ttl=20)

@@ -97,9 +97,16 @@ def test_sessions_watches_and_event_feed(served: Served, prefix: str) -> None:
         assert isinstance(sessions, list)
         mine = [s for s in sessions if s["id"] == sid]
         assert mine and mine[0]["ephemerals"] == [eph]
+        assert mine[0]["watches"] == {"data": [path]}
+        assert mine[0]["client"].startswith("127.0.0.1:")
         watches = served.get("/ui/api/watches").json()
         assert isinstance(watches, list)
-        assert {"path": path, "watchers": 1} in watches
+        assert {"path": path, "watchers": 1, "sessions": [sid]} in watches
+        # the HTTP API's own watches (the event feed on "/", the KV and session roots) are
+        # not a user's
+        assert served.server.server is not None
+        assert served.server.server.watches.count() >= 4
+        assert [w for w in watches if w["path"] in ("/", "/kv", "/consul/sessions")] == []
         zk.delete(path + "/eph")
     finally:
         zk.stop()

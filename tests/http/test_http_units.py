@@ -162,3 +162,38 @@ def test_changes_wake_only_related_waiters() -> None:
 
     after_unrelated, result = asyncio.run(scenario())
     assert after_unrelated == 1 and result is True
+
+
+def test_changes_wait_on_several_regions() -> None:
+    import asyncio
+
+    from roost.http.changes import Changes
+
+    async def scenario() -> tuple[int, int, bool, int]:
+        changes = Changes()
+        ready = [False]
+        checks = [0]
+
+        def done() -> bool:
+            checks[0] += 1
+            return ready[0]
+
+        regions = ("/consul/nodes", "/services")
+        waiter = asyncio.get_running_loop().create_task(changes.wait(regions, done, 30))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        changes.notify(3, "/kv/y", ())  # unrelated: no re-check
+        for _ in range(5):
+            await asyncio.sleep(0)
+        after_unrelated = checks[0]
+        changes.notify(4, "/consul/nodes/a", ())  # related, not done yet: re-check
+        for _ in range(5):
+            await asyncio.sleep(0)
+        after_related = checks[0]
+        ready[0] = True
+        changes.notify(4, "/services/web/i1", ())
+        result = await asyncio.wait_for(waiter, 5)
+        return after_unrelated, after_related, result, len(changes._multi)
+
+    after_unrelated, after_related, result, left = asyncio.run(scenario())
+    assert (after_unrelated, after_related, result, left) == (1, 2, True, 0)

@@ -1,15 +1,17 @@
 """Fault schedules are a pure function of the seed, bounded, and partition groups are
-well formed."""
+well formed; the load lasts until the schedule is done."""
 
 from __future__ import annotations
 
 import itertools
 import random
+import threading
 
 import pytest
 
 from roost.testing.nemesis import KINDS, make_schedule, parse_kinds
 from roost.testing.nemesis.schedule import split
+from roost.testing.nemesis.workload import load_over
 
 
 def test_same_seed_same_schedule_other_seed_other_schedule() -> None:
@@ -51,3 +53,13 @@ def test_partition_groups(members: int, variant: str) -> None:
             assert sorted(flat) == list(range(members))
             assert pivot in groups[0]
             assert len(groups[0]) <= (members - 1) // 2  # the pivot's side is a minority
+
+
+def test_load_goes_on_until_the_schedule_is_done_but_not_past_the_cap() -> None:
+    done = threading.Event()
+    assert not load_over(5.0, deadline=4.0, cap=10.0, until=done)  # faults still running
+    assert load_over(10.0, deadline=4.0, cap=10.0, until=done)  # the cap holds anyway
+    done.set()
+    assert load_over(5.0, deadline=4.0, cap=10.0, until=done)
+    assert not load_over(3.9, deadline=4.0, cap=10.0, until=done)
+    assert load_over(4.0, deadline=4.0, cap=10.0, until=None)

@@ -379,13 +379,15 @@ class Client:
         container: bool = False,
         ttl: int | None = None,
         make_parents: bool = False,
+        makepath: bool = False,
     ) -> str:
         """Create a node and return its actual path (with the sequence suffix, if any).
 
         ``ttl`` is in milliseconds (the server must have TTL nodes enabled);
-        ``container`` makes a container node; ``make_parents`` creates missing
-        ancestors as plain persistent nodes with the same ACL.
+        ``container`` makes a container node; ``make_parents`` (or kazoo's name for it,
+        ``makepath``) creates missing ancestors as plain persistent nodes with the same ACL.
         """
+        make_parents = make_parents or makepath
         acl_list = list(acl) if acl else self.default_acl
         op, rec = create_op(self._sp(path, sequence), data, acl_list, ephemeral, sequence,
                             container, ttl)
@@ -456,6 +458,13 @@ class Client:
                                                    path, on_done))
         return res.children, res.stat
 
+    async def get_children(self, path: str, watch: Callback | None = None,
+                           include_data: bool = False) -> Any:
+        """kazoo's name: `children`, or with ``include_data`` ``(children, stat)``."""
+        if include_data:
+            return await self.children_with_stat(path, watch)
+        return await self.children(path, watch)
+
     async def delete(self, path: str, version: int = -1, recursive: bool = False) -> None:
         """Delete a node; ``recursive`` deletes its whole subtree first (not atomically)."""
         if recursive:
@@ -508,6 +517,14 @@ class Client:
         res = await self._typed(SetACLResponse, Op.SET_ACL,
                                 SetACLRequest(self._sp(path), list(acl), version), path)
         return res.stat
+
+    async def get_acls(self, path: str) -> tuple[list[ACL], Stat]:
+        """kazoo's name for `get_acl`."""
+        return await self.get_acl(path)
+
+    async def set_acls(self, path: str, acls: Sequence[ACL], version: int = -1) -> Stat:
+        """kazoo's name for `set_acl`."""
+        return await self.set_acl(path, acls, version)
 
     async def sync(self, path: str = "/") -> str:
         """Wait until this server has caught up with the leader as of now."""

@@ -15,6 +15,9 @@ error: use the asyncio client there (`SyncClient.aio`).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import functools
+import socket
 import threading
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +28,7 @@ from roost.client.client import Client
 from roost.client.errors import ClientClosedError
 from roost.client.events import Callback, ClientState
 from roost.client.transaction import ReadBatch, Transaction
+from roost.client.watchers import ChildrenWatch, DataWatch
 from roost.wire.opcodes import WatcherType
 from roost.wire.records import ACL, Stat
 
@@ -59,14 +63,19 @@ class SyncClient:
         client's loop and wait for its result."""
         return self._run(coro, timeout)
 
-    def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start a coroutine on the client's loop; its future can be waited for or cancelled
+        from any thread."""
         if threading.current_thread() is self._thread:
             coro.close()
             raise RuntimeError("SyncClient called from its own event loop; use .aio instead")
         if self._closed:
             coro.close()
             raise ClientClosedError()
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def _run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        return self.submit(coro).result(timeout)
 
     # --- lifecycle ----------------------------------------------------------------------
     def start(self, timeout: float | None = 15.0) -> SyncClient:
@@ -84,6 +93,14 @@ class SyncClient:
             self._thread.join(10)
             self._loop.close()
             self._executor.shutdown(wait=False)
+
+    def stop(self) -> None:
+        """kazoo's name: end the session (this client cannot be started again)."""
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def __enter__(self) -> SyncClient:
         return self.start()
@@ -111,6 +128,15 @@ class SyncClient:
     def chroot(self) -> str:
         return self.aio.chroot
 
+    @property
+    def hosts(self) -> str:
+        return self.aio.hosts
+
+    @property
+    def client_id(self) -> tuple[int, bytes]:
+        """(session id, password), as kazoo's ``client_id``."""
+        return self.aio.client_id
+
     def lease_remaining(self) -> float:
         """Seconds until the session may have expired on the server (see `Client`)."""
         return self.aio.conn.lease_deadline - self._loop.time()
@@ -128,6 +154,7 @@ class SyncClient:
     # --- operations (see `Client` for the details of each) -----------------------------------
     def create(self, path: str, data: bytes | None = b"", acl: Sequence[ACL] | None = None,
                **kwargs: Any) -> str:
+        """See `Client.create` (``makepath=True`` is kazoo's ``make_parents=True``)."""
         return self._run(self.aio.create(path, data, acl, **kwargs))
 
     def ensure_path(self, path: str, acl: Sequence[ACL] | None = None) -> None:
@@ -184,6 +211,106 @@ class SyncClient:
 
     def add_auth(self, scheme: str, credential: str | bytes) -> None:
         self._run(self.aio.add_auth(scheme, credential))
+
+    # --- kazoo's names (kazoo's KazooClient method -> the method above) -------------------
+    def get_children(self, path: str, watch: Callback | None = None,
+                     include_data: bool = False) -> Any:
+        """`children`, or with ``include_data`` ``(children, stat)``."""
+        return self._run(self.aio.get_children(path, watch, include_data))
+
+    def get_acls(self, path: str) -> tuple[list[ACL], Stat]:
+        return self._run(self.aio.get_acls(path))
+
+    def set_acls(self, path: str, acls: Sequence[ACL], version: int = -1) -> Stat:
+        return self._run(self.aio.set_acls(path, acls, version))
+
+    def command(self, cmd: bytes | str = b"ruok", timeout: float = 10.0) -> str:
+        """Send a four-letter word to the server this client is connected to; its answer."""
+        server = self.aio.server
+        if server is None:
+            raise ConnectionError("not connected to a server")
+        word = cmd.encode() if isinstance(cmd, str) else cmd
+        with socket.create_connection(server, timeout=timeout) as s:
+            s.sendall(word)
+            chunks = []
+            while chunk := s.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    def server_version(self) -> tuple[int, ...]:
+        """The connected server's version digits from ``envi`` (e.g. (3, 8, 4))."""
+        for line in self.command(b"envi").splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "zookeeper.version":
+                digits = value.strip().split("-", 1)[0].split(".")
+                return tuple(int(d) for d in digits if d.isdigit())
+        raise ValueError("the server's envi has no zookeeper.version")
+
+    def retry(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """kazoo's ``retry``: call ``func(*args, **kwargs)`` (blocking, e.g. ``zk.get``, or a
+        function of your own that uses this client) and call it again after a connection
+        loss, timeout or session expiry, as `Client.retry` does (the client's retry policy,
+        else `RetryPolicy()`). Only for calls that are safe to repeat."""
+        call = functools.partial(func, *args, **kwargs)
+
+        async def attempt() -> T:
+            return await asyncio.get_running_loop().run_in_executor(None, call)
+
+        return self._run(self.aio.retry(attempt))
+
+    # --- kazoo's recipe factories (see roost.client.watchers, roost.recipes.kazoo_style) ---
+    def DataWatch(self, path: str, func: Callable[..., Any] | None = None
+                  ) -> DataWatch:
+        """Call ``func(data, stat[, event])`` now and after every change (kazoo's
+        ``DataWatch``; also a decorator). Returning False stops it."""
+        return DataWatch(self, path, func)
+
+    def ChildrenWatch(self, path: str, func: Callable[..., Any] | None = None,
+                      allow_session_lost: bool = True, send_event: bool = False
+                      ) -> ChildrenWatch:
+        """Call ``func(children[, event])`` now and after every change (kazoo's
+        ``ChildrenWatch``; also a decorator). Returning False stops it."""
+        return ChildrenWatch(self, path, func, allow_session_lost, send_event)
+
+    # The recipes sit above the client: imported when first asked for.
+    def Lock(self, path: str, identifier: str | None = None) -> Any:
+        """kazoo's ``Lock``: see `roost.recipes.kazoo_style.Lock`."""
+        from roost.recipes import kazoo_style
+        return kazoo_style.Lock(self, path, identifier)
+
+    def ReadLock(self, path: str, identifier: str | None = None) -> Any:
+        from roost.recipes import kazoo_style
+        return kazoo_style.ReadLock(self, path, identifier)
+
+    def WriteLock(self, path: str, identifier: str | None = None) -> Any:
+        from roost.recipes import kazoo_style
+        return kazoo_style.WriteLock(self, path, identifier)
+
+    def Semaphore(self, path: str, identifier: str | None = None,
+                  max_leases: int = 1) -> Any:
+        from roost.recipes import kazoo_style
+        return kazoo_style.Semaphore(self, path, identifier, max_leases)
+
+    def Election(self, path: str, identifier: str | None = None) -> Any:
+        from roost.recipes import kazoo_style
+        return kazoo_style.Election(self, path, identifier)
+
+    def Counter(self, path: str, default: int = 0) -> Any:
+        from roost.recipes import kazoo_style
+        return kazoo_style.Counter(self, path, default)
+
+    def Queue(self, path: str) -> Any:
+        from roost.recipes import kazoo_style
+        return kazoo_style.Queue(self, path)
+
+    def Barrier(self, path: str) -> Any:
+        from roost.recipes import kazoo_style
+        return kazoo_style.Barrier(self, path)
+
+    def DoubleBarrier(self, path: str, num_clients: int,
+                      identifier: str | None = None) -> Any:
+        from roost.recipes import kazoo_style
+        return kazoo_style.DoubleBarrier(self, path, num_clients, identifier)
 
     def __repr__(self) -> str:
         return f"<roost SyncClient {self.aio.hosts} {self.state.value}>"

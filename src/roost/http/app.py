@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from roost.http.agent import (
+    AgentApi,
+    member_host,
+    publish_agent_node,
+    run_timers,
+    unserved_routes,
+)
+from roost.http.catalog import CatalogApi
 from roost.http.changes import Changes
 from roost.http.directory import HttpDirectory
 from roost.http.kv import KvApi
-from roost.http.metrics import Metrics
+from roost.http.metrics import Exporter
+from roost.http.registry import Registry
 from roost.http.routes import SessionApi, status_routes
 from roost.http.sessions import ConsulSessions
+from roost.http.txn import TxnApi
 from roost.http.ui import Dashboard, EventFeed
 from roost.server.config import ConfigError
 from roost.tree import is_valid_path
@@ -44,20 +55,53 @@ def _cors(origin: str) -> Callable[[web.Request, Handler], Awaitable[web.StreamR
     return cors
 
 
+def _timing(server: Server) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """Count every request and its latency in the server's stats, by route."""
+    stats = server.stats
+
+    @web.middleware
+    async def timing(request: web.Request, handler: Handler) -> web.StreamResponse:
+        info = request.match_info.route.resource
+        route = info.canonical if info is not None else "unmatched"
+        started = time.monotonic()
+        status = 500
+        try:
+            resp = await handler(request)
+            status = resp.status
+            return resp
+        except web.HTTPException as e:
+            status = e.status
+            raise
+        finally:
+            stats.http(request.method, route, status, time.monotonic() - started)
+
+    return timing
+
+
 class HttpApi:
     """Consul-style KV and sessions, status, metrics and the dashboard for one server."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, metrics: Exporter | None = None) -> None:
         cfg = server.config
         self.server = server
         self.kv_root = _root("kv_root", cfg.kv_root)
         self.changes = Changes()
         self.feed = EventFeed()
         session_root = _root("http_session_root", cfg.http_session_root)
-        if session_root.startswith(self.kv_root + "/") or session_root == self.kv_root:
-            raise ConfigError("http_session_root: must not be inside kv_root")
-        self.sessions = ConsulSessions(server, session_root, self.kv_root)
-        self.metrics = Metrics(server, lambda: self.changes.waiting)
+        self.sessions = ConsulSessions(server, session_root, self.kv_root,
+                                       cfg.http_time_scale_pct / 100)
+        consul_root = session_root.rsplit("/", 1)[0]  # nodes and checks sit next to sessions
+        services_root = _root("http_services_root", cfg.http_services_root)
+        self.registry = Registry(server, consul_root, services_root,
+                                 cfg.http_time_scale_pct / 100)
+        _disjoint({"kv_root": self.kv_root, "http_session_root": session_root,
+                   "http_services_root": services_root,
+                   "the catalog's nodes": self.registry.nodes_root,
+                   "the catalog's checks": self.registry.checks_root})
+        self.sessions.check_status = self.registry.check_status
+        self.metrics = metrics if metrics is not None else Exporter(server)
+        self.metrics.collector.gauges["roost_http_blocking_queries"] = (
+            "HTTP blocking queries waiting", lambda: self.changes.waiting)
         members_root = session_root.rsplit("/", 1)[0] + "/http-members"
         self.directory = HttpDirectory(server, members_root, cfg.http_port or 0)
         self.runner: web.AppRunner | None = None
@@ -66,16 +110,22 @@ class HttpApi:
 
     def build(self) -> web.Application:
         cfg = self.server.config
-        middlewares: list[Any] = [self.metrics.middleware]
+        middlewares: list[Any] = [_timing(self.server)]
         if cfg.http_cors_origin:
             middlewares.append(_cors(cfg.http_cors_origin))
         app = web.Application(middlewares=middlewares, client_max_size=cfg.max_frame_bytes)
         ro = cfg.http_read_only
-        app.add_routes(KvApi(self.server, self.kv_root, self.sessions, self.changes, ro).routes())
+        kv = KvApi(self.server, self.kv_root, self.sessions, self.changes, ro)
+        app.add_routes(kv.routes())
+        app.add_routes(TxnApi(kv).routes())
+        app.add_routes(AgentApi(self.server, self.registry, self.sessions, ro).routes())
+        app.add_routes(CatalogApi(self.server, self.registry, self.sessions, self.changes,
+                                  ro).routes())
         app.add_routes(SessionApi(self.server, self.sessions, self.changes, ro).routes())
         app.add_routes(status_routes(self.server))
         app.add_routes(Dashboard(self.server, self.feed, ro, self.directory).routes())
         app.add_routes([web.get("/metrics", self.metrics.handle)])
+        app.add_routes(unserved_routes())  # last: every other /v1/ path
         return app
 
     async def start(self) -> None:
@@ -84,10 +134,12 @@ class HttpApi:
         assert cfg.http_port is not None
         s.watches.add_persistent(self.kv_root, self.changes, recursive=True)
         s.watches.add_persistent(self.sessions.root, self.changes, recursive=True)
+        for root in (self.registry.nodes_root, self.registry.checks_root,
+                     self.registry.services_root):
+            s.watches.add_persistent(root, self.changes, recursive=True)
         s.watches.add_persistent("/", self.feed, recursive=True)
         s.listeners.append(self.sessions.on_event)
         s.listeners.append(self.feed.on_event)
-        self.metrics.attach()
         self.runner = web.AppRunner(self.build(), access_log=None, handle_signals=False,
                                     shutdown_timeout=SHUTDOWN_S)
         await self.runner.setup()
@@ -102,6 +154,9 @@ class HttpApi:
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self.sessions.run_sweeper()))
         self._tasks.append(loop.create_task(self.directory.publish()))
+        self._tasks.append(loop.create_task(run_timers(self.registry, self.sessions)))
+        self._tasks.append(loop.create_task(publish_agent_node(self.registry,
+                                                               member_host(s))))
         log.info("HTTP API on http://%s:%d/ (dashboard at /ui)", cfg.http_host, self.port)
 
     async def stop(self) -> None:
@@ -118,7 +173,7 @@ class HttpApi:
             await self.runner.cleanup()
             self.runner = None
         await self.directory.close()
-        self.metrics.detach()
+        self.metrics.collector.gauges.pop("roost_http_blocking_queries", None)
 
 
 def _root(key: str, path: str) -> str:
@@ -130,10 +185,11 @@ def _root(key: str, path: str) -> str:
     return path
 
 
-async def start_http(server: Server) -> HttpApi | None:
-    """Start the HTTP API if the server's config enables it (http_port is not None)."""
-    if server.config.http_port is None:
-        return None
-    api = HttpApi(server)
-    await api.start()
-    return api
+def _disjoint(roots: dict[str, str]) -> None:
+    """No root may lie inside another (KV keys would show catalog data, and so on)."""
+    items = list(roots.items())
+    for i, (ka, a) in enumerate(items):
+        for kb, b in items[i + 1:]:
+            if a == b or a.startswith(b + "/") or b.startswith(a + "/"):
+                raise ConfigError(f"{ka} ({a}) and {kb} ({b}) must not overlap")
+

@@ -33,6 +33,8 @@ class Changes:
 
     def __init__(self) -> None:
         self._events: dict[str, asyncio.Event] = {}
+        #: waiters on several regions at once, each with its own event
+        self._multi: list[tuple[tuple[str, ...], asyncio.Event]] = []
         self.waiting = 0
         self.events = 0
         self.closed = False
@@ -41,11 +43,20 @@ class Changes:
         self.events += 1
         for region in [r for r in self._events if related(r, path)]:
             self._events.pop(region).set()
+        if self._multi:
+            keep = []
+            for regions, ev in self._multi:
+                if any(related(r, path) for r in regions):
+                    ev.set()
+                else:
+                    keep.append((regions, ev))
+            self._multi = keep
 
     def wake(self) -> None:
         """Wake every waiter."""
         events, self._events = self._events, {}
-        for ev in events.values():
+        multi, self._multi = self._multi, []
+        for ev in [*events.values(), *(e for _r, e in multi)]:
             ev.set()
 
     def close(self) -> None:
@@ -59,20 +70,32 @@ class Changes:
             ev = self._events[region] = asyncio.Event()
         return ev
 
-    async def wait(self, region: str, done: Callable[[], bool], timeout_s: float) -> bool:
-        """Wait until done() is true (checked after every related change), the timeout
-        ends or the server stops; returns done()'s last value."""
+    async def wait(self, region: str | tuple[str, ...], done: Callable[[], bool],
+                   timeout_s: float) -> bool:
+        """Wait until done() is true (checked after every change related to the region, or
+        to any of the regions), the timeout ends or the server stops; returns done()'s last
+        value."""
         deadline = time.monotonic() + timeout_s
         self.waiting += 1
         try:
             while True:
-                ev = self._event(region)
-                if done():
-                    return True
-                left = deadline - time.monotonic()
-                if left <= 0 or self.closed:
-                    return False
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(ev.wait(), min(left, RECHECK_S))
+                if isinstance(region, str):
+                    ev = self._event(region)
+                    entry = None
+                else:
+                    ev = asyncio.Event()
+                    entry = (region, ev)
+                    self._multi.append(entry)
+                try:
+                    if done():
+                        return True
+                    left = deadline - time.monotonic()
+                    if left <= 0 or self.closed:
+                        return False
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(ev.wait(), min(left, RECHECK_S))
+                finally:
+                    if entry is not None and entry in self._multi:
+                        self._multi.remove(entry)
         finally:
             self.waiting -= 1

@@ -26,6 +26,7 @@ def error(status: int, text: str) -> web.HTTPException:
         404: web.HTTPNotFound,
         405: web.HTTPMethodNotAllowed,
         500: web.HTTPInternalServerError,
+        501: web.HTTPNotImplemented,
         503: web.HTTPServiceUnavailable,
     }
     cls = classes.get(status, web.HTTPInternalServerError)

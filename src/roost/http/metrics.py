@@ -1,62 +1,85 @@
-"""`/metrics` in Prometheus' text format, on a registry of this server's own.
+"""Prometheus' text format for one server: `/metrics` on the HTTP API and on the metrics port.
 
-Figures read at scrape time come from the server's state (tree, watches, sessions,
-raft progress). Request counts, latencies, fsync and snapshot times are recorded by
-wrapping a few methods of this server's objects when the HTTP app starts
-(`Server.dispatch`, the log's `propose` and `snapshot`, the write-ahead log's `sync`);
-`detach()` puts them back.
+This module only reads. Counts and latencies are recorded by the server where they happen
+(`Server.stats`, see roost.server.stats); gauges are read from the server's state (tree,
+watches, sessions, raft progress) at scrape time. With them: `process_*` and `python_*`
+from prometheus-client's own collectors and `roost_build_info`. No `_created` series.
 """
 
 from __future__ import annotations
 
-import functools
-import time
-from collections.abc import Callable, Coroutine, Iterator
-from typing import TYPE_CHECKING, Any
+import logging
+import platform
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
+import prometheus_client
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import (
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
-from roost.server.replica import LOST
-from roost.tree.txn import Kind, Txn, TxnResult
-from roost.wire.errors import Err
-from roost.wire.opcodes import Op
+from roost.buildinfo import build_info
+from roost.server.stats import Histogram, by_opcode, op_name, result_name, write_name
 
 if TYPE_CHECKING:
-    from roost.server.connection import Connection
     from roost.server.core import Server
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
+_PYTHON = f"{platform.python_implementation()} {platform.python_version()}"
+log = logging.getLogger("roost.metrics")
+prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
-def op_name(op: int) -> str:
-    try:
-        return Op(op).name.lower()
-    except ValueError:
-        return f"op{op}"
+def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, value=value)
 
 
-def result_name(err: int) -> str:
-    if err == 0:
-        return "ok"
-    try:
-        return Err(err).name.lower()
-    except ValueError:
-        return f"err{err}"
+def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, doc, value=value)
 
 
-class StateCollector(Collector):
-    """Gauges read from the server when scraped."""
+def _histograms(name: str, doc: str, labels: list[str],
+                items: Iterable[tuple[list[str], Histogram]]) -> HistogramMetricFamily:
+    fam = HistogramMetricFamily(name, doc, labels=labels)
+    for values, h in items:
+        buckets = [(_le(b), float(n)) for b, n in h.cumulative()]
+        fam.add_metric(values, buckets, h.sum)
+    return fam
 
-    def __init__(self, server: Server, blocking: Callable[[], int]) -> None:
+
+def _le(bound: float) -> str:
+    return "+Inf" if bound == float("inf") else repr(bound)
+
+
+class ServerCollector(Collector):
+    """roost_* families: the server's stats and state, read when scraped."""
+
+    def __init__(self, server: Server) -> None:
         self.server = server
-        self.blocking = blocking
+        #: further gauges read at scrape time, by name: (help, reader); e.g. the HTTP API's
+        #: blocking queries
+        self.gauges: dict[str, tuple[str, Callable[[], float]]] = {}
 
     def collect(self) -> Iterator[Metric]:
         s = self.server
+        build = build_info()
+        info = GaugeMetricFamily("roost_build_info", "roost's version, Python, source commit",
+                                 labels=["version", "python", "commit"])
+        info.add_metric([build.version, _PYTHON, build.commit], 1)
+        yield info
+        yield from self._stats()
         if s.log is None:
             return
         tree = s.tree
@@ -70,16 +93,52 @@ class StateCollector(Collector):
         yield _gauge("roost_outstanding_requests", "ZooKeeper requests awaiting a reply",
                      sum(len(c.slots) for c in s.connections))
         yield _gauge("roost_last_zxid", "last applied zxid", tree.last_zxid)
-        yield _gauge("roost_http_blocking_queries", "HTTP blocking queries waiting",
-                     self.blocking())
         yield _gauge("roost_is_leader", "1 if this member leads (or is standalone)",
                      int(s.is_leader))
         yield _counter("roost_fsyncs", "write-ahead log fsyncs", s.log.fsync_count)
         yield _counter("roost_commit_batches", "group-commit batches", s.log.batches)
+        for name, (doc, read) in sorted(self.gauges.items()):
+            yield _gauge(name, doc, read())
+        yield from self._raft()
+
+    def _stats(self) -> Iterator[Metric]:
+        s = self.server
+        st = s.stats
         yield _counter("roost_zk_packets_received", "ZooKeeper packets received",
                        s.packets_received)
         yield _counter("roost_zk_packets_sent", "ZooKeeper packets sent", s.packets_sent)
-        yield from self._raft()
+        requests = CounterMetricFamily("roost_zk_requests",
+                                       "ZooKeeper requests received, by opcode", labels=["op"])
+        for op, n in sorted(st.request_counts().items()):
+            requests.add_metric([op_name(op)], n)
+        yield requests
+        writes = CounterMetricFamily("roost_writes",
+                                     "txns applied on this member, by operation and result",
+                                     labels=["op", "result"])
+        for (kind, op, err), n in sorted(st.writes.items()):
+            writes.add_metric([write_name(kind, op), result_name(err)], n)
+        yield writes
+        yield _counter("roost_writes_lost", "writes whose outcome was lost in a leader change "
+                       "(the client was disconnected)", st.writes_lost)
+        yield _histograms("roost_write_seconds", "a write from receipt to reply, by opcode",
+                          ["op"], (([op_name(op)], h) for op, h in sorted(
+                              by_opcode(st.write_seconds).items())))
+        yield _histograms("roost_read_seconds", "a read from receipt to reply, by opcode",
+                          ["op"], (([op_name(op)], h) for op, h in sorted(
+                              by_opcode(st.read_seconds).items())))
+        yield _histograms("roost_fsync_seconds", "write-ahead log fsync latency", [],
+                          [([], st.fsync_seconds)])
+        yield _histograms("roost_snapshot_seconds", "snapshot duration", [],
+                          [([], st.snapshot_seconds)])
+        yield _counter("roost_snapshot_failures", "snapshots that failed", st.snapshot_failures)
+        http = CounterMetricFamily("roost_http_requests", "HTTP requests by route and status",
+                                   labels=["method", "route", "status"])
+        for key, n in sorted(st.http_requests.items()):
+            http.add_metric(list(key), n)
+        yield http
+        yield _histograms("roost_http_request_seconds", "HTTP request latency",
+                          ["method", "route"], ((list(k), h) for k, h in sorted(
+                              st.http_seconds.items())))
 
     def _raft(self) -> Iterator[Metric]:
         log = self.server.log
@@ -110,145 +169,54 @@ class StateCollector(Collector):
         yield match
 
 
-def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
-    return GaugeMetricFamily(name, doc, value=value)
+class Exporter:
+    """One server's metrics registry and its `/metrics` handler."""
 
-
-def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
-    return CounterMetricFamily(name, doc, value=value)
-
-
-class Metrics:
-    def __init__(self, server: Server, blocking: Callable[[], int]) -> None:
+    def __init__(self, server: Server) -> None:
         self.server = server
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(StateCollector(server, blocking))
-        r = self.registry
-        self.zk_requests = Counter("roost_zk_requests", "ZooKeeper requests received, by opcode",
-                                   ["op"], registry=r)
-        self.writes = Counter("roost_writes", "writes applied, by opcode and result",
-                              ["op", "result"], registry=r)
-        self.write_seconds = Histogram("roost_write_seconds",
-                                       "proposal to apply, by opcode", ["op"],
-                                       buckets=_LATENCY_BUCKETS, registry=r)
-        self.http_requests = Counter("roost_http_requests", "HTTP requests by route and status",
-                                     ["method", "route", "status"], registry=r)
-        self.http_seconds = Histogram("roost_http_request_seconds", "HTTP request latency",
-                                      ["method", "route"], buckets=_LATENCY_BUCKETS, registry=r)
-        self.fsync_seconds = Histogram("roost_fsync_seconds", "write-ahead log fsync latency",
-                                       buckets=_LATENCY_BUCKETS, registry=r)
-        self.snapshot_seconds = Histogram("roost_snapshot_seconds", "snapshot duration",
-                                          buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60),
-                                          registry=r)
-        self._restore: list[tuple[object, str, object]] = []
+        self.collector = ServerCollector(server)
+        self.registry.register(self.collector)
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
 
-    # --- instrumentation ----------------------------------------------------------------
-    def attach(self) -> None:
-        s = self.server
-        assert s.log is not None
-        self._wrap(s, "dispatch", self._dispatch(s.dispatch))
-        self._wrap(s.log, "propose", self._propose(s.log.propose))
-        self._wrap(s.log, "snapshot", self._snapshot(s.log.snapshot))
-        if s.datadir is not None:
-            wal = s.datadir.wal
-            self._wrap(wal, "sync", self._timed(wal.sync, self.fsync_seconds))
-
-    def detach(self) -> None:
-        for obj, name, _orig in reversed(self._restore):
-            vars(obj).pop(name, None)
-        self._restore.clear()
-
-    def _wrap(self, obj: object, name: str, fn: object) -> None:
-        self._restore.append((obj, name, getattr(obj, name)))
-        setattr(obj, name, fn)
-
-    def _dispatch(self, orig: Callable[[Connection, bytes], None]) -> Callable[..., None]:
-        counter = self.zk_requests
-        children: dict[int, Any] = {}  # opcode -> its labelled counter (saves labels())
-
-        @functools.wraps(orig)
-        def dispatch(conn: Connection, body: bytes) -> None:
-            if len(body) >= 8:
-                op = int.from_bytes(body[4:8], "big", signed=True)
-                child = children.get(op)
-                if child is None:
-                    child = children[op] = counter.labels(op_name(op))
-                child.inc()
-            orig(conn, body)
-
-        return dispatch
-
-    def _propose(self, orig: Callable[..., None]) -> Callable[..., None]:
-        writes, seconds = self.writes, self.write_seconds
-        counters: dict[tuple[str, int | None], Any] = {}  # (op, err or None if lost) -> child
-        histograms: dict[str, Any] = {}
-
-        def count(name: str, res: TxnResult) -> None:
-            key = (name, None if res is LOST else res.err)
-            child = counters.get(key)
-            if child is None:
-                result = "connection_loss" if res is LOST else result_name(res.err)
-                child = counters[key] = writes.labels(name, result)
-            child.inc()
-
-        @functools.wraps(orig)
-        def propose(txn: Txn, done: Callable[[int, TxnResult], None] | None = None,
-                    *args: Any, **kwargs: Any) -> None:
-            name = op_name(txn.op) if txn.kind is Kind.REQUEST else txn.kind.name.lower()
-            started = time.monotonic()
-
-            def observed(zxid: int, res: TxnResult) -> None:
-                count(name, res)
-                hist = histograms.get(name)
-                if hist is None:
-                    hist = histograms[name] = seconds.labels(name)
-                hist.observe(time.monotonic() - started)
-                if done is not None:
-                    done(zxid, res)
-
-            orig(txn, observed, *args, **kwargs)
-
-        return propose
-
-    def _snapshot(self, orig: Callable[[], Coroutine[Any, Any, None]]
-                  ) -> Callable[[], Coroutine[Any, Any, None]]:
-        hist = self.snapshot_seconds
-
-        @functools.wraps(orig)
-        async def snapshot() -> None:
-            with hist.time():
-                await orig()
-
-        return snapshot
-
-    @staticmethod
-    def _timed(orig: Callable[[], None], hist: Histogram) -> Callable[[], None]:
-        @functools.wraps(orig)
-        def timed() -> None:
-            with hist.time():
-                orig()
-
-        return timed
-
-    # --- HTTP -------------------------------------------------------------------------------
-    @web.middleware
-    async def middleware(self, request: web.Request,
-                         handler: Callable[[web.Request], Any]) -> web.StreamResponse:
-        info = request.match_info.route.resource
-        route = info.canonical if info is not None else "unmatched"
-        started = time.monotonic()
-        status = 500
-        try:
-            resp: web.StreamResponse = await handler(request)
-            status = resp.status
-            return resp
-        except web.HTTPException as e:
-            status = e.status
-            raise
-        finally:
-            self.http_requests.labels(request.method, route, str(status)).inc()
-            self.http_seconds.labels(request.method, route).observe(time.monotonic() - started)
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
 
     async def handle(self, request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(self.registry),
-                            headers={"Content-Type": CONTENT_TYPE})
+        return web.Response(body=self.render(), headers={"Content-Type": CONTENT_TYPE})
+
+
+class MetricsPort:
+    """`/metrics` on a port of its own (ZooKeeper's metricsProvider.httpPort), served
+    whether or not the HTTP API is on."""
+
+    def __init__(self, exporter: Exporter, host: str, port: int) -> None:
+        self.exporter = exporter
+        self.host = host
+        self.port = port
+        self.runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.add_routes([web.get("/metrics", self.exporter.handle)])
+        self.runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                    shutdown_timeout=1.0)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, self.host, self.port, reuse_address=True)
+        try:
+            await site.start()
+        except BaseException:
+            await self.runner.cleanup()
+            self.runner = None
+            raise
+        sockets = getattr(site._server, "sockets", None)  # asyncio's or uvloop's server
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+        log.info("metrics on http://%s:%d/metrics", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None

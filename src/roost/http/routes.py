@@ -52,7 +52,7 @@ class SessionApi:
             raise error(400, f"Request decode failed: {e}") from None
         try:
             sid = await self.sessions.create(settings)
-        except ConnectionError as e:
+        except (ConnectionError, BadSession) as e:
             raise error(500, str(e)) from None
         return reply({"ID": sid})
 

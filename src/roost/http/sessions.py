@@ -1,10 +1,12 @@
 """Consul sessions on roost sessions.
 
-A Consul session is a replicated roost session (timeout = the TTL) plus an ephemeral
+A Consul session is a replicated roost session (timeout = twice the TTL, as Consul waits
+before it invalidates a session that was not renewed) plus an ephemeral
 znode `<session_root>/<ID>` owned by it, holding the session's settings as JSON. The ID
 is a UUID whose first 8 bytes are the roost session id. The session is alive while both
 exist: when roost expires or closes the session, the znode goes in the same log entry, on
-every member.
+every member. A session tied to health checks (by default the node's serfHealth) is
+destroyed when one of them goes critical or is deregistered.
 
 A key's lock counts only while its holder is alive, so the release itself is replicated
 state: from the log entry that ends the session on, every member reads the key as free
@@ -21,6 +23,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +52,12 @@ class BadSession(ValueError):
     """A malformed or unknown session id (Consul answers 500 "invalid session")."""
 
 
+#: the check every Consul node has (Serf's liveness); a session names it by default
+SERF_CHECK = "serfHealth"
+#: a check's status that invalidates the sessions naming it
+CRITICAL = "critical"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     name: str
@@ -56,6 +65,14 @@ class Settings:
     ttl_s: float | None
     behavior: str
     lock_delay_s: float
+    #: check IDs on `node` the session is tied to: Checks (the older field), NodeChecks
+    #: and ServiceChecks' IDs
+    checks: tuple[str, ...] = ()
+    node_checks: tuple[str, ...] = ()
+    service_checks: tuple[str, ...] = ()
+
+    def all_checks(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.checks + self.node_checks + self.service_checks))
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -65,6 +82,9 @@ class Settings:
                 "TTL": self.ttl_s,
                 "Behavior": self.behavior,
                 "LockDelay": self.lock_delay_s,
+                "Checks": list(self.checks),
+                "NodeChecks": list(self.node_checks),
+                "ServiceChecks": list(self.service_checks),
             }
         ).encode()
 
@@ -77,7 +97,26 @@ class Settings:
             d.get("TTL"),
             str(d.get("Behavior", "release")),
             float(d.get("LockDelay", DEFAULT_LOCK_DELAY_S)),
+            tuple(str(c) for c in d.get("Checks") or ()),
+            tuple(str(c) for c in d.get("NodeChecks") or ()),
+            tuple(str(c) for c in d.get("ServiceChecks") or ()),
         )
+
+
+def _ids(raw: object, what: str) -> tuple[str, ...]:
+    """A list of check IDs (strings, or objects with an "ID" as ServiceChecks has them)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ValueError(f"{what} must be a list")
+    out = []
+    for item in raw:
+        if isinstance(item, dict):
+            item = {str(k).lower(): v for k, v in item.items()}.get("id")
+        if not isinstance(item, str) or not item:
+            raise ValueError(f"{what}: every entry needs a check ID")
+        out.append(item)
+    return tuple(out)
 
 
 def parse_settings(body: bytes, default_node: str) -> Settings:
@@ -99,8 +138,13 @@ def parse_settings(body: bytes, default_node: str) -> Settings:
         delay = lock_delay_seconds(d["lockdelay"])
     if not 0 <= delay <= MAX_LOCK_DELAY_S:
         raise ValueError("LockDelay must be between 0s and 60s")
+    checks = _ids(d.get("checks"), "Checks")
+    node_checks = _ids(d.get("nodechecks"), "NodeChecks")
+    service_checks = _ids(d.get("servicechecks"), "ServiceChecks")
+    if all(d.get(k) is None for k in ("checks", "nodechecks", "servicechecks")):
+        node_checks = (SERF_CHECK,)  # Consul's default: tied to the node's liveness
     return Settings(str(d.get("name") or ""), str(d.get("node") or default_node), ttl,
-                    behavior, delay)
+                    behavior, delay, checks, node_checks, service_checks)
 
 
 def session_uuid(sid: int, passwd: bytes) -> bytes:
@@ -122,11 +166,39 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+#: a check's status by (node, check ID), None if no such check is registered
+CheckStatus = Callable[[str, str], str | None]
+
+
+def timeout_ms(settings: Settings, scale: float = 1.0) -> int:
+    """The roost session timeout of a Consul session. Consul takes the TTL as a lower bound
+    and invalidates a session that was not renewed for twice the TTL; clients are written
+    against that (a lock holder may renew late), so roost waits as long. `scale` is the
+    testing knob http_time_scale_pct / 100."""
+    return max(1, int((2 * settings.ttl_s if settings.ttl_s else NO_TTL_S) * scale * 1000))
+
+
+def failed_check(settings: Settings, status: CheckStatus) -> str | None:
+    """Why a session's checks invalidate it (one of them is critical, or is no longer
+    registered; the node's serfHealth counts as passing where no such check is stored,
+    since a roost member has no Serf agent to report it), or None."""
+    for cid in settings.all_checks():
+        st = status(settings.node, cid)
+        if st is None and cid != SERF_CHECK:
+            return f"Missing check '{cid}' registration"
+        if st == CRITICAL:
+            return f"Check '{cid}' is in critical state"
+    return None
+
+
 class ConsulSessions:
-    def __init__(self, server: Server, root: str, kv_root: str) -> None:
+    def __init__(self, server: Server, root: str, kv_root: str, scale: float = 1.0) -> None:
         self.server = server
         self.root = root
         self.kv_root = kv_root
+        self.scale = scale
+        #: where check statuses come from (the registry sets it)
+        self.check_status: CheckStatus = lambda node, cid: None
         #: roost session id -> monotonic time this member applied its close
         self.closed_at: dict[int, float] = {}
         self._sweeping = False
@@ -163,9 +235,9 @@ class ConsulSessions:
             "LockDelay": int(s.lock_delay_s * 1e9),
             "Behavior": s.behavior,
             "TTL": format_seconds(s.ttl_s) if s.ttl_s else "",
-            "NodeChecks": [],
-            "ServiceChecks": [],
-            "Checks": [],
+            "NodeChecks": list(s.node_checks),
+            "ServiceChecks": [{"ID": c, "Namespace": ""} for c in s.service_checks],
+            "Checks": list(s.all_checks()),
             "CreateIndex": node.czxid,
             "ModifyIndex": node.mzxid,
         }
@@ -203,8 +275,10 @@ class ConsulSessions:
     # --- requests ---------------------------------------------------------------------
     async def create(self, settings: Settings) -> str:
         server = self.server
-        ttl = settings.ttl_s or NO_TTL_S
-        sid, passwd = await server.open_session(int(ttl * 1000))
+        why = failed_check(settings, self.check_status)
+        if why is not None:
+            raise BadSession(why)
+        sid, passwd = await server.open_session(timeout_ms(settings, self.scale))
         raw = session_uuid(sid, passwd)
         path = self.path(raw)
         await ops.ensure_parents(server, path)
@@ -225,6 +299,27 @@ class ConsulSessions:
     async def destroy(self, raw: bytes) -> None:
         if sid_of(raw) in self.server.tree.sessions and self.alive(raw):
             await self.server.close_session(sid_of(raw))
+
+    def failed(self) -> list[bytes]:
+        """Live sessions that one of their checks invalidates."""
+        out = []
+        node = self.server.tree.get(self.root)
+        for name in sorted(node.children or {}) if node is not None else []:
+            with contextlib.suppress(BadSession):
+                raw = parse_id(name)
+                s = self.settings(raw)
+                if s is not None and failed_check(s, self.check_status) is not None:
+                    out.append(raw)
+        return out
+
+    async def invalidate_failed(self) -> int:
+        """Destroy every session a check invalidates (as Consul does when a check goes
+        critical); its keys are then released or deleted per its Behavior."""
+        doomed = self.failed()
+        for raw in doomed:
+            log.info("session %s invalidated by its check", uuid.UUID(bytes=raw))
+            await self.destroy(raw)
+        return len(doomed)
 
     # --- session ends -----------------------------------------------------------------
     def on_event(self, kind: str, info: dict[str, object]) -> None:

@@ -14,6 +14,8 @@ from roost.http import ops
 from roost.http.common import error, identities, reply
 from roost.http.directory import HttpDirectory
 from roost.http.routes import ready
+from roost.server.connection import Connection
+from roost.tree import Kind, Node
 from roost.wire.errors import Err
 from roost.wire.opcodes import CreateMode, EventType, Perm
 from roost.wire.records import ACL
@@ -21,8 +23,12 @@ from roost.wire.records import ACL
 if TYPE_CHECKING:
     from roost.server.core import Server
 
+#: children described one by one (kind, own child count) in a znode's answer, at most
+TREE_DETAIL = 2000
 _STATIC = {"app.js": "application/javascript", "style.css": "text/css"}
 _EV_NAMES: dict[int, str] = {EventType.NODE_CREATED: "created", EventType.NODE_DELETED: "deleted"}
+#: the watch manager's tables, in its order
+_WATCH_KINDS = ("data", "children", "persistent", "persistent_recursive")
 
 
 class EventFeed:
@@ -137,6 +143,7 @@ class Dashboard:
         """This member's view; on a follower, with the leader's replication figures (when
         the leader's HTTP API answers within half a second)."""
         out = cluster(self.server)
+        out["read_only"] = self.read_only
         leader = out.get("leader")
         log = self.server.log
         if ("local" in request.query or log is None or not log.ensemble or log.is_leader
@@ -173,6 +180,7 @@ class Dashboard:
             "data": base64.b64encode(node.data or b"").decode() if readable else None,
             "readable": readable,
             "children": sorted(tree.children(node)) if readable else [],
+            "child_info": _child_info(node) if readable else {},
             "stat": {k: getattr(stat, k) for k in (
                 "czxid", "mzxid", "ctime", "mtime", "version", "cversion", "aversion",
                 "ephemeralOwner", "dataLength", "numChildren", "pzxid")},
@@ -219,15 +227,30 @@ class Dashboard:
         return _result(err)
 
     async def sessions(self, request: web.Request) -> web.Response:
-        tree = self.server.tree
-        out = [{"id": hexid(sid), "timeout_ms": info.timeout_ms,
-                "ephemerals": sorted(info.ephemerals)}
-               for sid, info in sorted(tree.sessions.items())]
+        """Every replicated session with its ephemerals; for a session connected to this
+        member, its client's address and its watches (other members hold the others')."""
+        s = self.server
+        out = []
+        for sid, info in sorted(s.tree.sessions.items()):
+            conn = s.by_session.get(sid)
+            here = conn is not None and not conn.closed
+            out.append({
+                "id": hexid(sid), "timeout_ms": info.timeout_ms,
+                "ephemerals": sorted(info.ephemerals),
+                "client": f"{conn.ip}:{conn.port}" if here and conn is not None else None,
+                "watches": _watches_of(s, conn) if here and conn is not None else None,
+            })
         return reply(out)
 
     async def watches(self, request: web.Request) -> web.Response:
+        """Clients' watches by path (the HTTP API's own watches are not listed)."""
         by_path = self.server.watches.by_path()
-        return reply([{"path": p, "watchers": len(s)} for p, s in sorted(by_path.items())])
+        out = []
+        for p, watchers in sorted(by_path.items()):
+            sessions = sorted(hexid(w.session_id) for w in watchers if isinstance(w, Connection))
+            if sessions:
+                out.append({"path": p, "watchers": len(sessions), "sessions": sessions})
+        return reply(out)
 
     async def events(self, request: web.Request) -> web.Response:
         try:
@@ -235,6 +258,25 @@ class Dashboard:
         except ValueError:
             raise error(400, "bad after") from None
         return reply({"seq": self.feed.seq, "events": self.feed.after(after)})
+
+
+def _child_info(node: Node) -> dict[str, list[object]]:
+    """name -> [its kind ("persistent", "ephemeral", "container", "ttl"), its child count],
+    for the tree (which marks leaves and ephemerals); {} for a znode with too many."""
+    kids = node.children
+    if not kids or len(kids) > TREE_DETAIL:
+        return {}
+    return {name: [Kind(k.kind).name.lower(), k.num_children] for name, k in kids.items()}
+
+
+def _watches_of(server: Server, conn: Connection) -> dict[str, list[str]]:
+    """The paths a connection watches, by kind (kinds it has none of left out)."""
+    out = {}
+    for kind, owned in zip(_WATCH_KINDS, server.watches.owned, strict=True):
+        paths = owned.get(conn)
+        if paths:
+            out[kind] = sorted(paths)
+    return out
 
 
 def _data(body: dict[str, object]) -> bytes:

@@ -40,6 +40,12 @@ from roost.recipes._base import (
 
 @dataclass(frozen=True)
 class ServiceInstance:
+    """One instance, stored as Apache Curator's service-discovery JSON (name, id, address,
+    port, sslPort, payload, registrationTimeUTC, serviceType, uriSpec, enabled) plus
+    "metadata" and "health", which Curator's default serializer ignores. So Curator clients
+    and roost's Consul API (/v1/catalog/service, /v1/health/service) see these instances, and
+    this recipe reads theirs (a disabled Curator instance reads as health "down")."""
+
     name: str
     id: str
     address: str
@@ -48,13 +54,17 @@ class ServiceInstance:
     health: str = "up"
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True).encode()
+        d: dict[str, Any] = asdict(self)
+        d.update(sslPort=None, payload=None, registrationTimeUTC=0, serviceType="DYNAMIC",
+                 uriSpec=None, enabled=True)
+        return json.dumps(d, sort_keys=True).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> ServiceInstance:
         d = json.loads(data)
-        return cls(d["name"], d["id"], d["address"], int(d["port"]), dict(d.get("metadata", {})),
-                   str(d.get("health", "up")))
+        health = d.get("health") or ("down" if d.get("enabled") is False else "up")
+        return cls(d["name"], d["id"], d.get("address") or "", int(d.get("port") or 0),
+                   dict(d.get("metadata") or {}), str(health))
 
 
 class EphemeralSet:

@@ -81,7 +81,10 @@ class Lock:
 
     # --- public API -----------------------------------------------------------------------
     async def acquire(self, timeout: float | None = None, *, owner: object = None) -> int:
-        """Wait for the lock (at most ``timeout`` s, else `AcquireTimeout`); return the token."""
+        """Wait for the lock (at most ``timeout`` s, else `AcquireTimeout`); return the token.
+
+        ``timeout=0`` waits for no other contender: the lock is taken if it is free now.
+        """
         key = owner if owner is not None else asyncio.current_task()
         self._loop = asyncio.get_running_loop()
         if self._count and self._owner == key:
@@ -92,7 +95,10 @@ class Lock:
             return self.token
         deadline = Deadline(timeout)
         try:
-            await asyncio.wait_for(self._local.acquire(), deadline.remaining())
+            # asyncio.timeout, not wait_for: with timeout=0 (kazoo's blocking=False) an
+            # uncontended local lock is still taken, and only the contenders are not waited for
+            async with asyncio.timeout(deadline.remaining()):
+                await self._local.acquire()
         except TimeoutError:
             raise AcquireTimeout(f"lock {self.path}: held by another owner here") from None
         try:

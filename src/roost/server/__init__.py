@@ -1,17 +1,15 @@
-"""The asyncio server: connections, request pipeline, watches, four-letter words."""
+"""The asyncio server: connections, request pipeline, watches, four-letter words.
+
+roost.node runs it with its front ends (HTTP API, metrics port)."""
 
 from __future__ import annotations
 
 import asyncio
-import gc
-import logging
-import signal
-from collections.abc import Callable
 
 from roost.server.config import ConfigError, ServerConfig
 from roost.server.core import Server
 
-__all__ = ["ConfigError", "Server", "ServerConfig", "run_server"]
+__all__ = ["GC_THRESHOLDS", "ConfigError", "Server", "ServerConfig", "new_event_loop"]
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -24,34 +22,9 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-async def serve(
-    config: ServerConfig, ready: Callable[[Server], None] | None = None, handle_signals: bool = True
-) -> None:
-    server = Server(config)
-    await server.start()
-    if handle_signals:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, lambda: loop.create_task(server.stop()))
-    if ready is not None:
-        ready(server)
-    await server.stopped.wait()
-    logging.getLogger("roost.server").info("stopped")
-
-
 #: The cyclic collector's thresholds for a server process. Each request allocates a few
 #: short-lived containers that reference counting frees; with Python's default (700) the
 #: young generation is scanned every ~100 requests and the long-lived tree is walked often.
 #: Measured on the write path: ~3 us of server CPU per setData/create (see
 #: docs/benchmarks.md).
 GC_THRESHOLDS = (50_000, 50, 100)
-
-
-def run_server(config: ServerConfig) -> None:
-    """Run a server in this process until it stops (the `roost serve` entry point)."""
-    gc.set_threshold(*GC_THRESHOLDS)
-    loop = new_event_loop()
-    try:
-        loop.run_until_complete(serve(config))
-    finally:
-        loop.close()

@@ -12,14 +12,16 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import roost
+from roost.buildinfo import build_info
 
 if TYPE_CHECKING:
     from roost.server.connection import Connection
     from roost.server.core import Server
 
-#: reported where ZooKeeper reports its own version; kazoo's server_version() parses the digits
-VERSION = f"3.8.4-roost-{roost.__version__}, built on 2026-11-22 00:00 UTC"
+
+def version() -> str:
+    """Reported where ZooKeeper reports its own version (see `roost.buildinfo`)."""
+    return build_info().zookeeper_version
 
 
 def _latency(server: Server) -> tuple[int, float, int]:
@@ -63,13 +65,13 @@ NOT_SERVING = "This ZooKeeper instance is not currently serving requests\n"
 def srvr(server: Server) -> str:
     if not server.serving:
         return NOT_SERVING
-    return "\n".join([f"Zookeeper version: {VERSION}", *_summary(server)]) + "\n"
+    return "\n".join([f"Zookeeper version: {version()}", *_summary(server)]) + "\n"
 
 
 def stat(server: Server) -> str:
     if not server.serving:
         return NOT_SERVING
-    lines = [f"Zookeeper version: {VERSION}", "Clients:"]
+    lines = [f"Zookeeper version: {version()}", "Clients:"]
     lines += [_conn_line(c, False) for c in server.connections]
     lines.append("")
     return "\n".join(lines + _summary(server)) + "\n"
@@ -109,7 +111,7 @@ def _dir_size(path: str) -> int:
 
 def envi(server: Server) -> str:
     rows = [
-        ("zookeeper.version", VERSION),
+        ("zookeeper.version", version()),
         ("host.name", socket.gethostname()),
         ("java.version", f"python-{platform.python_version()}"),
         ("java.vendor", platform.python_implementation()),
@@ -136,7 +138,7 @@ def mntr(server: Server) -> str:
     except OSError:
         fds = -1
     rows: list[tuple[str, object]] = [
-        ("version", VERSION),
+        ("version", version()),
         ("server_state", server.mode),
         ("avg_latency", avg),
         ("max_latency", hi),

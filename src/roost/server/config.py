@@ -124,6 +124,16 @@ class ServerConfig:
     http_read_only: bool = False
     #: Access-Control-Allow-Origin for the HTTP API; "" = no CORS headers
     http_cors_origin: str = ""
+    #: Prometheus `/metrics` on a port of its own, served with or without the HTTP API
+    #: (ZooKeeper's metricsProvider.httpPort, 7000 there); None = off
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    #: where Consul-registered services live, in Apache Curator's service-discovery layout
+    #: (<root>/<name>/<id>), shared with ZooKeeper clients; see docs/http.md
+    http_services_root: str = "/services"
+    #: TESTING: Consul session TTLs and TTL-check TTLs run at this percentage of the time
+    #: asked for (100 = as asked); lets tests time Consul's >= 10 s TTLs in less time
+    http_time_scale_pct: int = 100
 
     @property
     def min_session_timeout(self) -> int:
@@ -180,12 +190,15 @@ class ServerConfig:
             "heartbeat_ticks",
             "request_timeout_ms",
             "max_waiting_requests",
+            "http_time_scale_pct",
         )
         for key in positive:
             if getattr(self, key) <= 0:
                 raise ConfigError(f"{key}: must be > 0, got {getattr(self, key)!r}")
-        if not 0 <= self.port <= 65535:
-            raise ConfigError(f"port: must be 0..65535, got {self.port}")
+        for key in ("port", "http_port", "metrics_port"):
+            value = getattr(self, key)
+            if value is not None and not 0 <= value <= 65535:
+                raise ConfigError(f"{key}: must be 0..65535, got {value}")
         if self.max_client_connections < 0:
             raise ConfigError("max_client_connections: must be >= 0")
         if self.min_session_timeout > self.max_session_timeout:
@@ -232,6 +245,7 @@ def _coerce(key: str, value: Any, target: Any) -> Any:
         if key in (
             "peer_listen_port",
             "http_port",
+            "metrics_port",
             "min_session_timeout_ms",
             "max_session_timeout_ms",
             "super_digest",
@@ -304,7 +318,7 @@ _ZOO_IGNORED = {
     "autopurge.purgeInterval",
     "standaloneEnabled",
     "reconfigEnabled",
-    "metricsProvider.className",
+    "metricsProvider.exportJvmInfo",
     "preAllocSize",
 }
 
@@ -317,6 +331,7 @@ def load_zoo_cfg(path: Path, base: ServerConfig | None = None) -> ServerConfig:
         raise ConfigError(f"config file {path}: {e.strerror}") from None
     values: dict[str, Any] = {}
     members: list[Member] = []
+    metrics: dict[str, str] = {}
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -329,17 +344,45 @@ def load_zoo_cfg(path: Path, base: ServerConfig | None = None) -> ServerConfig:
             continue
         if key in _ZOO_IGNORED:
             continue
+        if key.startswith("metricsProvider."):
+            metrics[key] = value
+            continue
         if key not in _ZOO_KEYS:
             raise ConfigError(f"{key}: unknown zoo.cfg key ({path}:{n})")
         if key == "forceSync":
             value = "true" if value.lower() == "yes" else "false"
         values[_ZOO_KEYS[key]] = value
+    values.update(_zoo_metrics(metrics))
     if members:
         values["members"] = tuple(members)
         myid = Path(str(values.get("data_dir", (base or ServerConfig()).data_dir))) / "myid"
         if "server_id" not in values and myid.exists():
             values["server_id"] = myid.read_text().strip()
     return apply_overrides(base or ServerConfig(), values)
+
+
+#: the metrics provider of ZooKeeper's that roost's metrics port stands in for
+PROMETHEUS_PROVIDER = "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider"
+
+
+def _zoo_metrics(keys: dict[str, str]) -> dict[str, Any]:
+    """ZooKeeper serves metrics only with the Prometheus provider configured: on
+    httpHost:httpPort, 0.0.0.0:7000 unless set."""
+    known = {"metricsProvider.className", "metricsProvider.httpPort", "metricsProvider.httpHost"}
+    for key in keys:
+        if key not in known:
+            raise ConfigError(f"{key}: unsupported zoo.cfg key (roost's metrics port is "
+                              "plain HTTP; see docs/http.md)")
+    cls = keys.get("metricsProvider.className")
+    if cls is None:
+        return {}
+    if cls != PROMETHEUS_PROVIDER:
+        raise ConfigError(f"metricsProvider.className: only {PROMETHEUS_PROVIDER} is "
+                          f"supported, got {cls!r}")
+    return {
+        "metrics_port": keys.get("metricsProvider.httpPort", "7000"),
+        "metrics_host": keys.get("metricsProvider.httpHost", "0.0.0.0"),
+    }
 
 
 def _zoo_member(key: str, value: str, where: str) -> Member:

@@ -61,6 +61,8 @@ class Connection(asyncio.Protocol):
         self.auth: tuple[Id, ...] = ()
         self.handshaken = False
         self.session_id = 0
+        #: when the batch of requests being handled arrived (latencies count from there)
+        self.batch_started = 0.0
         self.timeout_ms = 0
         self.waiting_connect = False
         self.closing_session = False
@@ -147,6 +149,7 @@ class Connection(asyncio.Protocol):
     def _process(self) -> None:
         """Handle queued frames until none are left or the client is not reading replies."""
         inbox, server = self._inbox, self.server
+        self.batch_started = time.monotonic()
         high = server.config.outgoing_high_water
         dispatched = 0
         while inbox:
@@ -299,9 +302,11 @@ class Connection(asyncio.Protocol):
             self.closed = True
             self.transport.abort()
 
-    def record_latency(self, started: float) -> None:
-        """Count one answered write in this connection's and the server's latency figures."""
-        ms = (time.monotonic() - started) * 1000.0
+    def record_latency(self, started: float) -> float:
+        """Count one answered write in this connection's and the server's latency figures;
+        returns the seconds since `started`."""
+        seconds = time.monotonic() - started
+        ms = seconds * 1000.0
         self.last_latency = ms
         for stats in (self, self.server):
             if stats.lat_count == 0 or ms < stats.lat_min:
@@ -310,3 +315,4 @@ class Connection(asyncio.Protocol):
                 stats.lat_max = ms
             stats.lat_sum += ms
             stats.lat_count += 1
+        return seconds

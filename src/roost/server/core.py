@@ -6,7 +6,8 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from roost.raft import Role
 from roost.server import admin
@@ -19,6 +20,7 @@ from roost.server.replicalog import ReplicaLog
 from roost.server.replicated import RaftLog
 from roost.server.sessions import SessionTracker
 from roost.server.standalone import StandaloneLog
+from roost.server.stats import Stats
 from roost.server.watches import WatchManager
 from roost.storage import DataDir
 from roost.tree import DataTree, TreeConfig
@@ -82,6 +84,15 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class Addon(Protocol):
+    """A front end started after the server and stopped before it (the HTTP API, the
+    metrics port): see roost.node, which wires them in."""
+
+    def start(self) -> Awaitable[None]: ...
+
+    def stop(self) -> Awaitable[None]: ...
+
+
 class Server:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config.validate()
@@ -95,6 +106,10 @@ class Server:
         self.connections: set[Connection] = set()
         self.by_session: dict[int, Connection] = {}
         self.per_ip: Counter[str] = Counter()
+        #: request counts and latencies, updated where they happen (roost.metrics reads them)
+        self.stats = Stats()
+        #: started (in order) after the server, stopped (in reverse) before it
+        self.addons: list[Addon] = []
         self.packets_received = 0
         self.packets_sent = 0
         self.lat_min = 0.0
@@ -146,6 +161,7 @@ class Server:
                 on_role=self._on_role,
                 on_touch=self._on_touch,
                 on_reset=self._on_reset,
+                stats=self.stats,
             )
         else:
             self.log = StandaloneLog(
@@ -157,6 +173,7 @@ class Server:
                 self.config.fsync,
                 on_fatal=self._fatal,
                 server_id=self.config.server_id,
+                stats=self.stats,
             )
         self.log.recover()
         for sid, info in self.tree.sessions.items():
@@ -175,9 +192,15 @@ class Server:
         self._tasks.append(loop.create_task(self._reap_nodes()))
         if self.config.ensemble:
             self._tasks.append(loop.create_task(self._watch_partition()))
-        from roost.http import start_http  # the HTTP API (docs/http.md), when configured
-
-        self.http = await start_http(self)
+        started: list[Addon] = []
+        try:
+            for addon in self.addons:
+                await addon.start()
+                started.append(addon)
+        except BaseException:  # e.g. the HTTP or metrics port is taken: stop cleanly
+            self.addons = started
+            await self.stop()
+            raise
         log.info(
             "roost serving on %s:%d, data in %s", self.config.host, self.port, self.config.data_dir
         )
@@ -186,10 +209,9 @@ class Server:
         if self.stopped.is_set():
             return
         try:
-            http = getattr(self, "http", None)
-            if http is not None:
-                self.http = None
-                await http.stop()
+            addons, self.addons = self.addons, []
+            for addon in reversed(addons):
+                await addon.stop()
             if self._listener is not None:
                 self._listener.close()
             for t in self._tasks:
@@ -343,6 +365,7 @@ class Server:
             log.warning("malformed frame from %s: %s: closing", conn.ip, e)
             conn.abort()
             return
+        self.stats.requests[op & 0xFF] += 1
         conn.last_op = _OP_NAMES.get(op, "NA")
         if xid > 0:
             conn.last_cxid = xid
@@ -366,15 +389,24 @@ class Server:
         handler = READS.get(op)
         auth = conn.auth
         if handler is not None:
+            # latency from the arrival of the batch of requests this one came in
+            if not conn.slots and not (self._linearizable and op in LINEARIZABLE_READS):
+                conn.write_raw(handler(self, conn, xid, req, auth))
+                self.stats.read_seconds[op & 0xFF].observe(time.monotonic() - conn.batch_started)
+                return
+            hist = self.stats.read_seconds[op & 0xFF]
+            started = conn.batch_started
+
+            def answer() -> bytes:
+                out = handler(self, conn, xid, req, auth)
+                hist.observe(time.monotonic() - started)
+                return out
+
             if self._linearizable and op in LINEARIZABLE_READS:
                 slot = conn.reserve()
-                self.log.barrier(
-                    lambda: conn.complete(slot, handler(self, conn, xid, req, auth)), conn.abort
-                )
-            elif conn.slots:  # answered in turn, after the writes queued ahead of it
-                conn.reply_later(lambda: handler(self, conn, xid, req, auth))
-            else:
-                conn.write_raw(handler(self, conn, xid, req, auth))
+                self.log.barrier(lambda: conn.complete(slot, answer()), conn.abort)
+            else:  # answered in turn, after the writes queued ahead of it
+                conn.reply_later(answer)
             return
         if op == Op.PING:
             conn.reply_later(lambda: encode_reply(Xid.PING, self.tree.last_zxid, 0))
@@ -402,10 +434,11 @@ class Server:
 
         def done(zxid: int, res: TxnResult) -> None:
             if res is LOST:
+                self.stats.writes_lost += 1
                 conn.abort()
                 return
             conn.last_zxid = zxid
-            conn.record_latency(started)
+            self.stats.write(op, conn.record_latency(started))
             conn.complete(slot, encode_reply(xid, zxid, res.err, res.record))
 
         self.log.propose(txn, done, abandoned=lambda: conn.closed)
@@ -420,8 +453,13 @@ class Server:
         assert self.log is not None and op in WRITES
         fut: asyncio.Future[tuple[int, int, Record | None]] = self.loop.create_future()
         txn = Txn(Kind.REQUEST, session_id, now_ms(), auth, op, req.to_bytes(), request=req)
+        started = time.monotonic()
 
         def done(zxid: int, res: TxnResult) -> None:
+            if res is LOST:
+                self.stats.writes_lost += 1
+            else:
+                self.stats.write(op, time.monotonic() - started)
             if not fut.done():
                 fut.set_result((zxid, Err.CONNECTION_LOSS if res is LOST else res.err, res.record))
 
@@ -558,6 +596,7 @@ class Server:
 
     # --- applying ----------------------------------------------------------------------------
     def on_applied(self, zxid: int, txn: Txn, result: TxnResult) -> None:
+        self.stats.writes[(txn.kind, txn.op, result.err)] += 1
         if result.events:
             self.watches.trigger(result.events)
         if txn.kind is Kind.CREATE_SESSION:

@@ -31,6 +31,7 @@ from roost.server.replica import ReplicaState, encode_image, founders_of
 from roost.server.replicacore import CoreConfig, ReplicaCore
 from roost.server.replicalog import Applied, Done
 from roost.server.snapfork import fork_writer
+from roost.server.stats import Stats
 from roost.storage import DataDir
 from roost.tree import DataTree, TreeConfig
 from roost.tree.txn import Txn, apply_nothing
@@ -55,7 +56,10 @@ class RaftLog:
         on_role: Callable[[Role, int], None] = lambda role, leader: None,
         on_touch: Callable[[list[int]], None] = lambda sids: None,
         on_reset: Callable[[], None] = lambda: None,
+        stats: Stats | None = None,
     ) -> None:
+        self.stats = stats if stats is not None else Stats()
+        self._snapshot_started = 0.0
         self.datadir = datadir
         self.config = config
         self.tree_config = tree_config
@@ -312,7 +316,9 @@ class RaftLog:
             store.install_snapshot(rd.snapshot)
         store.append(rd.entries)
         if rd.must_sync and self.config.fsync:
+            started = time.monotonic()
             store.sync()
+            self.stats.fsync_seconds.observe(time.monotonic() - started)
             self.fsync_count += 1
         if rd.hard_state is not None:
             store.save_hard_state(rd.hard_state)
@@ -343,12 +349,14 @@ class RaftLog:
 
     async def snapshot(self) -> None:
         index = self.last_index
+        started = time.monotonic()
         image = self.state.image()
         conf = self._node.conf_state
         loop = asyncio.get_running_loop()
         keep = self.config.snapshots_to_keep
         await loop.run_in_executor(None, self.store.create_snapshot, index, conf, image, keep)
         self.snapshot_index = index
+        self.stats.snapshot_seconds.observe(time.monotonic() - started)
 
     def _next_snapshot_gap(self) -> int:
         """Txns until the next snapshot: between half and all of `snapshot_every`, drawn
@@ -367,6 +375,7 @@ class RaftLog:
         conf = self._node.conf_state
         self.snapshot_index = index  # no new attempt before another gap of txns
         self._snapshot_gap = self._next_snapshot_gap()
+        self._snapshot_started = time.monotonic()
         st = self.state
         tree, dedupe, members = st.tree, st.dedupe, st.members
         snapshots = self.datadir.snapshots
@@ -384,6 +393,7 @@ class RaftLog:
         loop = asyncio.get_running_loop()
         _, status = await loop.run_in_executor(None, os.waitpid, pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
+            self.stats.snapshot_failures += 1
             log.error(
                 "member %d: snapshot at 0x%x failed (child status %d); the log is kept",
                 self.id,
@@ -393,6 +403,7 @@ class RaftLog:
             return
         keep = self.config.snapshots_to_keep
         await loop.run_in_executor(None, self.store.snapshot_written, index, term, conf, keep)
+        self.stats.snapshot_seconds.observe(time.monotonic() - self._snapshot_started)
         log.info("member %d: snapshot at 0x%x written in the background", self.id, index)
 
     async def close(self, snapshot: bool = True) -> None:

@@ -19,6 +19,7 @@ from roost.raft import RaftNode
 from roost.server.config import Member
 from roost.server.replicalog import Applied, Done
 from roost.server.snapfork import fork_writer
+from roost.server.stats import Stats
 from roost.storage import DataDir, Entry
 from roost.tree import DataTree, TreeConfig
 from roost.tree.txn import Txn, apply_nothing, apply_txn
@@ -50,11 +51,13 @@ class StandaloneLog:
         fsync: bool = True,
         on_fatal: Callable[[BaseException], None] = lambda e: None,
         server_id: int = 0,
+        stats: Stats | None = None,
     ) -> None:
         self.id = server_id
         self.members: dict[int, Member] = {}
         self.node: RaftNode | None = None
         self.on_fatal = on_fatal
+        self.stats = stats if stats is not None else Stats()
         self.failed: BaseException | None = None
         self.datadir = datadir
         self.tree_config = tree_config
@@ -67,6 +70,7 @@ class StandaloneLog:
         self.snapshot_index = 0
         self._previous_snapshot = 0
         self._snapshot_task: asyncio.Task[None] | None = None
+        self._snapshot_started = 0.0
         self._pending: list[tuple[Txn, Done | None]] = []
         self._wakeup = asyncio.Event()
         self._closing = False
@@ -212,7 +216,9 @@ class StandaloneLog:
         wal = self.datadir.wal
         wal.append(entries)
         if self.fsync:
+            started = time.monotonic()
             wal.sync()
+            self.stats.fsync_seconds.observe(time.monotonic() - started)
             self.fsync_count += 1
 
     # --- snapshots -------------------------------------------------------------------
@@ -220,10 +226,12 @@ class StandaloneLog:
         """Write a snapshot of the tree at the last applied index, then compact the log
         (in this process: the tree cannot change meanwhile)."""
         index = self.last_index
+        started = time.monotonic()
         data = self.tree.to_bytes()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.datadir.snapshots.save, index, TERM, data)
         await loop.run_in_executor(None, self._after_snapshot, index)
+        self.stats.snapshot_seconds.observe(time.monotonic() - started)
         log.info("snapshot at zxid 0x%x (%d bytes)", index, len(data))
 
     def _background_snapshot(self) -> None:
@@ -233,6 +241,7 @@ class StandaloneLog:
             return
         index = self.last_index
         self.snapshot_index = index  # no new attempt before the next snapshot_every txns
+        self._snapshot_started = time.monotonic()
         tree, snapshots = self.tree, self.datadir.snapshots
         pid = fork_writer(lambda: snapshots.save(index, TERM, tree.to_bytes()))
         self._snapshot_task = asyncio.get_running_loop().create_task(
@@ -243,11 +252,13 @@ class StandaloneLog:
         loop = asyncio.get_running_loop()
         _, status = await loop.run_in_executor(None, os.waitpid, pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
+            self.stats.snapshot_failures += 1
             log.error(
                 "snapshot at zxid 0x%x failed (child status %d); the log is kept", index, status
             )
             return
         await loop.run_in_executor(None, self._after_snapshot, index)
+        self.stats.snapshot_seconds.observe(time.monotonic() - self._snapshot_started)
         log.info("snapshot at zxid 0x%x written in the background", index)
 
     def _after_snapshot(self, index: int) -> None:

@@ -29,8 +29,9 @@ from types import TracebackType
 from typing import Any, Literal, Protocol
 
 from roost.server.config import Member
+from roost.testing.ports import free_port
 from roost.testing.proxy import TcpProxy
-from roost.testing.server import RoostServer, four_letter, free_port
+from roost.testing.server import RoostServer, four_letter
 
 #: how isolate()/partition() break a link: reset connections ("cut") or drop bytes silently
 Fault = Literal["cut", "blackhole"]

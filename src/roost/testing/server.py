@@ -25,14 +25,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from roost.server import Server, ServerConfig, new_event_loop, serve
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from roost.node import serve
+from roost.server import Server, ServerConfig, new_event_loop
+from roost.testing.ports import free_port
 
 
 def four_letter(host: str, port: int, cmd: str, timeout: float = 2.0) -> str:

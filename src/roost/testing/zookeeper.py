@@ -29,6 +29,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from roost.testing.ports import free_port
+
 #: The Debian package's server jar; its manifest Class-Path names the dependencies.
 DEFAULT_JAR = Path("/usr/share/java/zookeeper.jar")
 #: Optional jars that give slf4j a log4j binding, so the server log lands in the work dir.
@@ -65,13 +67,6 @@ def _kill_leftovers() -> None:
 
 class ZooKeeperUnavailable(RuntimeError):
     """Java or the ZooKeeper jar is missing, or the server did not come up."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago (bind to port 0, read it, close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def four_letter_word(host: str, port: int, cmd: str | bytes, timeout: float = 5.0) -> str:

@@ -55,6 +55,8 @@ class Nemesis:
         self.journal: list[str] = []
         self.errors: list[str] = []
         self._stop = threading.Event()
+        #: set once the whole schedule was injected and healed (or injection was stopped)
+        self.finished = threading.Event()
         self._thread: threading.Thread | None = None
         self._t0 = 0.0
 
@@ -86,6 +88,12 @@ class Nemesis:
 
     # --- the schedule ---------------------------------------------------------------------
     def _run(self) -> None:
+        try:
+            self._run_schedule()
+        finally:
+            self.finished.set()
+
+    def _run_schedule(self) -> None:
         for fault in self.schedule:
             if self._stop.wait(max(0.0, self._t0 + fault.at - time.monotonic())):
                 return

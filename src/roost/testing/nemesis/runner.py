@@ -174,7 +174,9 @@ def _run_in(ens: RoostEnsemble, config: VerifyConfig, result: VerifyResult) -> N
     lockers = _start_lockers(ens, config, locks)
     nemesis.start()
     try:
-        work.run(config.seconds)
+        # a loaded machine slows the restarts that kill and slowdisk faults do, so the
+        # schedule can slip: the load goes on until every fault was injected and healed
+        work.run(config.seconds, until=nemesis.finished, limit=2 * config.seconds + 30)
     except BaseException:  # interrupted: stop injecting, leave healing to the ensemble's stop
         nemesis.abort()
         raise

@@ -18,7 +18,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 from roost.testing.history import History
@@ -39,6 +39,11 @@ class WorkerState:
     acked_appends: list[str] = field(default_factory=list)
     unknown_appends: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+
+def load_over(now: float, deadline: float, cap: float, until: threading.Event | None) -> bool:
+    """The workers stop at `deadline` once `until` is set (or without one), at `cap` anyway."""
+    return now >= cap or (now >= deadline and (until is None or until.is_set()))
 
 
 @dataclass
@@ -72,21 +77,32 @@ class Workload:
             _create_retrying(w.client, w.ephemeral, ephemeral=True)
             w.ephemeral_session = w.client.session_id()
 
-    def run(self, seconds: float) -> None:
-        """Run every worker in its own thread for `seconds` (bounded by `max_ops` each)."""
-        deadline = time.monotonic() + seconds
-        threads = [threading.Thread(target=self._work, args=(w, deadline), daemon=True,
+    def run(self, seconds: float, until: threading.Event | None = None,
+            limit: float | None = None) -> None:
+        """Run every worker in its own thread for `seconds` (bounded by `max_ops` each).
+
+        With `until`, the workers go on past `seconds` until the event is set (the nemesis
+        has injected and healed its whole schedule, which a loaded machine can delay), but
+        never longer than `limit` seconds in all."""
+        start = time.monotonic()
+        deadline = start + seconds
+        cap = start + max(seconds, limit if limit is not None else seconds)
+
+        def over() -> bool:
+            return load_over(time.monotonic(), deadline, cap, until)
+
+        threads = [threading.Thread(target=self._work, args=(w, over, cap), daemon=True,
                                     name=f"worker-{w.index}") for w in self.workers]
         for t in threads:
             t.start()
         for t in threads:
-            t.join(seconds + 10 * self.op_timeout + 30)
+            t.join(cap - start + 10 * self.op_timeout + 30)
 
-    def _work(self, w: WorkerState, deadline: float) -> None:
+    def _work(self, w: WorkerState, over: Callable[[], bool], cap: float) -> None:
         rng = random.Random(self.seed * 1000 + w.index)
         seen: dict[str, int] = {}
         for n in range(self.max_ops):
-            if time.monotonic() >= deadline:
+            if over():
                 return
             try:
                 unknown = self._one(w, rng, n, seen)
@@ -97,7 +113,7 @@ class Workload:
             if unknown:
                 # each unknown outcome makes the check costlier: no new request until the
                 # client has a connection again (or the operation timeout passed)
-                _wait_connected(w, min(deadline, time.monotonic() + self.op_timeout))
+                _wait_connected(w, min(cap, time.monotonic() + self.op_timeout))
 
     def _one(self, w: WorkerState, rng: random.Random, n: int, seen: dict[str, int]) -> bool:
         """One random operation; True if its outcome is unknown."""
