@@ -54,6 +54,9 @@ from .profile import Profile
 
 LIVENESS_BOUND_MS = 4000
 MAX_BACKLOG = 50  # proposals wait while a leader has this many uncommitted entries
+#: planted bugs of the replica core: serve a linearizable read without its barrier (the
+#: server's unsafe_skip_read_barrier)
+CORE_BUGS = frozenset({"read_before_barrier"})
 #: compare the members' trees (a full digest) after a batch ending at a multiple of this
 TREE_CHECK_EVERY = 32
 #: after a client's txn, its member sends all its pending ones again (as when its link to
@@ -173,7 +176,7 @@ class SimCluster:
             max_size_per_msg=p.max_size_per_msg, max_inflight_msgs=p.max_inflight,
             pre_vote=p.pre_vote, check_quorum=p.check_quorum, lease_reads=p.lease_reads,
             snapshot_chunk_size=p.snapshot_chunk,
-            _bugs=self.bugs - REPLICA_BUGS,
+            _bugs=self.bugs - REPLICA_BUGS - CORE_BUGS,
         )
 
     def _start(self, sn: SimNode) -> None:
@@ -192,7 +195,8 @@ class SimCluster:
         sn.core = ReplicaCore(
             sn.replica, sn.node,
             CoreConfig(election_ticks=10, tick_s=sn.tick_period / 1000, request_timeout_s=5.0,
-                       max_waiting=1000, members=SIM_MEMBERS),
+                       max_waiting=1000, members=SIM_MEMBERS,
+                       skip_read_barrier="read_before_barrier" in self.bugs),
             self._forward_sink(sn), self.now / 1000,
             on_drop_peers=lambda: self._drop(sn),
             send_raft=lambda m: self.send(sn, m),
@@ -464,8 +468,19 @@ class SimCluster:
             sn = self.rng.choice(leaders if leaders and self.rng.random() < 0.5 else alive)
             self._proposal_seq += 1
             ctx = f"r{self._proposal_seq}".encode()
-            sn.waiting_reads[ctx] = self.checker.max_applied
+            need = self.checker.max_applied
+            sn.waiting_reads[ctx] = need
+
+            def served(sn: SimNode = sn, need: int = need) -> None:
+                # the read runs now, on this member's tree: it must hold every txn applied
+                # anywhere before the read began
+                assert sn.replica is not None
+                if sn.replica.last_index < need:
+                    raise InvariantViolation(
+                        f"linearizable read: node {sn.id} served a read at zxid "
+                        f"{sn.replica.last_index}, but {need} was applied before it began")
+
             assert sn.core is not None
-            sn.core.barrier(ctx, lambda: None, lambda: None, self.now / 1000)
+            sn.core.barrier(ctx, served, lambda: None, self.now / 1000)
             self.process(sn)
         self.schedule(self.rng.randint(10, 80), READ)
