@@ -22,14 +22,16 @@ import compare  # benchmarks/compare.py: /proc figures
 
 from roost.bench.config import OPEN_ACL
 from roost.bench.session import BenchError, Plan, Req, Session, split
+from roost.testing.zookeeper import PRODUCTION_JVM_FLAGS
 from roost.wire.opcodes import Op
 from roost.wire.records import CreateRequest, ExistsRequest, Stat
 
 NODE_BYTES = 100
 LOAD_SESSIONS = 4
 LOAD_DEPTH = 64
-#: JVM flags for ZooKeeper here: the harness's 256 MiB heap is too small for 1M znodes
-ZK_MEMORY_JVM = ("-Xms64m", "-Xmx3g", "-XX:+UseSerialGC", "-Djava.awt.headless=true")
+#: JVM flags for ZooKeeper here: those of its start script (default collector, G1) but a
+#: 3 GiB heap, so that a million znodes fit (its 1000 MB default is an operator's to raise)
+ZK_MEMORY_JVM = ("-Xmx3g", *PRODUCTION_JVM_FLAGS[1:])
 
 
 @dataclass

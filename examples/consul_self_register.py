@@ -22,6 +22,11 @@ def main() -> None:
     p.add_argument("--name", default="web")
     p.add_argument("--port", type=int, default=8080)
     args = p.parse_args()
+    # the handlers go in before anything is registered: a stop that arrives while we
+    # register must still deregister (it would otherwise kill the process on the spot)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
     host, _, port = args.agent.rpartition(":")
     c = consul.Consul(host=host, port=int(port))
     me = c.agent.self()
@@ -34,9 +39,6 @@ def main() -> None:
                        check={"CheckID": f"{service_id}-alive", "Name": "process alive",
                               "Status": "passing", "ServiceID": service_id})
     print(f"registered {service_id} on {node}", flush=True)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     while not stop.wait(0.2):
         pass
     c.catalog.deregister(node, service_id=service_id)

@@ -36,5 +36,6 @@ def test_dev_extra_installs_what_the_tests_import() -> None:
     """Optional packages the tests import are in the `dev` extra (uvloop was missing once)."""
     pyproject = (REPO / "pyproject.toml").read_text()
     dev = pyproject[pyproject.index("dev = [") : pyproject.index("]", pyproject.index("dev = ["))]
-    for package in ("kazoo", "py-consul", "hypothesis", "uvloop", "playwright", "cryptography"):
+    for package in ("kazoo", "py-consul", "hypothesis", "uvloop", "playwright", "cryptography",
+                    "pexpect"):
         assert f'"{package}' in dev, package

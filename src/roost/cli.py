@@ -1,23 +1,98 @@
-"""The `roost` command."""
+"""The `roost` command.
+
+`main()` runs the click group `cli` and owns the error contract: a user's mistake is one
+line on stderr and exit code 2 (a usage error) or 1 (the operation failed), never a
+traceback. ``ROOST_DEBUG=1`` shows the traceback of an unexpected error.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
+from roost.cmd.env import CONTEXT, CommandGroup, Env
 from roost.server.config import ConfigError, ServerConfig, load_toml, load_zoo_cfg
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+PORT = click.IntRange(0, 65535)
 
-@click.group()
+
+@click.group(cls=CommandGroup, context_settings=CONTEXT)
 @click.version_option(package_name="roost")
-def main() -> None:
-    """roost: a coordination service speaking the ZooKeeper protocol."""
+def cli() -> None:
+    """roost: a coordination service speaking the ZooKeeper protocol.
+
+    The client commands (get, set, ls, create, ...) take --server HOST:PORT (or
+    $ROOST_SERVER; default 127.0.0.1:2181). `roost COMMAND -h` describes each command."""
 
 
-@main.command()
+def main(argv: Sequence[str] | None = None) -> None:
+    """The `roost` entry point (exits with the command's code)."""
+    sys.exit(run(argv))
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: sys.argv[1:]); return the exit code."""
+    env = Env()
+    # The client's own warnings (a failed connect attempt...) would reach stderr through
+    # logging's last-resort handler; the command reports what matters in its one line.
+    for name in ("roost.client", "roost.recipes"):
+        logging.getLogger(name).addHandler(logging.NullHandler())
+    try:
+        rv: Any = cli.main(args=list(argv) if argv is not None else None, prog_name="roost",
+                           standalone_mode=False, obj=env)
+        return rv if isinstance(rv, int) else 0
+    except click.exceptions.NoArgsIsHelpError as e:
+        click.echo(e.ctx.get_help() if e.ctx is not None else e.format_message())
+        return 0
+    except click.UsageError as e:
+        where = e.ctx.command_path if e.ctx is not None else "roost"
+        click.echo(one_line(f"{where}: {e.format_message()} (see '{where} -h')"), err=True)
+        return e.exit_code
+    except click.ClickException as e:
+        click.echo(one_line(f"roost: {e.format_message()}"), err=True)
+        return e.exit_code
+    except click.Abort:  # Ctrl-C or end of input at a prompt
+        click.echo("", err=True)
+        return 130
+    except KeyboardInterrupt:
+        return 130
+    except SystemExit as e:  # a command's own sys.exit(code)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except BrokenPipeError:  # `roost ls -R / | head`
+        _silence_stdout()
+        return 1
+    except Exception as e:
+        if os.environ.get("ROOST_DEBUG"):
+            raise
+        click.echo(one_line(f"roost: internal error: {type(e).__name__}: {e} "
+                            "(ROOST_DEBUG=1 shows the traceback)"), err=True)
+        return 70
+    finally:
+        env.close()
+
+
+def one_line(text: str) -> str:
+    """An error message on one line, whatever the user's values held."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+@cli.command(context_settings=CONTEXT)
 @click.option(
     "--config", "config_path", type=click.Path(path_type=Path), help="roost.toml configuration file"
 )
@@ -28,7 +103,7 @@ def main() -> None:
     help="read ZooKeeper's zoo.cfg keys that apply",
 )
 @click.option("--host", default=None, help="address to listen on (default 127.0.0.1)")
-@click.option("--port", type=int, default=None, help="client port (default 2181)")
+@click.option("--port", type=PORT, default=None, help="client port (default 2181)")
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path),
@@ -37,12 +112,13 @@ def main() -> None:
 )
 @click.option(
     "--http-port",
-    type=int,
+    type=PORT,
     default=None,
     help="HTTP API, metrics and dashboard (default: 8500 without a config file, else off)",
 )
 @click.option("--no-http", is_flag=True, help="no HTTP API")
-@click.option("--log-level", default="INFO", show_default=True)
+@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False),
+              default="INFO", show_default=True)
 def serve(
     config_path: Path | None,
     zoo_cfg: Path | None,
@@ -99,25 +175,29 @@ def serve(
 
 from roost.cluster import cluster as _cluster  # noqa: E402
 
-main.add_command(_cluster)
+cli.add_command(_cluster)
 
 from roost.member import member as _member  # noqa: E402
 
-main.add_command(_member)
+cli.add_command(_member)
 
+# The client commands (one implementation each, shared with `roost shell`).
+from roost.cmd.run import elect as _elect  # noqa: E402
+from roost.cmd.run import lock as _lock  # noqa: E402
+from roost.cmd.watch import watch as _watch  # noqa: E402
+from roost.cmd.znode import CLIENT_COMMANDS as _client_commands  # noqa: E402
+from roost.shell import shell_command as _shell  # noqa: E402
 
-# `roost shell` and the one-shot client commands: get, set, ls, create, delete, stat.
-from roost.shell import register as _register_shell  # noqa: E402
-
-_register_shell(main)
+for _cmd in [_shell, *_client_commands, _watch, _lock, _elect]:
+    cli.add_command(_cmd)
 
 from roost.verify import verify as _verify  # noqa: E402
 
-main.add_command(_verify)
+cli.add_command(_verify)
 
 from roost.bench.cli import bench as _bench  # noqa: E402
 
-main.add_command(_bench)
+cli.add_command(_bench)
 
 
 if __name__ == "__main__":

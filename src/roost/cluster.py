@@ -9,8 +9,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
+
+from roost.client.connection import parse_hosts
+from roost.cmd.env import server_value
+from roost.cmd.format import to_json
 
 
 def _four_letter(host: str, port: int, cmd: str, timeout: float = 1.0) -> str:
@@ -148,30 +153,49 @@ def up(voters: int, observers: int, base_port: int, folder: Path) -> None:
 
 
 @cluster.command()
-@click.argument("hosts")
-def status(hosts: str) -> None:
-    """Show each member's role, term, commit/applied index and the followers' lag."""
-    rows = []
-    for hp in hosts.split(","):
-        host, _, port = hp.strip().rpartition(":")
-        st = member_status(host or "127.0.0.1", int(port))
-        lags = ", ".join(
-            f"{k.split('_')[2]}:{v}" for k, v in st.items() if k.startswith("raft_follower_")
-        )
-        rows.append(
-            (
-                hp.strip(),
-                st.get("mode", "?"),
-                st.get("raft_term", "-"),
-                st.get("raft_commit_index", "-"),
-                st.get("raft_applied_index", "-"),
-                st.get("zxid", "-"),
-                lags or "-",
-            )
-        )
-    header = ("member", "mode", "term", "commit", "applied", "zxid", "follower lag")
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for r in [header, *rows]:
-        click.echo("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
-    if all(r[1] == "down" for r in rows):
+@click.option("-o", "--output", "--write-out", "output_format",
+              type=click.Choice(["text", "json"], case_sensitive=False), default="text",
+              help="text (a table, default) or json")
+@click.option("--json", "as_json", is_flag=True, help="same as -o json")
+@click.argument("hosts", callback=server_value)
+def status(hosts: str, output_format: str, as_json: bool) -> None:
+    """Show each member's role, term, commit/applied index and the followers' lag.
+
+    HOSTS is host:port[,host:port...]. Exit code 1 if no member answers."""
+    members: list[dict[str, Any]] = []
+    for host, port in parse_hosts(hosts)[0]:
+        st = member_status(host, port)
+        lags = {k.split("_")[2]: _number(v) for k, v in st.items()
+                if k.startswith("raft_follower_")}
+        members.append({
+            "member": f"{host}:{port}",
+            "mode": st.get("mode", "?"),
+            "term": _number(st.get("raft_term")),
+            "commit": _number(st.get("raft_commit_index")),
+            "applied": _number(st.get("raft_applied_index")),
+            "zxid": st.get("zxid"),
+            "follower_lag": lags,
+        })
+    if as_json or output_format.lower() == "json":
+        click.echo(to_json({"members": members}))
+    else:
+        columns = ("member", "mode", "term", "commit", "applied", "zxid")
+        rows: list[list[str]] = [[*columns, "follower lag"]]
+        for m in members:
+            lag = ", ".join(f"{k}:{v}" for k, v in m["follower_lag"].items()) or "-"
+            rows.append([*("-" if m[k] is None else str(m[k]) for k in columns), lag])
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for r in rows:
+            click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+    if all(m["mode"] == "down" for m in members):
         sys.exit(1)
+
+
+def _number(value: str | None) -> int | str | None:
+    """Numbers from srvr/mntr as ints; anything else as it came (None if absent)."""
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return value

@@ -8,6 +8,7 @@ import sys
 import click
 
 from roost.client.client import Client
+from roost.cmd.env import server_value
 from roost.wire.errors import KeeperError
 from roost.wire.opcodes import Op
 from roost.wire.records import GetDataResponse, ReconfigRequest
@@ -16,9 +17,13 @@ from roost.wire.records import GetDataResponse, ReconfigRequest
 async def reconfig(hosts: str, joining: str | None, leaving: str | None,
                    auth: tuple[str, ...]) -> str:
     creds = [("digest", a) for a in auth]
-    async with Client(hosts, auth=creds) as client:
+    client = Client(hosts, auth=creds)
+    await client.start(15.0, fail_fast=True)  # a refused connection fails at once
+    try:
         rec = await client.conn.request(Op.RECONFIG,
                                         ReconfigRequest(joining, leaving, None, -1), "")
+    finally:
+        await client.close()
     assert isinstance(rec, GetDataResponse) and rec.data is not None
     return rec.data.decode()
 
@@ -41,7 +46,8 @@ def member() -> None:
 
 
 _servers = click.option("--server", "hosts", envvar="ROOST_SERVER", default="127.0.0.1:2181",
-                        show_default=True, help="any member(s) of the ensemble")
+                        show_default=True, callback=server_value,
+                        help="any member(s) of the ensemble")
 _auth = click.option("--auth", multiple=True, metavar="USER:PASSWORD",
                      help="digest identity with WRITE on /zookeeper/config (e.g. super)")
 

@@ -160,3 +160,19 @@ def test_membership(server: Backend) -> None:
     for n in range(1, 4):
         assert index(lines, f"member-{n}: sees the group "
                             "['member-1', 'member-2', 'member-3']") > crash
+
+
+def test_change_feed(server: Backend) -> None:
+    lines = run("change_feed", server)
+    if server.kind == "zookeeper":
+        assert lines[-1].startswith("the server lacks watch history:")
+        assert "does not support watch_history" in lines[-1]
+        return
+    stop = index(lines, next(ln for ln in lines if ln.startswith("auditor-1 stops at zxid")))
+    assert len([ln for ln in lines[:stop] if ln.startswith("auditor-1: zxid")]) == 4
+    more = index(lines, "3 more orders while no auditor runs")
+    resumed = [ln for ln in lines[more:] if ln.startswith("auditor-2: zxid")]
+    assert len(resumed) == 6 and resumed[0].endswith("node_created /orders/o2=new")
+    zxids = [int(ln.split()[2].rstrip(":")) for ln in lines if ": zxid " in ln]
+    assert zxids == sorted(zxids) and len(set(zxids)) == 10
+    assert lines[-1] == "every change exactly once"

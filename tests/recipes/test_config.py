@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from roost.client import BadVersionError, NodeExistsError
+from roost.client import BadVersionError, HistoryUnsupportedError, NodeExistsError
 from roost.recipes import ConfigStore, ConfigWatcher
 
 from .helpers import SHORT_SESSION, Env, expire, wait_until
@@ -97,3 +97,48 @@ async def test_concurrent_unconditional_writes_all_land_in_history(env: Env) -> 
     hist = await stores[0].history()
     assert len(hist) == 13
     assert [h.version for h in hist] == list(range(12, -1, -1))  # one entry per version
+
+
+async def test_every_value_watcher_sees_each_value_across_a_disconnect(env: Env) -> None:
+    reader, writer = await env.client(), await env.client()
+    await writer.create("/ev", b"0")
+    seen: list[tuple[object, int]] = []
+    watcher = ConfigWatcher(reader, "/ev", "str", every_value=True,
+                            on_change=lambda v, ver: seen.append((v, ver)))
+    if env.backend.kind == "zookeeper":
+        with pytest.raises(HistoryUnsupportedError):
+            await watcher.start()
+        return
+    await watcher.start()
+    values: list[object] = []
+
+    async def consume() -> None:
+        async for v in watcher.values():
+            values.append(v)
+            if v == "30":
+                return
+
+    consumer = asyncio.ensure_future(consume())
+    for n in range(1, 31):
+        await writer.set("/ev", str(n).encode())
+        if n == 15:
+            reader.conn.drop_connection()  # the stream resumes on the next connection
+    await writer.delete("/ev")
+    await asyncio.wait_for(consumer, 10)
+    assert values == [str(n) for n in range(31)]  # none coalesced
+    await wait_until(lambda: seen and seen[-1] == (None, -1), what="deletion seen")
+    assert seen == [("0", 0)] + [(str(n), n) for n in range(1, 31)] + [(None, -1)]
+    await watcher.stop()
+
+
+async def test_store_history_includes_writes_made_without_the_store(env: Env) -> None:
+    zk = await env.client()
+    store = ConfigStore(zk, "/plain", "str", history=0)  # no h- children at all
+    await store.set("a")
+    await zk.set("/plain", b"b")  # a write that bypasses the store
+    await store.set("c")
+    hist = [(h.value, h.version) for h in await store.history()]
+    if env.backend.kind == "zookeeper":
+        assert hist == []  # no history children, no stream
+    else:
+        assert hist == [("c", 2), ("b", 1), ("a", 0)]

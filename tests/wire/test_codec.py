@@ -48,6 +48,7 @@ KIND = {
     "Stat": stats,
     "[ACL]": st.lists(acls, max_size=3),
     "[ClientInfo]": st.lists(st.builds(R.ClientInfo, text, text), max_size=3),
+    "[HistoryEventRecord]": st.lists(st.builds(R.HistoryEventRecord, i32, text, buf), max_size=3),
 }
 
 LAYOUT_RECORDS = [

@@ -175,7 +175,7 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 @bench.command("null-server")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=2181, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=2181, show_default=True)
 @click.option("--reply-delay-ms", type=click.FloatRange(min=0.0), default=0.0,
               show_default=True, help="hold every reply back this long (a slow server)")
 @click.option("--no-uvloop", is_flag=True, help="use the default asyncio event loop")
@@ -184,4 +184,7 @@ def null_server(host: str, port: int, reply_delay_ms: float, no_uvloop: bool) ->
     from .nullserver import serve_forever
 
     click.echo(f"roost bench null-server on {host}:{port}", err=True)
-    serve_forever(host, port, not no_uvloop, reply_delay_ms / 1000)
+    try:
+        serve_forever(host, port, not no_uvloop, reply_delay_ms / 1000)
+    except OSError as e:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {e.strerror or e}") from None

@@ -80,6 +80,10 @@ class WorkloadResult:
     #: (part of their latency)
     send_lag_p50_ms: float = 0.0
     send_lag_p99_ms: float = 0.0
+    #: the timed window, CLOCK_MONOTONIC ns (time.monotonic_ns), so that other figures
+    #: (e.g. a server's CPU time read from /proc) can be taken over the same interval
+    window_start_ns: int = 0
+    window_end_ns: int = 0
 
     @property
     def failed(self) -> bool:
@@ -163,4 +167,6 @@ def merge(parts: list[RawResult]) -> WorkloadResult:
         backlogged=sum(p.backlogged for p in parts),
         send_lag_p50_ms=percentile_ms(lags, 50),
         send_lag_p99_ms=percentile_ms(lags, 99),
+        window_start_ns=start,
+        window_end_ns=end,
     )

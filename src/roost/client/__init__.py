@@ -20,6 +20,12 @@ from roost.client.connect import connect
 from roost.client.errors import *  # noqa: F403 - the error table is the public API
 from roost.client.errors import __all__ as _errors_all
 from roost.client.events import ClientState, StateChange, WatchedEvent
+from roost.client.history import (
+    CompactedError,
+    HistoryEvent,
+    HistoryStream,
+    HistoryUnsupportedError,
+)
 from roost.client.iterators import ChildrenSnapshot, DataSnapshot, StateStream
 from roost.client.retry import NO_RETRY, RetryPolicy
 from roost.client.sync import SyncClient
@@ -36,8 +42,12 @@ __all__ = [
     "Client",
     "ChildrenSnapshot",
     "ClientState",
+    "CompactedError",
     "DataSnapshot",
     "EventType",
+    "HistoryEvent",
+    "HistoryStream",
+    "HistoryUnsupportedError",
     "Id",
     "KeeperState",
     "ReadBatch",

@@ -31,6 +31,7 @@ from roost.client.errors import (
     OperationTimeoutError,
 )
 from roost.client.events import WRITABLE_STATES, Callback, ClientState, Dispatcher, WatchedEvent
+from roost.client.history import HistoryStream, Subscription
 from roost.client.iterators import (
     ChildrenSnapshot,
     DataSnapshot,
@@ -170,8 +171,13 @@ class Client:
             raise RuntimeError("client not started: await client.start() first")
         return self._conn
 
-    async def start(self, timeout: float | None = 15.0) -> None:
-        """Connect and open a session; raise `ConnectionLossError` if none within ``timeout``."""
+    async def start(self, timeout: float | None = 15.0, *, fail_fast: bool = False) -> None:
+        """Connect and open a session; raise `ConnectionLossError` if none within ``timeout``.
+
+        With ``fail_fast`` (what a command-line tool wants), give up as soon as every server
+        has failed once (refused, unreachable, not answering within the connect timeout);
+        the error then says why for each server.
+        """
         if self._conn is not None and self._conn.state is ClientState.CLOSED:
             raise ClientClosedError(message="a closed client cannot be restarted")
         if self._conn is None:
@@ -185,11 +191,31 @@ class Client:
             conn.start()
         ready = (*WRITABLE_STATES, ClientState.READ_ONLY) if self._options.read_only else (
             WRITABLE_STATES)
+        if fail_fast:
+            await self._start_fail_fast(ready, timeout)
+            return
         try:
             await self.conn.wait_for(*ready, timeout=timeout)
         except TimeoutError:
             await self.close()
             raise ConnectionLossError(message=f"could not connect to {self.hosts}") from None
+
+    async def _start_fail_fast(self, ready: tuple[ClientState, ...],
+                               timeout: float | None) -> None:
+        conn = self.conn
+        waits = [asyncio.ensure_future(conn.wait_for(*ready)),
+                 asyncio.ensure_future(conn.wait_round_failed())]
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+        if conn.state in ready:
+            return
+        why = conn.describe_connect_errors() or "no answer in time"
+        await self.close()
+        raise ConnectionLossError(message=f"cannot connect to {why}")
 
     async def close(self) -> None:
         """End the session (its ephemerals go at once) and stop; idempotent."""
@@ -575,6 +601,38 @@ class Client:
         """
         check_path(path)
         return watch_events(self, path, recursive)
+
+    def watch_history(
+        self,
+        path: str,
+        since: int | None = None,
+        recursive: bool = False,
+        with_data: bool = False,
+        max_buffered: int = 10_000,
+    ) -> HistoryStream:
+        """``async for ev in zk.watch_history(path, since=zxid)``: every change on
+        ``path`` (``recursive``: and below it) after zxid ``since`` (default: the last
+        zxid this client has seen, or the server's current one if it has seen none yet),
+        in zxid order, then live changes, as `HistoryEvent`
+        (zxid, type, path, data if ``with_data``). No gap and no repeat across
+        disconnects, leader changes, moves between members and session loss.
+
+        A roost extension: raises `CompactedError` (with the oldest zxid still held) if
+        the server's history no longer reaches ``since``, `HistoryUnsupportedError`
+        against Apache ZooKeeper. Ends when the client closes; ``aclose()`` stops it.
+        At most about ``max_buffered`` events wait in memory for the caller: beyond
+        that the server's stream is stopped, and resumed once the caller catches up.
+        """
+        check_path(path)
+        start = (self.conn.last_zxid or -1) if since is None else since
+        if since is not None and since < 0:
+            raise ValueError(f"since must be a zxid >= 0, got {since}")
+        if max_buffered < 1:
+            raise ValueError(f"max_buffered must be >= 1, got {max_buffered}")
+        sub = Subscription(self.conn.server_path(path), recursive, start, with_data,
+                           max_buffered)
+        self.conn.history.add(sub)
+        return HistoryStream(self.conn.history, sub)
 
     async def remove_watches(self, path: str, watcher_type: int = WatcherType.ANY) -> None:
         """Remove this client's watches of that type on ``path`` (server and client side).

@@ -22,7 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import re
+import socket
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +39,7 @@ from roost.client.errors import (
     error_for,
 )
 from roost.client.events import Callback, ClientState, Dispatcher, StateChange, WatchedEvent
+from roost.client.history import HistoryStreams
 from roost.client.rwprobe import find_rw_server
 from roost.client.watches import WatchKind, WatchRegistry
 from roost.wire.errors import Err, ProtocolError
@@ -86,6 +90,25 @@ def parse_hosts(hosts: str) -> tuple[list[tuple[str, int]], str]:
     if not out:
         raise ValueError(f"no server in {hosts!r}")
     return out, chroot
+
+
+def _addr(host: tuple[str, int]) -> str:
+    return f"[{host[0]}]:{host[1]}" if ":" in host[0] else f"{host[0]}:{host[1]}"
+
+
+def _reason(e: BaseException) -> str:
+    """A short reason for a failed connect (``Connection refused``, ``timed out``...)."""
+    if isinstance(e, TimeoutError):
+        return "no answer in time"
+    if isinstance(e, OSError) and not isinstance(e, socket.gaierror) and e.errno:
+        return os.strerror(e.errno)  # asyncio's own text is "Connect call failed (...)"
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    text = str(e)
+    if text.startswith("Multiple exceptions: "):  # asyncio, one per resolved address
+        text = text.removeprefix("Multiple exceptions: ")
+        text = re.sub(r"\[Errno \d+\] ", "", text)
+    return text or type(e).__name__
 
 
 @dataclass(slots=True)
@@ -191,6 +214,7 @@ class Connection:
         self.options = options
         self.dispatcher = dispatcher
         self.watches = WatchRegistry()
+        self.history = HistoryStreams(self)
         self.state = ClientState.CONNECTING
         self.session_id = 0
         self.negotiated_timeout = 0.0
@@ -216,6 +240,11 @@ class Connection:
         self._seen_rw = False  # ZooKeeper's seenRwServerBefore: send the session id
         self._lost_timer: asyncio.TimerHandle | None = None
         self._rw_task: asyncio.Task[None] | None = None
+        #: why the latest attempt on each server failed (cleared once connected)
+        self.connect_errors: dict[tuple[str, int], BaseException] = {}
+        #: resolved when every server has failed once in a row (for `Client.start`'s
+        #: ``fail_fast``)
+        self._round_waiters: list[asyncio.Future[None]] = []
 
     @property
     def session_password(self) -> bytes:
@@ -261,6 +290,22 @@ class Connection:
         self._waiters.append((frozenset(states), fut))
         await asyncio.wait_for(fut, timeout)
 
+    async def wait_round_failed(self) -> None:
+        """Return once every server has failed to connect, one after the other."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._round_waiters.append(fut)
+        await fut
+
+    def _round_failed(self) -> None:
+        for fut in self._round_waiters:
+            if not fut.done():
+                fut.set_result(None)
+        self._round_waiters.clear()
+
+    def describe_connect_errors(self) -> str:
+        """``host:port: reason`` for each server whose latest attempt failed."""
+        return "; ".join(f"{_addr(h)}: {_reason(e)}" for h, e in self.connect_errors.items())
+
     # --- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
         if self._task is None:
@@ -283,10 +328,13 @@ class Connection:
                 log.log(logging.DEBUG if isinstance(e, OSError | TimeoutError) else logging.WARNING,
                         "roost client: connect to %s:%d failed: %r", *host, e)
                 failures += 1
+                self.connect_errors[host] = e
                 if failures % len(self.hosts) == 0:
+                    self._round_failed()
                     await asyncio.sleep(self._backoff(failures // len(self.hosts)))
                 continue
             failures = 0
+            self.connect_errors.clear()
             self.server = host
             self._established(proto, resp, sent_at)
             await proto.lost
@@ -366,6 +414,7 @@ class Connection:
         for scheme, cred in list(self._auth):
             self._send(self._auth_packet(scheme, cred, None))
         self._send_set_watches()
+        self.history.connected()
         while self._queued:
             p = self._queued.popleft()
             if p.future is None or not p.future.done():
@@ -383,6 +432,7 @@ class Connection:
     def _connection_lost(self, proto: _Protocol) -> None:
         if self._proto is proto:
             self._proto = None
+        self.history.disconnected()
         for task in (self._ping_task, self._rw_task):
             if task is not None:
                 task.cancel()
@@ -455,6 +505,7 @@ class Connection:
         for queue in (self._queued, self._pending, self._auth_pending):
             while queue:
                 _fail(queue.popleft(), ClientClosedError)
+        self.history.closed()
         self._set_state(ClientState.CLOSED)
         await self.dispatcher.stop()
 
@@ -484,6 +535,24 @@ class Connection:
             self._queued.append(p)
         assert p.future is not None
         return await p.future
+
+    def drop_connection(self) -> None:
+        """Leave the current connection now (the client reconnects)."""
+        proto = self._proto
+        if proto is not None:
+            proto.abort()
+            self._connection_lost(proto)
+
+    @property
+    def can_send(self) -> bool:
+        return self._proto is not None and self.state.is_connected and not self._closing
+
+    def send_untracked(self, op: int, rec: Record) -> int:
+        """Send a request whose reply nobody awaits (handled in `_on_frame`); its xid."""
+        p = self._new_pending(op, rec)
+        p.future = None
+        self._send(p)
+        return p.xid
 
     def _send(self, p: _Pending) -> None:
         proto = self._proto
@@ -562,12 +631,20 @@ class Connection:
             return
         if zxid > self.last_zxid:
             self.last_zxid = zxid
+        if xid == Xid.HISTORY:
+            self.history.on_batch(zxid, body)
+            return
         queue = self._auth_pending if xid == Xid.AUTH else self._pending
         if not queue or queue[0].xid != xid:
             head = queue[0].xid if queue else None
             raise ProtocolError(f"reply xid {xid} does not match the oldest request ({head})")
         p = queue.popleft()
         self.lease_deadline = max(self.lease_deadline, p.sent_at + self.negotiated_timeout)
+        if p.op == Op.WATCH_HISTORY and p.future is None:
+            self.history.on_open_reply(p.xid, err, zxid, body)
+            return
+        if self.history and zxid > 0:
+            self.history.progress(zxid)
         self._complete(p, err, body)
 
     def _complete(self, p: _Pending, err: int, body: bytes) -> None:

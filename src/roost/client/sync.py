@@ -19,7 +19,7 @@ import concurrent.futures
 import functools
 import socket
 import threading
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, TypeVar
@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from roost.client.client import Client
 from roost.client.errors import ClientClosedError
 from roost.client.events import Callback, ClientState
+from roost.client.history import HistoryEvent, HistoryStream
 from roost.client.transaction import ReadBatch, Transaction
 from roost.client.watchers import ChildrenWatch, DataWatch
 from roost.wire.opcodes import WatcherType
@@ -78,8 +79,8 @@ class SyncClient:
         return self.submit(coro).result(timeout)
 
     # --- lifecycle ----------------------------------------------------------------------
-    def start(self, timeout: float | None = 15.0) -> SyncClient:
-        self._run(self.aio.start(timeout))
+    def start(self, timeout: float | None = 15.0, *, fail_fast: bool = False) -> SyncClient:
+        self._run(self.aio.start(timeout, fail_fast=fail_fast))
         return self
 
     def close(self) -> None:
@@ -196,6 +197,16 @@ class SyncClient:
 
     def add_watch(self, path: str, callback: Callback, recursive: bool = False) -> None:
         self._run(self.aio.add_watch(path, callback, recursive))
+
+    def watch_history(self, path: str, since: int | None = None, recursive: bool = False,
+                      with_data: bool = False, max_buffered: int = 10_000
+                      ) -> SyncHistoryStream:
+        """`Client.watch_history` as a blocking iterator: ``for ev in zk.watch_history(...)``;
+        ``next_event(timeout)`` waits at most ``timeout`` seconds (TimeoutError)."""
+        async def open_() -> HistoryStream:
+            return self.aio.watch_history(path, since, recursive, with_data, max_buffered)
+
+        return SyncHistoryStream(self, self._run(open_()))
 
     def remove_watches(self, path: str, watcher_type: int = WatcherType.ANY) -> None:
         self._run(self.aio.remove_watches(path, watcher_type))
@@ -321,6 +332,43 @@ async def _call(fn: Callable[[Callback], None], callback: Callback) -> None:
     fn(callback)
 
 
+class SyncHistoryStream:
+    """A blocking `HistoryStream`; ``close()`` (or leaving a ``with`` block) stops it."""
+
+    def __init__(self, client: SyncClient, stream: HistoryStream) -> None:
+        self._client, self._stream = client, stream
+
+    @property
+    def resume_zxid(self) -> int:
+        return self._stream.resume_zxid
+
+    def __iter__(self) -> Iterator[HistoryEvent]:
+        return self
+
+    def __next__(self) -> HistoryEvent:
+        try:
+            return self.next_event()
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def next_event(self, timeout: float | None = None) -> HistoryEvent:
+        async def one() -> HistoryEvent:
+            async with asyncio.timeout(timeout):
+                return await anext(self._stream)
+
+        return self._client._run(one())
+
+    def close(self) -> None:
+        if not self._client._closed:
+            self._client._run(self._stream.aclose())
+
+    def __enter__(self) -> SyncHistoryStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class SyncTransaction:
     """`Transaction` with a blocking `commit`; the builder methods chain the same way."""
 
@@ -364,4 +412,4 @@ class SyncReadBatch:
         return self._client._run(self._batch.execute())
 
 
-__all__ = ["SyncClient", "SyncReadBatch", "SyncTransaction"]
+__all__ = ["SyncClient", "SyncHistoryStream", "SyncReadBatch", "SyncTransaction"]

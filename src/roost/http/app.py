@@ -20,6 +20,7 @@ from roost.http.agent import (
 from roost.http.catalog import CatalogApi
 from roost.http.changes import Changes
 from roost.http.directory import HttpDirectory
+from roost.http.history import HistoryApi
 from roost.http.kv import KvApi
 from roost.http.metrics import Exporter
 from roost.http.registry import Registry
@@ -104,6 +105,7 @@ class HttpApi:
             "HTTP blocking queries waiting", lambda: self.changes.waiting)
         members_root = session_root.rsplit("/", 1)[0] + "/http-members"
         self.directory = HttpDirectory(server, members_root, cfg.http_port or 0)
+        self.history = HistoryApi(server)
         self.runner: web.AppRunner | None = None
         self.port = 0
         self._tasks: list[asyncio.Task[None]] = []
@@ -125,6 +127,7 @@ class HttpApi:
         app.add_routes(status_routes(self.server))
         app.add_routes(Dashboard(self.server, self.feed, ro, self.directory).routes())
         app.add_routes([web.get("/metrics", self.metrics.handle)])
+        app.add_routes(self.history.routes())
         app.add_routes(unserved_routes())  # last: every other /v1/ path
         return app
 
@@ -169,6 +172,7 @@ class HttpApi:
         s.watches.drop(self.changes)
         s.watches.drop(self.feed)
         self.changes.close()
+        self.history.close()
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None

@@ -3,11 +3,16 @@
 `ConfigWatcher` keeps the current value of one node: a data watch, and on every event a
 re-read that re-arms the watch, so under rapid changes the last value is always the one it
 ends on (intermediate values may be coalesced). A missing node is not an error: the watcher
-waits for it with an exists-watch. After a session expiry it reads again.
+waits for it with an exists-watch. After a session expiry it reads again. With
+``every_value=True`` (roost servers only) it follows the node's watch-history stream
+instead and delivers every intermediate value, in order, across reconnects.
 
 `ConfigStore` writes with compare-and-set (the node version) and keeps a bounded history of
 earlier values as children ``h-<version>-<seq>`` of the node, written in the same transaction
-as the value, for `rollback`.
+as the value, for `rollback`. On a roost server, `ConfigStore.history` reads the node's
+watch-history stream (every value since the node was created, whoever wrote it) and falls
+back to those children when the server's history no longer reaches the node's creation or
+the server is Apache ZooKeeper.
 
 Values are typed by a codec: ``"bytes"``, ``"str"`` (UTF-8) or ``"json"``.
 """
@@ -17,24 +22,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from roost.client import (
     BadVersionError,
     Client,
+    ClientClosedError,
+    CompactedError,
+    EventType,
+    HistoryEvent,
+    HistoryUnsupportedError,
     NodeExistsError,
     NoNodeError,
     WatchedEvent,
 )
 from roost.recipes._base import (
+    RETRYABLE,
     Hook,
     cancel_and_wait,
     join,
     notify,
     reread_loop,
     sequence_of,
+    wait_connected,
 )
 
 CODECS = ("bytes", "str", "json")
@@ -82,16 +94,26 @@ class ConfigWatcher:
     ``on_change(value, version)`` is called for every value read that differs from the
     previous one (through the client's dispatcher, in order); ``version`` is -1 when the
     node is deleted (``value`` is then None).
+
+    ``every_value=True``: follow the watch-history stream (a roost extension), so that
+    ``on_change`` and `values` see every value the node took, none coalesced; `start`
+    raises `HistoryUnsupportedError` against a server without it. If the server's history
+    no longer reaches the last value seen (a long disconnection), the watcher reads the
+    node again and goes on from there: values in between are then skipped.
     """
 
     def __init__(self, client: Client, path: str, codec: str = "bytes", *,
-                 on_change: Hook | None = None) -> None:
+                 on_change: Hook | None = None, every_value: bool = False) -> None:
         if codec not in CODECS:
             raise ValueError(f"unknown codec {codec!r}")
         self.client = client
         self.path = path
         self.codec = codec
         self.on_change = on_change
+        self.every_value = every_value
+        self.resyncs = 0  # every_value: times the history was compacted past us
+        self._queues: list[asyncio.Queue[Versioned]] = []
+        self._error: BaseException | None = None
         self.current: Versioned = MISSING
         self.reads = 0
         self._mzxid = -1
@@ -99,7 +121,10 @@ class ConfigWatcher:
         self._changed = asyncio.Condition()
         self._loaded = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._watch = self._on_event
+        # every_value: the stream reports changes, the reads need no watch
+        self._watch: Callable[[WatchedEvent], Awaitable[None]] | None = (
+            None if every_value else self._on_event
+        )
 
     @property
     def value(self) -> Any:
@@ -108,8 +133,12 @@ class ConfigWatcher:
     async def start(self) -> None:
         """Read the node (or arm an exists-watch) and follow it in the background."""
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="roost-config")
+            run = self._run_stream() if self.every_value else self._run()
+            self._task = asyncio.get_running_loop().create_task(run, name="roost-config")
             await self._loaded.wait()
+            if self._error is not None:
+                self._task = None
+                raise self._error
 
     async def stop(self) -> None:
         await cancel_and_wait(self._task)
@@ -137,7 +166,20 @@ class ConfigWatcher:
                                              self.current.value == value)
 
     async def values(self) -> AsyncIterator[Any]:
-        """Yield the current value, then each newer value (coalesced if they come fast)."""
+        """Yield the current value, then each newer value (coalesced if they come fast,
+        unless ``every_value``)."""
+        if self.every_value:
+            queue: asyncio.Queue[Versioned] = asyncio.Queue()
+            self._queues.append(queue)
+            try:
+                if self.current.exists:
+                    yield self.current.value
+                while True:
+                    new = await queue.get()
+                    if new.exists:
+                        yield new.value
+            finally:
+                self._queues.remove(queue)
         seen = [-2]
         while True:
             async with self._changed:
@@ -153,6 +195,44 @@ class ConfigWatcher:
 
     async def _run(self) -> None:
         await reread_loop(self.client, self._read, self._dirty, self._loaded)
+
+    async def _run_stream(self) -> None:
+        while True:
+            since = self.client.last_zxid
+            try:
+                await self._read()
+            except ClientClosedError:
+                return
+            except RETRYABLE as e:
+                await wait_connected(self.client, after=e)
+                continue
+            stream = self.client.watch_history(self.path, since=since, with_data=True)
+            try:
+                await stream.wait_open()
+                self._loaded.set()
+                async for ev in stream:
+                    await self._apply(ev)
+                return  # the client closed
+            except CompactedError:
+                self.resyncs += 1
+            except HistoryUnsupportedError as e:
+                self._error = e
+                self._loaded.set()
+                return
+            finally:
+                await stream.aclose()
+
+    async def _apply(self, ev: HistoryEvent) -> None:
+        """One event of the stream; those the first read already reflected are skipped."""
+        if ev.zxid <= self._mzxid:
+            return
+        if ev.type == EventType.NODE_CREATED:
+            await self._publish(Versioned(decode(self.codec, ev.data), 0), ev.zxid)
+        elif ev.type == EventType.NODE_DATA_CHANGED:
+            version = self.current.version + 1
+            await self._publish(Versioned(decode(self.codec, ev.data), version), ev.zxid)
+        elif ev.type == EventType.NODE_DELETED and self.current.exists:
+            await self._publish(MISSING, ev.zxid)
 
     async def _read(self) -> None:
         try:
@@ -170,6 +250,8 @@ class ConfigWatcher:
         if mzxid == self._mzxid and new.version == self.current.version:
             return
         self.current, self._mzxid = new, mzxid
+        for q in self._queues:
+            q.put_nowait(new)
         async with self._changed:
             self._changed.notify_all()
         notify(self.client, self.on_change, new.value, new.version)
@@ -234,7 +316,17 @@ class ConfigStore:
             await self.client.ensure_path(parent)
 
     async def history(self) -> list[Versioned]:
-        """Earlier values (newest first), including the current one, at most ``history``."""
+        """Earlier values (newest first), including the current one, at most ``history``
+        (all the server's history holds when ``history`` is 0).
+
+        From the node's watch-history stream on roost (every value since the node was
+        created, also those written without this class); from the ``h-`` children when
+        the server's history does not reach back to the node's creation, or on ZooKeeper.
+        """
+        try:
+            return await self._stream_history()
+        except (CompactedError, HistoryUnsupportedError, TimeoutError):
+            pass  # (TimeoutError: the stream did not reach the version read, e.g. no READ)
         names = await self._history_names()
         out: list[Versioned] = []
         for name in reversed(names):
@@ -244,6 +336,27 @@ class ConfigStore:
                 continue
             out.append(Versioned(decode(self.codec, data), int(name.split("-")[1])))
         return out
+
+    async def _stream_history(self) -> list[Versioned]:
+        stat = await self.client.exists(self.path)
+        if stat is None:
+            return []
+        stream = self.client.watch_history(self.path, since=stat.czxid - 1, with_data=True)
+        out: list[Versioned] = []
+        try:
+            async with asyncio.timeout(self.client.session_timeout or 10.0):
+                while not out or out[-1].version < stat.version:  # up to what exists saw
+                    ev = await anext(stream)
+                    if ev.type == EventType.NODE_CREATED:
+                        out = [Versioned(decode(self.codec, ev.data), 0)]
+                    elif ev.type == EventType.NODE_DATA_CHANGED and out:
+                        out.append(Versioned(decode(self.codec, ev.data), out[-1].version + 1))
+                    elif ev.type == EventType.NODE_DELETED:
+                        out = []
+        finally:
+            await stream.aclose()
+        out.reverse()
+        return out[: self.history_size] if self.history_size > 0 else out
 
     async def rollback(self, steps: int = 1) -> int:
         """Write back the value from ``steps`` writes ago (CAS on the current version)."""

@@ -157,6 +157,10 @@ def mntr(server: Server) -> str:
         ("open_file_descriptor_count", fds),
         ("max_file_descriptor_count", resource.getrlimit(resource.RLIMIT_NOFILE)[0]),
         ("last_zxid", tree.last_zxid),
+        ("history_events", server.streams.history.events),
+        ("history_bytes", server.streams.history.bytes),
+        ("history_floor_zxid", server.streams.history.floor),
+        ("history_streams", server.streams.count()),
     ]
     if server.log is not None:
         rows += [("fsync_count", server.log.fsync_count), ("commit_batches", server.log.batches)]

@@ -76,6 +76,12 @@ class ServerConfig:
     #: take a snapshot after this many txns (ZooKeeper's snapCount)
     snapshot_every: int = 100_000
     snapshots_to_keep: int = 3
+    #: the event history that watch-history streams replay (docs/client.md): at most this
+    #: many events, this many estimated bytes (path + data + 200 per event) and this age
+    #: (in txn time); whichever is reached first drops the oldest zxids
+    history_max_events: int = 100_000
+    history_max_bytes: int = 64 * 1024 * 1024
+    history_max_age_ms: int = 3_600_000
     #: "user:base64(sha1(user:password))" with user "super" enables the super identity
     super_digest: str | None = None
     ttl_enabled: bool = True
@@ -185,6 +191,9 @@ class ServerConfig:
             "outgoing_high_water",
             "outgoing_hard_limit",
             "snapshots_to_keep",
+            "history_max_events",
+            "history_max_bytes",
+            "history_max_age_ms",
             "raft_tick_ms",
             "election_ticks",
             "heartbeat_ticks",

@@ -13,6 +13,7 @@ from roost.raft import Role
 from roost.server import admin
 from roost.server.config import ServerConfig
 from roost.server.connection import Connection
+from roost.server.history import Limits
 from roost.server.membership import ReconfigError, parse_zk_reconfig
 from roost.server.reads import READS
 from roost.server.replica import LOST
@@ -21,6 +22,7 @@ from roost.server.replicated import RaftLog
 from roost.server.sessions import SessionTracker
 from roost.server.standalone import StandaloneLog
 from roost.server.stats import Stats
+from roost.server.streams import StreamHub
 from roost.server.watches import WatchManager
 from roost.storage import DataDir
 from roost.tree import DataTree, TreeConfig
@@ -44,8 +46,10 @@ from roost.wire.records import (
     Id,
     ReconfigRequest,
     Record,
+    StopWatchHistoryRequest,
     SyncRequest,
     SyncResponse,
+    WatchHistoryRequest,
 )
 
 log = logging.getLogger("roost.server")
@@ -102,6 +106,11 @@ class Server:
             max_data_bytes=config.max_frame_bytes,
         )
         self.watches = WatchManager()
+        # a stream's replay is written at once: it must fit under a connection's output cap
+        history_bytes = min(config.history_max_bytes, config.outgoing_hard_limit)
+        self.streams = StreamHub(
+            Limits(config.history_max_events, history_bytes, config.history_max_age_ms)
+        )
         self.sessions = SessionTracker(config.server_id)
         self.connections: set[Connection] = set()
         self.by_session: dict[int, Connection] = {}
@@ -175,7 +184,11 @@ class Server:
                 server_id=self.config.server_id,
                 stats=self.stats,
             )
+        self.log.on_replayed = lambda zxid, txn, res: self.streams.replayed(
+            zxid, txn, res, self.tree
+        )
         self.log.recover()
+        self.streams.recovered(self.log.snapshot_index)
         for sid, info in self.tree.sessions.items():
             self.sessions.track(sid, info.timeout_ms)
         self.log.start()
@@ -248,6 +261,7 @@ class Server:
             if self.per_ip[conn.ip] <= 0:
                 del self.per_ip[conn.ip]
         self.watches.drop(conn)
+        self.streams.drop(conn)
         if self.by_session.get(conn.session_id) is conn:
             del self.by_session[conn.session_id]
 
@@ -408,7 +422,14 @@ class Server:
             else:  # answered in turn, after the writes queued ahead of it
                 conn.reply_later(answer)
             return
-        if op == Op.PING:
+        if op == Op.WATCH_HISTORY:
+            assert isinstance(req, WatchHistoryRequest)
+            conn.reply_later(lambda: self.streams.open(conn, xid, req, self.tree.last_zxid))
+        elif op == Op.STOP_WATCH_HISTORY:
+            assert isinstance(req, StopWatchHistoryRequest)
+            self.streams.stop(conn, req.streamId)
+            conn.reply_later(lambda: encode_reply(xid, self.tree.last_zxid, 0))
+        elif op == Op.PING:
             conn.reply_later(lambda: encode_reply(Xid.PING, self.tree.last_zxid, 0))
         elif op == Op.AUTH:
             assert isinstance(req, AuthPacket)
@@ -597,6 +618,7 @@ class Server:
     # --- applying ----------------------------------------------------------------------------
     def on_applied(self, zxid: int, txn: Txn, result: TxnResult) -> None:
         self.stats.writes[(txn.kind, txn.op, result.err)] += 1
+        self.streams.record(zxid, txn, result, self.tree)
         if result.events:
             self.watches.trigger(result.events)
         if txn.kind is Kind.CREATE_SESSION:
@@ -683,7 +705,10 @@ class Server:
 
     def _on_reset(self) -> None:
         # the tree was replaced by a snapshot: watches may have missed events; clients
-        # reconnect and re-register them (setWatches fires what changed)
+        # reconnect and re-register them (setWatches fires what changed); the event
+        # history starts again at the snapshot
+        assert self.log is not None
+        self.streams.reset(self.log.snapshot_index)
         for conn in list(self.connections):
             conn.abort()
 
@@ -741,4 +766,6 @@ _OP_NAMES: dict[int, str] = {
     Op.SET_WATCHES2: "SETW",
     Op.ADD_WATCH: "ADDW",
     Op.CHECK: "CHEC",
+    Op.WATCH_HISTORY: "WHIS",
+    Op.STOP_WATCH_HISTORY: "WHIS",
 }

@@ -146,6 +146,8 @@ class ReplicaState:
         self.pending: dict[int, Pending] = {}
         #: called when an applied change altered the registry (not during replay)
         self.on_members: Callable[[], None] = lambda: None
+        #: called instead of `applied` for each txn applied while replaying the log
+        self.replayed: Applied = lambda zxid, txn, result: None
 
     @property
     def serving(self) -> bool:
@@ -225,10 +227,14 @@ class ReplicaState:
                 result = self._apply_reconfig(zxid, txn, replay)
             else:
                 result = apply_txn(self.tree, zxid, txn)
-            if not replay and result is not None:
+            if result is None:
+                pass
+            elif not replay:
                 self.applied(zxid, txn, result)
                 if mine is not None and mine.done is not None:
                     mine.done(zxid, result)
+            else:
+                self.replayed(zxid, txn, result)
         apply_nothing(self.tree, zxid)  # (a no-op after a txn: it took this zxid already)
         self.last_index = zxid
 

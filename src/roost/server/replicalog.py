@@ -30,6 +30,8 @@ class ReplicaLog(Protocol):
     batches: int
     #: the raft node (None on a standalone server, and before `recover`)
     node: RaftNode | None
+    #: called for each txn applied while replaying the log at start-up (set before recover)
+    on_replayed: Applied
 
     @property
     def tree(self) -> DataTree:

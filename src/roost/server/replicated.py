@@ -102,6 +102,16 @@ class RaftLog:
         return self.state.last_index
 
     @property
+    def on_replayed(self) -> Applied:
+        """Called for each txn applied while replaying the log at start-up (set it before
+        `recover`)."""
+        return self.state.replayed
+
+    @on_replayed.setter
+    def on_replayed(self, sink: Applied) -> None:
+        self.state.replayed = sink
+
+    @property
     def role(self) -> Role:
         return self.core.role if self.core is not None else Role.FOLLOWER
 
@@ -301,9 +311,9 @@ class RaftLog:
             await loop.run_in_executor(None, self._persist, rd)
         elif rd.hard_state is not None:
             self.store.save_hard_state(rd.hard_state)  # only the commit index moved: no I/O
-        self._core.advance(rd, self.store.state_image)
-        if rd.snapshot is not None:
+        if rd.snapshot is not None:  # before the install's on_reset, which reads it
             self.snapshot_index = rd.snapshot.meta.index
+        self._core.advance(rd, self.store.state_image)
         if rd.committed_entries:
             self.batches += 1
             self.store.trim_memory(self.last_index, MEMORY_LOG_ENTRIES)

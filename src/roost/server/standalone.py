@@ -62,6 +62,7 @@ class StandaloneLog:
         self.datadir = datadir
         self.tree_config = tree_config
         self.on_applied = on_applied
+        self.on_replayed: Applied = lambda zxid, txn, result: None  # set before recover()
         self.snapshot_every = snapshot_every
         self.snapshots_to_keep = snapshots_to_keep
         self.fsync = fsync
@@ -161,7 +162,8 @@ class StandaloneLog:
         while index < end:
             batch = wal.entries(index, end, max_bytes=REPLAY_CHUNK_BYTES)
             for entry in batch:
-                apply_txn(self.tree, entry.index, Txn.from_bytes(entry.data))
+                txn = Txn.from_bytes(entry.data)
+                self.on_replayed(entry.index, txn, apply_txn(self.tree, entry.index, txn))
             index = batch[-1].index + 1
         return max(0, end - start)
 

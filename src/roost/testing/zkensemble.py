@@ -13,7 +13,10 @@ election) is a free 127.0.0.1 port and every listener binds 127.0.0.1 only.
 
 Settings are ZooKeeper's usual production ones: tickTime 2000 ms, initLimit 10, syncLimit 5
 (ZooKeeper's sample zoo.cfg), with forceSync on; every four-letter word is allowed and the
-admin server is off. They can be overridden (``tick_ms``, ``config``).
+admin server is off. They can be overridden (``tick_ms``, ``config``). ``jvm_flags``
+replaces the heap and GC flags of every member (default: the functional tests'
+`DEFAULT_JVM_FLAGS`; benchmarks pass `PRODUCTION_JVM_FLAGS`, those of ZooKeeper's own start
+script).
 """
 
 from __future__ import annotations

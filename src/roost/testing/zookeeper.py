@@ -50,6 +50,18 @@ DEFAULT_JVM_FLAGS = (
     "-Djava.awt.headless=true",
     "-Dfile.encoding=UTF-8",
 )
+"""The functional tests' JVM flags: a small heap and the serial collector, cheap to start
+many of. Not what ZooKeeper's users run: benchmarks take `PRODUCTION_JVM_FLAGS`."""
+
+PRODUCTION_JVM_FLAGS = (
+    "-Xmx1000m",
+    "-XX:+HeapDumpOnOutOfMemoryError",
+    "-XX:OnOutOfMemoryError=kill -9 %p",
+)
+"""The JVM flags ZooKeeper's own start script gives the server: bin/zkEnv.sh's default
+``ZK_SERVER_HEAP=1000`` (``-Xmx1000m``) and bin/zkServer.sh's out-of-memory handling; no
+collector is chosen, so the JVM's default (G1 on Java 9 and later) runs. (Debian's zkEnv.sh
+sets no heap at all, which leaves the JVM's default of a quarter of physical memory.)"""
 
 
 #: Servers started by this process; any still running at interpreter exit are killed,
@@ -121,7 +133,8 @@ class ZooKeeperServer:
     stop; a given one is kept, and `stop` copies the server's log into it). ``port``: 0
     picks a free port. ``config`` adds or overrides zoo.cfg entries; ``system_properties``
     adds or overrides ``-D`` properties; ``jvm_flags`` replaces the default heap and GC
-    flags.
+    flags (`DEFAULT_JVM_FLAGS`, for tests; `PRODUCTION_JVM_FLAGS` is what ZooKeeper's start
+    script uses).
     """
 
     host = "127.0.0.1"
@@ -365,6 +378,8 @@ class ZooKeeperServer:
 
 
 __all__ = [
+    "DEFAULT_JVM_FLAGS",
+    "PRODUCTION_JVM_FLAGS",
     "SUPER_AUTH",
     "SUPER_DIGEST",
     "ZooKeeperServer",

@@ -39,6 +39,10 @@ class Op(IntEnum):
     CREATE_SESSION = -10
     CLOSE_SESSION = -11
     ERROR = -1
+    #: roost extensions (docs/client.md, "Watch history"), far outside ZooKeeper's ranges
+    #: (0-22 and 100-107 in 3.9); ZooKeeper answers them with Unimplemented
+    WATCH_HISTORY = 5000
+    STOP_WATCH_HISTORY = 5001
 
 
 class Xid:
@@ -46,6 +50,8 @@ class Xid:
     PING = -2
     AUTH = -4
     SET_WATCHES = -8
+    #: roost extension: the frames of a watch-history stream (HistoryBatch records)
+    HISTORY = -5000
 
 
 class EventType(IntEnum):
@@ -57,6 +63,8 @@ class EventType(IntEnum):
     DATA_WATCH_REMOVED = 5
     CHILD_WATCH_REMOVED = 6
     PERSISTENT_WATCH_REMOVED = 7
+    #: roost extension, only ever sent on a watch-history stream (docs/client.md)
+    NODE_ACL_CHANGED = 100
 
 
 class KeeperState(IntEnum):

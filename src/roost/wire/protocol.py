@@ -5,7 +5,7 @@ from __future__ import annotations
 from roost.wire.errors import ProtocolError
 from roost.wire.jute import INT, REPLY_HEADER, REQUEST_HEADER, Reader
 from roost.wire.multi import MultiRequest, MultiResponse
-from roost.wire.opcodes import Op
+from roost.wire.opcodes import Op, Xid
 from roost.wire.records import (
     AddWatchRequest,
     AuthPacket,
@@ -33,6 +33,8 @@ from roost.wire.records import (
     GetEphemeralsRequest,
     GetEphemeralsResponse,
     GetSASLRequest,
+    HistoryBatch,
+    HistoryEventRecord,
     ReconfigRequest,
     Record,
     RemoveWatchesRequest,
@@ -43,9 +45,12 @@ from roost.wire.records import (
     SetSASLResponse,
     SetWatches,
     SetWatches2,
+    StopWatchHistoryRequest,
     SyncRequest,
     SyncResponse,
     WatcherEvent,
+    WatchHistoryRequest,
+    WatchHistoryResponse,
     WhoAmIResponse,
 )
 
@@ -83,6 +88,8 @@ OPS: dict[int, tuple[type[Record], type[Record] | None]] = {
     Op.ADD_WATCH: (AddWatchRequest, ErrorResponse),
     Op.WHO_AM_I: (Empty, WhoAmIResponse),
     Op.CLOSE_SESSION: (Empty, None),
+    Op.WATCH_HISTORY: (WatchHistoryRequest, WatchHistoryResponse),
+    Op.STOP_WATCH_HISTORY: (StopWatchHistoryRequest, None),
 }
 
 
@@ -138,6 +145,11 @@ def encode_reply(xid: int, zxid: int, err: int, rec: Record | None = None) -> by
 def encode_event(ev_type: int, state: int, path: str) -> bytes:
     """A watch notification frame (xid -1, zxid -1)."""
     return encode_reply(-1, -1, 0, WatcherEvent(ev_type, state, path))
+
+
+def encode_history(stream_id: int, zxid: int, events: list[HistoryEventRecord]) -> bytes:
+    """A watch-history frame: the events of one zxid for one stream (xid `Xid.HISTORY`)."""
+    return encode_reply(Xid.HISTORY, zxid, 0, HistoryBatch(stream_id, events))
 
 
 def decode_reply_header(body: bytes) -> tuple[int, int, int]:

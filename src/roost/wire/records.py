@@ -478,3 +478,59 @@ class WatcherEvent(Record):
     type: int
     state: int
     path: str
+
+
+# --- roost extension: watch history (docs/client.md) --------------------------------
+
+
+@jute_record
+@dataclass(slots=True)
+class WatchHistoryRequest(Record):
+    """Open a stream: every event on `path` (and below, if `recursive`) after
+    `sinceZxid` (-1: after the server's last zxid), then live events; data included if
+    `withData`."""
+
+    _layout = "path:s recursive:z sinceZxid:l withData:z"
+    path: str
+    recursive: bool
+    sinceZxid: int
+    withData: bool
+
+
+@jute_record
+@dataclass(slots=True)
+class WatchHistoryResponse(Record):
+    """`compacted`: the history starts after `floorZxid`, which is above `sinceZxid`: no
+    stream was opened. Otherwise the stream is open, its id is the request's xid, and
+    every event up to `lastZxid` was sent before this reply."""
+
+    _layout = "compacted:z floorZxid:l lastZxid:l"
+    compacted: bool
+    floorZxid: int
+    lastZxid: int
+
+
+@jute_record
+@dataclass(slots=True)
+class StopWatchHistoryRequest(Record):
+    _layout = "streamId:i"
+    streamId: int
+
+
+@jute_record
+@dataclass(slots=True)
+class HistoryEventRecord(Record):
+    _layout = "type:i path:s data:b"
+    type: int
+    path: str
+    data: bytes | None
+
+
+@jute_record
+@dataclass(slots=True)
+class HistoryBatch(Record):
+    """The events of one zxid (the frame header's zxid) for one stream."""
+
+    _layout = "streamId:i events:[HistoryEventRecord]"
+    streamId: int
+    events: list[HistoryEventRecord]
