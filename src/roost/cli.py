@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from roost.cmd.env import CONTEXT, CommandGroup, Env
-from roost.server.config import ConfigError, ServerConfig, load_toml, load_zoo_cfg
+from roost.server.config import ConfigError, ServerConfig, load
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 PORT = click.IntRange(0, 65535)
@@ -102,8 +102,14 @@ def _silence_stdout() -> None:
     type=click.Path(path_type=Path),
     help="read ZooKeeper's zoo.cfg keys that apply",
 )
-@click.option("--host", default=None, help="address to listen on (default 127.0.0.1)")
-@click.option("--port", type=PORT, default=None, help="client port (default 2181)")
+@click.option(
+    "--host",
+    default=None,
+    help="client listen address (default: the member's host, else 127.0.0.1; * = every address)",
+)
+@click.option(
+    "--port", type=PORT, default=None, help="client port (default: the member's, else 2181)"
+)
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path),
@@ -116,6 +122,7 @@ def _silence_stdout() -> None:
     default=None,
     help="HTTP API, metrics and dashboard (default: 8500 without a config file, else off)",
 )
+@click.option("--http-host", default=None, help="HTTP listen address (default: --host)")
 @click.option("--no-http", is_flag=True, help="no HTTP API")
 @click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False),
               default="INFO", show_default=True)
@@ -126,34 +133,37 @@ def serve(
     port: int | None,
     data_dir: Path | None,
     http_port: int | None,
+    http_host: str | None,
     no_http: bool,
     log_level: str,
 ) -> None:
     """Run a server: standalone, or an ensemble member when the config lists members.
 
     With no config file this is the development default: clients on 127.0.0.1:2181, data
-    in ./roost-data, the HTTP API and dashboard on 127.0.0.1:8500."""
+    in ./roost-data, the HTTP API and dashboard on 127.0.0.1:8500. Every setting can also
+    come from a ROOST_<KEY> environment variable (flags win over the environment, the
+    environment over files); see docs/operations.md."""
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        cfg = ServerConfig()
-        if zoo_cfg is not None:
-            cfg = load_zoo_cfg(zoo_cfg, cfg)
-        if config_path is not None:
-            cfg = load_toml(config_path, cfg)
         overrides: dict[str, object] = {
             k: v
-            for k, v in (("host", host), ("port", port), ("data_dir", data_dir))
+            for k, v in (
+                ("host", host),
+                ("port", port),
+                ("data_dir", data_dir),
+                ("http_port", http_port),
+                ("http_host", http_host),
+            )
             if v is not None
         }
         if no_http:
             overrides["http_port"] = None
-        elif http_port is not None:
-            overrides["http_port"] = http_port
-        elif config_path is None and zoo_cfg is None:
-            overrides["http_port"] = 8500  # the development default
-        cfg = cfg.replace(**overrides)
+        base = ServerConfig()
+        if config_path is None and zoo_cfg is None:
+            base = ServerConfig(http_port=8500)  # the development default
+        cfg = load(config_path, zoo_cfg, overrides=overrides, base=base)
     except ConfigError as e:
         click.echo(f"roost: bad configuration: {e}", err=True)
         sys.exit(2)
@@ -173,6 +183,18 @@ def serve(
         sys.exit(1)
 
 
+@cli.command(context_settings=CONTEXT)
+@click.argument("user_password", metavar="USER:PASSWORD")
+def digest(user_password: str) -> None:
+    """Print the digest id of USER:PASSWORD (for super_digest and digest ACLs), as
+    ZooKeeper's DigestAuthenticationProvider does."""
+    from roost.tree.acl import digest_id
+
+    if ":" not in user_password:
+        raise click.BadParameter("expected USER:PASSWORD", param_hint="USER:PASSWORD")
+    click.echo(digest_id(user_password))
+
+
 from roost.cluster import cluster as _cluster  # noqa: E402
 
 cli.add_command(_cluster)
@@ -180,6 +202,10 @@ cli.add_command(_cluster)
 from roost.member import member as _member  # noqa: E402
 
 cli.add_command(_member)
+
+from roost.snapshot import snapshot as _snapshot  # noqa: E402
+
+cli.add_command(_snapshot)
 
 # The client commands (one implementation each, shared with `roost shell`).
 from roost.cmd.run import elect as _elect  # noqa: E402

@@ -73,6 +73,7 @@ async def serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda: loop.create_task(server.stop()))
+        loop.add_signal_handler(signal.SIGHUP, server.reload_tls)  # TLS certificate files
     if ready is not None:
         ready(server)
     await server.stopped.wait()

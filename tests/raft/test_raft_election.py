@@ -97,6 +97,21 @@ def test_check_quorum_leader_steps_down_without_a_majority() -> None:
     assert h.nodes[1].role is Role.FOLLOWER
 
 
+def test_a_follower_heard_from_stays_reported_active_across_a_quorum_check() -> None:
+    h = Harness([1, 2, 3], check_quorum=True)
+    h.elect(1)
+    prs = h.nodes[1].raft.prs
+    h.tick_all(10)  # heartbeats answered, quorum checks done
+    for _ in range(40):  # right after any check, recent_active is cleared; active is not
+        h.nodes[1].tick()
+        h.process(1)
+        assert prs[2].active and prs[3].active
+        h.stabilize()
+    h.isolate(2)
+    h.tick_all(25)  # two check periods without an answer from member 2
+    assert not prs[2].active and prs[3].active
+
+
 def test_without_check_quorum_isolated_leader_stays_leader() -> None:
     h = Harness([1, 2, 3], check_quorum=False)
     h.elect(1)

@@ -73,7 +73,7 @@ async def json_body(request: web.Request) -> Any:
 def member_host(server: Server) -> str:
     """This member's address as its peers know it (the client address when standalone)."""
     cfg = server.config
-    return cfg.member().host if cfg.ensemble else cfg.host
+    return cfg.member().host if cfg.ensemble else cfg.listen_host
 
 
 def member_port(server: Server) -> int:
@@ -143,7 +143,7 @@ class AgentApi:
                             "Status": 1})
         else:
             cfg = self.server.config
-            out.append({"Name": self.node, "Addr": cfg.host, "Port": self.server.port,
+            out.append({"Name": self.node, "Addr": cfg.listen_host, "Port": self.server.port,
                         "Tags": {"role": "consul", "dc": "dc1"}, "Status": 1})
         return reply(out)
 

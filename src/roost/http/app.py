@@ -26,6 +26,7 @@ from roost.http.metrics import Exporter
 from roost.http.registry import Registry
 from roost.http.routes import SessionApi, status_routes
 from roost.http.sessions import ConsulSessions
+from roost.http.snapshot import snapshot_routes
 from roost.http.txn import TxnApi
 from roost.http.ui import Dashboard, EventFeed
 from roost.server.config import ConfigError
@@ -125,6 +126,7 @@ class HttpApi:
                                   ro).routes())
         app.add_routes(SessionApi(self.server, self.sessions, self.changes, ro).routes())
         app.add_routes(status_routes(self.server))
+        app.add_routes(snapshot_routes(self.server))
         app.add_routes(Dashboard(self.server, self.feed, ro, self.directory).routes())
         app.add_routes([web.get("/metrics", self.metrics.handle)])
         app.add_routes(self.history.routes())
@@ -146,7 +148,15 @@ class HttpApi:
         self.runner = web.AppRunner(self.build(), access_log=None, handle_signals=False,
                                     shutdown_timeout=SHUTDOWN_S)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, cfg.http_host, cfg.http_port, reuse_address=True)
+        host = cfg.http_listen_host
+        tls = s.tls.http if s.tls is not None and cfg.http_tls else None
+        site = web.TCPSite(
+            self.runner,
+            None if host == "*" else host,
+            cfg.http_port,
+            reuse_address=True,
+            ssl_context=tls,
+        )
         await site.start()
         server = site._server
         if isinstance(server, asyncio.base_events.Server) and server.sockets:
@@ -160,7 +170,8 @@ class HttpApi:
         self._tasks.append(loop.create_task(run_timers(self.registry, self.sessions)))
         self._tasks.append(loop.create_task(publish_agent_node(self.registry,
                                                                member_host(s))))
-        log.info("HTTP API on http://%s:%d/ (dashboard at /ui)", cfg.http_host, self.port)
+        scheme = "https" if tls is not None else "http"
+        log.info("HTTP API on %s://%s:%d/ (dashboard at /ui)", scheme, host, self.port)
 
     async def stop(self) -> None:
         for t in self._tasks:

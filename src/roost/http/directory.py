@@ -1,7 +1,7 @@
 """Where each ensemble member serves HTTP, kept in the tree so that any member's dashboard
 can show the leader's view of replication (follower lag is known to the leader only).
 
-Each member writes `<root>/<member id>` = "http://host:port" once it has a leader. A URL
+Each member writes `<root>/<member id>` = "http(s)://host:port" once it has a leader. A URL
 is used only if its host is the one the member list gives that member, so a znode edited
 by a client cannot point the server at other hosts.
 """
@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -37,10 +38,11 @@ class HttpDirectory:
 
     def my_url(self) -> str:
         cfg = self.server.config
-        host = cfg.http_host
-        if host in ("", "0.0.0.0", "::"):
+        host = cfg.http_listen_host
+        if host in ("", "*", "0.0.0.0", "::"):
             host = cfg.member().host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if cfg.http_tls else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     async def publish(self) -> None:
         """Write this member's URL once a leader is known (retrying until it sticks)."""
@@ -85,15 +87,18 @@ class HttpDirectory:
             port = parts.port
         except (UnicodeDecodeError, ValueError):
             return None
-        if parts.scheme != "http" or parts.hostname != member.host or port is None:
+        if parts.scheme not in ("http", "https") or parts.hostname != member.host or port is None:
             return None
-        return f"http://{member.host}:{port}"
+        return f"{parts.scheme}://{member.host}:{port}"
 
     async def fetch_json(self, url: str) -> Any:
         """GET a JSON document from another member, or None."""
         if self._session is None:
+            ca = self.server.config.tls_ca
+            tls = ssl.create_default_context(cafile=ca) if ca else None
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=FETCH_TIMEOUT_S))
+                timeout=aiohttp.ClientTimeout(total=FETCH_TIMEOUT_S),
+                connector=aiohttp.TCPConnector(ssl=tls) if tls is not None else None)
         try:
             async with self._session.get(url) as resp:
                 if resp.status != 200:

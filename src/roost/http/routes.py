@@ -98,7 +98,7 @@ def leader_address(server: Server) -> str:
     """The leader's peer address as Consul prints its raft address ("" without one)."""
     log = server.log
     if log is None or not log.ensemble:
-        return f"{server.config.host}:{server.port}"
+        return f"{server.config.listen_host}:{server.port}"
     if log.node is None or not log.node.leader:
         return ""
     m = log.members.get(log.node.leader)
@@ -108,7 +108,7 @@ def leader_address(server: Server) -> str:
 def peer_addresses(server: Server) -> list[str]:
     log = server.log
     if log is None or not log.ensemble:
-        return [f"{server.config.host}:{server.port}"]
+        return [f"{server.config.listen_host}:{server.port}"]
     return [f"{m.host}:{m.peer_port}" for _i, m in sorted(log.members.items()) if m.voter]
 
 

@@ -80,7 +80,7 @@ def cluster(server: Server) -> dict[str, object]:
         out.update(leader=server.config.server_id, term=0, commit=tree.last_zxid,
                    applied=tree.last_zxid, members=[{
                        "id": server.config.server_id, "role": "standalone", "self": True,
-                       "address": f"{server.config.host}:{server.port}", "match": None,
+                       "address": f"{server.config.listen_host}:{server.port}", "match": None,
                        "lag": 0}])
         return out
     node = log.node
@@ -95,7 +95,7 @@ def cluster(server: Server) -> dict[str, object]:
             "address": f"{m.host}:{m.client_port}",
             "match": p.match if p is not None else None,
             "lag": (last - p.match) if p is not None and mid != log.id else None,
-            "active": p.recent_active if p is not None and mid != log.id else None,
+            "active": p.active if p is not None and mid != log.id else None,
         })
     out.update(leader=log.leader, term=node.term, commit=node.committed,
                applied=log.last_index, members=members)

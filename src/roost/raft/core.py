@@ -196,6 +196,7 @@ class Raft:
         for node, pr in self.prs.items():
             if node != self.id and pr.recent_active:
                 active.add(node)
+            pr.was_active = pr.recent_active
             pr.recent_active = False
         return has_quorum(self.conf.voters, active)
 

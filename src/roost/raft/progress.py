@@ -49,7 +49,7 @@ class Inflights:
 class Progress:
     __slots__ = (
         "inflights", "is_learner", "match", "next", "pending_snapshot", "probe_sent",
-        "recent_active", "snap_offset", "snapshot_ticks", "state",
+        "recent_active", "snap_offset", "snapshot_ticks", "state", "was_active",
     )
 
     def __init__(self, next_index: int, max_inflight: int, max_inflight_bytes: int,
@@ -62,8 +62,17 @@ class Progress:
         self.snapshot_ticks = 0
         self.snap_offset = 0  # next byte of the pending snapshot to send
         self.recent_active = False
+        #: recent_active as it stood when the leader last checked its quorum
+        self.was_active = False
         self.is_learner = is_learner
         self.inflights = Inflights(max_inflight, max_inflight_bytes)
+
+    @property
+    def active(self) -> bool:
+        """Heard from in this or the previous quorum-check period: what a report shows.
+        (`recent_active` alone is cleared at every check, so right after one it says
+        false for a follower that answered a moment before.)"""
+        return self.recent_active or self.was_active
 
     def _reset(self, state: ProgressState) -> None:
         self.state = state

@@ -190,11 +190,11 @@ def _raft_rows(server: Server) -> list[tuple[str, object]]:
             ("followers", len(followers)),
             (
                 "synced_followers",
-                sum(1 for i, p in followers.items() if i in voters and p.recent_active),
+                sum(1 for i, p in followers.items() if i in voters and p.active),
             ),
             (
                 "synced_observers",
-                sum(1 for i, p in followers.items() if i not in voters and p.recent_active),
+                sum(1 for i, p in followers.items() if i not in voters and p.active),
             ),
             ("pending_syncs", 0),
         ]

@@ -18,6 +18,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
+from roost.server.clienttls import x509_ids
+from roost.server.sasl import DigestMd5Server
 from roost.tree.acl import check_acl
 from roost.wire.errors import ProtocolError
 from roost.wire.opcodes import KeeperState, Perm
@@ -59,6 +61,8 @@ class Connection(asyncio.Protocol):
         self.port = 0
         #: the identities of this connection (a tuple: handed to every request as is)
         self.auth: tuple[Id, ...] = ()
+        #: the SASL exchange in progress or done on this connection
+        self.sasl: DigestMd5Server | None = None
         self.handshaken = False
         self.session_id = 0
         #: when the batch of requests being handled arrived (latencies count from there)
@@ -102,6 +106,9 @@ class Connection(asyncio.Protocol):
         cfg = self.server.config
         tr.set_write_buffer_limits(high=cfg.outgoing_high_water)
         self.auth = (Id("ip", self.ip),)
+        tls = transport.get_extra_info("ssl_object")
+        if tls is not None:
+            self.auth += x509_ids(tls.getpeercert(), cfg.tls_super_user)
         if not self.server.admit(self):
             log.warning(
                 "too many connections from %s (max %d): closing",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -11,6 +12,7 @@ from typing import Protocol
 
 from roost.raft import Role
 from roost.server import admin
+from roost.server.clienttls import ClientTls, client_tls
 from roost.server.config import ServerConfig
 from roost.server.connection import Connection
 from roost.server.history import Limits
@@ -19,6 +21,7 @@ from roost.server.reads import READS
 from roost.server.replica import LOST
 from roost.server.replicalog import ReplicaLog
 from roost.server.replicated import RaftLog
+from roost.server.sasl import DigestMd5Server, SaslError
 from roost.server.sessions import SessionTracker
 from roost.server.standalone import StandaloneLog
 from roost.server.stats import Stats
@@ -26,7 +29,7 @@ from roost.server.streams import StreamHub
 from roost.server.watches import WatchManager
 from roost.storage import DataDir
 from roost.tree import DataTree, TreeConfig
-from roost.tree.acl import auth_ids
+from roost.tree.acl import SUPER_ID, auth_ids
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.errors import Err, ProtocolError
 from roost.wire.multi import MultiRequest
@@ -43,9 +46,11 @@ from roost.wire.records import (
     ConnectRequest,
     ConnectResponse,
     GetDataResponse,
+    GetSASLRequest,
     Id,
     ReconfigRequest,
     Record,
+    SetSASLResponse,
     StopWatchHistoryRequest,
     SyncRequest,
     SyncResponse,
@@ -86,6 +91,10 @@ CONFIG_NODE = "/zookeeper/config"
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+#: how often the TLS files' modification times are checked
+TLS_CHECK_S = 2.0
 
 
 class Addon(Protocol):
@@ -129,9 +138,13 @@ class Server:
         self.datadir: DataDir | None = None
         self.log: ReplicaLog | None = None
         self._listener: asyncio.Server | None = None
+        self._tls_listener: asyncio.Server | None = None
+        #: client/HTTP TLS (None without a certificate) and the TLS client port
+        self.tls: ClientTls | None = None
+        self.secure_port: int | None = config.secure_port
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
-        self.port = config.port
+        self.port = config.listen_port
         #: callbacks for server events, e.g. ("role", {"mode": "leader", "leader": 2}),
         #: ("session_created" | "session_closed", {"session": sid}), ("session_expired", ...)
         self.listeners: list[Callable[[str, dict[str, object]], None]] = []
@@ -193,14 +206,33 @@ class Server:
             self.sessions.track(sid, info.timeout_ms)
         self.log.start()
         loop = asyncio.get_running_loop()
-        self._listener = await loop.create_server(
-            lambda: Connection(self),
-            self.config.host,
-            self.config.port,
-            reuse_address=True,
-            backlog=1024,
-        )
-        self.port = self._listener.sockets[0].getsockname()[1]
+        host = self.config.listen_host
+        bind = None if host == "*" else host  # None: every address, as ZooKeeper's default
+        if self.config.plain_port:
+            self._listener = await loop.create_server(
+                lambda: Connection(self),
+                bind,
+                self.config.listen_port,
+                reuse_address=True,
+                backlog=1024,
+            )
+            self.port = self._listener.sockets[0].getsockname()[1]
+        self.tls = client_tls(self.config)
+        if self.tls is not None and self.config.secure_port is not None:
+            self._tls_listener = await loop.create_server(
+                lambda: Connection(self),
+                bind,
+                self.config.secure_port,
+                ssl=self.tls.client,
+                reuse_address=True,
+                backlog=1024,
+            )
+            self.secure_port = self._tls_listener.sockets[0].getsockname()[1]
+            if not self.config.plain_port:
+                self.port = self.secure_port
+            log.info("TLS clients on %s:%d", host, self.secure_port)
+        if self.tls is not None:
+            self._tasks.append(loop.create_task(self._watch_tls_files()))
         self._tasks.append(loop.create_task(self._expire_sessions()))
         self._tasks.append(loop.create_task(self._reap_nodes()))
         if self.config.ensemble:
@@ -215,7 +247,7 @@ class Server:
             await self.stop()
             raise
         log.info(
-            "roost serving on %s:%d, data in %s", self.config.host, self.port, self.config.data_dir
+            "roost serving on %s:%d, data in %s", host, self.port, self.config.data_dir
         )
 
     async def stop(self) -> None:
@@ -227,6 +259,8 @@ class Server:
                 await addon.stop()
             if self._listener is not None:
                 self._listener.close()
+            if self._tls_listener is not None:
+                self._tls_listener.close()
             for t in self._tasks:
                 t.cancel()
             for conn in list(self.connections):
@@ -239,6 +273,18 @@ class Server:
             log.exception("error while stopping")
         finally:
             self.stopped.set()
+
+    def reload_tls(self) -> None:
+        """Load the TLS certificate, key and CA files again (SIGHUP)."""
+        if self.tls is not None:
+            self.tls.reload()
+
+    async def _watch_tls_files(self) -> None:
+        """Reload the TLS files when they change (checked every TLS_CHECK_S)."""
+        while True:
+            await asyncio.sleep(TLS_CHECK_S)
+            if self.tls is not None and self.tls.changed():
+                self.tls.reload()
 
     def _fatal(self, exc: BaseException) -> None:
         for conn in list(self.connections):
@@ -439,9 +485,9 @@ class Server:
         elif op == Op.RECONFIG:
             assert isinstance(req, ReconfigRequest)
             self._reconfig(conn, xid, req)
-        else:  # SASL: not configured
-            conn.reply(encode_reply(xid, 0, Err.AUTH_FAILED))
-            conn.close_after_flush()
+        elif op == Op.SASL:
+            assert isinstance(req, GetSASLRequest)
+            self._sasl(conn, xid, req)
 
     def _write(self, conn: Connection, xid: int, op: int, body: bytes, req: Record) -> None:
         sid = conn.session_id
@@ -584,6 +630,28 @@ class Server:
             conn.complete(slot, encode_reply(xid, zxid, res.err, rec))
 
         log_.propose(Txn(Kind.RECONFIG, conn.session_id, now_ms(), body=change.to_bytes()), done)
+
+    def _sasl(self, conn: Connection, xid: int, req: GetSASLRequest) -> None:
+        """One step of a SASL DIGEST-MD5 exchange; a failure closes the connection."""
+        users = self.config.sasl_users
+        try:
+            if not users:
+                raise SaslError("SASL is not configured (sasl_users)")
+            if conn.sasl is None:
+                conn.sasl = DigestMd5Server(dict(users), secrets.token_urlsafe(24))
+            token, user = conn.sasl.step(req.token or b"")
+        except SaslError as e:
+            log.info("SASL authentication of %s failed: %s; closing", conn.ip, e)
+            failed = SetSASLResponse(None)
+            conn.reply(encode_reply(xid, 0, Err.AUTH_FAILED, failed, body_on_error=True))
+            conn.close_after_flush()
+            return
+        if user is not None:
+            ids = [Id("sasl", user)]
+            if user == self.config.sasl_super_user:
+                ids.insert(0, SUPER_ID)
+            conn.auth += tuple(i for i in ids if i not in conn.auth)
+        conn.reply(encode_reply(xid, self.tree.last_zxid, 0, SetSASLResponse(token)))
 
     def _auth(self, conn: Connection, xid: int, req: AuthPacket) -> None:
         ids = auth_ids(req.scheme, req.auth, conn.ip, self.config.super_digest)

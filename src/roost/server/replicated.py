@@ -193,7 +193,7 @@ class RaftLog:
         tls_server, tls_client = peer_tls(self.config)
         self.transport = PeerTransport(
             self.id,
-            (me.host, self.config.peer_listen_port or me.peer_port),
+            (self.config.peer_bind_host or me.host, self.config.peer_listen_port or me.peer_port),
             peers,
             secret,
             self._on_message,

@@ -23,6 +23,7 @@ from roost.storage.errors import (
     LogIndexError,
     StorageError,
     UnavailableError,
+    UnsupportedFormatError,
 )
 from roost.storage.hardstate import HardState, HardStateFile
 from roost.storage.records import Entry
@@ -47,5 +48,6 @@ __all__ = [
     "SnapshotStore",
     "StorageError",
     "UnavailableError",
+    "UnsupportedFormatError",
     "WriteAheadLog",
 ]

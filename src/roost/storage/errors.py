@@ -46,3 +46,29 @@ class CompactedError(LogIndexError):
 
 class UnavailableError(LogIndexError):
     """The index lies after ``last_index``."""
+
+
+class UnsupportedFormatError(StorageError):
+    """A file (or record) in a format version this roost does not read, written by a newer
+    roost or one too old: refused with a message, never truncated, repaired or misread."""
+
+
+def unsupported_format(what: str, found: int, supported: int) -> str:
+    """The message of an UnsupportedFormatError for a `what` of format version `found`."""
+    if found > supported:
+        return (
+            f"{what} format version {found} was written by a newer roost (this one reads "
+            f"version {supported}): run that roost version or a newer one"
+        )
+    return (
+        f"{what} format version {found} is older than this roost reads (version "
+        f"{supported}): start it with the roost version that wrote it"
+    )
+
+
+def version_hint(found: int, supported: int) -> str:
+    """Added to a corruption message when the unverified version field differs from ours:
+    a file that fails its checks may be a newer format laid out differently."""
+    if found == supported:
+        return ""
+    return f" (its format version field says {found}; this roost reads version {supported})"

@@ -11,7 +11,12 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from roost.storage.errors import CorruptStateError
+from roost.storage.errors import (
+    CorruptStateError,
+    UnsupportedFormatError,
+    unsupported_format,
+    version_hint,
+)
 from roost.storage.fsutil import atomic_write, read_file
 
 _MAGIC = b"RHST"
@@ -38,16 +43,23 @@ def encode_hard_state(state: HardState) -> bytes:
 
 def decode_hard_state(data: bytes, path: Path) -> HardState:
     """Parse and verify; raises CorruptStateError naming ``path``."""
+    hint = ""
+    if len(data) >= 6 and data[:4] == _MAGIC:
+        hint = version_hint(int.from_bytes(data[4:6], "little"), _VERSION)
     if len(data) != _SIZE:
-        raise CorruptStateError(f"{path}: offset 0: expected {_SIZE} bytes, found {len(data)}")
+        raise CorruptStateError(
+            f"{path}: offset 0: expected {_SIZE} bytes, found {len(data)}{hint}"
+        )
     magic, version, _reserved, term, vote, commit = _BODY.unpack_from(data, 0)
     if magic != _MAGIC:
         raise CorruptStateError(f"{path}: offset 0: bad magic {magic!r}")
     (crc,) = _CRC.unpack_from(data, _BODY.size)
     if zlib.crc32(data[: _BODY.size]) != crc:
-        raise CorruptStateError(f"{path}: offset {_BODY.size}: checksum mismatch")
+        raise CorruptStateError(f"{path}: offset {_BODY.size}: checksum mismatch{hint}")
     if version != _VERSION:
-        raise CorruptStateError(f"{path}: offset 4: unsupported version {version}")
+        raise UnsupportedFormatError(
+            f"{path}: {unsupported_format('hard state', version, _VERSION)}"
+        )
     return HardState(term, vote, commit)
 
 

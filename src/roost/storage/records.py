@@ -33,6 +33,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from roost.storage.errors import UnsupportedFormatError, unsupported_format, version_hint
+
 Buffer = bytes | bytearray | memoryview
 
 SEG_MAGIC = b"RWAL"
@@ -95,9 +97,9 @@ def decode_segment_header(buf: Buffer) -> SegmentHead | str:
     if magic != SEG_MAGIC:
         return "bad segment magic"
     if zlib.crc32(memoryview(buf)[: _SEG_BODY.size]) != crc:
-        return "segment header checksum mismatch"
+        return "segment header checksum mismatch" + version_hint(version, SEG_VERSION)
     if version != SEG_VERSION:
-        return f"unsupported segment version {version}"
+        raise UnsupportedFormatError(unsupported_format("log segment", version, SEG_VERSION))
     if first < 1:
         return f"segment first index {first} < 1"
     return SegmentHead(first, prev_term)
@@ -137,7 +139,8 @@ def decode_record(buf: Buffer, offset: int) -> RecordHead | str:
     if zlib.crc32(view[offset : offset + _HCRC_SPAN]) != hcrc:
         return "record header checksum mismatch"
     if version != REC_VERSION:
-        return f"unsupported record version {version}"
+        # a verified header of another version is a record we cannot read, not a torn write
+        raise UnsupportedFormatError(unsupported_format("log record", version, REC_VERSION))
     end = end_of_header + length
     if end > len(view):
         return "incomplete record payload"

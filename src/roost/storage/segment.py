@@ -12,7 +12,7 @@ import re
 from array import array
 from pathlib import Path
 
-from roost.storage.errors import CorruptLogError, StorageError
+from roost.storage.errors import CorruptLogError, StorageError, UnsupportedFormatError
 from roost.storage.fsutil import write_all
 from roost.storage.records import (
     REC_HEADER_SIZE,
@@ -174,6 +174,9 @@ def open_segment(path: Path, is_last: bool) -> Segment | None:
         raise StorageError(f"{path}: cannot open segment: {exc}") from exc
     try:
         return _scan(path, fd, is_last)
+    except UnsupportedFormatError as exc:
+        os.close(fd)
+        raise UnsupportedFormatError(f"{path}: {exc}") from None
     except BaseException:
         os.close(fd)
         raise

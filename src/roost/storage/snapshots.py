@@ -5,6 +5,8 @@ File format (little-endian): a 36-byte header, then the payload::
     magic b"RSNP" | version u16 (1) | reserved u16 | index u64 | term u64 | length u64 |
     crc u32 (zlib.crc32 of the 32 header bytes before it, then of the payload)
 
+A backup file (`roost snapshot save`) has the same layout with magic b"RBAK".
+
 The payload is whatever the caller saves (tree image, cluster configuration...).
 """
 
@@ -16,10 +18,18 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from roost.storage.errors import CorruptSnapshotError, StorageError
+from roost.storage.errors import (
+    CorruptSnapshotError,
+    StorageError,
+    UnsupportedFormatError,
+    unsupported_format,
+    version_hint,
+)
 from roost.storage.fsutil import atomic_write, fsync_dir, read_file, remove_tmp_files
 
 _MAGIC = b"RSNP"
+#: the magic of a backup file (`roost snapshot save`): a snapshot file's layout
+BACKUP_MAGIC = b"RBAK"
 _VERSION = 1
 _BODY = struct.Struct("<4sHHQQQ")
 _CRC = struct.Struct("<I")
@@ -41,8 +51,9 @@ def snapshot_name(index: int) -> str:
     return f"snap-{index:020d}.snap"
 
 
-def encode_snapshot(index: int, term: int, data: bytes) -> bytes:
-    body = _BODY.pack(_MAGIC, _VERSION, 0, index, term, len(data))
+def encode_snapshot(index: int, term: int, data: bytes, magic: bytes = _MAGIC) -> bytes:
+    """A snapshot file's bytes (`magic` BACKUP_MAGIC: a backup file of the same layout)."""
+    body = _BODY.pack(magic, _VERSION, 0, index, term, len(data))
     return body + _CRC.pack(zlib.crc32(data, zlib.crc32(body))) + data
 
 
@@ -52,25 +63,35 @@ def decode_snapshot(blob: bytes, path: Path) -> tuple[SnapshotMeta, bytes]:
     return meta, payload.tobytes()
 
 
-def decode_snapshot_view(blob: bytes, path: Path) -> tuple[SnapshotMeta, memoryview]:
+def decode_snapshot_view(
+    blob: bytes, path: Path, magic: bytes = _MAGIC, what: str = "snapshot"
+) -> tuple[SnapshotMeta, memoryview]:
     """`decode_snapshot` returning the payload as a view into ``blob`` (no copy: a
-    snapshot of a million znodes is ~150 MB)."""
+    snapshot of a million znodes is ~150 MB). Another format version raises
+    UnsupportedFormatError."""
+    hint = ""
+    if len(blob) >= 6 and blob[:4] == magic:
+        hint = version_hint(int.from_bytes(blob[4:6], "little"), _VERSION)
     if len(blob) < HEADER_SIZE:
-        raise CorruptSnapshotError(f"{path}: offset 0: file of {len(blob)} bytes is too short")
-    magic, version, _reserved, index, term, length = _BODY.unpack_from(blob, 0)
-    if magic != _MAGIC:
-        raise CorruptSnapshotError(f"{path}: offset 0: bad magic {magic!r}")
+        raise CorruptSnapshotError(
+            f"{path}: offset 0: file of {len(blob)} bytes is too short{hint}"
+        )
+    found, version, _reserved, index, term, length = _BODY.unpack_from(blob, 0)
+    if found != magic:
+        raise CorruptSnapshotError(f"{path}: offset 0: bad magic {found!r}, not a {what}")
     if len(blob) != HEADER_SIZE + length:
         raise CorruptSnapshotError(
             f"{path}: offset {len(blob)}: header says {length} payload bytes, file has "
-            f"{len(blob) - HEADER_SIZE}"
+            f"{len(blob) - HEADER_SIZE}{hint}"
         )
     (crc,) = _CRC.unpack_from(blob, _BODY.size)
     view = memoryview(blob)
     if zlib.crc32(view[HEADER_SIZE:], zlib.crc32(view[: _BODY.size])) != crc:
-        raise CorruptSnapshotError(f"{path}: offset 0: checksum mismatch over header and payload")
+        raise CorruptSnapshotError(
+            f"{path}: offset 0: checksum mismatch over header and payload{hint}"
+        )
     if version != _VERSION:
-        raise CorruptSnapshotError(f"{path}: offset 4: unsupported version {version}")
+        raise UnsupportedFormatError(f"{path}: {unsupported_format(what, version, _VERSION)}")
     return SnapshotMeta(index, term, path, length), view[HEADER_SIZE:]
 
 

@@ -1,4 +1,4 @@
-"""ACL schemes (world, auth, digest, ip, super), validation/fixup, checks and the ACL cache.
+"""ACL schemes (world, auth, digest, ip, x509, sasl, super): validation, fixup, checks, cache.
 
 Pure helpers shared by the tree (create/setACL/permission checks) and the server (AuthPacket
 handling). Semantics follow ZooKeeper 3.8's providers:
@@ -7,7 +7,9 @@ handling). Semantics follow ZooKeeper 3.8's providers:
 * ip ACL ids are IPv4 ``a.b.c.d`` or ``a.b.c.d/bits`` and match the connection's address
   after masking (IPv6 is not valid, as in 3.8);
 * ``auth`` in an ACL expands to every authenticated (digest) id of the connection;
-* an id with scheme ``super`` passes every check.
+* an id with scheme ``super`` passes every check;
+* x509 ids are a client certificate's subject DN (RFC 2253), sasl ids a SASL user name;
+  both match by string equality.
 """
 
 from __future__ import annotations
@@ -126,6 +128,10 @@ def _valid_id(ident: Id) -> bool:
         return digest_valid(ident.id)
     if ident.scheme == "ip":
         return ip_valid(ident.id)
+    if ident.scheme == "x509":
+        return "=" in ident.id  # a certificate subject DN (matched by string equality)
+    if ident.scheme == "sasl":
+        return bool(ident.id)  # a SASL user name
     return False
 
 

@@ -259,11 +259,21 @@ def _load_tree(unpacker: msgpack.Unpacker, config: TreeConfig) -> DataTree:
     from roost.tree.datatree import DataTree
 
     fields = unpacker.read_array_header()
-    if fields not in (6, 7) or unpacker.unpack() != MAGIC:
+    if fields < 3 or unpacker.unpack() != MAGIC:
         raise SnapshotError("not a roost tree snapshot")
     version = unpacker.unpack()
-    if (version, fields) not in ((1, 6), (FORMAT_VERSION, 7)):
-        raise SnapshotError(f"unsupported snapshot format {version!r}")
+    if version != FORMAT_VERSION and version != 1:  # format 1 (no last time) is still read
+        if type(version) is int and version > FORMAT_VERSION:
+            raise SnapshotError(
+                f"tree image format version {version} was written by a newer roost (this "
+                f"one reads version {FORMAT_VERSION}): run that roost version or a newer one"
+            )
+        raise SnapshotError(
+            f"tree image format version {version!r} is not one this roost reads "
+            f"(version {FORMAT_VERSION})"
+        )
+    if fields != (6 if version == 1 else 7):
+        raise SnapshotError(f"tree image format version {version} with {fields} fields")
     tree = DataTree(config)
     tree.clear()
     last_zxid = unpacker.unpack()

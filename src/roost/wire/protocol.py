@@ -136,9 +136,12 @@ def encode_request(xid: int, op: int, rec: Record | None = None) -> bytes:
     return INT.pack(len(body)) + body
 
 
-def encode_reply(xid: int, zxid: int, err: int, rec: Record | None = None) -> bytes:
-    """A whole reply frame; the record is sent only when err == 0."""
-    payload = rec.to_bytes() if (rec is not None and err == 0) else b""
+def encode_reply(
+    xid: int, zxid: int, err: int, rec: Record | None = None, body_on_error: bool = False
+) -> bytes:
+    """A whole reply frame; the record is sent only when err == 0 (or `body_on_error`: a
+    failed SASL step, whose reply ZooKeeper's clients read a body from)."""
+    payload = rec.to_bytes() if (rec is not None and (err == 0 or body_on_error)) else b""
     return INT.pack(16 + len(payload)) + REPLY_HEADER.pack(xid, zxid, err) + payload
 
 
