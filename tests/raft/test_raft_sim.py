@@ -14,7 +14,8 @@ from roost.testing.sim import SimFailure, run_seed
 SEEDS = int(os.environ.get("RAFT_SEEDS", "500"))
 SIZES = (3, 5, 7)
 BUG_BUDGET = 60  # seeds per cluster size within which each planted bug must be caught
-BUGS = ("count_old_votes", "commit_old_term", "skip_up_to_date", "ack_before_persist")
+BUGS = ("count_old_votes", "commit_old_term", "skip_up_to_date", "ack_before_persist",
+        "apply_resent_twice", "joiner_removed_by_old_snapshot", "read_before_barrier")
 
 
 @pytest.mark.sim

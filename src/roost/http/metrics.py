@@ -31,7 +31,6 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from roost.buildinfo import build_info
-from roost.server.replicated import RaftLog
 from roost.server.stats import Histogram, by_opcode, op_name, result_name, write_name
 
 if TYPE_CHECKING:
@@ -143,7 +142,7 @@ class ServerCollector(Collector):
 
     def _raft(self) -> Iterator[Metric]:
         log = self.server.log
-        if not isinstance(log, RaftLog) or log.node is None:
+        if log is None or log.node is None:
             return
         node = log.node
         yield _gauge("roost_raft_term", "raft term", node.term)

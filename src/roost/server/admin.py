@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from roost.buildinfo import build_info
-from roost.server.replicated import RaftLog
 
 if TYPE_CHECKING:
     from roost.server.connection import Connection
@@ -59,11 +58,19 @@ def _conn_line(c: Connection, full: bool) -> str:
     )
 
 
+#: ZooKeeper's answer to most commands on a server that serves no client
+NOT_SERVING = "This ZooKeeper instance is not currently serving requests\n"
+
+
 def srvr(server: Server) -> str:
+    if not server.serving:
+        return NOT_SERVING
     return "\n".join([f"Zookeeper version: {version()}", *_summary(server)]) + "\n"
 
 
 def stat(server: Server) -> str:
+    if not server.serving:
+        return NOT_SERVING
     lines = [f"Zookeeper version: {version()}", "Clients:"]
     lines += [_conn_line(c, False) for c in server.connections]
     lines.append("")
@@ -164,7 +171,7 @@ def mntr(server: Server) -> str:
 def _raft_rows(server: Server) -> list[tuple[str, object]]:
     """Ensemble figures: ZooKeeper's follower counts plus raft's term and indexes."""
     log = server.log
-    if not isinstance(log, RaftLog) or log.node is None:
+    if log is None or log.node is None:
         return []
     node = log.node
     raft = node.raft
@@ -219,7 +226,7 @@ def dump(server: Server) -> str:
 
 COMMANDS: dict[str, Callable[[Server], str]] = {
     "ruok": lambda s: "imok",
-    "isro": lambda s: "ro" if s.partitioned else "rw",
+    "isro": lambda s: "null" if not s.serving else "ro" if s.partitioned else "rw",
     "srvr": srvr,
     "stat": stat,
     "mntr": mntr,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from .cluster import SimFailure
@@ -15,6 +17,8 @@ from .runner import run_seed
 @click.option("--bug", "bugs", multiple=True, help="planted bug to switch on")
 @click.option("--trace", is_flag=True, help="print the last events of a failing run")
 def main(nodes: int, seed: int, count: int, bugs: tuple[str, ...], trace: bool) -> None:
+    # the replicas log what a server would (removals, membership steps): not for a run's output
+    logging.getLogger("roost").setLevel(logging.ERROR)
     failures = 0
     for s in range(seed, seed + count):
         try:
