@@ -130,6 +130,9 @@ def status_routes(server: Server) -> list[web.RouteDef]:
         return reply(peer_addresses(server))
 
     async def health(request: web.Request) -> web.Response:
+        failed = server.log.failed if server.log is not None else None
+        if failed is not None:  # alive, but fenced: it will serve nothing until restarted
+            return web.Response(text=f"storage failed: {failed}\n", status=503)
         return web.Response(text="ok\n")
 
     async def ready_(request: web.Request) -> web.Response:

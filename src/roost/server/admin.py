@@ -164,6 +164,7 @@ def mntr(server: Server) -> str:
     ]
     if server.log is not None:
         rows += [("fsync_count", server.log.fsync_count), ("commit_batches", server.log.batches)]
+        rows.append(("storage_failed", int(server.log.failed is not None)))
     rows += _raft_rows(server)
     return "".join(f"zk_{k}\t{v}\n" for k, v in rows)
 
@@ -225,7 +226,8 @@ def dump(server: Server) -> str:
 
 
 COMMANDS: dict[str, Callable[[Server], str]] = {
-    "ruok": lambda s: "imok",
+    # ZooKeeper answers nothing when it is not running in a non-error state
+    "ruok": lambda s: "" if s.log is not None and s.log.failed is not None else "imok",
     "isro": lambda s: "null" if not s.serving else "ro" if s.partitioned else "rw",
     "srvr": srvr,
     "stat": stat,

@@ -287,9 +287,19 @@ class Server:
                 self.tls.reload()
 
     def _fatal(self, exc: BaseException) -> None:
+        """Storage failed (disk full, I/O error, read-only filesystem): fence this server.
+        It acknowledges no write and serves no client any more (a failed write or fsync is
+        never retried: what is on disk is then unknown), but keeps answering the four-letter
+        words and the HTTP status routes so that monitoring sees why, until it is stopped.
+        A restart, once the disk is fixed, recovers it from what it did store."""
+        log.critical(
+            "storage failed: %s; this server acknowledges no more writes and serves no "
+            "client: free space or fix the disk, then restart it (every acknowledged write "
+            "is on disk)",
+            exc,
+        )
         for conn in list(self.connections):
             conn.abort()
-        asyncio.get_running_loop().create_task(self.stop())
 
     # --- connections ---------------------------------------------------------------------
     def admit(self, conn: Connection) -> bool:
@@ -341,7 +351,8 @@ class Server:
         timeout = min(max(req.timeOut, cfg.min_session_timeout), cfg.max_session_timeout)
         assert self.log is not None
         if not self.serving:
-            log.info("not a member of the ensemble: refusing connection from %s", conn.ip)
+            why = "storage failed" if self.log.failed is not None else "not a member of the ensemble"
+            log.info("%s: refusing connection from %s", why, conn.ip)
             conn.abort()
             return
         if self.partitioned:

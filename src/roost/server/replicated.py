@@ -27,7 +27,7 @@ from roost.server.config import Member, ServerConfig
 from roost.server.peers import PeerTransport
 from roost.server.peertls import peer_tls
 from roost.server.raftstore import RaftStore, encode_snapshot_payload
-from roost.server.replica import ReplicaState, encode_image, founders_of
+from roost.server.replica import LOST, ReplicaState, encode_image, founders_of
 from roost.server.replicacore import CoreConfig, ReplicaCore
 from roost.server.replicalog import Applied, Done
 from roost.server.snapfork import fork_writer
@@ -239,7 +239,7 @@ class RaftLog:
     def serving(self) -> bool:
         """This member is in the ensemble's registry: it may serve clients. False for a
         removed member, and for a joiner until its addition is applied."""
-        return self.state.serving
+        return self.state.serving and self.failed is None
 
     # --- inputs (each one wakes the loop) --------------------------------------------
     def propose(
@@ -247,6 +247,10 @@ class RaftLog:
     ) -> None:
         if self._closing:
             raise RuntimeError("log is closed")
+        if self.failed is not None:  # storage failed: nothing is acknowledged any more
+            if done is not None:
+                done(0, LOST)
+            return
         self._core.propose(txn, done, abandoned, time.monotonic())
         self._wake.set()
 
@@ -258,6 +262,9 @@ class RaftLog:
         """Run `then` once this member has applied everything committed before now
         (a ReadIndex round: the linearizable point for `sync` and linearizable reads).
         Re-asked after a leader change; `on_timeout` after the request timeout."""
+        if self.failed is not None:
+            on_timeout()
+            return
         self._core.barrier(os.urandom(12), then, on_timeout, time.monotonic())
         self._wake.set()
 
@@ -300,9 +307,7 @@ class RaftLog:
                 try:
                     await self._handle(loop, rd)
                 except Exception as e:
-                    log.critical("member %d: storage failed, stopping: %s", self.id, e)
-                    self.failed = e
-                    self.on_fatal(e)
+                    await self._fence(e)
                     return
             core.settle(now)
 
@@ -332,6 +337,25 @@ class RaftLog:
             self.fsync_count += 1
         if rd.hard_state is not None:
             store.save_hard_state(rd.hard_state)
+
+    async def _fence(self, e: BaseException) -> None:
+        """Storage failed: what is on disk is unknown (a failed fsync is never retried), so
+        this member acknowledges, votes and answers nothing any more. Its peers see it go
+        down; its pending requests end with ConnectionLoss. A restart recovers it."""
+        self.failed = e
+        core = self._core
+        for ctx, (_then, on_timeout, _since) in list(core.reads.items()):
+            del core.reads[ctx]
+            on_timeout()
+        for p in self.state.expire(time.monotonic(), -1.0):
+            if p.done is not None:
+                p.done(0, LOST)
+        self.on_fatal(e)
+        for t in self._tasks[2:]:
+            t.cancel()
+        transport, self.transport = self.transport, None
+        if transport is not None:
+            await transport.close()
 
     @property
     def partitioned(self) -> bool:

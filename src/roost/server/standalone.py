@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from roost.raft import RaftNode
 from roost.server.config import Member
+from roost.server.replica import LOST
 from roost.server.replicalog import Applied, Done
 from roost.server.snapfork import fork_writer
 from roost.server.stats import Stats
@@ -98,7 +99,7 @@ class StandaloneLog:
 
     @property
     def serving(self) -> bool:
-        return True
+        return self.failed is None
 
     def barrier(self, then: Callable[[], None], on_timeout: Callable[[], None]) -> None:
         then()  # every proposed txn is applied before its proposer hears of it
@@ -178,6 +179,10 @@ class StandaloneLog:
         the ensemble's log (a single member never sends a txn twice)."""
         if self._closing:
             raise RuntimeError("log is closed")
+        if self.failed is not None:  # storage failed: nothing is acknowledged any more
+            if done is not None:
+                done(0, LOST)
+            return
         self._pending.append((txn, done))
         self._wakeup.set()
 
@@ -196,9 +201,13 @@ class StandaloneLog:
             try:
                 await loop.run_in_executor(None, self._write, entries)
             except Exception as e:
-                # A txn that is not durable must never be acknowledged: stop the node.
-                log.critical("write-ahead log failed, stopping: %s", e)
+                # A txn that is not durable must never be acknowledged, nor retried: after a
+                # failed write or fsync what is on disk is unknown. Fence this server.
                 self.failed = e
+                batch, self._pending = batch + self._pending, []
+                for _txn, done in batch:
+                    if done is not None:  # outcome unknown: the client sees ConnectionLoss
+                        done(0, LOST)
                 self.on_fatal(e)
                 return
             self.last_index = first + len(batch) - 1
