@@ -1,0 +1,228 @@
+"""Disk faults at every write site, on a real small filesystem: a tmpfs the test mounts
+(filled up for ENOSPC, remounted read-only for EROFS) plus the WAL's EIO hook for a failed
+fsync. A server whose storage fails acknowledges nothing more, says so (log, `mntr`, `ruok`,
+`srvr`, `/health`), exits cleanly on SIGTERM, and after the disk is fixed restarts with every
+acknowledged write."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.exceptions import KazooException
+
+from roost.testing.server import RoostServer, four_letter, free_port
+
+FAULTS = ["enospc", "erofs", "fsync-eio"]
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` mounted at `path` (unmounted at the end); skips if not permitted."""
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@contextlib.contextmanager
+def ext4(path: Path, size_mb: int) -> Iterator[Path]:
+    """An ext4 filesystem on a loop device, mounted at `path` with errors=remount-ro (as
+    production filesystems are): `fs_error` turns it read-only the way a disk error does,
+    with files open. Skips if loop devices or mounting are not permitted."""
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        pytest.skip("mounting a loop device needs root")
+    image = path.with_suffix(".img")
+    with open(image, "wb") as f:
+        f.truncate(size_mb << 20)
+    for cmd in (["mkfs.ext4", "-q", str(image)],
+                ["mount", "-o", "loop,errors=remount-ro", str(image), str(path)]):
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        except FileNotFoundError as e:
+            pytest.skip(f"cannot make a loop filesystem here: {e}")
+        if done.returncode != 0:
+            pytest.skip(f"cannot make a loop filesystem here: {done.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+        image.unlink()
+
+
+def fs_error(path: Path) -> None:
+    """Make the ext4 filesystem at `path` report an error: it goes read-only at once."""
+    dev = subprocess.run(["findmnt", "-no", "SOURCE", str(path)], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    Path(f"/sys/fs/ext4/{Path(dev).name}/trigger_fs_error").write_text("roost test\n")
+
+
+def repair(path: Path) -> None:
+    """Unmount the failed ext4 filesystem at `path`, check it and mount it again."""
+    dev = subprocess.run(["findmnt", "-no", "SOURCE", str(path)], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    image = path.with_suffix(".img")
+    subprocess.run(["umount", str(path)], check=True)
+    subprocess.run(["e2fsck", "-fy", str(image)], capture_output=True, check=False)
+    subprocess.run(["mount", "-o", "loop,errors=remount-ro", str(image), str(path)],
+                   check=True)
+    del dev
+
+
+@contextlib.contextmanager
+def small_fs(path: Path, fault: str) -> Iterator[Path]:
+    """The filesystem a fault is played on: ext4 for a read-only one, else a 4 MiB tmpfs."""
+    if fault == "erofs":
+        with ext4(path, 16) as fs:
+            yield fs
+    else:
+        with tmpfs(path, "4m") as fs:
+            yield fs
+
+
+def fill(fs: Path, leave: int) -> Path:
+    """Fill `fs` until about `leave` bytes are free; returns the filler file."""
+    filler = fs / "filler"
+    st = os.statvfs(fs)
+    with open(filler, "wb") as f:
+        with contextlib.suppress(OSError):
+            f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave))
+    return filler
+
+
+def write_until_refused(hosts: str, prefix: str, limit: int, on_acked: int = -1,
+                        fault: object = None) -> tuple[list[str], list[str]]:
+    """Create /<prefix>0, ... (400 bytes each); `fault()` is called after `on_acked` writes.
+    Returns (acknowledged, refused or unknown)."""
+    zk = KazooClient(hosts=hosts, timeout=10, connection_retry={"max_tries": 2})
+    zk.start(timeout=30)
+    acked: list[str] = []
+    refused: list[str] = []
+    try:
+        for i in range(limit):
+            if i == on_acked and callable(fault):
+                fault()
+            name = f"{prefix}{i}"
+            try:
+                zk.create_async(f"/{name}", b"x" * 400).get(timeout=5)
+            except (KazooException, TimeoutError, OSError):
+                refused.append(name)
+                if len(refused) >= 2:
+                    break
+                continue
+            acked.append(name)
+    finally:
+        with contextlib.suppress(Exception):
+            zk.stop()
+        zk.close()
+    return acked, refused
+
+
+def children(hosts: str) -> set[str]:
+    zk = KazooClient(hosts=hosts, timeout=10)
+    zk.start(timeout=30)
+    try:
+        return set(zk.get_children("/")) - {"zookeeper", "consul", "services"}
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def poll(check: object, seconds: float = 10.0) -> None:
+    assert callable(check)
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def health(http_port: int) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/health", timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def assert_fenced(srv: RoostServer, http_port: int) -> None:
+    """Alive, serving nobody, and saying why everywhere an operator looks."""
+    assert srv.process is not None and srv.process.poll() is None, "the process stays up"
+    poll(lambda: "zk_storage_failed\t1" in four_letter(srv.host, srv.port, "mntr"))
+    assert four_letter(srv.host, srv.port, "ruok") == ""
+    assert "not currently serving" in four_letter(srv.host, srv.port, "srvr")
+    code, text = health(http_port)
+    assert code == 503 and "storage failed" in text, (code, text)
+    assert "storage failed" in srv.log_path.read_text()
+
+
+def sigterm_exits(srv: RoostServer) -> None:
+    proc = srv.process
+    assert proc is not None
+    proc.terminate()
+    assert proc.wait(15) == 0, srv.log_path.read_text()[-2000:]
+    srv.stop()
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("fault", FAULTS)
+def test_standalone_wal_fault_fences_then_restart_keeps_acknowledged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
+    with small_fs(tmp_path / "fs", fault) as fs:
+        data = fs  # the server log goes next to it, off the broken filesystem
+        if fault == "fsync-eio":
+            monkeypatch.setenv("ROOST_TEST_FSYNC_EIO_AFTER", "25")
+        http_port = free_port()
+        srv = RoostServer(data_dir=data, subprocess=True, http_port=http_port,
+                          snapshot_every=1_000_000).start()
+        try:
+            filler: list[Path] = []
+
+            def break_disk() -> None:
+                if fault == "enospc":
+                    filler.append(fill(fs, 20_000))
+                elif fault == "erofs":
+                    fs_error(fs)
+
+            acked, refused = write_until_refused(srv.hosts, "d", 400, 10, break_disk)
+            assert refused, "writes on a broken disk are refused"
+            assert len(acked) >= 10
+            first = int(refused[0][1:])
+            assert all(int(a[1:]) < first for a in acked), "nothing acknowledged after a refusal"
+            assert_fenced(srv, http_port)
+            sigterm_exits(srv)
+        finally:
+            if srv.process is not None:
+                srv.kill()
+        # the disk is fixed: space is back, it is writable again, fsync works
+        monkeypatch.delenv("ROOST_TEST_FSYNC_EIO_AFTER", raising=False)
+        if fault == "erofs":
+            repair(fs)
+        for f in filler:
+            f.unlink()
+        again = RoostServer(data_dir=data, subprocess=True).start()
+        try:
+            present = children(again.hosts)
+            assert set(acked) <= present
+            assert present <= set(acked) | set(refused)
+            more, refused_now = write_until_refused(again.hosts, "e", 5)
+            assert len(more) == 5 and not refused_now
+        finally:
+            again.stop()
