@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import time
 import urllib.error
@@ -22,6 +23,12 @@ from kazoo.exceptions import KazooException
 from roost.testing.server import RoostServer, four_letter, free_port
 
 FAULTS = ["enospc", "erofs", "fsync-eio"]
+#: what the log says for each fault
+WHY = {
+    "enospc": "No space left on device",
+    "erofs": "Read-only file system",
+    "fsync-eio": "fsync failed: [Errno 5]",
+}
 
 
 @contextlib.contextmanager
@@ -207,6 +214,7 @@ def test_standalone_wal_fault_fences_then_restart_keeps_acknowledged(
             first = int(refused[0][1:])
             assert all(int(a[1:]) < first for a in acked), "nothing acknowledged after a refusal"
             assert_fenced(srv, http_port)
+            assert WHY[fault] in srv.log_path.read_text()
             sigterm_exits(srv)
         finally:
             if srv.process is not None:
@@ -224,5 +232,58 @@ def test_standalone_wal_fault_fences_then_restart_keeps_acknowledged(
             assert present <= set(acked) | set(refused)
             more, refused_now = write_until_refused(again.hosts, "e", 5)
             assert len(more) == 5 and not refused_now
+        finally:
+            again.stop()
+
+
+def create_many(hosts: str, prefix: str, n: int, size: int) -> None:
+    zk = KazooClient(hosts=hosts, timeout=10)
+    zk.start(timeout=30)
+    try:
+        for i in range(n):
+            zk.create(f"/{prefix}{i}", b"s" * size)
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def mntr(srv: RoostServer) -> dict[str, str]:
+    out = {}
+    for line in four_letter(srv.host, srv.port, "mntr").splitlines():
+        key, _, value = line.partition("\t")
+        out[key.removeprefix("zk_")] = value
+    return out
+
+
+@pytest.mark.timeout(90)
+def test_standalone_snapshot_on_a_full_disk_keeps_serving_and_snapshots_once_space_is_back(
+        tmp_path: Path) -> None:
+    """A snapshot needs no acknowledged write: when the disk has room for the log but not
+    for the snapshot, the server goes on (the log keeps everything), reports the failure,
+    leaves no temp file eating the space, and the next snapshot succeeds once space is back."""
+    with tmpfs(tmp_path / "fs", "8m") as fs:
+        srv = RoostServer(data_dir=fs, subprocess=True, snapshot_every=60).start()
+        try:
+            create_many(srv.hosts, "a", 20, 4000)  # the tree: 80 kB, and the log as much
+            filler = fill(fs, 120_000)  # room for the log's next 60 txns, not a snapshot too
+            create_many(srv.hosts, "b", 45, 1000)
+            poll(lambda: int(mntr(srv)["snapshot_failures"]) >= 1)
+            assert re.search(r"snapshot at zxid 0x[0-9a-f]+ failed", srv.log_path.read_text())
+            assert not list(fs.rglob("*.tmp")), "a failed snapshot leaves no temp file"
+            create_many(srv.hosts, "c", 10, 1000)  # the log still has room: writes go on
+            assert mntr(srv)["storage_failed"] == "0"
+            filler.unlink()
+            before = set(fs.rglob("snap*"))
+            create_many(srv.hosts, "d", 70, 100)
+            poll(lambda: set(fs.rglob("snap*")) - before != set())
+            sigterm_exits(srv)
+        finally:
+            if srv.process is not None:
+                srv.kill()
+        again = RoostServer(data_dir=fs, subprocess=True).start()
+        try:
+            names = children(again.hosts)
+            for prefix, n in (("a", 20), ("b", 45), ("c", 10), ("d", 70)):
+                assert {f"{prefix}{i}" for i in range(n)} <= names
         finally:
             again.stop()

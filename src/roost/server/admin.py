@@ -165,6 +165,7 @@ def mntr(server: Server) -> str:
     if server.log is not None:
         rows += [("fsync_count", server.log.fsync_count), ("commit_batches", server.log.batches)]
         rows.append(("storage_failed", int(server.log.failed is not None)))
+    rows.append(("snapshot_failures", server.stats.snapshot_failures))
     rows += _raft_rows(server)
     return "".join(f"zk_{k}\t{v}\n" for k, v in rows)
 
