@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import subprocess
 import time
 import urllib.error
@@ -18,8 +19,9 @@ from pathlib import Path
 
 import pytest
 from kazoo.client import KazooClient
-from kazoo.exceptions import KazooException
+from kazoo.exceptions import KazooException, NodeExistsError
 
+from roost.testing.ensemble import RoostEnsemble, wait_caught_up
 from roost.testing.server import RoostServer, four_letter, free_port
 
 FAULTS = ["enospc", "erofs", "fsync-eio"]
@@ -83,15 +85,18 @@ def fs_error(path: Path) -> None:
 
 
 def repair(path: Path) -> None:
-    """Unmount the failed ext4 filesystem at `path`, check it and mount it again."""
-    dev = subprocess.run(["findmnt", "-no", "SOURCE", str(path)], capture_output=True,
-                         text=True, check=True).stdout.strip()
+    """Replace the failed ext4 filesystem at `path` by a checked copy of its disk image (its
+    superblock stays read-only for as long as anything, such as another process's mount
+    namespace, still holds it)."""
     image = path.with_suffix(".img")
-    subprocess.run(["umount", str(path)], check=True)
+    subprocess.run(["umount", "-l", str(path)], check=True)
+    copy = path.with_suffix(".copy")
+    shutil.copyfile(image, copy)
+    image.unlink()
+    copy.rename(image)
     subprocess.run(["e2fsck", "-fy", str(image)], capture_output=True, check=False)
     subprocess.run(["mount", "-o", "loop,errors=remount-ro", str(image), str(path)],
                    check=True)
-    del dev
 
 
 @contextlib.contextmanager
@@ -287,3 +292,79 @@ def test_standalone_snapshot_on_a_full_disk_keeps_serving_and_snapshots_once_spa
                 assert {f"{prefix}{i}" for i in range(n)} <= names
         finally:
             again.stop()
+
+
+def write_through(hosts: str, prefix: str, n: int, fault_at: int, fault: object) -> list[str]:
+    """Create /<prefix>0..n-1 (400 bytes each) through `hosts`, riding over a leader change;
+    `fault()` is called before write `fault_at`. Returns the names acknowledged."""
+    assert callable(fault)
+    zk = KazooClient(hosts=hosts, timeout=10)
+    zk.start(timeout=30)
+    acked: list[str] = []
+    try:
+        for i in range(n):
+            if i == fault_at:
+                fault()
+            name = f"{prefix}{i}"
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    zk.create(f"/{name}", b"x" * 400)
+                    acked.append(name)
+                    break
+                except NodeExistsError:  # an earlier try went through after all
+                    break
+                except (KazooException, TimeoutError, OSError):
+                    assert time.monotonic() < deadline, f"the majority stopped serving at {name}"
+                    time.sleep(0.1)
+    finally:
+        zk.stop()
+        zk.close()
+    return acked
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("fault", FAULTS)
+def test_ensemble_member_wal_fault_fences_it_others_serve_it_recovers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
+    base = tmp_path / "ens"
+    ens = RoostEnsemble(3, subprocess=True, base_dir=base, http=True,
+                        snapshot_every=1_000_000)
+    broken = 2
+    with small_fs(base / f"member{ens.members[broken].id}", fault) as fs:
+        filler: list[Path] = []
+
+        def break_disk() -> None:
+            if fault == "enospc":
+                filler.append(fill(fs, 20_000))
+            elif fault == "erofs":
+                fs_error(fs)
+
+        try:
+            for i in range(3):
+                if i == broken and fault == "fsync-eio":
+                    monkeypatch.setenv("ROOST_TEST_FSYNC_EIO_AFTER", "40")
+                ens.start_member(i)
+                monkeypatch.delenv("ROOST_TEST_FSYNC_EIO_AFTER", raising=False)
+            ens.wait_settled()
+            healthy = f"{ens.hosts_of(0)},{ens.hosts_of(1)}"
+            acked = write_through(healthy, "d", 150, 10, break_disk)
+            srv = ens.servers[broken]
+            assert_fenced(srv, ens.http_ports[broken])
+            assert WHY[fault] in srv.log_path.read_text()
+            ens.leader(exclude=(broken,))  # the other two serve on, with a leader
+            more = write_through(healthy, "e", 5, -1, lambda: None)
+            assert len(more) == 5
+            sigterm_exits(srv)
+            ens.running[broken] = False
+            # the disk is fixed; the member restarts and catches up
+            if fault == "erofs":
+                repair(fs)
+            for f in filler:
+                f.unlink()
+            ens.start_member(broken)
+            wait_caught_up(ens, timeout=60)
+            present = children(ens.hosts_of(broken))
+            assert set(acked) | set(more) <= present
+        finally:
+            ens.stop()
