@@ -7,6 +7,7 @@ acknowledged write."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -368,3 +369,52 @@ def test_ensemble_member_wal_fault_fences_it_others_serve_it_recovers(
             assert set(acked) | set(more) <= present
         finally:
             ens.stop()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("site", ["hard-state-write", "rename"])
+def test_ensemble_member_hard_state_fault_fences_it_and_it_recovers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        site: str) -> None:
+    """The hard state (term and vote) is written at an election: a member that cannot write
+    it, or cannot rename it into place, must not vote or acknowledge on a term it did not
+    store. 5 in-process members: the leader is stopped, the broken one fences, 3 go on."""
+    from roost.storage import fsutil
+
+    with RoostEnsemble(5, base_dir=tmp_path / "ens") as ens:
+        leader = ens.leader()
+        broken = next(i for i in range(5) if i != leader)
+        where = str(ens.servers[broken].data_dir)
+        real_write, real_replace = fsutil.write_all, os.replace
+
+        def write_all(fd: int, data: bytes | memoryview, offset: int) -> None:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith(where):
+                raise OSError(errno.ENOSPC, "No space left on device (injected)")
+            real_write(fd, data, offset)
+
+        def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+            if str(src).startswith(where):
+                raise OSError(errno.EROFS, "Read-only file system (injected)")
+            real_replace(src, dst)
+
+        if site == "rename":
+            monkeypatch.setattr(os, "replace", replace)
+        else:
+            monkeypatch.setattr(fsutil, "write_all", write_all)
+        create_many(ens.hosts_of(broken), "a", 5, 100)
+        ens.stop_member(leader)  # an election: every member writes its new term
+        poll(lambda: ens.mntr(broken).get("storage_failed") == "1", 20)
+        assert ens.four_letter(broken, "ruok") == ""
+        assert "not currently serving" in ens.four_letter(broken, "srvr")
+        assert re.search(r"storage failed: .*/state: atomic write failed: .*injected", caplog.text)
+        assert not list(Path(where).glob("*.tmp")), "the failed write leaves no temp file"
+        ens.leader(exclude=(broken, leader))
+        healthy = ",".join(ens.hosts_of(i) for i in range(5) if i not in (broken, leader))
+        create_many(healthy, "b", 5, 100)
+        monkeypatch.undo()
+        ens.stop_member(broken)
+        ens.start_member(broken)
+        ens.start_member(leader)
+        wait_caught_up(ens, timeout=60)
+        names = children(ens.hosts_of(broken))
+        assert {f"a{i}" for i in range(5)} | {f"b{i}" for i in range(5)} <= names
