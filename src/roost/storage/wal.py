@@ -342,7 +342,6 @@ class WriteAheadLog:
             if active.fd < 0 or os.fstat(active.fd).st_size <= keep:
                 return
             os.ftruncate(active.fd, keep)
-            os.fdatasync(active.fd)
         except OSError as exc:
             log.error(
                 "%s: cannot cut the tail not known to be on disk back to %d bytes (%s): fix "
@@ -351,13 +350,17 @@ class WriteAheadLog:
                 keep,
                 exc,
             )
-        else:
-            log.warning(
-                "%s: cut back to %d bytes: the rest is not known to be on disk (never "
-                "acknowledged)",
-                active.path,
-                keep,
-            )
+            return
+        log.warning(
+            "%s: cut back to %d bytes: the rest is not known to be on disk (never "
+            "acknowledged)",
+            active.path,
+            keep,
+        )
+        try:
+            os.fdatasync(active.fd)
+        except OSError as exc:
+            log.error("%s: the cut could not be synced (%s)", active.path, exc)
 
     def _check_range(self, lo: int, hi: int) -> None:
         """Check first_index - 1 <= lo and hi <= last_index."""
