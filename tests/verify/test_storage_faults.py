@@ -115,9 +115,8 @@ def fill(fs: Path, leave: int) -> Path:
     """Fill `fs` until about `leave` bytes are free; returns the filler file."""
     filler = fs / "filler"
     st = os.statvfs(fs)
-    with open(filler, "wb") as f:
-        with contextlib.suppress(OSError):
-            f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave))
+    with open(filler, "wb", buffering=0) as f, contextlib.suppress(OSError):
+        f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave))
     return filler
 
 
@@ -183,6 +182,8 @@ def assert_fenced(srv: RoostServer, http_port: int) -> None:
     assert "not currently serving" in four_letter(srv.host, srv.port, "srvr")
     code, text = health(http_port)
     assert code == 503 and "storage failed" in text, (code, text)
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=5) as r:
+        assert "roost_storage_failed 1.0" in r.read().decode()
     assert "storage failed" in srv.log_path.read_text()
 
 

@@ -83,6 +83,8 @@ class ServerCollector(Collector):
         if s.log is None:
             return
         tree = s.tree
+        yield _gauge("roost_storage_failed", "1 once a storage error fenced this member "
+                     "(it acknowledges nothing until restarted)", int(s.log.failed is not None))
         yield _gauge("roost_znodes", "znodes in the tree", tree.node_count())
         yield _gauge("roost_data_bytes", "approximate data size (paths + data)",
                      tree.approximate_data_size())

@@ -351,7 +351,7 @@ class Server:
         timeout = min(max(req.timeOut, cfg.min_session_timeout), cfg.max_session_timeout)
         assert self.log is not None
         if not self.serving:
-            why = "storage failed" if self.log.failed is not None else "not a member of the ensemble"
+            why = "storage failed" if self.log.failed else "not a member of the ensemble"
             log.info("%s: refusing connection from %s", why, conn.ip)
             conn.abort()
             return
