@@ -24,7 +24,8 @@ class ReplicaLog(Protocol):
     id: int
     #: the index of the newest snapshot written (or being written)
     snapshot_index: int
-    #: the storage error that stopped this log (nothing is acknowledged after it)
+    #: the storage error that fenced this log: nothing is acknowledged after it, proposals
+    #: end at once with LOST, and only a restart clears it
     failed: BaseException | None
     fsync_count: int
     batches: int
@@ -68,7 +69,7 @@ class ReplicaLog(Protocol):
 
     @property
     def serving(self) -> bool:
-        """In the ensemble's registry: may serve clients."""
+        """In the ensemble's registry and storage not failed: may serve clients."""
         ...
 
     def recover(self) -> None: ...

@@ -238,7 +238,8 @@ class RaftLog:
     @property
     def serving(self) -> bool:
         """This member is in the ensemble's registry: it may serve clients. False for a
-        removed member, and for a joiner until its addition is applied."""
+        removed member, for a joiner until its addition is applied, and once its storage
+        failed."""
         return self.state.serving and self.failed is None
 
     # --- inputs (each one wakes the loop) --------------------------------------------
