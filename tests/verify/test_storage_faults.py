@@ -419,3 +419,38 @@ def test_ensemble_member_hard_state_fault_fences_it_and_it_recovers(
         wait_caught_up(ens, timeout=60)
         names = children(ens.hosts_of(broken))
         assert {f"a{i}" for i in range(5)} | {f"b{i}" for i in range(5)} <= names
+
+
+@pytest.mark.timeout(120)
+def test_ensemble_member_snapshot_fault_keeps_it_serving_and_it_snapshots_later(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A member whose periodic snapshot cannot be written (disk full) loses nothing: its log
+    keeps every entry, so it goes on serving, reports the failure, leaves no temp file, and
+    snapshots again once the disk has room."""
+    from roost.storage import fsutil
+
+    with RoostEnsemble(3, base_dir=tmp_path / "ens", snapshot_every=40) as ens:
+        broken = next(i for i in range(3) if i != ens.leader())
+        where = str(ens.servers[broken].data_dir)
+        real_write = fsutil.write_all
+
+        def write_all(fd: int, data: bytes | memoryview, offset: int) -> None:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith(where):
+                raise OSError(errno.ENOSPC, "No space left on device (injected)")
+            real_write(fd, data, offset)
+
+        monkeypatch.setattr(fsutil, "write_all", write_all)  # the forked writer inherits it
+        create_many(ens.hosts_of(broken), "a", 100, 100)
+        poll(lambda: int(ens.mntr(broken)["snapshot_failures"]) >= 1, 20)
+        assert ens.mntr(broken)["storage_failed"] == "0"
+        assert ens.mode(broken) == "follower"
+        assert not list(Path(where).rglob("*.tmp")), "a failed snapshot leaves no temp file"
+        snaps = set(Path(where).rglob("snap-*"))
+        monkeypatch.undo()
+        create_many(ens.hosts_of(broken), "b", 100, 100)
+        poll(lambda: set(Path(where).rglob("snap-*")) - snaps != set(), 20)
+        ens.stop_member(broken)
+        ens.start_member(broken)
+        wait_caught_up(ens, timeout=60)
+        names = children(ens.hosts_of(broken))
+        assert {f"a{i}" for i in range(100)} | {f"b{i}" for i in range(100)} <= names
