@@ -11,8 +11,9 @@ entries, then call ``sync()`` once.
 
 Thread safety: every method may be called from any thread. One internal lock guards the
 state; ``sync()`` does its fsync outside that lock, so readers are not blocked by it.
-After any I/O error the log refuses further use (raises :class:`LogClosedError`): the
-node must stop, since what is on disk is then unknown.
+After any I/O error the log refuses further use (raises :class:`LogClosedError`) and cuts
+the active segment back to what is known to be on disk (a failed fsync is never retried):
+the node must stop acknowledging, since what is on disk is then unknown.
 """
 
 from __future__ import annotations
