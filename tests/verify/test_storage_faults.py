@@ -185,6 +185,11 @@ def assert_fenced(srv: RoostServer, http_port: int) -> None:
     assert code == 503 and "storage failed" in text, (code, text)
     with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=5) as r:
         assert "roost_storage_failed 1.0" in r.read().decode()
+    put = urllib.request.Request(f"http://127.0.0.1:{http_port}/v1/kv/fenced", b"x",
+                                 method="PUT")
+    with pytest.raises(urllib.error.HTTPError) as refused:  # at once, never acknowledged
+        urllib.request.urlopen(put, timeout=5)
+    assert refused.value.code >= 500
     assert "storage failed" in srv.log_path.read_text()
 
 
