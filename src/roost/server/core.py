@@ -786,9 +786,7 @@ class Server:
         while True:
             await asyncio.sleep(period)
             assert self.log is not None
-            if not self.is_leader:
-                continue
-            for sid in self.sessions.expired():
+            for sid in self.sessions.expired(self.is_leader):
                 log.info("session 0x%x expired", sid)
                 self.emit("session_expired", session=sid)
                 conn = self.by_session.get(sid)
@@ -797,7 +795,10 @@ class Server:
                     if conn is not None:
                         conn.close_after_flush()
 
-                self.log.propose(Txn(Kind.CLOSE_SESSION, sid, now_ms()), done)
+                # the decision holds only while this member leads: a deposed leader must not
+                # resend it to its successor, which has heard pings this one has not
+                txn = Txn(Kind.CLOSE_SESSION, sid, now_ms())
+                self.log.propose(txn, done, abandoned=lambda: not self.is_leader)
 
     async def _reap_nodes(self) -> None:
         period = self.config.container_check_ms / 1000.0

@@ -32,6 +32,7 @@ def main(nodes: int, seed: int, count: int, bugs: tuple[str, ...], trace: bool) 
             f"{st.applied} applies, {st.terms} leaders, {st.crashes} crashes, "
             f"{st.partitions} partitions, {st.disk_errors} disk errors, "
             f"{st.conf_changes} conf changes, {st.acked} acked creates, "
+            f"{st.sessions} sessions ({st.expired} expired), "
             f"{st.reads_served} reads, liveness in {st.liveness_ms} ms, {st.checks} checks"
         )
     raise SystemExit(1 if failures else 0)

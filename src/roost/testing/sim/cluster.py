@@ -41,6 +41,8 @@ from roost.raft import (
 from roost.server.replica import KNOWN_BUGS as REPLICA_BUGS
 from roost.server.replica import ReplicaState, founders_of
 from roost.server.replicacore import CoreConfig, ReplicaCore
+from roost.server.sessions import KNOWN_BUGS as SESSION_BUGS
+from roost.server.sessions import SessionTracker
 from roost.tree import TreeConfig
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.opcodes import Op
@@ -48,8 +50,21 @@ from roost.wire.records import ACL, CreateRequest, Id
 
 from .chaos import Chaos
 from .checker import Checker, Durable, InvariantViolation
+from .clients import SimSessions
 from .disk import DiskFaults, SimDisk
-from .events import CRASH_NOW, DELIVER, FAULT, HEAL, MEMBER, PHASE, PROPOSE, READ, RESTART, TICK
+from .events import (
+    CLIENT,
+    CRASH_NOW,
+    DELIVER,
+    FAULT,
+    HEAL,
+    MEMBER,
+    PHASE,
+    PROPOSE,
+    READ,
+    RESTART,
+    TICK,
+)
 from .members import SIM_MEMBERS
 from .network import LinkFaults, SimNetwork
 from .profile import Profile
@@ -60,8 +75,10 @@ MAX_BACKLOG = 50  # proposals wait while a leader has this many uncommitted entr
 #: server's unsafe_skip_read_barrier)
 CORE_BUGS = frozenset({"read_before_barrier"})
 #: planted bugs of the simulated host: acknowledge before the fsync (it runs at the next
-#: tick); ignore a failed fsync and carry on (the lost writes are then never retried)
-HOST_BUGS = frozenset({"ack_before_fsync", "lost_fsync_error"})
+#: tick); ignore a failed fsync and carry on (the lost writes are then never retried); let
+#: a deposed leader resend its session expiries to its successor (the bug the simulator
+#: found in the server's expiry, seeds n5/116 and n7/30)
+HOST_BUGS = frozenset({"ack_before_fsync", "lost_fsync_error", "resend_expiry"})
 #: per write and per fsync, in runs with disk faults (half the runs; all with
 #: lost_fsync_error, whose fault is a failed fsync)
 DISK_FAULT_RATE = 0.002
@@ -100,6 +117,8 @@ class SimStats:
     checks: int = 0
     disk_errors: int = 0  # failed writes and fsyncs (each stopped its member)
     acked: int = 0  # creates whose client got a reply (all checked durable at the end)
+    sessions: int = 0  # sessions created by the simulated clients
+    expired: int = 0  # of which expired
 
 
 @dataclass
@@ -120,6 +139,7 @@ class SimNode:
     core: ReplicaCore | None = None
     #: a removed member dropped its peers: nothing leaves it or reaches it
     dropped: bool = False
+    sessions: SessionTracker | None = None
 
 
 def _digest(prev: bytes, e: Entry) -> bytes:
@@ -151,6 +171,7 @@ class SimCluster:
         self.done = False
         self._proposal_seq = 0
         self.chaos = Chaos(self)
+        self.clients = SimSessions(self, seed)
         #: (origin, boot, seq) -> the zxid it applied at (on any member)
         self.txn_zxids: dict[tuple[int, int, int], int] = {}
         #: zxid -> the tree digest the first member to apply it had
@@ -196,7 +217,7 @@ class SimCluster:
             max_size_per_msg=p.max_size_per_msg, max_inflight_msgs=p.max_inflight,
             pre_vote=p.pre_vote, check_quorum=p.check_quorum, lease_reads=p.lease_reads,
             snapshot_chunk_size=p.snapshot_chunk,
-            _bugs=self.bugs - REPLICA_BUGS - CORE_BUGS - HOST_BUGS,
+            _bugs=self.bugs - REPLICA_BUGS - CORE_BUGS - HOST_BUGS - SESSION_BUGS,
         )
 
     def _start(self, sn: SimNode) -> None:
@@ -212,6 +233,7 @@ class SimCluster:
         sn.replica.install(image, sn.sm_index, founders_of(SIM_MEMBERS, snap.meta.conf))
         sn.node = RaftNode(self._config(sn), sn.storage, random.Random(self.rng.getrandbits(64)))
         sn.dropped = False
+        sn.sessions = self.clients.tracker(sn)
         sn.core = ReplicaCore(
             sn.replica, sn.node,
             CoreConfig(election_ticks=10, tick_s=sn.tick_period / 1000, request_timeout_s=5.0,
@@ -219,6 +241,8 @@ class SimCluster:
                        skip_read_barrier="read_before_barrier" in self.bugs),
             self._forward_sink(sn), self.now / 1000,
             on_drop_peers=lambda: self._drop(sn),
+            on_role=lambda role, leader: self.clients.on_role(sn, role),
+            on_touch=lambda sids: self.clients.on_touch(sn, sids),
             send_raft=lambda m: self.send(sn, m),
         )
         sn.commit_seen = sn.node.committed
@@ -241,6 +265,8 @@ class SimCluster:
                 raise InvariantViolation(
                     f"txn {key} applied at zxid {zxid} on node {sn.id}, and at {at} before "
                     "(a resent txn applied twice)")
+            if txn.kind is Kind.CREATE_SESSION or txn.kind is Kind.CLOSE_SESSION:
+                self.clients.on_applied(sn, zxid, txn)
         return applied
 
     def _check_tree(self, sn: SimNode) -> None:
@@ -436,12 +462,13 @@ class SimCluster:
         if p.membership:
             self.schedule(self.rng.randint(200, 500), MEMBER)
         self.schedule(p.safety_ms, PHASE)
+        self.clients.start(CLIENT)
         c = self.chaos
         handlers: dict[int, Callable[[Any], None]] = {
             TICK: self._on_tick, DELIVER: self._on_deliver, FAULT: c.on_fault,
             PROPOSE: self._on_propose, READ: self._on_read, MEMBER: c.on_member,
             RESTART: c.on_restart, HEAL: c.on_heal, CRASH_NOW: c.on_crash_now,
-            PHASE: c.on_phase,
+            PHASE: c.on_phase, CLIENT: self.clients.on_event,
         }
         while self._events and not self.done:
             t, _, kind, arg = heapq.heappop(self._events)
@@ -453,6 +480,8 @@ class SimCluster:
         if self.done:
             self.check_acked()
         self.stats.acked = len(self.acked)
+        self.stats.sessions = len(self.clients.by_sid)
+        self.stats.expired = self.clients.expired
         self.stats.elapsed_ms = self.now
         self.stats.checks = self.checker.checks
         return self.stats
@@ -465,6 +494,7 @@ class SimCluster:
         if not sn.storage.synced and not self._sync(sn, deferred=True):
             return
         sn.core.tick(self.now / 1000)
+        self.clients.expire(sn)
         self.process(sn)
         self.schedule(sn.tick_period, TICK, arg)
         if self.healed_at >= 0 and sn.node is not None and sn.node.role is Role.LEADER:
