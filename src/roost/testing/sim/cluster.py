@@ -430,7 +430,9 @@ class SimCluster:
             self.schedule(d, DELIVER, m)
 
     def crash(self, sn: SimNode, why: str) -> None:
-        self.log(f"node {sn.id} crashes ({why})")
+        if self.trace is not None:
+            unsynced = len(sn.storage.journal)
+            self.log(f"node {sn.id} crashes ({why}; {unsynced} unsynced writes)")
         if "failed" in why:
             self.stats.disk_errors += 1
         sn.storage.crash()
@@ -540,6 +542,8 @@ class SimCluster:
                 txn = Txn(Kind.REQUEST, 0, self.now, (), int(Op.CREATE), req.to_bytes(),
                           request=req)
                 origin.core.propose(txn, self._on_reply(req.path), None, self.now / 1000)
+                if self.trace is not None:
+                    self.log(f"client creates {req.path} through node {origin.id}")
             if self.rng.random() < RESEND:  # its link to the leader came back: resend all
                 origin.core.resend_all()
             self.process(origin)
@@ -554,6 +558,8 @@ class SimCluster:
             if zxid not in self.checker.applied:
                 raise InvariantViolation(f"reply for {path} names zxid {zxid}, never applied")
             self.acked[path] = zxid
+            if self.trace is not None:
+                self.log(f"client: {path} created at zxid {zxid}")
         return done
 
     def check_acked(self) -> None:
