@@ -121,6 +121,9 @@ class Server:
             Limits(config.history_max_events, history_bytes, config.history_max_age_ms)
         )
         self.sessions = SessionTracker(config.server_id)
+        #: counts role changes: a session expiry is decided in one leadership (see
+        #: _expire_sessions)
+        self.role_changes = 0
         self.connections: set[Connection] = set()
         self.by_session: dict[int, Connection] = {}
         self.per_ip: Counter[str] = Counter()
@@ -770,6 +773,7 @@ class Server:
                 log.exception("server event listener failed")
 
     def _on_role(self, role: Role, leader: int) -> None:
+        self.role_changes += 1
         self.emit("role", mode=self.mode, leader=leader)
         if role == Role.LEADER:
             # a new leader restarts every session clock: no session expires for time
@@ -797,9 +801,7 @@ class Server:
         while True:
             await asyncio.sleep(period)
             assert self.log is not None
-            if not self.is_leader:
-                continue
-            for sid in self.sessions.expired():
+            for sid in self.sessions.expired(self.is_leader):
                 log.info("session 0x%x expired", sid)
                 self.emit("session_expired", session=sid)
                 conn = self.by_session.get(sid)
@@ -808,7 +810,14 @@ class Server:
                     if conn is not None:
                         conn.close_after_flush()
 
-                self.log.propose(Txn(Kind.CLOSE_SESSION, sid, now_ms()), done)
+                # the decision holds only in the leadership that took it: a deposed leader
+                # must not resend it to its successor (or to itself leading again later),
+                # which has heard pings this one has not
+                txn = Txn(Kind.CLOSE_SESSION, sid, now_ms())
+                self.log.propose(txn, done, abandoned=self._deposed_since(self.role_changes))
+
+    def _deposed_since(self, role_changes: int) -> Callable[[], bool]:
+        return lambda: not self.is_leader or self.role_changes != role_changes
 
     async def _reap_nodes(self) -> None:
         period = self.config.container_check_ms / 1000.0

@@ -258,6 +258,10 @@ class ReplicaCore:
     def _role_change(self, role: Role, leader: int, now: float) -> None:
         old_leader = self.leader
         self.role, self.leader = role, leader
+        if role != Role.LEADER:
+            # proposals that waited for this leader go with its leadership: their origins
+            # resend them to the next one (dedupe keeps each once), our own unless abandoned
+            self.to_propose.clear()
         if leader == NONE:
             if self.leaderless_since is None:
                 self.leaderless_since = now

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from roost.raft import MemoryStorage, ProposalDroppedError
+from roost.raft import ProposalDroppedError
 from roost.server.membership import Change
 from roost.tree.txn import Kind, Txn
 
@@ -144,7 +144,7 @@ class Chaos:
         elif c.next_id <= c.n + MAX_EXTRA_NODES:
             nid = c.next_id
             c.next_id += 1
-            c._add_node(nid, MemoryStorage())
+            c._add_node(nid, c.new_disk())
             change = Change((SIM_MEMBERS[nid - 1],), ())
         else:
             return
@@ -163,6 +163,7 @@ class Chaos:
         self.partitioned = False
         f = c.net.faults
         f.loss = f.dup = f.slow = 0.0
+        c.disk_faults.write_error = c.disk_faults.fsync_error = 0.0
         c.log("faults healed: liveness phase")
         for sn in list(c.nodes.values()):
             sn.crash_armed = False
