@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from roost.client.connection import parse_hosts
-from roost.cmd.env import server_value
+from roost.cmd.env import CONTEXT, server_value
 from roost.cmd.format import to_json
 
 
@@ -191,7 +191,7 @@ def _log_tail(path: Path, lines: int = 5) -> str:
         return ""
 
 
-@click.group()
+@click.group(context_settings=CONTEXT)
 def cluster() -> None:
     """Run and inspect a local ensemble."""
 

@@ -8,7 +8,7 @@ import sys
 import click
 
 from roost.client.client import Client
-from roost.cmd.env import server_value
+from roost.cmd.env import CONTEXT, server_value
 from roost.wire.errors import KeeperError
 from roost.wire.opcodes import Op
 from roost.wire.records import GetDataResponse, ReconfigRequest
@@ -40,7 +40,7 @@ def _run(hosts: str, joining: str | None, leaving: str | None, auth: tuple[str, 
     click.echo(text)
 
 
-@click.group()
+@click.group(context_settings=CONTEXT)
 def member() -> None:
     """Add or remove ensemble members while clients keep working."""
 

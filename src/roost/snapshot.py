@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from roost.cmd.env import CONTEXT
 from roost.server.backup import Backup, BackupError, read_backup, restore
 from roost.server.config import ConfigError, load
 from roost.storage import StorageError
@@ -24,7 +25,7 @@ def _describe(b: Backup, size: int) -> str:
     )
 
 
-@click.group()
+@click.group(context_settings=CONTEXT)
 def snapshot() -> None:
     """Back up a running server or ensemble, and seed new ones from a backup."""
 

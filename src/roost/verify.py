@@ -11,8 +11,10 @@ from types import FrameType
 
 import click
 
+from roost.cmd.env import CONTEXT
 
-@click.command()
+
+@click.command(context_settings=CONTEXT)
 @click.option("--members", type=click.IntRange(3, 9), default=3, show_default=True,
               help="ensemble size (separate processes on 127.0.0.1)")
 @click.option("--seconds", type=click.FloatRange(1, 3600), default=60, show_default=True,

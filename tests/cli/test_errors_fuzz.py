@@ -234,3 +234,18 @@ def test_connect_failure_reasons_read_the_same_on_any_event_loop() -> None:
     gai = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
     assert _reason(gai) == "Name or service not known"
     assert _reason(TimeoutError()) == "no answer in time"
+
+
+def test_help_after_the_commands_ran_on_their_own() -> None:
+    """click caches each command's help option at its first use: a command first run on its
+    own (as the bench and verify tests do) must still know -h when run under `roost`."""
+    from click.testing import CliRunner
+
+    from roost.bench.cli import bench
+    from roost.verify import verify
+
+    for command in (bench, verify):
+        assert CliRunner().invoke(command, ["--help"]).exit_code == 0
+    for name in ("bench", "verify"):
+        res = run_cli(name, "-h")
+        assert res.code == 0 and res.out.startswith("Usage: roost"), (name, res)

@@ -69,10 +69,12 @@ def test_newer_snapshot_and_hard_state_files_are_refused(
 
 
 def test_a_newer_tree_image_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tree_snapshot, "FORMAT_VERSION", 2)
+    current = tree_snapshot.FORMAT_VERSION
+    monkeypatch.setattr(tree_snapshot, "FORMAT_VERSION", current + 1)
     image = DataTree().to_bytes()
-    monkeypatch.setattr(tree_snapshot, "FORMAT_VERSION", 1)
-    with pytest.raises(SnapshotError, match="tree image format version 2 was written by a newer"):
+    monkeypatch.setattr(tree_snapshot, "FORMAT_VERSION", current)
+    with pytest.raises(SnapshotError,
+                       match=f"tree image format version {current + 1} was written by a newer"):
         DataTree.from_bytes(image)
 
 

@@ -49,3 +49,22 @@ def test_the_check_sees_an_import(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("from roost.http.app import HttpApi\nimport roost.node\n")
     assert imported(module) == {"roost.http.app", "roost.node"}
+
+
+#: modules with no I/O: time, randomness, network and disk come from their host
+NO_IO = ("wire", "tree", "raft", "server/replica.py", "server/replicacore.py",
+         "server/membership.py")
+#: (`random` is allowed for its type: raft is handed its `random.Random`; `threading` for
+#: the txn encoder's per-thread packer)
+IO_MODULES = ("asyncio", "socket", "time", "selectors", "subprocess", "os")
+
+
+def test_the_sans_io_layers_import_no_clock_socket_or_event_loop() -> None:
+    found = []
+    for part in NO_IO:
+        target = SRC / part
+        for path in sorted(target.rglob("*.py") if target.is_dir() else [target]):
+            for name in imported(path):
+                if name.split(".")[0] in IO_MODULES:
+                    found.append(f"{path.relative_to(SRC)} imports {name}")
+    assert found == []

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from roost.server import standalone
+from roost.server import snapfork, standalone
 from roost.server.standalone import StandaloneLog
-from roost.server.txn import Kind, Txn
 from roost.storage import DataDir
 from roost.tree import TreeConfig
+from roost.tree.txn import Kind, Txn
 from roost.wire.multi import MultiRequest
 from roost.wire.opcodes import Op, Perm
 from roost.wire.records import ACL, CreateRequest, Id
@@ -134,7 +134,7 @@ def test_a_large_recovered_tree_is_frozen_and_collection_is_back_on(
 
 _ORPHAN = """
 import os, sys, time
-from roost.server.standalone import die_with_parent
+from roost.server.snapfork import die_with_parent
 parent = os.getpid()
 if os.fork() == 0:
     die_with_parent(parent)
@@ -172,3 +172,15 @@ def test_snapshot_child_dies_with_a_killed_server() -> None:
         proc.wait()
         if child and _alive(child):
             os.kill(child, signal.SIGKILL)
+
+
+def test_the_snapshot_child_runs_without_the_cyclic_collector(tmp_path: Path) -> None:
+    out = tmp_path / "gc"
+    pid = snapfork.fork_writer(lambda: out.write_text(str(gc.isenabled())))
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert out.read_text() == "False"
+    assert gc.isenabled()  # the parent's collector is untouched
+    pid = snapfork.fork_writer(lambda: 1 / 0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 1

@@ -174,8 +174,8 @@ def image(
     tail: bytes = b"",
 ) -> bytes:
     packer = msgpack.Packer(use_bin_type=True)
-    head = ["roost-tree", 1, 1000, [OPEN_ROW], sessions or []]
-    out = packer.pack_array_header(6) + b"".join(packer.pack(v) for v in head)
+    head = ["roost-tree", 2, 1000, 0, [OPEN_ROW], sessions or []]
+    out = packer.pack_array_header(7) + b"".join(packer.pack(v) for v in head)
     out += packer.pack_array_header(len(rows) if count is None else count)
     return out + b"".join(packer.pack(r) for r in rows) + tail
 

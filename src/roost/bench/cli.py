@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from roost.cmd.env import CONTEXT
+
 from .config import (
     STANDARD,
     WORKLOADS,
@@ -31,7 +33,7 @@ class BenchGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-@click.group(cls=BenchGroup)
+@click.group(cls=BenchGroup, context_settings=CONTEXT)
 def bench() -> None:
     """Load-test a ZooKeeper-protocol server: `roost bench HOST:PORT[,...] [options]`.
 

@@ -31,7 +31,6 @@ from roost.http.registry import (
     text,
 )
 from roost.http.sessions import CRITICAL, SERF_CHECK, ConsulSessions
-from roost.server.replicated import RaftLog
 
 if TYPE_CHECKING:
     from roost.server.core import Server
@@ -137,7 +136,7 @@ class AgentApi:
     async def members(self, request: web.Request) -> web.Response:
         log = self.server.log
         out = []
-        if isinstance(log, RaftLog):
+        if log is not None and log.ensemble:
             for mid, m in sorted(log.members.items()):
                 out.append({"Name": f"roost-{mid}", "Addr": m.host, "Port": m.peer_port,
                             "Tags": {"role": "consul" if m.voter else "observer", "dc": "dc1"},
@@ -282,7 +281,7 @@ async def publish_agent_node(registry: Registry, address: str) -> None:
     """Register this member as a Consul node once there is a leader to write to."""
     while True:
         log_ = registry.server.log
-        if not isinstance(log_, RaftLog) or log_.leader:
+        if log_ is None or not log_.ensemble or log_.leader:
             try:
                 await registry.register_agent_node(address, now_ms())
                 return

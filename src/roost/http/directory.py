@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from roost.http import ops
-from roost.server.replicated import RaftLog
 from roost.wire.errors import Err
 
 if TYPE_CHECKING:
@@ -48,7 +47,7 @@ class HttpDirectory:
     async def publish(self) -> None:
         """Write this member's URL once a leader is known (retrying until it sticks)."""
         log_ = self.server.log
-        if not isinstance(log_, RaftLog):
+        if log_ is None or not log_.ensemble:
             return
         path = f"{self.root}/{log_.id}"
         data = self.my_url().encode()
@@ -77,7 +76,7 @@ class HttpDirectory:
 
     def url_of(self, member_id: int) -> str | None:
         log_ = self.server.log
-        if not isinstance(log_, RaftLog):
+        if log_ is None or not log_.ensemble:
             return None
         member = log_.members.get(member_id)
         node = self.server.tree.get(f"{self.root}/{member_id}")

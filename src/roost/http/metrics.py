@@ -31,7 +31,6 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from roost.buildinfo import build_info
-from roost.server.replicated import RaftLog
 from roost.server.stats import Histogram, by_opcode, op_name, result_name, write_name
 
 if TYPE_CHECKING:
@@ -84,6 +83,8 @@ class ServerCollector(Collector):
         if s.log is None:
             return
         tree = s.tree
+        yield _gauge("roost_storage_failed", "1 once a storage error fenced this member "
+                     "(it acknowledges nothing until restarted)", int(s.log.failed is not None))
         yield _gauge("roost_znodes", "znodes in the tree", tree.node_count())
         yield _gauge("roost_data_bytes", "approximate data size (paths + data)",
                      tree.approximate_data_size())
@@ -143,7 +144,7 @@ class ServerCollector(Collector):
 
     def _raft(self) -> Iterator[Metric]:
         log = self.server.log
-        if not isinstance(log, RaftLog) or log.node is None:
+        if log is None or log.node is None:
             return
         node = log.node
         yield _gauge("roost_raft_term", "raft term", node.term)

@@ -10,7 +10,6 @@ from aiohttp import web
 from roost.http.changes import Changes
 from roost.http.common import blocking, consistent, error, reply
 from roost.http.sessions import BadSession, ConsulSessions, parse_id, parse_settings
-from roost.server.replicated import RaftLog
 
 if TYPE_CHECKING:
     from roost.server.core import Server
@@ -98,7 +97,7 @@ class SessionApi:
 def leader_address(server: Server) -> str:
     """The leader's peer address as Consul prints its raft address ("" without one)."""
     log = server.log
-    if not isinstance(log, RaftLog):
+    if log is None or not log.ensemble:
         return f"{server.config.listen_host}:{server.port}"
     if log.node is None or not log.node.leader:
         return ""
@@ -108,7 +107,7 @@ def leader_address(server: Server) -> str:
 
 def peer_addresses(server: Server) -> list[str]:
     log = server.log
-    if not isinstance(log, RaftLog):
+    if log is None or not log.ensemble:
         return [f"{server.config.listen_host}:{server.port}"]
     return [f"{m.host}:{m.peer_port}" for _i, m in sorted(log.members.items()) if m.voter]
 
@@ -118,7 +117,7 @@ def ready(server: Server) -> tuple[bool, str]:
         return False, "storage failed"
     if server.partitioned:
         return False, "no leader: cut off from the majority"
-    if isinstance(server.log, RaftLog) and (server.log.node is None or not server.log.leader):
+    if server.log.ensemble and (server.log.node is None or not server.log.leader):
         return False, "no leader yet"
     return True, "ready"
 
@@ -131,6 +130,9 @@ def status_routes(server: Server) -> list[web.RouteDef]:
         return reply(peer_addresses(server))
 
     async def health(request: web.Request) -> web.Response:
+        failed = server.log.failed if server.log is not None else None
+        if failed is not None:  # alive, but fenced: it will serve nothing until restarted
+            return web.Response(text=f"storage failed: {failed}\n", status=503)
         return web.Response(text="ok\n")
 
     async def ready_(request: web.Request) -> web.Response:

@@ -15,7 +15,6 @@ from roost.http.common import error, identities, reply
 from roost.http.directory import HttpDirectory
 from roost.http.routes import ready
 from roost.server.connection import Connection
-from roost.server.replicated import RaftLog
 from roost.tree import Kind, Node
 from roost.wire.errors import Err
 from roost.wire.opcodes import CreateMode, EventType, Perm
@@ -77,7 +76,7 @@ def cluster(server: Server) -> dict[str, object]:
         "sessions": len(tree.sessions), "watches": server.watches.count(),
         "connections": len(server.connections),
     }
-    if not isinstance(log, RaftLog) or log.node is None:
+    if log is None or log.node is None:
         out.update(leader=server.config.server_id, term=0, commit=tree.last_zxid,
                    applied=tree.last_zxid, members=[{
                        "id": server.config.server_id, "role": "standalone", "self": True,
@@ -147,7 +146,7 @@ class Dashboard:
         out["read_only"] = self.read_only
         leader = out.get("leader")
         log = self.server.log
-        if ("local" in request.query or not isinstance(log, RaftLog) or log.is_leader
+        if ("local" in request.query or log is None or not log.ensemble or log.is_leader
                 or not isinstance(leader, int) or not leader):
             return reply(out)
         url = self.directory.url_of(leader)

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from roost.buildinfo import build_info
-from roost.server.replicated import RaftLog
 
 if TYPE_CHECKING:
     from roost.server.connection import Connection
@@ -59,11 +58,19 @@ def _conn_line(c: Connection, full: bool) -> str:
     )
 
 
+#: ZooKeeper's answer to most commands on a server that serves no client
+NOT_SERVING = "This ZooKeeper instance is not currently serving requests\n"
+
+
 def srvr(server: Server) -> str:
+    if not server.serving:
+        return NOT_SERVING
     return "\n".join([f"Zookeeper version: {version()}", *_summary(server)]) + "\n"
 
 
 def stat(server: Server) -> str:
+    if not server.serving:
+        return NOT_SERVING
     lines = [f"Zookeeper version: {version()}", "Clients:"]
     lines += [_conn_line(c, False) for c in server.connections]
     lines.append("")
@@ -157,6 +164,8 @@ def mntr(server: Server) -> str:
     ]
     if server.log is not None:
         rows += [("fsync_count", server.log.fsync_count), ("commit_batches", server.log.batches)]
+        rows.append(("storage_failed", int(server.log.failed is not None)))
+    rows.append(("snapshot_failures", server.stats.snapshot_failures))
     rows += _raft_rows(server)
     return "".join(f"zk_{k}\t{v}\n" for k, v in rows)
 
@@ -164,7 +173,7 @@ def mntr(server: Server) -> str:
 def _raft_rows(server: Server) -> list[tuple[str, object]]:
     """Ensemble figures: ZooKeeper's follower counts plus raft's term and indexes."""
     log = server.log
-    if not isinstance(log, RaftLog) or log.node is None:
+    if log is None or log.node is None:
         return []
     node = log.node
     raft = node.raft
@@ -218,8 +227,9 @@ def dump(server: Server) -> str:
 
 
 COMMANDS: dict[str, Callable[[Server], str]] = {
-    "ruok": lambda s: "imok",
-    "isro": lambda s: "ro" if s.partitioned else "rw",
+    # ZooKeeper answers nothing when it is not running in a non-error state
+    "ruok": lambda s: "" if s.log is not None and s.log.failed is not None else "imok",
+    "isro": lambda s: "null" if not s.serving else "ro" if s.partitioned else "rw",
     "srvr": srvr,
     "stat": stat,
     "mntr": mntr,

@@ -22,8 +22,9 @@ import msgpack
 
 from roost.raft import ConfState
 from roost.server.config import ServerConfig
+from roost.server.membership import write_config
 from roost.server.raftstore import encode_snapshot_payload
-from roost.server.replicated import Dedupe, encode_image
+from roost.server.replica import Dedupe, encode_image
 from roost.server.standalone import TERM
 from roost.storage import DataDir, HardState, StorageError
 from roost.storage.snapshots import BACKUP_MAGIC, decode_snapshot_view, encode_snapshot
@@ -104,6 +105,7 @@ def restore(path: Path, config: ServerConfig) -> Backup:
                 frozenset(m.id for m in config.members if m.voter),
                 frozenset(m.id for m in config.members if not m.voter),
             )
+            write_config(backup.tree, members)  # /zookeeper/config: the new ensemble's
             image = encode_image(backup.tree, Dedupe(), members)
             datadir.snapshots.save(
                 backup.zxid, RESTORED_TERM, encode_snapshot_payload(conf, image)

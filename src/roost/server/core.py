@@ -18,17 +18,19 @@ from roost.server.connection import Connection
 from roost.server.history import Limits
 from roost.server.membership import ReconfigError, parse_zk_reconfig
 from roost.server.reads import READS
-from roost.server.replicated import LOST, RaftLog
+from roost.server.replica import LOST
+from roost.server.replicalog import ReplicaLog
+from roost.server.replicated import RaftLog
 from roost.server.sasl import DigestMd5Server, SaslError
 from roost.server.sessions import SessionTracker
 from roost.server.standalone import StandaloneLog
 from roost.server.stats import Stats
 from roost.server.streams import StreamHub
-from roost.server.txn import Kind, Txn, TxnResult
 from roost.server.watches import WatchManager
 from roost.storage import DataDir
 from roost.tree import DataTree, TreeConfig
 from roost.tree.acl import SUPER_ID, auth_ids
+from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.errors import Err, ProtocolError
 from roost.wire.multi import MultiRequest
 from roost.wire.opcodes import Op, Perm, Xid
@@ -119,6 +121,9 @@ class Server:
             Limits(config.history_max_events, history_bytes, config.history_max_age_ms)
         )
         self.sessions = SessionTracker(config.server_id)
+        #: counts role changes: a session expiry is decided in one leadership (see
+        #: _expire_sessions)
+        self.role_changes = 0
         self.connections: set[Connection] = set()
         self.by_session: dict[int, Connection] = {}
         self.per_ip: Counter[str] = Counter()
@@ -134,7 +139,7 @@ class Server:
         self.lat_count = 0
         self.started = time.time()
         self.datadir: DataDir | None = None
-        self.log: StandaloneLog | RaftLog | None = None
+        self.log: ReplicaLog | None = None
         self._listener: asyncio.Server | None = None
         self._tls_listener: asyncio.Server | None = None
         #: client/HTTP TLS (None without a certificate) and the TLS client port
@@ -192,6 +197,7 @@ class Server:
                 self.config.snapshots_to_keep,
                 self.config.fsync,
                 on_fatal=self._fatal,
+                server_id=self.config.server_id,
                 stats=self.stats,
             )
         self.log.on_replayed = lambda zxid, txn, res: self.streams.replayed(
@@ -250,22 +256,26 @@ class Server:
     async def stop(self) -> None:
         if self.stopped.is_set():
             return
-        addons, self.addons = self.addons, []
-        for addon in reversed(addons):
-            await addon.stop()
-        if self._listener is not None:
-            self._listener.close()
-        if self._tls_listener is not None:
-            self._tls_listener.close()
-        for t in self._tasks:
-            t.cancel()
-        for conn in list(self.connections):
-            conn.abort()
-        if self.log is not None and self.log.failed is None:
-            await self.log.close(snapshot=True)
-        if self.datadir is not None:
-            self.datadir.close()
-        self.stopped.set()
+        try:
+            addons, self.addons = self.addons, []
+            for addon in reversed(addons):
+                await addon.stop()
+            if self._listener is not None:
+                self._listener.close()
+            if self._tls_listener is not None:
+                self._tls_listener.close()
+            for t in self._tasks:
+                t.cancel()
+            for conn in list(self.connections):
+                conn.abort()
+            if self.log is not None and self.log.failed is None:
+                await self.log.close(snapshot=True)
+            if self.datadir is not None:
+                self.datadir.close()
+        except Exception:  # whatever failed, the process must still stop
+            log.exception("error while stopping")
+        finally:
+            self.stopped.set()
 
     def reload_tls(self) -> None:
         """Load the TLS certificate, key and CA files again (SIGHUP)."""
@@ -280,9 +290,19 @@ class Server:
                 self.tls.reload()
 
     def _fatal(self, exc: BaseException) -> None:
+        """Storage failed (disk full, I/O error, read-only filesystem): fence this server.
+        It acknowledges no write and serves no client any more (a failed write or fsync is
+        never retried: what is on disk is then unknown), but keeps answering the four-letter
+        words and the HTTP status routes so that monitoring sees why, until it is stopped.
+        A restart, once the disk is fixed, recovers it from what it did store."""
+        log.critical(
+            "storage failed: %s; this server acknowledges no more writes and serves no "
+            "client: free space or fix the disk, then restart it (every acknowledged write "
+            "is on disk)",
+            exc,
+        )
         for conn in list(self.connections):
             conn.abort()
-        asyncio.get_running_loop().create_task(self.stop())
 
     # --- connections ---------------------------------------------------------------------
     def admit(self, conn: Connection) -> bool:
@@ -333,6 +353,11 @@ class Server:
         cfg = self.config
         timeout = min(max(req.timeOut, cfg.min_session_timeout), cfg.max_session_timeout)
         assert self.log is not None
+        if not self.serving:
+            why = "storage failed" if self.log.failed else "not a member of the ensemble"
+            log.info("%s: refusing connection from %s", why, conn.ip)
+            conn.abort()
+            return
         if self.partitioned:
             self._connect_read_only(conn, req, timeout)
             return
@@ -431,7 +456,8 @@ class Server:
                 return
             self._write(conn, xid, op, body, req)
             return
-        if op == Op.SYNC and isinstance(self.log, RaftLog):
+        assert self.log is not None
+        if op == Op.SYNC and self.log.ensemble:
             self._sync(conn, xid, req)
             return
         handler = READS.get(op)
@@ -451,7 +477,6 @@ class Server:
                 return out
 
             if self._linearizable and op in LINEARIZABLE_READS:
-                assert isinstance(self.log, RaftLog)
                 slot = conn.reserve()
                 self.log.barrier(lambda: conn.complete(slot, answer()), conn.abort)
             else:  # answered in turn, after the writes queued ahead of it
@@ -557,24 +582,22 @@ class Server:
         """Resolves once this member has applied everything committed before the call
         (immediately on a standalone server): read the tree after it for a linearizable read."""
         fut: asyncio.Future[None] = self.loop.create_future()
-        if isinstance(self.log, RaftLog):
 
-            def ok() -> None:
-                if not fut.done():
-                    fut.set_result(None)
+        def ok() -> None:
+            if not fut.done():
+                fut.set_result(None)
 
-            def timeout() -> None:
-                if not fut.done():
-                    fut.set_exception(TimeoutError("no leader answered the read barrier"))
+        def timeout() -> None:
+            if not fut.done():
+                fut.set_exception(TimeoutError("no leader answered the read barrier"))
 
-            self.log.barrier(ok, timeout)
-        else:
-            fut.set_result(None)
+        assert self.log is not None
+        self.log.barrier(ok, timeout)
         return fut
 
     def _sync(self, conn: Connection, xid: int, req: Record) -> None:
         """sync: answer once this member has applied all that was committed when it came."""
-        assert isinstance(self.log, RaftLog) and isinstance(req, SyncRequest)
+        assert self.log is not None and isinstance(req, SyncRequest)
         slot = conn.reserve()
         path = req.path
         self.log.barrier(
@@ -587,7 +610,8 @@ class Server:
     def _reconfig(self, conn: Connection, xid: int, req: ReconfigRequest) -> None:
         """ZooKeeper's incremental reconfig: add or remove ensemble members."""
         zxid = self.tree.last_zxid
-        if not isinstance(self.log, RaftLog):
+        assert self.log is not None
+        if not self.log.ensemble:
             conn.reply(encode_reply(xid, zxid, Err.RECONFIG_DISABLED))
             return
         node = self.tree.get(CONFIG_NODE)
@@ -595,7 +619,13 @@ class Server:
             conn.reply(encode_reply(xid, zxid, Err.NO_AUTH))
             return
         try:
-            change = parse_zk_reconfig(req.joiningServers, req.leavingServers)
+            change = parse_zk_reconfig(
+                req.joiningServers,
+                req.leavingServers,
+                req.newMembers,
+                self.log.members,
+                req.curConfigId,
+            )
         except ReconfigError as e:
             log.info("reconfig from %s refused: %s", conn.ip, e)
             conn.reply(encode_reply(xid, zxid, Err.BAD_ARGUMENTS))
@@ -686,12 +716,17 @@ class Server:
     # --- ensemble hooks ---------------------------------------------------------------
     def touch(self, session_id: int) -> None:
         self.sessions.touch(session_id)
-        if isinstance(self.log, RaftLog):
+        if self.log is not None:
             self.log.touch(session_id)
 
     @property
     def partitioned(self) -> bool:
-        return isinstance(self.log, RaftLog) and self.log.partitioned
+        return self.log is not None and self.log.partitioned
+
+    @property
+    def serving(self) -> bool:
+        """False on a member that is not (or no longer) in the ensemble: it serves nobody."""
+        return self.log is None or self.log.serving
 
     async def _watch_partition(self) -> None:
         """Cut off from the majority: drop read-write clients (their reads could be stale;
@@ -700,6 +735,11 @@ class Server:
         was = False
         while True:
             await asyncio.sleep(self.config.raft_tick_ms / 1000.0)
+            if not self.serving:
+                for conn in list(self.connections):
+                    if conn.handshaken:
+                        conn.abort()
+                continue
             now = self.partitioned
             if now != was:
                 log.warning(
@@ -715,11 +755,11 @@ class Server:
 
     @property
     def is_leader(self) -> bool:
-        return not isinstance(self.log, RaftLog) or self.log.is_leader
+        return self.log is None or self.log.is_leader
 
     @property
     def mode(self) -> str:
-        if not isinstance(self.log, RaftLog):
+        if self.log is None or not self.log.ensemble:
             return "standalone"
         if self.log.is_leader:
             return "leader"
@@ -733,6 +773,7 @@ class Server:
                 log.exception("server event listener failed")
 
     def _on_role(self, role: Role, leader: int) -> None:
+        self.role_changes += 1
         self.emit("role", mode=self.mode, leader=leader)
         if role == Role.LEADER:
             # a new leader restarts every session clock: no session expires for time
@@ -760,9 +801,7 @@ class Server:
         while True:
             await asyncio.sleep(period)
             assert self.log is not None
-            if not self.is_leader:
-                continue
-            for sid in self.sessions.expired():
+            for sid in self.sessions.expired(self.is_leader):
                 log.info("session 0x%x expired", sid)
                 self.emit("session_expired", session=sid)
                 conn = self.by_session.get(sid)
@@ -771,7 +810,14 @@ class Server:
                     if conn is not None:
                         conn.close_after_flush()
 
-                self.log.propose(Txn(Kind.CLOSE_SESSION, sid, now_ms()), done)
+                # the decision holds only in the leadership that took it: a deposed leader
+                # must not resend it to its successor (or to itself leading again later),
+                # which has heard pings this one has not
+                txn = Txn(Kind.CLOSE_SESSION, sid, now_ms())
+                self.log.propose(txn, done, abandoned=self._deposed_since(self.role_changes))
+
+    def _deposed_since(self, role_changes: int) -> Callable[[], bool]:
+        return lambda: not self.is_leader or self.role_changes != role_changes
 
     async def _reap_nodes(self) -> None:
         period = self.config.container_check_ms / 1000.0

@@ -14,59 +14,109 @@ import msgpack
 
 from roost.raft import ConfChange, ConfChangeType, ConfState
 from roost.server.config import Member
+from roost.tree import DataTree, WatchEvent
+from roost.wire.opcodes import EventType
+
+#: where ZooKeeper keeps the ensemble's configuration (watchable, readable by all)
+CONFIG_PATH = "/zookeeper/config"
 
 
 class ReconfigError(ValueError):
     pass
 
 
+class StaleConfigError(ReconfigError):
+    """The reconfig named a configuration version that is no longer the current one."""
+
+
 @dataclass(frozen=True)
 class Change:
     add: tuple[Member, ...] = ()
     remove: tuple[int, ...] = ()
+    #: the configuration version (the zxid of the change that made it, 0 for the founding
+    #: one) the change was computed from; -1: any (ZooKeeper's curConfigId)
+    version: int = -1
 
     def to_bytes(self) -> bytes:
-        out: bytes = msgpack.packb(
-            [
-                [[m.id, m.host, m.client_port, m.peer_port, m.role] for m in self.add],
-                list(self.remove),
-            ]
-        )
+        raw: list[object] = [
+            [[m.id, m.host, m.client_port, m.peer_port, m.role] for m in self.add],
+            list(self.remove),
+        ]
+        if self.version != -1:
+            raw.append(self.version)
+        out: bytes = msgpack.packb(raw)
         return out
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Change:
-        add, remove = msgpack.unpackb(raw)
-        return cls(tuple(Member(*m) for m in add), tuple(int(i) for i in remove))
+        add, remove, *rest = msgpack.unpackb(raw)
+        version = int(rest[0]) if rest else -1
+        return cls(tuple(Member(*m) for m in add), tuple(int(i) for i in remove), version)
 
 
-def parse_zk_reconfig(joining: str | None, leaving: str | None) -> Change:
-    """ZooKeeper's incremental reconfig strings: joining
-    `server.4=host:peerPort:electionPort[:participant|:observer];[clientHost:]clientPort`
-    (comma separated), leaving `4,5`."""
-    add = []
-    for spec in filter(None, (joining or "").split(",")):
-        key, _, value = spec.strip().partition("=")
-        try:
-            sid = int(key.removeprefix("server."))
-            addr, _, client = value.partition(";")
-            parts = addr.split(":")
-            role = "observer" if len(parts) > 3 and parts[3] == "observer" else "voter"
-            member = Member(sid, parts[0], int(client.rsplit(":", 1)[-1]), int(parts[1]), role)
-        except (ValueError, IndexError):
-            raise ReconfigError(f"cannot parse joining server {spec!r}") from None
-        add.append(member)
+def _parse_server(spec: str) -> Member:
+    """`server.4=host:peerPort:electionPort[:participant|:observer];[clientHost:]clientPort`"""
+    key, _, value = spec.strip().partition("=")
     try:
-        remove = tuple(int(x) for x in filter(None, (leaving or "").split(",")))
+        sid = int(key.removeprefix("server."))
+        addr, _, client = value.partition(";")
+        parts = addr.split(":")
+        role = "observer" if len(parts) > 3 and parts[3] == "observer" else "voter"
+        return Member(sid, parts[0], int(client.rsplit(":", 1)[-1]), int(parts[1]), role)
+    except (ValueError, IndexError):
+        raise ReconfigError(f"cannot parse server {spec!r}") from None
+
+
+def parse_zk_reconfig(
+    joining: str | None,
+    leaving: str | None,
+    new_members: str | None = None,
+    current: dict[int, Member] | None = None,
+    version: int = -1,
+) -> Change:
+    """ZooKeeper's reconfig strings as a Change of the registry `current`.
+
+    Incremental: joining `server.4=host:peerPort:electionPort[:role];[clientHost:]clientPort`
+    (comma separated), leaving `4,5`. Non-incremental: `new_members`, the whole new list in
+    the joining format (also comma separated); the change adds, removes and re-addresses
+    what differs from `current`. `version` (curConfigId) is checked when the change applies.
+    """
+    if new_members:
+        if joining or leaving:
+            raise ReconfigError("newMembers cannot be combined with joining or leaving servers")
+        wanted = {m.id: m for m in map(_parse_server, filter(None, new_members.split(",")))}
+        now = current or {}
+        changed = [sid for sid, m in now.items() if sid in wanted and wanted[sid] != m]
+        add = tuple(m for sid, m in sorted(wanted.items()) if now.get(sid) != m)
+        remove = tuple(sorted({sid for sid in now if sid not in wanted} | set(changed)))
+        if not add and not remove:
+            raise ReconfigError("the new member list is the current one")
+        return Change(add, remove, version)
+    joins = tuple(_parse_server(spec) for spec in filter(None, (joining or "").split(",")))
+    try:
+        leaves = tuple(int(x) for x in filter(None, (leaving or "").split(",")))
     except ValueError:
         raise ReconfigError(f"cannot parse leaving servers {leaving!r}") from None
-    if not add and not remove:
-        raise ReconfigError("nothing to change (non-incremental reconfig is not supported)")
-    return Change(tuple(add), remove)
+    if not joins and not leaves:
+        raise ReconfigError("nothing to change")
+    return Change(joins, leaves, version)
 
 
-def apply_change(members: dict[int, Member], change: Change) -> dict[int, Member]:
-    """The registry after `change`, or ReconfigError (deterministic: same on every member)."""
+def config_version(tree: DataTree) -> int:
+    """The version of the configuration in `tree`: the zxid of the change that made it."""
+    node = tree.get(CONFIG_PATH)
+    return node.mzxid if node is not None else 0
+
+
+def apply_change(
+    members: dict[int, Member], change: Change, version: int = -1
+) -> dict[int, Member]:
+    """The registry after `change`, or ReconfigError (deterministic: same on every member);
+    `version` is the current configuration's (see `config_version`)."""
+    if change.version != -1 and change.version != version:
+        raise StaleConfigError(
+            f"the change was made for configuration 0x{change.version:x}, now 0x{version:x}"
+        )
     out = dict(members)
     for sid in change.remove:
         if sid not in out:
@@ -84,13 +134,33 @@ def apply_change(members: dict[int, Member], change: Change) -> dict[int, Member
 
 
 def config_text(members: dict[int, Member], version: int) -> bytes:
-    """The registry in ZooKeeper's /zookeeper/config format."""
+    """The registry in ZooKeeper's /zookeeper/config format: one
+    `server.N=host:peerPort:electionPort:role;clientHost:clientPort` line per member (roost
+    has one peer port: it stands for both), then `version=` and the version in hex."""
     lines = [
         f"server.{m.id}={m.host}:{m.peer_port}:{m.peer_port}:"
         f"{'participant' if m.voter else 'observer'};{m.host}:{m.client_port}"
         for m in sorted(members.values(), key=lambda m: m.id)
     ]
     return ("\n".join([*lines, f"version={version:x}"])).encode()
+
+
+def write_config(
+    tree: DataTree, members: dict[int, Member], zxid: int = 0, time_ms: int = 0
+) -> list[WatchEvent]:
+    """Put the registry into /zookeeper/config. At zxid 0 (the founding registry, or a tree
+    from a roost that left the node empty) the node's stat is kept; a change at `zxid`
+    writes it as a setData would, and returns the event for its data watches."""
+    node = tree.get(CONFIG_PATH)
+    if node is None:
+        return []
+    if not zxid:
+        text = config_text(members, node.mzxid)
+        tree.add_data_size(len(text) - node.data_length)
+        node.data = text
+        return []
+    tree.set_node_data(node, config_text(members, zxid), zxid, time_ms)
+    return [WatchEvent(EventType.NODE_DATA_CHANGED, CONFIG_PATH, node.acl)]
 
 
 def plan(

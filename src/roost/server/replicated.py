@@ -1,4 +1,4 @@
-"""The ensemble's log: drives the Raft core, forwards proposals, applies committed txns.
+"""The ensemble's log: the asyncio host of one member's `ReplicaCore`.
 
 Every member proposes its clients' txns through `propose`: the leader appends them to
 its raft log in batches; a follower forwards them to the leader and keeps them until it
@@ -6,127 +6,45 @@ sees them applied, resending after a leader change. Each txn carries (origin, bo
 and the state machine applies each triple once (`Dedupe`), so a resent txn never runs
 twice. Committed entries are applied in log order on every member; the member that
 proposed a txn runs its `done` callback, which answers the client.
+
+That logic is `ReplicaCore` (replicacore.py) and `ReplicaState` (replica.py), neither of
+which does I/O. This class is their host: the peer transport, the raft tick and request
+timers, the disk (the write-ahead log and snapshots, in a worker thread or a forked
+child), the wall clock and the random numbers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-import msgpack
-
-from roost.raft import (
-    NONE,
-    Config,
-    ConfState,
-    Entry,
-    EntryKind,
-    Message,
-    NotLeaderError,
-    ProposalDroppedError,
-    RaftNode,
-    Ready,
-    Role,
-)
+from roost.raft import NONE, Config, ConfState, RaftNode, Ready, Role
 from roost.server.config import Member, ServerConfig
-from roost.server.membership import Change, ReconfigError, apply_change, config_text, plan
 from roost.server.peers import PeerTransport
 from roost.server.peertls import peer_tls
 from roost.server.raftstore import RaftStore, encode_snapshot_payload
+from roost.server.replica import LOST, ReplicaState, encode_image, founders_of
+from roost.server.replicacore import CoreConfig, ReplicaCore
+from roost.server.replicalog import Applied, Done
+from roost.server.snapfork import fork_writer
 from roost.server.stats import Stats
-from roost.server.txn import Kind, Txn, TxnResult, apply_txn
 from roost.storage import DataDir
 from roost.tree import DataTree, TreeConfig
-from roost.wire.errors import Err
+from roost.tree.txn import Txn, apply_nothing
 
 log = logging.getLogger("roost.raftlog")
 
-Done = Callable[[int, TxnResult], None]
-Applied = Callable[[int, Txn, TxnResult], None]
-
-CH_RAFT = 0
-CH_FORWARD = 1
-CH_TOUCH = 2
-
-LOST = TxnResult(Err.CONNECTION_LOSS, None, [])
 #: applied raft entries kept in memory for followers that lag a little (older ones are read
 #: back from the write-ahead log)
 MEMORY_LOG_ENTRIES = 10_000
 
 
-class Dedupe:
-    """Which (origin, boot, seq) were applied: a contiguous watermark plus the seqs above it."""
-
-    def __init__(self) -> None:
-        self.marks: dict[tuple[int, int], tuple[int, set[int]]] = {}
-
-    def first_time(self, origin: int, boot: int, seq: int) -> bool:
-        key = (origin, boot)
-        known = self.marks.get(key)
-        if known is not None and seq == known[0] + 1 and not known[1]:
-            self.marks[key] = (seq, known[1])  # the usual case: the next one in order
-            return True
-        mark, above = known or (0, set())
-        if seq <= mark or seq in above:
-            return False
-        above.add(seq)
-        while mark + 1 in above:
-            mark += 1
-            above.discard(mark)
-        self.marks[key] = (mark, above)
-        return True
-
-    def to_list(self) -> list[list[int | list[int]]]:
-        return [[o, b, m, sorted(a)] for (o, b), (m, a) in sorted(self.marks.items())]
-
-    @classmethod
-    def from_list(cls, raw: list[list[int | list[int]]]) -> Dedupe:
-        d = cls()
-        for o, b, m, a in raw:
-            assert isinstance(o, int) and isinstance(b, int) and isinstance(m, int)
-            assert isinstance(a, list)
-            d.marks[(o, b)] = (m, set(a))
-        return d
-
-
-@dataclass
-class Pending:
-    txn: bytes
-    done: Done | None
-    since: float
-    sent_term: int = -1
-    #: true once nobody waits for the outcome (the client's connection closed and the
-    #: client was told ConnectionLoss): then it is not sent again after a leader change
-    abandoned: Callable[[], bool] | None = None
-    #: the txn itself, with its decoded request: applying our own entry needs no decoding
-    obj: Txn | None = None
-
-
-def encode_image(tree: DataTree, dedupe: Dedupe, members: dict[int, Member]) -> bytes:
-    regs = [[m.id, m.host, m.client_port, m.peer_port, m.role] for m in members.values()]
-    out: bytes = msgpack.packb([tree.to_bytes(), dedupe.to_list(), regs], use_bin_type=True)
-    return out
-
-
-def decode_image(
-    image: bytes, config: TreeConfig, founders: dict[int, Member]
-) -> tuple[DataTree, Dedupe, dict[int, Member]]:
-    """The state machine of a snapshot; an empty image is the founding state."""
-    if not image:
-        return DataTree(config), Dedupe(), dict(founders)
-    tree_bytes, dedupe, regs = msgpack.unpackb(image, raw=False)
-    members = {int(r[0]): Member(*r) for r in regs}
-    return DataTree.from_bytes(tree_bytes, config), Dedupe.from_list(dedupe), members
-
-
 class RaftLog:
-    """Same interface as StandaloneLog, for a member of an ensemble."""
+    """The `ReplicaLog` of an ensemble member."""
 
     def __init__(
         self,
@@ -146,42 +64,67 @@ class RaftLog:
         self.config = config
         self.tree_config = tree_config
         self.on_applied = on_applied
-        self.on_replayed: Applied = lambda zxid, txn, result: None  # set before recover()
         self.on_fatal = on_fatal
         self.on_role = on_role
         self.on_touch = on_touch
         self.on_reset = on_reset
         self.id = config.server_id
         self.store = RaftStore(datadir)
-        self.tree = DataTree(tree_config)
-        self.dedupe = Dedupe()
-        self.last_index = 0
+        self.boot = int.from_bytes(os.urandom(6), "big")
+        #: the replicated state and our pending proposals (no I/O: this class is its host)
+        self.state = ReplicaState(self.id, self.boot, tree_config, self._founders(), on_applied)
+        self.state.on_members = self._members_changed
         self.snapshot_index = 0
         self.failed: BaseException | None = None
         self.fsync_count = 0
         self.batches = 0
-        self.boot = int.from_bytes(os.urandom(6), "big")
-        self._seq = 0
-        self._pending: dict[int, Pending] = {}
-        #: id() of a pending txn's bytes -> its seq (the bytes object is alive while pending)
-        self._own: dict[int, int] = {}
-        self._to_propose: list[bytes] = []
-        self._touched: set[int] = set()
-        self._reads: dict[bytes, tuple[Callable[[], None], Callable[[], None], float]] = {}
-        self._read_waits: list[tuple[int, Callable[[], None]]] = []
+        self.core: ReplicaCore | None = None
         self._wake = asyncio.Event()
         self._closing = False
         self._tasks: list[asyncio.Task[None]] = []
         self.node: RaftNode | None = None
         self.transport: PeerTransport | None = None
-        self.role = Role.FOLLOWER
-        self.leader = NONE
-        self.members: dict[int, Member] = self._founders()
-        self._removed = False
         self._snapshot_task: asyncio.Task[None] | None = None
         self._rng = random.Random(self.boot ^ self.id)
         self._snapshot_gap = self._next_snapshot_gap()
-        self._leaderless_since: float | None = time.monotonic()
+
+    # --- the replicated state (see ReplicaState) ------------------------------------------
+    @property
+    def tree(self) -> DataTree:
+        return self.state.tree
+
+    @property
+    def members(self) -> dict[int, Member]:
+        return self.state.members
+
+    @property
+    def last_index(self) -> int:
+        return self.state.last_index
+
+    @property
+    def on_replayed(self) -> Applied:
+        """Called for each txn applied while replaying the log at start-up (set it before
+        `recover`)."""
+        return self.state.replayed
+
+    @on_replayed.setter
+    def on_replayed(self, sink: Applied) -> None:
+        self.state.replayed = sink
+
+    @property
+    def role(self) -> Role:
+        return self.core.role if self.core is not None else Role.FOLLOWER
+
+    @property
+    def leader(self) -> int:
+        return self.core.leader if self.core is not None else NONE
+
+    @property
+    def removed(self) -> bool:
+        """An applied membership change took this member out of the registry: it serves no
+        client, and stops talking to the others once raft's configuration lost it too or no
+        leader talks to it any more."""
+        return self.state.removed
 
     # --- start-up --------------------------------------------------------------------
     def recover(self) -> None:
@@ -189,19 +132,25 @@ class RaftLog:
         voters = frozenset(m.id for m in cfg.members if m.voter)
         learners = frozenset(m.id for m in cfg.members if not m.voter)
         existed = self.store.load(ConfState(voters, learners), join=cfg.join)
-        self.tree, self.dedupe, self.members = decode_image(
-            self.store.state_image, self.tree_config, self._founders()
-        )
+        if cfg.join and not existed:
+            founders: dict[int, Member] = {}  # not a member until our addition is applied
+        else:
+            founders = self._founders(self.store.snapshot_meta().conf)
+        state = self.state
+        state.load(self.store.state_image, founders)
         snap = self.store.snapshot()
         applied = snap.meta.index
         commit = self.store.mem.hard_state.commit
         if commit > applied:
             for e in self.store.entries(applied + 1, commit + 1, 1 << 62):
-                self._apply_entry(e, replay=True)
+                state.apply(e, replay=True)
             applied = commit
         self.snapshot_index = snap.meta.index
-        self.last_index = applied
-        self.tree.last_zxid = max(self.tree.last_zxid, applied)
+        state.last_index = applied
+        apply_nothing(state.tree, applied)
+        if existed and not cfg.join and self.id not in state.members:
+            state.removed = True  # our own state says we are not a member any more
+            log.warning("member %d: not a member of the ensemble; serving no client", self.id)
         rc = Config(
             id=self.id,
             election_tick=cfg.election_ticks,
@@ -209,6 +158,24 @@ class RaftLog:
             applied=applied,
         )
         self.node = RaftNode(rc, self.store, random.Random(self.boot))
+        self.core = ReplicaCore(
+            state,
+            self.node,
+            CoreConfig(
+                election_ticks=cfg.election_ticks,
+                tick_s=cfg.raft_tick_ms / 1000.0,
+                request_timeout_s=cfg.request_timeout_ms / 1000.0,
+                max_waiting=cfg.max_waiting_requests,
+                members=cfg.members,
+                skip_read_barrier=cfg.unsafe_skip_read_barrier,
+            ),
+            self._send,
+            time.monotonic(),
+            on_role=self.on_role,
+            on_touch=self.on_touch,
+            on_reset=self.on_reset,
+            on_drop_peers=self._drop_peers,
+        )
         log.info(
             "member %d: %s data dir, applied 0x%x, %d nodes, term %d",
             self.id,
@@ -252,179 +219,107 @@ class RaftLog:
         return self.node
 
     @property
+    def _core(self) -> ReplicaCore:
+        assert self.core is not None
+        return self.core
+
+    def _send(self, to: int, channel: int, payload: bytes) -> bool:
+        t = self.transport
+        return t is not None and t.send(to, channel, payload)
+
+    @property
+    def ensemble(self) -> bool:
+        return True
+
+    @property
     def is_leader(self) -> bool:
         return self.role == Role.LEADER
 
-    # --- inputs ----------------------------------------------------------------------
+    @property
+    def serving(self) -> bool:
+        """This member is in the ensemble's registry: it may serve clients. False for a
+        removed member, for a joiner until its addition is applied, and once its storage
+        failed."""
+        return self.state.serving and self.failed is None
+
+    # --- inputs (each one wakes the loop) --------------------------------------------
     def propose(
         self, txn: Txn, done: Done | None = None, abandoned: Callable[[], bool] | None = None
     ) -> None:
         if self._closing:
             raise RuntimeError("log is closed")
-        if len(self._pending) >= self.config.max_waiting_requests and self.leader == NONE:
-            if done is not None:  # no leader and the waiting room is full: fail fast
+        if self.failed is not None:  # storage failed: nothing is acknowledged any more
+            if done is not None:
                 done(0, LOST)
             return
-        self._seq += 1
-        stamped = Txn(
-            txn.kind,
-            txn.session_id,
-            txn.time_ms,
-            txn.auth,
-            txn.op,
-            txn.body,
-            txn.timeout_ms,
-            self.id,
-            self.boot,
-            self._seq,
-            request=txn.request,
-        )
-        p = Pending(stamped.to_bytes(), done, time.monotonic(), abandoned=abandoned, obj=stamped)
-        self._pending[self._seq] = p
-        self._own[id(p.txn)] = self._seq
-        self._send_pending(p)
+        self._core.propose(txn, done, abandoned, time.monotonic())
         self._wake.set()
-
-    def _resend_all(self) -> None:
-        """Send every pending txn again (after a leader change or a broken link); the
-        state machine applies each at most once. Abandoned ones are dropped instead: an
-        old leader's unacknowledged writes must not come back once their client was told
-        the outcome is unknown."""
-        for seq, p in list(self._pending.items()):
-            if p.abandoned is not None and p.abandoned():
-                self._own.pop(id(self._pending.pop(seq).txn), None)
-                continue
-            p.sent_term = -1
-            self._send_pending(p)
-
-    def _send_pending(self, p: Pending) -> None:
-        term = self._node.term
-        if self.leader == self.id and self.role == Role.LEADER:
-            self._to_propose.append(p.txn)
-            p.sent_term = term
-        elif (
-            self.leader != NONE
-            and self.transport is not None
-            and self.transport.send(self.leader, CH_FORWARD, p.txn)
-        ):
-            p.sent_term = term
 
     def touch(self, session_id: int) -> None:
         """A client of this member was heard from (followers report it to the leader)."""
-        if not self.is_leader:
-            self._touched.add(session_id)
+        self._core.touch(session_id)
 
     def barrier(self, then: Callable[[], None], on_timeout: Callable[[], None]) -> None:
         """Run `then` once this member has applied everything committed before now
         (a ReadIndex round: the linearizable point for `sync` and linearizable reads).
         Re-asked after a leader change; `on_timeout` after the request timeout."""
-        if self.config.unsafe_skip_read_barrier:
-            then()  # the deliberate bug of the fault harness's self-test
+        if self.failed is not None:
+            on_timeout()
             return
-        ctx = os.urandom(12)
-        self._reads[ctx] = (then, on_timeout, time.monotonic())
-        self._node.read_index(ctx)
+        self._core.barrier(os.urandom(12), then, on_timeout, time.monotonic())
         self._wake.set()
 
     def _on_message(self, frm: int, channel: int, payload: bytes) -> None:
-        try:
-            if channel == CH_RAFT:
-                self._node.step(Message.from_bytes(payload))
-            elif channel == CH_FORWARD:
-                if self.is_leader:
-                    self._to_propose.append(payload)
-            elif channel == CH_TOUCH:
-                self.on_touch(list(msgpack.unpackb(payload)))
-        except Exception as e:  # a peer's bad message must not stop this member
-            log.warning("dropping bad message from member %d on channel %d: %s", frm, channel, e)
-            return
+        self._core.receive(frm, channel, payload)
         self._wake.set()
 
     def _on_peer_down(self, peer: int) -> None:
-        if peer == self.leader and self.node is not None:
-            log.info("member %d: lost the link to leader %d", self.id, peer)
-            self.node.forget_leader()
-            # campaign soon, at a random moment so that the followers don't split the vote;
-            # pre-vote keeps this safe when only our link broke and the leader is alive
+        if self.core is not None and self.core.peer_down(peer):
             delay = self._rng.uniform(0, 3 * self.config.raft_tick_ms / 1000.0)
             asyncio.get_running_loop().call_later(delay, self._campaign_if_leaderless)
 
     def _campaign_if_leaderless(self) -> None:
-        if self.node is not None and self.node.leader == NONE and not self._closing:
-            self.node.campaign()
+        if self.core is not None and not self._closing:
+            self.core.campaign_if_leaderless()
             self._wake.set()
 
     def _on_peer_up(self, peer: int) -> None:
-        if peer == self.leader:  # anything queued on the broken link may be gone: resend
-            self._resend_all()
+        if self.core is not None:
+            self.core.peer_up(peer)
+            self._wake.set()
 
     # --- the loop ---------------------------------------------------------------------
     async def _ticker(self) -> None:
         period = self.config.raft_tick_ms / 1000.0
-        timeout = self.config.request_timeout_ms / 1000.0
+        core = self._core
         while True:
             await asyncio.sleep(period)
-            self._node.tick()
-            if self.is_leader:
-                self._reconcile()
-            if self._touched and self.leader not in (NONE, self.id) and self.transport:
-                # keep the batch if the link to the leader is down: a lost batch of pings
-                # could let the leader expire live sessions
-                payload = msgpack.packb(sorted(self._touched))
-                if self.transport.send(self.leader, CH_TOUCH, payload):
-                    self._touched.clear()
-            now = time.monotonic()
-            for ctx, (_then, on_timeout, since) in list(self._reads.items()):
-                if now - since > timeout:
-                    del self._reads[ctx]
-                    on_timeout()
-            for seq, p in list(self._pending.items()):
-                if now - p.since > timeout:  # outcome unknown: the client sees ConnectionLoss
-                    self._own.pop(id(self._pending.pop(seq).txn), None)
-                    if p.done is not None:
-                        p.done(0, LOST)
+            core.tick(time.monotonic())
             self._wake.set()
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        node = self._node
-        while not self._closing or node.has_ready():
+        core = self._core
+        while not self._closing or core.node.has_ready():
             await self._wake.wait()
             self._wake.clear()
-            if self._to_propose and node.role == Role.LEADER:
-                batch, self._to_propose = self._to_propose, []
-                with contextlib.suppress(NotLeaderError, ProposalDroppedError):
-                    node.propose_batch(batch)  # if dropped, the origins resend to the next leader
-            while node.has_ready():
-                rd = node.ready()
+            now = time.monotonic()
+            while (rd := core.ready(now)) is not None:
                 try:
                     await self._handle(loop, rd)
                 except Exception as e:
-                    log.critical("member %d: storage failed, stopping: %s", self.id, e)
-                    self.failed = e
-                    self.on_fatal(e)
+                    await self._fence(e)
                     return
-                node.advance()
-            self._serve_reads()
-            self._check_removed()
+            core.settle(now)
 
     async def _handle(self, loop: asyncio.AbstractEventLoop, rd: Ready) -> None:
-        if rd.soft_state is not None:
-            self._role_change(rd.soft_state.role, rd.soft_state.leader)
-        self._send(rd.messages)
         if rd.snapshot is not None or rd.entries or rd.must_sync:
             await loop.run_in_executor(None, self._persist, rd)
         elif rd.hard_state is not None:
             self.store.save_hard_state(rd.hard_state)  # only the commit index moved: no I/O
-        self._send(rd.messages_after_persist)
-        if rd.snapshot is not None:
-            self._install(rd.snapshot.data, rd.snapshot.meta.index)
-        for e in rd.committed_entries:
-            self._apply_entry(e)
-        for rs in rd.read_states:
-            asked = self._reads.pop(rs.context, None)
-            if asked is not None:
-                self._read_waits.append((rs.index, asked[0]))
+        if rd.snapshot is not None:  # before the install's on_reset, which reads it
+            self.snapshot_index = rd.snapshot.meta.index
+        self._core.advance(rd, self.store.state_image)
         if rd.committed_entries:
             self.batches += 1
             self.store.trim_memory(self.last_index, MEMORY_LOG_ENTRIES)
@@ -444,96 +339,34 @@ class RaftLog:
         if rd.hard_state is not None:
             store.save_hard_state(rd.hard_state)
 
-    def _send(self, msgs: tuple[Message, ...]) -> None:
-        t = self.transport
-        if t is None:
-            return
-        for m in msgs:
-            t.send(m.to, CH_RAFT, m.to_bytes())
+    async def _fence(self, e: BaseException) -> None:
+        """Storage failed: what is on disk is unknown (a failed fsync is never retried), so
+        this member acknowledges, votes and answers nothing any more. Its peers see it go
+        down; its pending requests end with ConnectionLoss. A restart recovers it."""
+        self.failed = e
+        core = self._core
+        for ctx, (_then, on_timeout, _since) in list(core.reads.items()):
+            del core.reads[ctx]
+            on_timeout()
+        for p in self.state.expire(time.monotonic(), -1.0):
+            if p.done is not None:
+                p.done(0, LOST)
+        self.on_fatal(e)
+        for t in self._tasks[2:]:
+            t.cancel()
+        transport, self.transport = self.transport, None
+        if transport is not None:
+            await transport.close()
 
     @property
     def partitioned(self) -> bool:
-        """No leader for longer than an election timeout: this member may be cut off from
-        the majority, so its local reads may be stale."""
-        since = self._leaderless_since
-        if since is None:
-            return False
-        # two election timeouts: one for the old leader's lease to lapse, one for a
-        # possibly split vote to resolve
-        timeout = 2 * self.config.election_ticks * self.config.raft_tick_ms / 1000.0
-        return time.monotonic() - since > timeout
-
-    def _role_change(self, role: Role, leader: int) -> None:
-        old_leader = self.leader
-        self.role, self.leader = role, leader
-        if leader == NONE:
-            if self._leaderless_since is None:
-                self._leaderless_since = time.monotonic()
-        else:
-            self._leaderless_since = None
-        log.info(
-            "member %d: %s, leader %d, term %d", self.id, role.name.lower(), leader, self._node.term
-        )
-        if leader != old_leader and leader != NONE:
-            self._resend_all()  # to the new leader; dedupe keeps each txn once
-            for ctx in self._reads:  # a read index asked of the old leader may be lost
-                self._node.read_index(ctx)
-        self.on_role(role, leader)
-
-    def _serve_reads(self) -> None:
-        if not self._read_waits:
-            return
-        ready = [t for i, t in self._read_waits if i <= self.last_index]
-        self._read_waits = [(i, t) for i, t in self._read_waits if i > self.last_index]
-        for then in ready:
-            then()
-
-    # --- applying ---------------------------------------------------------------------
-    def _apply_entry(self, e: Entry, replay: bool = False) -> None:
-        zxid = e.index
-        if e.kind == EntryKind.NORMAL and e.data:
-            # our own proposal comes back as the very bytes object we proposed: use the txn
-            # we built (request already decoded) instead of decoding it again
-            mine = self._pending.get(self._own.get(id(e.data), 0))
-            txn = (
-                mine.obj
-                if mine is not None and mine.txn is e.data and mine.obj
-                else (Txn.from_bytes(e.data))
-            )
-            if not self.dedupe.first_time(txn.origin, txn.boot, txn.seq):
-                result = None
-            elif txn.kind is Kind.RECONFIG:
-                result = self._apply_reconfig(zxid, txn, replay)
-            else:
-                result = apply_txn(self.tree, zxid, txn)
-            if not replay:
-                if result is not None:
-                    self.on_applied(zxid, txn, result)
-                if txn.origin == self.id and txn.boot == self.boot:
-                    p = self._pending.pop(txn.seq, None)
-                    if p is not None:
-                        self._own.pop(id(p.txn), None)
-                    if p is not None and p.done is not None and result is not None:
-                        p.done(zxid, result)
-            elif result is not None:
-                self.on_replayed(zxid, txn, result)
-        self.tree.last_zxid = max(self.tree.last_zxid, zxid)
-        self.last_index = zxid
+        """No leader for a while: this member may be cut off from the majority, so its
+        local reads may be stale (see `ReplicaCore.partitioned`)."""
+        return self.core is not None and self.core.partitioned(time.monotonic())
 
     # --- membership ------------------------------------------------------------------
-    def _founders(self) -> dict[int, Member]:
-        return {m.id: m for m in self.config.members}
-
-    def _apply_reconfig(self, zxid: int, txn: Txn, replay: bool) -> TxnResult:
-        try:
-            self.members = apply_change(self.members, Change.from_bytes(txn.body))
-        except (ReconfigError, ValueError) as e:
-            log.warning("member %d: reconfig at 0x%x refused: %s", self.id, zxid, e)
-            return TxnResult(Err.BAD_ARGUMENTS, None, [])
-        log.info("member %d: members now %s", self.id, sorted(self.members))
-        if not replay:
-            self._members_changed()
-        return TxnResult(0, None, [])
+    def _founders(self, conf: ConfState | None = None) -> dict[int, Member]:
+        return founders_of(self.config.members, conf)
 
     def _members_changed(self) -> None:
         if self.transport is None:
@@ -542,61 +375,17 @@ class RaftLog:
             {m.id: (m.host, m.peer_port) for m in self.members.values() if m.id != self.id}
         )
 
-    def _check_removed(self) -> None:
-        """Once raft's configuration no longer has us, stop talking to the others."""
-        conf = self._node.conf_state
-        if (
-            self._removed
-            or self.id in self.members
-            or self.id in conf.voters
-            or self.id in conf.learners
-            or self.transport is None
-        ):
-            return
-        self._removed = True
-        log.warning("member %d: removed from the ensemble; stop this process", self.id)
-        self.transport.update_peers({})
+    def _drop_peers(self) -> None:
+        if self.transport is not None:
+            self.transport.update_peers({})
 
     def config_text(self) -> bytes:
-        return config_text(self.members, self.last_index)
-
-    def _reconcile(self) -> None:
-        """On the leader: move raft's membership one step towards the registry."""
-        node = self._node
-        raft = node.raft
-        if raft.pending_conf_index > node.applied:
-            return
-        last = raft.log.last_index()
-        caught_up = {i for i, p in raft.prs.items() if last - p.match <= 100}
-        step = plan(self.members, node.conf_state, self.id, caught_up)
-        if step is None:
-            return
-        try:
-            if isinstance(step, int):
-                log.info("member %d: handing leadership to %d before leaving", self.id, step)
-                node.transfer_leadership(step)
-            else:
-                log.info("member %d: proposing %s %d", self.id, step.type.name, step.node_id)
-                node.propose_conf_change(step)
-        except (NotLeaderError, ProposalDroppedError) as e:
-            log.info("member %d: membership step postponed: %s", self.id, e)
-        self._wake.set()
-
-    def _install(self, data: bytes, index: int) -> None:
-        """A snapshot from the leader replaced our state."""
-        self.tree, self.dedupe, self.members = decode_image(
-            self.store.state_image, self.tree_config, self._founders()
-        )
-        self._members_changed()
-        self.tree.last_zxid = max(self.tree.last_zxid, index)
-        self.last_index = self.snapshot_index = index
-        log.info("member %d: installed snapshot at 0x%x", self.id, index)
-        self.on_reset()
+        return self.state.config_text()
 
     async def snapshot(self) -> None:
         index = self.last_index
         started = time.monotonic()
-        image = encode_image(self.tree, self.dedupe, self.members)
+        image = self.state.image()
         conf = self._node.conf_state
         loop = asyncio.get_running_loop()
         keep = self.config.snapshots_to_keep
@@ -622,15 +411,15 @@ class RaftLog:
         self.snapshot_index = index  # no new attempt before another gap of txns
         self._snapshot_gap = self._next_snapshot_gap()
         self._snapshot_started = time.monotonic()
-        pid = os.fork()
-        if pid == 0:  # the child: no event loop, no logging, no locks; just the file
-            code = 1
-            try:
-                image = encode_image(self.tree, self.dedupe, self.members)
-                self.datadir.snapshots.save(index, term, encode_snapshot_payload(conf, image))
-                code = 0
-            finally:
-                os._exit(code)
+        st = self.state
+        tree, dedupe, members = st.tree, st.dedupe, st.members
+        snapshots = self.datadir.snapshots
+
+        def write() -> None:
+            image = encode_image(tree, dedupe, members)
+            snapshots.save(index, term, encode_snapshot_payload(conf, image))
+
+        pid = fork_writer(write)
         self._snapshot_task = asyncio.get_running_loop().create_task(
             self._reap_snapshot_child(pid, index, term, conf)
         )
@@ -668,6 +457,15 @@ class RaftLog:
         if self._snapshot_task is not None:
             await self._snapshot_task
         if self.failed is None:
-            if snapshot and self.last_index > self.snapshot_index:
-                await self.snapshot()
-            self.store.flush_commit(self.last_index)
+            try:
+                if snapshot and self.last_index > self.snapshot_index:
+                    await self.snapshot()
+                self.store.flush_commit(self.last_index)
+            except Exception as e:  # disk full, I/O error, data dir gone: the log has it all
+                log.error(
+                    "member %d: final snapshot at 0x%x failed: %s; stopping without it (the "
+                    "write-ahead log keeps every acknowledged write)",
+                    self.id,
+                    self.last_index,
+                    e,
+                )

@@ -9,19 +9,21 @@ index), so the ensemble replaces this class, not the layers around it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import gc
 import logging
 import os
-import signal
 import time
 from collections.abc import Callable
 
+from roost.raft import RaftNode
+from roost.server.config import Member
+from roost.server.replica import LOST
+from roost.server.replicalog import Applied, Done
+from roost.server.snapfork import fork_writer
 from roost.server.stats import Stats
-from roost.server.txn import Txn, TxnResult, apply_txn
 from roost.storage import DataDir, Entry
 from roost.tree import DataTree, TreeConfig
+from roost.tree.txn import Txn, apply_nothing, apply_txn
 
 log = logging.getLogger("roost.log")
 
@@ -36,24 +38,10 @@ FREEZE_NODES = 100_000
 #: many znodes (1M znodes here: ~20 us to replay a create, ~3 us per znode to snapshot).
 REPLAY_COST_IN_NODES = 8
 
-#: prctl option: the signal a process gets when its parent dies (Linux)
-_PR_SET_PDEATHSIG = 1
-
-Done = Callable[[int, TxnResult], None]
-Applied = Callable[[int, Txn, TxnResult], None]
-
-
-def die_with_parent(parent: int) -> None:
-    """In a forked child: be killed when the parent dies. A snapshot child shares the data
-    directory's lock, so one that outlived a SIGKILLed server would keep the next start from
-    opening the directory (its unfinished snapshot is only a temp file, removed at start)."""
-    with contextlib.suppress(OSError, AttributeError):  # not Linux: nothing to do
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before that took effect
-        os._exit(1)
-
 
 class StandaloneLog:
+    """The `ReplicaLog` of a standalone server: a one-member group that commits on fsync."""
+
     def __init__(
         self,
         datadir: DataDir,
@@ -63,8 +51,12 @@ class StandaloneLog:
         snapshots_to_keep: int = 3,
         fsync: bool = True,
         on_fatal: Callable[[BaseException], None] = lambda e: None,
+        server_id: int = 0,
         stats: Stats | None = None,
     ) -> None:
+        self.id = server_id
+        self.members: dict[int, Member] = {}
+        self.node: RaftNode | None = None
         self.on_fatal = on_fatal
         self.stats = stats if stats is not None else Stats()
         self.failed: BaseException | None = None
@@ -88,6 +80,36 @@ class StandaloneLog:
         self.fsync_count = 0
         self.batches = 0
 
+    # --- the group of one ---------------------------------------------------------------
+    @property
+    def ensemble(self) -> bool:
+        return False
+
+    @property
+    def leader(self) -> int:
+        return self.id
+
+    @property
+    def is_leader(self) -> bool:
+        return True
+
+    @property
+    def partitioned(self) -> bool:
+        return False
+
+    @property
+    def serving(self) -> bool:
+        return self.failed is None
+
+    def barrier(self, then: Callable[[], None], on_timeout: Callable[[], None]) -> None:
+        then()  # every proposed txn is applied before its proposer hears of it
+
+    def touch(self, session_id: int) -> None:
+        pass  # sessions are tracked by the server itself
+
+    def config_text(self) -> bytes:
+        return b""
+
     # --- start-up ------------------------------------------------------------------
     def recover(self) -> None:
         """Load the newest snapshot, then replay the log after it. Raises on corruption."""
@@ -106,7 +128,7 @@ class StandaloneLog:
             # exit); znodes hold no reference cycles, so reference counting still frees them.
             gc.freeze()
         self.last_index = max(self.datadir.wal.last_index, self.snapshot_index, self.tree.last_zxid)
-        self.tree.last_zxid = self.last_index
+        apply_nothing(self.tree, self.last_index)
         t2 = time.monotonic()
         log.info(
             "recovered %d nodes, %d sessions, zxid 0x%x in %.3fs (snapshot at 0x%x loaded in "
@@ -157,6 +179,10 @@ class StandaloneLog:
         the ensemble's log (a single member never sends a txn twice)."""
         if self._closing:
             raise RuntimeError("log is closed")
+        if self.failed is not None:  # storage failed: nothing is acknowledged any more
+            if done is not None:
+                done(0, LOST)
+            return
         self._pending.append((txn, done))
         self._wakeup.set()
 
@@ -175,9 +201,13 @@ class StandaloneLog:
             try:
                 await loop.run_in_executor(None, self._write, entries)
             except Exception as e:
-                # A txn that is not durable must never be acknowledged: stop the node.
-                log.critical("write-ahead log failed, stopping: %s", e)
+                # A txn that is not durable must never be acknowledged, nor retried: after a
+                # failed write or fsync what is on disk is unknown. Fence this server.
                 self.failed = e
+                batch, self._pending = batch + self._pending, []
+                for _txn, done in batch:
+                    if done is not None:  # outcome unknown: the client sees ConnectionLoss
+                        done(0, LOST)
                 self.on_fatal(e)
                 return
             self.last_index = first + len(batch) - 1
@@ -222,18 +252,9 @@ class StandaloneLog:
             return
         index = self.last_index
         self.snapshot_index = index  # no new attempt before the next snapshot_every txns
-        parent = os.getpid()
         self._snapshot_started = time.monotonic()
-        pid = os.fork()
-        if pid == 0:  # the child: no event loop, no logging, no locks; just the file
-            gc.disable()  # a collection would touch (and so copy) every page of the tree
-            die_with_parent(parent)
-            code = 1
-            try:
-                self.datadir.snapshots.save(index, TERM, self.tree.to_bytes())
-                code = 0
-            finally:
-                os._exit(code)
+        tree, snapshots = self.tree, self.datadir.snapshots
+        pid = fork_writer(lambda: snapshots.save(index, TERM, tree.to_bytes()))
         self._snapshot_task = asyncio.get_running_loop().create_task(
             self._reap_snapshot_child(pid, index)
         )
@@ -270,7 +291,15 @@ class StandaloneLog:
         if self._snapshot_task is not None:
             await self._snapshot_task
         if snapshot and self._stop_snapshot_pays():
-            await self.snapshot()
+            try:
+                await self.snapshot()
+            except Exception as e:  # disk full, I/O error, data dir gone: the log has it all
+                log.error(
+                    "final snapshot at zxid 0x%x failed: %s; stopping without it (the "
+                    "write-ahead log keeps every acknowledged write)",
+                    self.last_index,
+                    e,
+                )
         if self.tree.node_count() >= FREEZE_NODES:
             gc.freeze()  # a server process exits next: its last collection would walk them all
 

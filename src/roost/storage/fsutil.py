@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -40,6 +41,8 @@ def atomic_write(path: Path, data: bytes) -> None:
 
     Writes ``<path>.tmp``, fsyncs it, renames it over ``path`` and fsyncs the directory,
     so a crash leaves either the old contents or the new ones, never a mix.
+    A failed write leaves ``path`` as it was and removes the temp file (best effort), so
+    that a full disk does not stay fuller for the attempt.
     """
     tmp = path.with_name(path.name + TMP_SUFFIX)
     try:
@@ -51,6 +54,8 @@ def atomic_write(path: Path, data: bytes) -> None:
             os.close(fd)
         os.replace(tmp, path)
     except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
         raise StorageError(f"{path}: atomic write failed: {exc}") from exc
     fsync_dir(path.parent)
 

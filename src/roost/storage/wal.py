@@ -11,8 +11,9 @@ entries, then call ``sync()`` once.
 
 Thread safety: every method may be called from any thread. One internal lock guards the
 state; ``sync()`` does its fsync outside that lock, so readers are not blocked by it.
-After any I/O error the log refuses further use (raises :class:`LogClosedError`): the
-node must stop, since what is on disk is then unknown.
+After any I/O error the log refuses further use (raises :class:`LogClosedError`) and cuts
+the active segment back to what is known to be on disk (a failed fsync is never retried):
+the node must stop acknowledging, since what is on disk is then unknown.
 """
 
 from __future__ import annotations
@@ -67,9 +68,13 @@ class WriteAheadLog:
         self._dir_dirty = False
         self._closed = False
         self._failure: StorageError | None = None
+        #: bytes of the active segment known to be on disk (synced, or found at open)
+        self._durable_size = segments[-1].size
         # TEST-ONLY fault hooks for the fault harness (never set these in production):
         # ROOST_TEST_FSYNC_DELAY_MS slows every sync; ROOST_TEST_ENOSPC_AFTER_BYTES makes an
-        # append fail with ENOSPC once this log has been given that many bytes.
+        # append fail with ENOSPC once this log has been given that many bytes;
+        # ROOST_TEST_FSYNC_EIO_AFTER makes every sync after that many fail with EIO.
+        self._test_fsync_eio = int(os.environ.get("ROOST_TEST_FSYNC_EIO_AFTER", "-1"))
         self._test_fsync_delay = int(os.environ.get("ROOST_TEST_FSYNC_DELAY_MS", "0")) / 1000
         self._test_space = int(os.environ.get("ROOST_TEST_ENOSPC_AFTER_BYTES", "-1"))
 
@@ -193,6 +198,7 @@ class WriteAheadLog:
                 if not self._dirty and not self._dir_dirty:
                     return
                 active = self._segments[-1]
+                size = active.size
                 fd = os.dup(active.fd)
                 need_dir = self._dir_dirty
                 self._dirty = self._dir_dirty = False
@@ -201,13 +207,21 @@ class WriteAheadLog:
                     fsync_dir(self._dir)
                 if self._test_fsync_delay:
                     time.sleep(self._test_fsync_delay)
+                if self._test_fsync_eio >= 0:
+                    if self._test_fsync_eio == 0:
+                        raise OSError(errno.EIO, "Input/output error (test hook)")
+                    self._test_fsync_eio -= 1
                 os.fdatasync(fd)
             except (OSError, StorageError) as exc:
                 failure = StorageError(f"{active.path}: fsync failed: {exc}")
-                self._failure = failure
+                with self._lock:
+                    self._fail(failure, self._durable_size)
                 raise failure from exc
             finally:
                 os.close(fd)
+            with self._lock:
+                if self._segments[-1] is active:
+                    self._durable_size = max(self._durable_size, size)
 
     def truncate_after(self, index: int) -> None:
         """Drop every entry after ``index`` (raft conflict resolution); durable on return."""
@@ -307,12 +321,47 @@ class WriteAheadLog:
         try:
             return func(*args, **kwargs)
         except StorageError as exc:
-            self._failure = exc
+            self._fail(exc, self._segments[-1].size)
             raise
         except OSError as exc:
             failure = StorageError(f"{self._dir}: I/O error: {exc}")
-            self._failure = failure
+            self._fail(failure, self._segments[-1].size)
             raise failure from exc
+
+    def _fail(self, failure: StorageError, keep: int) -> None:
+        """Make the log unusable, and cut the active segment back to its first `keep` bytes:
+        those before a failed write, or those synced before a failed fsync. After a failed
+        write or fsync the kernel may hold bytes in its page cache that never reach the disk
+        (and it will not write them again): a later read, in this process or the next one,
+        must not take them for stored entries. None of them was acknowledged. Best effort:
+        on a read-only or failing disk the cut may fail too (logged)."""
+        if self._failure is not None:
+            return
+        self._failure = failure
+        active = self._segments[-1]
+        try:
+            if active.fd < 0 or os.fstat(active.fd).st_size <= keep:
+                return
+            os.ftruncate(active.fd, keep)
+        except OSError as exc:
+            log.error(
+                "%s: cannot cut the tail not known to be on disk back to %d bytes (%s): fix "
+                "the disk before restarting",
+                active.path,
+                keep,
+                exc,
+            )
+            return
+        log.warning(
+            "%s: cut back to %d bytes: the rest is not known to be on disk (never "
+            "acknowledged)",
+            active.path,
+            keep,
+        )
+        try:
+            os.fdatasync(active.fd)
+        except OSError as exc:
+            log.error("%s: the cut could not be synced (%s)", active.path, exc)
 
     def _check_range(self, lo: int, hi: int) -> None:
         """Check first_index - 1 <= lo and hi <= last_index."""
@@ -374,6 +423,7 @@ class WriteAheadLog:
         new = create_segment(self._dir, old.last_index + 1, old.last_term)
         self._segments.append(new)
         self._dir_dirty = True
+        self._durable_size = new.size
         return new
 
     def _truncate(self, index: int) -> None:
@@ -390,6 +440,7 @@ class WriteAheadLog:
         segment.truncate_from(index + 1)
         segment.sync()
         self._dirty = False
+        self._durable_size = self._segments[-1].size
 
     def _compact(self, up_to_index: int) -> None:
         if self._segments[-1].count and self.last_index <= up_to_index:
@@ -416,6 +467,7 @@ class WriteAheadLog:
         fsync_dir(self._dir)
         self._segments = [fresh]  # one assignment: lock-free property readers never see []
         self._dirty = self._dir_dirty = False
+        self._durable_size = fresh.size
 
 
 def _open_segments(directory: Path) -> list[Segment]:

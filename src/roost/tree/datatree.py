@@ -44,6 +44,8 @@ class DataTree:
     def clear(self) -> None:
         """Drop every node and session (snapshot loading starts from here)."""
         self.last_zxid = 0
+        #: the time of the last applied txn: a txn applies at no earlier time (see txn.py)
+        self.last_time_ms = 0
         self.nodes: dict[str, Node] = {}
         self.sessions: dict[int, SessionInfo] = {}
         self.acl_cache = acl_mod.AclCache()

@@ -1,6 +1,10 @@
 """Snapshot encoding (deterministic msgpack, never pickle) and the divergence digest.
 
-Layout: a msgpack array ``[MAGIC, FORMAT_VERSION, last_zxid, acls, sessions, nodes]``:
+Layout: a msgpack array ``[MAGIC, FORMAT_VERSION, last_zxid, last_time_ms, acls, sessions,
+nodes]`` (format 1, still read, had no ``last_time_ms``: it is taken as the newest node time):
+
+* ``last_time_ms``: the time of the last applied txn (txn times never go backwards, see
+  `roost.tree.txn.apply_txn`);
 
 * ``acls``: list of ACL lists, each ``[[perms, scheme, id], ...]``, numbered by position;
 * ``sessions``: ``[[session_id, timeout_ms, passwd], ...]`` sorted by id;
@@ -35,7 +39,7 @@ if TYPE_CHECKING:
     from roost.tree.datatree import DataTree
 
 MAGIC = "roost-tree"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _MASK64 = (1 << 64) - 1
 _KINDS = {int(k): k for k in Kind}
 #: bytes handed to the unpacker at a time (it never holds a second copy of the snapshot)
@@ -84,8 +88,15 @@ def encode(tree: DataTree) -> bytes:
               n.cversion, n.aversion, n.kind, n.owner, n.pzxid])  # fmt: skip
     packer = msgpack.Packer(use_bin_type=True)
     sessions = [[sid, s.timeout_ms, s.passwd] for sid, s in sorted(tree.sessions.items())]
-    head = [MAGIC, FORMAT_VERSION, tree.last_zxid, [_acl_rows(a) for a in acls.table], sessions]
-    out = [packer.pack_array_header(6), *map(packer.pack, head)]
+    head = [
+        MAGIC,
+        FORMAT_VERSION,
+        tree.last_zxid,
+        tree.last_time_ms,
+        [_acl_rows(a) for a in acls.table],
+        sessions,
+    ]
+    out = [packer.pack_array_header(7), *map(packer.pack, head)]
     out.append(packer.pack_array_header(len(nodes)))
     return b"".join([*out, rows.getbuffer()])
 
@@ -247,10 +258,11 @@ def _load_nodes(tree: DataTree, rows: Iterator[Any], acls: dict[int, tuple[ACL, 
 def _load_tree(unpacker: msgpack.Unpacker, config: TreeConfig) -> DataTree:
     from roost.tree.datatree import DataTree
 
-    if unpacker.read_array_header() != 6 or unpacker.unpack() != MAGIC:
+    fields = unpacker.read_array_header()
+    if fields < 3 or unpacker.unpack() != MAGIC:
         raise SnapshotError("not a roost tree snapshot")
     version = unpacker.unpack()
-    if version != FORMAT_VERSION:
+    if version != FORMAT_VERSION and version != 1:  # format 1 (no last time) is still read
         if type(version) is int and version > FORMAT_VERSION:
             raise SnapshotError(
                 f"tree image format version {version} was written by a newer roost (this "
@@ -260,12 +272,17 @@ def _load_tree(unpacker: msgpack.Unpacker, config: TreeConfig) -> DataTree:
             f"tree image format version {version!r} is not one this roost reads "
             f"(version {FORMAT_VERSION})"
         )
+    if fields != (6 if version == 1 else 7):
+        raise SnapshotError(f"tree image format version {version} with {fields} fields")
     tree = DataTree(config)
     tree.clear()
     last_zxid = unpacker.unpack()
     if type(last_zxid) is not int:
         raise SnapshotError(f"bad last zxid {last_zxid!r}")
     tree.last_zxid = last_zxid
+    last_time = unpacker.unpack() if version >= 2 else None
+    if last_time is not None and type(last_time) is not int:
+        raise SnapshotError(f"bad last time {last_time!r}")
     acls = _read_acls(unpacker.unpack())
     _read_sessions(tree, unpacker.unpack())
     count = unpacker.read_array_header()
@@ -274,6 +291,9 @@ def _load_tree(unpacker: msgpack.Unpacker, config: TreeConfig) -> DataTree:
         raise SnapshotError("snapshot has no root")
     if len(tree.nodes) != count:
         raise SnapshotError(f"snapshot truncated: {len(tree.nodes)} of {count} nodes")
+    if last_time is None:  # format 1
+        last_time = max((max(n.mtime, n.ctime) for n in tree.nodes.values()), default=0)
+    tree.last_time_ms = last_time
     return tree
 
 

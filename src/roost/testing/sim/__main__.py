@@ -1,34 +1,66 @@
-"""python -m roost.testing.sim --nodes 5 --seed 123 [--bug NAME] [--trace] [--count N]"""
+"""python -m roost.testing.sim --nodes 5 --seed 123 [--bug NAME] [--trace] [--seeds N]"""
 
 from __future__ import annotations
 
+import logging
+import time
+
 import click
 
-from .cluster import SimFailure
+from .cluster import SimCluster, SimFailure, SimStats
 from .runner import run_seed
 
 
-@click.command()
+def _summary(st: SimStats) -> str:
+    return (
+        f"seed {st.seed} n{st.nodes}: ok; {st.elapsed_ms} ms simulated, {st.events} events, "
+        f"{st.applied} applies, {st.terms} leaders, {st.crashes} crashes, "
+        f"{st.partitions} partitions, {st.disk_errors} disk errors, "
+        f"{st.conf_changes} conf changes, {st.acked} acked creates, "
+        f"{st.sessions} sessions ({st.expired} expired), "
+        f"{st.reads_served} reads, liveness in {st.liveness_ms} ms, {st.checks} checks"
+    )
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--nodes", default=3, show_default=True, help="cluster size")
-@click.option("--seed", default=0, show_default=True, help="first seed")
-@click.option("--count", default=1, show_default=True, help="number of seeds from --seed")
+@click.option("--seed", default=0, show_default=True, help="the seed (the first one with --seeds)")
+@click.option("--seeds", "--count", "count", default=1, show_default=True,
+              help="number of seeds from --seed")
 @click.option("--bug", "bugs", multiple=True, help="planted bug to switch on")
-@click.option("--trace", is_flag=True, help="print the last events of a failing run")
+@click.option("--trace", is_flag=True,
+              help="print the run's events (a failing run: its last ones)")
 def main(nodes: int, seed: int, count: int, bugs: tuple[str, ...], trace: bool) -> None:
+    # the replicas log what a server would (removals, membership steps): not for a run's output
+    logging.getLogger("roost").setLevel(logging.ERROR)
     failures = 0
+    simulated = 0
+    cpu = time.process_time()
     for s in range(seed, seed + count):
+        if trace and count == 1:  # the whole trace of one run
+            cluster = SimCluster(nodes, s, frozenset(bugs), trace=True)
+            try:
+                st = cluster.run()
+            except Exception:
+                pass  # replayed below for the failure message
+            else:
+                click.echo("\n".join(cluster.trace or []))
+                simulated += st.elapsed_ms
+                click.echo(_summary(st))
+                continue
         try:
             st = run_seed(nodes, s, frozenset(bugs), trace)
         except SimFailure as exc:
             failures += 1
             click.echo(str(exc))
             continue
-        click.echo(
-            f"seed {s} n{nodes}: ok; {st.elapsed_ms} ms simulated, {st.events} events, "
-            f"{st.applied} applies, {st.terms} leaders, {st.crashes} crashes, "
-            f"{st.partitions} partitions, {st.conf_changes} conf changes, "
-            f"{st.reads_served} reads, liveness in {st.liveness_ms} ms, {st.checks} checks"
-        )
+        simulated += st.elapsed_ms
+        click.echo(_summary(st))
+    cpu = time.process_time() - cpu
+    if count > 1 and cpu > 0:
+        click.echo(f"{count} seeds, {failures} failed; {simulated / 60000:.2f} simulated "
+                   f"minutes in {cpu:.1f} s of CPU: {simulated / 60000 / cpu:.2f} simulated "
+                   "minutes per CPU second")
     raise SystemExit(1 if failures else 0)
 
 

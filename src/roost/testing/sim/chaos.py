@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from roost.raft import ConfChange, ConfChangeType, MemoryStorage, ProposalDroppedError
+from roost.raft import ProposalDroppedError
+from roost.server.membership import Change
+from roost.tree.txn import Kind, Txn
 
 from .checker import InvariantViolation
 from .events import CRASH_NOW, FAULT, HEAL, MEMBER
 
 if TYPE_CHECKING:
     from .cluster import SimCluster, SimNode
+
+from .members import SIM_MEMBERS
 
 MAX_EXTRA_NODES = 3
 
@@ -125,27 +129,30 @@ class Chaos:
         c.schedule(c.rng.randint(150, 500), MEMBER)
 
     def change(self, leader: SimNode) -> None:
+        """A reconfig txn, as `roost member add|remove` sends: the registry changes when it
+        applies, and the leader's core moves raft's configuration one step at a time (a
+        joiner is a learner until caught up; a leader being removed hands over first)."""
         c = self.c
-        assert leader.node is not None
+        assert leader.node is not None and leader.core is not None
         conf = leader.node.conf_state
+        registry = leader.core.state.members
+        if set(registry) != conf.voters | conf.learners or conf.learners:
+            return  # the previous change is still being carried out
         voters = sorted(conf.voters)
-        if conf.learners:
-            cc = ConfChange(ConfChangeType.ADD_VOTER, min(conf.learners))
-        elif len(voters) > 3 and (c.rng.random() < 0.5 or c.next_id > c.n + MAX_EXTRA_NODES):
-            cc = ConfChange(ConfChangeType.REMOVE, c.rng.choice(voters))
+        if len(voters) > 3 and (c.rng.random() < 0.5 or c.next_id > c.n + MAX_EXTRA_NODES):
+            change = Change((), (c.rng.choice(voters),))
         elif c.next_id <= c.n + MAX_EXTRA_NODES:
             nid = c.next_id
             c.next_id += 1
-            c._add_node(nid, MemoryStorage())
-            cc = ConfChange(ConfChangeType.ADD_LEARNER, nid)
+            c._add_node(nid, c.new_disk())
+            change = Change((SIM_MEMBERS[nid - 1],), ())
         else:
             return
-        try:
-            leader.node.propose_conf_change(cc)
-        except ProposalDroppedError:
-            return
+        txn = Txn(Kind.RECONFIG, 0, c.now, body=change.to_bytes())
+        leader.core.propose(txn, None, None, c.now / 1000)
         c.stats.conf_changes += 1
-        c.log(f"leader {leader.id} proposes {cc.type.name} {cc.node_id}")
+        c.log(f"leader {leader.id} proposes reconfig +{[m.id for m in change.add]} "
+              f"-{list(change.remove)}")
         c.process(leader)
 
     # ------------------------------------------------------------------ liveness
@@ -156,6 +163,7 @@ class Chaos:
         self.partitioned = False
         f = c.net.faults
         f.loss = f.dup = f.slow = 0.0
+        c.disk_faults.write_error = c.disk_faults.fsync_error = 0.0
         c.log("faults healed: liveness phase")
         for sn in list(c.nodes.values()):
             sn.crash_armed = False
@@ -170,7 +178,7 @@ class Chaos:
         p = self.probe
         if p is None or p[0] != leader.id or p[1] != node.term:
             self.probes += 1
-            data = f"probe{self.probes}".encode()
+            data = Txn(Kind.NOOP, origin=0, boot=0, seq=self.probes).to_bytes()
             try:
                 idx = node.propose(data)
             except ProposalDroppedError:

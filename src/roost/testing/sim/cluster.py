@@ -1,21 +1,29 @@
 """A deterministic raft cluster simulation driven by one integer seed.
 
 Time is simulated milliseconds; every node ticks on its own period; messages travel
-through `SimNetwork`; "disks" are `MemoryStorage` objects that hold only what the host
-loop persisted. A run has a safety phase with faults, then a liveness phase with every
-fault healed: a leader must be elected and a fresh proposal applied by every member
-within `LIVENESS_BOUND_MS`.
+through `SimNetwork`; "disks" are `SimDisk` objects (writes lost unless synced before a
+crash, torn last writes, ENOSPC/EIO, failed fsyncs); a member stops at a disk error and
+restarts from what its disk kept. Each node is the production replica
+(`roost.server.replicacore.ReplicaCore` over `ReplicaState` and the real `DataTree`),
+driven as the server drives it (ready, persist, fsync, advance, settle): clients' txns
+are stamped by the member they reach, forwarded to the leader over the simulated network
+and resent after leader changes; membership changes are reconfig txns that the leader's
+core turns into raft steps; every member must apply each txn once, at one zxid, into
+identical trees, and keep every create a client got a reply for. A run has a safety phase
+with faults, then a liveness phase with every fault healed: a leader must be elected and
+a fresh proposal applied by every member within `LIVENESS_BOUND_MS`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import heapq
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgpack
 
 from roost.raft import (
     ConfChange,
@@ -24,23 +32,62 @@ from roost.raft import (
     ConfState,
     Entry,
     EntryKind,
-    MemoryStorage,
     Message,
-    ProposalDroppedError,
     RaftNode,
     Ready,
     Role,
     Snapshot,
 )
+from roost.server.replica import KNOWN_BUGS as REPLICA_BUGS
+from roost.server.replica import ReplicaState, founders_of
+from roost.server.replicacore import CoreConfig, ReplicaCore
+from roost.server.sessions import KNOWN_BUGS as SESSION_BUGS
+from roost.server.sessions import SessionTracker
+from roost.tree import TreeConfig
+from roost.tree.txn import Kind, Txn, TxnResult
+from roost.wire.opcodes import Op
+from roost.wire.records import ACL, CreateRequest, Id
 
 from .chaos import Chaos
 from .checker import Checker, Durable, InvariantViolation
-from .events import CRASH_NOW, DELIVER, FAULT, HEAL, MEMBER, PHASE, PROPOSE, READ, RESTART, TICK
+from .clients import SimSessions
+from .disk import DiskFaults, SimDisk
+from .events import (
+    CLIENT,
+    CRASH_NOW,
+    DELIVER,
+    FAULT,
+    HEAL,
+    MEMBER,
+    PHASE,
+    PROPOSE,
+    READ,
+    RESTART,
+    TICK,
+)
+from .members import SIM_MEMBERS
 from .network import LinkFaults, SimNetwork
 from .profile import Profile
 
 LIVENESS_BOUND_MS = 4000
 MAX_BACKLOG = 50  # proposals wait while a leader has this many uncommitted entries
+#: planted bugs of the replica core: serve a linearizable read without its barrier (the
+#: server's unsafe_skip_read_barrier)
+CORE_BUGS = frozenset({"read_before_barrier"})
+#: planted bugs of the simulated host: acknowledge before the fsync (it runs at the next
+#: tick); ignore a failed fsync and carry on (the lost writes are then never retried); let
+#: a deposed leader resend its session expiries to its successor (the bug the simulator
+#: found in the server's expiry, seeds n5/116 and n7/30)
+HOST_BUGS = frozenset({"ack_before_fsync", "lost_fsync_error", "resend_expiry"})
+#: per write and per fsync, in runs with disk faults (half the runs; all with
+#: lost_fsync_error, whose fault is a failed fsync)
+DISK_FAULT_RATE = 0.002
+#: compare the members' trees (a full digest) after a batch ending at a multiple of this
+TREE_CHECK_EVERY = 32
+#: after a client's txn, its member sends all its pending ones again (as when its link to
+#: the leader comes back) with this probability
+RESEND = 0.15
+_OPEN = [ACL(31, Id("world", "anyone"))]
 
 
 def replay_command(nodes: int, seed: int, bugs: frozenset[str]) -> str:
@@ -68,12 +115,16 @@ class SimStats:
     reads_served: int = 0
     messages: int = 0
     checks: int = 0
+    disk_errors: int = 0  # failed writes and fsyncs (each stopped its member)
+    acked: int = 0  # creates whose client got a reply (all checked durable at the end)
+    sessions: int = 0  # sessions created by the simulated clients
+    expired: int = 0  # of which expired
 
 
 @dataclass
 class SimNode:
     id: int
-    storage: MemoryStorage
+    storage: SimDisk
     node: RaftNode | None = None
     incarnation: int = 0
     tick_period: int = 10
@@ -84,6 +135,11 @@ class SimNode:
     led_term: int = 0
     removed: bool = False
     waiting_reads: dict[bytes, int] = field(default_factory=dict)
+    replica: ReplicaState | None = None
+    core: ReplicaCore | None = None
+    #: a removed member dropped its peers: nothing leaves it or reaches it
+    dropped: bool = False
+    sessions: SessionTracker | None = None
 
 
 def _digest(prev: bytes, e: Entry) -> bytes:
@@ -115,9 +171,21 @@ class SimCluster:
         self.done = False
         self._proposal_seq = 0
         self.chaos = Chaos(self)
+        self.clients = SimSessions(self, seed)
+        #: (origin, boot, seq) -> the zxid it applied at (on any member)
+        self.txn_zxids: dict[tuple[int, int, int], int] = {}
+        #: zxid -> the tree digest the first member to apply it had
+        self.tree_digests: dict[int, int] = {}
+        #: the disks' own randomness (so the other draws of a seed stay as they were)
+        self.disk_rng = random.Random(seed + 0x5EED_D15C)
+        faulty = "lost_fsync_error" in bugs or self.disk_rng.random() < 0.5
+        rate = DISK_FAULT_RATE if faulty else 0.0
+        self.disk_faults = DiskFaults(rate, rate)
+        #: created paths whose client got its reply -> the zxid the reply named
+        self.acked: dict[str, int] = {}
         conf = ConfState(frozenset(range(1, nodes + 1)))
         for i in range(1, nodes + 1):
-            st = MemoryStorage()
+            st = self.new_disk()
             st.bootstrap(conf)
             self._add_node(i, st)
 
@@ -130,7 +198,10 @@ class SimCluster:
         self._seq += 1
         heapq.heappush(self._events, (self.now + delay, self._seq, kind, arg))
 
-    def _add_node(self, nid: int, storage: MemoryStorage) -> SimNode:
+    def new_disk(self) -> SimDisk:
+        return SimDisk(random.Random(self.disk_rng.getrandbits(64)), self.disk_faults)
+
+    def _add_node(self, nid: int, storage: SimDisk) -> SimNode:
         p = self.profile
         period = 10 if not p.skew else self.rng.randint(7, 14)
         sn = SimNode(nid, storage, tick_period=period)
@@ -146,64 +217,148 @@ class SimCluster:
             max_size_per_msg=p.max_size_per_msg, max_inflight_msgs=p.max_inflight,
             pre_vote=p.pre_vote, check_quorum=p.check_quorum, lease_reads=p.lease_reads,
             snapshot_chunk_size=p.snapshot_chunk,
-            _bugs=self.bugs,
+            _bugs=self.bugs - REPLICA_BUGS - CORE_BUGS - HOST_BUGS - SESSION_BUGS,
         )
 
     def _start(self, sn: SimNode) -> None:
         sn.incarnation += 1
         sn.crash_armed = False
         snap = sn.storage.snapshot()
-        sn.sm_index, sn.sm_digest = self._restore_sm(snap)
+        sn.sm_index, sn.sm_digest, image = self._restore_sm(snap)
+        sn.replica = ReplicaState(
+            sn.id, sn.incarnation, TreeConfig(), {}, self._applied_sink(sn),
+            _bugs=self.bugs & REPLICA_BUGS,
+        )
+        # a joiner (empty disk) is no member until its addition applies
+        sn.replica.install(image, sn.sm_index, founders_of(SIM_MEMBERS, snap.meta.conf))
         sn.node = RaftNode(self._config(sn), sn.storage, random.Random(self.rng.getrandbits(64)))
+        sn.dropped = False
+        sn.sessions = self.clients.tracker(sn)
+        sn.core = ReplicaCore(
+            sn.replica, sn.node,
+            CoreConfig(election_ticks=10, tick_s=sn.tick_period / 1000, request_timeout_s=5.0,
+                       max_waiting=1000, members=SIM_MEMBERS,
+                       skip_read_barrier="read_before_barrier" in self.bugs),
+            self._forward_sink(sn), self.now / 1000,
+            on_drop_peers=lambda: self._drop(sn),
+            on_role=lambda role, leader: self.clients.on_role(sn, role),
+            on_touch=lambda sids: self.clients.on_touch(sn, sids),
+            send_raft=lambda m: self.send(sn, m),
+        )
         sn.commit_seen = sn.node.committed
         sn.led_term = 0
         sn.waiting_reads.clear()
         self.schedule(self.rng.randint(1, sn.tick_period), TICK, (sn.id, sn.incarnation))
 
-    def _restore_sm(self, snap: Snapshot) -> tuple[int, bytes]:
-        if len(snap.data) < 8:
-            return snap.meta.index, b""  # empty (the bootstrap snapshot)
-        return int.from_bytes(snap.data[:8], "big"), snap.data[8:]
+    def _restore_sm(self, snap: Snapshot) -> tuple[int, bytes, bytes]:
+        """(applied index, digest chain, replica image) of a snapshot."""
+        if not snap.data:
+            return snap.meta.index, b"", b""  # empty (the bootstrap snapshot)
+        index, digest, image = msgpack.unpackb(snap.data)
+        return int(index), bytes(digest), bytes(image)
+
+    def _applied_sink(self, sn: SimNode) -> Callable[[int, Txn, TxnResult], None]:
+        def applied(zxid: int, txn: Txn, result: TxnResult) -> None:
+            key = (txn.origin, txn.boot, txn.seq)
+            at = self.txn_zxids.setdefault(key, zxid)
+            if at != zxid:
+                raise InvariantViolation(
+                    f"txn {key} applied at zxid {zxid} on node {sn.id}, and at {at} before "
+                    "(a resent txn applied twice)")
+            if txn.kind is Kind.CREATE_SESSION or txn.kind is Kind.CLOSE_SESSION:
+                self.clients.on_applied(sn, zxid, txn)
+        return applied
+
+    def _check_tree(self, sn: SimNode) -> None:
+        assert sn.replica is not None
+        digest = sn.replica.tree.digest()
+        zxid = sn.replica.last_index
+        first = self.tree_digests.setdefault(zxid, digest)
+        if first != digest:
+            raise InvariantViolation(f"node {sn.id}'s tree differs at zxid {zxid}")
+
+    def _forward_sink(self, sn: SimNode) -> Callable[[int, int, bytes], bool]:
+        """The core's peer channels other than raft's (forwarded txns, session pings)."""
+        def send(to: int, channel: int, payload: bytes) -> bool:
+            if sn.dropped:
+                return False
+            self.stats.messages += 1
+            for d in self.net.delays(sn.id, to):
+                self.schedule(d, DELIVER, (sn.id, to, channel, payload))
+            return True
+        return send
+
+    def _drop(self, sn: SimNode) -> None:
+        self.log(f"node {sn.id} drops its peers (removed)")
+        sn.dropped = True
 
     def durable(self, sn: SimNode) -> Durable:
-        st = sn.storage
+        st = sn.storage.durable  # what a crash would keep
         return Durable(st.hard_state, st.last_index(), st.snapshot().meta.index)
 
     # ------------------------------------------------------------------ the host loop
     def process(self, sn: SimNode) -> None:
-        """Drive one node's Ready loop the way a real host would."""
-        node = sn.node
-        while node is not None and node.has_ready():
-            rd = node.ready()
+        """Drive one node's core the way the server's host does: ready, persist, advance,
+        settle."""
+        node, core = sn.node, sn.core
+        now = self.now / 1000
+        while node is not None and core is not None and (rd := core.ready(now)) is not None:
             raft = node.raft
-            self.checker.on_entries(sn.id, raft, rd.entries)
-            for m in rd.messages:
-                self.send(sn, m)
+            self.checker.on_entries(sn.id, raft, rd.entries)  # (early messages went out)
             if sn.crash_armed and (rd.entries or rd.hard_state or rd.snapshot):
-                if self.rng.random() < 0.4:  # torn: the log reached the disk, the state not
-                    self._persist(sn, rd, hard_state=False)
-                self.crash(sn, "mid-ready")
+                # written, not synced: the disk keeps a prefix of it, the last write torn
+                if self._persist(sn, rd):
+                    self.crash(sn, "mid-ready")
                 return
-            self._persist(sn, rd)
-            for m in rd.messages_after_persist:
-                self.send(sn, m)
-            self._apply(sn, rd)
-            node.advance()
+            if not self._persist(sn, rd) or not self._sync(sn):
+                return
+            image = self._check_apply(sn, rd)
+            core.advance(rd, image)
+            if sn.replica is not None and sn.replica.last_index % TREE_CHECK_EVERY == 0:
+                self._check_tree(sn)
             self._after_ready(sn, node)
             self._maybe_compact(sn, node)
+            if sn.node is not node:  # the snapshot's write failed: the member stopped
+                return
+        if core is not None and sn.node is not None:
+            core.settle(now)
 
-    def _persist(self, sn: SimNode, rd: Ready, hard_state: bool = True) -> None:
+    def _persist(self, sn: SimNode, rd: Ready) -> bool:
+        """Write what `rd` must persist; a disk error stops the member (False)."""
         st = sn.storage
-        if rd.snapshot is not None:
-            st.apply_snapshot(rd.snapshot)
-        if rd.entries:
-            st.append(rd.entries)
-        if hard_state and rd.hard_state is not None:
-            st.set_hard_state(rd.hard_state)
+        try:
+            if rd.snapshot is not None:
+                st.apply_snapshot(rd.snapshot)
+            if rd.entries:
+                st.append(rd.entries)
+            if rd.hard_state is not None:
+                st.set_hard_state(rd.hard_state)
+        except OSError as exc:
+            self.crash(sn, f"write failed: {exc}")
+            return False
+        return True
 
-    def _apply(self, sn: SimNode, rd: Ready) -> None:
+    def _sync(self, sn: SimNode, deferred: bool = False) -> bool:
+        """fsync before anything that was written is acknowledged; a failed fsync stops
+        the member (False): its writes may be gone, and a second fsync would not say so."""
+        if "ack_before_fsync" in self.bugs and not deferred:
+            return True  # planted: the writes are synced at the next tick
+        try:
+            sn.storage.sync()
+        except OSError as exc:
+            if "lost_fsync_error" in self.bugs:
+                self.log(f"node {sn.id}: fsync failed ({exc}); carries on (planted bug)")
+                return True
+            self.crash(sn, f"fsync failed: {exc}")
+            return False
+        return True
+
+    def _check_apply(self, sn: SimNode, rd: Ready) -> bytes:
+        """The checks on what `rd` applies (before the core applies it); returns the
+        replica image of the snapshot it installs."""
+        image = b""
         if rd.snapshot is not None:
-            idx, dig = self._restore_sm(rd.snapshot)
+            idx, dig, image = self._restore_sm(rd.snapshot)
             self.checker.on_install(sn.id, idx, dig)
             sn.sm_index, sn.sm_digest = idx, dig
             self.stats.snapshots_sent += 1
@@ -226,6 +381,7 @@ class SimCluster:
                     f"linearizable read: node {sn.id} got read index {rs.index} but index "
                     f"{need} was applied before the read began")
             self.stats.reads_served += 1
+        return image
 
     def _after_ready(self, sn: SimNode, node: RaftNode) -> None:
         raft = node.raft
@@ -255,19 +411,33 @@ class SimCluster:
             return
         if sn.sm_index != node.applied:
             return
-        data = sn.sm_index.to_bytes(8, "big") + sn.sm_digest
-        st.create_snapshot(sn.sm_index, node.conf_state, data)
-        st.compact(sn.sm_index)
+        assert sn.replica is not None
+        data: bytes = msgpack.packb([sn.sm_index, sn.sm_digest, sn.replica.image()])
+        try:
+            st.create_snapshot(sn.sm_index, node.conf_state, data)
+            st.compact(sn.sm_index)
+        except OSError as exc:
+            self.crash(sn, f"snapshot write failed: {exc}")
+            return
+        self._sync(sn)
 
     def send(self, sn: SimNode, m: Message) -> None:
+        if sn.dropped:
+            return
         self.checker.on_send(sn.id, m, self.durable(sn))
         self.stats.messages += 1
         for d in self.net.delays(m.frm, m.to):
             self.schedule(d, DELIVER, m)
 
     def crash(self, sn: SimNode, why: str) -> None:
-        self.log(f"node {sn.id} crashes ({why})")
+        if self.trace is not None:
+            unsynced = len(sn.storage.journal)
+            self.log(f"node {sn.id} crashes ({why}; {unsynced} unsynced writes)")
+        if "failed" in why:
+            self.stats.disk_errors += 1
+        sn.storage.crash()
         sn.node = None
+        sn.core = None
         sn.crash_armed = False
         sn.incarnation += 1
         self.stats.crashes += 1
@@ -281,6 +451,7 @@ class SimCluster:
                 gone.removed = True
                 self.log(f"node {gone.id} removed; stopping it")
                 gone.node = None
+                gone.core = None
                 gone.incarnation += 1
 
     # ------------------------------------------------------------------ events
@@ -293,12 +464,13 @@ class SimCluster:
         if p.membership:
             self.schedule(self.rng.randint(200, 500), MEMBER)
         self.schedule(p.safety_ms, PHASE)
+        self.clients.start(CLIENT)
         c = self.chaos
         handlers: dict[int, Callable[[Any], None]] = {
             TICK: self._on_tick, DELIVER: self._on_deliver, FAULT: c.on_fault,
             PROPOSE: self._on_propose, READ: self._on_read, MEMBER: c.on_member,
             RESTART: c.on_restart, HEAL: c.on_heal, CRASH_NOW: c.on_crash_now,
-            PHASE: c.on_phase,
+            PHASE: c.on_phase, CLIENT: self.clients.on_event,
         }
         while self._events and not self.done:
             t, _, kind, arg = heapq.heappop(self._events)
@@ -307,6 +479,11 @@ class SimCluster:
             handlers[kind](arg)
             if self.healed_at >= 0 and self.now - self.healed_at > LIVENESS_BOUND_MS:
                 c.liveness_failure()
+        if self.done:
+            self.check_acked()
+        self.stats.acked = len(self.acked)
+        self.stats.sessions = len(self.clients.by_sid)
+        self.stats.expired = self.clients.expired
         self.stats.elapsed_ms = self.now
         self.stats.checks = self.checker.checks
         return self.stats
@@ -314,17 +491,27 @@ class SimCluster:
     def _on_tick(self, arg: tuple[int, int]) -> None:
         nid, inc = arg
         sn = self.nodes[nid]
-        if sn.node is None or sn.incarnation != inc:
+        if sn.node is None or sn.core is None or sn.incarnation != inc:
             return
-        sn.node.tick()
+        if not sn.storage.synced and not self._sync(sn, deferred=True):
+            return
+        sn.core.tick(self.now / 1000)
+        self.clients.expire(sn)
         self.process(sn)
         self.schedule(sn.tick_period, TICK, arg)
         if self.healed_at >= 0 and sn.node is not None and sn.node.role is Role.LEADER:
             self.chaos.liveness_step(sn)
 
-    def _on_deliver(self, m: Message) -> None:
+    def _on_deliver(self, m: Message | tuple[int, int, int, bytes]) -> None:
+        if isinstance(m, tuple):  # a forwarded txn or a batch of session pings
+            frm, to, channel, payload = m
+            dest = self.nodes.get(to)
+            if dest is not None and dest.core is not None and not dest.dropped:
+                dest.core.receive(frm, channel, payload)
+                self.process(dest)
+            return
         sn = self.nodes.get(m.to)
-        if sn is None or sn.node is None:
+        if sn is None or sn.node is None or sn.dropped:
             return
         if self.profile.encode:
             m = Message.from_bytes(m.to_bytes())
@@ -346,16 +533,51 @@ class SimCluster:
                 leaders = []  # clients back off while the leader is this far behind
         if leaders and self.healed_at < 0:
             count = 1 if self.rng.random() < 0.7 else self.rng.randint(2, 8)
-            datas = []
+            # the client's member stamps its txns and forwards them to the leader
+            origin = self.rng.choice(self.alive())
+            assert origin.core is not None
             for _k in range(count):
                 self._proposal_seq += 1
-                datas.append(f"p{self._proposal_seq}".encode())
-            assert sn.node is not None
-            with contextlib.suppress(ProposalDroppedError):
-                sn.node.propose_batch(datas)
-            self.process(sn)
+                req = CreateRequest(f"/p{self._proposal_seq}", b"", _OPEN, 0)
+                txn = Txn(Kind.REQUEST, 0, self.now, (), int(Op.CREATE), req.to_bytes(),
+                          request=req)
+                origin.core.propose(txn, self._on_reply(req.path), None, self.now / 1000)
+                if self.trace is not None:
+                    self.log(f"client creates {req.path} through node {origin.id}")
+            if self.rng.random() < RESEND:  # its link to the leader came back: resend all
+                origin.core.resend_all()
+            self.process(origin)
         if self.healed_at < 0:
             self.schedule(self.rng.randint(5, self.profile.propose_every), PROPOSE)
+
+    def _on_reply(self, path: str) -> Callable[[int, TxnResult], None]:
+        """The client's reply: from here on the create must survive any crash."""
+        def done(zxid: int, result: TxnResult) -> None:
+            if zxid <= 0 or result.err:
+                return  # failed (no leader, lost): the client was told so
+            if zxid not in self.checker.applied:
+                raise InvariantViolation(f"reply for {path} names zxid {zxid}, never applied")
+            self.acked[path] = zxid
+            if self.trace is not None:
+                self.log(f"client: {path} created at zxid {zxid}")
+        return done
+
+    def check_acked(self) -> None:
+        """Every acknowledged create is in the tree of every member of the configuration
+        that has applied its zxid (a txn resent after the heal may apply after the
+        liveness probe, which ends the run)."""
+        leader = self.leaders()[0].node
+        assert leader is not None
+        conf = leader.conf_state
+        for nid in sorted(conf.voters | conf.learners):
+            sn = self.nodes[nid]
+            assert sn.replica is not None
+            tree = sn.replica.tree
+            for path, zxid in self.acked.items():
+                if zxid <= sn.replica.last_index and tree.get(path) is None:
+                    raise InvariantViolation(
+                        f"durability: {path} was acknowledged at zxid {zxid} but node "
+                        f"{sn.id} (applied {sn.replica.last_index}) does not have it")
 
     def _on_read(self, _: Any) -> None:
         if self.healed_at >= 0:
@@ -366,8 +588,19 @@ class SimCluster:
             sn = self.rng.choice(leaders if leaders and self.rng.random() < 0.5 else alive)
             self._proposal_seq += 1
             ctx = f"r{self._proposal_seq}".encode()
-            sn.waiting_reads[ctx] = self.checker.max_applied
-            assert sn.node is not None
-            sn.node.read_index(ctx)
+            need = self.checker.max_applied
+            sn.waiting_reads[ctx] = need
+
+            def served(sn: SimNode = sn, need: int = need) -> None:
+                # the read runs now, on this member's tree: it must hold every txn applied
+                # anywhere before the read began
+                assert sn.replica is not None
+                if sn.replica.last_index < need:
+                    raise InvariantViolation(
+                        f"linearizable read: node {sn.id} served a read at zxid "
+                        f"{sn.replica.last_index}, but {need} was applied before it began")
+
+            assert sn.core is not None
+            sn.core.barrier(ctx, served, lambda: None, self.now / 1000)
             self.process(sn)
         self.schedule(self.rng.randint(10, 80), READ)

@@ -1,3 +1,3 @@
 """Kinds of simulation events (the heap holds (time, seq, kind, argument))."""
 
-TICK, DELIVER, FAULT, PROPOSE, READ, MEMBER, RESTART, HEAL, CRASH_NOW, PHASE = range(10)
+TICK, DELIVER, FAULT, PROPOSE, READ, MEMBER, RESTART, HEAL, CRASH_NOW, PHASE, CLIENT = range(11)

@@ -31,7 +31,7 @@ class Profile:
     fault_every: int
     lease_reads: bool  # only with equal tick rates: lease reads assume bounded drift
     transfers: bool
-    snapshot_chunk: int  # bytes per SNAP message (0: whole); sim images are 16 bytes
+    snapshot_chunk: int  # bytes per SNAP message (0: whole); sim images are a few KiB
 
     @staticmethod
     def from_rng(nodes: int, rng: random.Random) -> Profile:
@@ -65,5 +65,5 @@ class Profile:
             fault_every=rng.choice([100, 300]),
             lease_reads=rng.random() < 0.5,
             transfers=rng.random() < 0.3,
-            snapshot_chunk=rng.choice([0, 3, 1 << 20]),
+            snapshot_chunk=rng.choice([0, 512, 1 << 20]),
         )

@@ -1,0 +1,321 @@
+"""One ensemble member's logic, with no I/O: raft driven through its Ready/Advance cycle,
+forwarding and resending, read barriers, session pings, membership reconciliation.
+
+`ReplicaCore` reads no clock and draws no random number: every input carries the host's
+`now` (seconds, monotonic) and read contexts come from the host. Its effects go to sinks
+the host gives it: `send(to, channel, payload) -> bool` (False: no link to that member
+now; `send_raft(message)` for raft's own, by default encoded onto channel 0), `on_role`,
+`on_touch`, `on_reset`, `on_drop_peers`, plus the `ReplicaState` sinks (applied txns,
+each proposal's `done`). The host (`RaftLog`, or the simulator) runs the loop:
+
+    rd = core.ready(now)          # proposals batched, soft state and early messages out
+    persist rd                    # entries, hard state, snapshot: the host's disk
+    core.advance(rd, image)       # messages after persist, snapshot install, apply, reads
+    core.settle(now)              # answer the reads now applied; a removed member's peers
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import msgpack
+
+from roost.raft import (
+    NONE,
+    ConfState,
+    Message,
+    NotLeaderError,
+    ProposalDroppedError,
+    RaftNode,
+    Ready,
+    Role,
+)
+from roost.server.config import Member
+from roost.server.membership import plan
+from roost.server.replica import LOST, Pending, ReplicaState, founders_of
+from roost.server.replicalog import Done
+from roost.tree.txn import Txn
+
+log = logging.getLogger("roost.raftlog")
+
+#: peer channels: raft messages, forwarded txns, session pings for the leader
+CH_RAFT = 0
+CH_FORWARD = 1
+CH_TOUCH = 2
+
+Send = Callable[[int, int, bytes], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class CoreConfig:
+    election_ticks: int
+    #: seconds per raft tick
+    tick_s: float
+    #: seconds after which a proposal or a read barrier gives up
+    request_timeout_s: float
+    #: proposals kept while there is no leader, before new ones fail at once
+    max_waiting: int
+    #: the members the ensemble was founded with (addresses of the founding registry)
+    members: tuple[Member, ...] = ()
+    #: answer read barriers at once (the fault harness's deliberate bug)
+    skip_read_barrier: bool = False
+
+
+class ReplicaCore:
+    def __init__(
+        self,
+        state: ReplicaState,
+        node: RaftNode,
+        config: CoreConfig,
+        send: Send,
+        now: float,
+        on_role: Callable[[Role, int], None] = lambda role, leader: None,
+        on_touch: Callable[[list[int]], None] = lambda sids: None,
+        on_reset: Callable[[], None] = lambda: None,
+        on_drop_peers: Callable[[], None] = lambda: None,
+        send_raft: Callable[[Message], object] | None = None,
+    ) -> None:
+        self.state = state
+        self.node = node
+        self.config = config
+        self.send = send
+        self.send_raft: Callable[[Message], object] = send_raft or (
+            lambda m: send(m.to, CH_RAFT, m.to_bytes())
+        )
+        self.on_role = on_role
+        self.on_touch = on_touch
+        self.on_reset = on_reset
+        self.on_drop_peers = on_drop_peers
+        self.id = state.id
+        self.role = Role.FOLLOWER
+        self.leader = NONE
+        self.to_propose: list[bytes] = []
+        self.touched: set[int] = set()
+        self.reads: dict[bytes, tuple[Callable[[], None], Callable[[], None], float]] = {}
+        self.read_waits: list[tuple[int, Callable[[], None]]] = []
+        self.leaderless_since: float | None = now
+        self.peers_dropped = False
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role == Role.LEADER
+
+    def partitioned(self, now: float) -> bool:
+        """No leader for longer than two election timeouts (one for the old leader's lease
+        to lapse, one for a possibly split vote): this member may be cut off from the
+        majority, so its local reads may be stale."""
+        since = self.leaderless_since
+        if since is None:
+            return False
+        return now - since > 2 * self.config.election_ticks * self.config.tick_s
+
+    # --- inputs ------------------------------------------------------------------------
+    def propose(
+        self, txn: Txn, done: Done | None, abandoned: Callable[[], bool] | None, now: float
+    ) -> None:
+        if len(self.state.pending) >= self.config.max_waiting and self.leader == NONE:
+            if done is not None:  # no leader and the waiting room is full: fail fast
+                done(0, LOST)
+            return
+        self._send_pending(self.state.stamp(txn, done, abandoned, now))
+
+    def _send_pending(self, p: Pending) -> None:
+        term = self.node.term
+        if self.leader == self.id and self.role == Role.LEADER:
+            self.to_propose.append(p.txn)
+            p.sent_term = term
+        elif self.leader != NONE and self.send(self.leader, CH_FORWARD, p.txn):
+            p.sent_term = term
+
+    def resend_all(self) -> None:
+        """Send every pending txn again (after a leader change or a broken link); the
+        state applies each at most once."""
+        for p in self.state.to_resend():
+            p.sent_term = -1
+            self._send_pending(p)
+
+    def touch(self, session_id: int) -> None:
+        """A client of this member was heard from (followers report it to the leader)."""
+        if not self.is_leader:
+            self.touched.add(session_id)
+
+    def barrier(
+        self, ctx: bytes, then: Callable[[], None], on_timeout: Callable[[], None], now: float
+    ) -> None:
+        """Run `then` once this member has applied everything committed before now (a
+        ReadIndex round named `ctx`, unique); re-asked after a leader change; `on_timeout`
+        after the request timeout."""
+        if self.config.skip_read_barrier:
+            then()
+            return
+        self.reads[ctx] = (then, on_timeout, now)
+        self.node.read_index(ctx)
+
+    def receive(self, frm: int, channel: int, payload: bytes) -> None:
+        """A peer's message; a bad one is dropped (logged), never raised."""
+        try:
+            if channel == CH_RAFT:
+                self.node.step(Message.from_bytes(payload))
+            elif channel == CH_FORWARD:
+                if self.is_leader:
+                    self.to_propose.append(payload)
+            elif channel == CH_TOUCH:
+                self.on_touch(list(msgpack.unpackb(payload)))
+        except Exception as e:  # a peer's bad message must not stop this member
+            log.warning("dropping bad message from member %d on channel %d: %s", frm, channel, e)
+
+    def peer_down(self, peer: int) -> bool:
+        """The link to `peer` broke. True when it was the leader's: the host should call
+        `campaign_if_leaderless` soon, at a random moment (so that followers do not split
+        the vote; pre-vote keeps it safe when only our link broke)."""
+        if peer != self.leader:
+            return False
+        log.info("member %d: lost the link to leader %d", self.id, peer)
+        self.node.forget_leader()
+        return True
+
+    def campaign_if_leaderless(self) -> None:
+        if self.node.leader == NONE:
+            self.node.campaign()
+
+    def peer_up(self, peer: int) -> None:
+        if peer == self.leader:  # anything queued on the broken link may be gone: resend
+            self.resend_all()
+
+    def tick(self, now: float) -> None:
+        self.node.tick()
+        if self.is_leader:
+            self._reconcile()
+        # keep the batch if the link to the leader is down: a lost batch of pings could let
+        # the leader expire live sessions
+        if (
+            self.touched
+            and self.leader not in (NONE, self.id)
+            and self.send(self.leader, CH_TOUCH, msgpack.packb(sorted(self.touched)))
+        ):
+            self.touched.clear()
+        timeout = self.config.request_timeout_s
+        for ctx, (_then, on_timeout, since) in list(self.reads.items()):
+            if now - since > timeout:
+                del self.reads[ctx]
+                on_timeout()
+        for p in self.state.expire(now, timeout):
+            if p.done is not None:  # outcome unknown: the client sees ConnectionLoss
+                p.done(0, LOST)
+
+    # --- the Ready/Advance cycle ----------------------------------------------------------
+    def ready(self, now: float) -> Ready | None:
+        """The next batch of work for the host, or None. Proposals waiting for this leader
+        go into raft first; the soft state is taken in and the early messages sent."""
+        node = self.node
+        if self.to_propose and node.role == Role.LEADER:
+            batch, self.to_propose = self.to_propose, []
+            with contextlib.suppress(NotLeaderError, ProposalDroppedError):
+                node.propose_batch(batch)  # if dropped, the origins resend to the next leader
+        if not node.has_ready():
+            return None
+        rd = node.ready()
+        if rd.soft_state is not None:
+            self._role_change(rd.soft_state.role, rd.soft_state.leader, now)
+        self._send(rd.messages)
+        return rd
+
+    def advance(self, rd: Ready, image: bytes) -> None:
+        """`rd` is persisted (with `image`, the state image of the snapshot it installed, if
+        any): send what had to wait for the disk, install, apply, note read indexes."""
+        self._send(rd.messages_after_persist)
+        if rd.snapshot is not None:
+            self._install(image, rd.snapshot.meta.index, rd.snapshot.meta.conf)
+        apply = self.state.apply
+        for e in rd.committed_entries:
+            apply(e)
+        for rs in rd.read_states:
+            asked = self.reads.pop(rs.context, None)
+            if asked is not None:
+                self.read_waits.append((rs.index, asked[0]))
+        self.node.advance()
+
+    def settle(self, now: float) -> None:
+        """After a round of Ready/Advance: answer the reads whose index is applied; a
+        removed member drops its peers when it is time."""
+        if self.read_waits:
+            applied = self.state.last_index
+            ready = [t for i, t in self.read_waits if i <= applied]
+            self.read_waits = [(i, t) for i, t in self.read_waits if i > applied]
+            for then in ready:
+                then()
+        if self.state.removed:
+            self._check_removed(now)
+
+    def _send(self, msgs: tuple[Message, ...]) -> None:
+        send = self.send_raft
+        for m in msgs:
+            send(m)
+
+    def _role_change(self, role: Role, leader: int, now: float) -> None:
+        old_leader = self.leader
+        self.role, self.leader = role, leader
+        if role != Role.LEADER:
+            # proposals that waited for this leader go with its leadership: their origins
+            # resend them to the next one (dedupe keeps each once), our own unless abandoned
+            self.to_propose.clear()
+        if leader == NONE:
+            if self.leaderless_since is None:
+                self.leaderless_since = now
+        else:
+            self.leaderless_since = None
+        log.info(
+            "member %d: %s, leader %d, term %d", self.id, role.name.lower(), leader, self.node.term
+        )
+        if leader != old_leader and leader != NONE:
+            self.resend_all()  # to the new leader; dedupe keeps each txn once
+            for ctx in self.reads:  # a read index asked of the old leader may be lost
+                self.node.read_index(ctx)
+        self.on_role(role, leader)
+
+    def _install(self, image: bytes, index: int, conf: ConfState) -> None:
+        """A snapshot from the leader replaced our state."""
+        self.state.install(image, index, founders_of(self.config.members, conf))
+        self.state.on_members()
+        log.info("member %d: installed snapshot at 0x%x", self.id, index)
+        self.on_reset()
+
+    # --- membership ----------------------------------------------------------------------
+    def _check_removed(self, now: float) -> None:
+        """A removed member stops talking to the others once raft's configuration no longer
+        has it, or (not leading) once no leader has talked to it for a while: raft's removal
+        of a member may commit without that member ever learning it (a removed leader hands
+        leadership over first, and the new leader stops replicating to it)."""
+        if self.peers_dropped:
+            return
+        conf = self.node.conf_state
+        in_conf = self.id in conf.voters or self.id in conf.learners
+        if in_conf and (self.is_leader or not self.partitioned(now)):
+            return
+        self.peers_dropped = True
+        log.warning("member %d: no longer in the ensemble: dropping its peers", self.id)
+        self.on_drop_peers()
+
+    def _reconcile(self) -> None:
+        """On the leader: move raft's membership one step towards the registry."""
+        node = self.node
+        raft = node.raft
+        if raft.pending_conf_index > node.applied:
+            return
+        last = raft.log.last_index()
+        caught_up = {i for i, p in raft.prs.items() if last - p.match <= 100}
+        step = plan(self.state.members, node.conf_state, self.id, caught_up)
+        if step is None:
+            return
+        try:
+            if isinstance(step, int):
+                log.info("member %d: handing leadership to %d before leaving", self.id, step)
+                node.transfer_leadership(step)
+            else:
+                log.info("member %d: proposing %s %d", self.id, step.type.name, step.node_id)
+                node.propose_conf_change(step)
+        except (NotLeaderError, ProposalDroppedError) as e:
+            log.info("member %d: membership step postponed: %s", self.id, e)

@@ -1,0 +1,46 @@
+"""The forked snapshot writer, one path for standalone servers and ensemble members.
+
+A snapshot of a large tree takes seconds to serialize. The server forks: the child writes
+its copy-on-write image of the state to the snapshot file and exits, the server goes on at
+once and reaps the child later. The child's rules: no event loop, no logging, no locks; no
+cyclic collection (a collection would touch, and so copy, every page of the tree); and it
+dies with its parent (a child that outlived a SIGKILLed server would keep holding the data
+directory's lock; its unfinished snapshot is only a temp file, removed at the next start).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import os
+import signal
+from collections.abc import Callable
+
+#: prctl option: the signal a process gets when its parent dies (Linux)
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """In a forked child: be killed when the parent dies."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: nothing to do
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before that took effect
+        os._exit(1)
+
+
+def fork_writer(write: Callable[[], object]) -> int:
+    """Fork a child that runs `write` and exits 0 (1 if it raised); returns its pid. Reap it
+    with os.waitpid (from a worker thread: it takes as long as the write)."""
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            gc.disable()
+            die_with_parent(parent)
+            write()
+            code = 0
+        finally:
+            os._exit(code)
+    return pid
