@@ -168,7 +168,9 @@ class NetBed:
         try:
             _ip("netns", "add", self.hub)
             _ip("-n", self.hub, "link", "set", "lo", "up")
-            _ip("-n", self.hub, "link", "add", "br0", "type", "bridge")
+            # no spanning tree and no forward delay: a port brought back up forwards at once
+            _ip("-n", self.hub, "link", "add", "br0", "type", "bridge", "stp_state", "0",
+                "forward_delay", "0")
             _ip("-n", self.hub, "link", "set", "br0", "up")
         except BaseException:
             self.close()
