@@ -48,3 +48,33 @@ def test_background_snapshots_use_the_forked_writer(
     finally:
         srv.stop()
     assert list((tmp_path / "d").rglob("*snap*")), "a snapshot file was written"
+
+
+def test_a_live_snapshot_child_does_not_keep_data_directories_locked(tmp_path: Path) -> None:
+    """The child shares the parent's lock files; while it writes, a member that closed its
+    data directory (or another member of the same process) can take the lock again."""
+    import os
+
+    from roost.storage import DataDir
+
+    read_end, write_end = os.pipe()
+    ready_read, ready_write = os.pipe()
+    first = DataDir.open(tmp_path / "a")
+    other = DataDir.open(tmp_path / "b")
+
+    def write() -> None:  # says it is writing, then waits until told to end
+        os.write(ready_write, b"r")
+        os.read(read_end, 1)
+
+    pid = snapfork.fork_writer(write)
+    try:
+        assert os.read(ready_read, 1) == b"r"
+        first.close()
+        again = DataDir.open(tmp_path / "a")  # refused while the child held a copy
+        again.close()
+    finally:
+        os.write(write_end, b"x")
+        os.waitpid(pid, 0)
+        for fd in (read_end, write_end, ready_read, ready_write):
+            os.close(fd)
+        other.close()

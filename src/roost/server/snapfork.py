@@ -17,6 +17,8 @@ import os
 import signal
 from collections.abc import Callable
 
+from roost.storage.datadir import drop_inherited_locks
+
 #: prctl option: the signal a process gets when its parent dies (Linux)
 _PR_SET_PDEATHSIG = 1
 
@@ -39,6 +41,7 @@ def fork_writer(write: Callable[[], object]) -> int:
         try:
             gc.disable()
             die_with_parent(parent)
+            drop_inherited_locks()
             write()
             code = 0
         finally:

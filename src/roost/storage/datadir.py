@@ -10,6 +10,7 @@ Layout::
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
@@ -22,6 +23,22 @@ from roost.storage.snapshots import SnapshotMeta, SnapshotStore
 from roost.storage.wal import DEFAULT_SEGMENT_SIZE, WriteAheadLog
 
 LOCK_NAME = "LOCK"
+
+#: the lock descriptors this process holds (a forked child drops its copies of them)
+_lock_fds: set[int] = set()
+
+
+def drop_inherited_locks() -> None:
+    """In a forked child: close this process's copies of every data-directory lock.
+
+    A flock belongs to the open file, which the child shares, so while a child (a snapshot
+    writer) lives the lock would outlive its owner's close(); in a process that hosts
+    several members it would also hold the other members' locks. Closing the copies (never
+    LOCK_UN, which would release the parent's lock too) leaves the locks to their owners."""
+    for fd in list(_lock_fds):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _lock_fds.clear()
 
 
 def _take_lock(path: Path) -> int:
@@ -44,6 +61,7 @@ def _take_lock(path: Path) -> int:
         raise StorageError(f"{lock_path}: cannot lock: {exc}") from exc
     os.ftruncate(fd, 0)
     write_all(fd, f"{os.getpid()}\n".encode(), 0)
+    _lock_fds.add(fd)
     return fd
 
 
@@ -84,6 +102,7 @@ class DataDir:
             wal = WriteAheadLog.open(root / "log", segment_size=segment_size)
             fsync_dir(root)
         except BaseException:
+            _lock_fds.discard(lock_fd)
             os.close(lock_fd)
             raise
         return cls(root, lock_fd, wal, snapshots, HardStateFile(root / "state"))
@@ -114,6 +133,7 @@ class DataDir:
         try:
             self.wal.close()
         finally:
+            _lock_fds.discard(self._lock_fd)
             os.close(self._lock_fd)
             self._lock_fd = -1
 
