@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from kazoo.client import KazooClient
 
-from roost.server.config import ConfigError, Member, ServerConfig, load_toml, load_zoo_cfg
+from roost.replica.member import Member
+from roost.server.config import ConfigError, ServerConfig, load_toml, load_zoo_cfg
 from roost.testing.server import free_port
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from kazoo.client import KazooClient
 
-from roost.server import replica
-from roost.server.config import Member
+from roost.replica import state as replica
+from roost.replica.member import Member
 from roost.testing.server import RoostServer, four_letter, free_port
 from roost.tree import DataTree
 from roost.tree.txn import Kind, Txn, TxnResult

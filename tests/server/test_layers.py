@@ -15,6 +15,8 @@ FORBIDDEN = {
     "tree": ("roost.server", "roost.http", "roost.node", "roost.client"),
     "raft": ("roost.server", "roost.http", "roost.node", "roost.client"),
     "storage": ("roost.server", "roost.http", "roost.node", "roost.client"),
+    "replica": ("roost.server", "roost.http", "roost.node", "roost.client", "roost.cli",
+                "roost.testing"),
     "server": ("roost.http", "roost.node", "roost.cli", "roost.client"),
 }
 
@@ -52,8 +54,7 @@ def test_the_check_sees_an_import(tmp_path: Path) -> None:
 
 
 #: modules with no I/O: time, randomness, network and disk come from their host
-NO_IO = ("wire", "tree", "raft", "server/replica.py", "server/replicacore.py",
-         "server/membership.py")
+NO_IO = ("wire", "tree", "raft", "replica")
 #: (`random` is allowed for its type: raft is handed its `random.Random`; `threading` for
 #: the txn encoder's per-thread packer)
 IO_MODULES = ("asyncio", "socket", "time", "selectors", "subprocess", "os")

@@ -11,7 +11,7 @@ from pathlib import Path
 from kazoo.client import KazooClient
 
 from roost.member import reconfig
-from roost.server.config import Member
+from roost.replica.member import Member
 from roost.testing.server import RoostServer, four_letter, free_port
 from roost.testing.zookeeper import SUPER_AUTH, SUPER_DIGEST
 

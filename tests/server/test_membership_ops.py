@@ -18,7 +18,7 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import BadArgumentsError
 
 from roost.member import reconfig
-from roost.server.config import Member
+from roost.replica.member import Member
 from roost.testing.server import RoostServer, four_letter, free_port
 from roost.testing.zookeeper import SUPER_AUTH, SUPER_DIGEST
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from roost.server.config import Member
-from roost.server.membership import (
+from roost.replica.member import Member
+from roost.replica.membership import (
     CONFIG_PATH,
     Change,
     ReconfigError,

@@ -38,7 +38,7 @@ def test_ensemble_over_mutual_tls(tmp_path: Path) -> None:
 
 
 def test_tls_files_go_together() -> None:
-    from roost.server.config import Member
+    from roost.replica.member import Member
 
     members = (Member(1, "127.0.0.1", 3000, 4000),)
     with pytest.raises(ConfigError, match="peer_tls"):

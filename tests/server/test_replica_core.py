@@ -9,9 +9,9 @@ import random
 from collections import deque
 
 from roost.raft import NONE, Config, ConfState, MemoryStorage, RaftNode, Role
-from roost.server.config import Member
-from roost.server.replica import ReplicaState
-from roost.server.replicacore import CoreConfig, ReplicaCore
+from roost.replica.core import CoreConfig, ReplicaCore
+from roost.replica.member import Member
+from roost.replica.state import ReplicaState
 from roost.tree import TreeConfig
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.opcodes import Op

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from roost.raft import Entry, EntryKind
-from roost.server.config import Member
-from roost.server.membership import Change
-from roost.server.replica import ReplicaState
+from roost.replica.member import Member
+from roost.replica.membership import Change
+from roost.replica.state import ReplicaState
 from roost.tree import TreeConfig
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.opcodes import Op

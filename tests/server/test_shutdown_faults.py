@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from kazoo.client import KazooClient
 
-from roost.server.config import Member
+from roost.replica.member import Member
 from roost.storage.snapshots import SnapshotStore
 from roost.testing.server import RoostServer, free_port
 

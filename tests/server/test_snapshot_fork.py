@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from kazoo.client import KazooClient
 
+from roost.replica.member import Member
 from roost.server import replicated, snapfork, standalone
-from roost.server.config import Member
 from roost.testing.server import RoostServer, free_port
 
 

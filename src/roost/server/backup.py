@@ -21,10 +21,10 @@ from pathlib import Path
 import msgpack
 
 from roost.raft import ConfState
+from roost.replica.membership import write_config
+from roost.replica.state import Dedupe, encode_image
 from roost.server.config import ServerConfig
-from roost.server.membership import write_config
 from roost.server.raftstore import encode_snapshot_payload
-from roost.server.replica import Dedupe, encode_image
 from roost.server.standalone import TERM
 from roost.storage import DataDir, HardState, StorageError
 from roost.storage.snapshots import BACKUP_MAGIC, decode_snapshot_view, encode_snapshot

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from roost.replica.member import Member
 from roost.server.sasl import parse_users_file
 
 #: The four-letter words roost implements.
@@ -25,21 +26,6 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """" (did you mean 'x'?)" for the closest of `choices`, or ""."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-@dataclass(frozen=True)
-class Member:
-    """One ensemble member: where clients and peers reach it, and whether it votes."""
-
-    id: int
-    host: str
-    client_port: int
-    peer_port: int
-    role: str = "voter"  # or "observer" (a raft learner)
-
-    @property
-    def voter(self) -> bool:
-        return self.role == "voter"
 
 
 def parse_member(raw: Any, where: str) -> Member:

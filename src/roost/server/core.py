@@ -11,15 +11,15 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from roost.raft import Role
+from roost.replica.log import ReplicaLog
+from roost.replica.membership import ReconfigError, parse_zk_reconfig
+from roost.replica.state import LOST
 from roost.server import admin
 from roost.server.clienttls import ClientTls, client_tls
 from roost.server.config import ServerConfig
 from roost.server.connection import Connection
 from roost.server.history import Limits
-from roost.server.membership import ReconfigError, parse_zk_reconfig
 from roost.server.reads import READS
-from roost.server.replica import LOST
-from roost.server.replicalog import ReplicaLog
 from roost.server.replicated import RaftLog
 from roost.server.sasl import DigestMd5Server, SaslError
 from roost.server.sessions import SessionTracker

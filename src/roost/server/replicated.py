@@ -23,13 +23,14 @@ import time
 from collections.abc import Callable
 
 from roost.raft import NONE, Config, ConfState, RaftNode, Ready, Role
-from roost.server.config import Member, ServerConfig
+from roost.replica.core import CoreConfig, ReplicaCore
+from roost.replica.log import Applied, Done
+from roost.replica.member import Member
+from roost.replica.state import LOST, ReplicaState, encode_image, founders_of
+from roost.server.config import ServerConfig
 from roost.server.peers import PeerTransport
 from roost.server.peertls import peer_tls
 from roost.server.raftstore import RaftStore, encode_snapshot_payload
-from roost.server.replica import LOST, ReplicaState, encode_image, founders_of
-from roost.server.replicacore import CoreConfig, ReplicaCore
-from roost.server.replicalog import Applied, Done
 from roost.server.snapfork import fork_writer
 from roost.server.stats import Stats
 from roost.storage import DataDir

@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 
 from roost.raft import RaftNode
-from roost.server.config import Member
-from roost.server.replica import LOST
-from roost.server.replicalog import Applied, Done
+from roost.replica.log import Applied, Done
+from roost.replica.member import Member
+from roost.replica.state import LOST
 from roost.server.snapfork import fork_writer
 from roost.server.stats import Stats
 from roost.storage import DataDir, Entry

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Protocol
 
-from roost.server.config import Member
+from roost.replica.member import Member
 from roost.testing.ports import free_port
 from roost.testing.proxy import TcpProxy
 from roost.testing.server import RoostServer, four_letter

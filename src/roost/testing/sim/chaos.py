@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from roost.raft import ProposalDroppedError
-from roost.server.membership import Change
+from roost.replica.membership import Change
 from roost.tree.txn import Kind, Txn
 
 from .checker import InvariantViolation

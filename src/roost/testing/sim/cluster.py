@@ -4,7 +4,7 @@ Time is simulated milliseconds; every node ticks on its own period; messages tra
 through `SimNetwork`; "disks" are `SimDisk` objects (writes lost unless synced before a
 crash, torn last writes, ENOSPC/EIO, failed fsyncs); a member stops at a disk error and
 restarts from what its disk kept. Each node is the production replica
-(`roost.server.replicacore.ReplicaCore` over `ReplicaState` and the real `DataTree`),
+(`roost.replica.core.ReplicaCore` over `ReplicaState` and the real `DataTree`),
 driven as the server drives it (ready, persist, fsync, advance, settle): clients' txns
 are stamped by the member they reach, forwarded to the leader over the simulated network
 and resent after leader changes; membership changes are reconfig txns that the leader's
@@ -38,9 +38,9 @@ from roost.raft import (
     Role,
     Snapshot,
 )
-from roost.server.replica import KNOWN_BUGS as REPLICA_BUGS
-from roost.server.replica import ReplicaState, founders_of
-from roost.server.replicacore import CoreConfig, ReplicaCore
+from roost.replica.core import CoreConfig, ReplicaCore
+from roost.replica.state import KNOWN_BUGS as REPLICA_BUGS
+from roost.replica.state import ReplicaState, founders_of
 from roost.server.sessions import KNOWN_BUGS as SESSION_BUGS
 from roost.server.sessions import SessionTracker
 from roost.tree import TreeConfig

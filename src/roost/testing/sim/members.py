@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from roost.server.config import Member
+from roost.replica.member import Member
 
 #: the most members a run can have: 7 founders and 3 joiners
 MAX_MEMBERS = 10

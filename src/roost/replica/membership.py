@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import msgpack
 
 from roost.raft import ConfChange, ConfChangeType, ConfState
-from roost.server.config import Member
+from roost.replica.member import Member
 from roost.tree import DataTree, WatchEvent
 from roost.wire.opcodes import EventType
 

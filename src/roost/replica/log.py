@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from roost.raft import RaftNode
-from roost.server.config import Member
+from roost.replica.member import Member
 from roost.tree import DataTree
 from roost.tree.txn import Txn, TxnResult
 

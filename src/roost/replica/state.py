@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import msgpack
 
 from roost.raft import ConfState, Entry, EntryKind
-from roost.server.config import Member
-from roost.server.membership import (
+from roost.replica.log import Applied, Done
+from roost.replica.member import Member
+from roost.replica.membership import (
     CONFIG_PATH,
     Change,
     ReconfigError,
@@ -28,7 +29,6 @@ from roost.server.membership import (
     config_version,
     write_config,
 )
-from roost.server.replicalog import Applied, Done
 from roost.tree import DataTree, TreeConfig
 from roost.tree.txn import Kind, Txn, TxnResult, apply_nothing, apply_txn
 from roost.wire.errors import Err

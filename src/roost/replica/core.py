@@ -33,10 +33,10 @@ from roost.raft import (
     Ready,
     Role,
 )
-from roost.server.config import Member
-from roost.server.membership import plan
-from roost.server.replica import LOST, Pending, ReplicaState, founders_of
-from roost.server.replicalog import Done
+from roost.replica.log import Done
+from roost.replica.member import Member
+from roost.replica.membership import plan
+from roost.replica.state import LOST, Pending, ReplicaState, founders_of
 from roost.tree.txn import Txn
 
 log = logging.getLogger("roost.raftlog")
