@@ -42,6 +42,20 @@ def four_letter(host: str, port: int, cmd: str, timeout: float = 2.0) -> str:
     return b"".join(chunks).decode()
 
 
+def srvr_mode(host: str, port: int, timeout: float = 1.0) -> str:
+    """A server's role from its ``srvr`` answer (``leader``, ``follower``, ``observer``,
+    ``standalone``, ``read-only``): ``down`` when it does not answer, ``none`` when it
+    answers without a Mode (a member not, or no longer, in an ensemble serves nobody)."""
+    try:
+        out = four_letter(host, port, "srvr", timeout)
+    except OSError:
+        return "down"
+    for line in out.splitlines():
+        if line.startswith("Mode: "):
+            return line.removeprefix("Mode: ").strip()
+    return "none"
+
+
 def _toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -78,6 +92,10 @@ class RoostServer:
     @property
     def hosts(self) -> str:
         return f"{self.host}:{self.port}"
+
+    def mode(self) -> str:
+        """The server's role as its srvr says (see `srvr_mode`)."""
+        return srvr_mode(self.host, self.port)
 
     def config(self) -> ServerConfig:
         return ServerConfig(host=self.host, port=self.port, data_dir=self.data_dir).replace(

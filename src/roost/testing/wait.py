@@ -1,0 +1,44 @@
+"""Waiting in tests for something another thread or process brings about: poll a predicate
+until it holds, with a deadline, never a bare sleep.
+
+    leader = wait_until(lambda: ens.leader_index(), 20, what="a leader")
+
+The predicate is called at once, then every ``interval`` seconds; the first truthy value it
+returns is returned. At the deadline `WaitTimeout` says what was awaited and for how long.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+#: seconds allowed when the caller names no timeout
+DEFAULT_TIMEOUT = 10.0
+
+
+class WaitTimeout(AssertionError):
+    """The awaited condition did not hold in time: a test failure. (Deliberately not an
+    OSError, as TimeoutError is: code that catches OSError around a wait must not swallow
+    it.)"""
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = DEFAULT_TIMEOUT,
+               interval: float = 0.05, what: str = "") -> T:
+    """Call ``predicate`` until it returns something truthy and return that; raise
+    `WaitTimeout` naming ``what`` (default: the predicate) once ``timeout`` seconds have
+    passed. The predicate is called once more at the deadline, so a slow machine that wakes
+    late still gets its answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise WaitTimeout(f"timed out after {timeout:g} s waiting for {what or predicate}")
+        time.sleep(max(0.0, min(interval, deadline - time.monotonic())))
+
+
+__all__ = ["DEFAULT_TIMEOUT", "WaitTimeout", "wait_until"]
