@@ -14,6 +14,7 @@ import pytest
 from kazoo.client import KazooClient
 from kazoo.security import make_digest_acl
 
+from roost.testing.wait import wait_until
 from roost.testing.zookeeper import four_letter_word
 
 from .climt import CliMt
@@ -24,13 +25,6 @@ pytestmark = pytest.mark.compat
 
 BASE = "/interop-c"
 NONODE, NOAUTH, NOCHILDRENFOREPHEMERALS, NODEEXISTS, NOTEMPTY = -101, -102, -108, -110, -111
-
-
-def wait_gone(client: KazooClient, path: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while client.exists(path) is not None:
-        assert time.monotonic() < deadline, f"{path} still exists after {timeout} s"
-        time.sleep(0.05)
 
 
 def last_xid(backend: Backend, session: str) -> int:
@@ -99,7 +93,7 @@ def test_scripted_session(backend: Backend, admin: KazooClient, cli_mt: Path) ->
 
         assert cli.quit() == 0
     # quitting closed the session: its ephemeral nodes are gone
-    wait_gone(admin, f"{b}/eph")
+    wait_until(lambda: admin.exists(f"{b}/eph") is None, 15, what=f"{b}/eph to go")
     assert sorted(admin.get_children(b)) == ["node", "secret"]
 
 

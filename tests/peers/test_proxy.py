@@ -7,11 +7,12 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from roost.testing.proxy import TcpProxy
+from roost.testing.wait import wait_until
 
 from .helpers import LOCAL, Member, all_connected, close_all, mesh, poll, run
 
@@ -65,14 +66,6 @@ def proxy(echo: EchoServer) -> Iterator[TcpProxy]:
     p.start()
     yield p
     p.stop()
-
-
-def wait_until(cond: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
 
 
 def connect(port: int) -> socket.socket:
@@ -136,7 +129,7 @@ def test_forwards_both_ways(proxy: TcpProxy, echo: EchoServer) -> None:
         assert recv_exactly(s, 11) == b"hello proxy"
         assert proxy.connections == 1
         assert proxy.bytes_forwarded == {"up": 11, "down": 11}
-    wait_until(lambda: proxy.connections == 0, what="connection gone")
+    wait_until(lambda: proxy.connections == 0, 5, what="connection gone")
 
 
 def test_cut_resets_connections_and_refuses_new_ones_until_heal(
@@ -186,7 +179,7 @@ def test_blackhole_one_direction_only(proxy: TcpProxy, echo: EchoServer) -> None
     with connect(proxy.port) as s:
         proxy.blackhole("down")
         s.sendall(b"up-goes-through")
-        wait_until(lambda: bytes(echo.received) == b"up-goes-through", what="upstream bytes")
+        wait_until(lambda: bytes(echo.received) == b"up-goes-through", 5, what="upstream bytes")
         assert is_silent(s)
     proxy.heal()
     with connect(proxy.port) as s:
@@ -342,7 +335,7 @@ def test_stall_holds_bytes_until_heal_then_delivers_them_in_order(
         assert recv_exactly(s, 14) == b"held-1;held-2;"
         proxy.stall("down")
         s.sendall(b"reply held")
-        wait_until(lambda: bytes(echo.received).endswith(b"reply held"), what="upstream")
+        wait_until(lambda: bytes(echo.received).endswith(b"reply held"), 5, what="upstream")
         assert is_silent(s)
         proxy.heal()
         assert recv_exactly(s, 10) == b"reply held"
