@@ -14,7 +14,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import subprocess as sp
 import sys
@@ -28,18 +27,13 @@ from typing import Any
 from roost.node import serve
 from roost.server import Server, ServerConfig, new_event_loop
 from roost.testing.ports import free_port
+from roost.testing.procs import stop_processes
+from roost.testing.zookeeper import four_letter_word, mode_of
 
 
 def four_letter(host: str, port: int, cmd: str, timeout: float = 2.0) -> str:
-    with socket.create_connection((host, port), timeout=timeout) as s:
-        s.sendall(cmd.encode())
-        chunks = []
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            chunks.append(b)
-    return b"".join(chunks).decode()
+    """`four_letter_word` with a shorter default timeout (a local test server)."""
+    return four_letter_word(host, port, cmd, timeout)
 
 
 def srvr_mode(host: str, port: int, timeout: float = 1.0) -> str:
@@ -50,10 +44,7 @@ def srvr_mode(host: str, port: int, timeout: float = 1.0) -> str:
         out = four_letter(host, port, "srvr", timeout)
     except OSError:
         return "down"
-    for line in out.splitlines():
-        if line.startswith("Mode: "):
-            return line.removeprefix("Mode: ").strip()
-    return "none"
+    return mode_of(out) or "none"
 
 
 def _toml_value(v: Any) -> str:
@@ -194,13 +185,7 @@ class RoostServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.send_signal(signal.SIGTERM)
-                try:
-                    self.process.wait(30)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
+            stop_processes([self.process], grace=30)
             self.process = None
             self._log.close()
         if self._thread is not None and self._loop is not None:
