@@ -4,6 +4,7 @@ deadline (`wait_until`), a server's srvr Mode (`srvr_mode`), stopping started pr
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 from roost.testing.ports import free_port
 from roost.testing.procs import stop_processes
 from roost.testing.server import RoostServer, srvr_mode
-from roost.testing.wait import WaitTimeout, wait_until
+from roost.testing.wait import WaitTimeout, wait_until, wait_until_async
 
 
 def counter(until: int) -> Iterator[int]:
@@ -77,3 +78,21 @@ def test_stop_processes_terms_then_kills() -> None:
         if stubborn.stdout is not None:
             stubborn.stdout.close()
     assert codes == [-signal.SIGTERM, -signal.SIGKILL, 3]
+
+
+def test_wait_until_async_takes_plain_and_awaitable_predicates() -> None:
+    async def main() -> None:
+        calls = counter(3)
+        assert await wait_until_async(lambda: next(calls), 5, interval=0.001) == 3
+        ready = asyncio.Event()
+        asyncio.get_running_loop().call_later(0.05, ready.set)
+
+        async def is_ready() -> bool:
+            return ready.is_set()
+
+        assert await wait_until_async(is_ready, 5) is True
+        with pytest.raises(WaitTimeout, match=r"after 0.2 s waiting for nothing to happen"):
+            await wait_until_async(lambda: asyncio.sleep(0, result=0), 0.2,
+                                   what="nothing to happen")
+
+    asyncio.run(main())
