@@ -149,7 +149,7 @@ def test_the_prompt_after_the_connection_drops_and_comes_back(
     # prints above the prompt, and the prompt says CONNECTED again, as zkCli's does (it
     # said RECONNECTED for good, so a blip while a test ran left no prompt it expected).
     with TcpProxy((server.host, server.port)) as proxy, \
-            shell(f"127.0.0.1:{proxy.port}", tmp_path / "history") as child:
+            shell(proxy.hosts, tmp_path / "history") as child:
         prompt(child, 0)
         proxy.cut()
         child.expect_exact("[state: SUSPENDED]")

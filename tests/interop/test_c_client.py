@@ -14,12 +14,12 @@ import pytest
 from kazoo.client import KazooClient
 from kazoo.security import make_digest_acl
 
+from roost.testing.proxy import TcpProxy
 from roost.testing.wait import wait_until
 from roost.testing.zookeeper import four_letter_word
 
 from .climt import CliMt
 from .conftest import Backend
-from .proxy import TcpProxy
 
 pytestmark = pytest.mark.compat
 
@@ -115,7 +115,7 @@ def test_reconnect_resends_watches(backend: Backend, admin: KazooClient, cli_mt:
         admin.set(f"{b}/node", b"v1")
         admin.create(f"{b}/later")
         admin.delete(f"{b}/doomed")
-        proxy.restore()
+        proxy.heal()
         # on reconnecting, the C client re-sends its watches (SetWatches, xid -8) and the
         # server reports every change it missed
         cli.wait_for(r"^Watcher SESSION_EVENT state = CONNECTED_STATE$", start)
