@@ -122,7 +122,7 @@ def test_client_that_stops_reading_is_bounded_then_disconnected(
                 break  # the server stopped reading from us
         assert srv.server is not None
         for conn in list(srv.server.connections):  # what the server holds for us is bounded
-            queued = conn._out_size
+            queued = conn.proto.out_size
             if conn.transport is not None:
                 queued += conn.transport.get_write_buffer_size()
             assert queued <= hard
