@@ -119,12 +119,13 @@ def dispatch(server: Server, conn: Connection, ev: Request) -> None:
         _sync(server, conn, xid, req)
         return
     handler = READS.get(op)
-    auth = conn.auth
+    proto = conn.proto
+    auth = proto.auth
     if handler is not None:
         linearizable = server.linearizable and op in LINEARIZABLE_READS
         # latency from the arrival of the batch of requests this one came in
-        if not conn.slots and not linearizable:
-            conn.reply(handler(server, conn, xid, req, auth))
+        if not proto.queue.slots and not linearizable:
+            proto.notify(handler(server, conn, xid, req, auth))  # nothing queued ahead
             server.stats.read_seconds[op & 0xFF].observe(time.monotonic() - conn.batch_started)
             return
         hist = server.stats.read_seconds[op & 0xFF]

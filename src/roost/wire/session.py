@@ -83,7 +83,7 @@ class Event:
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FourLetterWord(Event):
     """An admin command (`ruok`, `stat`, ...) instead of a handshake: answer it with
     `send_text`, which closes the connection after it."""
@@ -91,7 +91,7 @@ class FourLetterWord(Event):
     cmd: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Connect(Event):
     """The handshake: decide with `check_connect`, then answer with `connected` or
     `session_expired` (or `refuse`)."""
@@ -99,7 +99,7 @@ class Connect(Event):
     request: ConnectRequest
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Request(Event):
     """A request for the host: xid, opcode, the decoded record and the whole frame body
     (header included)."""
@@ -110,12 +110,12 @@ class Request(Event):
     body: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Ping(Event):
     """A ping (already answered in order): the host only counts it as liveness."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Auth(Event):
     """An auth packet (xid -4): answer with `auth_result`."""
 
@@ -123,7 +123,7 @@ class Auth(Event):
     auth: bytes | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Sasl(Event):
     """One SASL step: answer with `sasl_result`."""
 
@@ -131,14 +131,14 @@ class Sasl(Event):
     token: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CloseSession(Event):
     """closeSession on a read-write connection (a read-only one answers it itself)."""
 
     xid: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Refused(Event):
     """A request the object answered itself with an error (logged and counted by the
     host): a bad body, an unknown opcode, a write on a read-only connection."""
@@ -149,7 +149,7 @@ class Refused(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProtocolViolation(Event):
     """Bytes that are not the protocol: the connection is aborted (no answer)."""
 
@@ -282,7 +282,7 @@ class ClientProtocol:
         self.out_size = 0
         self.peer_backlog = 0
         self._peer_paused = False
-        self.queue = ReplyQueue(self._emit)
+        self.queue = ReplyQueue(self.notify)
         self.reply = self.queue.reply
         self.reply_later = self.queue.reply_later
         self.reserve = self.queue.reserve
@@ -331,6 +331,17 @@ class ClientProtocol:
     def next_event(self) -> Event | None:
         """The next event, or None: nothing complete yet, waiting for the session, paused
         by flow control, or closed."""
+        inbox = self._inbox
+        if (
+            inbox
+            and self.state == OPEN
+            and not self._peer_paused
+            and self.out_size <= self.high_water
+        ):  # the common case: a request on an open connection
+            self.frames_in += 1
+            ev = self._request(inbox.popleft())
+            if ev is not None:
+                return ev
         while True:
             state = self.state
             if state >= CLOSING or state == AWAIT_SESSION:
@@ -418,7 +429,7 @@ class ClientProtocol:
             return
         self.state = OPEN
         self.read_only = read_only
-        self._emit(
+        self.notify(
             encode_frame(
                 ConnectResponse(0, timeout_ms, session_id, passwd, read_only, req.has_read_only)
             )
@@ -430,7 +441,7 @@ class ClientProtocol:
         req = self.connect_request
         if req is None or self.state != AWAIT_SESSION:
             return
-        self._emit(
+        self.notify(
             encode_frame(ConnectResponse(0, 0, 0, INVALID_PASSWD, False, req.has_read_only))
         )
         self.close_after_flush()
@@ -460,16 +471,14 @@ class ClientProtocol:
         self.reply(encode_reply(xid, self.last_zxid(), 0, SetSASLResponse(token)))
 
     # --- output -----------------------------------------------------------------------------
-    def notify(self, frame: bytes) -> None:
-        """A watch notification (or a stream's event): written at once (`ReplyQueue`)."""
-        self._emit(frame)
-
     def send_text(self, text: str) -> None:
         """The answer to a four-letter word; the connection closes after it."""
-        self._emit(text.encode())
+        self.notify(text.encode())
         self.close_after_flush()
 
-    def _emit(self, frame: bytes) -> None:
+    def notify(self, frame: bytes) -> None:
+        """Output that skips the reply queue: a watch notification, a stream's events
+        (`ReplyQueue`), the handshake's answer; the queue's replies come out here too."""
         if self.state == CLOSED:
             return
         out = self._out
