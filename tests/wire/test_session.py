@@ -274,6 +274,10 @@ def test_unknown_opcode_is_unimplemented_then_close() -> None:
     assert isinstance(ev, Refused) and ev.err == Err.UNIMPLEMENTED
     assert decode_reply_header(sent(proto)[0]) == (3, ZXID, Err.UNIMPLEMENTED)
     assert proto.closing and proto.abort_reason is None
+    proto = open_session()
+    proto.receive_data(encode_request(5, Op.NOTIFICATION))  # a server's opcode, not a client's
+    (ev,) = events(proto)
+    assert isinstance(ev, Refused) and ev.err == Err.UNIMPLEMENTED
 
 
 def test_frame_too_large_or_negative_or_headerless_aborts() -> None:

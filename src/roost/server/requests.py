@@ -61,6 +61,7 @@ LINEARIZABLE_READS = frozenset(
     }
 )
 CONFIG_NODE = "/zookeeper/config"
+_SYNC = int(Op.SYNC)  # (a plain int: compared on every request, an enum lookup is not free)
 
 
 def handle_event(server: Server, conn: Connection, ev: Event) -> int:
@@ -115,7 +116,7 @@ def dispatch(server: Server, conn: Connection, ev: Request) -> None:
         return
     log_ = server.log
     assert log_ is not None
-    if op == Op.SYNC and log_.ensemble:
+    if op == _SYNC and log_.ensemble:
         _sync(server, conn, xid, req)
         return
     handler = READS.get(op)

@@ -7,7 +7,7 @@ returns and tells the object what its transport does (`peer_paused`, `peer_buffe
 No socket, clock or event loop here: the server's last zxid is read through a function
 the host hands in, and the host is called back (`on_output`) when output becomes ready.
 
-The rules this object keeps (ZooKeeper's, see the ZooKeeper protocol notes in docs/):
+The rules this object keeps (ZooKeeper's; docs/server.md):
 
 - The first four bytes may be a four-letter word; else the first frame is a
   ConnectRequest, whose trailing readOnly byte is optional (old clients leave it out, and
@@ -70,6 +70,9 @@ WRITE_OPS = frozenset(
         Op.MULTI,
     }
 )
+_PING, _AUTH, _SASL, _MULTI = int(Op.PING), int(Op.AUTH), int(Op.SASL), int(Op.MULTI)
+#: opcodes `next_event` does not hand over as a plain `Request`
+_SPECIAL = frozenset(int(op) for op in WRITE_OPS) | {_PING, _AUTH, _SASL, int(Op.CLOSE_SESSION)}
 #: the password of the "session expired" ConnectResponse
 INVALID_PASSWD = bytes(16)
 
@@ -337,9 +340,18 @@ class ClientProtocol:
             and self.state == OPEN
             and not self._peer_paused
             and self.out_size <= self.high_water
-        ):  # the common case: a request on an open connection
+        ):  # the common case, kept short: a plain request on an open connection
+            body = inbox.popleft()
             self.frames_in += 1
-            ev = self._request(inbox.popleft())
+            ev: Event | None
+            try:
+                xid, op, rec = decode_request(body)
+            except ProtocolError as e:
+                ev = self._undecodable(e)
+            else:
+                if op not in _SPECIAL:
+                    return Request(xid, op, rec, body)
+                ev = self._special(xid, op, rec, body)
             if ev is not None:
                 return ev
         while True:
@@ -371,17 +383,26 @@ class ClientProtocol:
     def _request(self, body: bytes) -> Event | None:
         try:
             xid, op, rec = decode_request(body)
-        except UnknownOpcode as e:
+        except ProtocolError as e:
+            return self._undecodable(e)
+        if op not in _SPECIAL:
+            return Request(xid, op, rec, body)
+        return self._special(xid, op, rec, body)
+
+    def _undecodable(self, e: ProtocolError) -> Event:
+        if isinstance(e, UnknownOpcode):
             self.reply(encode_reply(e.xid, self.last_zxid(), Err.UNIMPLEMENTED))
             self.close_after_flush()
             return Refused(e.xid, e.op, Err.UNIMPLEMENTED, f"unknown opcode {e.op}")
-        except BadRequestBody as e:
+        if isinstance(e, BadRequestBody):
             # like ZooKeeper: MarshallingError for that request, the connection goes on
             self.reply(encode_reply(e.xid, self.last_zxid(), Err.MARSHALLING_ERROR))
             return Refused(e.xid, e.op, Err.MARSHALLING_ERROR, str(e))
-        except ProtocolError as e:
-            return self._abort(ProtocolViolation(f"malformed frame: {e}"))
-        if op == Op.PING:
+        return self._abort(ProtocolViolation(f"malformed frame: {e}"))
+
+    def _special(self, xid: int, op: int, rec: Record, body: bytes) -> Event | None:
+        """A request the object answers or checks itself, or hands over as its own event."""
+        if op == _PING:
             zxid = self.last_zxid
             self.reply_later(lambda: encode_reply(Xid.PING, zxid(), 0))
             return Ping()
@@ -389,23 +410,22 @@ class ClientProtocol:
             if self.read_only:
                 self.reply(encode_reply(xid, self.last_zxid(), Err.NOT_READ_ONLY))
                 return Refused(xid, op, Err.NOT_READ_ONLY, "a write on a read-only connection")
-            if op == Op.MULTI and isinstance(rec, MultiRequest) and rec.is_read:
+            if op == _MULTI and isinstance(rec, MultiRequest) and rec.is_read:
                 self.reply(encode_reply(xid, self.last_zxid(), Err.MARSHALLING_ERROR))
                 return Refused(xid, op, Err.MARSHALLING_ERROR, "a multi of reads sent as a write")
             return Request(xid, op, rec, body)
-        if op == Op.AUTH:
+        if op == _AUTH:
             assert isinstance(rec, AuthPacket)
             return Auth(rec.scheme, rec.auth)
-        if op == Op.SASL:
+        if op == _SASL:
             assert isinstance(rec, GetSASLRequest)
             return Sasl(xid, rec.token or b"")
-        if op == Op.CLOSE_SESSION:
-            if self.read_only:  # a local session: nothing to replicate
-                self.reply(encode_reply(xid, self.last_zxid(), 0))
-                self.close_after_flush()
-                return None
-            return CloseSession(xid)
-        return Request(xid, op, rec, body)
+        # closeSession
+        if self.read_only:  # a local session: nothing to replicate
+            self.reply(encode_reply(xid, self.last_zxid(), 0))
+            self.close_after_flush()
+            return None
+        return CloseSession(xid)
 
     # --- handshake --------------------------------------------------------------------------
     def check_connect(self, last_zxid: int, read_only_server: bool) -> str | None:
