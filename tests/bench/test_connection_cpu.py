@@ -15,5 +15,5 @@ def test_connection_cpu_smoke() -> None:
         capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     figures = dict(re.findall(r"^(\S+)\s+([\d.]+) us CPU/request", proc.stdout, re.M))
-    assert set(figures) == {"get-1k", "exists-missing", "set-100"}
+    assert set(figures) == {"get-1k", "exists-missing", "set-100", "get-1k-single"}
     assert all(float(v) > 0 for v in figures.values())

@@ -128,6 +128,14 @@ def test_client_that_stops_reading_is_bounded_then_disconnected(
             assert queued <= hard
         assert zk.get("/big")[0][:1] == b"x"  # others are still served
 
+        # the client goes on reading nothing: within a few session timeouts the server
+        # drops it (read from the server's side: reading the socket here would unstall it)
+        def ours_closed() -> bool:
+            return all(c.closed for c in list(srv.server.connections) if c.port == client_port)
+
+        client_port = sock.getsockname()[1]
+        wait_for(ours_closed, what="the server to close the stalled connection")
+
         def dropped() -> bool:
             try:
                 while True:

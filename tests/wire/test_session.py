@@ -24,7 +24,11 @@ from roost.wire.records import (
     SetDataRequest,
 )
 from roost.wire.session import (
+    ABORT,
+    CLOSE,
     INVALID_PASSWD,
+    PROCESS,
+    WAIT,
     Auth,
     ClientProtocol,
     CloseSession,
@@ -182,7 +186,7 @@ def test_four_letter_word() -> None:
     (ev,) = events(proto)
     assert ev == FourLetterWord("ruok")
     proto.send_text("imok")
-    assert proto.drain() == [b"imok"] and proto.closing
+    assert proto.drain() == [b"imok"] and proto.closing and proto.peer_buffered(0) == CLOSE
 
 
 def test_a_word_not_known_is_read_as_a_frame_length() -> None:
@@ -371,7 +375,7 @@ def test_output_past_high_water_pauses_input_until_drained() -> None:
         proto.reply(encode_reply(ev.xid, ZXID, 0) + bytes(60))  # 80-byte replies
     assert got == [1, 2] and proto.paused and proto.pending
     proto.drain()
-    assert not proto.paused
+    assert not proto.paused and proto.peer_buffered(0) == PROCESS
     assert [e.xid for e in events_answering(proto)] == [3, 4]
     proto.peer_paused(True)  # the transport's own buffer is full
     assert proto.next_event() is None
@@ -393,7 +397,7 @@ def test_peer_that_stops_reading_is_disconnected_past_the_hard_limit() -> None:
     proto = open_session(high_water=100, hard_limit=1000)
     proto.notify(bytes(600))
     proto.drain()
-    proto.peer_buffered(600)  # written but unread
+    assert proto.peer_buffered(600) == WAIT  # written but unread
     assert proto.abort_reason is None
     proto.notify(bytes(500))
     assert proto.abort_reason is not None and "does not read" in proto.abort_reason
@@ -402,7 +406,7 @@ def test_peer_that_stops_reading_is_disconnected_past_the_hard_limit() -> None:
 
 def test_unread_transport_alone_over_the_limit_disconnects() -> None:
     proto = open_session(hard_limit=1000)
-    proto.peer_buffered(1001)
+    assert proto.peer_buffered(1001) == ABORT
     assert proto.abort_reason is not None
 
 

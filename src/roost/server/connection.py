@@ -23,7 +23,16 @@ from roost.tree.acl import check_acl
 from roost.wire.opcodes import KeeperState, Perm
 from roost.wire.protocol import encode_event
 from roost.wire.records import ACL, Id
-from roost.wire.session import ClientProtocol, ProtocolViolation, Request, Slot, Thunk
+from roost.wire.session import (
+    ABORT,
+    PROCESS,
+    WAIT,
+    ClientProtocol,
+    ProtocolViolation,
+    Request,
+    Slot,
+    Thunk,
+)
 
 if TYPE_CHECKING:
     from roost.server.core import Server
@@ -174,7 +183,7 @@ class Connection(asyncio.Protocol):
             server.touch(self.session_id)  # once per batch of requests, not per request
         if self.closed or self.transport is None:
             return
-        if proto.pending and proto.paused:
+        if proto.paused and proto.pending:
             if not self._reading_paused:
                 self._reading_paused = True
                 self.transport.pause_reading()
@@ -206,14 +215,16 @@ class Connection(asyncio.Protocol):
         if out:
             self.server.packets_sent += len(out)
             tr.write(out[0] if len(out) == 1 else b"".join(out))
-        proto.peer_buffered(tr.get_write_buffer_size())
-        if proto.abort_reason is not None:
+        then = proto.peer_buffered(tr.get_write_buffer_size())
+        if then == WAIT:
+            return
+        if then == ABORT:
             log.warning(
                 "closing connection from %s:%d: %s", self.ip, self.port, proto.abort_reason
             )
             self.abort()
             return
-        if proto.pending and not proto.paused:
+        if then == PROCESS:  # requests held back by flow control
             self._process()
         if proto.closing and not self.closed:
             self.closed = True

@@ -250,6 +250,8 @@ def connect_refusal(req: ConnectRequest, last_zxid: int, read_only_server: bool)
 
 # --- the connection ---------------------------------------------------------------------------
 PROBE, CONNECT, AWAIT_SESSION, OPEN, CLOSING, CLOSED = range(6)
+#: what `peer_buffered` tells the host to do after a write
+WAIT, PROCESS, CLOSE, ABORT = range(4)
 
 
 class ClientProtocol:
@@ -335,9 +337,11 @@ class ClientProtocol:
         """The next event, or None: nothing complete yet, waiting for the session, paused
         by flow control, or closed."""
         inbox = self._inbox
-        if (
-            inbox
-            and self.state == OPEN
+        if not inbox:
+            if self._violation is None and self._word is None:
+                return None  # nothing to hand out (the other common case)
+        elif (
+            self.state == OPEN
             and not self._peer_paused
             and self.out_size <= self.high_water
         ):  # the common case, kept short: a plain request on an open connection
@@ -524,11 +528,23 @@ class ClientProtocol:
         """The transport's buffer went above (True) or back below (False) its high mark."""
         self._peer_paused = paused
 
-    def peer_buffered(self, nbytes: int) -> None:
-        """How many written bytes the transport still holds (the peer has not read)."""
+    def peer_buffered(self, nbytes: int) -> int:
+        """How many written bytes the transport still holds (the peer has not read); called
+        after each write. Returns what the host does next: ABORT (past the hard limit, or
+        aborted before), CLOSE (close once written), PROCESS (requests held back by flow
+        control can be taken now) or WAIT."""
         self.peer_backlog = nbytes
-        if self.state != CLOSED and self.out_size + nbytes > self.hard_limit:
+        state = self.state
+        if state == CLOSED:
+            return ABORT
+        if self.out_size + nbytes > self.hard_limit:
             self._overflow()
+            return ABORT
+        if state == CLOSING:
+            return CLOSE
+        if self._inbox and not self._peer_paused and self.out_size <= self.high_water:
+            return PROCESS
+        return WAIT
 
     def _overflow(self) -> None:
         queued = self.out_size + self.peer_backlog
