@@ -126,7 +126,7 @@ def test_client_that_stops_reading_is_bounded_then_disconnected(
             return all(c.closed for c in list(srv.server.connections) if c.port == client_port)
 
         client_port = sock.getsockname()[1]
-        wait_for(ours_closed, what="the server to close the stalled connection")
+        wait_until(ours_closed, what="the server to close the stalled connection")
 
         def dropped() -> bool:
             try:
