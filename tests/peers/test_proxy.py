@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from roost.testing.ports import free_port
 from roost.testing.proxy import TcpProxy
 
 from .helpers import LOCAL, Member, all_connected, close_all, mesh, poll, run
@@ -22,8 +23,8 @@ class EchoServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self) -> None:
-        super().__init__((LOCAL, 0), _EchoHandler)
+    def __init__(self, port: int = 0) -> None:
+        super().__init__((LOCAL, port), _EchoHandler)
         self.received = bytearray()
         self.accepted = 0
         self.lock = threading.Lock()
@@ -63,6 +64,10 @@ def echo() -> Iterator[EchoServer]:
 def proxy(echo: EchoServer) -> Iterator[TcpProxy]:
     p = TcpProxy(listen_port=0, target=(LOCAL, echo.port))
     p.start()
+    # the proxy listens once a probe got through to the target: count from here on
+    wait_until(lambda: echo.accepted == 1, what="the proxy's probe")
+    with echo.lock:
+        echo.accepted = 0
     yield p
     p.stop()
 
@@ -239,6 +244,47 @@ def test_bad_direction_and_stop(echo: EchoServer) -> None:
     s.close()
     with pytest.raises(OSError):
         connect(port).close()
+
+
+def test_refuses_connections_until_the_target_accepts_them() -> None:
+    """A host whose server is not listening refuses a connect; the proxy standing for it
+    must too (accepting and then closing made ZooKeeper's followers drop back to the
+    election), and must let clients in once the target listens, and refuse again once
+    the target is gone."""
+    target = free_port()
+    p = TcpProxy(target=(LOCAL, target)).start()
+    try:
+        with pytest.raises(ConnectionRefusedError):
+            connect(p.port).close()
+        assert not p.listening
+        assert p.accepted == 0
+        late = EchoServer(target)  # the target starts late
+        thread = threading.Thread(target=late.serve_forever, args=(0.05,), daemon=True)
+        thread.start()
+        try:
+            wait_until(lambda: p.listening, what="the proxy to listen")
+            with connect(p.port) as s:
+                s.sendall(b"through")
+                assert recv_exactly(s, 7) == b"through"
+        finally:
+            late.shutdown()
+            late.server_close()
+            thread.join(5)
+        # the target is gone: at most one connection gets in (and is reset, as the
+        # target reset the proxy's), then connects are refused again
+        outcomes = []
+        for _ in range(3):
+            try:
+                s = connect(p.port)
+            except ConnectionRefusedError:
+                outcomes.append("refused")
+                continue
+            with s:
+                outcomes.append("reset" if is_closed(s) else "open")
+            wait_until(lambda: not p.listening, what="the proxy to stop listening")
+        assert outcomes in (["refused"] * 3, ["reset", "refused", "refused"]), outcomes
+    finally:
+        p.stop()
 
 
 # -- the peer transport through proxies ------------------------------------------------------
