@@ -279,12 +279,38 @@ def test_refuses_connections_until_the_target_accepts_them() -> None:
             except ConnectionRefusedError:
                 outcomes.append("refused")
                 continue
+            except ConnectionResetError:  # reset before connect() returned
+                outcomes.append("reset")
+                wait_until(lambda: not p.listening, what="the proxy to stop listening")
+                continue
             with s:
                 outcomes.append("reset" if is_closed(s) else "open")
             wait_until(lambda: not p.listening, what="the proxy to stop listening")
         assert outcomes in (["refused"] * 3, ["reset", "refused", "refused"]), outcomes
     finally:
         p.stop()
+
+
+def test_stops_listening_when_the_target_closes_and_stops_listening() -> None:
+    """A ZooKeeper leader that steps down closes its followers' connections and its quorum
+    port: the next follower must be refused, not accepted and reset."""
+    listener = socket.create_server((LOCAL, 0))
+    p = TcpProxy(target=(LOCAL, listener.getsockname()[1])).start()
+    try:
+        listener.accept()[0].close()  # the start-up probe
+        with connect(p.port) as c:
+            upstream, _ = listener.accept()
+            c.sendall(b"x")
+            assert upstream.recv(1) == b"x"
+            listener.close()  # the target stops listening, then ends the connection
+            upstream.close()
+            assert is_closed(c)
+        wait_until(lambda: not p.listening, what="the proxy to stop listening")
+        with pytest.raises(ConnectionRefusedError):
+            connect(p.port).close()
+    finally:
+        p.stop()
+        listener.close()
 
 
 # -- the peer transport through proxies ------------------------------------------------------

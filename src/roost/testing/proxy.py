@@ -6,7 +6,8 @@ accepts a connection (probed every ``PROBE`` seconds) the proxy's port is bound 
 listening, so a client's connect is refused rather than accepted and then closed (a client
 that believes it got through, as ZooKeeper's quorum peers do, would act on it). Each client
 connection is forwarded once the target accepted its own; if the target refuses, the client
-is reset and the proxy stops listening until a probe gets through again.
+is reset and the proxy stops listening until a probe gets through again. When the target
+ends a forwarded connection, a probe checks that it still listens.
 It runs its own asyncio loop in a background thread, so its methods can be called from plain
 synchronous tests and from coroutines running in another loop alike (each call blocks until the
 proxy has applied it, which takes a few milliseconds).
@@ -120,6 +121,7 @@ class TcpProxy:
         #: holds the port while the proxy is not listening (bound, never listening)
         self._hold: socket.socket | None = None
         self._prober: asyncio.Task[None] | None = None
+        self._checker: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -289,16 +291,26 @@ class TcpProxy:
         if self._server is None:
             await self._open()
 
+    def _check_target(self) -> None:
+        if self._server is None or (self._checker is not None and not self._checker.done()):
+            return
+
+        async def check() -> None:
+            if not await self._probe():
+                self._target_refused()
+        self._checker = asyncio.get_running_loop().create_task(check())
+
     def _target_refused(self) -> None:
         """The target refused a forwarded connection: refuse clients until it is back."""
         self._close_listener()
         self._probe_until_up()
 
     async def _shutdown(self) -> None:
-        if self._prober is not None:
-            self._prober.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._prober
+        for task in (self._prober, self._checker):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._close_listener()
         if self._hold is not None:
             self._hold.close()
@@ -394,7 +406,11 @@ class TcpProxy:
             loop.create_task(self._pump(conn, "down", up_reader, writer)),
         ]
         # When either side ends, tear the whole connection down.
-        await asyncio.wait(conn.tasks, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(conn.tasks, return_when=asyncio.FIRST_COMPLETED)
+        if conn.tasks[1] in done and not self._cut:
+            # the target ended it: perhaps it stopped listening too (a ZooKeeper leader's
+            # quorum port closes when it steps down); if so, stop listening at once
+            self._check_target()
 
     async def _pump(
         self, conn: _Conn, direction: str, src: asyncio.StreamReader, dst: asyncio.StreamWriter
