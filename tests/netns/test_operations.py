@@ -157,6 +157,7 @@ def test_sasl_clients_on_another_host(ops: Ops) -> None:
     plain.start(timeout=30)
     try:
         bob.create("/bobs", b"private", acl=[make_acl("sasl", "bob", all=True)])
+        plain.sync("/bobs")  # it may be connected to another member
         with pytest.raises(NoAuthError):
             plain.get("/bobs")
         for i in range(3):  # through each member alone
