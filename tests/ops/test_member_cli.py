@@ -155,7 +155,7 @@ def test_cluster_status_shows_a_member_whose_storage_failed(
                 monkeypatch.setenv("ROOST_TEST_FSYNC_EIO_AFTER", "1")
             servers.append(RoostServer(data_dir=tmp_path / f"m{m.id}", port=m.client_port,
                                        server_id=m.id, members=tuple(members), raft_tick_ms=20,
-                                       subprocess=True, **COMMON).start())
+                                       **COMMON).start())
             monkeypatch.delenv("ROOST_TEST_FSYNC_EIO_AFTER", raising=False)
         zk = KazooClient(hosts=f"{servers[0].hosts},{servers[1].hosts}")
         zk.start(timeout=30)
