@@ -33,10 +33,12 @@ from roost.testing.netensemble import (
     member_host,
 )
 from roost.testing.netns import NetBed, unavailable
-from roost.testing.server import four_letter
+from roost.testing.procs import stop_processes as stop
+from roost.testing.server import four_letter, srvr_mode
+from roost.testing.wait import wait_until
 from roost.testing.zookeeper import SUPER_AUTH, SUPER_DIGEST
 
-from .conftest import ROOST, cli, mode, stop, wait_for
+from .conftest import ROOST, cli
 
 HTTP_PORT = 8500
 #: every member's [server] settings, and its [http] table (the members' tables follow)
@@ -79,8 +81,8 @@ class Ops:
             self.extra[sid] = self.bed.popen(
                 member_host(sid - 1), [*ROOST, "serve", "--no-http", "--config", str(cfg)],
                 stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
-        wait_for(lambda: mode(member_addr(sid - 1), CLIENT_PORT) != "down",
-                 what=f"member {sid} to answer")
+        wait_until(lambda: srvr_mode(member_addr(sid - 1), CLIENT_PORT) != "down", 60,
+                   what=f"member {sid} to answer")
 
     def log(self, sid: int) -> str:
         with contextlib.suppress(OSError):
@@ -195,7 +197,7 @@ def test_member_added_on_a_new_host_after_the_leader_compacted(ops: Ops) -> None
                     ops.ens.four_letter(leader, "mntr").splitlines() if "\t" in line)
         return int(rows.get("zk_raft_snapshot_index", "0")) >= 40
 
-    wait_for(compacted, what="the leader to snapshot and compact its log")
+    wait_until(compacted, 30, what="the leader to snapshot and compact its log")
     ops.start_joiner(4, ops.work / "data4")
     res = cli(ops.bed, "member", "add", "4", "--host", member_addr(3), "--client-port",
               str(CLIENT_PORT), "--peer-port", str(PEER_PORT), "--server", ops.hosts(),
@@ -286,8 +288,8 @@ def test_backup_through_a_member_restored_on_another_host(ops: Ops) -> None:
                                     "--port", str(CLIENT_PORT)],
                              stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
     try:
-        wait_for(lambda: mode(member_addr(2), CLIENT_PORT) == "standalone",
-                 what="the restored server")
+        wait_until(lambda: srvr_mode(member_addr(2), CLIENT_PORT) == "standalone", 60,
+                   what="the restored server")
         zk = KazooClient(hosts=f"{member_addr(2)}:{CLIENT_PORT}")
         zk.start(timeout=30)
         try:

@@ -238,7 +238,8 @@ def test_a_ca_taken_out_of_tls_ca_is_refused_after_a_reload(
             zk.create("/partner", b"before")
             bundle.write_bytes(ca.pem.read_bytes())  # the second CA is taken out
             srv.event_loop.call_soon_threadsafe(srv.reload_tls)
-            wait_for(lambda: srv.tls is not None and not srv.tls.changed(), what="the reload")
+            wait_until(lambda: srv.tls is not None and not srv.tls.changed(), 30,
+                       what="the reload")
             assert tls_ruok(port, ca, partner) == ""  # new handshakes: refused
             assert tls_ruok(port, ca, client) == "imok"  # the remaining CA's clients: in
             # the open connection keeps the context it was made with (docs/operations.md)

@@ -17,10 +17,9 @@ from kazoo.client import KazooClient
 
 from roost.member import Step, follow, joining_step, leaving_step
 from roost.replica.member import Member
-from roost.testing.server import RoostServer, four_letter, free_port
+from roost.testing.server import RoostServer, four_letter, free_port, srvr_mode
+from roost.testing.wait import wait_until
 from roost.testing.zookeeper import SUPER_AUTH, SUPER_DIGEST
-
-from .helpers import mode, wait_for
 
 COMMON: dict[str, Any] = {"peer_secret": "s", "super_digest": SUPER_DIGEST}
 
@@ -54,8 +53,8 @@ def ensemble(tmp_path: Path, n: int, extra: int = 0, **overrides: Any) -> Iterat
     try:
         for s in servers:
             s.start()
-        wait_for(lambda: any(mode(s.host, s.port) == "leader" for s in servers),
-                 what="a leader")
+        wait_until(lambda: any(srvr_mode(s.host, s.port) == "leader" for s in servers), 30,
+                   what="a leader")
         yield members, servers
     finally:
         for s in servers:
@@ -115,7 +114,7 @@ def test_member_add_reports_progress_and_cluster_status_shows_a_joiner(
 def test_removing_two_members_in_one_change_and_cluster_status_shows_them(
         tmp_path: Path) -> None:
     with ensemble(tmp_path, 5) as (_members, servers):
-        lead = next(i for i, s in enumerate(servers) if mode(s.host, s.port) == "leader")
+        lead = next(i for i, s in enumerate(servers) if srvr_mode(s.host, s.port) == "leader")
         # the leader and another member leave together
         gone = sorted({lead, (lead + 1) % 5})
         rest = [s for i, s in enumerate(servers) if i not in gone]
@@ -128,9 +127,9 @@ def test_removing_two_members_in_one_change_and_cluster_status_shows_them(
             assert f"server.{sid}=" not in res.stdout
         for s in rest:  # raft's configuration lost both, one at a time
             assert s.server is not None and s.server.log is not None
-            wait_for(lambda s=s: s.server.log.node.conf_state.voters  # type: ignore[union-attr]
-                     == frozenset(i + 1 for i in range(5) if i not in gone),
-                     what="raft's voters without the removed members")
+            wait_until(lambda s=s: s.server.log.node.conf_state.voters  # type: ignore[union-attr]
+                       == frozenset(i + 1 for i in range(5) if i not in gone), 30,
+                       what="raft's voters without the removed members")
         modes = status_modes(servers)
         for i in gone:
             assert modes[i] == "not serving: removed from the ensemble", modes
@@ -168,8 +167,8 @@ def test_cluster_status_shows_a_member_whose_storage_failed(
         finally:
             zk.stop()
             zk.close()
-        wait_for(lambda: status_modes(servers)[2].startswith("not serving: storage failed"),
-                 what="member 3 fenced")
+        wait_until(lambda: status_modes(servers)[2].startswith("not serving: storage failed"),
+                   30, what="member 3 fenced")
         modes = status_modes(servers)
         assert "fsync failed" in modes[2], modes
         assert sorted(modes[:2]) == ["follower", "leader"]
