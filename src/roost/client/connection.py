@@ -220,6 +220,8 @@ class Connection:
         self.negotiated_timeout = 0.0
         self.last_zxid = 0
         self.lease_deadline = 0.0
+        #: send time of the request behind `lease_deadline` (its deadline less the timeout)
+        self.lease_start = 0.0
         self.server: tuple[str, int] | None = None
         self._passwd = bytes(16)
         self._auth: list[tuple[str, bytes]] = []
@@ -408,7 +410,7 @@ class Connection:
         self.session_id = resp.sessionId
         self._passwd = resp.passwd
         self.negotiated_timeout = resp.timeOut / 1000.0
-        self.lease_deadline = sent_at + self.negotiated_timeout
+        self._lease_from(sent_at)
         self._proto = proto
         self._last_send = self._last_recv = loop.time()
         for scheme, cred in list(self._auth):
@@ -466,12 +468,27 @@ class Connection:
             log.info("roost client: suspended for longer than the session timeout: LOST")
             self._expire()
 
+    def _lease_from(self, sent_at: float) -> None:
+        """The server answered a request sent at `sent_at`: the session lives until then
+        plus the session timeout."""
+        self.lease_start = sent_at
+        self.lease_deadline = sent_at + self.negotiated_timeout
+
+    def lease_remaining(self, now: float) -> float:
+        """Seconds from `now` until `lease_deadline` (negative once it has passed, and with
+        no session). Counted as the timeout less the time since `lease_start`, which never
+        exceeds the timeout: ``lease_deadline - now`` came out one rounding step above it when
+        no time had passed on the loop's clock (uvloop's counts whole milliseconds)."""
+        if not self.lease_deadline:
+            return -now
+        return self.negotiated_timeout - (now - self.lease_start)
+
     def _expire(self) -> None:
         """The session is gone: forget it and tell every watcher."""
         self._cancel_lost_timer()
         self.session_id = 0
         self._passwd = bytes(16)
-        self.lease_deadline = 0.0
+        self.lease_deadline = self.lease_start = 0.0
         self._set_state(ClientState.LOST)
         for path, cb in self.watches.clear():
             self.dispatcher.submit(cb, WatchedEvent(EventType.NONE, KeeperState.EXPIRED, path))
@@ -639,7 +656,8 @@ class Connection:
             head = queue[0].xid if queue else None
             raise ProtocolError(f"reply xid {xid} does not match the oldest request ({head})")
         p = queue.popleft()
-        self.lease_deadline = max(self.lease_deadline, p.sent_at + self.negotiated_timeout)
+        if p.sent_at > self.lease_start:
+            self._lease_from(p.sent_at)
         if p.op == Op.WATCH_HISTORY and p.future is None:
             self.history.on_open_reply(p.xid, err, zxid, body)
             return
