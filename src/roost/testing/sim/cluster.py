@@ -49,7 +49,7 @@ from roost.wire.opcodes import Op
 from roost.wire.records import ACL, CreateRequest, Id
 
 from .chaos import Chaos
-from .checker import Checker, Durable, InvariantViolation
+from .checker import Checker, InvariantViolation
 from .clients import SimSessions
 from .disk import DiskFaults, SimDisk
 from .events import (
@@ -82,8 +82,9 @@ HOST_BUGS = frozenset({"ack_before_fsync", "lost_fsync_error", "resend_expiry"})
 #: per write and per fsync, in runs with disk faults (half the runs; all with
 #: lost_fsync_error, whose fault is a failed fsync)
 DISK_FAULT_RATE = 0.002
-#: compare the members' trees (a full digest) after a batch ending at a multiple of this
-TREE_CHECK_EVERY = 32
+#: compare the members' trees (a full digest, O(tree)) after a batch ending at a multiple
+#: of this, and every member's at the end of the run
+TREE_CHECK_EVERY = 128
 #: after a client's txn, its member sends all its pending ones again (as when its link to
 #: the leader comes back) with this probability
 RESEND = 0.15
@@ -292,10 +293,6 @@ class SimCluster:
         self.log(f"node {sn.id} drops its peers (removed)")
         sn.dropped = True
 
-    def durable(self, sn: SimNode) -> Durable:
-        st = sn.storage.durable  # what a crash would keep
-        return Durable(st.hard_state, st.last_index(), st.snapshot().meta.index)
-
     # ------------------------------------------------------------------ the host loop
     def process(self, sn: SimNode) -> None:
         """Drive one node's core the way the server's host does: ready, persist, advance,
@@ -394,15 +391,11 @@ class SimCluster:
             self.checker.on_role(sn.id, raft)
         if raft.log.committed > sn.commit_seen:
             lo, sn.commit_seen = sn.commit_seen, raft.log.committed
-            before = len(self.checker.committed)
             self.checker.on_commit(sn.id, raft, lo, raft.log.committed)
-            if len(self.checker.committed) != before:
-                self._check_leaders()
-
-    def _check_leaders(self) -> None:
-        for other in self.nodes.values():
-            if other.node is not None and other.node.role is Role.LEADER:
-                self.checker.check_leader_complete(other.id, other.node.raft)
+            if self.checker.fresh:
+                self.checker.check_new_commits(
+                    [(o.id, o.node.raft) for o in self.nodes.values()
+                     if o.node is not None and o.node.role is Role.LEADER])
 
     def _maybe_compact(self, sn: SimNode, node: RaftNode) -> None:
         every = self.profile.compact_every
@@ -424,7 +417,7 @@ class SimCluster:
     def send(self, sn: SimNode, m: Message) -> None:
         if sn.dropped:
             return
-        self.checker.on_send(sn.id, m, self.durable(sn))
+        self.checker.on_send(sn.id, m, sn.storage.durable)
         self.stats.messages += 1
         for d in self.net.delays(m.frm, m.to):
             self.schedule(d, DELIVER, m)
@@ -481,6 +474,9 @@ class SimCluster:
                 c.liveness_failure()
         if self.done:
             self.check_acked()
+            for sn in self.nodes.values():
+                if sn.replica is not None and sn.node is not None:
+                    self._check_tree(sn)
         self.stats.acked = len(self.acked)
         self.stats.sessions = len(self.clients.by_sid)
         self.stats.expired = self.clients.expired
