@@ -1,6 +1,9 @@
 """Deterministic cluster simulation: many seeds per cluster size, and planted bugs.
 
-Seeds per size: env RAFT_SEEDS (default 500). A failing seed prints its replay command.
+Seeds per size: env RAFT_SEEDS (default 350, one epoch each, about 1.5 simulated seconds)
+and RAFT_LONG_SEEDS (default 1, one simulated minute each: epochs of faults, healing and
+calm). The budget keeps this file within about three minutes of CPU on a loaded 2-core
+machine (docs/benchmarks.md). A failing seed prints its replay command.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import pytest
 
 from roost.testing.sim import SimFailure, run_seed
 
-SEEDS = int(os.environ.get("RAFT_SEEDS", "500"))
+SEEDS = int(os.environ.get("RAFT_SEEDS", "350"))
+LONG_SEEDS = int(os.environ.get("RAFT_LONG_SEEDS", "1"))
 SIZES = (3, 5, 7)
 BUG_BUDGET = 60  # seeds per cluster size within which each planted bug must be caught
 BUGS = ("count_old_votes", "commit_old_term", "skip_up_to_date", "ack_before_persist",
@@ -29,6 +33,19 @@ def test_seed(nodes: int, seed: int) -> None:
         pytest.fail(f"{exc}\nor: python -m pytest {__file__} -k 'n{nodes} and seed_{seed}'",
                     pytrace=False)
     assert stats.liveness_ms > 0  # the liveness phase ended with a committed probe
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("seed", range(LONG_SEEDS), ids=lambda s: f"seed_{s}")
+@pytest.mark.parametrize("nodes", SIZES, ids=lambda n: f"n{n}")
+def test_long_seed(nodes: int, seed: int) -> None:
+    """A simulated minute: one epoch after another, each with its liveness phase."""
+    try:
+        stats = run_seed(nodes, seed, minutes=1)
+    except SimFailure as exc:
+        pytest.fail(str(exc), pytrace=False)
+    assert stats.elapsed_ms >= 60000
+    assert stats.epochs >= 3
 
 
 @pytest.mark.sim

@@ -198,10 +198,13 @@ class ReplicaCore:
         ):
             self.touched.clear()
         timeout = self.config.request_timeout_s
-        for ctx, (_then, on_timeout, since) in list(self.reads.items()):
-            if now - since > timeout:
-                del self.reads[ctx]
-                on_timeout()
+        if self.reads:
+            for ctx, (_then, on_timeout, since) in list(self.reads.items()):
+                if now - since > timeout:
+                    del self.reads[ctx]
+                    on_timeout()
+        if not self.state.pending:
+            return
         for p in self.state.expire(now, timeout):
             if p.done is not None:  # outcome unknown: the client sees ConnectionLoss
                 p.done(0, LOST)

@@ -159,6 +159,8 @@ class Chaos:
     def on_phase(self, _: Any) -> None:
         c = self.c
         c.healed_at = c.now
+        c.probing = True
+        self.probe = None
         c.net.heal()
         self.partitioned = False
         f = c.net.faults
@@ -195,8 +197,8 @@ class Chaos:
             sn = c.nodes.get(nid)
             if sn is None or sn.node is None or sn.sm_index < idx:
                 return
-        c.stats.liveness_ms = c.now - c.healed_at
-        c.done = True
+        c.stats.liveness_ms = max(c.stats.liveness_ms, c.now - c.healed_at)
+        c.epoch_done()
 
     def liveness_failure(self) -> None:
         c = self.c

@@ -63,6 +63,7 @@ from .events import (
     PROPOSE,
     READ,
     RESTART,
+    STORM,
     TICK,
 )
 from .members import SIM_MEMBERS
@@ -83,16 +84,19 @@ HOST_BUGS = frozenset({"ack_before_fsync", "lost_fsync_error", "resend_expiry"})
 #: lost_fsync_error, whose fault is a failed fsync)
 DISK_FAULT_RATE = 0.002
 #: compare the members' trees (a full digest, O(tree)) after a batch ending at a multiple
-#: of this, and every member's at the end of the run
-TREE_CHECK_EVERY = 128
+#: of this, and every member's at the end of each epoch (the hash chain of applied entries
+#: is compared at every apply)
+TREE_CHECK_EVERY = 512
 #: after a client's txn, its member sends all its pending ones again (as when its link to
 #: the leader comes back) with this probability
 RESEND = 0.15
 _OPEN = [ACL(31, Id("world", "anyone"))]
 
 
-def replay_command(nodes: int, seed: int, bugs: frozenset[str]) -> str:
+def replay_command(nodes: int, seed: int, bugs: frozenset[str], minutes: float = 0) -> str:
     cmd = f"python -m roost.testing.sim --nodes {nodes} --seed {seed}"
+    if minutes:
+        cmd += f" --minutes {minutes:g}"
     return cmd + "".join(f" --bug {b}" for b in sorted(bugs))
 
 
@@ -120,6 +124,7 @@ class SimStats:
     acked: int = 0  # creates whose client got a reply (all checked durable at the end)
     sessions: int = 0  # sessions created by the simulated clients
     expired: int = 0  # of which expired
+    epochs: int = 0  # storm, heal and calm rounds (one unless the run is long)
 
 
 @dataclass
@@ -150,9 +155,16 @@ def _digest(prev: bytes, e: Entry) -> bytes:
 
 
 class SimCluster:
+    """One run. `minutes`: its simulated length; 0 for one epoch (a storm of faults, then
+    the liveness phase), else epochs follow each other, each liveness phase followed by a
+    calm stretch (no faults, no new proposals; the clients keep their sessions), until
+    that much simulated time has passed."""
+
     def __init__(self, nodes: int, seed: int, bugs: frozenset[str] = frozenset(),
-                 trace: bool = False) -> None:
+                 trace: bool = False, minutes: float = 0) -> None:
         self.n = nodes
+        self.minutes = minutes
+        self.end_ms = int(minutes * 60000)
         self.seed = seed
         self.bugs = bugs
         self.rng = random.Random(seed)
@@ -167,7 +179,10 @@ class SimCluster:
         self._events: list[tuple[int, int, int, Any]] = []
         self.nodes: dict[int, SimNode] = {}
         self.next_id = nodes + 1
+        #: when the faults of this epoch were healed (-1: a storm is on)
         self.healed_at = -1
+        #: in a liveness phase (a leader must get a fresh proposal applied in time)
+        self.probing = False
         self.probe: tuple[int, int, bytes] | None = None  # (leader, index, data)
         self.done = False
         self._proposal_seq = 0
@@ -182,6 +197,7 @@ class SimCluster:
         faulty = "lost_fsync_error" in bugs or self.disk_rng.random() < 0.5
         rate = DISK_FAULT_RATE if faulty else 0.0
         self.disk_faults = DiskFaults(rate, rate)
+        self.disk_fault_rate = rate
         #: created paths whose client got its reply -> the zxid the reply named
         self.acked: dict[str, int] = {}
         conf = ConfState(frozenset(range(1, nodes + 1)))
@@ -405,6 +421,10 @@ class SimCluster:
         if sn.sm_index != node.applied:
             return
         assert sn.replica is not None
+        # an image costs O(tree): at least 1/16 of the tree's size in entries between two
+        # (the tree only grows, and a long run would spend its time encoding images)
+        if sn.sm_index - st.snapshot().meta.index < len(sn.replica.tree.nodes) >> 4:
+            return
         data: bytes = msgpack.packb([sn.sm_index, sn.sm_digest, sn.replica.image()])
         try:
             st.create_snapshot(sn.sm_index, node.conf_state, data)
@@ -449,7 +469,44 @@ class SimCluster:
 
     # ------------------------------------------------------------------ events
     def run(self) -> SimStats:
+        self.storm()
+        self.clients.start(CLIENT)
+        c = self.chaos
+        handlers: dict[int, Callable[[Any], None]] = {
+            TICK: self._on_tick, DELIVER: self._on_deliver, FAULT: c.on_fault,
+            PROPOSE: self._on_propose, READ: self._on_read, MEMBER: c.on_member,
+            RESTART: c.on_restart, HEAL: c.on_heal, CRASH_NOW: c.on_crash_now,
+            PHASE: c.on_phase, CLIENT: self.clients.on_event, STORM: lambda _: self.storm(),
+        }
+        events = self._events
+        pop = heapq.heappop
+        stats = self.stats
+        while events and not self.done:
+            t, _, kind, arg = pop(events)
+            self.now = t
+            stats.events += 1
+            handlers[kind](arg)
+            if self.probing and t - self.healed_at > LIVENESS_BOUND_MS:
+                c.liveness_failure()
+        if self.done:
+            self.check_acked()
+        self.stats.acked = len(self.acked)
+        self.stats.sessions = len(self.clients.by_sid)
+        self.stats.expired = self.clients.expired
+        self.stats.elapsed_ms = self.now
+        self.stats.checks = self.checker.checks
+        return self.stats
+
+    def storm(self) -> None:
+        """An epoch begins: faults, proposals, reads and membership changes until the
+        liveness phase `profile.safety_ms` later."""
         p = self.profile
+        self.stats.epochs += 1
+        if self.stats.epochs > 1:
+            self.healed_at = -1
+            self.net.faults = LinkFaults(p.loss, p.dup, p.max_delay, p.slow)
+            self.disk_faults.write_error = self.disk_faults.fsync_error = self.disk_fault_rate
+            self.log(f"epoch {self.stats.epochs}: faults on")
         self.schedule(self.rng.randint(20, 120), FAULT)
         self.schedule(self.rng.randint(50, 150), PROPOSE)
         if p.reads:
@@ -457,32 +514,21 @@ class SimCluster:
         if p.membership:
             self.schedule(self.rng.randint(200, 500), MEMBER)
         self.schedule(p.safety_ms, PHASE)
-        self.clients.start(CLIENT)
-        c = self.chaos
-        handlers: dict[int, Callable[[Any], None]] = {
-            TICK: self._on_tick, DELIVER: self._on_deliver, FAULT: c.on_fault,
-            PROPOSE: self._on_propose, READ: self._on_read, MEMBER: c.on_member,
-            RESTART: c.on_restart, HEAL: c.on_heal, CRASH_NOW: c.on_crash_now,
-            PHASE: c.on_phase, CLIENT: self.clients.on_event,
-        }
-        while self._events and not self.done:
-            t, _, kind, arg = heapq.heappop(self._events)
-            self.now = t
-            self.stats.events += 1
-            handlers[kind](arg)
-            if self.healed_at >= 0 and self.now - self.healed_at > LIVENESS_BOUND_MS:
-                c.liveness_failure()
-        if self.done:
-            self.check_acked()
-            for sn in self.nodes.values():
-                if sn.replica is not None and sn.node is not None:
-                    self._check_tree(sn)
-        self.stats.acked = len(self.acked)
-        self.stats.sessions = len(self.clients.by_sid)
-        self.stats.expired = self.clients.expired
-        self.stats.elapsed_ms = self.now
-        self.stats.checks = self.checker.checks
-        return self.stats
+
+    def epoch_done(self) -> None:
+        """The liveness phase passed: end the run, or check the epoch's acknowledged
+        writes and trees and stay calm until the next storm."""
+        self.probing = False
+        for sn in self.nodes.values():
+            if sn.replica is not None and sn.node is not None:
+                self._check_tree(sn)
+        if self.now >= self.end_ms:
+            self.done = True
+            return
+        self.check_acked()
+        calm = self.rng.randint(2000, 8000)
+        self.log(f"calm for {calm} ms")
+        self.schedule(calm, STORM)
 
     def _on_tick(self, arg: tuple[int, int]) -> None:
         nid, inc = arg
@@ -495,7 +541,7 @@ class SimCluster:
         self.clients.expire(sn)
         self.process(sn)
         self.schedule(sn.tick_period, TICK, arg)
-        if self.healed_at >= 0 and sn.node is not None and sn.node.role is Role.LEADER:
+        if self.probing and sn.node is not None and sn.node.role is Role.LEADER:
             self.chaos.liveness_step(sn)
 
     def _on_deliver(self, m: Message | tuple[int, int, int, bytes]) -> None:
