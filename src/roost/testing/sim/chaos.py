@@ -148,8 +148,8 @@ class Chaos:
             change = Change((SIM_MEMBERS[nid - 1],), ())
         else:
             return
-        txn = Txn(Kind.RECONFIG, 0, c.now, body=change.to_bytes())
-        leader.core.propose(txn, None, None, c.now / 1000)
+        txn = Txn(Kind.RECONFIG, 0, leader.clock.wall_ms(c.now), body=change.to_bytes())
+        leader.core.propose(txn, None, None, leader.now(c.now))
         c.stats.conf_changes += 1
         c.log(f"leader {leader.id} proposes reconfig +{[m.id for m in change.add]} "
               f"-{list(change.remove)}")

@@ -8,7 +8,9 @@ the leader (`ReplicaCore.touch`, forwarded at the next tick); every tick, the tr
 expired sessions become CLOSE_SESSION txns; a new leader restarts every deadline.
 
 Checked when a CLOSE_SESSION applies: no session is expired by a decision taken less than
-its timeout after its client pinged the leader (of the newest term) directly. A correct
+its timeout after its client pinged the leader (of the newest term) directly, measured in
+true time and allowing for the run's clock drift bound (the leader measures the timeout
+on its own clock, which may run fast by that much: `timeout / (1 + drift)`). A correct
 leader's deadline is at least that far away; a later leader restarts deadlines when
 elected; an older term's leader cannot commit anything any more. A follower, which does
 not hear the pings other members receive, would break it (`expire_on_follower`).
@@ -26,6 +28,7 @@ from roost.server.sessions import SessionTracker
 from roost.tree.txn import Kind, Txn, TxnResult
 
 from .checker import InvariantViolation
+from .clocks import SimClock
 
 if TYPE_CHECKING:
     from .cluster import SimCluster, SimNode
@@ -43,6 +46,8 @@ class SimClient:
     member: int = 0  # the member it is connected to (0: none)
     incarnation: int = 0  # of that member when it connected
     connecting: bool = False
+    #: the client's own clock (it pings every third of its timeout by it)
+    clock: SimClock = SimClock()
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,8 @@ class SimSessions:
         self.c = cluster
         self.rng = random.Random(seed + 0xC11E)
         self.clients = [SimClient(k, self.rng.randint(150, 400)) for k in range(CLIENTS)]
+        for cl in self.clients:
+            cl.clock = SimClock.draw(cluster.clock_rng, cluster.drift)
         self.by_sid: dict[int, SimClient] = {}
         #: session -> the times its client pinged a member that led the newest term
         self.leader_pings: dict[int, list[int]] = {}
@@ -82,7 +89,7 @@ class SimSessions:
         """A member's session tracker, as the server makes one at start (every session of
         its tree gets a fresh deadline)."""
         assert sn.replica is not None
-        tr = SessionTracker(sn.id, clock=lambda: self.c.now / 1000,
+        tr = SessionTracker(sn.id, clock=lambda: sn.now(self.c.now),
                             _bugs=self.c.bugs & {"expire_on_follower"})
         for sid, info in sn.replica.tree.sessions.items():
             tr.track(sid, info.timeout_ms)
@@ -116,10 +123,10 @@ class SimSessions:
             return
         core = sn.core
         for sid in sn.sessions.expired(core.is_leader):
-            txn = Txn(Kind.CLOSE_SESSION, sid, self.c.now)
+            txn = Txn(Kind.CLOSE_SESSION, sid, sn.clock.wall_ms(self.c.now))
             # as the server does: the decision is dropped once this leadership ends
             abandoned = None if self.c.bugs & {"resend_expiry"} else self._deposed(sn)
-            core.propose(txn, None, abandoned, self.c.now / 1000)
+            core.propose(txn, None, abandoned, sn.now(self.c.now))
             self.expiries[(txn.origin, txn.boot, txn.seq)] = Expiry(
                 self.c.now, core.node.term, core.is_leader, self._leads_newest(sn))
             self.c.log(f"node {sn.id} expires session {sid:#x}")
@@ -149,12 +156,14 @@ class SimSessions:
             self.stale += 1
             return
         pings = [t for t in self.leader_pings.get(txn.session_id, ()) if t <= ex.at]
-        if pings and ex.at - pings[-1] < cl.timeout_ms:
+        bound = cl.timeout_ms / (1 + self.c.drift)  # the leader's clock may run fast
+        if pings and ex.at - pings[-1] < bound:
             raise InvariantViolation(
                 f"session {txn.session_id:#x} expired (decided by node {txn.origin} at "
                 f"{ex.at} ms in term {ex.term}, applied at zxid {zxid}) though its client "
                 f"pinged the leader at {pings[-1]} ms, less than its {cl.timeout_ms} ms "
-                "timeout before")
+                f"timeout before (at most {bound:.1f} ms with clock drift "
+                f"{self.c.drift:g})")
         if cl.sid == txn.session_id:  # the client learns its session expired
             self.c.log(f"client {cl.idx}: session {cl.sid:#x} expired at zxid {zxid}")
             self.expired += 1
@@ -185,7 +194,7 @@ class SimSessions:
         sn.core.touch(cl.sid)
         if self._leads_newest(sn):
             self.leader_pings.setdefault(cl.sid, []).append(c.now)
-        c.schedule(max(1, cl.timeout_ms // 3), self.event, idx)
+        c.schedule(cl.clock.after(cl.timeout_ms // 3), self.event, idx)
 
     def _leads_newest(self, sn: SimNode) -> bool:
         node, leaders = sn.node, self.c.checker.leaders
@@ -216,6 +225,7 @@ class SimSessions:
                 self.by_sid[sid] = cl
                 self.c.log(f"client {cl.idx}: session {sid:#x} created at zxid {zxid}")
 
-        txn = Txn(Kind.CREATE_SESSION, sid, self.c.now, body=b"\0" * 16, timeout_ms=cl.timeout_ms)
-        sn.core.propose(txn, done, None, self.c.now / 1000)
+        txn = Txn(Kind.CREATE_SESSION, sid, sn.clock.wall_ms(self.c.now), body=b"\0" * 16,
+                  timeout_ms=cl.timeout_ms)
+        sn.core.propose(txn, done, None, sn.now(self.c.now))
         self.c.process(sn)

@@ -51,6 +51,7 @@ from roost.wire.records import ACL, CreateRequest, Id
 from .chaos import Chaos
 from .checker import Checker, InvariantViolation
 from .clients import SimSessions
+from .clocks import DRIFTS, MAX_OFFSET_MS, SimClock
 from .disk import DiskFaults, SimDisk
 from .events import (
     CLIENT,
@@ -146,6 +147,14 @@ class SimNode:
     #: a removed member dropped its peers: nothing leaves it or reaches it
     dropped: bool = False
     sessions: SessionTracker | None = None
+    #: this member's clock (its rate is fixed, its offset drawn again at each start)
+    clock: SimClock = field(default_factory=SimClock)
+    #: its clock's reading at its next tick
+    next_tick: float = 0.0
+
+    def now(self, true_ms: int) -> float:
+        """The core's `now` (seconds, this member's clock) at true time `true_ms`."""
+        return self.clock.seconds(true_ms)
 
 
 def _digest(prev: bytes, e: Entry) -> bytes:
@@ -186,6 +195,9 @@ class SimCluster:
         self.probe: tuple[int, int, bytes] | None = None  # (leader, index, data)
         self.done = False
         self._proposal_seq = 0
+        #: the clocks' own randomness; this run's drift bound (clocks.py)
+        self.clock_rng = random.Random(seed + 0xC10C)
+        self.drift = self.clock_rng.choice(DRIFTS)
         self.chaos = Chaos(self)
         self.clients = SimSessions(self, seed)
         #: (origin, boot, seq) -> the zxid it applied at (on any member)
@@ -215,13 +227,18 @@ class SimCluster:
         self._seq += 1
         heapq.heappush(self._events, (self.now + delay, self._seq, kind, arg))
 
+    def schedule_at(self, at: int, kind: int, arg: Any = None) -> None:
+        self._seq += 1
+        heapq.heappush(self._events, (max(at, self.now + 1), self._seq, kind, arg))
+
     def new_disk(self) -> SimDisk:
         return SimDisk(random.Random(self.disk_rng.getrandbits(64)), self.disk_faults)
 
     def _add_node(self, nid: int, storage: SimDisk) -> SimNode:
         p = self.profile
         period = 10 if not p.skew else self.rng.randint(7, 14)
-        sn = SimNode(nid, storage, tick_period=period)
+        sn = SimNode(nid, storage, tick_period=period,
+                     clock=SimClock.draw(self.clock_rng, self.drift))
         self.nodes[nid] = sn
         self._start(sn)
         return sn
@@ -239,6 +256,8 @@ class SimCluster:
 
     def _start(self, sn: SimNode) -> None:
         sn.incarnation += 1
+        # a new process: its monotonic clock reads anything (the rate is the hardware's)
+        sn.clock = SimClock(self.clock_rng.uniform(0, MAX_OFFSET_MS), sn.clock.rate)
         sn.crash_armed = False
         snap = sn.storage.snapshot()
         sn.sm_index, sn.sm_digest, image = self._restore_sm(snap)
@@ -256,7 +275,7 @@ class SimCluster:
             CoreConfig(election_ticks=10, tick_s=sn.tick_period / 1000, request_timeout_s=5.0,
                        max_waiting=1000, members=SIM_MEMBERS,
                        skip_read_barrier="read_before_barrier" in self.bugs),
-            self._forward_sink(sn), self.now / 1000,
+            self._forward_sink(sn), sn.now(self.now),
             on_drop_peers=lambda: self._drop(sn),
             on_role=lambda role, leader: self.clients.on_role(sn, role),
             on_touch=lambda sids: self.clients.on_touch(sn, sids),
@@ -265,7 +284,9 @@ class SimCluster:
         sn.commit_seen = sn.node.committed
         sn.led_term = 0
         sn.waiting_reads.clear()
-        self.schedule(self.rng.randint(1, sn.tick_period), TICK, (sn.id, sn.incarnation))
+        first = self.rng.randint(1, sn.tick_period)
+        sn.next_tick = sn.clock.ms(self.now) + first
+        self.schedule_at(sn.clock.true_at(sn.next_tick), TICK, (sn.id, sn.incarnation))
 
     def _restore_sm(self, snap: Snapshot) -> tuple[int, bytes, bytes]:
         """(applied index, digest chain, replica image) of a snapshot."""
@@ -314,7 +335,7 @@ class SimCluster:
         """Drive one node's core the way the server's host does: ready, persist, advance,
         settle."""
         node, core = sn.node, sn.core
-        now = self.now / 1000
+        now = sn.now(self.now)
         while node is not None and core is not None and (rd := core.ready(now)) is not None:
             raft = node.raft
             self.checker.on_entries(sn.id, raft, rd.entries)  # (early messages went out)
@@ -537,10 +558,11 @@ class SimCluster:
             return
         if not sn.storage.synced and not self._sync(sn, deferred=True):
             return
-        sn.core.tick(self.now / 1000)
+        sn.core.tick(sn.now(self.now))
         self.clients.expire(sn)
         self.process(sn)
-        self.schedule(sn.tick_period, TICK, arg)
+        sn.next_tick += sn.tick_period  # by its own clock
+        self.schedule_at(sn.clock.true_at(sn.next_tick), TICK, arg)
         if self.probing and sn.node is not None and sn.node.role is Role.LEADER:
             self.chaos.liveness_step(sn)
 
@@ -581,9 +603,9 @@ class SimCluster:
             for _k in range(count):
                 self._proposal_seq += 1
                 req = CreateRequest(f"/p{self._proposal_seq}", b"", _OPEN, 0)
-                txn = Txn(Kind.REQUEST, 0, self.now, (), int(Op.CREATE), req.to_bytes(),
-                          request=req)
-                origin.core.propose(txn, self._on_reply(req.path), None, self.now / 1000)
+                txn = Txn(Kind.REQUEST, 0, origin.clock.wall_ms(self.now), (), int(Op.CREATE),
+                          req.to_bytes(), request=req)
+                origin.core.propose(txn, self._on_reply(req.path), None, origin.now(self.now))
                 if self.trace is not None:
                     self.log(f"client creates {req.path} through node {origin.id}")
             if self.rng.random() < RESEND:  # its link to the leader came back: resend all
@@ -643,6 +665,6 @@ class SimCluster:
                         f"{sn.replica.last_index}, but {need} was applied before it began")
 
             assert sn.core is not None
-            sn.core.barrier(ctx, served, lambda: None, self.now / 1000)
+            sn.core.barrier(ctx, served, lambda: None, sn.now(self.now))
             self.process(sn)
         self.schedule(self.rng.randint(10, 80), READ)
