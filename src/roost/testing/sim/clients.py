@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from roost.raft import Role
@@ -47,7 +47,7 @@ class SimClient:
     incarnation: int = 0  # of that member when it connected
     connecting: bool = False
     #: the client's own clock (it pings every third of its timeout by it)
-    clock: SimClock = SimClock()
+    clock: SimClock = field(default_factory=SimClock)
 
 
 @dataclass(frozen=True)
