@@ -18,6 +18,7 @@ from collections.abc import Callable
 from roost.raft import RaftNode
 from roost.replica.log import Applied, Done
 from roost.replica.member import Member
+from roost.replica.order import effects
 from roost.replica.state import LOST
 from roost.server.snapfork import fork_writer
 from roost.server.stats import Stats
@@ -214,9 +215,7 @@ class StandaloneLog:
             for i, (txn, done) in enumerate(batch):
                 zxid = first + i
                 result = apply_txn(self.tree, zxid, txn)
-                self.on_applied(zxid, txn, result)
-                if done is not None:
-                    done(zxid, result)
+                effects(self.on_applied, done, zxid, txn, result)  # watches, then the reply
             self.batches += 1
             if self.last_index - self.snapshot_index >= self.snapshot_every:
                 self._background_snapshot()

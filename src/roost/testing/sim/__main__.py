@@ -19,6 +19,7 @@ def _summary(st: SimStats) -> str:
         f"{st.partitions} partitions, {st.disk_errors} disk errors, "
         f"{st.conf_changes} conf changes, {st.acked} acked creates, "
         f"{st.sessions} sessions ({st.expired} expired), "
+        f"{st.watch_events} watch events ({st.watched_replies} before their write's reply), "
         f"{st.reads_served} reads, {st.epochs} epochs, liveness in {st.liveness_ms} ms, "
         f"{st.checks} checks"
     )
@@ -34,7 +35,8 @@ def _summary(st: SimStats) -> str:
                    "(0: one epoch, about 1-2 simulated seconds)")
 @click.option("--bug", "bugs", multiple=True, help="planted bug to switch on")
 @click.option("--trace", is_flag=True,
-              help="print the run's events (a failing run: its last ones)")
+              help="print the run's events (a failing run: its last ones, which a single "
+                   "failing seed prints anyway)")
 def main(nodes: int, seed: int, count: int, minutes: float, bugs: tuple[str, ...],
          trace: bool) -> None:
     # the replicas log what a server would (removals, membership steps): not for a run's output
@@ -55,7 +57,8 @@ def main(nodes: int, seed: int, count: int, minutes: float, bugs: tuple[str, ...
                 click.echo(_summary(st))
                 continue
         try:
-            st = run_seed(nodes, s, frozenset(bugs), trace, minutes)
+            # one seed: traced, so that a failure shows its last events
+            st = run_seed(nodes, s, frozenset(bugs), trace or count == 1, minutes)
         except SimFailure as exc:
             failures += 1
             click.echo(str(exc))

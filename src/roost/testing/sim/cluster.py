@@ -43,6 +43,7 @@ from roost.replica.state import KNOWN_BUGS as REPLICA_BUGS
 from roost.replica.state import ReplicaState, founders_of
 from roost.server.sessions import KNOWN_BUGS as SESSION_BUGS
 from roost.server.sessions import SessionTracker
+from roost.server.watches import WatchManager
 from roost.tree import TreeConfig
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.opcodes import Op
@@ -125,6 +126,8 @@ class SimStats:
     acked: int = 0  # creates whose client got a reply (all checked durable at the end)
     sessions: int = 0  # sessions created by the simulated clients
     expired: int = 0  # of which expired
+    watch_events: int = 0  # watch events the clients received
+    watched_replies: int = 0  # creates whose reply came after their watch's event
     epochs: int = 0  # storm, heal and calm rounds (one unless the run is long)
 
 
@@ -147,6 +150,7 @@ class SimNode:
     #: a removed member dropped its peers: nothing leaves it or reaches it
     dropped: bool = False
     sessions: SessionTracker | None = None
+    watches: WatchManager | None = None
     #: this member's clock (its rate is fixed, its offset drawn again at each start)
     clock: SimClock = field(default_factory=SimClock)
     #: its clock's reading at its next tick
@@ -270,6 +274,7 @@ class SimCluster:
         sn.node = RaftNode(self._config(sn), sn.storage, random.Random(self.rng.getrandbits(64)))
         sn.dropped = False
         sn.sessions = self.clients.tracker(sn)
+        sn.watches = self.clients.watches()
         sn.core = ReplicaCore(
             sn.replica, sn.node,
             CoreConfig(election_ticks=10, tick_s=sn.tick_period / 1000, request_timeout_s=5.0,
@@ -303,6 +308,8 @@ class SimCluster:
                 raise InvariantViolation(
                     f"txn {key} applied at zxid {zxid} on node {sn.id}, and at {at} before "
                     "(a resent txn applied twice)")
+            if result.events and sn.watches is not None:
+                sn.watches.trigger(result.events)  # as the server's on_applied does
             if txn.kind is Kind.CREATE_SESSION or txn.kind is Kind.CLOSE_SESSION:
                 self.clients.on_applied(sn, zxid, txn)
         return applied
@@ -514,6 +521,9 @@ class SimCluster:
         self.stats.acked = len(self.acked)
         self.stats.sessions = len(self.clients.by_sid)
         self.stats.expired = self.clients.expired
+        self.stats.watch_events = self.clients.watch_events + sum(
+            cl.conn.events for cl in self.clients.clients if cl.conn is not None)
+        self.stats.watched_replies = self.clients.watched_replies
         self.stats.elapsed_ms = self.now
         self.stats.checks = self.checker.checks
         return self.stats
