@@ -50,6 +50,8 @@ class Chaos:
     def partition(self) -> None:
         c = self.c
         ids = self.members()
+        if len(ids) < 2:
+            return
         c.rng.shuffle(ids)
         leaders = [x.id for x in c.leaders() if x.id in ids]
         if leaders and c.rng.random() < 0.5:
@@ -139,7 +141,10 @@ class Chaos:
         if set(registry) != conf.voters | conf.learners or conf.learners:
             return  # the previous change is still being carried out
         voters = sorted(conf.voters)
-        if len(voters) > 3 and (c.rng.random() < 0.5 or c.next_id > c.n + MAX_EXTRA_NODES):
+        # (the registry too: a removal proposed earlier may not have applied yet, and a
+        # long run would otherwise shrink the ensemble to one member)
+        if min(len(voters), len(registry)) > 3 and (
+                c.rng.random() < 0.5 or c.next_id > c.n + MAX_EXTRA_NODES):
             change = Change((), (c.rng.choice(voters),))
         elif c.next_id <= c.n + MAX_EXTRA_NODES:
             nid = c.next_id

@@ -255,7 +255,8 @@ class SimSessions:
         sn.core.touch(cl.sid)
         if self._leads_newest(sn):
             self.leader_pings.setdefault(cl.sid, []).append(c.now)
-        if self.watch_rng.random() < WATCH_WRITE:
+        calm = c.healed_at >= 0 and not c.probing  # between epochs: pings only
+        if self.watch_rng.random() < WATCH_WRITE and not calm:
             self._watch_and_create(cl, sn)
         c.schedule(cl.clock.after(cl.timeout_ms // 3), self.event, idx)
 
