@@ -21,9 +21,11 @@ alternate (a second closure while already down does not fire again).
 All methods must be called from the thread running the transport's event loop.
 
 Sending never blocks: frames are queued on the outbound link and written once per loop
-iteration. If the outbound link is not up the frame is dropped (``send`` returns False): raft
-tolerates loss, and nothing is buffered for a member that is down. The bytes queued on one
-link are bounded by ``max_queue_bytes``.
+iteration, or at once by ``flush()``. ``on_batch()``, if given, is called after the frames of
+one read from a peer were delivered (a host can act on a batch of messages at once). If the
+outbound link is not up the frame is dropped (``send`` returns False): raft tolerates loss,
+and nothing is buffered for a member that is down. The bytes queued on one link are bounded
+by ``max_queue_bytes``.
 """
 
 from __future__ import annotations
@@ -171,6 +173,7 @@ class PeerTransport:
         on_message: Callable[[int, int, bytes], None],
         on_peer_down: Callable[[int], None] = _ignore,
         on_peer_up: Callable[[int], None] = _ignore,
+        on_batch: Callable[[], None] | None = None,
         max_frame: int = 64 * 1024 * 1024,
         ssl_server: ssl.SSLContext | None = None,
         ssl_client: ssl.SSLContext | None = None,
@@ -193,6 +196,7 @@ class PeerTransport:
         self._on_message = on_message
         self._on_peer_down = on_peer_down
         self._on_peer_up = on_peer_up
+        self._on_batch = on_batch
         self.max_frame = max_frame
         self.max_queue_bytes = max_queue_bytes
         self._ssl_server = ssl_server
@@ -245,6 +249,13 @@ class PeerTransport:
         st.messages_sent += 1
         st.bytes_sent += size + 5
         return True
+
+    def flush(self) -> None:
+        """Write what is queued on every outbound link now, instead of at the next turn of
+        the event loop (call it after a batch of sends)."""
+        for link in self._out.values():
+            if link._pending:
+                link._flush()
 
     def connected(self, peer: int) -> bool:
         """True while the outbound link to `peer` is authenticated (so `send` can queue)."""
@@ -509,6 +520,8 @@ class PeerTransport:
                 for channel, payload in parser.feed(data):
                     st.messages_received += 1
                     self._deliver(link, channel, payload)
+                if self._on_batch is not None and not link.closed:
+                    self._batch_done()
         except FrameError as exc:
             st.protocol_errors += 1
             why = f"bad frame: {exc}"
@@ -517,6 +530,13 @@ class PeerTransport:
             why = f"error: {exc!r}"
         finally:
             self._link_closed(link, why)
+
+    def _batch_done(self) -> None:
+        assert self._on_batch is not None
+        try:
+            self._on_batch()
+        except Exception:
+            log.exception("on_batch failed")
 
     def _deliver(self, link: _Link, channel: int, payload: bytes) -> None:
         if link.closed:
