@@ -91,6 +91,8 @@ class RaftLog:
         self._kick_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
+        #: close() drained the cycle: nothing runs it any more
+        self._stopped = False
         self._tasks: list[asyncio.Task[None]] = []
         self.node: RaftNode | None = None
         self.transport: PeerTransport | None = None
@@ -325,7 +327,7 @@ class RaftLog:
     def _kick(self) -> None:
         """Inputs arrived: run the Ready cycle now (or, with a persist in flight, send
         what needs no disk)."""
-        if self.failed is not None or self.core is None:
+        if self.failed is not None or self.core is None or self._stopped:
             return
         if self._persisting:
             try:
@@ -388,7 +390,10 @@ class RaftLog:
             self._fail(e)
             return
         self._busy = False
-        self._cycle()
+        if self._stopped:
+            self._idle.set()
+        else:
+            self._cycle()
 
     def _after_persist(self, rd: Ready) -> None:
         """`rd` is durable (or needed no disk): advance it."""
@@ -537,6 +542,7 @@ class RaftLog:
             await asyncio.wait_for(self._idle.wait(), 5)
         except TimeoutError:
             log.warning("member %d: a disk write did not finish in 5 s at close", self.id)
+        self._stopped = True
         fence = self._tasks[2:]
         if fence:
             await asyncio.gather(*fence, return_exceptions=True)
