@@ -59,7 +59,6 @@ from roost.server.peerauth import (
 log = logging.getLogger("roost.peers")
 
 Address = tuple[str, int]
-READ_CHUNK = 256 * 1024
 STABLE_LINK = 1.0  # seconds a link must live for the next reconnect to be immediate
 MAX_HANDSHAKING = 64  # unauthenticated connections allowed at once
 
@@ -150,6 +149,50 @@ class _Link:
         self._pending.clear()
         self._pending_bytes = 0
         self.writer.transport.abort()
+
+
+class _Inbound(asyncio.Protocol):
+    """The receiving end of an inbound link once authenticated."""
+
+    def __init__(self, transport: PeerTransport, link: _Link, parser: FrameParser) -> None:
+        self.owner = transport
+        self.link = link
+        self.parser = parser
+        self.stats = transport.stats[link.peer]
+        self.why = "closed by peer"
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        link, owner = self.link, self.owner
+        if link.closed:
+            return
+        self.stats.bytes_received += len(data)
+        try:
+            frames = self.parser.feed(data)
+        except FrameError as exc:
+            self.stats.protocol_errors += 1
+            self.why = f"bad frame: {exc}"
+            log.warning("member %d: peer %d sent a bad frame: %s", owner.my_id, link.peer, exc)
+            self._finish()
+            return
+        for channel, payload in frames:
+            self.stats.messages_received += 1
+            owner._deliver(link, channel, payload)
+        if owner._on_batch is not None and not link.closed:
+            owner._batch_done()
+
+    def eof_received(self) -> bool:
+        self._finish()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None and self.why == "closed by peer":
+            self.why = f"error: {exc!r}"
+        self._finish()
+
+    def _finish(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
 
 
 def _tune_socket(writer: asyncio.StreamWriter) -> None:
@@ -508,28 +551,18 @@ class PeerTransport:
         return peer
 
     async def _read_inbound(self, link: _Link) -> None:
-        parser = FrameParser(self.max_frame)
-        st = self.stats[link.peer]
-        why = "closed by peer"
-        try:
-            while not link.closed:
-                data = await link.reader.read(READ_CHUNK)
-                if not data:
-                    break
-                st.bytes_received += len(data)
-                for channel, payload in parser.feed(data):
-                    st.messages_received += 1
-                    self._deliver(link, channel, payload)
-                if self._on_batch is not None and not link.closed:
-                    self._batch_done()
-        except FrameError as exc:
-            st.protocol_errors += 1
-            why = f"bad frame: {exc}"
-            log.warning("member %d: peer %d sent a bad frame: %s", self.my_id, link.peer, exc)
-        except (OSError, ssl.SSLError) as exc:
-            why = f"error: {exc!r}"
-        finally:
-            self._link_closed(link, why)
+        """Deliver the link's frames until it closes. The stream's transport is handed to a
+        plain protocol: each read is parsed and delivered in the transport's own callback,
+        with no loop turn through a stream reader and a task."""
+        proto = _Inbound(self, link, FrameParser(self.max_frame))
+        # (nothing is buffered: the dialer sends no frame before our ACCEPTED, and no
+        # await came between writing it and this point)
+        leftover = bytes(getattr(link.reader, "_buffer", b""))
+        link.writer.transport.set_protocol(proto)
+        if leftover:
+            proto.data_received(leftover)
+        await proto.done
+        self._link_closed(link, proto.why)
 
     def _batch_done(self) -> None:
         assert self._on_batch is not None
