@@ -15,18 +15,10 @@ from kazoo.client import KazooClient
 from kazoo.protocol.states import KazooState
 
 from roost.testing.server import RoostServer, four_letter, free_port
+from roost.testing.wait import wait_until
 from roost.wire.opcodes import Op
 from roost.wire.protocol import FrameBuffer, encode_frame, encode_request
 from roost.wire.records import ConnectRequest, ConnectResponse, GetDataRequest
-
-
-def wait_for(pred, timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -68,7 +60,7 @@ def test_zxid_and_data_survive_restart_and_session_reattaches(
         states: list[str] = []
         zk.add_listener(states.append)
         srv.restart()
-        wait_for(
+        wait_until(
             lambda: zk.state == KazooState.CONNECTED and KazooState.SUSPENDED in states,
             what="reconnect",
         )
@@ -122,11 +114,19 @@ def test_client_that_stops_reading_is_bounded_then_disconnected(
                 break  # the server stopped reading from us
         assert srv.server is not None
         for conn in list(srv.server.connections):  # what the server holds for us is bounded
-            queued = conn._out_size
+            queued = conn.proto.out_size
             if conn.transport is not None:
                 queued += conn.transport.get_write_buffer_size()
             assert queued <= hard
         assert zk.get("/big")[0][:1] == b"x"  # others are still served
+
+        # the client goes on reading nothing: within a few session timeouts the server
+        # drops it (read from the server's side: reading the socket here would unstall it)
+        def ours_closed() -> bool:
+            return all(c.closed for c in list(srv.server.connections) if c.port == client_port)
+
+        client_port = sock.getsockname()[1]
+        wait_until(ours_closed, what="the server to close the stalled connection")
 
         def dropped() -> bool:
             try:
@@ -138,7 +138,7 @@ def test_client_that_stops_reading_is_bounded_then_disconnected(
             except OSError:
                 return True
 
-        wait_for(dropped, what="the stalled connection to be closed")
+        wait_until(dropped, what="the stalled connection to be closed")
         sock.close()
         assert zk.exists("/big") is not None
 
