@@ -36,7 +36,7 @@ from roost.raft import (
 )
 from roost.replica.log import Done
 from roost.replica.member import Member
-from roost.replica.membership import plan
+from roost.replica.membership import config_version, plan
 from roost.replica.state import LOST, Pending, ReplicaState, founders_of
 from roost.tree.txn import Txn
 
@@ -320,7 +320,12 @@ class ReplicaCore:
             return
         last = raft.log.last_index()
         caught_up = {i for i, p in raft.prs.items() if last - p.match <= 100}
-        step = plan(self.state.members, node.conf_state, self.id, caught_up)
+        # a member leaving raft's configuration is no longer replicated to: it learns of its
+        # removal only if it holds the registry change when that happens (the change's
+        # commit then reaches it with the removal's append); one that is down cannot wait
+        version = config_version(self.state.tree)
+        informed = {i for i, p in raft.prs.items() if p.match >= version or not p.active}
+        step = plan(self.state.members, node.conf_state, self.id, caught_up, informed)
         if step is None:
             return
         try:

@@ -96,6 +96,9 @@ class RaftLog:
         self._tasks: list[asyncio.Task[None]] = []
         self.node: RaftNode | None = None
         self.transport: PeerTransport | None = None
+        #: the transport's peers, and raft's configuration when they were last set
+        self._peers: dict[int, tuple[str, int]] = {}
+        self._peer_conf: ConfState | None = None
         self._snapshot_task: asyncio.Task[None] | None = None
         self._rng = random.Random(self.boot ^ self.id)
         self._snapshot_gap = self._next_snapshot_gap()
@@ -215,6 +218,8 @@ class RaftLog:
             ssl_server=tls_server,
             ssl_client=tls_client,
         )
+        self._peers = dict(peers)
+        self._peer_conf = self._node.conf_state
         self._tasks.append(loop.create_task(self._start_transport()))
         self._tasks.append(loop.create_task(self._ticker(), name="roost-raft-tick"))
         if len([m for m in self.config.members if m.voter]) == 1 and self._node.role != Role.LEADER:
@@ -404,6 +409,8 @@ class RaftLog:
         if rd.snapshot is not None:  # before the install's on_reset, which reads it
             self.snapshot_index = rd.snapshot.meta.index
         self._core.advance(rd, self.store.state_image)
+        if self._node.conf_state != self._peer_conf and not self._core.peers_dropped:
+            self._members_changed()  # a member left raft's configuration: drop its link
         if rd.committed_entries:
             self.batches += 1
             self.store.trim_memory(self.last_index, MEMORY_LOG_ENTRIES)
@@ -461,11 +468,19 @@ class RaftLog:
         return founders_of(self.config.members, conf)
 
     def _members_changed(self) -> None:
+        """Talk to the registry's members, and to those it dropped for as long as raft's
+        configuration still has them: a member removed from the registry must still get
+        the commit of its removal (else it never learns it and serves on, read-only)."""
         if self.transport is None:
             return
-        self.transport.update_peers(
-            {m.id: (m.host, m.peer_port) for m in self.members.values() if m.id != self.id}
-        )
+        peers = {m.id: (m.host, m.peer_port) for m in self.members.values() if m.id != self.id}
+        conf = self._node.conf_state
+        self._peer_conf = conf
+        for sid in conf.voters | conf.learners:
+            if sid not in peers and sid != self.id and sid in self._peers:
+                peers[sid] = self._peers[sid]
+        self._peers = peers
+        self.transport.update_peers(peers)
 
     def _drop_peers(self) -> None:
         if self.transport is not None:
