@@ -214,6 +214,23 @@ class RaftNode:
         self._in_progress = rd
         return rd
 
+    def early_messages(self) -> tuple[Message, ...]:
+        """Messages that may leave now, while the host still persists the last Ready (etcd's
+        asynchronous storage writes): appends for entries proposed since, commit indexes,
+        heartbeats; they promise nothing about this node's disk. Empty while a new term or
+        vote is not yet durable (then everything waits for the next Ready), and outside a
+        Ready in progress (use `ready()` then). Responses and votes stay for the next
+        Ready's `messages_after_persist`."""
+        r = self._raft
+        durable = self._prev_hs  # the hard state of the last Ready advanced
+        if self._in_progress is None or r.term != durable.term or r.vote != durable.vote:
+            return ()
+        r.flush()
+        if not r.msgs:
+            return ()
+        out, r.msgs = tuple(r.msgs), []
+        return out
+
     def advance(self) -> None:
         """The host persisted, sent and applied the last Ready."""
         rd = self._in_progress
