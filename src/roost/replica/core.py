@@ -10,6 +10,7 @@ each proposal's `done`). The host (`RaftLog`, or the simulator) runs the loop:
 
     rd = core.ready(now)          # proposals batched, soft state and early messages out
     persist rd                    # entries, hard state, snapshot: the host's disk
+        core.early()              # (optional, as inputs arrive meanwhile) appends out
     core.advance(rd, image)       # messages after persist, snapshot install, apply, reads
     core.settle(now)              # answer the reads now applied; a removed member's peers
 """
@@ -198,10 +199,13 @@ class ReplicaCore:
         ):
             self.touched.clear()
         timeout = self.config.request_timeout_s
-        for ctx, (_then, on_timeout, since) in list(self.reads.items()):
-            if now - since > timeout:
-                del self.reads[ctx]
-                on_timeout()
+        if self.reads:
+            for ctx, (_then, on_timeout, since) in list(self.reads.items()):
+                if now - since > timeout:
+                    del self.reads[ctx]
+                    on_timeout()
+        if not self.state.pending:
+            return
         for p in self.state.expire(now, timeout):
             if p.done is not None:  # outcome unknown: the client sees ConnectionLoss
                 p.done(0, LOST)
@@ -222,6 +226,18 @@ class ReplicaCore:
             self._role_change(rd.soft_state.role, rd.soft_state.leader, now)
         self._send(rd.messages)
         return rd
+
+    def early(self) -> None:
+        """While the host persists the last Ready: proposals waiting for this leader go
+        into raft now and the messages that need no disk (appends of them, commit
+        indexes) leave at once, so followers write while this member's disk does (the
+        leader counts its own copy only once its Ready is advanced). Otherwise a no-op."""
+        node = self.node
+        if self.to_propose and node.role == Role.LEADER and self.role == Role.LEADER:
+            batch, self.to_propose = self.to_propose, []
+            with contextlib.suppress(NotLeaderError, ProposalDroppedError):
+                node.propose_batch(batch)  # if dropped, the origins resend to the next leader
+        self._send(node.early_messages())
 
     def advance(self, rd: Ready, image: bytes) -> None:
         """`rd` is persisted (with `image`, the state image of the snapshot it installed, if

@@ -16,6 +16,7 @@ child), the wall clock and the random numbers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -80,8 +81,18 @@ class RaftLog:
         self.fsync_count = 0
         self.batches = 0
         self.core: ReplicaCore | None = None
-        self._wake = asyncio.Event()
+        #: a Ready cycle is under way (taking Readies, or a persist in the worker thread)
+        self._busy = False
+        #: a Ready's persist is in the worker thread
+        self._persisting = False
+        #: set while no cycle is under way (close waits for it)
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._kick_scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
+        #: close() drained the cycle: nothing runs it any more
+        self._stopped = False
         self._tasks: list[asyncio.Task[None]] = []
         self.node: RaftNode | None = None
         self.transport: PeerTransport | None = None
@@ -190,7 +201,7 @@ class RaftLog:
         )
 
     def start(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         me = self.config.member()
         peers = {m.id: (m.host, m.peer_port) for m in self.config.members if m.id != self.id}
         secret = (self.config.peer_secret or "").encode()
@@ -203,17 +214,17 @@ class RaftLog:
             self._on_message,
             self._on_peer_down,
             self._on_peer_up,
+            on_batch=self._kick,
             ssl_server=tls_server,
             ssl_client=tls_client,
         )
         self._peers = dict(peers)
         self._peer_conf = self._node.conf_state
         self._tasks.append(loop.create_task(self._start_transport()))
-        self._tasks.append(loop.create_task(self._run(), name="roost-raft"))
         self._tasks.append(loop.create_task(self._ticker(), name="roost-raft-tick"))
         if len([m for m in self.config.members if m.voter]) == 1 and self._node.role != Role.LEADER:
             self._node.campaign()
-            self._wake.set()
+        self._kick_soon()
 
     async def _start_transport(self) -> None:
         assert self.transport is not None
@@ -259,7 +270,7 @@ class RaftLog:
                 done(0, LOST)
             return
         self._core.propose(txn, done, abandoned, time.monotonic())
-        self._wake.set()
+        self._kick_soon()
 
     def touch(self, session_id: int) -> None:
         """A client of this member was heard from (followers report it to the leader)."""
@@ -273,11 +284,11 @@ class RaftLog:
             on_timeout()
             return
         self._core.barrier(os.urandom(12), then, on_timeout, time.monotonic())
-        self._wake.set()
+        self._kick_soon()
 
     def _on_message(self, frm: int, channel: int, payload: bytes) -> None:
+        # the transport calls _kick after the batch of messages of one read
         self._core.receive(frm, channel, payload)
-        self._wake.set()
 
     def _on_peer_down(self, peer: int) -> None:
         if self.core is not None and self.core.peer_down(peer):
@@ -287,41 +298,113 @@ class RaftLog:
     def _campaign_if_leaderless(self) -> None:
         if self.core is not None and not self._closing:
             self.core.campaign_if_leaderless()
-            self._wake.set()
+            self._kick()
 
     def _on_peer_up(self, peer: int) -> None:
         if self.core is not None:
             self.core.peer_up(peer)
-            self._wake.set()
+            self._kick_soon()
 
-    # --- the loop ---------------------------------------------------------------------
+    # --- the Ready cycle --------------------------------------------------------------
+    # Driven by callbacks, not a task: a batch of peer messages runs it at once (no loop
+    # turn between a message and the work it causes); proposals, reads and ticks run it
+    # at the next turn (a batch of client requests read together goes into one Ready).
+    # A Ready that needs the disk goes to a worker thread, which hands it back with one
+    # call_soon_threadsafe; meanwhile inputs go into raft and what needs no disk (the
+    # leader's appends of new proposals, commit indexes) leaves at once (`core.early`).
     async def _ticker(self) -> None:
         period = self.config.raft_tick_ms / 1000.0
         core = self._core
         while True:
             await asyncio.sleep(period)
             core.tick(time.monotonic())
-            self._wake.set()
+            self._kick()
 
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
+    def _kick_soon(self) -> None:
+        if not self._kick_scheduled and self._loop is not None:
+            self._kick_scheduled = True
+            self._loop.call_soon(self._kicked)
+
+    def _kicked(self) -> None:
+        self._kick_scheduled = False
+        self._kick()
+
+    def _kick(self) -> None:
+        """Inputs arrived: run the Ready cycle now (or, with a persist in flight, send
+        what needs no disk)."""
+        if self.failed is not None or self.core is None or self._stopped:
+            return
+        if self._persisting:
+            try:
+                self.core.early()
+            except Exception:  # raft's own bug: never lose the host over it
+                log.exception("member %d: sending early messages failed", self.id)
+            self._flush()
+        elif not self._busy:
+            self._cycle()
+
+    def _flush(self) -> None:
+        if self.transport is not None:
+            self.transport.flush()
+
+    def _cycle(self) -> None:
+        """Take Readies until there is none; one that needs the disk goes to the worker
+        thread and the cycle goes on in `_persisted`."""
         core = self._core
-        while not self._closing or core.node.has_ready():
-            await self._wake.wait()
-            self._wake.clear()
-            now = time.monotonic()
-            while (rd := core.ready(now)) is not None:
-                try:
-                    await self._handle(loop, rd)
-                except Exception as e:
-                    await self._fence(e)
+        self._busy = True
+        self._idle.clear()
+        try:
+            while (rd := core.ready(time.monotonic())) is not None:
+                if rd.snapshot is not None or rd.entries or rd.must_sync:
+                    self._persisting = True
+                    self._flush()  # the appends go out before our own disk write
+                    self._start_persist(rd)
                     return
-            core.settle(now)
+                self._after_persist(rd)
+            core.settle(time.monotonic())
+        except Exception as e:
+            self._fail(e)
+            return
+        self._busy = False
+        self._idle.set()
+        self._flush()
 
-    async def _handle(self, loop: asyncio.AbstractEventLoop, rd: Ready) -> None:
-        if rd.snapshot is not None or rd.entries or rd.must_sync:
-            await loop.run_in_executor(None, self._persist, rd)
-        elif rd.hard_state is not None:
+    def _start_persist(self, rd: Ready) -> None:
+        loop = self._loop
+        assert loop is not None
+
+        def work() -> None:
+            exc: BaseException | None = None
+            try:
+                self._persist(rd)
+            except BaseException as e:
+                exc = e
+            with contextlib.suppress(RuntimeError):  # the loop was closed meanwhile
+                loop.call_soon_threadsafe(self._persisted, rd, exc)
+
+        loop.run_in_executor(None, work)
+
+    def _persisted(self, rd: Ready, exc: BaseException | None) -> None:
+        self._persisting = False
+        if exc is not None:
+            self._fail(exc)
+            return
+        try:
+            self._after_persist(rd)
+        except Exception as e:
+            self._fail(e)
+            return
+        self._busy = False
+        if self._stopped:
+            self._idle.set()
+        else:
+            self._cycle()
+
+    def _after_persist(self, rd: Ready) -> None:
+        """`rd` is durable (or needed no disk): advance it."""
+        if rd.snapshot is None and not rd.entries and not rd.must_sync and (
+            rd.hard_state is not None
+        ):
             self.store.save_hard_state(rd.hard_state)  # only the commit index moved: no I/O
         if rd.snapshot is not None:  # before the install's on_reset, which reads it
             self.snapshot_index = rd.snapshot.meta.index
@@ -333,6 +416,14 @@ class RaftLog:
             self.store.trim_memory(self.last_index, MEMORY_LOG_ENTRIES)
             if self.last_index - self.snapshot_index >= self._snapshot_gap:
                 self._background_snapshot()
+
+    def _fail(self, e: BaseException) -> None:
+        """The cycle failed (storage, or a bug): fence this member."""
+        self._busy = self._persisting = False
+        self._idle.set()
+        if self.failed is None and self._loop is not None:
+            self.failed = e
+            self._tasks.append(self._loop.create_task(self._fence(e)))
 
     def _persist(self, rd: Ready) -> None:
         store = self.store
@@ -351,6 +442,7 @@ class RaftLog:
         """Storage failed: what is on disk is unknown (a failed fsync is never retried), so
         this member acknowledges, votes and answers nothing any more. Its peers see it go
         down; its pending requests end with ConnectionLoss. A restart recovers it."""
+        log.error("member %d: the raft cycle failed; serving nothing more: %r", self.id, e)
         self.failed = e
         core = self._core
         for ctx, (_then, on_timeout, _since) in list(core.reads.items()):
@@ -360,8 +452,7 @@ class RaftLog:
             if p.done is not None:
                 p.done(0, LOST)
         self.on_fatal(e)
-        for t in self._tasks[2:]:
-            t.cancel()
+        self._tasks[1].cancel()  # the ticker
         transport, self.transport = self.transport, None
         if transport is not None:
             await transport.close()
@@ -459,15 +550,17 @@ class RaftLog:
 
     async def close(self, snapshot: bool = True) -> None:
         self._closing = True
-        self._wake.set()
-        for t in self._tasks[2:]:
-            t.cancel()
-        run = self._tasks[1] if len(self._tasks) > 1 else None
-        if run is not None:
-            try:
-                await asyncio.wait_for(run, 5)
-            except (TimeoutError, asyncio.CancelledError):
-                run.cancel()
+        if len(self._tasks) > 1:
+            self._tasks[1].cancel()  # the ticker
+        self._kick()  # what is left to do (a persist in flight finishes first)
+        try:
+            await asyncio.wait_for(self._idle.wait(), 5)
+        except TimeoutError:
+            log.warning("member %d: a disk write did not finish in 5 s at close", self.id)
+        self._stopped = True
+        fence = self._tasks[2:]
+        if fence:
+            await asyncio.gather(*fence, return_exceptions=True)
         if self.transport is not None:
             await self.transport.close()
         if self._snapshot_task is not None:
