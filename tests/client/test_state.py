@@ -23,6 +23,7 @@ from roost.client import (
     StateChange,
     WatchedEvent,
 )
+from roost.client.connection import lease_span
 from roost.testing.zookeeper import free_port
 from roost.wire.opcodes import Op, Perm
 from roost.wire.protocol import FrameBuffer, encode_frame, encode_request
@@ -235,19 +236,21 @@ async def test_lease_deadline_tracks_heartbeats(env: Env) -> None:
     changes: list[StateChange] = []
     zk = await env.client(hosts=proxy.hosts)
     zk.add_listener(changes.append)
-    timeout = zk.session_timeout
-    assert 0 < zk.lease_remaining() <= timeout
-    await zk.exists("/")
-    fresh = zk.lease_remaining()
-    assert timeout - 2 < fresh <= timeout
+    span = lease_span(zk.session_timeout, zk.conn.options.clock_drift)
+    assert 0 < span < zk.session_timeout / 2
+    assert 0 < zk.lease_remaining() <= span
+    first = zk.lease_deadline
+    await zk.exists("/")  # a read proves nothing about the session: no renewal
+    assert zk.lease_deadline == first
+    # pings (every third of the timeout) renew it
+    await wait_until(lambda: zk.lease_deadline > first, what="a ping renews the lease")
     await suspend(proxy, changes)
     await asyncio.sleep(0.3)
-    stale = zk.lease_remaining()
-    assert stale <= fresh - 0.3
+    stale = zk.lease_deadline
+    assert zk.lease_remaining() <= span - 0.3
     proxy.blocked = False
     await zk.wait_for(S.RECONNECTED, timeout=10)
-    await zk.exists("/")
-    assert zk.lease_remaining() > stale
+    await wait_until(lambda: zk.lease_deadline > stale, what="renewed after reconnecting")
 
 
 async def test_request_timeout_while_suspended(env: Env) -> None:

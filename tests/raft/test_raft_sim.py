@@ -16,7 +16,7 @@ SIZES = (3, 5, 7)
 BUG_BUDGET = 60  # seeds per cluster size within which each planted bug must be caught
 BUGS = ("count_old_votes", "commit_old_term", "skip_up_to_date", "ack_before_persist",
         "apply_resent_twice", "joiner_removed_by_old_snapshot", "read_before_barrier",
-        "ack_before_fsync", "lost_fsync_error", "expire_on_follower")
+        "ack_before_fsync", "lost_fsync_error", "expire_on_follower", "ping_without_grant")
 
 
 @pytest.mark.sim
@@ -52,18 +52,21 @@ def test_clients_hold_sessions_that_expire_only_when_silent() -> None:
     """Simulated clients create sessions and ping them; some expire (their member went
     down, a partition) and none while pinging the leader."""
     runs = [run_seed(n, s) for n in SIZES for s in range(12)]
-    assert sum(r.sessions for r in runs) >= 4 * len(runs)
-    assert sum(r.expired for r in runs) >= 3
+    assert sum(r.sessions for r in runs) >= 3.5 * len(runs)  # most clients got one
+    assert sum(r.expired for r in runs) >= 2
+    assert sum(r.lease_renewals for r in runs) >= 10 * len(runs)  # the lease check ran
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize(("nodes", "seed"), [(5, 116), (7, 30)])
+@pytest.mark.parametrize(("nodes", "seed"), [(5, 64), (5, 265)])
 def test_deposed_leader_does_not_resend_its_expiries(nodes: int, seed: int) -> None:
-    """Regression: these seeds found a leader, cut off while another was elected, expiring a
-    session whose client kept pinging the new leader, then resending that decision to the
-    new leader, which applied it. The server now drops a deposed leader's expiries."""
+    """Regression: a leader, cut off while another was elected, expires a session whose
+    client kept pinging the new leader, then resends that decision to the new leader, which
+    applies it (found by n5/116 and n7/30 before leaders established themselves; these
+    seeds show it now). The server drops a deposed leader's expiries."""
     run_seed(nodes, seed)
-    with pytest.raises(SimFailure, match=r"expired .* though its client pinged the leader"):
+    caught = r"expired .* (though its client pinged|while its client's lease)"
+    with pytest.raises(SimFailure, match=caught):
         run_seed(nodes, seed, frozenset({"resend_expiry"}))
 
 

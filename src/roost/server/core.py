@@ -13,16 +13,16 @@ from typing import Protocol
 from roost.raft import Role
 from roost.replica.log import ReplicaLog
 from roost.replica.membership import ReconfigError, parse_zk_reconfig
+from roost.replica.sessions import Sessions, lease_bound
 from roost.replica.state import LOST
-from roost.server import admin
+from roost.server import admin, clock
 from roost.server.clienttls import ClientTls, client_tls
 from roost.server.config import ServerConfig
-from roost.server.connection import Connection
+from roost.server.connection import Connection, Slot
 from roost.server.history import Limits
 from roost.server.reads import READS
 from roost.server.replicated import RaftLog
 from roost.server.sasl import DigestMd5Server, SaslError
-from roost.server.sessions import SessionTracker
 from roost.server.standalone import StandaloneLog
 from roost.server.stats import Stats
 from roost.server.streams import StreamHub
@@ -120,7 +120,10 @@ class Server:
         self.streams = StreamHub(
             Limits(config.history_max_events, history_bytes, config.history_max_age_ms)
         )
-        self.sessions = SessionTracker(config.server_id)
+        #: session liveness (roost.replica.sessions; this host feeds it the monotonic clock)
+        self.sessions = Sessions(config.server_id, int(time.time() * 1000))
+        #: session -> pings held until the leader confirms it alive: (conn, slot, give up at)
+        self.held_pings: dict[int, list[tuple[Connection, Slot, float]]] = {}
         #: counts role changes: a session expiry is decided in one leadership (see
         #: _expire_sessions)
         self.role_changes = 0
@@ -184,9 +187,10 @@ class Server:
                 self.on_applied,
                 on_fatal=self._fatal,
                 on_role=self._on_role,
-                on_touch=self._on_touch,
                 on_reset=self._on_reset,
                 stats=self.stats,
+                sessions=self.sessions,
+                on_grant=self._on_grant,
             )
         else:
             self.log = StandaloneLog(
@@ -205,8 +209,11 @@ class Server:
         )
         self.log.recover()
         self.streams.recovered(self.log.snapshot_index)
-        for sid, info in self.tree.sessions.items():
-            self.sessions.track(sid, info.timeout_ms)
+        # every session of the recovered tree gets a fresh deadline: none expires for time
+        # the server was down
+        self.sessions.restart(
+            {sid: info.timeout_ms for sid, info in self.tree.sessions.items()}, clock.monotonic()
+        )
         self.log.start()
         loop = asyncio.get_running_loop()
         host = self.config.listen_host
@@ -362,7 +369,7 @@ class Server:
             self._connect_read_only(conn, req, timeout)
             return
         if req.sessionId == 0:
-            sid, passwd = self.sessions.new_id(), self.sessions.new_password()
+            sid, passwd = self.sessions.new_id(), new_password()
             conn.waiting_connect = True
             txn = Txn(Kind.CREATE_SESSION, sid, now_ms(), (), 0, passwd, timeout)
 
@@ -397,7 +404,7 @@ class Server:
         if info is not None and info.passwd == req.passwd:
             sid, passwd = req.sessionId, info.passwd
         else:  # a local session, never replicated
-            sid, passwd = self.sessions.new_id(), self.sessions.new_password()
+            sid, passwd = self.sessions.new_id(), new_password()
         conn.read_only = True
         self._bind(conn, req, sid, passwd, timeout, read_only=True)
 
@@ -416,7 +423,7 @@ class Server:
         conn.session_id = sid
         conn.timeout_ms = timeout
         self.by_session[sid] = conn
-        self.sessions.set_timeout(sid, timeout)
+        self.sessions.set_timeout(sid, timeout, clock.monotonic())
         conn.write_raw(
             encode_frame(ConnectResponse(0, timeout, sid, passwd, read_only, req.has_read_only))
         )
@@ -490,7 +497,10 @@ class Server:
             self.streams.stop(conn, req.streamId)
             conn.reply_later(lambda: encode_reply(xid, self.tree.last_zxid, 0))
         elif op == Op.PING:
-            conn.reply_later(lambda: encode_reply(Xid.PING, self.tree.last_zxid, 0))
+            if conn.read_only or self.log.may_answer(conn.session_id):
+                conn.reply_later(lambda: encode_reply(Xid.PING, self.tree.last_zxid, 0))
+            else:
+                self._hold_ping(conn)
         elif op == Op.AUTH:
             assert isinstance(req, AuthPacket)
             self._auth(conn, xid, req)
@@ -552,7 +562,7 @@ class Server:
         gives (session id, password). The caller keeps it alive with `touch`."""
         assert self.log is not None
         fut: asyncio.Future[tuple[int, bytes]] = self.loop.create_future()
-        sid, passwd = self.sessions.new_id(), self.sessions.new_password()
+        sid, passwd = self.sessions.new_id(), new_password()
 
         def done(zxid: int, res: TxnResult) -> None:
             if fut.done():
@@ -704,7 +714,7 @@ class Server:
         if result.events:
             self.watches.trigger(result.events)
         if txn.kind is Kind.CREATE_SESSION:
-            self.sessions.track(txn.session_id, txn.timeout_ms)
+            self.sessions.track(txn.session_id, txn.timeout_ms, clock.monotonic())
             self.emit("session_created", session=txn.session_id, zxid=zxid)
         elif txn.kind is Kind.CLOSE_SESSION:
             self.sessions.forget(txn.session_id)
@@ -715,7 +725,7 @@ class Server:
 
     # --- ensemble hooks ---------------------------------------------------------------
     def touch(self, session_id: int) -> None:
-        self.sessions.touch(session_id)
+        self.sessions.touch(session_id, clock.monotonic())
         if self.log is not None:
             self.log.touch(session_id)
 
@@ -775,16 +785,7 @@ class Server:
     def _on_role(self, role: Role, leader: int) -> None:
         self.role_changes += 1
         self.emit("role", mode=self.mode, leader=leader)
-        if role == Role.LEADER:
-            # a new leader restarts every session clock: no session expires for time
-            # spent in an election
-            self.sessions.closing.clear()
-            for sid, info in self.tree.sessions.items():
-                self.sessions.set_timeout(sid, info.timeout_ms)
-
-    def _on_touch(self, sids: list[int]) -> None:
-        for sid in sids:
-            self.sessions.touch(sid)
+        # an established leader restarts every session's deadline (ReplicaCore._establish)
 
     def _on_reset(self) -> None:
         # the tree was replaced by a snapshot: watches may have missed events; clients
@@ -795,13 +796,44 @@ class Server:
         for conn in list(self.connections):
             conn.abort()
 
+    # --- liveness grants (the lock lease's server side, roost.replica.sessions) ----------
+    def _hold_ping(self, conn: Connection) -> None:
+        """No grant for the session now: the ping is answered once the leader confirms
+        the session alive; after L without one the connection is closed (this member may be
+        cut off; the client moves to another)."""
+        give_up = clock.monotonic() + lease_bound(conn.timeout_ms)
+        self.held_pings.setdefault(conn.session_id, []).append((conn, conn.reserve(), give_up))
+
+    def _on_grant(self, sids: list[int]) -> None:
+        for sid in sids:
+            for conn, slot, _ in self.held_pings.pop(sid, ()):
+                if not conn.closed:
+                    conn.complete(slot, encode_reply(Xid.PING, self.tree.last_zxid, 0))
+
+    def _drop_ungranted(self, now: float) -> None:
+        for sid, held in list(self.held_pings.items()):
+            live = [h for h in held if not h[0].closed]
+            for conn, _, give_up in live:
+                if give_up <= now:
+                    log.info("session 0x%x: no liveness grant from a leader in time; closing "
+                             "its connection from %s", sid, conn.ip)
+                    conn.abort()
+            live = [h for h in live if not h[0].closed]
+            if live:
+                self.held_pings[sid] = live
+            else:
+                del self.held_pings[sid]
+
     # --- housekeeping --------------------------------------------------------------------------
     async def _expire_sessions(self) -> None:
         period = min(self.config.tick_ms, 1000) / 4000.0
         while True:
             await asyncio.sleep(period)
             assert self.log is not None
-            for sid in self.sessions.expired(self.is_leader):
+            now = clock.monotonic()
+            if self.held_pings:
+                self._drop_ungranted(now)
+            for sid in self.sessions.expired(now, self.log.may_expire):
                 log.info("session 0x%x expired", sid)
                 self.emit("session_expired", session=sid)
                 conn = self.by_session.get(sid)
@@ -829,6 +861,11 @@ class Server:
             t = now_ms()
             for path in self.tree.reap_candidates(t):
                 self.log.propose(Txn(Kind.REAP, 0, t, body=path.encode("utf-8", "surrogatepass")))
+
+
+def new_password() -> bytes:
+    """A new session's password (16 random bytes)."""
+    return secrets.token_bytes(16)
 
 
 _OP_NAMES: dict[int, str] = {

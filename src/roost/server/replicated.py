@@ -26,7 +26,9 @@ from roost.raft import NONE, Config, ConfState, RaftNode, Ready, Role
 from roost.replica.core import CoreConfig, ReplicaCore
 from roost.replica.log import Applied, Done
 from roost.replica.member import Member
+from roost.replica.sessions import Sessions
 from roost.replica.state import LOST, ReplicaState, encode_image, founders_of
+from roost.server import clock
 from roost.server.config import ServerConfig
 from roost.server.peers import PeerTransport
 from roost.server.peertls import peer_tls
@@ -58,6 +60,8 @@ class RaftLog:
         on_touch: Callable[[list[int]], None] = lambda sids: None,
         on_reset: Callable[[], None] = lambda: None,
         stats: Stats | None = None,
+        sessions: Sessions | None = None,
+        on_grant: Callable[[list[int]], None] = lambda sids: None,
     ) -> None:
         self.stats = stats if stats is not None else Stats()
         self._snapshot_started = 0.0
@@ -69,6 +73,8 @@ class RaftLog:
         self.on_role = on_role
         self.on_touch = on_touch
         self.on_reset = on_reset
+        self.sessions = sessions
+        self.on_grant = on_grant
         self.id = config.server_id
         self.store = RaftStore(datadir)
         self.boot = int.from_bytes(os.urandom(6), "big")
@@ -171,11 +177,13 @@ class RaftLog:
                 skip_read_barrier=cfg.unsafe_skip_read_barrier,
             ),
             self._send,
-            time.monotonic(),
+            clock.monotonic(),
             on_role=self.on_role,
             on_touch=self.on_touch,
             on_reset=self.on_reset,
             on_drop_peers=self._drop_peers,
+            sessions=self.sessions,
+            on_grant=self.on_grant,
         )
         log.info(
             "member %d: %s data dir, applied 0x%x, %d nodes, term %d",
@@ -253,7 +261,7 @@ class RaftLog:
             if done is not None:
                 done(0, LOST)
             return
-        self._core.propose(txn, done, abandoned, time.monotonic())
+        self._core.propose(txn, done, abandoned, clock.monotonic())
         self._wake.set()
 
     def touch(self, session_id: int) -> None:
@@ -267,11 +275,11 @@ class RaftLog:
         if self.failed is not None:
             on_timeout()
             return
-        self._core.barrier(os.urandom(12), then, on_timeout, time.monotonic())
+        self._core.barrier(os.urandom(12), then, on_timeout, clock.monotonic())
         self._wake.set()
 
     def _on_message(self, frm: int, channel: int, payload: bytes) -> None:
-        self._core.receive(frm, channel, payload)
+        self._core.receive(frm, channel, payload, clock.monotonic())
         self._wake.set()
 
     def _on_peer_down(self, peer: int) -> None:
@@ -295,7 +303,7 @@ class RaftLog:
         core = self._core
         while True:
             await asyncio.sleep(period)
-            core.tick(time.monotonic())
+            core.tick(clock.monotonic())
             self._wake.set()
 
     async def _run(self) -> None:
@@ -304,7 +312,7 @@ class RaftLog:
         while not self._closing or core.node.has_ready():
             await self._wake.wait()
             self._wake.clear()
-            now = time.monotonic()
+            now = clock.monotonic()
             while (rd := core.ready(now)) is not None:
                 try:
                     await self._handle(loop, rd)
@@ -349,7 +357,7 @@ class RaftLog:
         for ctx, (_then, on_timeout, _since) in list(core.reads.items()):
             del core.reads[ctx]
             on_timeout()
-        for p in self.state.expire(time.monotonic(), -1.0):
+        for p in self.state.expire(clock.monotonic(), -1.0):
             if p.done is not None:
                 p.done(0, LOST)
         self.on_fatal(e)
@@ -360,10 +368,19 @@ class RaftLog:
             await transport.close()
 
     @property
+    def may_expire(self) -> bool:
+        return self.core is not None and self.core.may_expire
+
+    def may_answer(self, session_id: int) -> bool:
+        return self.sessions is not None and self.sessions.may_answer(
+            session_id, clock.monotonic()
+        )
+
+    @property
     def partitioned(self) -> bool:
         """No leader for a while: this member may be cut off from the majority, so its
         local reads may be stale (see `ReplicaCore.partitioned`)."""
-        return self.core is not None and self.core.partitioned(time.monotonic())
+        return self.core is not None and self.core.partitioned(clock.monotonic())
 
     # --- membership ------------------------------------------------------------------
     def _founders(self, conf: ConfState | None = None) -> dict[int, Member]:
