@@ -179,3 +179,13 @@ def test_the_leader_confirms_no_session_it_is_closing() -> None:
     g.tick(4)
     assert not tables[2].may_answer(0x88, g.now)
     assert g.cores[2].reports == {}  # the report was acknowledged, without the session
+
+
+def test_a_session_reattaches_with_its_password_unless_it_is_closing() -> None:
+    s = Sessions(1)
+    info = SessionInfo(1000, b"p" * 16)
+    assert s.may_reattach(9, info, b"p" * 16)
+    assert not s.may_reattach(9, info, b"q" * 16)
+    assert not s.may_reattach(9, None, b"p" * 16)
+    s.closing.add(9)
+    assert not s.may_reattach(9, info, b"p" * 16)

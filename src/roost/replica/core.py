@@ -374,6 +374,10 @@ class ReplicaCore:
         )
         if leader != old_leader and leader != NONE:
             self.resend_all()  # to the new leader; dedupe keeps each txn once
+            # reports the old leader never acknowledged go to the new one with the next
+            for _, sids in self.reports.values():
+                self.touched.update(sids)
+            self.reports.clear()
             for ctx in self.reads:  # a read index asked of the old leader may be lost
                 self.node.read_index(ctx)
         self.on_role(role, leader)

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from roost.tree.context import SessionInfo
+
 #: planted bug (for the simulator's checks only): a follower expires sessions too
 KNOWN_BUGS = frozenset({"expire_on_follower"})
 
@@ -116,6 +118,11 @@ class Sessions:
         out = [sid for sid, d in self.deadlines.items() if d <= now and sid not in self.closing]
         self.closing.update(out)
         return out
+
+    def may_reattach(self, session_id: int, known: SessionInfo | None, passwd: bytes) -> bool:
+        """A client reconnects with `session_id` and `passwd`: allowed if the tree has the
+        session (`known`), the password matches and no close of it is under way here."""
+        return known is not None and known.passwd == passwd and session_id not in self.closing
 
     def alive(self, sids: Iterable[int]) -> list[int]:
         """Of `sids`, those this (leading) member holds alive: known and not closing."""

@@ -387,7 +387,7 @@ class Server:
         if other is not None and other is not conn:
             other.abort()
         info = self.tree.sessions.get(req.sessionId)
-        if info is None or info.passwd != req.passwd or req.sessionId in self.sessions.closing:
+        if info is None or not self.sessions.may_reattach(req.sessionId, info, req.passwd):
             resp = ConnectResponse(0, 0, 0, _INVALID_PASSWD, False, req.has_read_only)
             conn.write_raw(encode_frame(resp))
             conn.close_after_flush()
