@@ -18,7 +18,7 @@ from roost.replica.state import LOST
 from roost.server import admin, clock
 from roost.server.clienttls import ClientTls, client_tls
 from roost.server.config import ServerConfig
-from roost.server.connection import Connection, Slot
+from roost.server.connection import Connection
 from roost.server.history import Limits
 from roost.server.reads import READS
 from roost.server.replicated import RaftLog
@@ -122,8 +122,9 @@ class Server:
         )
         #: session liveness (roost.replica.sessions; this host feeds it the monotonic clock)
         self.sessions = Sessions(config.server_id, int(time.time() * 1000))
-        #: session -> pings held until the leader confirms it alive: (conn, slot, give up at)
-        self.held_pings: dict[int, list[tuple[Connection, Slot, float]]] = {}
+        #: session -> answers (pings, a reattach) held until a leader confirms it alive:
+        #: (connection, give up at, answer)
+        self.held: dict[int, list[tuple[Connection, float, Callable[[], None]]]] = {}
         #: counts role changes: a session expiry is decided in one leadership (see
         #: _expire_sessions)
         self.role_changes = 0
@@ -392,7 +393,22 @@ class Server:
             conn.write_raw(encode_frame(resp))
             conn.close_after_flush()
             return
-        self._bind(conn, req, req.sessionId, info.passwd, timeout)
+        sid, passwd = req.sessionId, info.passwd
+        if self.log.may_answer(sid):
+            self._bind(conn, req, sid, passwd, timeout)
+            return
+        # this member may lag behind an expiry: as ZooKeeper's followers revalidate a
+        # session with the leader, the reattach is answered once a leader confirms the
+        # session alive (its requests wait in the backlog)
+        conn.waiting_connect = True
+        self.touch(sid)
+
+        def bind() -> None:
+            conn.waiting_connect = False
+            self._bind(conn, req, sid, passwd, timeout)
+            conn.run_backlog()
+
+        self._hold(conn, sid, timeout, bind)
 
     def _connect_read_only(self, conn: Connection, req: ConnectRequest, timeout: int) -> None:
         """This member has no leader: only clients that accept a read-only server get in."""
@@ -801,28 +817,35 @@ class Server:
         """No grant for the session now: the ping is answered once the leader confirms
         the session alive; after L without one the connection is closed (this member may be
         cut off; the client moves to another)."""
-        give_up = clock.monotonic() + lease_bound(conn.timeout_ms)
-        self.held_pings.setdefault(conn.session_id, []).append((conn, conn.reserve(), give_up))
+        slot = conn.reserve()
+        self._hold(conn, conn.session_id, conn.timeout_ms, lambda: conn.complete(
+            slot, encode_reply(Xid.PING, self.tree.last_zxid, 0)))
+
+    def _hold(
+        self, conn: Connection, sid: int, timeout_ms: int, answer: Callable[[], None]
+    ) -> None:
+        give_up = clock.monotonic() + lease_bound(timeout_ms)
+        self.held.setdefault(sid, []).append((conn, give_up, answer))
 
     def _on_grant(self, sids: list[int]) -> None:
         for sid in sids:
-            for conn, slot, _ in self.held_pings.pop(sid, ()):
+            for conn, _, answer in self.held.pop(sid, ()):
                 if not conn.closed:
-                    conn.complete(slot, encode_reply(Xid.PING, self.tree.last_zxid, 0))
+                    answer()
 
     def _drop_ungranted(self, now: float) -> None:
-        for sid, held in list(self.held_pings.items()):
+        for sid, held in list(self.held.items()):
             live = [h for h in held if not h[0].closed]
-            for conn, _, give_up in live:
+            for conn, give_up, _ in live:
                 if give_up <= now:
                     log.info("session 0x%x: no liveness grant from a leader in time; closing "
                              "its connection from %s", sid, conn.ip)
                     conn.abort()
             live = [h for h in live if not h[0].closed]
             if live:
-                self.held_pings[sid] = live
+                self.held[sid] = live
             else:
-                del self.held_pings[sid]
+                del self.held[sid]
 
     # --- housekeeping --------------------------------------------------------------------------
     async def _expire_sessions(self) -> None:
@@ -831,7 +854,7 @@ class Server:
             await asyncio.sleep(period)
             assert self.log is not None
             now = clock.monotonic()
-            if self.held_pings:
+            if self.held:
                 self._drop_ungranted(now)
             for sid in self.sessions.expired(now, self.log.may_expire):
                 log.info("session 0x%x expired", sid)
