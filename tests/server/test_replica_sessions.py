@@ -84,6 +84,8 @@ def test_a_leader_expires_only_once_established_and_restarts_every_deadline() ->
     g.settle()
     g.tick(2)
     assert all(0x51 in c.state.tree.sessions for c in g.cores.values())
+    for t in tables.values():  # as each host does when the createSession applies
+        t.track(0x51, 1000, g.now)
     # member 2 takes over: elected, it may not expire until its own no-op applied, and
     # then every session's deadline starts again at that moment
     tables[2].deadlines[0x51] = -100.0  # as if member 2 had not heard of it for long
@@ -92,9 +94,11 @@ def test_a_leader_expires_only_once_established_and_restarts_every_deadline() ->
     at_election: list[tuple[Role, bool, list[int]]] = []
     core2.on_role = lambda role, leader: at_election.append(
         (role, core2.may_expire, tables[2].expired(g.now, core2.may_expire)))
+    assert tables[1].expired(g.now + 100, leader.may_expire) == [0x51]  # member 1 decides
     leader.node.transfer_leadership(2)
     g.settle()
     assert (Role.LEADER, False, []) in at_election  # elected, not yet established
+    assert 0x51 not in tables[1].closing  # member 1's decision went with its leadership
     assert core2.established and core2.may_expire
     assert tables[2].deadlines[0x51] == pytest.approx(g.now + 1.0)
     assert tables[2].expired(g.now + 0.9, core2.may_expire) == []
@@ -181,11 +185,15 @@ def test_the_leader_confirms_no_session_it_is_closing() -> None:
     assert g.cores[2].reports == {}  # the report was acknowledged, without the session
 
 
-def test_a_session_reattaches_with_its_password_unless_it_is_closing() -> None:
+def test_a_session_reattaches_with_its_password_and_waits_while_closing() -> None:
     s = Sessions(1)
+    s.track(9, 1000, now=0.0)
     info = SessionInfo(1000, b"p" * 16)
-    assert s.may_reattach(9, info, b"p" * 16)
-    assert not s.may_reattach(9, info, b"q" * 16)
-    assert not s.may_reattach(9, None, b"p" * 16)
-    s.closing.add(9)
-    assert not s.may_reattach(9, info, b"p" * 16)
+    assert s.reattach(9, info, b"p" * 16) == "ok"
+    assert s.reattach(9, info, b"q" * 16) == "expired"
+    assert s.reattach(9, None, b"p" * 16) == "expired"
+    assert s.expired(5.0, may_expire=True) == [9]
+    assert s.reattach(9, info, b"p" * 16) == "wait"  # the expiry may not commit
+    s.abandon_expiries()  # the leadership that decided it ended
+    assert s.reattach(9, info, b"p" * 16) == "ok"
+    assert s.expired(5.0, may_expire=True) == [9]  # decided again if leading again

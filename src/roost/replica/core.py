@@ -364,6 +364,8 @@ class ReplicaCore:
             # resend them to the next one (dedupe keeps each once), our own unless abandoned
             self.to_propose.clear()
             self.to_ack.clear()  # reports are acknowledged only by a leader
+            if self.sessions is not None:
+                self.sessions.abandon_expiries()  # the host abandons their proposals
         if leader == NONE:
             if self.leaderless_since is None:
                 self.leaderless_since = now

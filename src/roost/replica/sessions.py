@@ -59,6 +59,8 @@ class Sessions:
         self.timeouts: dict[int, int] = {}
         #: sessions whose close was proposed here (not proposed again; a reattach refused)
         self.closing: set[int] = set()
+        #: of those, the ones this member's expiry decided (dropped with its leadership)
+        self.expiring: set[int] = set()
         #: session -> until when this member may answer it (see `grant`)
         self.granted: dict[int, float] = {}
         # ZooKeeper's layout: server id in the top byte, a time-derived base below it
@@ -90,6 +92,7 @@ class Sessions:
         self.deadlines.pop(session_id, None)
         self.timeouts.pop(session_id, None)
         self.closing.discard(session_id)
+        self.expiring.discard(session_id)
         self.granted.pop(session_id, None)
 
     def restart(self, tree_sessions: Mapping[int, int], now: float) -> None:
@@ -98,6 +101,7 @@ class Sessions:
         for sid in [s for s in self.timeouts if s not in tree_sessions]:
             self.forget(sid)
         self.closing.clear()
+        self.expiring.clear()
         for sid, timeout_ms in tree_sessions.items():
             self.track(sid, timeout_ms, now)
 
@@ -117,12 +121,23 @@ class Sessions:
             return []
         out = [sid for sid, d in self.deadlines.items() if d <= now and sid not in self.closing]
         self.closing.update(out)
+        self.expiring.update(out)
         return out
 
-    def may_reattach(self, session_id: int, known: SessionInfo | None, passwd: bytes) -> bool:
-        """A client reconnects with `session_id` and `passwd`: allowed if the tree has the
-        session (`known`), the password matches and no close of it is under way here."""
-        return known is not None and known.passwd == passwd and session_id not in self.closing
+    def abandon_expiries(self) -> None:
+        """This member's leadership ended: its expiry decisions are dropped (the server
+        abandons their proposals), so those sessions are no longer being closed here."""
+        self.closing -= self.expiring
+        self.expiring.clear()
+
+    def reattach(self, session_id: int, known: SessionInfo | None, passwd: bytes) -> str:
+        """A client reconnects with `session_id` and `passwd`: "expired" if the tree lacks
+        the session (`known`) or the password differs; "wait" while a close of it is under
+        way here (its outcome is not known yet: a deposed leader's expiry may never
+        commit, so the client must not be told its session ended); else "ok"."""
+        if known is None or known.passwd != passwd:
+            return "expired"
+        return "wait" if session_id in self.closing else "ok"
 
     def alive(self, sids: Iterable[int]) -> list[int]:
         """Of `sids`, those this (leading) member holds alive: known and not closing."""

@@ -388,7 +388,11 @@ class Server:
         if other is not None and other is not conn:
             other.abort()
         info = self.tree.sessions.get(req.sessionId)
-        if info is None or not self.sessions.may_reattach(req.sessionId, info, req.passwd):
+        verdict = self.sessions.reattach(req.sessionId, info, req.passwd)
+        if verdict == "wait":  # closing here, outcome unknown: the client tries again
+            conn.abort()
+            return
+        if info is None or verdict == "expired":
             resp = ConnectResponse(0, 0, 0, _INVALID_PASSWD, False, req.has_read_only)
             conn.write_raw(encode_frame(resp))
             conn.close_after_flush()
