@@ -58,7 +58,7 @@ def test_clients_hold_sessions_that_expire_only_when_silent() -> None:
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize(("nodes", "seed"), [(5, 64), (5, 265)])
+@pytest.mark.parametrize(("nodes", "seed"), [(5, 64), (7, 9)])
 def test_deposed_leader_does_not_resend_its_expiries(nodes: int, seed: int) -> None:
     """Regression: a leader, cut off while another was elected, expires a session whose
     client kept pinging the new leader, then resends that decision to the new leader, which
