@@ -27,9 +27,9 @@ import tracemalloc
 from roost.client import Client
 from roost.server.history import EventHistory, HistoryEvent, Limits
 from roost.server.streams import StreamHub
-from roost.server.txn import Kind, Txn, apply_txn
 from roost.testing.server import RoostServer
 from roost.tree import DataTree
+from roost.tree.txn import Kind, Txn, apply_txn
 from roost.wire.opcodes import EventType, Op
 from roost.wire.records import ACL, CreateRequest, Id
 

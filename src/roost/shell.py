@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from roost.client import ClientState, StateChange
+from roost.client import ClientState, StateChange, SyncClient
 
 if TYPE_CHECKING:
     from prompt_toolkit.key_binding import KeyBindings
@@ -197,9 +197,18 @@ class Shell:
         return 1 if failed else 0
 
     def prompt(self) -> str:
-        zk = self.env.connected_client
-        state = zk.state.value if zk is not None else "CLOSED"
+        state = prompt_state(self.env.connected_client)
         return f"[roost: {self.env.server}({state}) {len(self.env.history)}] "
+
+
+def prompt_state(zk: SyncClient | None) -> str:
+    """The state the prompt shows. As zkCli's, it is the session's standing state: a live
+    read-write session is CONNECTED, also after a reconnect (the change itself is printed
+    above the prompt as ``[state: RECONNECTED]``); the other states keep their names."""
+    if zk is None:
+        return ClientState.CLOSED.value
+    state = zk.state
+    return ClientState.CONNECTED.value if state.is_writable else state.value
 
 
 # --- the terminal -----------------------------------------------------------------------------

@@ -31,7 +31,7 @@ def snapshot() -> None:
 
 
 @snapshot.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--http",
     "url",

@@ -91,6 +91,11 @@ def stubbed(monkeypatch: pytest.MonkeyPatch, hosts: str) -> None:
     monkeypatch.setattr(watch_module, "stop_on_signals", _stopped)
     monkeypatch.setattr(run_module, "stop_on_signals", _stopped)
     monkeypatch.setattr(Env, "wait_for_watch", lambda self: None)
+    # `snapshot save` asks 127.0.0.1:8500 by default: never a server that happens to run here
+    # (it would download a backup and write it wherever the fuzzed FILE says)
+    save = cli_module.cli.commands["snapshot"].commands["save"]  # type: ignore[attr-defined]
+    (url,) = [p for p in save.params if p.name == "url"]
+    monkeypatch.setattr(url, "default", f"http://{REFUSED}")
 
 
 def check(argv: list[str], code: int, stdout: str, stderr: str) -> None:

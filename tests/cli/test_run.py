@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +16,11 @@ import pytest
 
 from roost.client import SyncClient
 from roost.testing.server import RoostServer
+from roost.testing.wait import wait_until
 
 from .conftest import run_cli
 
 DEADLINE = 30.0
-
-
-def wait_for(predicate: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def roost(*args: str, server: str, **kwargs: Any) -> subprocess.Popen[str]:
@@ -96,10 +85,10 @@ def test_lock_excludes_and_hands_over(hosts: str, tmp_path: Path) -> None:
     wait_release = f"while [ ! -e {release} ]; do sleep 0.02; done"
     a = roost("lock", "/locks/x", "--", "sh", "-c",
               f"echo $ROOST_FENCING_TOKEN > {tmp_path / 'a'}; {wait_release}", server=hosts)
-    wait_for(lambda: (tmp_path / "a").exists(), "holder A to start")
+    wait_until(lambda: (tmp_path / "a").exists(), 30, what="holder A to start")
     b = roost("lock", "/locks/x", "--", "sh", "-c",
               f"echo $ROOST_FENCING_TOKEN > {tmp_path / 'b'}", server=hosts)
-    wait_for(lambda: len(run_cli("ls", "/locks/x").out.split()) == 2, "B to queue")
+    wait_until(lambda: len(run_cli("ls", "/locks/x").out.split()) == 2, 30, what="B to queue")
     assert not (tmp_path / "b").exists()  # B waits while A holds the lock
     release.touch()
     assert finish(a)[0] == 0 and finish(b)[0] == 0
@@ -113,7 +102,7 @@ def test_lock_lost_when_its_node_is_deleted(hosts: str, tmp_path: Path) -> None:
     proc = roost("lock", "--grace", "5", "/locks/lost", "--", "sh", "-c",
                  f"echo $ROOST_LOCK_NODE > {started}; while true; do sleep 0.02; done",
                  server=hosts, stderr=subprocess.PIPE)
-    wait_for(lambda: started.exists() and started.read_text().strip(), "CMD to start")
+    wait_until(lambda: started.exists() and started.read_text().strip(), 30, what="CMD to start")
     assert run_cli("delete", started.read_text().strip()).code == 0
     code, _, err = finish(proc)
     assert code == 75 and "lost the lock /locks/lost" in err
@@ -127,7 +116,7 @@ def test_lock_lost_with_the_session_stops_cmd(tmp_path: Path) -> None:
         proc = roost("lock", "/locks/s", "--", "sh", "-c",
                      f"touch {started}; while true; do sleep 0.02; done", server=srv.hosts,
                      stderr=subprocess.PIPE)
-        wait_for(started.exists, "CMD to start")
+        wait_until(started.exists, 30, what="CMD to start")
         t0 = time.monotonic()
     # the server has stopped
     code, _, err = finish(proc)
@@ -140,7 +129,7 @@ def test_lock_passes_sigterm_on_and_releases(hosts: str, tmp_path: Path) -> None
     proc = roost("lock", "/locks/term", "--", "sh", "-c",
                  f"trap 'touch {stopped}; exit 0' TERM; touch {started}; "
                  "while true; do sleep 0.02; done", server=hosts)
-    wait_for(started.exists, "CMD to start")
+    wait_until(started.exists, 30, what="CMD to start")
     proc.send_signal(signal.SIGTERM)
     assert finish(proc)[0] == 128 + signal.SIGTERM
     assert stopped.exists()  # CMD got the signal
@@ -152,7 +141,7 @@ def test_lock_wait_gives_up(hosts: str, tmp_path: Path) -> None:
     holder = roost("lock", "/locks/w", "--", "sh", "-c",
                    f"touch {tmp_path / 'held'}; while [ ! -e {release} ]; do sleep 0.02; done",
                    server=hosts)
-    wait_for((tmp_path / "held").exists, "holder to start")
+    wait_until((tmp_path / "held").exists, 30, what="holder to start")
     res = run_cli("lock", "--wait", "0.3", "/locks/w", "true")
     assert res.code == 1 and res.err == "roost: lock /locks/w: not granted within 0.3 s\n"
     release.touch()
@@ -164,11 +153,11 @@ def test_elect_runs_cmd_while_leader(hosts: str, tmp_path: Path) -> None:
     first = roost("elect", "--id", "first", "/elections/e", "--", "sh", "-c",
                   f'echo "$ROOST_FENCING_TOKEN $ROOST_ELECTION_PATH" > {tmp_path / "first"}; '
                   f"while [ ! -e {release} ]; do sleep 0.02; done", server=hosts)
-    wait_for((tmp_path / "first").exists, "the first leader")
+    wait_until((tmp_path / "first").exists, 30, what="the first leader")
     second = roost("elect", "--id", "second", "/elections/e", "--", "sh", "-c",
                    f"echo $ROOST_FENCING_TOKEN > {tmp_path / 'second'}", server=hosts)
     with SyncClient(hosts) as zk:
-        wait_for(lambda: len(zk.children("/elections/e")) == 2, "the second to join")
+        wait_until(lambda: len(zk.children("/elections/e")) == 2, 30, what="the second to join")
         ids = sorted(zk.get(f"/elections/e/{k}")[0] for k in zk.children("/elections/e"))
     assert ids == [b"first", b"second"]
     assert not (tmp_path / "second").exists()
@@ -206,7 +195,7 @@ def test_elect_stops_cmd_when_its_node_goes(hosts: str, tmp_path: Path) -> None:
     proc = roost("elect", "--grace", "5", "/elections/lost", "--", "sh", "-c",
                  f"echo $ROOST_ELECTION_NODE > {started}; while true; do sleep 0.02; done",
                  server=hosts, stderr=subprocess.PIPE)
-    wait_for(lambda: started.exists() and started.read_text().strip(), "CMD to start")
+    wait_until(lambda: started.exists() and started.read_text().strip(), 30, what="CMD to start")
     assert run_cli("delete", started.read_text().strip()).code == 0
     code, _, err = finish(proc)
     assert code == 75 and "lost the leadership of /elections/lost" in err

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import inspect
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,21 +27,6 @@ class Backend:
     @property
     def hosts(self) -> str:
         return f"{self.host}:{self.port}"
-
-
-async def wait_until(
-    predicate: Callable[[], Any], timeout: float = DEADLINE, what: str = ""
-) -> Any:
-    """Poll ``predicate`` (every 10 ms) until truthy; fail at the deadline."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if loop.time() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        await asyncio.sleep(0.01)
 
 
 def make_client(hosts: str, seed: int = 1, **kwargs: Any) -> Client:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 
 from roost.client import ClientState, StateChange
+from roost.testing.wait import wait_until_async
 
-from .helpers import Env, Proxy, wait_until
+from .helpers import Env, Proxy
 
 S = ClientState
 #: Session timeout for these tests (the test servers allow 4..40 s).
@@ -60,8 +61,9 @@ async def test_a_silent_server_does_not_cost_the_session(env: Env) -> None:
     proxy.stall = 1
     proxy.cut()
     cut_at = loop.time()
-    await wait_until(lambda: S.RECONNECTED in [c.state for c in changes] or
-                     S.LOST in [c.state for c in changes], timeout=2 * SESSION, what="reconnect")
+    await wait_until_async(lambda: S.RECONNECTED in [c.state for c in changes] or
+                           S.LOST in [c.state for c in changes], timeout=2 * SESSION,
+                           what="reconnect")
     took = loop.time() - cut_at
     assert len(proxy.stalled) == 1, "the first attempt after the cut did not reach the stall"
     assert [c.state for c in changes] == [S.CONNECTED, S.SUSPENDED, S.RECONNECTED]

@@ -22,9 +22,10 @@ from roost.client import (
     SyncClient,
 )
 from roost.client.errors import ERRORS, error_for
+from roost.testing.wait import wait_until_async
 from roost.wire.errors import Err
 
-from .helpers import Env, wait_until
+from .helpers import Env
 
 
 async def test_create_get_set_delete_round_trip(env: Env) -> None:
@@ -87,11 +88,10 @@ async def test_container_and_ttl_nodes(env: Env) -> None:
     # A container goes away once it has had a child and is empty again (1 s sweep).
     await zk.create("/box/child")
     await zk.delete("/box/child")
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 15
-    while await zk.exists("/box") is not None:
-        assert loop.time() < deadline, "container was not swept"
-        await asyncio.sleep(0.1)
+    async def swept() -> bool:
+        return await zk.exists("/box") is None
+
+    await wait_until_async(swept, 15, interval=0.1, what="the container to be swept")
 
 
 async def test_recursive_delete_and_descendant_count(env: Env) -> None:
@@ -196,7 +196,7 @@ async def test_chroot_is_invisible_to_the_client(env: Env) -> None:
     events: list[object] = []
     await zk.exists("/c/w", watch=events.append)
     await root.create(env.base + "/c/w")
-    await wait_until(lambda: events, what="exists watch")
+    await wait_until_async(lambda: events, what="exists watch")
     assert [getattr(e, "path", None) for e in events] == ["/c/w"]
     assert await zk.sync("/c") == "/c"
     assert sorted(await zk.children("/")) == ["c"]

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from roost.client import ClientState, EventType, StateChange, WatchedEvent
 from roost.testing.ensemble import RoostEnsemble
+from roost.testing.wait import wait_until_async
 
-from .helpers import make_client, wait_until
+from .helpers import make_client
 
 
 async def test_failover_to_another_member_keeps_session_and_watches(tmp_path: Path) -> None:
@@ -29,13 +30,13 @@ async def test_failover_to_another_member_keeps_session_and_watches(tmp_path: Pa
             members = ens.hosts.split(",")
             member = members.index(f"{zk.server[0]}:{zk.server[1]}")
             await asyncio.get_running_loop().run_in_executor(None, ens.stop_member, member)
-            await wait_until(lambda: ClientState.SUSPENDED in [c.state for c in changes])
+            await wait_until_async(lambda: ClientState.SUSPENDED in [c.state for c in changes])
             await zk.wait_for(ClientState.RECONNECTED, timeout=30)
             assert zk.session_id == sid and zk.server is not None
             assert f"{zk.server[0]}:{zk.server[1]}" != members[member]
             assert await zk.retry(zk.exists, "/mine") is not None
             await other.retry(other.set, "/watched", b"1")
-            await wait_until(lambda: events, timeout=20, what="watch on the new member")
+            await wait_until_async(lambda: events, timeout=20, what="watch on the new member")
             assert [(e.type, e.path) for e in events] == [(EventType.NODE_DATA_CHANGED, "/watched")]
             assert await zk.retry(zk.create, "/after", b"ok") == "/after"
         finally:

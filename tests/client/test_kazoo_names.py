@@ -4,8 +4,7 @@ against roost and Apache ZooKeeper (semantics from kazoo's KazooClient and recip
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,17 +12,9 @@ from kazoo.client import KazooClient
 
 from roost.client import ACL, Id, NoNodeError, SyncClient, WatchedEvent
 from roost.client.watchers import ChildrenWatch, DataWatch
+from roost.testing.wait import wait_until
 
 from .helpers import DEADLINE, Env
-
-
-def poll(predicate: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-    return value
 
 
 @pytest.fixture
@@ -99,11 +90,11 @@ def test_data_watch_called_now_and_on_every_change(zk: SyncClient) -> None:
     assert calls == [(None, None, None)]  # called at once: the node does not exist yet
     assert threads == [registering]
     zk.create("/d", b"1")
-    poll(lambda: len(calls) == 2, "the creation")
+    wait_until(lambda: len(calls) == 2, what="the creation")
     zk.set("/d", b"2")
-    poll(lambda: len(calls) == 3, "the change")
+    wait_until(lambda: len(calls) == 3, what="the change")
     zk.delete("/d")
-    poll(lambda: len(calls) == 4, "the deletion")
+    wait_until(lambda: len(calls) == 4, what="the deletion")
     assert calls[1:] == [(b"1", 0, "NODE_CREATED"), (b"2", 1, "NODE_DATA_CHANGED"),
                          (None, None, "NODE_DELETED")]
     assert all(t != registering for t in threads[1:])  # later calls: the callback thread
@@ -124,12 +115,12 @@ def test_data_watch_decorator_two_arguments_and_false_stops(zk: SyncClient) -> N
 
     assert seen == [b"a"]
     zk.set("/d", b"stop")
-    poll(lambda: seen == [b"a", b"stop"], "the stopping value")
+    wait_until(lambda: seen == [b"a", b"stop"], what="the stopping value")
     # a second watch on the same node proves the change below was delivered
     later: list[bytes | None] = []
     zk.DataWatch("/d", lambda data, stat: later.append(data))
     zk.set("/d", b"after")
-    poll(lambda: b"after" in later, "the second watch")
+    wait_until(lambda: b"after" in later, what="the second watch")
     drain(zk)
     assert seen == [b"a", b"stop"]
 
@@ -145,9 +136,9 @@ def test_data_watch_keeps_calling_after_a_failing_function(zk: SyncClient) -> No
 
     zk.DataWatch("/d", flaky)
     zk.set("/d", b"1")
-    poll(lambda: b"1" in seen, "the failing call")
+    wait_until(lambda: b"1" in seen, what="the failing call")
     zk.set("/d", b"2")
-    poll(lambda: b"2" in seen, "the call after the failure")
+    wait_until(lambda: b"2" in seen, what="the call after the failure")
 
 
 def test_children_watch(zk: SyncClient) -> None:
@@ -156,18 +147,18 @@ def test_children_watch(zk: SyncClient) -> None:
     watch = zk.ChildrenWatch("/p", calls.append)
     assert calls == [[]]
     zk.create("/p/b")
-    poll(lambda: calls[-1] == ["b"], "child b")
+    wait_until(lambda: calls[-1] == ["b"], what="child b")
     zk.create("/p/a")
-    poll(lambda: calls[-1] == ["a", "b"], "child a")
+    wait_until(lambda: calls[-1] == ["a", "b"], what="child a")
     n = len(calls)
     zk.set("/p", b"data changes are not child changes")
     zk.delete("/p/a")
-    poll(lambda: calls[-1] == ["b"], "the removal")
+    wait_until(lambda: calls[-1] == ["b"], what="the removal")
     assert len(calls) == n + 1
     zk.delete("/p/b")
-    poll(lambda: calls[-1] == [], "the last removal")
+    wait_until(lambda: calls[-1] == [], what="the last removal")
     zk.delete("/p")  # the watch ends without a call
-    poll(lambda: watch.stopped, "the watch to end with its node")
+    wait_until(lambda: watch.stopped, what="the watch to end with its node")
     zk.create("/p")
     zk.create("/p/c")
     drain(zk)
@@ -184,10 +175,10 @@ def test_children_watch_send_event_decorator_and_false(zk: SyncClient) -> None:
         return len(children) < 1
 
     zk.create("/p/x")
-    poll(lambda: len(events) == 2, "the first child")
+    wait_until(lambda: len(events) == 2, what="the first child")
     assert events == [([], None), (["x"], "NODE_CHILDREN_CHANGED")]
-    poll(lambda: on_children is not None and not zk.aio.conn.watches.watching(
-        zk.aio.chroot + "/p") and not zk.aio.conn.watches.watching("/p"), "watch removal")
+    wait_until(lambda: on_children is not None and not zk.aio.conn.watches.watching(
+        zk.aio.chroot + "/p") and not zk.aio.conn.watches.watching("/p"), what="watch removal")
     zk.create("/p/y")
     drain(zk)
     assert len(events) == 2

@@ -17,13 +17,12 @@ from roost.client import (
 )
 from roost.client.connection import parse_hosts
 from roost.client.watches import WatchKind, WatchRegistry, ancestors
+from roost.testing.wait import wait_until_async
 from roost.wire.errors import Err
 from roost.wire.jute import REQUEST_HEADER
 from roost.wire.opcodes import EventType, Op
 from roost.wire.protocol import FrameBuffer, encode_frame, encode_reply
 from roost.wire.records import ConnectResponse, GetDataResponse, Stat
-
-from .helpers import wait_until
 
 STAT = Stat(1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 1)
 
@@ -85,7 +84,7 @@ async def test_xid_mismatch_drops_the_connection_and_reconnects() -> None:
         with pytest.raises(NoNodeError):
             await zk.set("/a", b"")
         assert zk.last_zxid == 5 and fake.connections == 2
-        await wait_until(lambda: len(changes) == 3)
+        await wait_until_async(lambda: len(changes) == 3)
         assert [c.state for c in changes] == [
             ClientState.CONNECTED, ClientState.SUSPENDED, ClientState.RECONNECTED]
     finally:
@@ -122,10 +121,10 @@ async def test_pings_when_idle_and_reconnects_when_the_server_goes_quiet() -> No
     try:
         await zk.start(timeout=5)
         # The first connection never answers pings: the client must drop it and reconnect.
-        await wait_until(lambda: fake.connections == 2, what="reconnect after silence")
+        await wait_until_async(lambda: fake.connections == 2, what="reconnect after silence")
         await zk.wait_for(ClientState.RECONNECTED, timeout=5)
         pings_before = fake.ops.count(Op.PING)
-        await wait_until(lambda: fake.ops.count(Op.PING) >= pings_before + 2, what="pings")
+        await wait_until_async(lambda: fake.ops.count(Op.PING) >= pings_before + 2, what="pings")
         assert fake.connections == 2  # answered pings keep the second connection up
         assert 0 < zk.lease_remaining() <= 1.5
         assert [c.state for c in changes] == [

@@ -18,12 +18,13 @@ from roost.client import ClientState, NotReadOnlyError, StateChange
 from roost.client.rwprobe import find_rw_server, is_read_write
 from roost.testing.ensemble import RoostEnsemble
 from roost.testing.server import four_letter
+from roost.testing.wait import wait_until_async
 from roost.testing.zookeeper import free_port
 from roost.wire.jute import REQUEST_HEADER
 from roost.wire.protocol import FrameBuffer, encode_frame, encode_reply
 from roost.wire.records import ConnectRequest, ConnectResponse
 
-from .helpers import make_client, wait_until
+from .helpers import make_client
 
 S = ClientState
 
@@ -43,8 +44,8 @@ async def test_read_only_member_then_move_to_a_read_write_one(tmp_path: Path) ->
         assert await is_read_write(last.host, last.port)
         await _in_thread(ens.stop_member, 0)
         await _in_thread(ens.stop_member, 1)
-        await wait_until(lambda: four_letter(last.host, last.port, "isro") == "ro",
-                         timeout=20, what="member 2 read-only")
+        await wait_until_async(lambda: four_letter(last.host, last.port, "isro") == "ro",
+                               timeout=20, what="member 2 read-only")
         assert not await is_read_write(last.host, last.port)
         assert await find_rw_server([(last.host, last.port), ("127.0.0.1", free_port())]) is None
 
@@ -139,12 +140,12 @@ async def test_probe_finds_the_read_write_server_and_moves_there() -> None:
         assert zk.state is S.READ_ONLY and zk.server is not None
         here = next(m for m in members if m.port == zk.server[1])
         there = next(m for m in members if m is not here)
-        await wait_until(lambda: there.probes >= 2, what="repeated isro probes")
+        await wait_until_async(lambda: there.probes >= 2, what="repeated isro probes")
         assert zk.state is S.READ_ONLY and here.open_links == 1  # both say "ro": stay
         there.read_only = False  # a quorum formed over there
         await zk.wait_for(S.RECONNECTED, timeout=10)
         assert zk.server == ("127.0.0.1", there.port)
-        await wait_until(lambda: here.open_links == 0, what="read-only link dropped")
+        await wait_until_async(lambda: here.open_links == 0, what="read-only link dropped")
         # Only a read-only session was ever seen: the read-write server is asked for a new one.
         assert there.session_ids[-1] == 0
         assert [c.state for c in changes] == [S.READ_ONLY, S.SUSPENDED, S.RECONNECTED]

@@ -24,12 +24,13 @@ from roost.client import (
     WatchedEvent,
 )
 from roost.client.connection import lease_span
+from roost.testing.wait import wait_until_async
 from roost.testing.zookeeper import free_port
 from roost.wire.opcodes import Op, Perm
 from roost.wire.protocol import FrameBuffer, encode_frame, encode_request
 from roost.wire.records import ConnectRequest, ConnectResponse
 
-from .helpers import Backend, Env, Proxy, make_client, wait_until
+from .helpers import Backend, Env, Proxy, make_client
 
 S = ClientState
 
@@ -42,7 +43,7 @@ async def suspend(zk_proxy: Proxy, changes: list[StateChange]) -> None:
     """Cut the client's link and keep it cut until `resume`."""
     zk_proxy.blocked = True
     zk_proxy.cut()
-    await wait_until(lambda: S.SUSPENDED in states(changes), what="SUSPENDED")
+    await wait_until_async(lambda: S.SUSPENDED in states(changes), what="SUSPENDED")
 
 
 async def expire_session(backend: Backend, session_id: int, passwd: bytes) -> None:
@@ -82,7 +83,7 @@ async def test_drop_and_reconnect_keeps_the_session(env: Env) -> None:
     await zk.wait_for(S.RECONNECTED, timeout=10)
     assert (await pending) is not None
     assert zk.session_id == sid
-    await wait_until(lambda: len(changes) == 3)
+    await wait_until_async(lambda: len(changes) == 3)
     assert states(changes) == [S.CONNECTED, S.SUSPENDED, S.RECONNECTED]
     assert all(c.session_id == sid for c in changes)
 
@@ -109,7 +110,7 @@ async def test_watches_fire_for_changes_made_while_disconnected(env: Env) -> Non
     assert events == []
     proxy.blocked = False
     await zk.wait_for(S.RECONNECTED, timeout=10)
-    await wait_until(lambda: len(events) >= 4, what="re-registered watches")
+    await wait_until_async(lambda: len(events) >= 4, what="re-registered watches")
     await zk.sync("/")
     assert sorted((e.type, e.path) for e in events) == sorted([
         (EventType.NODE_DATA_CHANGED, "/d"),
@@ -139,7 +140,7 @@ async def test_unchanged_watch_survives_reconnect_and_persistent_watches_too(env
     await other.set("/quiet", b"1")
     await other.create("/rec/a")
     await other.create("/rec/a/b")
-    await wait_until(lambda: quiet and len(rec) >= 2)
+    await wait_until_async(lambda: quiet and len(rec) >= 2)
     assert [(e.type, e.path) for e in quiet] == [(EventType.NODE_DATA_CHANGED, "/quiet")]
     assert [(e.type, e.path) for e in rec] == [
         (EventType.NODE_CREATED, "/rec/a"),
@@ -162,11 +163,11 @@ async def test_session_expiry_goes_lost_then_reconnected_with_a_new_session(env:
     await suspend(proxy, changes)
     await expire_session(env.backend, *zk.client_id)
     proxy.blocked = False
-    await wait_until(lambda: states(changes)[-1:] == [S.RECONNECTED] and len(changes) == 4)
+    await wait_until_async(lambda: states(changes)[-1:] == [S.RECONNECTED] and len(changes) == 4)
     assert states(changes) == [S.CONNECTED, S.SUSPENDED, S.LOST, S.RECONNECTED]
     assert zk.session_id not in (0, old_sid)
     assert await other.exists("/mine") is None
-    await wait_until(lambda: events)
+    await wait_until_async(lambda: events)
     assert events == [WatchedEvent(EventType.NONE, KeeperState.EXPIRED, "/watched")]
     # The new session works.
     await zk.create("/mine", ephemeral=True)
@@ -243,14 +244,14 @@ async def test_lease_deadline_tracks_heartbeats(env: Env) -> None:
     await zk.exists("/")  # a read proves nothing about the session: no renewal
     assert zk.lease_deadline == first
     # pings (every third of the timeout) renew it
-    await wait_until(lambda: zk.lease_deadline > first, what="a ping renews the lease")
+    await wait_until_async(lambda: zk.lease_deadline > first, what="a ping renews the lease")
     await suspend(proxy, changes)
     await asyncio.sleep(0.3)
     stale = zk.lease_deadline
     assert zk.lease_remaining() <= span - 0.3
     proxy.blocked = False
     await zk.wait_for(S.RECONNECTED, timeout=10)
-    await wait_until(lambda: zk.lease_deadline > stale, what="renewed after reconnecting")
+    await wait_until_async(lambda: zk.lease_deadline > stale, what="renewed after reconnecting")
 
 
 async def test_request_timeout_while_suspended(env: Env) -> None:

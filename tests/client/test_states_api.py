@@ -16,9 +16,10 @@ from roost.client import (
     WatchedEvent,
     connect,
 )
+from roost.testing.wait import wait_until_async
 from roost.testing.zookeeper import free_port
 
-from .helpers import Env, wait_until
+from .helpers import Env
 
 S = ClientState
 
@@ -54,8 +55,8 @@ async def test_states_iterator_follows_suspend_reconnect_and_ends_on_close(env: 
     reader = asyncio.ensure_future(_collect(zk.states(), seen))
     sid = zk.session_id
     proxy.cut()
-    await wait_until(lambda: [c.state for c in seen] == [S.SUSPENDED, S.RECONNECTED],
-                     what="SUSPENDED then RECONNECTED")
+    await wait_until_async(lambda: [c.state for c in seen] == [S.SUSPENDED, S.RECONNECTED],
+                           what="SUSPENDED then RECONNECTED")
     assert seen[1].previous is S.SUSPENDED and seen[1].session_id == sid
     await zk.close()
     await asyncio.wait_for(reader, 5)  # the iteration ends by itself after CLOSED
@@ -76,23 +77,23 @@ async def test_suspended_past_the_session_timeout_is_lost(env: Env) -> None:
     loop = asyncio.get_running_loop()
     proxy.blocked = True
     proxy.cut()
-    await wait_until(lambda: S.SUSPENDED in [c.state for c in changes], what="SUSPENDED")
+    await wait_until_async(lambda: S.SUSPENDED in [c.state for c in changes], what="SUSPENDED")
     suspended_at = loop.time()
     waiting = asyncio.ensure_future(zk.exists("/eph"))  # queued while suspended
-    await wait_until(lambda: S.LOST in [c.state for c in changes], timeout=10, what="LOST")
+    await wait_until_async(lambda: S.LOST in [c.state for c in changes], timeout=10, what="LOST")
     # Declared by the timer, not by a server: no connection was possible meanwhile.
     assert loop.time() - suspended_at >= zk.session_timeout - 0.1
     assert [c.state for c in changes] == [S.SUSPENDED, S.LOST]
     with pytest.raises(SessionExpiredError):
         await waiting
-    await wait_until(lambda: events, what="EXPIRED watch event")
+    await wait_until_async(lambda: events, what="EXPIRED watch event")
     assert events == [WatchedEvent(EventType.NONE, KeeperState.EXPIRED, "/eph")]
     proxy.blocked = False
     await zk.wait_for(S.RECONNECTED, timeout=10)
     assert zk.session_id not in (0, old_sid)
     assert changes[-1].previous is S.LOST
     # The old session is gone on the server too (it expired there on its own).
-    deadline = loop.time() + 10
-    while await other.exists("/eph") is not None:
-        assert loop.time() < deadline, "the old session's ephemeral outlived it"
-        await asyncio.sleep(0.1)
+    async def gone() -> bool:
+        return await other.exists("/eph") is None
+
+    await wait_until_async(gone, 10, interval=0.1, what="the old session's ephemeral to go")

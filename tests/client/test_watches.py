@@ -8,8 +8,9 @@ import threading
 import pytest
 
 from roost.client import EventType, NoWatcherError, SyncClient, WatchedEvent, WatcherType
+from roost.testing.wait import wait_until_async
 
-from .helpers import DEADLINE, Env, wait_until
+from .helpers import DEADLINE, Env
 
 
 def kinds(events: list[WatchedEvent]) -> list[tuple[EventType, str]]:
@@ -23,7 +24,7 @@ async def test_one_shot_data_watch_fires_once(env: Env) -> None:
     events: list[WatchedEvent] = []
     await zk.get("/d", watch=events.append)
     await other.set("/d", b"1")
-    await wait_until(lambda: events)
+    await wait_until_async(lambda: events)
     await other.set("/d", b"2")
     await other.sync("/")
     await zk.sync("/")  # any second event would have arrived before this reply
@@ -36,7 +37,7 @@ async def test_exists_child_and_delete_watches(env: Env) -> None:
     created: list[WatchedEvent] = []
     assert await zk.exists("/w", watch=created.append) is None
     await other.create("/w")
-    await wait_until(lambda: created)
+    await wait_until_async(lambda: created)
     assert kinds(created) == [(EventType.NODE_CREATED, "/w")]
 
     child: list[WatchedEvent] = []
@@ -44,11 +45,11 @@ async def test_exists_child_and_delete_watches(env: Env) -> None:
     await zk.children("/w", watch=child.append)
     await zk.get("/w", watch=data.append)
     await other.create("/w/kid")
-    await wait_until(lambda: child)
+    await wait_until_async(lambda: child)
     assert kinds(child) == [(EventType.NODE_CHILDREN_CHANGED, "/w")]
     await other.delete("/w/kid")
     await other.delete("/w")
-    await wait_until(lambda: data)
+    await wait_until_async(lambda: data)
     assert kinds(data) == [(EventType.NODE_DELETED, "/w")]
 
 
@@ -62,7 +63,7 @@ async def test_persistent_watch_keeps_firing(env: Env) -> None:
     await other.set("/p", b"2")
     await other.create("/p/kid")
     await other.create("/p/kid/grandkid")  # not the watched node: no event
-    await wait_until(lambda: len(events) >= 3)
+    await wait_until_async(lambda: len(events) >= 3)
     await zk.sync("/")
     assert kinds(events) == [
         (EventType.NODE_DATA_CHANGED, "/p"),
@@ -81,7 +82,7 @@ async def test_recursive_watch_covers_the_subtree(env: Env) -> None:
     await other.create("/tree/a/b", b"x")
     await other.set("/tree/a/b", b"y")
     await other.delete("/tree/a/b")
-    await wait_until(lambda: len(events) >= 4)
+    await wait_until_async(lambda: len(events) >= 4)
     await zk.sync("/")
     assert kinds(events) == [
         (EventType.NODE_CREATED, "/tree/a"),
@@ -98,7 +99,7 @@ async def test_remove_watches(env: Env) -> None:
     events: list[WatchedEvent] = []
     await zk.get("/rw", watch=events.append)
     await zk.remove_watches("/rw", WatcherType.DATA)
-    await wait_until(lambda: events)
+    await wait_until_async(lambda: events)
     assert kinds(events) == [(EventType.DATA_WATCH_REMOVED, "/rw")]
     await other.set("/rw", b"changed")
     await other.sync("/")
@@ -126,7 +127,7 @@ async def test_async_callbacks_run_in_order_and_do_not_block_requests(env: Env) 
     await zk.exists("/slow", watch=slow)
     await zk.children("/slow", watch=fast)
     await other.set("/slow", b"x")
-    await wait_until(lambda: seen)
+    await wait_until_async(lambda: seen)
     await other.create("/slow/kid")
     # The client keeps working while the first callback is stuck.
     for _ in range(20):
@@ -134,7 +135,7 @@ async def test_async_callbacks_run_in_order_and_do_not_block_requests(env: Env) 
     await zk.sync("/")
     assert seen == ["slow-start"]
     release.set()
-    await wait_until(lambda: len(seen) == 3)
+    await wait_until_async(lambda: len(seen) == 3)
     assert seen == ["slow-start", "slow-end", "fast"]
 
 
@@ -168,9 +169,9 @@ async def test_remove_persistent_watch(env: Env) -> None:
     events: list[WatchedEvent] = []
     await zk.add_watch("/pr", events.append, recursive=True)
     await other.set("/pr", b"1")
-    await wait_until(lambda: events)
+    await wait_until_async(lambda: events)
     await zk.remove_watches("/pr", WatcherType.ANY)
-    await wait_until(lambda: len(events) == 2)
+    await wait_until_async(lambda: len(events) == 2)
     await other.create("/pr/kid")
     await other.sync("/")
     await zk.sync("/")

@@ -4,27 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 #: Default deadline for anything the tests wait for (seconds).
 DEADLINE = 10.0
-
-
-def wait_until(
-    predicate: Callable[[], T], timeout: float = DEADLINE, interval: float = 0.02, what: str = ""
-) -> T:
-    """Poll `predicate` until it returns something truthy; fail the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        time.sleep(interval)
 
 
 class Collector:

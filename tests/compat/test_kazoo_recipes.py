@@ -18,8 +18,10 @@ from kazoo.recipe.party import Party, ShallowParty
 from kazoo.recipe.queue import LockingQueue, Queue
 from kazoo.recipe.watchers import ChildrenWatch, DataWatch
 
+from roost.testing.wait import wait_until
+
 from .conftest import ClientFactory
-from .helpers import Collector, wait_until
+from .helpers import Collector
 
 pytestmark = pytest.mark.compat
 

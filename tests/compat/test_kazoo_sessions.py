@@ -9,8 +9,10 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import ConnectionLoss
 from kazoo.protocol.states import EventType, KazooState
 
+from roost.testing.wait import wait_until
+
 from .conftest import Backend, ClientFactory
-from .helpers import Collector, drop_connection, expire_session, wait_until
+from .helpers import Collector, drop_connection, expire_session
 
 pytestmark = pytest.mark.compat
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
+from roost.testing.wait import wait_until
 from roost.wire.errors import Err
 from roost.wire.jute import Writer
 from roost.wire.multi import MultiRequest, MultiResponse, OpResult
@@ -47,7 +48,6 @@ from roost.wire.records import (
 )
 
 from .conftest import Backend
-from .helpers import wait_until
 from .rawclient import RawClient, frame
 
 pytestmark = pytest.mark.compat

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -31,19 +30,6 @@ def describe_failover(run: FailoverRun) -> str:
     return (f"max pause between acks {run.max_gap * 1000:7.1f} ms, new leader after "
             f"~{run.election_seconds * 1000:.0f} ms, {len(run.acked)} acked "
             f"({run.acked_after_kill} after the kill), {len(run.failed)} failed")
-
-
-def wait_until(pred: Callable[[], T], timeout: float = 20.0, interval: float = 0.05,
-               what: str = "condition") -> T:
-    """Poll `pred` until it returns something truthy (returned); fail after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 @contextmanager

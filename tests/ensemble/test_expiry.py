@@ -7,8 +7,9 @@ import time
 from pathlib import Path
 
 from roost.testing.ensemble import RoostEnsemble
+from roost.testing.wait import wait_until
 
-from .helpers import RawSession, converged, kazoo, member_tree, wait_until
+from .helpers import RawSession, converged, kazoo, member_tree
 
 TICK_MS = 500  # sessions may be as short as 2 ticks
 SESSION_MS = 2000

@@ -7,8 +7,9 @@ import time
 from pathlib import Path
 
 from roost.testing.ensemble import RoostEnsemble
+from roost.testing.wait import wait_until
 
-from .helpers import converged, kazoo, wait_until
+from .helpers import converged, kazoo
 
 OBSERVER = 3  # RoostEnsemble(3, 1): members 0-2 vote, member 3 observes
 
@@ -17,7 +18,7 @@ def test_observer_serves_and_its_loss_does_not_matter(tmp_path: Path) -> None:
     with RoostEnsemble(3, 1, subprocess=True, base_dir=tmp_path) as ens:
         leader = ens.leader()
         assert leader != OBSERVER
-        assert wait_until(lambda: ens.mode(OBSERVER) == "observer", what="observer mode")
+        assert wait_until(lambda: ens.mode(OBSERVER) == "observer", 20, what="observer mode")
         voters = ",".join(ens.hosts_of(i) for i in range(3))
         with kazoo(ens.hosts_of(OBSERVER)) as obs, kazoo(voters) as c:
             obs.create("/o/from-observer", b"fwd", makepath=True)  # forwarded to the leader
@@ -39,7 +40,7 @@ def test_observer_serves_and_its_loss_does_not_matter(tmp_path: Path) -> None:
             assert worst < 2.0, f"a write took {worst:.2f}s after the observer died"
             assert ens.leader() == leader
             assert ens.mntr(leader)["raft_term"] == term  # no election
-            tree = wait_until(lambda: converged(ens, [0, 1, 2], "/o"), what="voters agree")
+            tree = wait_until(lambda: converged(ens, [0, 1, 2], "/o"), 20, what="voters agree")
         assert len(tree["/o"][-1]) == 102
 
         ens.start_member(OBSERVER)  # it comes back and catches up

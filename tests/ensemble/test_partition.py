@@ -10,8 +10,9 @@ import pytest
 from kazoo.exceptions import KazooException
 
 from roost.testing.ensemble import Fault, RoostEnsemble
+from roost.testing.wait import wait_until
 
-from .helpers import converged, kazoo, wait_until
+from .helpers import converged, kazoo
 
 #: how long a request may wait for a leader before the client is disconnected (ms)
 REQUEST_TIMEOUT_MS = 2000

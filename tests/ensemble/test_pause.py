@@ -12,8 +12,9 @@ from pathlib import Path
 from kazoo.exceptions import KazooException
 
 from roost.testing.ensemble import RoostEnsemble
+from roost.testing.wait import wait_until
 
-from .helpers import converged, kazoo, wait_until
+from .helpers import converged, kazoo
 
 #: raft ticks: 50 ms; an election starts after 10..20 ticks without the leader
 ELECTION_TIMEOUT = 1.0

@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from roost.testing.ensemble import RoostEnsemble, last_zxid
+from roost.testing.wait import wait_until
 
-from .helpers import converged, kazoo, wait_until
+from .helpers import converged, kazoo
 
 SNAPSHOT_EVERY = 20
 

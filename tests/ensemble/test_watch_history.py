@@ -102,8 +102,7 @@ def test_history_after_a_snapshot_install_starts_at_the_snapshot(tmp_path: Path)
 
     from roost.client import CompactedError
     from roost.testing.ensemble import last_zxid
-
-    from .helpers import wait_until
+    from roost.testing.wait import wait_until
 
     async def write(hosts: str, wipe: Callable[[], None]) -> int:
         async with Client(hosts) as zk:

@@ -8,7 +8,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import consul
@@ -37,15 +37,6 @@ def http(method: str, url: str, body: bytes | None = None,
             return Reply(resp.status, dict(resp.headers.items()), resp.read())
     except urllib.error.HTTPError as e:
         return Reply(e.code, dict(e.headers.items()), e.read())
-
-
-def wait_until(cond: Callable[[], bool], timeout: float = 10.0, what: str = "condition"
-               ) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 @dataclass

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 
 import consul
 import pytest
-from conftest import Served, start_served, wait_until
+from conftest import Served, start_served
 
 from roost.http.registry import Check, overdue
 from roost.node import http_api
+from roost.testing.wait import wait_until
 
 SCALE = 0.1
 TTL = "10s"  # 1 s of real time here

@@ -75,7 +75,9 @@ def test_stop_answers_pending_blocking_queries() -> None:
     import threading
     import time
 
-    from conftest import http, wait_until
+    from conftest import http
+
+    from roost.testing.wait import wait_until
 
     gen = start_served()
     s = next(gen)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import consul
 import pytest
-from conftest import Served, start_served, wait_until
+from conftest import Served, start_served
 
 from roost.http.sessions import (
     CRITICAL,
@@ -20,6 +20,7 @@ from roost.http.sessions import (
     parse_settings,
     timeout_ms,
 )
+from roost.testing.wait import wait_until
 
 SCALE = 0.1
 TTL = 10  # what the clients ask for (Consul's minimum); 1 s of real time here

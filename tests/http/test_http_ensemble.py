@@ -11,11 +11,12 @@ from pathlib import Path
 
 import consul
 import pytest
-from conftest import http, wait_until
+from conftest import http
 from kazoo.client import KazooClient
 from promql import exported_names, expressions, metric_names
 
 from roost.testing.ensemble import RoostEnsemble
+from roost.testing.wait import wait_until
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "docs" / "grafana" / "roost.json"
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"

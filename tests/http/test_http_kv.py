@@ -8,11 +8,12 @@ import time
 
 import consul
 import pytest
-from conftest import Served, wait_until
+from conftest import Served
 from kazoo.client import KazooClient
 
 from roost.http.envelope import decode
 from roost.node import http_api
+from roost.testing.wait import wait_until
 
 
 def test_crud_with_py_consul(served: Served, prefix: str) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Served, http, start_served, wait_until
+from conftest import Served, http, start_served
 from kazoo.client import KazooClient
 from kazoo.exceptions import NodeExistsError
 from prometheus_client.parser import text_string_to_metric_families
@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import roost
 from roost.node import http_api, metrics_port
 from roost.testing.server import RoostServer
+from roost.testing.wait import wait_until
 
 
 @pytest.fixture(scope="module")

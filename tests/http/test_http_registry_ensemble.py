@@ -15,12 +15,12 @@ from pathlib import Path
 
 import consul
 import pytest
-from conftest import wait_until
 from kazoo.client import KazooClient
 
 from roost.client import Client
 from roost.recipes import ServiceDiscovery, ServiceInstance, ServiceRegistry
 from roost.testing.ensemble import RoostEnsemble
+from roost.testing.wait import wait_until
 
 SCALE = 0.1
 CURATOR_JSON = (Path(__file__).parent.parent / "data" / "curator-service-instance.json"

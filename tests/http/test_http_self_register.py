@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import Served, wait_until
+from conftest import Served
+
+from roost.testing.wait import wait_until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "consul_self_register.py"
 

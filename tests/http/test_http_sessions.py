@@ -6,7 +6,9 @@ import time
 
 import consul
 import pytest
-from conftest import Served, wait_until
+from conftest import Served
+
+from roost.testing.wait import wait_until
 
 
 def test_session_lifecycle(served: Served) -> None:

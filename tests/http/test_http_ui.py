@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import json
 
-from conftest import Served, wait_until
+from conftest import Served
 from kazoo.client import KazooClient
 from kazoo.security import make_digest_acl
+
+from roost.testing.wait import wait_until
 
 
 def test_page_and_static_files(served: Served) -> None:

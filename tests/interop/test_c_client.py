@@ -14,23 +14,17 @@ import pytest
 from kazoo.client import KazooClient
 from kazoo.security import make_digest_acl
 
+from roost.testing.proxy import TcpProxy
+from roost.testing.wait import wait_until
 from roost.testing.zookeeper import four_letter_word
 
 from .climt import CliMt
 from .conftest import Backend
-from .proxy import TcpProxy
 
 pytestmark = pytest.mark.compat
 
 BASE = "/interop-c"
 NONODE, NOAUTH, NOCHILDRENFOREPHEMERALS, NODEEXISTS, NOTEMPTY = -101, -102, -108, -110, -111
-
-
-def wait_gone(client: KazooClient, path: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while client.exists(path) is not None:
-        assert time.monotonic() < deadline, f"{path} still exists after {timeout} s"
-        time.sleep(0.05)
 
 
 def last_xid(backend: Backend, session: str) -> int:
@@ -99,7 +93,7 @@ def test_scripted_session(backend: Backend, admin: KazooClient, cli_mt: Path) ->
 
         assert cli.quit() == 0
     # quitting closed the session: its ephemeral nodes are gone
-    wait_gone(admin, f"{b}/eph")
+    wait_until(lambda: admin.exists(f"{b}/eph") is None, 15, what=f"{b}/eph to go")
     assert sorted(admin.get_children(b)) == ["node", "secret"]
 
 
@@ -121,7 +115,7 @@ def test_reconnect_resends_watches(backend: Backend, admin: KazooClient, cli_mt:
         admin.set(f"{b}/node", b"v1")
         admin.create(f"{b}/later")
         admin.delete(f"{b}/doomed")
-        proxy.restore()
+        proxy.heal()
         # on reconnecting, the C client re-sends its watches (SetWatches, xid -8) and the
         # server reports every change it missed
         cli.wait_for(r"^Watcher SESSION_EVENT state = CONNECTED_STATE$", start)

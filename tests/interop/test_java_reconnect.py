@@ -1,7 +1,7 @@
 """The Java client re-registers its watches after its TCP connection drops.
 
 The client talks to the server through a `TcpProxy`. While the proxy is cut, kazoo (connected
-directly) changes every watched node; when the proxy is restored, the Java client reconnects
+directly) changes every watched node; when the proxy is healed, the Java client reconnects
 to the same session and re-sends its watches (SetWatches, then SetWatches2 once a persistent
 watch exists), and the server must report what the client missed.
 """
@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from kazoo.client import KazooClient
 
+from roost.testing.proxy import TcpProxy
+
 from .conftest import Backend, JavaClient
 from .procs import LineProcess
-from .proxy import TcpProxy
 
 pytestmark = pytest.mark.compat
 
@@ -37,11 +38,11 @@ def events_and_states(lines: list[str]) -> tuple[list[str], list[str]]:
 def cut_and_change(
     proc: LineProcess, proxy: TcpProxy, start: int, change: Callable[[], None]
 ) -> None:
-    """Cut the proxy, wait until the client noticed, run `change`, restore the proxy."""
+    """Cut the proxy, wait until the client noticed, run `change`, heal the proxy."""
     proxy.cut()
     proc.wait_for(r"^state Disconnected$", start)
     change()
-    proxy.restore()
+    proxy.heal()
 
 
 def test_watches_survive_a_dropped_connection(

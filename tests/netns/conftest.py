@@ -8,18 +8,15 @@ when the test fails. Without root or iproute2 the tests skip, saying why."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from roost.testing.netensemble import CLIENT_HOST, build_hosts, member_addr
 from roost.testing.netns import NetBed, unavailable
-from roost.testing.server import four_letter
 
 #: member i (1-based) is 10.231.0.1i on host "m<i>"; the clients are on 10.231.0.100
 MEMBER_ADDRS = [member_addr(i) for i in range(3)]
@@ -42,41 +39,6 @@ def serve_in(bed: NetBed, host: str, args: list[str], log: Path, cwd: Path,
     with open(log, "ab") as out:
         return bed.popen(host, [*ROOST, "serve", *args], stdout=out, stderr=subprocess.STDOUT,
                          cwd=cwd, env={**os.environ, **(env or {})})
-
-
-def stop(procs: list[subprocess.Popen[bytes]]) -> list[int]:
-    """SIGTERM each, wait (SIGKILL after 30 s); the exit codes."""
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-    return [p.returncode for p in procs]
-
-
-def wait_for(cond: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
-def mode(host: str, port: int) -> str:
-    """srvr's Mode of a member, asked from the calling thread's namespace."""
-    try:
-        out = four_letter(host, port, "srvr", 0.5)
-    except OSError:
-        return "down"
-    for line in out.splitlines():
-        if line.startswith("Mode: "):
-            return line.removeprefix("Mode: ")
-    return "?"
 
 
 def cli(bed: NetBed, *args: str, cwd: Path | None = None,

@@ -16,8 +16,9 @@ from kazoo.handlers.threading import KazooTimeoutError
 
 from roost.testing.netensemble import BedRoostEnsemble, member_host
 from roost.testing.netns import NetBed
+from roost.testing.wait import wait_until
 
-from .conftest import cli, wait_for
+from .conftest import cli
 
 
 def present_on_each(ens: BedRoostEnsemble, root: str) -> list[set[str]]:
@@ -106,13 +107,13 @@ def test_partition_by_downing_the_leaders_link_loses_no_acknowledged_write(
         old = ens.leader()
         w = Writer("p", ens.hosts, "/part", pace=0.002)
         w.start()
-        wait_for(lambda: len(w.acked) >= 50, what="writes before the partition")
+        wait_until(lambda: len(w.acked) >= 50, 30, what="writes before the partition")
         bed.link_down(member_host(old))
         new = ens.leader(timeout=30, exclude=(old,))
         assert new != old
         during = len(w.acked)
-        wait_for(lambda: len(w.acked) >= during + 100, timeout=60,
-                 what="writes acknowledged by the majority side")
+        wait_until(lambda: len(w.acked) >= during + 100, timeout=60,
+                   what="writes acknowledged by the majority side")
         assert ens.mode(old) is None  # out of reach from the clients
         with bed.inside(member_host(old)):  # a client on the cut-off host itself
             local = KazooClient(hosts=ens.hosts_of(old), timeout=10.0)
@@ -123,10 +124,10 @@ def test_partition_by_downing_the_leaders_link_loses_no_acknowledged_write(
                 local.stop()
                 local.close()
         bed.link_up(member_host(old))
-        wait_for(lambda: ens.mode(old) == "follower", timeout=60,
-                 what="the old leader back as a follower")
+        wait_until(lambda: ens.mode(old) == "follower", timeout=60,
+                   what="the old leader back as a follower")
         after = len(w.acked)
-        wait_for(lambda: len(w.acked) >= after + 50, timeout=60, what="writes after healing")
+        wait_until(lambda: len(w.acked) >= after + 50, timeout=60, what="writes after healing")
         w.finish()
         whole(ens)
         acked = set(w.acked)
@@ -149,16 +150,16 @@ def test_rolling_restart_under_load_keeps_every_session_and_write(
             writers.append(Writer(f"w{k}", ",".join(order), "/roll", pace=rng.uniform(0.01, 0.02)))
         for w in writers:
             w.start()
-        wait_for(lambda: all(len(w.acked) >= 20 for w in writers), what="writes before")
+        wait_until(lambda: all(len(w.acked) >= 20 for w in writers), 30, what="writes before")
         leader = ens.leader()
         for i in [*(j for j in range(len(ens)) if j != leader), leader]:  # the leader last
             before = [len(w.acked) for w in writers]
             assert ens.stop_member(i) == 0, ens.log_tail(i)
             ens.start_member(i)
             whole(ens)
-            wait_for(lambda b=before: all(len(w.acked) >= n + 10  # type: ignore[misc]
-                                          for w, n in zip(writers, b, strict=True)),
-                     timeout=60, what="every writer going on after the restart")
+            wait_until(lambda b=before: all(len(w.acked) >= n + 10  # type: ignore[misc]
+                                            for w, n in zip(writers, b, strict=True)),
+                       timeout=60, what="every writer going on after the restart")
         sessions = [w.finish() for w in writers]
         assert sessions == [w.session for w in writers]
         for w in writers:

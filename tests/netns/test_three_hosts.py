@@ -13,8 +13,11 @@ from kazoo.client import KazooClient
 
 from repo.docblocks import blocks  # the doc tests' block parser
 from roost.testing.netns import NetBed
+from roost.testing.procs import stop_processes
+from roost.testing.server import srvr_mode
+from roost.testing.wait import wait_until
 
-from .conftest import MEMBER_ADDRS, cli, mode, serve_in, stop, wait_for
+from .conftest import MEMBER_ADDRS, cli, serve_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,8 +34,8 @@ def on_bed(text: str, loopback_prefix: str) -> str:
 
 
 def every_member_serves(hosts: list[tuple[str, int]], roles: list[str]) -> None:
-    wait_for(lambda: sorted(mode(h, p) for h, p in hosts) == sorted(roles), timeout=60,
-             what=f"members {roles} seen from the client host")
+    wait_until(lambda: sorted(srvr_mode(h, p) for h, p in hosts) == sorted(roles), timeout=60,
+               what=f"members {roles} seen from the client host")
 
 
 def use_each(hosts: list[tuple[str, int]]) -> None:
@@ -80,7 +83,7 @@ def test_operations_md_deploy_on_three_hosts(bed: NetBed, tmp_path: Path) -> Non
                     assert "deployed" in res.stdout
         use_each([(a, 12181) for a in MEMBER_ADDRS])
     finally:
-        codes = stop(procs)
+        codes = stop_processes(procs)
     assert codes == [0, 0, 0], (tmp_path / "ops-demo/member1.log").read_text()[-2000:]
 
 
@@ -101,7 +104,7 @@ def test_ensemble_md_example_file(bed: NetBed, tmp_path: Path) -> None:
         every_member_serves(hosts, ["leader", "follower", "observer"])
         use_each(hosts)
     finally:
-        codes = stop(procs)
+        codes = stop_processes(procs)
     assert codes == [0, 0, 0], (tmp_path / "m1.log").read_text()[-2000:]
 
 
@@ -124,5 +127,5 @@ def test_migrated_zoo_cfg(bed: NetBed, tmp_path: Path) -> None:
         every_member_serves(hosts, ["leader", "follower", "follower"])
         use_each(hosts)
     finally:
-        codes = stop(procs)
+        codes = stop_processes(procs)
     assert codes == [0, 0, 0], (tmp_path / "zk1.log").read_text()[-2000:]

@@ -14,11 +14,13 @@ from kazoo.security import make_digest_acl
 import roost.storage.snapshots as snapshots_mod
 from roost.server.backup import encode_backup
 from roost.testing.ensemble import RoostEnsemble
-from roost.testing.server import RoostServer, free_port
+from roost.testing.procs import stop_processes
+from roost.testing.server import RoostServer, free_port, srvr_mode
+from roost.testing.wait import wait_until
 from roost.tree import DataTree
 from roost.tree.acl import digest_id
 
-from .helpers import mode, serve, stop, wait_for
+from .helpers import serve
 
 
 def roost(*args: str) -> subprocess.CompletedProcess[str]:
@@ -114,8 +116,8 @@ def test_backup_through_a_follower_restored_into_a_new_ensemble(tmp_path: Path) 
     procs = [serve(["--config", str(c), "--data-dir", str(tmp_path / f"d{i}")],
                    tmp_path / f"n{i}.log") for i, c in enumerate(configs)]
     try:
-        wait_for(lambda: sorted(mode("127.0.0.1", c) for c, _p in ports)
-                 == ["follower", "follower", "leader"], what="the restored ensemble's leader")
+        wait_until(lambda: sorted(srvr_mode("127.0.0.1", c) for c, _p in ports)
+                   == ["follower", "follower", "leader"], 30, what="the restored ensemble's leader")
         for c, _p in ports:
             zk = client(f"127.0.0.1:{c}")
             zk.sync("/")
@@ -127,7 +129,7 @@ def test_backup_through_a_follower_restored_into_a_new_ensemble(tmp_path: Path) 
         zk.stop()
         zk.close()
     finally:
-        stop(procs)
+        stop_processes(procs)
     assert [p.returncode for p in procs] == [0, 0, 0]
 
 

@@ -18,10 +18,12 @@ from kazoo.security import make_acl
 from roost.node import http_api
 from roost.server.clienttls import subject_dn
 from roost.server.config import ConfigError, ServerConfig, load_zoo_cfg
+from roost.testing.procs import stop_processes
 from roost.testing.server import RoostServer, four_letter, free_port
+from roost.testing.wait import wait_until
 
 from .certs import CLIENT_DN, CLIENT_SUBJECT, Ca, Pair
-from .helpers import serve, stop, wait_for
+from .helpers import serve
 
 
 @pytest.fixture
@@ -124,11 +126,11 @@ def test_certificate_is_reloaded_when_its_files_change(
     os.utime(server.cert, (1, 1))
     srv = tls_server.server
     srv.event_loop.call_soon_threadsafe(srv.reload_tls)
-    wait_for(lambda: srv.tls is not None and not srv.tls.changed(), what="the reload attempt")
+    wait_until(lambda: srv.tls is not None and not srv.tls.changed(), 30, what="the reload attempt")
     assert peer_cn(port, ca, client) == "roost server"
     server.key.write_bytes(new.key.read_bytes())  # now both files are the new ones
-    wait_for(lambda: peer_cn(port, ca, client) == "roost server renewed", timeout=15,
-             what="the renewed certificate (file change)")
+    wait_until(lambda: peer_cn(port, ca, client) == "roost server renewed", timeout=15,
+               what="the renewed certificate (file change)")
 
 
 def test_tls_only_server_from_a_zoo_cfg_with_a_pem_keystore(
@@ -152,14 +154,14 @@ def test_tls_only_server_from_a_zoo_cfg_with_a_pem_keystore(
                 return peer_cn(port, ca, client) == "roost server"
             except OSError:
                 return False
-        wait_for(up, what="the TLS port")
+        wait_until(up, 30, what="the TLS port")
         zk = kazoo_tls(port, ca, client)
         zk.start(timeout=15)
         zk.create("/zoo-tls", b"x")
         zk.stop()
         zk.close()
     finally:
-        stop([proc])
+        stop_processes([proc])
     assert proc.returncode == 0
     zoo.write_text(f"secureClientPort={port}\nssl.keyStore.location=/etc/zk/keystore.jks\n")
     with pytest.raises(ConfigError, match=r"ssl.keyStore.location: JKS keystores are not "

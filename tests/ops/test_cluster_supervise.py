@@ -13,9 +13,8 @@ from pathlib import Path
 
 from kazoo.client import KazooClient
 
-from roost.testing.server import free_port
-
-from .helpers import mode, wait_for
+from roost.testing.server import free_port, srvr_mode
+from roost.testing.wait import wait_until
 
 
 def roost(*args: str) -> subprocess.CompletedProcess[str]:
@@ -38,13 +37,13 @@ def test_killing_the_leader_shows_a_failover_and_members_restart_on_request(
     hosts = ",".join(f"127.0.0.1:{p}" for p in ports)
     zk = None
     try:
-        wait_for(lambda: "Ctrl-C stops the ensemble" in out.read_text(), what="cluster up")
-        leader = [mode("127.0.0.1", p) for p in ports].index("leader")
+        wait_until(lambda: "Ctrl-C stops the ensemble" in out.read_text(), 30, what="cluster up")
+        leader = [srvr_mode("127.0.0.1", p) for p in ports].index("leader")
         pid = int((folder / f"member{leader + 1}.pid").read_text())
         os.kill(pid, signal.SIGKILL)
-        wait_for(lambda: f"member {leader + 1} exited (killed by SIGKILL)" in out.read_text(),
-                 what="the exit to be reported")
-        wait_for(lambda: "leader: member" in out.read_text(), what="the failover")
+        wait_until(lambda: f"member {leader + 1} exited (killed by SIGKILL)" in out.read_text(),
+                   30, what="the exit to be reported")
+        wait_until(lambda: "leader: member" in out.read_text(), 30, what="the failover")
         new = int(out.read_text().split("leader: member ")[-1].split()[0]) - 1
         assert new != leader
         assert proc.poll() is None
@@ -56,7 +55,7 @@ def test_killing_the_leader_shows_a_failover_and_members_restart_on_request(
         r = roost("cluster", "restart", str(new + 1), "--dir", str(folder))
         assert r.returncode == 0 and f"member {new + 1}: " in r.stdout, r
         r = roost("cluster", "stop", "2", "--dir", str(folder))
-        assert r.returncode == 0 and mode("127.0.0.1", ports[1]) == "down"
+        assert r.returncode == 0 and srvr_mode("127.0.0.1", ports[1]) == "down"
         assert roost("cluster", "restart", "9", "--dir", str(folder)).returncode == 1
         assert zk.get("/after-failover")[0] == b"ok"
     finally:
@@ -86,4 +85,4 @@ def test_cluster_up_exits_non_zero_when_a_member_cannot_start(tmp_path: Path) ->
     assert proc.returncode == 1, text
     assert "member 2 could not start" in text
     for p in (base, base + 2):
-        assert mode("127.0.0.1", p) == "down"  # the others were stopped
+        assert srvr_mode("127.0.0.1", p) == "down"  # the others were stopped

@@ -10,10 +10,12 @@ from pathlib import Path
 
 from kazoo.client import KazooClient
 
+from roost.testing.procs import stop_processes
 from roost.testing.proxy import TcpProxy
-from roost.testing.server import four_letter, free_port
+from roost.testing.server import four_letter, free_port, srvr_mode
+from roost.testing.wait import wait_until
 
-from .helpers import mode, serve, stop, wait_for
+from .helpers import serve
 
 HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
 
@@ -50,11 +52,12 @@ def test_three_host_example_listens_on_each_members_address(tmp_path: Path) -> N
     procs = [serve(["--config", str(c)], tmp_path / f"m{i}.log")
              for i, c in enumerate(three_host_configs(tmp_path, ports))]
     try:
-        wait_for(lambda: sorted(mode(h, c) for h, (c, _p) in zip(HOSTS, ports, strict=True))
-                 == ["follower", "follower", "leader"], what="a leader on the member addresses")
+        wait_until(lambda: sorted(srvr_mode(h, c) for h, (c, _p) in zip(HOSTS, ports, strict=True))
+                   == ["follower", "follower", "leader"], 30,
+                   what="a leader on the member addresses")
         use(",".join(f"{h}:{c}" for h, (c, _p) in zip(HOSTS, ports, strict=True)))
     finally:
-        stop(procs)
+        stop_processes(procs)
     assert [p.returncode for p in procs] == [0, 0, 0]
 
 
@@ -72,12 +75,12 @@ def test_peer_bind_address_separate_from_the_advertised_one(tmp_path: Path) -> N
     try:
         addrs = [(inner, ports[0][0]), *((h, c) for h, (c, _p) in zip(HOSTS[1:], ports[1:],
                                                                         strict=True))]
-        wait_for(lambda: sorted(mode(h, c) for h, c in addrs) == ["follower", "follower",
-                                                                  "leader"],
-                 what="a leader with member 1 behind the NAT")
+        wait_until(lambda: sorted(srvr_mode(h, c) for h, c in addrs)
+                   == ["follower", "follower", "leader"], 30,
+                   what="a leader with member 1 behind the NAT")
         use(",".join(f"{h}:{c}" for h, c in addrs))
     finally:
-        stop(procs)
+        stop_processes(procs)
         nat.stop()
     assert [p.returncode for p in procs] == [0, 0, 0], (tmp_path / "m0.log").read_text()[-2000:]
 
@@ -93,12 +96,12 @@ def test_migrated_zoo_cfg_listens_on_every_address(tmp_path: Path) -> None:
                 return four_letter("127.0.0.1", port, "ruok", 0.5) == "imok"
             except OSError:
                 return False
-        wait_for(answers, what="the server")
+        wait_until(answers, 30, what="the server")
         for host in ("127.0.0.1", "127.0.0.7"):
             assert four_letter(host, port, "ruok") == "imok"
         use(f"127.0.0.9:{port}")
     finally:
-        stop([proc])
+        stop_processes([proc])
     assert proc.returncode == 0
 
 
@@ -119,9 +122,9 @@ def test_http_host_flag(tmp_path: Path) -> None:
             return False
 
     try:
-        wait_for(lambda: health("127.0.0.5"), what="HTTP on 127.0.0.5")
+        wait_until(lambda: health("127.0.0.5"), 30, what="HTTP on 127.0.0.5")
         assert not health("127.0.0.1")
         assert four_letter("127.0.0.1", port, "ruok") == "imok"  # clients stay on 127.0.0.1
     finally:
-        stop([proc])
+        stop_processes([proc])
     assert proc.returncode == 0

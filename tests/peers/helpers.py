@@ -24,6 +24,7 @@ from roost.server.peerauth import (
     proof,
 )
 from roost.server.peers import PeerTransport
+from roost.testing.wait import wait_until_async
 
 SECRET = b"test-secret-0123456789"
 LOCAL = "127.0.0.1"
@@ -35,16 +36,6 @@ def run(coro_fn: Callable[[], Awaitable[None]], timeout: float = 30.0) -> None:
             await coro_fn()
 
     asyncio.run(main())
-
-
-async def poll(cond: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
-    """Wait until cond() is true, failing after `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not cond():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.005)
 
 
 @dataclass
@@ -107,7 +98,7 @@ async def all_connected(members: list[Member], timeout: float = 5.0) -> None:
     def ok() -> bool:
         return all(a.t.connected(b.my_id) for a in members for b in members if a is not b)
 
-    await poll(ok, timeout, "every member connected to every other")
+    await wait_until_async(ok, timeout, what="every member connected to every other")
 
 
 async def close_all(members: list[Member]) -> None:

@@ -7,13 +7,14 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from roost.testing.proxy import TcpProxy
+from roost.testing.wait import wait_until, wait_until_async
 
-from .helpers import LOCAL, Member, all_connected, close_all, mesh, poll, run
+from .helpers import LOCAL, Member, all_connected, close_all, mesh, run
 
 QUIET = 0.3  # how long a test listens to check that nothing arrives
 
@@ -65,14 +66,6 @@ def proxy(echo: EchoServer) -> Iterator[TcpProxy]:
     p.start()
     yield p
     p.stop()
-
-
-def wait_until(cond: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
 
 
 def connect(port: int) -> socket.socket:
@@ -136,7 +129,7 @@ def test_forwards_both_ways(proxy: TcpProxy, echo: EchoServer) -> None:
         assert recv_exactly(s, 11) == b"hello proxy"
         assert proxy.connections == 1
         assert proxy.bytes_forwarded == {"up": 11, "down": 11}
-    wait_until(lambda: proxy.connections == 0, what="connection gone")
+    wait_until(lambda: proxy.connections == 0, 5, what="connection gone")
 
 
 def test_cut_resets_connections_and_refuses_new_ones_until_heal(
@@ -186,7 +179,7 @@ def test_blackhole_one_direction_only(proxy: TcpProxy, echo: EchoServer) -> None
     with connect(proxy.port) as s:
         proxy.blackhole("down")
         s.sendall(b"up-goes-through")
-        wait_until(lambda: bytes(echo.received) == b"up-goes-through", what="upstream bytes")
+        wait_until(lambda: bytes(echo.received) == b"up-goes-through", 5, what="upstream bytes")
         assert is_silent(s)
     proxy.heal()
     with connect(proxy.port) as s:
@@ -261,19 +254,22 @@ def test_transport_through_cut_and_heal() -> None:
             await all_connected([a, b])
             downs_a, downs_b = a.count("down", 2), b.count("down", 1)
             assert a.t.send(2, 0, b"before")
-            await poll(lambda: b.from_peer(1) == [b"before"], what="before")
+            await wait_until_async(lambda: b.from_peer(1) == [b"before"], 5, what="before")
             p12.cut()
             # Both ends of the cut connection hear of it at once.
-            await poll(lambda: a.count("down", 2) == downs_a + 1, timeout=2, what="a: down(2)")
-            await poll(lambda: b.count("down", 1) == downs_b + 1, timeout=2, what="b: down(1)")
+            await wait_until_async(lambda: a.count("down", 2) == downs_a + 1, timeout=2,
+                                   what="a: down(2)")
+            await wait_until_async(lambda: b.count("down", 1) == downs_b + 1, timeout=2,
+                                   what="b: down(1)")
             assert not a.t.send(2, 0, b"during")
             # the other direction has its own connection, through the other proxy
             assert b.t.connected(1) and b.t.send(1, 0, b"b still talks")
-            await poll(lambda: a.from_peer(2)[-1:] == [b"b still talks"], what="b->a")
+            await wait_until_async(lambda: a.from_peer(2)[-1:] == [b"b still talks"], 5,
+                                   what="b->a")
             p12.heal()
-            await poll(lambda: a.t.connected(2), timeout=5, what="reconnect after heal")
+            await wait_until_async(lambda: a.t.connected(2), timeout=5, what="reconnect after heal")
             assert a.t.send(2, 0, b"after")
-            await poll(lambda: b.from_peer(1) == [b"before", b"after"], what="after")
+            await wait_until_async(lambda: b.from_peer(1) == [b"before", b"after"], 5, what="after")
         finally:
             await close_all([a, b])
             p12.stop()
@@ -295,10 +291,11 @@ def test_transport_through_blackhole_and_heal() -> None:
             assert a.t.connected(2) and a.count("down", 2) == downs
             assert b.from_peer(1) == []
             p12.heal()
-            await poll(lambda: a.count("down", 2) == downs + 1, what="damaged link reset")
-            await poll(lambda: a.t.connected(2), what="reconnect")
+            await wait_until_async(lambda: a.count("down", 2) == downs + 1, 5,
+                                   what="damaged link reset")
+            await wait_until_async(lambda: a.t.connected(2), 5, what="reconnect")
             assert a.t.send(2, 0, b"after heal")
-            await poll(lambda: b.from_peer(1) == [b"after heal"], what="after heal")
+            await wait_until_async(lambda: b.from_peer(1) == [b"after heal"], 5, what="after heal")
         finally:
             await close_all([a, b])
             p12.stop()
@@ -342,7 +339,7 @@ def test_stall_holds_bytes_until_heal_then_delivers_them_in_order(
         assert recv_exactly(s, 14) == b"held-1;held-2;"
         proxy.stall("down")
         s.sendall(b"reply held")
-        wait_until(lambda: bytes(echo.received).endswith(b"reply held"), what="upstream")
+        wait_until(lambda: bytes(echo.received).endswith(b"reply held"), 5, what="upstream")
         assert is_silent(s)
         proxy.heal()
         assert recv_exactly(s, 10) == b"reply held"
@@ -359,7 +356,7 @@ def test_transport_survives_a_stall_without_losing_messages() -> None:
             await asyncio.sleep(QUIET)
             assert b.from_peer(1) == [] and a.t.connected(2)
             p12.heal()
-            await poll(lambda: len(b.from_peer(1)) == 50, what="held messages")
+            await wait_until_async(lambda: len(b.from_peer(1)) == 50, 5, what="held messages")
             assert b.from_peer(1) == [b"m%d" % i for i in range(50)]
             assert a.count("down", 2) == 0
         finally:

@@ -18,6 +18,7 @@ from roost.server.peerauth import (
     proof,
 )
 from roost.server.peers import PeerTransport
+from roost.testing.wait import wait_until_async
 
 from .helpers import (
     LOCAL,
@@ -28,7 +29,6 @@ from .helpers import (
     closed_by_peer,
     make_tls,
     mesh,
-    poll,
     raw_dial,
     run,
 )
@@ -50,7 +50,8 @@ def test_three_members_deliver_in_order_on_every_pair() -> None:
                 expected.setdefault((a.my_id, b.my_id), []).append((channel, payload))
             assert len(expected) == 6
             total = sum(len(v) for v in expected.values())
-            await poll(lambda: sum(len(m.messages) for m in members) == total, what="delivery")
+            await wait_until_async(lambda: sum(len(m.messages) for m in members) == total, 5,
+                                   what="delivery")
             for (frm, to), sent in expected.items():
                 got = [(c, p) for f, c, p in by_id[to].messages if f == frm]
                 assert got == sent
@@ -78,7 +79,7 @@ def test_large_payload_and_empty_payload() -> None:
             assert a.t.send(2, 0, b"")
             assert a.t.send(2, 1, big)
             assert a.t.send(2, 2, b"after")
-            await poll(lambda: len(b.messages) == 3, what="3 messages")
+            await wait_until_async(lambda: len(b.messages) == 3, 5, what="3 messages")
             assert b.messages == [(1, 0, b""), (1, 1, big), (1, 2, b"after")]
         finally:
             await close_all(members)
@@ -96,9 +97,9 @@ def test_wrong_secret_is_rejected_both_ways_and_injects_nothing() -> None:
             a.t.update_peers({2: b.addr})
             b.t.update_peers({1: a.addr})
             # Each side's dial is refused by the other: both see a failed proof.
-            await poll(
+            await wait_until_async(
                 lambda: a.t.stats[2].handshake_failures >= 2
-                and b.t.stats[1].handshake_failures >= 2,
+                and b.t.stats[1].handshake_failures >= 2, 5,
                 what="handshake failures on both sides",
             )
             assert not a.t.connected(2) and not b.t.connected(1)
@@ -151,7 +152,8 @@ def test_unauthenticated_connections_deliver_nothing() -> None:
             w.write(mac_d)
             assert await r.readexactly(1) == b"\x01"
             w.write(encode_frame_header(0, 5) + b"valid")
-            await poll(lambda: a.from_peer(2) == [b"valid"], what="the genuine frame")
+            await wait_until_async(lambda: a.from_peer(2) == [b"valid"], 5,
+                                   what="the genuine frame")
             r, w = await asyncio.open_connection(LOCAL, a.t.port)
             w.write(hello_d + mac_d + encode_frame_header(0, 5) + b"again")
             assert await closed_by_peer(r)
@@ -174,19 +176,21 @@ def test_restarted_peer_reconnects_quickly_and_callbacks_fire() -> None:
             port_b = b.t.port
             await b.t.close()
             # Both of b's links with a closed; a hears of it at once, not after a timeout.
-            await poll(lambda: a.count("down", 2) == 1 and c.count("down", 2) == 1,
-                       timeout=2, what="peer down")
+            await wait_until_async(lambda: a.count("down", 2) == 1 and c.count("down", 2) == 1,
+                                   timeout=2, what="peer down")
             assert not a.t.connected(2)
             assert not a.t.send(2, 0, b"lost")
             assert a.t.stats[2].dropped == 1
             b2 = Member(2)
             await b2.start({1: a.addr, 3: c.addr}, port=port_b)
             members[1] = b2
-            await poll(lambda: a.count("up", 2) == 2 and a.t.connected(2) and b2.t.connected(1),
-                       timeout=5, what="reconnect")
+            await wait_until_async(
+                lambda: a.count("up", 2) == 2 and a.t.connected(2) and b2.t.connected(1),
+                timeout=5, what="reconnect")
             assert a.t.send(2, 0, b"again") and b2.t.send(1, 0, b"back")
-            await poll(lambda: b2.from_peer(1) == [b"again"] and a.from_peer(2) == [b"back"],
-                       what="messages after restart")
+            await wait_until_async(
+                lambda: b2.from_peer(1) == [b"again"] and a.from_peer(2) == [b"back"], 5,
+                what="messages after restart")
             assert a.t.stats[2].reconnects == 1
             assert a.events.count(("down", 2)) == 1
         finally:
@@ -203,17 +207,17 @@ def test_malformed_frame_closes_only_that_link() -> None:
         await c.start({1: a.addr})
         a.t.update_peers({2: (LOCAL, 1), 3: c.addr})
         try:
-            await poll(lambda: c.t.connected(1), what="c connected")
+            await wait_until_async(lambda: c.t.connected(1), 5, what="c connected")
             r, w = await raw_dial(a.t.port, 2, 1)
             w.write(encode_frame_header(4, 2) + b"ok")
-            await poll(lambda: a.from_peer(2) == [b"ok"], what="valid frame")
+            await wait_until_async(lambda: a.from_peer(2) == [b"ok"], 5, what="valid frame")
             w.write(FRAME_HEADER.pack(0, 0) + encode_frame_header(4, 3) + b"bad")
             assert await closed_by_peer(r)
-            await poll(lambda: a.count("down", 2) == 1, what="down(2)")
+            await wait_until_async(lambda: a.count("down", 2) == 1, 5, what="down(2)")
             assert a.from_peer(2) == [b"ok"]
             assert a.t.stats[2].protocol_errors == 1
             assert c.t.connected(1) and c.t.send(1, 0, b"still fine")
-            await poll(lambda: a.from_peer(3) == [b"still fine"], what="c's message")
+            await wait_until_async(lambda: a.from_peer(3) == [b"still fine"], 5, what="c's message")
             assert a.count("down", 3) == 0
         finally:
             await close_all([a, c])
@@ -228,7 +232,7 @@ def test_oversize_frame_closes_the_link() -> None:
         try:
             r, w = await raw_dial(a.t.port, 2, 1)
             w.write(encode_frame_header(0, 1000) + b"x" * 1000)
-            await poll(lambda: len(a.messages) == 1, what="frame at the limit")
+            await wait_until_async(lambda: len(a.messages) == 1, 5, what="frame at the limit")
             # the header alone is enough to reject it: no need to send the body
             w.write(encode_frame_header(0, 1001))
             assert await closed_by_peer(r)
@@ -261,9 +265,9 @@ def test_data_on_a_send_only_link_closes_it() -> None:
         a = Member(1)
         await a.start({2: (LOCAL, server.sockets[0].getsockname()[1])})
         try:
-            await poll(lambda: a.t.connected(2), what="connected")
+            await wait_until_async(lambda: a.t.connected(2), 5, what="connected")
             got_up.set()
-            await poll(lambda: a.count("down", 2) >= 1, what="down after stray data")
+            await wait_until_async(lambda: a.count("down", 2) >= 1, 5, what="down after stray data")
             assert a.t.stats[2].protocol_errors >= 1
         finally:
             await a.t.close()
@@ -295,7 +299,7 @@ def test_queue_is_bounded_when_peer_is_down_or_not_reading() -> None:
             assert a.t.stats[2].dropped == 100
             server = await asyncio.start_server(slow_acceptor, LOCAL, 0)
             a.t.update_peers({2: (LOCAL, server.sockets[0].getsockname()[1])})
-            await poll(lambda: a.t.connected(2), what="connected to slow peer")
+            await wait_until_async(lambda: a.t.connected(2), 5, what="connected to slow peer")
             chunk = b"q" * 16384
             accepted = 0
             for _ in range(20000):
@@ -334,13 +338,14 @@ def test_update_peers_adds_and_removes_members() -> None:
             failures = c.t.stats[1].dial_failures
             rejected = a.t.auth_failures
             a.t.update_peers({1: a.addr, 2: b.addr})
-            await poll(lambda: a.count("down", 3) == 1, what="down(3)")
+            await wait_until_async(lambda: a.count("down", 3) == 1, 5, what="down(3)")
             assert not a.t.send(3, 0, b"gone")
-            await poll(lambda: c.t.stats[1].dial_failures > failures, what="c's redial refused")
+            await wait_until_async(lambda: c.t.stats[1].dial_failures > failures, 5,
+                                   what="c's redial refused")
             assert a.t.auth_failures > rejected
             assert not c.t.connected(1) and c.count("down", 1) == 1
             assert a.t.connected(2) and a.t.send(2, 0, b"still")
-            await poll(lambda: b.from_peer(1) == [b"still"], what="a->b")
+            await wait_until_async(lambda: b.from_peer(1) == [b"still"], 5, what="a->b")
         finally:
             await close_all(members)
 
@@ -357,8 +362,8 @@ def test_tls_links(tmp_path: Path) -> None:
         try:
             await all_connected(members)
             assert a.t.send(2, 1, b"secret stuff") and b.t.send(1, 2, b"reply")
-            await poll(lambda: b.messages == [(1, 1, b"secret stuff")]
-                       and a.messages == [(2, 2, b"reply")], what="TLS delivery")
+            await wait_until_async(lambda: b.messages == [(1, 1, b"secret stuff")]
+                                   and a.messages == [(2, 2, b"reply")], 5, what="TLS delivery")
             link = a.t._out[2]
             assert link.writer.get_extra_info("ssl_object") is not None
             # a member dialing without TLS never gets in
@@ -366,7 +371,8 @@ def test_tls_links(tmp_path: Path) -> None:
             a.t.update_peers({2: b.addr, 3: plain.addr})
             plain.t.update_peers({1: a.addr})
             st = plain.t.stats[1]
-            await poll(lambda: st.dial_failures + st.handshake_failures >= 2, what="plain fails")
+            await wait_until_async(lambda: st.dial_failures + st.handshake_failures >= 2, 5,
+                                   what="plain fails")
             assert not plain.t.connected(1) and st.connects == 0
             assert a.from_peer(3) == []
         finally:
@@ -401,7 +407,7 @@ def test_writes_are_coalesced_per_loop_iteration() -> None:
             writer.write = counting_write  # type: ignore[method-assign]
             for i in range(1000):
                 assert a.t.send(2, 0, b"%d" % i)
-            await poll(lambda: len(b.messages) == 1000, what="1000 messages")
+            await wait_until_async(lambda: len(b.messages) == 1000, 5, what="1000 messages")
             assert len(calls) == 1
             assert b.from_peer(1) == [b"%d" % i for i in range(1000)]
         finally:
@@ -446,7 +452,8 @@ def test_a_peer_that_keeps_dropping_us_is_backed_off() -> None:
         a = Member(1, kwargs={"rng": random.Random(5)})
         await a.start({2: (LOCAL, server.sockets[0].getsockname()[1])})
         try:
-            await poll(lambda: a.t.stats[2].connects >= 2, what="two short-lived links")
+            await wait_until_async(lambda: a.t.stats[2].connects >= 2, 5,
+                                   what="two short-lived links")
             await asyncio.sleep(0.5)
             # pauses after flapping links are >= 25, 50, 100, 200 ms...: a handful, not hundreds
             assert 2 <= a.t.stats[2].connects <= 8
@@ -471,12 +478,12 @@ def test_mutual_tls_rejects_a_member_without_the_client_certificate(tmp_path: Pa
         try:
             await all_connected(members)
             assert a.t.send(2, 0, b"mtls")
-            await poll(lambda: b.messages == [(1, 0, b"mtls")], what="mTLS delivery")
+            await wait_until_async(lambda: b.messages == [(1, 0, b"mtls")], 5, what="mTLS delivery")
             await stranger.start({})
             a.t.update_peers({2: b.addr, 3: stranger.addr})
             stranger.t.update_peers({1: a.addr})
             st = stranger.t.stats[1]
-            await poll(lambda: st.dial_failures >= 2, what="stranger refused")
+            await wait_until_async(lambda: st.dial_failures >= 2, 5, what="stranger refused")
             assert st.connects == 0 and not stranger.t.connected(1)
             assert a.from_peer(3) == []
         finally:

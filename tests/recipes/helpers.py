@@ -1,11 +1,11 @@
-"""Helpers for the recipe tests: session expiry, a grant log, polling (from the client suite)."""
+"""Helpers for the recipe tests: session expiry, a grant log (the rest from the client suite)."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
 
-from client.helpers import Backend, Env, Proxy, make_client, wait_until
+from client.helpers import Backend, Env, Proxy, make_client
 from roost.client import Client, ClientState, StateChange
 from roost.wire.opcodes import Op
 from roost.wire.protocol import FrameBuffer, encode_frame, encode_request
@@ -15,7 +15,7 @@ from roost.wire.records import ConnectRequest, ConnectResponse
 SHORT_SESSION = 4.0
 
 __all__ = ["SHORT_SESSION", "Backend", "Env", "GrantLog", "Proxy", "expire", "make_client",
-           "states_of", "wait_until"]
+           "states_of"]
 
 
 async def expire(backend: Backend, client: Client) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +18,7 @@ from roost.recipes import (
     Semaphore,
     blocking,
 )
+from roost.testing.wait import wait_until
 
 
 @pytest.fixture
@@ -30,13 +30,6 @@ def sync_clients(backend: Backend, request: pytest.FixtureRequest) -> Iterator[l
     yield clients
     for c in clients:
         c.close()
-
-
-def poll(predicate: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def test_blocking_lock_is_reentrant_per_thread(sync_clients: list[SyncClient]) -> None:
@@ -74,7 +67,7 @@ def test_blocking_latch_listener_runs_on_the_callback_thread(
     latch.add_listener(is_leader=lambda: threads.append(threading.current_thread().name))
     latch.start()
     assert latch.await_leadership(5)
-    poll(lambda: threads)
+    wait_until(lambda: threads)
     assert threads[0].startswith("roost-callbacks")
     latch.close()
     assert not latch.has_leadership()
@@ -92,7 +85,7 @@ def test_blocking_config_queue_and_semaphore(sync_clients: list[SyncClient]) -> 
     it = watcher.values()
     assert next(it) == "two"
     watcher.stop()
-    poll(lambda: values[-1:] == ["two"])
+    wait_until(lambda: values[-1:] == ["two"])
     q = blocking(a, DistributedQueue, "/q")
     q.put(b"x")
     q.put(b"y")

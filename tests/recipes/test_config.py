@@ -8,8 +8,9 @@ import pytest
 
 from roost.client import BadVersionError, HistoryUnsupportedError, NodeExistsError
 from roost.recipes import ConfigStore, ConfigWatcher
+from roost.testing.wait import wait_until_async
 
-from .helpers import SHORT_SESSION, Env, expire, wait_until
+from .helpers import SHORT_SESSION, Env, expire
 
 
 async def test_watcher_waits_for_the_node_and_ends_on_the_last_value(env: Env) -> None:
@@ -24,13 +25,13 @@ async def test_watcher_waits_for_the_node_and_ends_on_the_last_value(env: Env) -
     for i in range(1, 6):  # five quick changes
         await writer.set("/config/db", f"v{i}".encode())
     await watcher.wait_until("v5", timeout=5)
-    await wait_until(lambda: seen and seen[-1] == ("v5", 5), what="last callback")
+    await wait_until_async(lambda: seen and seen[-1] == ("v5", 5), what="last callback")
     versions = [v for _, v in seen if v >= 0]
     assert versions == sorted(versions)  # never goes back
     await writer.delete("/config/db")
-    await wait_until(lambda: not watcher.current.exists, what="deletion seen")
+    await wait_until_async(lambda: not watcher.current.exists, what="deletion seen")
     # on_change runs on the client's callback dispatcher, just after the state changed
-    await wait_until(lambda: seen[-1] == (None, -1), what="the deletion's callback")
+    await wait_until_async(lambda: seen[-1] == (None, -1), what="the deletion's callback")
     await watcher.stop()
 
 
@@ -127,7 +128,7 @@ async def test_every_value_watcher_sees_each_value_across_a_disconnect(env: Env)
     await writer.delete("/ev")
     await asyncio.wait_for(consumer, 10)
     assert values == [str(n) for n in range(31)]  # none coalesced
-    await wait_until(lambda: seen and seen[-1] == (None, -1), what="deletion seen")
+    await wait_until_async(lambda: seen and seen[-1] == (None, -1), what="deletion seen")
     assert seen == [("0", 0)] + [(str(n), n) for n in range(1, 31)] + [(None, -1)]
     await watcher.stop()
 

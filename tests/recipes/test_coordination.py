@@ -17,6 +17,7 @@ from roost.recipes import (
     DoubleBarrier,
     Semaphore,
 )
+from roost.testing.wait import wait_until_async
 
 from .helpers import Env, GrantLog, expire
 
@@ -163,11 +164,8 @@ async def test_semaphore_waiters_do_not_herd(env: Env) -> None:
         return reg.paths(WatchKind.CHILD), reg.paths(WatchKind.DATA)
 
     async def settled(i: int, child: list[str], data: list[str]) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 10
-        while watches(i) != (child, data):
-            assert loop.time() < deadline, f"p{i} watches {watches(i)}"
-            await asyncio.sleep(0.01)
+        await wait_until_async(lambda: watches(i) == (child, data), 10,
+                               what=f"p{i} to watch {(child, data)}")
 
     await settled(2, ["/sem"], [])  # the first waiter watches the children
     await settled(3, [], [f"/sem/{names[2]}"])  # later waiters: only their predecessor

@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 
 from roost.recipes import GroupMembership, ServiceDiscovery, ServiceInstance, ServiceRegistry
+from roost.testing.wait import wait_until_async
 
-from .helpers import SHORT_SESSION, Env, expire, wait_until
+from .helpers import SHORT_SESSION, Env, expire
 
 
 def inst(i: int, health: str = "up") -> ServiceInstance:
@@ -38,7 +39,7 @@ async def test_discovery_sees_the_live_set_and_picks(env: Env) -> None:
     live = await disco.wait_for(1, timeout=5)
     assert [i.id for i in live] == ["i0"]
     assert [i.id for i in disco.instances(healthy_only=False)] == ["i0", "i1"]
-    await wait_until(lambda: changes and changes[-1] == ["i0"], what="change callback")
+    await wait_until_async(lambda: changes and changes[-1] == ["i0"], what="change callback")
     await regs[0].unregister(inst(0))
     await disco.wait_for(0, timeout=5)
     await disco.stop()
@@ -53,7 +54,7 @@ async def test_registration_comes_back_after_session_expiry(env: Env) -> None:
     await disco.start()
     await disco.wait_for(1, timeout=5)
     await expire(env.backend, provider)
-    await wait_until(lambda: reg.reregistrations == 1, timeout=15, what="re-registration")
+    await wait_until_async(lambda: reg.reregistrations == 1, timeout=15, what="re-registration")
     live = await disco.wait_for(1, timeout=5)
     assert live[0].id == "i7"
     stat = await consumer.exists("/services/api/i7")

@@ -15,15 +15,7 @@ from kazoo.client import KazooClient
 from client.helpers import DEADLINE, Env
 from roost.client import SyncClient
 from roost.recipes import AcquireTimeout
-
-
-def poll(predicate: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-    return value
+from roost.testing.wait import wait_until
 
 
 @pytest.fixture
@@ -85,11 +77,11 @@ def test_lock_cancel_ends_a_pending_acquire(clients: Callable[[], SyncClient]) -
 
     t = threading.Thread(target=wait)
     t.start()
-    poll(lambda: holder.contenders() == ["holder", "waiter"], "the waiter's node")
+    wait_until(lambda: holder.contenders() == ["holder", "waiter"], what="the waiter's node")
     waiter.cancel()
     t.join(DEADLINE)
     assert len(outcome) == 1 and isinstance(outcome[0], concurrent.futures.CancelledError)
-    poll(lambda: holder.contenders() == ["holder"], "the cancelled node's removal")
+    wait_until(lambda: holder.contenders() == ["holder"], what="the cancelled node's removal")
     holder.release()
 
 
@@ -146,7 +138,7 @@ def test_election(clients: Callable[[], SyncClient]) -> None:
     assert leading.wait(DEADLINE)
     t2 = threading.Thread(target=second.run, args=(led.append, "second"))
     t2.start()
-    poll(lambda: second.contenders() == ["first", "second"], "both contenders")
+    wait_until(lambda: second.contenders() == ["first", "second"], what="both contenders")
     assert led == ["first"]
     step_down.set()
     t1.join(DEADLINE)
@@ -158,7 +150,7 @@ def test_election(clients: Callable[[], SyncClient]) -> None:
     third = b.Election("/el", "third")
     t3 = threading.Thread(target=third.run, args=(led.append, "third"))
     t3.start()
-    poll(lambda: third.contenders() == ["holder", "third"], "the third contender")
+    wait_until(lambda: third.contenders() == ["holder", "third"], what="the third contender")
     third.cancel()
     t3.join(DEADLINE)
     assert not t3.is_alive() and led == ["first", "second"]

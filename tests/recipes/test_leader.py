@@ -8,8 +8,9 @@ import asyncio
 
 from roost.client import Client
 from roost.recipes import CloseMode, FencingGate, LeaderLatch, LeaderSelector
+from roost.testing.wait import wait_until_async
 
-from .helpers import SHORT_SESSION, Env, GrantLog, Proxy, expire, states_of, wait_until
+from .helpers import SHORT_SESSION, Env, GrantLog, Proxy, expire, states_of
 
 
 def leaders(latches: list[LeaderLatch]) -> list[LeaderLatch]:
@@ -38,7 +39,7 @@ async def test_latch_hands_over_when_the_leader_closes(env: Env) -> None:
 
     for i in (1, 2):  # each follower watches only the node just before its own
         expected = [f"/latch/{parts[i - 1].node}"]
-        await wait_until(lambda: watched(i) == expected, what=f"c{i} watch")  # noqa: B023
+        await wait_until_async(lambda: watched(i) == expected, what=f"c{i} watch")  # noqa: B023
     tokens = [latches[0].token or 0]
     for i in range(2):
         await latches[i].close()
@@ -47,7 +48,7 @@ async def test_latch_hands_over_when_the_leader_closes(env: Env) -> None:
         assert [lt.id for lt in leaders(latches)] == [nxt.id]
         tokens.append(nxt.token or 0)
     assert tokens == sorted(tokens) and len(set(tokens)) == 3
-    await wait_until(lambda: len(events) == 5, what="listener calls")
+    await wait_until_async(lambda: len(events) == 5, what="listener calls")
     assert events == ["c0+", "c0-", "c1+", "c1-", "c2+"]
     assert (await latches[2].leader()).id == "c2"  # type: ignore[union-attr]
     await latches[2].close()
@@ -72,8 +73,8 @@ async def test_latch_leader_session_expiry_hands_over(env: Env) -> None:
     gate.admit(lb.token)
     assert not gate.would_admit(old_token)
     # the expired participant joins again, behind b
-    await wait_until(lambda: la.node is not None and la.token is not None
-                     and la.token > (lb.token or 0), what="rejoin")
+    await wait_until_async(lambda: la.node is not None and la.token is not None
+                           and la.token > (lb.token or 0), what="rejoin")
     parts = await lb.participants()
     assert [p.id for p in parts] == ["b", "a"]
     await la.close()
@@ -99,12 +100,12 @@ async def test_suspended_ends_leadership_and_reconnect_regains_it(env: Env) -> N
     seen = states_of(c)
     proxy.blocked = True
     proxy.cut()
-    await wait_until(lambda: "SUSPENDED" in [s.value for s in seen], what="SUSPENDED")
-    await wait_until(lambda: not latch.has_leadership(), what="leadership dropped")
+    await wait_until_async(lambda: "SUSPENDED" in [s.value for s in seen], what="SUSPENDED")
+    await wait_until_async(lambda: not latch.has_leadership(), what="leadership dropped")
     proxy.blocked = False
-    await wait_until(lambda: latch.has_leadership(), what="leadership regained")
+    await wait_until_async(lambda: latch.has_leadership(), what="leadership regained")
     assert latch.token == token  # same node, same session: same grant
-    await wait_until(lambda: events == ["+", "-", "+"], what="listener calls")
+    await wait_until_async(lambda: events == ["+", "-", "+"], what="listener calls")
     await latch.close()
 
 
@@ -113,10 +114,10 @@ async def test_lose_on_lost_keeps_leadership_over_a_short_disconnect(env: Env) -
     seen = states_of(c)
     proxy.blocked = True
     proxy.cut()
-    await wait_until(lambda: "SUSPENDED" in [s.value for s in seen], what="SUSPENDED")
+    await wait_until_async(lambda: "SUSPENDED" in [s.value for s in seen], what="SUSPENDED")
     assert latch.has_leadership()  # the lease still covers us
     proxy.blocked = False
-    await wait_until(lambda: seen[-1].value == "RECONNECTED", what="reconnect")
+    await wait_until_async(lambda: seen[-1].value == "RECONNECTED", what="reconnect")
     await asyncio.sleep(0.1)  # let any listener run; nothing should change
     assert latch.has_leadership() and events == ["+"]
     await latch.close()
@@ -136,7 +137,7 @@ async def test_lose_on_lost_gives_up_before_anyone_else_can_lead(env: Env) -> No
     other.add_listener(is_leader=lambda: took_over.append(loop.time()))
     proxy.blocked = True
     proxy.cut()
-    await wait_until(lambda: took_over, timeout=20, what="the other participant leads")
+    await wait_until_async(lambda: took_over, timeout=20, what="the other participant leads")
     assert stepped_down and stepped_down[0] < took_over[0]
     assert not latch.has_leadership() and events == ["+", "-"]
     proxy.blocked = False
@@ -162,7 +163,7 @@ async def test_selector_rotates_with_auto_requeue(env: Env) -> None:
     selectors = [make(i) for i in range(3)]
     for s in selectors:
         await s.start()
-    await wait_until(lambda: len(turns) >= 9, timeout=20, what="nine terms")
+    await wait_until_async(lambda: len(turns) >= 9, timeout=20, what="nine terms")
     for s in selectors:
         await s.close()
     # fair: in every window of three consecutive terms, each participant leads once
@@ -189,17 +190,17 @@ async def test_selector_cancelled_at_once_when_suspended(env: Env) -> None:
 
     sel = LeaderSelector(c, "/sel", lead, "p", auto_requeue=True)
     await sel.start()
-    await wait_until(lambda: started == [1], what="first term")
+    await wait_until_async(lambda: started == [1], what="first term")
     assert await sel.leader_id() == "p"
     proxy.blocked = True
     proxy.cut()
-    await wait_until(lambda: cancelled == [1], timeout=2, what="cancel on SUSPENDED")
+    await wait_until_async(lambda: cancelled == [1], timeout=2, what="cancel on SUSPENDED")
     assert not sel.has_leadership()
     proxy.blocked = False
-    await wait_until(lambda: started == [1, 2], what="queued again after RECONNECTED")
+    await wait_until_async(lambda: started == [1, 2], what="queued again after RECONNECTED")
     assert len(await watcher.children("/sel")) == 1  # the old node was removed
     await sel.close()
-    await wait_until(lambda: cancelled == [1, 2], what="close cancels the term")
+    await wait_until_async(lambda: cancelled == [1, 2], what="close cancels the term")
 
 
 async def test_selector_terms_under_leader_expiry_never_overlap(env: Env) -> None:
@@ -226,9 +227,10 @@ async def test_selector_terms_under_leader_expiry_never_overlap(env: Env) -> Non
     for s in selectors:
         await s.start()
     for round_ in range(1, 4):
-        await wait_until(lambda: len(log.grants) >= round_, timeout=20, what="a term")  # noqa: B023
+        await wait_until_async(lambda: len(log.grants) >= round_,  # noqa: B023
+                               timeout=20, what="a term")
         await expire(env.backend, current["leader"])
-    await wait_until(lambda: len(log.grants) == 4, timeout=20, what="fourth term")
+    await wait_until_async(lambda: len(log.grants) == 4, timeout=20, what="fourth term")
     assert len(ended) == 3
     for s in selectors:
         await s.close()

@@ -13,8 +13,9 @@ from kazoo.recipe.lock import Lock as KazooLock
 
 from roost.recipes import AcquireTimeout, FencingGate, Lock, ReadWriteLock, StaleTokenError
 from roost.testing.proxy import TcpProxy
+from roost.testing.wait import wait_until_async
 
-from .helpers import SHORT_SESSION, Env, GrantLog, expire, states_of, wait_until
+from .helpers import SHORT_SESSION, Env, GrantLog, expire, states_of
 
 
 async def test_contenders_exclude_each_other_and_tokens_grow(env: Env) -> None:
@@ -70,8 +71,8 @@ async def test_waiters_watch_only_their_predecessor(env: Env) -> None:
     ordered = sorted(kids, key=lambda n: n[-10:])
     from roost.client.watches import WatchKind
 
-    await wait_until(lambda: clients[2].conn.watches.paths(WatchKind.DATA)
-                     == [f"/lock/{ordered[1]}"], what="third contender watches the second")
+    await wait_until_async(lambda: clients[2].conn.watches.paths(WatchKind.DATA)
+                           == [f"/lock/{ordered[1]}"], what="third contender watches the second")
     assert clients[1].conn.watches.paths(WatchKind.DATA) == [f"/lock/{ordered[0]}"]
     # the third contender waits on the second, not on the holder: deleting the holder's
     # node wakes only the second one
@@ -95,11 +96,10 @@ async def wait_until_kids(client: object, n: int) -> list[str]:
         kids = await client.children("/lock")
         return len(kids)
 
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while await count() < n:
-        assert loop.time() < deadline, "contenders did not queue"
-        await asyncio.sleep(0.01)
+    async def queued() -> bool:
+        return await count() >= n
+
+    await wait_until_async(queued, 10, what="the contenders to queue")
     return kids
 
 
@@ -121,7 +121,7 @@ async def test_holder_session_expiry_hands_over_with_a_larger_token(env: Env) ->
     gate.admit(tb)
     with pytest.raises(StaleTokenError):
         gate.admit(ta)  # the deposed holder's write is refused
-    await wait_until(lambda: "lost" in lost, what="on_lost")
+    await wait_until_async(lambda: "lost" in lost, what="on_lost")
     assert not la.is_held()
     assert "LOST" in [s.value for s in seen]
     await la.release()  # releasing a lost lock is harmless
@@ -193,11 +193,10 @@ async def wait_until_kids_at(client: object, path: str, n: int) -> None:
     from roost.client import Client
 
     assert isinstance(client, Client)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while len(await client.children(path)) < n:
-        assert loop.time() < deadline
-        await asyncio.sleep(0.01)
+    async def there() -> bool:
+        return len(await client.children(path)) >= n
+
+    await wait_until_async(there, 10, what=f"{n} children of {path}")
 
 
 async def test_kazoo_and_roost_locks_exclude_each_other(env: Env) -> None:
@@ -236,10 +235,10 @@ async def test_short_disconnect_keeps_the_lock(env: Env) -> None:
     seen = states_of(a)
     proxy.blocked = True
     proxy.cut()
-    await wait_until(lambda: "SUSPENDED" in [s.value for s in seen], what="SUSPENDED")
+    await wait_until_async(lambda: "SUSPENDED" in [s.value for s in seen], what="SUSPENDED")
     assert lock.is_held()  # the session is certainly alive until the lease deadline
     proxy.blocked = False
-    await wait_until(lambda: seen[-1].value == "RECONNECTED", what="reconnect")
+    await wait_until_async(lambda: seen[-1].value == "RECONNECTED", what="reconnect")
     assert lock.is_held() and not lost
     stat = await a.exists(lock.node or "/")
     assert stat is not None and stat.czxid == token
@@ -254,8 +253,8 @@ async def test_lock_is_not_held_once_the_lease_runs_out(env: Env) -> None:
     await lock.acquire()
     proxy.blocked = True
     proxy.cut()
-    await wait_until(lambda: not lock.is_held(), timeout=SHORT_SESSION + 2,
-                     what="lease deadline")
+    await wait_until_async(lambda: not lock.is_held(), timeout=SHORT_SESSION + 2,
+                           what="lease deadline")
     assert a.lease_remaining() <= 0
     proxy.blocked = False
 

@@ -14,10 +14,11 @@ import pytest
 from client.helpers import Backend
 from compat.conftest import BACKENDS
 from roost.recipes import LeaderLatch, Lock
+from roost.testing.wait import wait_until_async
 from roost.testing.zookeeper import ZooKeeperServer, free_port
 
 from .conftest import start_server, stop_server
-from .helpers import Env, states_of, wait_until
+from .helpers import Env, states_of
 
 
 @pytest.fixture(params=BACKENDS)
@@ -55,8 +56,9 @@ async def test_grants_survive_a_server_restart(own_server: Backend) -> None:
         seen = states_of(a)
         session = a.session_id
         await asyncio.to_thread(restart, own_server)
-        await wait_until(lambda: "SUSPENDED" in [s.value for s in seen], what="SUSPENDED")
-        await wait_until(lambda: seen[-1].value == "RECONNECTED", timeout=20, what="reconnect")
+        await wait_until_async(lambda: "SUSPENDED" in [s.value for s in seen], what="SUSPENDED")
+        await wait_until_async(lambda: seen[-1].value == "RECONNECTED", timeout=20,
+                               what="reconnect")
         assert a.session_id == session and "LOST" not in [s.value for s in seen]
         assert lock_a.is_held() and latch_a.has_leadership()
         assert not waiting.done() and not latch_b.has_leadership()

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import NotReadOnlyCallError
 
 from roost.testing.ensemble import RoostEnsemble
 from roost.testing.server import four_letter
-
-
-def wait_for(pred: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+from roost.testing.wait import wait_until
 
 
 def client(hosts: str, **kw: object) -> KazooClient:
@@ -38,7 +27,7 @@ def test_member_without_majority_serves_read_only_clients_only() -> None:
         assert four_letter(last.host, last.port, "isro") == "rw"
         ens.stop_member(0)
         ens.stop_member(1)
-        wait_for(lambda: four_letter(last.host, last.port, "isro") == "ro", what="isro ro")
+        wait_until(lambda: four_letter(last.host, last.port, "isro") == "ro", 15, what="isro ro")
         ro = client(last.hosts, read_only=True)
         try:
             assert ro.get("/ro")[0] == b"before"
@@ -52,7 +41,7 @@ def test_member_without_majority_serves_read_only_clients_only() -> None:
             rw.start(timeout=2)
         rw.close()
         ens.start_member(0)
-        wait_for(lambda: four_letter(last.host, last.port, "isro") == "rw", what="isro rw")
+        wait_until(lambda: four_letter(last.host, last.port, "isro") == "rw", 15, what="isro rw")
         rw = client(last.hosts)
         rw.create("/ro/after")
         assert rw.exists("/ro/after")
@@ -92,7 +81,7 @@ def test_mntr_reports_raft_figures_and_lag() -> None:
             return dict(line.split("\t", 1)
                         for line in four_letter(s.host, s.port, "mntr").splitlines())
 
-        wait_for(lambda: rows().get("zk_synced_followers") == "2", what="2 synced followers")
+        wait_until(lambda: rows().get("zk_synced_followers") == "2", 15, what="2 synced followers")
         r = rows()
         assert r["zk_server_state"] == "leader"
         assert r["zk_followers"] == "3" and r["zk_synced_observers"] == "1"

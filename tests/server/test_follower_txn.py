@@ -3,7 +3,6 @@ the leader and on a follower alike (its entry comes back from the leader as new 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,8 @@ from kazoo.client import KazooClient
 
 from roost.replica import state as replica
 from roost.replica.member import Member
-from roost.testing.server import RoostServer, four_letter, free_port
+from roost.testing.server import RoostServer, free_port
+from roost.testing.wait import wait_until
 from roost.tree import DataTree
 from roost.tree.txn import Kind, Txn, TxnResult
 
@@ -35,14 +35,7 @@ def test_own_writes_are_applied_from_the_txn_built_at_intake(
         for m in members
     ]
     try:
-        def mode(s: RoostServer) -> str:
-            return next(line[6:] for line in four_letter(s.host, s.port, "srvr").splitlines()
-                        if line.startswith("Mode: "))
-
-        deadline = time.monotonic() + 30
-        while not any(mode(s) == "leader" for s in servers):
-            assert time.monotonic() < deadline, "no leader"
-            time.sleep(0.05)  # polling for an election
+        wait_until(lambda: any(s.mode() == "leader" for s in servers), 30, what="a leader")
         for s in servers:
             c = KazooClient(hosts=s.hosts, timeout=10)
             c.start(timeout=30)
@@ -54,7 +47,7 @@ def test_own_writes_are_applied_from_the_txn_built_at_intake(
             assert s.server is not None and s.server.log is not None
             tree, me = id(s.server.log.tree), s.server.config.server_id
             own = [decoded for t, origin, decoded in seen if t == tree and origin == me]
-            assert len(own) == 5 and all(own), (mode(s), own)
+            assert len(own) == 5 and all(own), (s.mode(), own)
     finally:
         for s in servers:
             s.stop()

@@ -3,14 +3,13 @@ the write-ahead log (not a snapshot) all the same."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from kazoo.client import KazooClient
 
 import roost.server.replicated as replicated
 from roost.testing.ensemble import RoostEnsemble
 from roost.testing.server import four_letter
+from roost.testing.wait import wait_until
 
 
 def zxid(ens: RoostEnsemble, i: int) -> int:
@@ -38,10 +37,8 @@ def test_lagging_follower_reads_old_entries_from_the_log(
             assert leader_log.snapshot_index <= 1, "no snapshot: catch-up must use the log"
             ens.start_member(lagging)
             target = zxid(ens, leader)
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and zxid(ens, lagging) < target:
-                time.sleep(0.05)
-            assert zxid(ens, lagging) >= target
+            wait_until(lambda: zxid(ens, lagging) >= target, 30,
+                       what="the restarted member to catch up from the log")
             check = KazooClient(hosts=ens.servers[lagging].hosts)
             check.start(timeout=15)
             assert len(check.get_children("/mem")) == 1500
@@ -67,11 +64,8 @@ def test_members_snapshot_after_different_numbers_of_txns() -> None:
         try:
             for r in [zk.create_async(f"/s{i}", b"x") for i in range(250)]:
                 r.get(timeout=30)
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and not all(
-                    log.snapshot_index > 0 for log in logs):  # type: ignore[union-attr]
-                time.sleep(0.05)
-            assert all(log.snapshot_index > 0 for log in logs)  # type: ignore[union-attr]
+            wait_until(lambda: all(log.snapshot_index > 0  # type: ignore[union-attr]
+                                   for log in logs), 30, what="a snapshot on every member")
         finally:
             zk.stop()
             zk.close()

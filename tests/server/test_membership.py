@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from kazoo.client import KazooClient
@@ -13,25 +11,8 @@ from kazoo.client import KazooClient
 from roost.member import reconfig
 from roost.replica.member import Member
 from roost.testing.server import RoostServer, four_letter, free_port
+from roost.testing.wait import wait_until
 from roost.testing.zookeeper import SUPER_AUTH, SUPER_DIGEST
-
-
-def wait_for(pred: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def mode(s: RoostServer) -> str:
-    try:
-        out = four_letter(s.host, s.port, "srvr", timeout=1.0)
-    except OSError:
-        return "down"
-    # a member not (yet, or no longer) in the ensemble answers that it serves nobody
-    return next((line[6:] for line in out.splitlines() if line.startswith("Mode: ")), "none")
 
 
 def test_add_and_remove_members_while_writing(tmp_path: Path) -> None:
@@ -86,21 +67,21 @@ def test_add_and_remove_members_while_writing(tmp_path: Path) -> None:
         admin.start(timeout=15)
         data, _ = admin.reconfig(joining=spec, leaving=None, new_members=None)
         assert b"server.4=" in data
-        wait_for(lambda: mode(joiner) == "follower", what="member 4 to follow")
+        wait_until(lambda: joiner.mode() == "follower", 20, what="member 4 to follow")
         n_before = len(acked)
-        wait_for(lambda: len(acked) > n_before + 20, what="writes to go on")
+        wait_until(lambda: len(acked) > n_before + 20, 20, what="writes to go on")
         # remove the current leader (it hands leadership over first)
-        leader = next(i for i, s in enumerate(servers) if mode(s) == "leader")
+        leader = next(i for i, s in enumerate(servers) if s.mode() == "leader")
         text = asyncio.run(
             reconfig(servers[(leader + 1) % 3].hosts, None, str(leader + 1), (SUPER_AUTH,))
         )
         assert f"server.{leader + 1}=" not in text and "server.4=" in text
         rest = [s for i, s in enumerate(servers) if i != leader] + [joiner]
-        wait_for(
-            lambda: sorted(mode(s) for s in rest) == ["follower", "follower", "leader"],
+        wait_until(
+            lambda: sorted(s.mode() for s in rest) == ["follower", "follower", "leader"], 20,
             what="3 members after the removal",
         )
-        new_leader = next(s for s in rest if mode(s) == "leader")
+        new_leader = next(s for s in rest if s.mode() == "leader")
         ids = {m.id for m in members if m.client_port in (s.port for s in rest)}
 
         def followers_in_raft() -> set[int]:
@@ -111,15 +92,15 @@ def test_add_and_remove_members_while_writing(tmp_path: Path) -> None:
                 if line.startswith("zk_raft_follower_")
             }
 
-        wait_for(
+        wait_until(
             lambda: (
                 followers_in_raft()
                 == ids - {m.id for m in members if m.client_port == new_leader.port}
-            ),
+            ), 20,
             what="raft membership without the removed member",
         )
         n_before = len(acked)
-        wait_for(lambda: len(acked) > n_before + 20, what="writes after the removal")
+        wait_until(lambda: len(acked) > n_before + 20, 20, what="writes after the removal")
         admin.stop()
         admin.close()
     finally:

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,29 +20,10 @@ from kazoo.exceptions import BadArgumentsError
 from roost.member import reconfig
 from roost.replica.member import Member
 from roost.testing.server import RoostServer, four_letter, free_port
+from roost.testing.wait import wait_until
 from roost.testing.zookeeper import SUPER_AUTH, SUPER_DIGEST
 
 COMMON: dict[str, Any] = {"peer_secret": "s", "super_digest": SUPER_DIGEST}
-
-
-def wait_for(pred: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def mode(s: RoostServer) -> str:
-    try:
-        out = four_letter(s.host, s.port, "srvr", timeout=1.0)
-    except OSError:
-        return "down"
-    for line in out.splitlines():
-        if line.startswith("Mode: "):
-            return line[6:]
-    return out.strip()
 
 
 def spec(m: Member) -> str:
@@ -85,7 +66,7 @@ def founders(tmp_path: Path, n: int = 3, extra: int = 1, **overrides: Any) -> It
     try:
         for s in servers:
             s.start()
-        wait_for(lambda: any(mode(s) == "leader" for s in servers), what="a leader")
+        wait_until(lambda: any(s.mode() == "leader" for s in servers), 30, what="a leader")
         yield members, servers
     finally:
         for s in servers:
@@ -115,17 +96,17 @@ def test_member_add_after_the_leader_compacted_its_log(
             c.create("/data")
             for i in range(150):
                 c.create(f"/data/n{i}")
-        leader = next(s for s in servers if mode(s) == "leader")
+        leader = next(s for s in servers if s.mode() == "leader")
         assert leader.server is not None and leader.server.log is not None
         log_ = leader.server.log
         # wait for the background snapshots: the log no longer starts at the beginning
-        wait_for(lambda: log_.store.first_index() > 10, what="the leader to compact its log")
+        wait_until(lambda: log_.store.first_index() > 10, 30, what="the leader to compact its log")
         m4 = members[3]
         joiner = joiner_for(tmp_path, members, m4).start()
         try:
             text = asyncio.run(reconfig(servers[0].hosts, spec(m4), None, (SUPER_AUTH,)))
             assert spec(m4) in text
-            wait_for(lambda: mode(joiner) == "follower", what="member 4 to follow")
+            wait_until(lambda: joiner.mode() == "follower", 30, what="member 4 to follow")
             with client(joiner.hosts) as c4:
                 c4.sync("/data")
                 assert len(c4.get_children("/data")) == 150
@@ -141,18 +122,18 @@ def test_member_add_after_the_leader_compacted_its_log(
 
 def test_a_removed_leader_knows_it_and_stops_serving(tmp_path: Path) -> None:
     with founders(tmp_path, n=3, extra=0) as (_members, servers):
-        i = next(i for i, s in enumerate(servers) if mode(s) == "leader")
+        i = next(i for i, s in enumerate(servers) if s.mode() == "leader")
         old = servers[i]
         rest = [s for j, s in enumerate(servers) if j != i]
         text = asyncio.run(reconfig(rest[0].hosts, None, str(i + 1), (SUPER_AUTH,)))
         assert f"server.{i + 1}=" not in text
-        wait_for(
-            lambda: sorted(mode(s) for s in rest) == ["follower", "leader"],
+        wait_until(
+            lambda: sorted(s.mode() for s in rest) == ["follower", "leader"], 30,
             what="a leader among the 2 left",
         )
         # the old leader learns it was removed: it serves nobody, read-only clients included
-        wait_for(
-            lambda: four_letter(old.host, old.port, "isro") == "null", what="isro to say null"
+        wait_until(
+            lambda: four_letter(old.host, old.port, "isro") == "null", 30, what="isro to say null"
         )
         assert "not currently serving requests" in four_letter(old.host, old.port, "srvr")
         assert old.server is not None and old.server.log is not None and old.server.log.removed
@@ -191,7 +172,7 @@ def test_zookeeper_config_on_every_member_watchable_and_reconfig_new_members(
                     want = "\n".join([*config_lines(members), f"version={stat.mzxid:x}"])
                     assert data.decode() == want
                     assert got.wait(10) and fired[0].path == "/zookeeper/config"
-                    wait_for(lambda: mode(joiner) == "follower", what="member 4 to follow")
+                    wait_until(lambda: joiner.mode() == "follower", 30, what="member 4 to follow")
                     for s in [*servers, joiner]:
                         with client(s.hosts) as c:
                             c.sync("/zookeeper/config")

@@ -15,18 +15,10 @@ from kazoo.client import KazooClient
 from kazoo.protocol.states import KazooState
 
 from roost.testing.server import RoostServer, four_letter, free_port
+from roost.testing.wait import wait_until
 from roost.wire.opcodes import Op
 from roost.wire.protocol import FrameBuffer, encode_frame, encode_request
 from roost.wire.records import ConnectRequest, ConnectResponse, GetDataRequest
-
-
-def wait_for(pred, timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -68,7 +60,7 @@ def test_zxid_and_data_survive_restart_and_session_reattaches(
         states: list[str] = []
         zk.add_listener(states.append)
         srv.restart()
-        wait_for(
+        wait_until(
             lambda: zk.state == KazooState.CONNECTED and KazooState.SUSPENDED in states,
             what="reconnect",
         )
@@ -138,7 +130,7 @@ def test_client_that_stops_reading_is_bounded_then_disconnected(
             except OSError:
                 return True
 
-        wait_for(dropped, what="the stalled connection to be closed")
+        wait_until(dropped, what="the stalled connection to be closed")
         sock.close()
         assert zk.exists("/big") is not None
 

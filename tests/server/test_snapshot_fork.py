@@ -3,7 +3,6 @@ forked-writer path (`roost.server.snapfork`: no cyclic collector, dies with the 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from kazoo.client import KazooClient
 from roost.replica.member import Member
 from roost.server import replicated, snapfork, standalone
 from roost.testing.server import RoostServer, free_port
+from roost.testing.wait import wait_until
 
 
 @pytest.mark.parametrize("kind", ["standalone", "ensemble"])
@@ -41,10 +41,7 @@ def test_background_snapshots_use_the_forked_writer(
             c.create(f"/n{i}")
         c.stop()
         c.close()
-        deadline = time.monotonic() + 20
-        while not forked and time.monotonic() < deadline:
-            time.sleep(0.02)  # polling for the snapshot to start
-        assert forked
+        wait_until(lambda: forked, 20, what="the snapshot to start")
     finally:
         srv.stop()
     assert list((tmp_path / "d").rglob("*snap*")), "a snapshot file was written"

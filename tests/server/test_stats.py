@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from roost.server.stats import Histogram, Stats, by_opcode, op_name, result_name, write_name
-from roost.server.txn import Kind
+from roost.tree.txn import Kind
 from roost.wire.errors import Err
 from roost.wire.opcodes import Op
 

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from roost.server import snapfork, standalone
 from roost.server.standalone import StandaloneLog
 from roost.storage import DataDir
+from roost.testing.wait import wait_until
 from roost.tree import TreeConfig
 from roost.tree.txn import Kind, Txn
 from roost.wire.multi import MultiRequest
@@ -163,10 +163,7 @@ def test_snapshot_child_dies_with_a_killed_server() -> None:
         assert _alive(child)
         proc.kill()
         proc.wait()
-        deadline = time.monotonic() + 10
-        while _alive(child) and time.monotonic() < deadline:
-            time.sleep(0.01)  # polling for the child's exit
-        assert not _alive(child)
+        wait_until(lambda: not _alive(child), 10, what="the snapshot child to exit")
     finally:
         proc.kill()
         proc.wait()

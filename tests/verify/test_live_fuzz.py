@@ -14,6 +14,7 @@ from kazoo.client import KazooClient
 
 from roost.testing.nemesis.fuzz import hammer
 from roost.testing.server import RoostServer, four_letter
+from roost.testing.wait import wait_until
 
 
 @pytest.fixture
@@ -68,9 +69,8 @@ def test_server_survives_mutated_frames_while_a_client_works(server: RoostServer
         data, stat = zk.get("/counter")
         assert (int(data), stat.version) == (len(results) - 1, len(results))
         # every fuzz connection is gone again: only the normal client remains
-        deadline = time.monotonic() + 20
-        while _alive_connections(server) > baseline and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: _alive_connections(server) <= baseline, 20,
+                   what="the fuzz connections to be gone")
         assert baseline <= 2
         assert _alive_connections(server) == baseline
     finally:

@@ -25,6 +25,7 @@ from kazoo.exceptions import KazooException, NodeExistsError
 from roost.storage import DataDirLockedError
 from roost.testing.ensemble import RoostEnsemble, wait_caught_up
 from roost.testing.server import RoostServer, four_letter, free_port
+from roost.testing.wait import wait_until
 
 FAULTS = ["enospc", "erofs", "fsync-eio"]
 #: what the log says for each fault
@@ -159,14 +160,6 @@ def children(hosts: str) -> set[str]:
         zk.close()
 
 
-def poll(check: object, seconds: float = 10.0) -> None:
-    assert callable(check)
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-
-
 def health(http_port: int) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/health", timeout=5) as r:
@@ -178,7 +171,7 @@ def health(http_port: int) -> tuple[int, str]:
 def assert_fenced(srv: RoostServer, http_port: int) -> None:
     """Alive, serving nobody, and saying why everywhere an operator looks."""
     assert srv.process is not None and srv.process.poll() is None, "the process stays up"
-    poll(lambda: "zk_storage_failed\t1" in four_letter(srv.host, srv.port, "mntr"))
+    wait_until(lambda: "zk_storage_failed\t1" in four_letter(srv.host, srv.port, "mntr"))
     assert four_letter(srv.host, srv.port, "ruok") == ""
     assert "not currently serving" in four_letter(srv.host, srv.port, "srvr")
     code, text = health(http_port)
@@ -280,7 +273,7 @@ def test_standalone_snapshot_on_a_full_disk_keeps_serving_and_snapshots_once_spa
             create_many(srv.hosts, "a", 20, 4000)  # the tree: 80 kB, and the log as much
             filler = fill(fs, 120_000)  # room for the log's next 60 txns, not a snapshot too
             create_many(srv.hosts, "b", 45, 1000)
-            poll(lambda: int(mntr(srv)["snapshot_failures"]) >= 1)
+            wait_until(lambda: int(mntr(srv)["snapshot_failures"]) >= 1)
             assert re.search(r"snapshot at zxid 0x[0-9a-f]+ failed", srv.log_path.read_text())
             assert not list(fs.rglob("*.tmp")), "a failed snapshot leaves no temp file"
             create_many(srv.hosts, "c", 10, 1000)  # the log still has room: writes go on
@@ -288,7 +281,7 @@ def test_standalone_snapshot_on_a_full_disk_keeps_serving_and_snapshots_once_spa
             filler.unlink()
             before = set(fs.rglob("snap*"))
             create_many(srv.hosts, "d", 70, 100)
-            poll(lambda: set(fs.rglob("snap*")) - before != set())
+            wait_until(lambda: set(fs.rglob("snap*")) - before != set())
             sigterm_exits(srv)
         finally:
             if srv.process is not None:
@@ -410,7 +403,7 @@ def test_ensemble_member_hard_state_fault_fences_it_and_it_recovers(
             monkeypatch.setattr(fsutil, "write_all", write_all)
         create_many(ens.hosts_of(broken), "a", 5, 100)
         ens.stop_member(leader)  # an election: every member writes its new term
-        poll(lambda: ens.mntr(broken).get("storage_failed") == "1", 20)
+        wait_until(lambda: ens.mntr(broken).get("storage_failed") == "1", 20)
         assert ens.four_letter(broken, "ruok") == ""
         assert "not currently serving" in ens.four_letter(broken, "srvr")
         assert re.search(r"storage failed: .*/state: atomic write failed: .*injected", caplog.text)
@@ -447,14 +440,14 @@ def test_ensemble_member_snapshot_fault_keeps_it_serving_and_it_snapshots_later(
 
         monkeypatch.setattr(fsutil, "write_all", write_all)  # the forked writer inherits it
         create_many(ens.hosts_of(broken), "a", 100, 100)
-        poll(lambda: int(ens.mntr(broken)["snapshot_failures"]) >= 1, 20)
+        wait_until(lambda: int(ens.mntr(broken)["snapshot_failures"]) >= 1, 20)
         assert ens.mntr(broken)["storage_failed"] == "0"
         assert ens.mode(broken) == "follower"
         assert not list(Path(where).rglob("*.tmp")), "a failed snapshot leaves no temp file"
         snaps = set(Path(where).rglob("snap-*"))
         monkeypatch.undo()
         create_many(ens.hosts_of(broken), "b", 100, 100)
-        poll(lambda: set(Path(where).rglob("snap-*")) - snaps != set(), 20)
+        wait_until(lambda: set(Path(where).rglob("snap-*")) - snaps != set(), 20)
         ens.stop_member(broken)
         restart(ens, broken)
         wait_caught_up(ens, timeout=60)
@@ -498,7 +491,7 @@ def test_ensemble_member_that_cannot_store_the_leaders_snapshot_fences_and_recov
 
         monkeypatch.setattr(fsutil, "write_all", write_all)
         ens.start_member(broken)
-        poll(lambda: ens.mntr(broken).get("storage_failed") == "1", 20)
+        wait_until(lambda: ens.mntr(broken).get("storage_failed") == "1", 20)
         assert re.search(r"storage failed: .*snap.*No space left", caplog.text)
         create_many(healthy, "b", 5, 100)  # the other two serve on
         monkeypatch.undo()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from roost.server.txn import Kind
+from roost.tree.txn import Kind
 from roost.wire.errors import Err
 from roost.wire.opcodes import Op
 

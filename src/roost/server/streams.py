@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from roost.server.history import Compacted, EventHistory, HistoryEvent, Limits, matches
-from roost.server.txn import Kind, Txn, TxnResult
 from roost.server.watches import ancestors
 from roost.tree import DataTree, is_valid_path
 from roost.tree.acl import check_acl
+from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.errors import Err
 from roost.wire.jute import Reader
 from roost.wire.opcodes import EventType, Op, Perm

@@ -32,6 +32,7 @@ from roost.replica.member import Member
 from roost.testing.ports import free_port
 from roost.testing.proxy import TcpProxy
 from roost.testing.server import RoostServer, four_letter
+from roost.testing.zookeeper import mode_of
 
 #: how isolate()/partition() break a link: reset connections ("cut") or drop bytes silently
 Fault = Literal["cut", "blackhole"]
@@ -261,10 +262,7 @@ class RoostEnsemble:
             out = self.four_letter(i, "srvr")
         except OSError:
             return None
-        for line in out.splitlines():
-            if line.startswith("Mode: "):
-                return line[6:]
-        return None
+        return mode_of(out)
 
     def leader(self, timeout: float = 20.0, exclude: tuple[int, ...] = ()) -> int:
         """Index of the member that says it leads (waits for one)."""

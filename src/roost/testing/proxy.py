@@ -204,6 +204,11 @@ class TcpProxy:
         """Client connections currently open through the proxy."""
         return len(self._conns)
 
+    @property
+    def hosts(self) -> str:
+        """The proxy's address as a client's connect string, ``host:port``."""
+        return f"{self.listen_host}:{self.port}"
+
     # -- plumbing (runs on the proxy's loop) -------------------------------------------------
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:

@@ -14,7 +14,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import subprocess as sp
 import sys
@@ -28,18 +27,24 @@ from typing import Any
 from roost.node import serve
 from roost.server import Server, ServerConfig, new_event_loop
 from roost.testing.ports import free_port
+from roost.testing.procs import stop_processes
+from roost.testing.zookeeper import four_letter_word, mode_of
 
 
 def four_letter(host: str, port: int, cmd: str, timeout: float = 2.0) -> str:
-    with socket.create_connection((host, port), timeout=timeout) as s:
-        s.sendall(cmd.encode())
-        chunks = []
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            chunks.append(b)
-    return b"".join(chunks).decode()
+    """`four_letter_word` with a shorter default timeout (a local test server)."""
+    return four_letter_word(host, port, cmd, timeout)
+
+
+def srvr_mode(host: str, port: int, timeout: float = 1.0) -> str:
+    """A server's role from its ``srvr`` answer (``leader``, ``follower``, ``observer``,
+    ``standalone``, ``read-only``): ``down`` when it does not answer, ``none`` when it
+    answers without a Mode (a member not, or no longer, in an ensemble serves nobody)."""
+    try:
+        out = four_letter(host, port, "srvr", timeout)
+    except OSError:
+        return "down"
+    return mode_of(out) or "none"
 
 
 def _toml_value(v: Any) -> str:
@@ -78,6 +83,10 @@ class RoostServer:
     @property
     def hosts(self) -> str:
         return f"{self.host}:{self.port}"
+
+    def mode(self) -> str:
+        """The server's role as its srvr says (see `srvr_mode`)."""
+        return srvr_mode(self.host, self.port)
 
     def config(self) -> ServerConfig:
         return ServerConfig(host=self.host, port=self.port, data_dir=self.data_dir).replace(
@@ -176,13 +185,7 @@ class RoostServer:
 
     def stop(self) -> None:
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.send_signal(signal.SIGTERM)
-                try:
-                    self.process.wait(30)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
+            stop_processes([self.process], grace=30)
             self.process = None
             self._log.close()
         if self._thread is not None and self._loop is not None:

@@ -33,6 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from roost.testing.procs import stop_processes
 from roost.testing.zookeeper import (
     DEFAULT_JAR,
     DEFAULT_JVM_FLAGS,
@@ -42,6 +43,7 @@ from roost.testing.zookeeper import (
     find_java,
     four_letter_word,
     free_port,
+    mode_of,
 )
 
 QUORUM_MAIN = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
@@ -187,12 +189,7 @@ class ZooKeeperEnsemble:
             return
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGCONT)  # in case it was paused
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop_processes([proc], grace=15)
 
     def kill(self, i: int) -> None:
         """SIGKILL member i, keeping its files."""
@@ -245,10 +242,7 @@ class ZooKeeperEnsemble:
             out = self.four_letter(i, "srvr")
         except OSError:
             return None
-        for line in out.splitlines():
-            if line.startswith("Mode: "):
-                return line[6:].strip()
-        return None
+        return mode_of(out)
 
     def leader(self, timeout: float = 30.0, exclude: tuple[int, ...] = ()) -> int:
         """Index of the member whose srvr says `Mode: leader` (waits for one)."""

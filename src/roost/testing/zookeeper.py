@@ -18,7 +18,6 @@ import atexit
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -30,6 +29,7 @@ from types import TracebackType
 from typing import Self
 
 from roost.testing.ports import free_port
+from roost.testing.procs import stop_processes
 
 #: The Debian package's server jar; its manifest Class-Path names the dependencies.
 DEFAULT_JAR = Path("/usr/share/java/zookeeper.jar")
@@ -93,6 +93,15 @@ def four_letter_word(host: str, port: int, cmd: str | bytes, timeout: float = 5.
                 break
             chunks.append(data)
     return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def mode_of(srvr: str) -> str | None:
+    """The ``Mode:`` of a ``srvr`` answer (leader, follower, observer, standalone,
+    read-only), or None if it has none."""
+    for line in srvr.splitlines():
+        if line.startswith("Mode: "):
+            return line.removeprefix("Mode: ").strip()
+    return None
 
 
 def find_java(java: str | None = None) -> str:
@@ -339,14 +348,8 @@ class ZooKeeperServer:
         return False, error
 
     def _terminate(self) -> None:
-        proc = self.proc
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
+        if self.proc is not None:
+            stop_processes([self.proc], grace=15)
         self.proc = None
 
     def _save_log(self) -> None:
