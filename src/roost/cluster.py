@@ -29,8 +29,13 @@ def _four_letter(host: str, port: int, cmd: str, timeout: float = 1.0) -> str:
     return b"".join(chunks).decode()
 
 
+#: srvr's answer on a server that serves no client (ZooKeeper's words)
+NOT_SERVING = "not currently serving requests"
+
+
 def member_status(host: str, port: int, timeout: float = 1.0) -> dict[str, str]:
-    """srvr + mntr of one server as a dict ({"mode": "down"} if it does not answer)."""
+    """srvr + mntr of one server as a dict ({"mode": "down"} if it does not answer). A
+    server that answers but serves no client has the mode "not serving: <why>"."""
     try:
         srvr = _four_letter(host, port, "srvr", timeout)
         mntr = _four_letter(host, port, "mntr", timeout)
@@ -43,6 +48,8 @@ def member_status(host: str, port: int, timeout: float = 1.0) -> dict[str, str]:
     for line in mntr.splitlines():
         key, _, value = line.partition("\t")
         out[key.removeprefix("zk_")] = value
+    if NOT_SERVING in srvr or out.get("serving") == "0":
+        out["mode"] = f"not serving: {out.get('not_serving_reason', 'unknown reason')}"
     return out
 
 
@@ -396,7 +403,7 @@ def _healthy(statuses: list[dict[str, str]]) -> bool:
     """Every member answers and, in an ensemble, one leads with every other member in
     contact (the leader's synced followers and observers)."""
     modes = [st.get("mode", "down") for st in statuses]
-    if "down" in modes:
+    if any(m == "down" or m.startswith("not serving") for m in modes):
         return False
     if modes == ["standalone"]:
         return True
@@ -435,7 +442,7 @@ def status(hosts: str, output_format: str, as_json: bool, wait_s: float | None) 
     members: list[dict[str, Any]] = []
     for (host, port), st in zip(addrs, statuses, strict=True):
         lags = {k.split("_")[2]: _number(v) for k, v in st.items()
-                if k.startswith("raft_follower_")}
+                if k.startswith("raft_follower_") and k.endswith("_lag")}
         members.append({
             "member": f"{host}:{port}",
             "mode": st.get("mode", "?"),

@@ -254,6 +254,27 @@ async def test_lease_deadline_tracks_heartbeats(env: Env) -> None:
     await wait_until_async(lambda: zk.lease_deadline > stale, what="renewed after reconnecting")
 
 
+def test_lease_remaining_never_exceeds_the_session_timeout() -> None:
+    # Loop clocks that count whole milliseconds (uvloop's) read the same time at the send
+    # and right after a quick reply: the lease left is then the whole timeout, never more.
+    # (sent + 10) - sent is 10.000000000000114 for sent = 1014.003: test_sync_facade_api
+    # once failed its "lease_remaining() <= 10" that way.
+    from roost.client.connection import Connection, ConnectionOptions
+    from roost.client.events import Dispatcher
+
+    conn = Connection([("127.0.0.1", 1)], "", ConnectionOptions(), Dispatcher())
+    assert conn.lease_remaining(5.0) < 0  # no session yet
+    conn.negotiated_timeout = conn._lease_timeout = 10.0
+    span = conn._lease_span()  # the lease: less than the timeout (docs/client.md)
+    assert 0 < span < 10.0
+    for ms in range(1_014_000, 1_016_000):
+        sent = ms / 1000
+        conn._lease_from(sent)
+        assert conn.lease_deadline == sent + span
+        assert conn.lease_remaining(sent) == span
+        assert span - 0.002 < conn.lease_remaining(sent + 0.001) < span
+
+
 async def test_request_timeout_while_suspended(env: Env) -> None:
     proxy = await env.proxy()
     changes: list[StateChange] = []

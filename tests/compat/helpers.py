@@ -75,17 +75,27 @@ def drop_connection(client: Any, timeout: float = DEADLINE) -> None:
         raise AssertionError(f"kazoo did not reconnect within {timeout}s (states {states})")
 
 
-def expire_session(client: Any, hosts: str, timeout: float = 20.0) -> list[Any]:
+def expire_session(client: Any, host: str, port: int, timeout: float = 20.0) -> list[Any]:
     """End `client`'s session from outside, as kazoo's harness used to.
 
-    A second client attaches to the same session id and password (the server then closes
+    A raw connection attaches to the same session id and password (the server then closes
     the first client's connection) and closes the session. When the first client
-    reconnects it is told the session expired (state LOST). Repeated until LOST is seen,
-    because the first client may win the race back to the session.
+    reconnects it is told the session expired (state LOST). The ConnectRequest and the
+    closeSession request go out in one write: the first client reconnects within
+    milliseconds and takes the session back from whichever connection claimed it last, so a
+    second kazoo client (which only sends closeSession once its own thread has seen the
+    handshake, and whose start() checks the chroot with one more request) lost that race
+    under load and failed with ConnectionLoss or a connection time-out. Repeated until LOST
+    is seen, in case the first client still wins the race back to the session.
     Returns the states the first client went through.
     """
-    from kazoo.client import KazooClient
     from kazoo.protocol.states import KazooState
+
+    from roost.wire.opcodes import Op
+    from roost.wire.protocol import encode_frame, encode_request
+    from roost.wire.records import ConnectRequest, Empty
+
+    from .rawclient import ConnectionClosed, RawClient
 
     states: list[Any] = []
     lost = threading.Event()
@@ -96,18 +106,23 @@ def expire_session(client: Any, hosts: str, timeout: float = 20.0) -> list[Any]:
             lost.set()
 
     client.add_listener(listener)
-    session = client.client_id
+    session_id, passwd = client.client_id
+    attach = ConnectRequest(0, 0, 10_000, session_id, passwd, False, True)
     deadline = time.monotonic() + timeout
     try:
         while not lost.is_set():
             if time.monotonic() >= deadline:
                 raise AssertionError(f"session was not expired (states {states})")
-            other = KazooClient(hosts=hosts, client_id=session, timeout=10.0)
+            raw = RawClient(host, port, timeout=timeout)
             try:
-                other.start(timeout=10)
+                raw.send_bytes(encode_frame(attach) + encode_request(1, Op.CLOSE_SESSION, Empty()))
+                # the server answers both and closes the connection (or closes it at once
+                # if the session is already gone, or the first client took it back)
+                raw.wait_closed(max(deadline - time.monotonic(), 0.1))
+            except (OSError, ConnectionClosed):
+                pass  # the connection broke: try again until the deadline
             finally:
-                other.stop()
-                other.close()
+                raw.close()
             lost.wait(2.0)
     finally:
         client.remove_listener(listener)

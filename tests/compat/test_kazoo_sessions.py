@@ -8,6 +8,7 @@ import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import ConnectionLoss
 from kazoo.protocol.states import EventType, KazooState
+from kazoo.retry import KazooRetry
 
 from roost.testing.wait import wait_until
 
@@ -21,6 +22,9 @@ def test_chroot_hides_the_prefix(make_client: ClientFactory, admin: KazooClient,
     zk = make_client()
     assert zk.create("/node", b"x") == "/node"
     assert zk.create("/node/s-", b"", sequence=True) == "/node/s-0000000000"
+    # admin may be connected to another ensemble member, which need not have applied zk's
+    # writes yet (ZooKeeper promises no more): sync first, as a ZooKeeper client must
+    admin.sync(base)
     assert admin.get(f"{base}/node")[0] == b"x"
     assert admin.get_children(f"{base}/node") == ["s-0000000000"]
     assert zk.get_children("/") == ["node"]
@@ -41,9 +45,7 @@ def test_nested_chroot(make_client: ClientFactory, base: str) -> None:
     assert inner.get("/deeper")[0] == b"d"
 
 
-def test_session_expiry_removes_ephemerals(
-    make_client: ClientFactory, backend: Backend, base: str
-) -> None:
+def test_session_expiry_removes_ephemerals(make_client: ClientFactory, backend: Backend) -> None:
     victim = make_client()
     watcher = make_client()
     victim.create("/eph", b"", ephemeral=True)
@@ -51,7 +53,7 @@ def test_session_expiry_removes_ephemerals(
     old_session = victim.client_id[0]
     gone = Collector()
     watcher.exists("/eph", watch=gone)
-    states = expire_session(victim, backend.hosts + base)
+    states = expire_session(victim, backend.host, backend.port)
     assert KazooState.LOST in states
     assert [(e.type, e.path) for e in gone.wait_for(1)] == [(EventType.DELETED, "/eph")]
     assert watcher.exists("/eph") is None
@@ -62,14 +64,12 @@ def test_session_expiry_removes_ephemerals(
     assert victim.exists("/eph") is None
 
 
-def test_session_expiry_fires_client_watches(
-    make_client: ClientFactory, backend: Backend, base: str
-) -> None:
+def test_session_expiry_fires_client_watches(make_client: ClientFactory, backend: Backend) -> None:
     victim = make_client()
     victim.create("/w", b"")
     seen = Collector()
     victim.get("/w", watch=seen)
-    expire_session(victim, backend.hosts + base)
+    expire_session(victim, backend.host, backend.port)
     # the server closed the victim's connection when the second client took the session
     # over; kazoo tells its watchers with a NONE event and drops them
     events = seen.wait_for(1)
@@ -197,3 +197,21 @@ def test_many_clients_in_parallel(make_client: ClientFactory) -> None:
     st = clients[1].exists("/par")
     assert st.numChildren == 100
     assert st.cversion == 100
+
+
+def test_expire_session_beats_a_client_that_reconnects_at_once(
+    make_client: ClientFactory, backend: Backend
+) -> None:
+    # A client that retries without any delay takes its session back within a millisecond
+    # of losing its connection to whichever connection claimed the session. expire_session
+    # must still end the session (it once attached with a second kazoo client, whose first
+    # request came too late under load: ConnectionLoss or a connection time-out).
+    eager = make_client(connection_retry=KazooRetry(max_tries=-1, delay=0, max_jitter=0))
+    for i in range(5):
+        eager.create(f"/e{i}", b"", ephemeral=True)
+        old_session = eager.client_id[0]
+        states = expire_session(eager, backend.host, backend.port)
+        assert KazooState.LOST in states
+        wait_until(lambda s=old_session: eager.connected and eager.client_id[0] != s,
+                   what="a new session")
+        assert eager.exists(f"/e{i}") is None

@@ -90,7 +90,9 @@ def test_zkcli_session(backend: Backend, admin: KazooClient, base: str) -> None:
     assert out[acl_at + 1] == ": cdrwa"
     assert "[cli]" in out
 
-    # zkCli's view matches the server's state as kazoo sees it
+    # zkCli's view matches the server's state as kazoo sees it (admin may be connected to
+    # another ensemble member: sync so it has applied zkCli's writes)
+    admin.sync(p)
     data, st = admin.get(f"{p}/cli")
     assert data == b"world"
     assert stat["cZxid"] == hex(st.czxid)
@@ -155,6 +157,7 @@ def test_zkcli_newer_operations(backend: Backend, admin: KazooClient, base: str)
     world_at = out.index("'world,'anyone")
     assert out[world_at + 1] == ": r"
 
+    admin.sync(j)  # admin may be connected to a member that has not applied zkCli's writes yet
     acls, _ = admin.get_acls(f"{j}/acl")
     assert [(a.perms, a.id.scheme, a.id.id) for a in acls] == [(1, "world", "anyone")]
     assert admin.exists(f"{j}/eph") is None  # zkCli's session closed on quit

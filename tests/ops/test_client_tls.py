@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.x509.oid import NameOID
 from kazoo.client import KazooClient
 from kazoo.exceptions import NoAuthError
 from kazoo.security import make_acl
@@ -203,3 +204,49 @@ def test_subject_dn_is_rfc2253_as_java_prints_it() -> None:
     assert subject_dn(cert) == (
         "1.2.840.113549.1.9.1=#1605614062 2e63".replace(" ", "")
         + ",CN=\\#lead\\ ,OU=ops+UID=u1,O=Example\\, Inc,C=DE")
+
+
+def tls_ruok(port: int, ca: Ca, client: Pair) -> str:
+    """`ruok` over a new TLS handshake with `client`'s certificate ("" if refused)."""
+    ctx = ssl.create_default_context(cafile=str(ca.pem))
+    ctx.load_cert_chain(str(client.cert), str(client.key))
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
+                ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            s.sendall(b"ruok")
+            return s.recv(4).decode()
+    except (ssl.SSLError, ConnectionError):
+        return ""
+
+
+def test_a_ca_taken_out_of_tls_ca_is_refused_after_a_reload(
+        tmp_path: Path, pki: tuple[Ca, Pair, Pair]) -> None:
+    ca, server, client = pki
+    other = Ca(tmp_path, "second CA")  # e.g. a partner's CA, trusted for a while
+    partner = other.issue("partner", [(NameOID.COMMON_NAME, "partner")])
+    bundle = tmp_path / "client-cas.pem"
+    bundle.write_bytes(ca.pem.read_bytes() + other.pem.read_bytes())
+    s = RoostServer(data_dir=tmp_path / "data", secure_port=0, tls_cert=str(server.cert),
+                    tls_key=str(server.key), tls_ca=str(bundle)).start()
+    try:
+        assert s.server is not None and s.server.secure_port
+        port, srv = s.server.secure_port, s.server
+        assert tls_ruok(port, ca, partner) == "imok"
+        zk = kazoo_tls(port, ca, partner)  # a session made while the CA was trusted
+        zk.start(timeout=15)
+        try:
+            zk.create("/partner", b"before")
+            bundle.write_bytes(ca.pem.read_bytes())  # the second CA is taken out
+            srv.event_loop.call_soon_threadsafe(srv.reload_tls)
+            wait_until(lambda: srv.tls is not None and not srv.tls.changed(), 30,
+                       what="the reload")
+            assert tls_ruok(port, ca, partner) == ""  # new handshakes: refused
+            assert tls_ruok(port, ca, client) == "imok"  # the remaining CA's clients: in
+            # the open connection keeps the context it was made with (docs/operations.md)
+            assert zk.get("/partner")[0] == b"before"
+        finally:
+            zk.stop()
+            zk.close()
+        assert tls_ruok(port, ca, partner) == ""
+    finally:
+        s.stop()

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from roost.testing.ports import free_port
 from roost.testing.proxy import TcpProxy
 from roost.testing.wait import wait_until, wait_until_async
 
@@ -23,8 +24,8 @@ class EchoServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self) -> None:
-        super().__init__((LOCAL, 0), _EchoHandler)
+    def __init__(self, port: int = 0) -> None:
+        super().__init__((LOCAL, port), _EchoHandler)
         self.received = bytearray()
         self.accepted = 0
         self.lock = threading.Lock()
@@ -64,6 +65,10 @@ def echo() -> Iterator[EchoServer]:
 def proxy(echo: EchoServer) -> Iterator[TcpProxy]:
     p = TcpProxy(listen_port=0, target=(LOCAL, echo.port))
     p.start()
+    # the proxy listens once a probe got through to the target: count from here on
+    wait_until(lambda: echo.accepted == 1, what="the proxy's probe")
+    with echo.lock:
+        echo.accepted = 0
     yield p
     p.stop()
 
@@ -232,6 +237,73 @@ def test_bad_direction_and_stop(echo: EchoServer) -> None:
     s.close()
     with pytest.raises(OSError):
         connect(port).close()
+
+
+def test_refuses_connections_until_the_target_accepts_them() -> None:
+    """A host whose server is not listening refuses a connect; the proxy standing for it
+    must too (accepting and then closing made ZooKeeper's followers drop back to the
+    election), and must let clients in once the target listens, and refuse again once
+    the target is gone."""
+    target = free_port()
+    p = TcpProxy(target=(LOCAL, target)).start()
+    try:
+        with pytest.raises(ConnectionRefusedError):
+            connect(p.port).close()
+        assert not p.listening
+        assert p.accepted == 0
+        late = EchoServer(target)  # the target starts late
+        thread = threading.Thread(target=late.serve_forever, args=(0.05,), daemon=True)
+        thread.start()
+        try:
+            wait_until(lambda: p.listening, what="the proxy to listen")
+            with connect(p.port) as s:
+                s.sendall(b"through")
+                assert recv_exactly(s, 7) == b"through"
+        finally:
+            late.shutdown()
+            late.server_close()
+            thread.join(5)
+        # the target is gone: at most one connection gets in (and is reset, as the
+        # target reset the proxy's), then connects are refused again
+        outcomes = []
+        for _ in range(3):
+            try:
+                s = connect(p.port)
+            except ConnectionRefusedError:
+                outcomes.append("refused")
+                continue
+            except ConnectionResetError:  # reset before connect() returned
+                outcomes.append("reset")
+                wait_until(lambda: not p.listening, what="the proxy to stop listening")
+                continue
+            with s:
+                outcomes.append("reset" if is_closed(s) else "open")
+            wait_until(lambda: not p.listening, what="the proxy to stop listening")
+        assert outcomes in (["refused"] * 3, ["reset", "refused", "refused"]), outcomes
+    finally:
+        p.stop()
+
+
+def test_stops_listening_when_the_target_closes_and_stops_listening() -> None:
+    """A ZooKeeper leader that steps down closes its followers' connections and its quorum
+    port: the next follower must be refused, not accepted and reset."""
+    listener = socket.create_server((LOCAL, 0))
+    p = TcpProxy(target=(LOCAL, listener.getsockname()[1])).start()
+    try:
+        listener.accept()[0].close()  # the start-up probe
+        with connect(p.port) as c:
+            upstream, _ = listener.accept()
+            c.sendall(b"x")
+            assert upstream.recv(1) == b"x"
+            listener.close()  # the target stops listening, then ends the connection
+            upstream.close()
+            assert is_closed(c)
+        wait_until(lambda: not p.listening, what="the proxy to stop listening")
+        with pytest.raises(ConnectionRefusedError):
+            connect(p.port).close()
+    finally:
+        p.stop()
+        listener.close()
 
 
 # -- the peer transport through proxies ------------------------------------------------------

@@ -81,10 +81,14 @@ def test_mntr_reports_raft_figures_and_lag() -> None:
             return dict(line.split("\t", 1)
                         for line in four_letter(s.host, s.port, "mntr").splitlines())
 
-        wait_until(lambda: rows().get("zk_synced_followers") == "2", 15, what="2 synced followers")
-        r = rows()
+        def synced() -> dict[str, str] | None:
+            r = rows()
+            return r if (r.get("zk_synced_followers"), r.get("zk_synced_observers")) == (
+                "2", "1") else None
+
+        r = wait_until(synced, 15, what="2 synced followers and the synced observer")
         assert r["zk_server_state"] == "leader"
-        assert r["zk_followers"] == "3" and r["zk_synced_observers"] == "1"
+        assert r["zk_followers"] == "3"
         assert int(r["zk_raft_commit_index"]) >= 2 and int(r["zk_raft_term"]) >= 2
         assert {k for k in r if k.endswith("_lag")} == {
             f"zk_raft_follower_{i + 1}_lag" for i in range(4) if i != leader}

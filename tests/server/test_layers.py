@@ -53,7 +53,8 @@ def test_the_check_sees_an_import(tmp_path: Path) -> None:
     assert imported(module) == {"roost.http.app", "roost.node"}
 
 
-#: modules with no I/O: time, randomness, network and disk come from their host
+#: modules with no I/O: time, randomness, network and disk come from their host (wire
+#: includes wire/session.py, the per-connection protocol that server/connection.py hosts)
 NO_IO = ("wire", "tree", "raft", "replica")
 #: (`random` is allowed for its type: raft is handed its `random.Random`; `threading` for
 #: the txn encoder's per-thread packer)
@@ -61,6 +62,7 @@ IO_MODULES = ("asyncio", "socket", "time", "selectors", "subprocess", "os")
 
 
 def test_the_sans_io_layers_import_no_clock_socket_or_event_loop() -> None:
+    assert (SRC / "wire" / "session.py").exists()  # the connection protocol is checked too
     found = []
     for part in NO_IO:
         target = SRC / part

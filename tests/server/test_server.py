@@ -114,11 +114,19 @@ def test_client_that_stops_reading_is_bounded_then_disconnected(
                 break  # the server stopped reading from us
         assert srv.server is not None
         for conn in list(srv.server.connections):  # what the server holds for us is bounded
-            queued = conn._out_size
+            queued = conn.proto.out_size
             if conn.transport is not None:
                 queued += conn.transport.get_write_buffer_size()
             assert queued <= hard
         assert zk.get("/big")[0][:1] == b"x"  # others are still served
+
+        # the client goes on reading nothing: within a few session timeouts the server
+        # drops it (read from the server's side: reading the socket here would unstall it)
+        def ours_closed() -> bool:
+            return all(c.closed for c in list(srv.server.connections) if c.port == client_port)
+
+        client_port = sock.getsockname()[1]
+        wait_until(ours_closed, what="the server to close the stalled connection")
 
         def dropped() -> bool:
             try:

@@ -292,7 +292,7 @@ class Client:
 
     def lease_remaining(self) -> float:
         """Seconds until `lease_deadline` (negative once it has passed)."""
-        return self.conn.lease_deadline - asyncio.get_running_loop().time()
+        return self.conn.lease_remaining(asyncio.get_running_loop().time())
 
     def dispatch(self, callback: Callback, arg: Any = None) -> None:
         """Run `callback(arg)` on the client's ordered callback dispatcher (after every

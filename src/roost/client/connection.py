@@ -236,6 +236,9 @@ class Connection:
         self._lease_timeout = 0.0
         self._read_only_link = False
         self._last_ping = 0.0
+        #: send time of the request behind `lease_deadline` (its deadline less the lease's span)
+        self.lease_start = 0.0
+        self._span = 0.0
         self.server: tuple[str, int] | None = None
         self._passwd = bytes(16)
         self._auth: list[tuple[str, bytes]] = []
@@ -430,7 +433,10 @@ class Connection:
             # created by a committed txn after `sent_at`, which gave it a whole timeout; a
             # reattach proves nothing (the member may be cut off): the next ping does
             self._lease_timeout = self.negotiated_timeout
-            self.lease_deadline = 0.0 if resp.readOnly else sent_at + self._lease_span()
+            if resp.readOnly:
+                self.lease_deadline = self.lease_start = 0.0
+            else:
+                self._lease_from(sent_at)
         else:
             self._lease_timeout = min(self._lease_timeout, self.negotiated_timeout)
         self._proto = proto
@@ -490,12 +496,28 @@ class Connection:
             log.info("roost client: suspended for longer than the session timeout: LOST")
             self._expire()
 
+    def _lease_from(self, sent_at: float) -> None:
+        """A ping sent at `sent_at` was answered (or the session was created after it): the
+        session lives at least until then plus the lease's span (`lease_span`)."""
+        self._span = self._lease_span()
+        self.lease_start = sent_at
+        self.lease_deadline = sent_at + self._span
+
+    def lease_remaining(self, now: float) -> float:
+        """Seconds from `now` until `lease_deadline` (negative once it has passed, and with
+        no session). Counted as the span less the time since `lease_start`, which never
+        exceeds the span: ``lease_deadline - now`` came out one rounding step above it when
+        no time had passed on the loop's clock (uvloop's counts whole milliseconds)."""
+        if not self.lease_deadline:
+            return -now
+        return self._span - (now - self.lease_start)
+
     def _expire(self) -> None:
         """The session is gone: forget it and tell every watcher."""
         self._cancel_lost_timer()
         self.session_id = 0
         self._passwd = bytes(16)
-        self.lease_deadline = 0.0
+        self.lease_deadline = self.lease_start = 0.0
         self._set_state(ClientState.LOST)
         for path, cb in self.watches.clear():
             self.dispatcher.submit(cb, WatchedEvent(EventType.NONE, KeeperState.EXPIRED, path))
@@ -663,9 +685,10 @@ class Connection:
             head = queue[0].xid if queue else None
             raise ProtocolError(f"reply xid {xid} does not match the oldest request ({head})")
         p = queue.popleft()
-        if p.op == Op.PING and err == Err.OK and not self._read_only_link:
+        if (p.op == Op.PING and err == Err.OK and not self._read_only_link
+                and p.sent_at > self.lease_start):
             # a member answers a ping only while a leader confirms the session alive
-            self.lease_deadline = max(self.lease_deadline, p.sent_at + self._lease_span())
+            self._lease_from(p.sent_at)
         if p.op == Op.WATCH_HISTORY and p.future is None:
             self.history.on_open_reply(p.xid, err, zxid, body)
             return

@@ -140,7 +140,7 @@ class SyncClient:
 
     def lease_remaining(self) -> float:
         """Seconds until the session may have expired on the server (see `Client`)."""
-        return self.aio.conn.lease_deadline - self._loop.time()
+        return self.aio.conn.lease_remaining(self._loop.time())
 
     def add_listener(self, callback: Callback) -> None:
         """Listeners added before `start` also see the first CONNECTED."""

@@ -36,13 +36,15 @@ class EventFeed:
     recursive watch on "/"), role changes and session events (server listeners)."""
 
     def __init__(self, size: int = 500) -> None:
-        self.items: collections.deque[dict[str, object]] = collections.deque(maxlen=size)
+        #: (seq, time, kind, detail): a tuple, not the dict the page gets (one is kept for
+        #: every create and delete; the page asks for a few)
+        self.items: collections.deque[tuple[int, float, str, str]] = collections.deque(
+            maxlen=size)
         self.seq = 0
 
     def add(self, kind: str, detail: str) -> None:
         self.seq += 1
-        self.items.append({"seq": self.seq, "time": time.time(), "kind": kind,
-                           "detail": detail})
+        self.items.append((self.seq, time.time(), kind, detail))
 
     def notify(self, ev_type: int, path: str, acl: tuple[ACL, ...]) -> None:
         name = _EV_NAMES.get(ev_type)
@@ -60,7 +62,8 @@ class EventFeed:
             self.add(kind.replace("_", " "), text)
 
     def after(self, seq: int) -> list[dict[str, object]]:
-        return [e for e in self.items if int(str(e["seq"])) > seq]
+        return [{"seq": n, "time": t, "kind": kind, "detail": detail}
+                for n, t, kind, detail in self.items if n > seq]
 
 
 def hexid(sid: int) -> str:

@@ -6,6 +6,7 @@ bytes and back (msgpack, no pickle) so the host can ship them over TCP.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -63,6 +64,10 @@ class Entry:
     index: int
     kind: EntryKind = EntryKind.NORMAL
     data: bytes = b""
+    #: this entry's msgpack encoding, made when first sent and reused for every other
+    #: follower and every resend (not part of the value)
+    _packed: bytes | None = field(default=None, init=False, compare=False, hash=False,
+                                  repr=False)
 
     def size(self) -> int:
         return len(self.data) + 24
@@ -70,12 +75,42 @@ class Entry:
     def to_list(self) -> list[Any]:
         return [self.term, self.index, int(self.kind), self.data]
 
+    def packed(self) -> bytes:
+        """msgpack of `to_list()`, encoded once."""
+        p = self._packed
+        if p is None:
+            p = self._packed = _packb([self.term, self.index, int(self.kind), self.data])
+        return p
+
     @staticmethod
     def from_list(raw: list[Any]) -> Entry:
         kind = _ENTRY_KINDS.get(raw[2])
         if kind is None:
             raise ValueError(f"unknown entry kind {raw[2]!r}")
         return Entry(int(raw[0]), int(raw[1]), kind, bytes(raw[3]))
+
+
+class _Packers(threading.local):
+    """One msgpack Packer per thread (`msgpack.packb` builds a Packer on every call)."""
+
+    def __init__(self) -> None:
+        self.pack = msgpack.Packer().pack
+
+
+_PACKERS = _Packers()
+
+
+def _packb(obj: Any) -> bytes:
+    out: bytes = _PACKERS.pack(obj)
+    return out
+
+
+def _array_header(n: int) -> bytes:
+    if n < 16:
+        return bytes((0x90 | n,))
+    if n < 1 << 16:
+        return b"\xdc" + n.to_bytes(2, "big")
+    return b"\xdd" + n.to_bytes(4, "big")
 
 
 #: entry kinds by value (a dict lookup is cheaper than calling the enum, once per entry)
@@ -197,15 +232,23 @@ class Message:
     done: bool = True  # SNAP: this chunk is the last
 
     def to_bytes(self) -> bytes:
+        """msgpack of the 14 fields as one array. The entries are spliced in from their
+        own cached encodings (`Entry.packed`): an append to several followers, or sent
+        again, encodes each entry once."""
         snap = None if self.snapshot is None else self.snapshot.to_list()
-        out: bytes = msgpack.packb(
-            [
-                int(self.type), self.to, self.frm, self.term, self.log_term, self.index,
-                [e.to_list() for e in self.entries], self.commit, self.reject,
-                self.reject_hint, self.context, snap, self.offset, self.done,
-            ]
-        )
-        return out
+        ents = self.entries
+        if not ents:
+            return _packb([
+                int(self.type), self.to, self.frm, self.term, self.log_term, self.index, [],
+                self.commit, self.reject, self.reject_hint, self.context, snap, self.offset,
+                self.done,
+            ])
+        head = _packb([int(self.type), self.to, self.frm, self.term, self.log_term, self.index])
+        tail = _packb([self.commit, self.reject, self.reject_hint, self.context, snap,
+                       self.offset, self.done])
+        body = b"".join([e.packed() for e in ents])
+        # both parts are fixarrays (one header byte): drop their headers, add the whole's
+        return b"".join((b"\x9e", head[1:], _array_header(len(ents)), body, tail[1:]))
 
     @staticmethod
     def from_bytes(raw: bytes) -> Message:

@@ -179,19 +179,24 @@ class RaftNode:
             raise RaftError("ready() called again before advance()")
         r = self._raft
         r.flush()
-        hs, ss = self._hard_state(), self._soft_state()
+        prev, pss = self._prev_hs, self._prev_ss
+        # built only when changed (most Readies change neither)
+        hs = (
+            prev if r.term == prev.term and r.vote == prev.vote
+            and r.log.committed == prev.commit else self._hard_state()
+        )
+        ss = pss if r.lead == pss.leader and r.role is pss.role else self._soft_state()
         snap = r.log.unstable.snapshot
         committed: tuple[Entry, ...] = ()
         if r.log.has_next_committed():
             committed = tuple(r.log.next_committed(r.cfg.max_committed_size_per_ready))
         entries = tuple(r.log.unstable.entries)
-        prev = self._prev_hs
         early, late = r.msgs, r.msgs_after_persist
         if hs.term != prev.term or hs.vote != prev.vote:
             early, late = [], early + late  # nothing leaves before a new term/vote is durable
         rd = Ready(
-            soft_state=ss if ss != self._prev_ss else None,
-            hard_state=hs if hs != prev else None,
+            soft_state=ss if ss is not pss and ss != pss else None,
+            hard_state=hs if hs is not prev and hs != prev else None,
             entries=entries,
             snapshot=snap,
             committed_entries=committed,
@@ -208,6 +213,23 @@ class RaftNode:
         self._prev_ss = ss
         self._in_progress = rd
         return rd
+
+    def early_messages(self) -> tuple[Message, ...]:
+        """Messages that may leave now, while the host still persists the last Ready (etcd's
+        asynchronous storage writes): appends for entries proposed since, commit indexes,
+        heartbeats; they promise nothing about this node's disk. Empty while a new term or
+        vote is not yet durable (then everything waits for the next Ready), and outside a
+        Ready in progress (use `ready()` then). Responses and votes stay for the next
+        Ready's `messages_after_persist`."""
+        r = self._raft
+        durable = self._prev_hs  # the hard state of the last Ready advanced
+        if self._in_progress is None or r.term != durable.term or r.vote != durable.vote:
+            return ()
+        r.flush()
+        if not r.msgs:
+            return ()
+        out, r.msgs = tuple(r.msgs), []
+        return out
 
     def advance(self) -> None:
         """The host persisted, sent and applied the last Ready."""

@@ -10,6 +10,7 @@ each proposal's `done`). The host (`RaftLog`, or the simulator) runs the loop:
 
     rd = core.ready(now)          # proposals batched, soft state and early messages out
     persist rd                    # entries, hard state, snapshot: the host's disk
+        core.early()              # (optional, as inputs arrive meanwhile) appends out
     core.advance(rd, image)       # messages after persist, snapshot install, apply, reads
     core.settle(now)              # answer the reads now applied; a removed member's peers
 """
@@ -35,7 +36,7 @@ from roost.raft import (
 )
 from roost.replica.log import Done
 from roost.replica.member import Member
-from roost.replica.membership import plan
+from roost.replica.membership import config_version, plan
 from roost.replica.sessions import Sessions
 from roost.replica.state import LOST, Pending, ReplicaState, founders_of
 from roost.tree.txn import Txn
@@ -223,10 +224,13 @@ class ReplicaCore:
             self._reconcile()
         self._report(now)
         timeout = self.config.request_timeout_s
-        for ctx, (_then, on_timeout, since) in list(self.reads.items()):
-            if now - since > timeout:
-                del self.reads[ctx]
-                on_timeout()
+        if self.reads:
+            for ctx, (_then, on_timeout, since) in list(self.reads.items()):
+                if now - since > timeout:
+                    del self.reads[ctx]
+                    on_timeout()
+        if not self.state.pending:
+            return
         for p in self.state.expire(now, timeout):
             if p.done is not None:  # outcome unknown: the client sees ConnectionLoss
                 p.done(0, LOST)
@@ -303,6 +307,18 @@ class ReplicaCore:
             self._role_change(rd.soft_state.role, rd.soft_state.leader, now)
         self._send(rd.messages)
         return rd
+
+    def early(self) -> None:
+        """While the host persists the last Ready: proposals waiting for this leader go
+        into raft now and the messages that need no disk (appends of them, commit
+        indexes) leave at once, so followers write while this member's disk does (the
+        leader counts its own copy only once its Ready is advanced). Otherwise a no-op."""
+        node = self.node
+        if self.to_propose and node.role == Role.LEADER and self.role == Role.LEADER:
+            batch, self.to_propose = self.to_propose, []
+            with contextlib.suppress(NotLeaderError, ProposalDroppedError):
+                node.propose_batch(batch)  # if dropped, the origins resend to the next leader
+        self._send(node.early_messages())
 
     def advance(self, rd: Ready, image: bytes) -> None:
         """`rd` is persisted (with `image`, the state image of the snapshot it installed, if
@@ -417,7 +433,12 @@ class ReplicaCore:
             return
         last = raft.log.last_index()
         caught_up = {i for i, p in raft.prs.items() if last - p.match <= 100}
-        step = plan(self.state.members, node.conf_state, self.id, caught_up)
+        # a member leaving raft's configuration is no longer replicated to: it learns of its
+        # removal only if it holds the registry change when that happens (the change's
+        # commit then reaches it with the removal's append); one that is down cannot wait
+        version = config_version(self.state.tree)
+        informed = {i for i, p in raft.prs.items() if p.match >= version or not p.active}
+        step = plan(self.state.members, node.conf_state, self.id, caught_up, informed)
         if step is None:
             return
         try:

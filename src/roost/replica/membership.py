@@ -145,6 +145,16 @@ def config_text(members: dict[int, Member], version: int) -> bytes:
     return ("\n".join([*lines, f"version={version:x}"])).encode()
 
 
+def parse_config(text: str) -> dict[int, Member]:
+    """The members listed in /zookeeper/config's text (the inverse of `config_text`)."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("server."):
+            m = _parse_server(line)
+            out[m.id] = m
+    return out
+
+
 def write_config(
     tree: DataTree, members: dict[int, Member], zxid: int = 0, time_ms: int = 0
 ) -> list[WatchEvent]:
@@ -164,19 +174,27 @@ def write_config(
 
 
 def plan(
-    members: dict[int, Member], conf: ConfState, leader: int, caught_up: set[int]
+    members: dict[int, Member],
+    conf: ConfState,
+    leader: int,
+    caught_up: set[int],
+    informed: set[int] | None = None,
 ) -> ConfChange | int | None:
     """The next single-server change that moves raft's `conf` towards `members`.
 
     Returns a ConfChange, or the id of a voter to hand leadership to (when the leader
-    itself must go), or None when nothing is left to do. New voters join as learners
-    first and are promoted once `caught_up`.
+    itself must go), or None when nothing is left to do (or nothing can be done yet). New
+    voters join as learners first and are promoted once `caught_up`; a leaving member is
+    taken out once `informed` (None: at once), i.e. it holds the registry change that
+    removed it, so that it learns it was removed.
     """
     current = conf.voters | conf.learners
     for sid in sorted(current - set(members)):
         if sid == leader:
             others = sorted(v for v in conf.voters if v != leader and v in members)
             return others[0] if others else None
+        if informed is not None and sid not in informed:
+            continue
         return ConfChange(ConfChangeType.REMOVE, sid)
     for sid, m in sorted(members.items()):
         if sid not in current:

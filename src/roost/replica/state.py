@@ -29,6 +29,7 @@ from roost.replica.membership import (
     config_version,
     write_config,
 )
+from roost.replica.order import effects
 from roost.tree import DataTree, TreeConfig
 from roost.tree.txn import Kind, Txn, TxnResult, apply_nothing, apply_txn
 from roost.wire.errors import Err
@@ -36,8 +37,11 @@ from roost.wire.errors import Err
 log = logging.getLogger("roost.raftlog")
 
 #: planted bugs (for the simulator's self-test): apply a resent txn again; take a snapshot
-#: image that lacks this member for its removal (the joiner's bug of issue 16)
-KNOWN_BUGS = frozenset({"apply_resent_twice", "joiner_removed_by_old_snapshot"})
+#: image that lacks this member for its removal (the joiner's bug of issue 16); answer a
+#: write's client before the watches it triggered fire
+KNOWN_BUGS = frozenset(
+    {"apply_resent_twice", "joiner_removed_by_old_snapshot", "reply_before_watch"}
+)
 
 #: the outcome of a proposal nobody can vouch for (timed out, or no leader and no room)
 LOST = TxnResult(Err.CONNECTION_LOSS, None, [])
@@ -131,6 +135,7 @@ class ReplicaState:
             raise ValueError(f"unknown bugs {sorted(_bugs - KNOWN_BUGS)}")
         self._skip_dedupe = "apply_resent_twice" in _bugs
         self._old_snapshot_removes = "joiner_removed_by_old_snapshot" in _bugs
+        self._reply_first = "reply_before_watch" in _bugs
         #: a per-start nonce: (id, boot, seq) names each of this start's proposals
         self.boot = boot
         self.tree_config = tree_config
@@ -230,9 +235,9 @@ class ReplicaState:
             if result is None:
                 pass
             elif not replay:
-                self.applied(zxid, txn, result)
-                if mine is not None and mine.done is not None:
-                    mine.done(zxid, result)
+                # watches first, then the reply (order.py)
+                done = mine.done if mine is not None else None
+                effects(self.applied, done, zxid, txn, result, self._reply_first)
             else:
                 self.replayed(zxid, txn, result)
         apply_nothing(self.tree, zxid)  # (a no-op after a txn: it took this zxid already)

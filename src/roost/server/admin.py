@@ -62,6 +62,19 @@ def _conn_line(c: Connection, full: bool) -> str:
 NOT_SERVING = "This ZooKeeper instance is not currently serving requests\n"
 
 
+def not_serving(server: Server) -> str | None:
+    """Why this server serves no client (None when it serves): its storage failed, a
+    membership change removed it, or it waits, as a joiner, for its own addition."""
+    log = server.log
+    if log is None or server.serving:
+        return None
+    if log.failed is not None:
+        return f"storage failed: {log.failed}"
+    if getattr(log, "removed", False):
+        return "removed from the ensemble"
+    return "joining: not yet added to the ensemble"
+
+
 def srvr(server: Server) -> str:
     if not server.serving:
         return NOT_SERVING
@@ -166,6 +179,10 @@ def mntr(server: Server) -> str:
         rows += [("fsync_count", server.log.fsync_count), ("commit_batches", server.log.batches)]
         rows.append(("storage_failed", int(server.log.failed is not None)))
     rows.append(("snapshot_failures", server.stats.snapshot_failures))
+    why = not_serving(server)
+    rows.append(("serving", int(why is None)))
+    if why is not None:  # one line: what `roost cluster status` shows for this member
+        rows.append(("not_serving_reason", " ".join(why.split())))
     rows += _raft_rows(server)
     return "".join(f"zk_{k}\t{v}\n" for k, v in rows)
 
@@ -200,7 +217,14 @@ def _raft_rows(server: Server) -> list[tuple[str, object]]:
             ),
             ("pending_syncs", 0),
         ]
-        rows += [(f"raft_follower_{i}_lag", last - p.match) for i, p in sorted(followers.items())]
+        for i, p in sorted(followers.items()):
+            # lag: entries behind; state: probe (not in contact yet), snapshot (receiving
+            # one) or replicate; voter: 0 while a joiner is a learner (and for observers)
+            rows += [
+                (f"raft_follower_{i}_lag", last - p.match),
+                (f"raft_follower_{i}_state", p.state.name.lower()),
+                (f"raft_follower_{i}_voter", int(i in voters)),
+            ]
     return rows
 
 

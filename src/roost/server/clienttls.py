@@ -96,16 +96,32 @@ def _mtimes(files: list[str]) -> tuple[float, ...]:
 
 
 class ClientTls:
-    """The server contexts of the secure client port and of HTTPS. `reload()` loads the
-    files again into the same contexts (new handshakes use them; open connections keep
-    theirs); a file that does not load leaves the old certificate in use."""
+    """The server contexts of the secure client port and of HTTPS.
+
+    The listeners keep `client` and `http` for their lifetime; each handshake switches to
+    the newest contexts (`SSLContext.sni_callback`, which OpenSSL calls on every
+    ClientHello, with or without a server name). `reload()` builds new contexts from the
+    files, so a CA taken out of `tls_ca` no longer verifies new handshakes (loading into the
+    old context could only add CAs); open connections keep the context they were made
+    with. A file that does not load leaves the previous contexts in use."""
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.client_auth = config.tls_client_auth_mode
         self.client = self._context(self.client_auth)
         self.http = self._context("none")
+        #: the contexts new handshakes use (replaced by each successful reload)
+        self.current = {"client": self.client, "http": self.http}
+        self.client.sni_callback = self._switch("client")
+        self.http.sni_callback = self._switch("http")
         self._mtimes = _mtimes(_files(config))
+
+    def _switch(self, which: str) -> Any:
+        def switch(conn: ssl.SSLObject, _name: str | None, ctx: ssl.SSLContext) -> None:
+            now = self.current[which]
+            if now is not ctx:
+                conn.context = now
+        return switch
 
     def _context(self, client_auth: str) -> ssl.SSLContext:
         cfg = self.config
@@ -131,21 +147,16 @@ class ClientTls:
         return _mtimes(_files(self.config)) != self._mtimes
 
     def reload(self) -> bool:
-        """Load the files again; False (and the old ones stay in use) if they do not load."""
+        """Load the files again into new contexts for new handshakes; False (and the
+        previous ones stay in use) if they do not load."""
         mtimes = _mtimes(_files(self.config))
+        self._mtimes = mtimes  # do not retry until they change again
         try:
-            self._context(self.client_auth)  # try them on a scratch context first
-            self._load(self.client, self.client_auth)
-            self._load(self.http, "none")
+            fresh = {"client": self._context(self.client_auth), "http": self._context("none")}
         except ConfigError as e:
             log.error("TLS files not reloaded, the previous ones stay in use: %s", e)
-            self._mtimes = mtimes  # do not retry until they change again
             return False
-        except (OSError, ssl.SSLError) as e:
-            log.error("TLS files not reloaded, the previous ones stay in use: %s", e)
-            self._mtimes = mtimes
-            return False
-        self._mtimes = mtimes
+        self.current = fresh
         log.info("TLS certificate reloaded from %s", self.config.tls_cert)
         return True
 

@@ -1,11 +1,10 @@
-"""One client connection: framing, four-letter words, in-order replies, flow control.
+"""One client connection: the asyncio host of `roost.wire.session.ClientProtocol`.
 
-Replies leave in request order (ZooKeeper's per-connection FIFO). A reply that is
-known at once is written at once when nothing is queued ahead of it; otherwise it
-takes a slot in `slots`: a write waits for its commit, and a read queued behind a
-write is evaluated only when it reaches the head, so it observes that write.
-Watch notifications bypass the queue: they are written as soon as the change is
-applied, so they precede the reply of any later request that observes the change.
+The protocol object holds the rules (handshake, request order, reply order, read-only
+mode, flow control, malformed input); this class moves bytes between it and the socket,
+schedules one flush per loop iteration, pauses reading while the object is paused, and
+hands the object's events to the server (`roost.server.requests`). It also keeps the
+per-connection figures the four-letter words print.
 """
 
 from __future__ import annotations
@@ -15,19 +14,30 @@ import functools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
+from roost.server import admin, requests
 from roost.server.clienttls import x509_ids
 from roost.server.sasl import DigestMd5Server
 from roost.tree.acl import check_acl
-from roost.wire.errors import ProtocolError
 from roost.wire.opcodes import KeeperState, Perm
-from roost.wire.protocol import FrameBuffer, encode_event
+from roost.wire.protocol import encode_event
 from roost.wire.records import ACL, Id
+from roost.wire.session import (
+    ABORT,
+    PROCESS,
+    WAIT,
+    ClientProtocol,
+    ProtocolViolation,
+    Request,
+    Slot,
+    Thunk,
+)
 
 if TYPE_CHECKING:
     from roost.server.core import Server
+
+__all__ = ["Connection", "Slot", "Thunk"]
 
 log = logging.getLogger("roost.connection")
 _READ = int(Perm.READ)
@@ -39,28 +49,30 @@ def _event_frame(ev_type: int, path: str) -> bytes:
     watcher of the node, so it is encoded once, not once per connection."""
     return encode_event(ev_type, KeeperState.SYNC_CONNECTED, path)
 
-Thunk = Callable[[], bytes]
-
-
-class Slot:
-    """A queued reply: ready bytes, or a thunk evaluated at the head of the queue."""
-
-    __slots__ = ("frame", "thunk")
-
-    def __init__(self, frame: bytes | None = None, thunk: Thunk | None = None) -> None:
-        self.frame = frame
-        self.thunk = thunk
-
 
 class Connection(asyncio.Protocol):
     def __init__(self, server: Server) -> None:
         self.server = server
+        cfg = server.config
         self.transport: asyncio.Transport | None = None
-        self.frames = FrameBuffer(server.config.max_frame_bytes)
+        self.proto = proto = ClientProtocol(
+            lambda: server.tree.last_zxid,
+            max_frame=cfg.max_frame_bytes,
+            high_water=cfg.outgoing_high_water,
+            hard_limit=cfg.outgoing_hard_limit,
+            four_letter_words=admin.COMMANDS,
+            on_output=self._schedule_flush,
+            hold_pings=self._hold_pings,
+        )
+        # replies in request order (see roost.wire.session.ReplyQueue)
+        self.reply = proto.reply
+        self.reply_later = proto.reply_later
+        self.reserve = proto.reserve
+        self.complete = proto.complete
+        #: a frame that skips the reply queue (a notification, a stream's events)
+        self.write_raw = proto.notify
         self.ip = "?"
         self.port = 0
-        #: the identities of this connection (a tuple: handed to every request as is)
-        self.auth: tuple[Id, ...] = ()
         #: the SASL exchange in progress or done on this connection
         self.sasl: DigestMd5Server | None = None
         self.handshaken = False
@@ -68,24 +80,11 @@ class Connection(asyncio.Protocol):
         #: when the batch of requests being handled arrived (latencies count from there)
         self.batch_started = 0.0
         self.timeout_ms = 0
-        self.waiting_connect = False
         self.closing_session = False
-        self.read_only = False
-        self.backlog: list[bytes] = []
-        self.slots: deque[Slot] = deque()
-        self._out: list[bytes] = []
-        self._flush_scheduled = False
-        self._probe = b""
-        self._probing = True
         self.closed = False
-        self._close_after_flush = False
+        self._flush_scheduled = False
         self._reading_paused = False
-        self._write_paused = False
-        self._inbox: deque[bytes] = deque()
-        self._out_size = 0
         # statistics for the four-letter words
-        self.received = 0
-        self.sent = 0
         self.established = time.time()
         self.last_op = "NA"
         self.last_cxid = 0
@@ -96,6 +95,28 @@ class Connection(asyncio.Protocol):
         self.lat_sum = 0.0
         self.lat_count = 0
 
+    # --- what the protocol object holds ----------------------------------------------------
+    @property
+    def auth(self) -> tuple[Id, ...]:
+        """The identities of this connection (a tuple: handed to every request as is)."""
+        return self.proto.auth
+
+    @property
+    def read_only(self) -> bool:
+        return self.proto.read_only
+
+    @property
+    def slots(self) -> deque[Slot]:
+        return self.proto.queue.slots
+
+    @property
+    def received(self) -> int:
+        return self.proto.frames_in
+
+    @property
+    def sent(self) -> int:
+        return self.proto.frames_out
+
     # --- asyncio.Protocol ----------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio.Transport, hence the cast
@@ -105,10 +126,11 @@ class Connection(asyncio.Protocol):
             self.ip, self.port = peer[0], peer[1]
         cfg = self.server.config
         tr.set_write_buffer_limits(high=cfg.outgoing_high_water)
-        self.auth = (Id("ip", self.ip),)
+        auth: tuple[Id, ...] = (Id("ip", self.ip),)
         tls = transport.get_extra_info("ssl_object")
         if tls is not None:
-            self.auth += x509_ids(tls.getpeercert(), cfg.tls_super_user)
+            auth += x509_ids(tls.getpeercert(), cfg.tls_super_user)
+        self.proto.auth = auth
         if not self.server.admit(self):
             log.warning(
                 "too many connections from %s (max %d): closing",
@@ -116,157 +138,98 @@ class Connection(asyncio.Protocol):
                 cfg.max_client_connections,
             )
             self.closed = True
+            self.proto.abort("too many connections")
             tr.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.proto.abort("connection lost")
         self.server.connection_closed(self)
 
     def pause_writing(self) -> None:
         # The client is not reading what we send: stop taking its requests until it does.
-        self._write_paused = True
+        self.proto.peer_paused(True)
 
     def resume_writing(self) -> None:
-        self._write_paused = False
+        self.proto.peer_paused(False)
         if not self.closed:
             self._process()
 
     def data_received(self, data: bytes) -> None:
         if self.closed:
             return
-        if self._probing:
-            self._probe += data
-            if len(self._probe) < 4:
-                return
-            self._probing = False
-            data, self._probe = self._probe, b""
-            cmd = data[:4].decode("latin-1")
-            if self.server.is_four_letter_word(cmd):
-                self.write_raw(self.server.four_letter(cmd).encode())
-                self.close_after_flush()
-                return
-        try:
-            self._inbox.extend(self.frames.feed(data))
-        except ProtocolError as e:
-            log.warning("closing connection from %s:%d: %s", self.ip, self.port, e)
-            self.abort()
-            return
+        self.proto.receive_data(data)
         self._process()
 
     def _process(self) -> None:
-        """Handle queued frames until none are left or the client is not reading replies."""
-        inbox, server = self._inbox, self.server
+        """Hand the protocol's events to the server until it has none (or pauses)."""
+        proto, server = self.proto, self.server
         self.batch_started = time.monotonic()
-        high = server.config.outgoing_high_water
+        received = proto.frames_in
         dispatched = 0
-        while inbox:
-            if self.closed or self._close_after_flush:
-                inbox.clear()
-                return
-            if self._write_paused or self._out_size > high:
-                if not self._reading_paused and self.transport is not None:
-                    self._reading_paused = True
-                    self.transport.pause_reading()
-                    self._stall_check(self.received)
-                return
-            body = inbox.popleft()
-            self.received += 1
-            server.packets_received += 1
-            if self.waiting_connect:
-                self.backlog.append(body)
-            elif not self.handshaken:
-                server.handle_connect(self, body)
-            else:
-                server.dispatch(self, body)
+        next_event, dispatch, handle = proto.next_event, requests.dispatch, requests.handle_event
+        while (ev := next_event()) is not None:
+            if type(ev) is Request:
+                dispatch(server, self, ev)
                 dispatched += 1
+            elif type(ev) is ProtocolViolation:
+                log.warning("closing connection from %s:%d: %s", self.ip, self.port, ev.reason)
+                self.abort()
+            else:
+                dispatched += handle(server, self, ev)
+            if self.closed:
+                break
+        server.packets_received += proto.frames_in - received
         if dispatched and self.handshaken:
             server.touch(self.session_id)  # once per batch of requests, not per request
-        if self._reading_paused and self.transport is not None and not self.closed:
+        if self.closed or self.transport is None:
+            return
+        if proto.paused and proto.pending:
+            if not self._reading_paused:
+                self._reading_paused = True
+                self.transport.pause_reading()
+                self._stall_check(proto.frames_in)
+        elif self._reading_paused:
             self._reading_paused = False
             self.transport.resume_reading()
-
-    # --- replies in order ----------------------------------------------------------
-    def reply(self, frame: bytes) -> None:
-        if self.slots:
-            self.slots.append(Slot(frame))
-        else:
-            self.write_raw(frame)
-
-    def reply_later(self, thunk: Thunk) -> None:
-        """A read: evaluated now if nothing is queued ahead of it, else at its turn."""
-        if self.slots:
-            self.slots.append(Slot(None, thunk))
-        else:
-            self.write_raw(thunk())
-
-    def reserve(self) -> Slot:
-        slot = Slot()
-        self.slots.append(slot)
-        return slot
-
-    def complete(self, slot: Slot, frame: bytes) -> None:
-        slot.frame = frame
-        slots = self.slots
-        while slots:
-            head = slots[0]
-            if head.frame is not None:
-                out = head.frame
-            elif head.thunk is not None:
-                out = head.thunk()
-            else:
-                break
-            slots.popleft()
-            self.write_raw(out)
-
-    def run_backlog(self) -> None:
-        frames, self.backlog = self.backlog, []
-        if frames:
-            self.server.touch(self.session_id)
-        for body in frames:
-            if self.closed:
-                return
-            self.server.dispatch(self, body)
 
     # --- notifications ----------------------------------------------------------------
     def notify(self, ev_type: int, path: str, acl: tuple[ACL, ...]) -> None:
         if self.closed:
             return
-        if acl and not check_acl(acl, _READ, self.auth):
+        if acl and not check_acl(acl, _READ, self.proto.auth):
             return
-        self.write_raw(_event_frame(ev_type, path))
+        self.proto.notify(_event_frame(ev_type, path))
 
     # --- output -----------------------------------------------------------------------
-    def write_raw(self, frame: bytes) -> None:
-        if self.closed:
-            return
-        self._out.append(frame)
-        self._out_size += len(frame)
-        if self._out_size > self.server.config.outgoing_hard_limit:
-            self._overflow()
-            return
+    def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self.server.event_loop.call_soon(self.flush)
 
     def flush(self) -> None:
         self._flush_scheduled = False
-        if self.closed or self.transport is None:
+        proto, tr = self.proto, self.transport
+        if self.closed or tr is None:
             return
-        out = self._out
+        out = proto.drain()
         if out:
-            self.sent += len(out)
             self.server.packets_sent += len(out)
-            self.transport.write(out[0] if len(out) == 1 else b"".join(out))
-            out.clear()
-            self._out_size = 0
-        if self.transport.get_write_buffer_size() > self.server.config.outgoing_hard_limit:
-            self._overflow()
+            tr.write(out[0] if len(out) == 1 else b"".join(out))
+        then = proto.peer_buffered(tr.get_write_buffer_size())
+        if then == WAIT:
             return
-        if self._inbox and not self._write_paused:
+        if then == ABORT:
+            log.warning(
+                "closing connection from %s:%d: %s", self.ip, self.port, proto.abort_reason
+            )
+            self.abort()
+            return
+        if then == PROCESS:  # requests held back by flow control
             self._process()
-        if self._close_after_flush:
+        if proto.closing and not self.closed:
             self.closed = True
-            self.transport.close()
+            tr.close()
 
     def _stall_check(self, received: int) -> None:
         """Disconnect a client that has read none of its replies for a session timeout."""
@@ -286,27 +249,22 @@ class Connection(asyncio.Protocol):
 
         self.server.loop.call_later(delay, check)
 
-    def _overflow(self) -> None:
-        queued = self._out_size + (self.transport.get_write_buffer_size() if self.transport else 0)
-        log.warning(
-            "closing connection from %s:%d: client does not read its replies (%d bytes queued)",
-            self.ip,
-            self.port,
-            queued,
-        )
-        self._out.clear()
-        self._out_size = 0
-        self.abort()
+    def _hold_pings(self) -> bool:
+        log = self.server.log
+        return log is not None and not log.may_answer(self.session_id)
+
+    def resume(self) -> None:
+        """Take the requests held back while the session was being created."""
+        if not self.closed:
+            self._process()
 
     def close_after_flush(self) -> None:
-        self._close_after_flush = True
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self.server.event_loop.call_soon(self.flush)
+        self.proto.close_after_flush()
 
     def abort(self) -> None:
         if self.transport is not None and not self.closed:
             self.closed = True
+            self.proto.abort("aborted by the server")
             self.transport.abort()
 
     def record_latency(self, started: float) -> float:

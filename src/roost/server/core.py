@@ -1,10 +1,13 @@
-"""The standalone server: listener, session handshake, request dispatch, housekeeping."""
+"""The server: listener, lifecycle, connections, the apply hook, housekeeping.
+
+A connection's protocol is `roost.wire.session` (hosted by `roost.server.connection`); the
+handshake is `roost.server.handshake`, requests `roost.server.requests`, auth
+`roost.server.auth`, the four-letter words `roost.server.admin`."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -12,86 +15,30 @@ from typing import Protocol
 
 from roost.raft import Role
 from roost.replica.log import ReplicaLog
-from roost.replica.membership import ReconfigError, parse_zk_reconfig
 from roost.replica.sessions import Sessions, lease_bound
 from roost.replica.state import LOST
 from roost.server import admin, clock
 from roost.server.clienttls import ClientTls, client_tls
 from roost.server.config import ServerConfig
 from roost.server.connection import Connection
+from roost.server.handshake import new_password
 from roost.server.history import Limits
-from roost.server.reads import READS
 from roost.server.replicated import RaftLog
-from roost.server.sasl import DigestMd5Server, SaslError
+from roost.server.requests import CONFIG_NODE, LINEARIZABLE_READS, WRITES
 from roost.server.standalone import StandaloneLog
 from roost.server.stats import Stats
 from roost.server.streams import StreamHub
+from roost.server.wallclock import now_ms
 from roost.server.watches import WatchManager
 from roost.storage import DataDir
 from roost.tree import DataTree, TreeConfig
-from roost.tree.acl import SUPER_ID, auth_ids
 from roost.tree.txn import Kind, Txn, TxnResult
-from roost.wire.errors import Err, ProtocolError
-from roost.wire.multi import MultiRequest
-from roost.wire.opcodes import Op, Perm, Xid
-from roost.wire.protocol import (
-    BadRequestBody,
-    UnknownOpcode,
-    decode_request,
-    encode_frame,
-    encode_reply,
-)
-from roost.wire.records import (
-    AuthPacket,
-    ConnectRequest,
-    ConnectResponse,
-    GetDataResponse,
-    GetSASLRequest,
-    Id,
-    ReconfigRequest,
-    Record,
-    SetSASLResponse,
-    StopWatchHistoryRequest,
-    SyncRequest,
-    SyncResponse,
-    WatchHistoryRequest,
-)
+from roost.wire.errors import Err
+from roost.wire.records import Id, Record
+
+__all__ = ["CONFIG_NODE", "LINEARIZABLE_READS", "WRITES", "Addon", "Server", "now_ms"]
 
 log = logging.getLogger("roost.server")
-
-#: opcodes that become txns
-WRITES = frozenset(
-    {
-        Op.CREATE,
-        Op.CREATE2,
-        Op.CREATE_CONTAINER,
-        Op.CREATE_TTL,
-        Op.DELETE,
-        Op.SET_DATA,
-        Op.SET_ACL,
-        Op.CHECK,
-        Op.MULTI,
-    }
-)
-#: reads that go through a ReadIndex round when linearizable_reads is on
-LINEARIZABLE_READS = frozenset(
-    {
-        Op.EXISTS,
-        Op.GET_DATA,
-        Op.GET_CHILDREN,
-        Op.GET_CHILDREN2,
-        Op.GET_ACL,
-        Op.GET_ALL_CHILDREN_NUMBER,
-        Op.MULTI_READ,
-    }
-)
-_INVALID_PASSWD = bytes(16)
-CONFIG_NODE = "/zookeeper/config"
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
 
 #: how often the TLS files' modification times are checked
 TLS_CHECK_S = 2.0
@@ -155,7 +102,8 @@ class Server:
         #: callbacks for server events, e.g. ("role", {"mode": "leader", "leader": 2}),
         #: ("session_created" | "session_closed", {"session": sid}), ("session_expired", ...)
         self.listeners: list[Callable[[str, dict[str, object]], None]] = []
-        self._linearizable = config.linearizable_reads and config.ensemble
+        #: whether reads wait for a ReadIndex round (roost.server.requests)
+        self.linearizable = config.linearizable_reads and config.ensemble
         self._event_loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -340,220 +288,6 @@ class Server:
             return f"{cmd} is not executed because it is not in the whitelist.\n"
         return admin.run(self, cmd)
 
-    # --- handshake ---------------------------------------------------------------------------
-    def handle_connect(self, conn: Connection, body: bytes) -> None:
-        try:
-            req = ConnectRequest.from_bytes(body)
-        except ProtocolError as e:
-            log.warning("bad connect request from %s: %s", conn.ip, e)
-            conn.abort()
-            return
-        if req.lastZxidSeen > self.tree.last_zxid:
-            log.warning(
-                "refusing session 0x%x from %s: client has seen zxid 0x%x, server is at 0x%x",
-                req.sessionId,
-                conn.ip,
-                req.lastZxidSeen,
-                self.tree.last_zxid,
-            )
-            conn.abort()
-            return
-        cfg = self.config
-        timeout = min(max(req.timeOut, cfg.min_session_timeout), cfg.max_session_timeout)
-        assert self.log is not None
-        if not self.serving:
-            why = "storage failed" if self.log.failed else "not a member of the ensemble"
-            log.info("%s: refusing connection from %s", why, conn.ip)
-            conn.abort()
-            return
-        if self.partitioned:
-            self._connect_read_only(conn, req, timeout)
-            return
-        if req.sessionId == 0:
-            sid, passwd = self.sessions.new_id(), new_password()
-            conn.waiting_connect = True
-            txn = Txn(Kind.CREATE_SESSION, sid, now_ms(), (), 0, passwd, timeout)
-
-            def created(zxid: int, result: TxnResult) -> None:
-                if result is LOST:
-                    conn.abort()
-                    return
-                conn.waiting_connect = False
-                self._bind(conn, req, sid, passwd, timeout)
-                conn.run_backlog()
-
-            self.log.propose(txn, created, abandoned=lambda: conn.closed)
-            return
-        other = self.by_session.get(req.sessionId)
-        if other is not None and other is not conn:
-            other.abort()
-        info = self.tree.sessions.get(req.sessionId)
-        verdict = self.sessions.reattach(req.sessionId, info, req.passwd)
-        if verdict == "wait":  # closing here, outcome unknown: the client tries again
-            conn.abort()
-            return
-        if info is None or verdict == "expired":
-            resp = ConnectResponse(0, 0, 0, _INVALID_PASSWD, False, req.has_read_only)
-            conn.write_raw(encode_frame(resp))
-            conn.close_after_flush()
-            return
-        sid, passwd = req.sessionId, info.passwd
-        if self.log.may_answer(sid):
-            self._bind(conn, req, sid, passwd, timeout)
-            return
-        # this member may lag behind an expiry: as ZooKeeper's followers revalidate a
-        # session with the leader, the reattach is answered once a leader confirms the
-        # session alive (its requests wait in the backlog)
-        conn.waiting_connect = True
-        self.touch(sid)
-
-        def bind() -> None:
-            conn.waiting_connect = False
-            self._bind(conn, req, sid, passwd, timeout)
-            conn.run_backlog()
-
-        self._hold(conn, sid, timeout, bind)
-
-    def _connect_read_only(self, conn: Connection, req: ConnectRequest, timeout: int) -> None:
-        """This member has no leader: only clients that accept a read-only server get in."""
-        if not req.readOnly:
-            log.info("no leader: refusing connection from %s (not read-only)", conn.ip)
-            conn.abort()
-            return
-        info = self.tree.sessions.get(req.sessionId)
-        if info is not None and info.passwd == req.passwd:
-            sid, passwd = req.sessionId, info.passwd
-        else:  # a local session, never replicated
-            sid, passwd = self.sessions.new_id(), new_password()
-        conn.read_only = True
-        self._bind(conn, req, sid, passwd, timeout, read_only=True)
-
-    def _bind(
-        self,
-        conn: Connection,
-        req: ConnectRequest,
-        sid: int,
-        passwd: bytes,
-        timeout: int,
-        read_only: bool = False,
-    ) -> None:
-        if conn.closed:
-            return
-        conn.handshaken = True
-        conn.session_id = sid
-        conn.timeout_ms = timeout
-        self.by_session[sid] = conn
-        self.sessions.set_timeout(sid, timeout, clock.monotonic())
-        conn.write_raw(
-            encode_frame(ConnectResponse(0, timeout, sid, passwd, read_only, req.has_read_only))
-        )
-
-    # --- requests ---------------------------------------------------------------------------------
-    def dispatch(self, conn: Connection, body: bytes) -> None:
-        try:
-            xid, op, req = decode_request(body)
-        except UnknownOpcode as e:
-            log.info("unknown opcode %d from %s: closing", e.op, conn.ip)
-            conn.reply(encode_reply(e.xid, self.tree.last_zxid, Err.UNIMPLEMENTED))
-            conn.close_after_flush()
-            return
-        except BadRequestBody as e:
-            # like ZooKeeper: MarshallingError for that request, the connection goes on
-            log.info("malformed request from %s: %s", conn.ip, e)
-            conn.reply(encode_reply(e.xid, self.tree.last_zxid, Err.MARSHALLING_ERROR))
-            return
-        except ProtocolError as e:
-            log.warning("malformed frame from %s: %s: closing", conn.ip, e)
-            conn.abort()
-            return
-        self.stats.requests[op & 0xFF] += 1
-        conn.last_op = _OP_NAMES.get(op, "NA")
-        if xid > 0:
-            conn.last_cxid = xid
-        if conn.read_only and (op in WRITES or op == Op.CLOSE_SESSION):
-            if op == Op.CLOSE_SESSION:
-                conn.reply(encode_reply(xid, self.tree.last_zxid, 0))
-                conn.close_after_flush()
-            else:
-                conn.reply(encode_reply(xid, self.tree.last_zxid, Err.NOT_READ_ONLY))
-            return
-        if op in WRITES:
-            if op == Op.MULTI and isinstance(req, MultiRequest) and req.is_read:
-                conn.reply(encode_reply(xid, self.tree.last_zxid, Err.MARSHALLING_ERROR))
-                return
-            self._write(conn, xid, op, body, req)
-            return
-        assert self.log is not None
-        if op == Op.SYNC and self.log.ensemble:
-            self._sync(conn, xid, req)
-            return
-        handler = READS.get(op)
-        auth = conn.auth
-        if handler is not None:
-            # latency from the arrival of the batch of requests this one came in
-            if not conn.slots and not (self._linearizable and op in LINEARIZABLE_READS):
-                conn.write_raw(handler(self, conn, xid, req, auth))
-                self.stats.read_seconds[op & 0xFF].observe(time.monotonic() - conn.batch_started)
-                return
-            hist = self.stats.read_seconds[op & 0xFF]
-            started = conn.batch_started
-
-            def answer() -> bytes:
-                out = handler(self, conn, xid, req, auth)
-                hist.observe(time.monotonic() - started)
-                return out
-
-            if self._linearizable and op in LINEARIZABLE_READS:
-                slot = conn.reserve()
-                self.log.barrier(lambda: conn.complete(slot, answer()), conn.abort)
-            else:  # answered in turn, after the writes queued ahead of it
-                conn.reply_later(answer)
-            return
-        if op == Op.WATCH_HISTORY:
-            assert isinstance(req, WatchHistoryRequest)
-            conn.reply_later(lambda: self.streams.open(conn, xid, req, self.tree.last_zxid))
-        elif op == Op.STOP_WATCH_HISTORY:
-            assert isinstance(req, StopWatchHistoryRequest)
-            self.streams.stop(conn, req.streamId)
-            conn.reply_later(lambda: encode_reply(xid, self.tree.last_zxid, 0))
-        elif op == Op.PING:
-            if conn.read_only or self.log.may_answer(conn.session_id):
-                conn.reply_later(lambda: encode_reply(Xid.PING, self.tree.last_zxid, 0))
-            else:
-                self._hold_ping(conn)
-        elif op == Op.AUTH:
-            assert isinstance(req, AuthPacket)
-            self._auth(conn, xid, req)
-        elif op == Op.CLOSE_SESSION:
-            self._close_session(conn, xid)
-        elif op == Op.RECONFIG:
-            assert isinstance(req, ReconfigRequest)
-            self._reconfig(conn, xid, req)
-        elif op == Op.SASL:
-            assert isinstance(req, GetSASLRequest)
-            self._sasl(conn, xid, req)
-
-    def _write(self, conn: Connection, xid: int, op: int, body: bytes, req: Record) -> None:
-        sid = conn.session_id
-        if sid in self.sessions.closing or sid not in self.tree.sessions:
-            conn.reply(encode_reply(xid, self.tree.last_zxid, Err.SESSION_EXPIRED))
-            return
-        assert self.log is not None
-        slot = conn.reserve()
-        started = time.monotonic()
-        txn = Txn(Kind.REQUEST, sid, now_ms(), conn.auth, op, body[8:], request=req)
-
-        def done(zxid: int, res: TxnResult) -> None:
-            if res is LOST:
-                self.stats.writes_lost += 1
-                conn.abort()
-                return
-            conn.last_zxid = zxid
-            self.stats.write(op, conn.record_latency(started))
-            conn.complete(slot, encode_reply(xid, zxid, res.err, res.record))
-
-        self.log.propose(txn, done, abandoned=lambda: conn.closed)
-
     # --- an in-process API for other front ends (the HTTP API) ----------------------------
     def execute(
         self, op: int, req: Record, session_id: int = 0, auth: tuple[Id, ...] = ()
@@ -624,108 +358,6 @@ class Server:
         assert self.log is not None
         self.log.barrier(ok, timeout)
         return fut
-
-    def _sync(self, conn: Connection, xid: int, req: Record) -> None:
-        """sync: answer once this member has applied all that was committed when it came."""
-        assert self.log is not None and isinstance(req, SyncRequest)
-        slot = conn.reserve()
-        path = req.path
-        self.log.barrier(
-            lambda: conn.complete(
-                slot, encode_reply(xid, self.tree.last_zxid, 0, SyncResponse(path))
-            ),
-            conn.abort,
-        )
-
-    def _reconfig(self, conn: Connection, xid: int, req: ReconfigRequest) -> None:
-        """ZooKeeper's incremental reconfig: add or remove ensemble members."""
-        zxid = self.tree.last_zxid
-        assert self.log is not None
-        if not self.log.ensemble:
-            conn.reply(encode_reply(xid, zxid, Err.RECONFIG_DISABLED))
-            return
-        node = self.tree.get(CONFIG_NODE)
-        if node is None or not self.tree.check_acl(node, Perm.WRITE, conn.auth):
-            conn.reply(encode_reply(xid, zxid, Err.NO_AUTH))
-            return
-        try:
-            change = parse_zk_reconfig(
-                req.joiningServers,
-                req.leavingServers,
-                req.newMembers,
-                self.log.members,
-                req.curConfigId,
-            )
-        except ReconfigError as e:
-            log.info("reconfig from %s refused: %s", conn.ip, e)
-            conn.reply(encode_reply(xid, zxid, Err.BAD_ARGUMENTS))
-            return
-        slot = conn.reserve()
-        log_ = self.log
-
-        def done(zxid: int, res: TxnResult) -> None:
-            if res is LOST:
-                conn.abort()
-                return
-            cfg_node = self.tree.get(CONFIG_NODE)
-            rec = None
-            if res.err == 0 and cfg_node is not None:
-                rec = GetDataResponse(log_.config_text(), self.tree.stat(cfg_node))
-            conn.complete(slot, encode_reply(xid, zxid, res.err, rec))
-
-        log_.propose(Txn(Kind.RECONFIG, conn.session_id, now_ms(), body=change.to_bytes()), done)
-
-    def _sasl(self, conn: Connection, xid: int, req: GetSASLRequest) -> None:
-        """One step of a SASL DIGEST-MD5 exchange; a failure closes the connection."""
-        users = self.config.sasl_users
-        try:
-            if not users:
-                raise SaslError("SASL is not configured (sasl_users)")
-            if conn.sasl is None:
-                conn.sasl = DigestMd5Server(dict(users), secrets.token_urlsafe(24))
-            token, user = conn.sasl.step(req.token or b"")
-        except SaslError as e:
-            log.info("SASL authentication of %s failed: %s; closing", conn.ip, e)
-            failed = SetSASLResponse(None)
-            conn.reply(encode_reply(xid, 0, Err.AUTH_FAILED, failed, body_on_error=True))
-            conn.close_after_flush()
-            return
-        if user is not None:
-            ids = [Id("sasl", user)]
-            if user == self.config.sasl_super_user:
-                ids.insert(0, SUPER_ID)
-            conn.auth += tuple(i for i in ids if i not in conn.auth)
-        conn.reply(encode_reply(xid, self.tree.last_zxid, 0, SetSASLResponse(token)))
-
-    def _auth(self, conn: Connection, xid: int, req: AuthPacket) -> None:
-        ids = auth_ids(req.scheme, req.auth, conn.ip, self.config.super_digest)
-        if ids is None:
-            log.info("auth failed for %s with scheme %r: closing", conn.ip, req.scheme)
-            conn.reply(encode_reply(Xid.AUTH, 0, Err.AUTH_FAILED))
-            conn.close_after_flush()
-            return
-        conn.auth += tuple(i for i in dict.fromkeys(ids) if i not in conn.auth)
-        conn.reply(encode_reply(Xid.AUTH, 0, 0))
-
-    def _close_session(self, conn: Connection, xid: int) -> None:
-        sid = conn.session_id
-        assert self.log is not None
-        if sid in self.sessions.closing or sid not in self.tree.sessions:
-            conn.reply(encode_reply(xid, self.tree.last_zxid, 0))
-            conn.close_after_flush()
-            return
-        self.sessions.closing.add(sid)
-        conn.closing_session = True
-        slot = conn.reserve()
-
-        def done(zxid: int, res: TxnResult) -> None:
-            if res is LOST:
-                conn.abort()
-                return
-            conn.complete(slot, encode_reply(xid, zxid, 0))
-            conn.close_after_flush()
-
-        self.log.propose(Txn(Kind.CLOSE_SESSION, sid, now_ms()), done)
 
     # --- applying ----------------------------------------------------------------------------
     def on_applied(self, zxid: int, txn: Txn, result: TxnResult) -> None:
@@ -817,17 +449,12 @@ class Server:
             conn.abort()
 
     # --- liveness grants (the lock lease's server side, roost.replica.sessions) ----------
-    def _hold_ping(self, conn: Connection) -> None:
-        """No grant for the session now: the ping is answered once the leader confirms
-        the session alive; after L without one the connection is closed (this member may be
-        cut off; the client moves to another)."""
-        slot = conn.reserve()
-        self._hold(conn, conn.session_id, conn.timeout_ms, lambda: conn.complete(
-            slot, encode_reply(Xid.PING, self.tree.last_zxid, 0)))
-
-    def _hold(
+    def hold(
         self, conn: Connection, sid: int, timeout_ms: int, answer: Callable[[], None]
     ) -> None:
+        """No liveness grant for the session now: `answer` runs once a leader confirms the
+        session alive; after L without one the connection is closed (this member may be
+        cut off; the client moves to another)."""
         give_up = clock.monotonic() + lease_bound(timeout_ms)
         self.held.setdefault(sid, []).append((conn, give_up, answer))
 
@@ -888,36 +515,3 @@ class Server:
             t = now_ms()
             for path in self.tree.reap_candidates(t):
                 self.log.propose(Txn(Kind.REAP, 0, t, body=path.encode("utf-8", "surrogatepass")))
-
-
-def new_password() -> bytes:
-    """A new session's password (16 random bytes)."""
-    return secrets.token_bytes(16)
-
-
-_OP_NAMES: dict[int, str] = {
-    Op.CREATE: "CREA",
-    Op.CREATE2: "CREA",
-    Op.CREATE_CONTAINER: "CREA",
-    Op.CREATE_TTL: "CREA",
-    Op.DELETE: "DELE",
-    Op.EXISTS: "EXIS",
-    Op.GET_DATA: "GETD",
-    Op.SET_DATA: "SETD",
-    Op.GET_ACL: "GETA",
-    Op.SET_ACL: "SETA",
-    Op.GET_CHILDREN: "GETC",
-    Op.GET_CHILDREN2: "GETC",
-    Op.SYNC: "SYNC",
-    Op.PING: "PING",
-    Op.MULTI: "MULT",
-    Op.MULTI_READ: "MLTR",
-    Op.AUTH: "SASL",
-    Op.CLOSE_SESSION: "CLOS",
-    Op.SET_WATCHES: "SETW",
-    Op.SET_WATCHES2: "SETW",
-    Op.ADD_WATCH: "ADDW",
-    Op.CHECK: "CHEC",
-    Op.WATCH_HISTORY: "WHIS",
-    Op.STOP_WATCH_HISTORY: "WHIS",
-}

@@ -21,9 +21,11 @@ alternate (a second closure while already down does not fire again).
 All methods must be called from the thread running the transport's event loop.
 
 Sending never blocks: frames are queued on the outbound link and written once per loop
-iteration. If the outbound link is not up the frame is dropped (``send`` returns False): raft
-tolerates loss, and nothing is buffered for a member that is down. The bytes queued on one
-link are bounded by ``max_queue_bytes``.
+iteration, or at once by ``flush()``. ``on_batch()``, if given, is called after the frames of
+one read from a peer were delivered (a host can act on a batch of messages at once). If the
+outbound link is not up the frame is dropped (``send`` returns False): raft tolerates loss,
+and nothing is buffered for a member that is down. The bytes queued on one link are bounded
+by ``max_queue_bytes``.
 """
 
 from __future__ import annotations
@@ -57,7 +59,6 @@ from roost.server.peerauth import (
 log = logging.getLogger("roost.peers")
 
 Address = tuple[str, int]
-READ_CHUNK = 256 * 1024
 STABLE_LINK = 1.0  # seconds a link must live for the next reconnect to be immediate
 MAX_HANDSHAKING = 64  # unauthenticated connections allowed at once
 
@@ -150,6 +151,50 @@ class _Link:
         self.writer.transport.abort()
 
 
+class _Inbound(asyncio.Protocol):
+    """The receiving end of an inbound link once authenticated."""
+
+    def __init__(self, transport: PeerTransport, link: _Link, parser: FrameParser) -> None:
+        self.owner = transport
+        self.link = link
+        self.parser = parser
+        self.stats = transport.stats[link.peer]
+        self.why = "closed by peer"
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        link, owner = self.link, self.owner
+        if link.closed:
+            return
+        self.stats.bytes_received += len(data)
+        try:
+            frames = self.parser.feed(data)
+        except FrameError as exc:
+            self.stats.protocol_errors += 1
+            self.why = f"bad frame: {exc}"
+            log.warning("member %d: peer %d sent a bad frame: %s", owner.my_id, link.peer, exc)
+            self._finish()
+            return
+        for channel, payload in frames:
+            self.stats.messages_received += 1
+            owner._deliver(link, channel, payload)
+        if owner._on_batch is not None and not link.closed:
+            owner._batch_done()
+
+    def eof_received(self) -> bool:
+        self._finish()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None and self.why == "closed by peer":
+            self.why = f"error: {exc!r}"
+        self._finish()
+
+    def _finish(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
 def _tune_socket(writer: asyncio.StreamWriter) -> None:
     sock = writer.get_extra_info("socket")
     if sock is None:
@@ -171,6 +216,7 @@ class PeerTransport:
         on_message: Callable[[int, int, bytes], None],
         on_peer_down: Callable[[int], None] = _ignore,
         on_peer_up: Callable[[int], None] = _ignore,
+        on_batch: Callable[[], None] | None = None,
         max_frame: int = 64 * 1024 * 1024,
         ssl_server: ssl.SSLContext | None = None,
         ssl_client: ssl.SSLContext | None = None,
@@ -193,6 +239,7 @@ class PeerTransport:
         self._on_message = on_message
         self._on_peer_down = on_peer_down
         self._on_peer_up = on_peer_up
+        self._on_batch = on_batch
         self.max_frame = max_frame
         self.max_queue_bytes = max_queue_bytes
         self._ssl_server = ssl_server
@@ -245,6 +292,13 @@ class PeerTransport:
         st.messages_sent += 1
         st.bytes_sent += size + 5
         return True
+
+    def flush(self) -> None:
+        """Write what is queued on every outbound link now, instead of at the next turn of
+        the event loop (call it after a batch of sends)."""
+        for link in self._out.values():
+            if link._pending:
+                link._flush()
 
     def connected(self, peer: int) -> bool:
         """True while the outbound link to `peer` is authenticated (so `send` can queue)."""
@@ -497,26 +551,25 @@ class PeerTransport:
         return peer
 
     async def _read_inbound(self, link: _Link) -> None:
-        parser = FrameParser(self.max_frame)
-        st = self.stats[link.peer]
-        why = "closed by peer"
+        """Deliver the link's frames until it closes. The stream's transport is handed to a
+        plain protocol: each read is parsed and delivered in the transport's own callback,
+        with no loop turn through a stream reader and a task."""
+        proto = _Inbound(self, link, FrameParser(self.max_frame))
+        # (nothing is buffered: the dialer sends no frame before our ACCEPTED, and no
+        # await came between writing it and this point)
+        leftover = bytes(getattr(link.reader, "_buffer", b""))
+        link.writer.transport.set_protocol(proto)
+        if leftover:
+            proto.data_received(leftover)
+        await proto.done
+        self._link_closed(link, proto.why)
+
+    def _batch_done(self) -> None:
+        assert self._on_batch is not None
         try:
-            while not link.closed:
-                data = await link.reader.read(READ_CHUNK)
-                if not data:
-                    break
-                st.bytes_received += len(data)
-                for channel, payload in parser.feed(data):
-                    st.messages_received += 1
-                    self._deliver(link, channel, payload)
-        except FrameError as exc:
-            st.protocol_errors += 1
-            why = f"bad frame: {exc}"
-            log.warning("member %d: peer %d sent a bad frame: %s", self.my_id, link.peer, exc)
-        except (OSError, ssl.SSLError) as exc:
-            why = f"error: {exc!r}"
-        finally:
-            self._link_closed(link, why)
+            self._on_batch()
+        except Exception:
+            log.exception("on_batch failed")
 
     def _deliver(self, link: _Link, channel: int, payload: bytes) -> None:
         if link.closed:

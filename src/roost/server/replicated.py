@@ -16,10 +16,10 @@ child), the wall clock and the random numbers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
-import time
 from collections.abc import Callable
 
 from roost.raft import NONE, Config, ConfState, RaftNode, Ready, Role
@@ -86,11 +86,24 @@ class RaftLog:
         self.fsync_count = 0
         self.batches = 0
         self.core: ReplicaCore | None = None
-        self._wake = asyncio.Event()
+        #: a Ready cycle is under way (taking Readies, or a persist in the worker thread)
+        self._busy = False
+        #: a Ready's persist is in the worker thread
+        self._persisting = False
+        #: set while no cycle is under way (close waits for it)
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._kick_scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
+        #: close() drained the cycle: nothing runs it any more
+        self._stopped = False
         self._tasks: list[asyncio.Task[None]] = []
         self.node: RaftNode | None = None
         self.transport: PeerTransport | None = None
+        #: the transport's peers, and raft's configuration when they were last set
+        self._peers: dict[int, tuple[str, int]] = {}
+        self._peer_conf: ConfState | None = None
         self._snapshot_task: asyncio.Task[None] | None = None
         self._rng = random.Random(self.boot ^ self.id)
         self._snapshot_gap = self._next_snapshot_gap()
@@ -195,7 +208,7 @@ class RaftLog:
         )
 
     def start(self) -> None:
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         me = self.config.member()
         peers = {m.id: (m.host, m.peer_port) for m in self.config.members if m.id != self.id}
         secret = (self.config.peer_secret or "").encode()
@@ -208,15 +221,17 @@ class RaftLog:
             self._on_message,
             self._on_peer_down,
             self._on_peer_up,
+            on_batch=self._kick,
             ssl_server=tls_server,
             ssl_client=tls_client,
         )
+        self._peers = dict(peers)
+        self._peer_conf = self._node.conf_state
         self._tasks.append(loop.create_task(self._start_transport()))
-        self._tasks.append(loop.create_task(self._run(), name="roost-raft"))
         self._tasks.append(loop.create_task(self._ticker(), name="roost-raft-tick"))
         if len([m for m in self.config.members if m.voter]) == 1 and self._node.role != Role.LEADER:
             self._node.campaign()
-            self._wake.set()
+        self._kick_soon()
 
     async def _start_transport(self) -> None:
         assert self.transport is not None
@@ -262,7 +277,7 @@ class RaftLog:
                 done(0, LOST)
             return
         self._core.propose(txn, done, abandoned, clock.monotonic())
-        self._wake.set()
+        self._kick_soon()
 
     def touch(self, session_id: int) -> None:
         """A client of this member was heard from (followers report it to the leader)."""
@@ -276,11 +291,11 @@ class RaftLog:
             on_timeout()
             return
         self._core.barrier(os.urandom(12), then, on_timeout, clock.monotonic())
-        self._wake.set()
+        self._kick_soon()
 
     def _on_message(self, frm: int, channel: int, payload: bytes) -> None:
+        # the transport calls _kick after the batch of messages of one read
         self._core.receive(frm, channel, payload, clock.monotonic())
-        self._wake.set()
 
     def _on_peer_down(self, peer: int) -> None:
         if self.core is not None and self.core.peer_down(peer):
@@ -290,50 +305,132 @@ class RaftLog:
     def _campaign_if_leaderless(self) -> None:
         if self.core is not None and not self._closing:
             self.core.campaign_if_leaderless()
-            self._wake.set()
+            self._kick()
 
     def _on_peer_up(self, peer: int) -> None:
         if self.core is not None:
             self.core.peer_up(peer)
-            self._wake.set()
+            self._kick_soon()
 
-    # --- the loop ---------------------------------------------------------------------
+    # --- the Ready cycle --------------------------------------------------------------
+    # Driven by callbacks, not a task: a batch of peer messages runs it at once (no loop
+    # turn between a message and the work it causes); proposals, reads and ticks run it
+    # at the next turn (a batch of client requests read together goes into one Ready).
+    # A Ready that needs the disk goes to a worker thread, which hands it back with one
+    # call_soon_threadsafe; meanwhile inputs go into raft and what needs no disk (the
+    # leader's appends of new proposals, commit indexes) leaves at once (`core.early`).
     async def _ticker(self) -> None:
         period = self.config.raft_tick_ms / 1000.0
         core = self._core
         while True:
             await asyncio.sleep(period)
             core.tick(clock.monotonic())
-            self._wake.set()
+            self._kick()
 
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
+    def _kick_soon(self) -> None:
+        if not self._kick_scheduled and self._loop is not None:
+            self._kick_scheduled = True
+            self._loop.call_soon(self._kicked)
+
+    def _kicked(self) -> None:
+        self._kick_scheduled = False
+        self._kick()
+
+    def _kick(self) -> None:
+        """Inputs arrived: run the Ready cycle now (or, with a persist in flight, send
+        what needs no disk)."""
+        if self.failed is not None or self.core is None or self._stopped:
+            return
+        if self._persisting:
+            try:
+                self.core.early()
+            except Exception:  # raft's own bug: never lose the host over it
+                log.exception("member %d: sending early messages failed", self.id)
+            self._flush()
+        elif not self._busy:
+            self._cycle()
+
+    def _flush(self) -> None:
+        if self.transport is not None:
+            self.transport.flush()
+
+    def _cycle(self) -> None:
+        """Take Readies until there is none; one that needs the disk goes to the worker
+        thread and the cycle goes on in `_persisted`."""
         core = self._core
-        while not self._closing or core.node.has_ready():
-            await self._wake.wait()
-            self._wake.clear()
-            now = clock.monotonic()
-            while (rd := core.ready(now)) is not None:
-                try:
-                    await self._handle(loop, rd)
-                except Exception as e:
-                    await self._fence(e)
+        self._busy = True
+        self._idle.clear()
+        try:
+            while (rd := core.ready(clock.monotonic())) is not None:
+                if rd.snapshot is not None or rd.entries or rd.must_sync:
+                    self._persisting = True
+                    self._flush()  # the appends go out before our own disk write
+                    self._start_persist(rd)
                     return
-            core.settle(now)
+                self._after_persist(rd)
+            core.settle(clock.monotonic())
+        except Exception as e:
+            self._fail(e)
+            return
+        self._busy = False
+        self._idle.set()
+        self._flush()
 
-    async def _handle(self, loop: asyncio.AbstractEventLoop, rd: Ready) -> None:
-        if rd.snapshot is not None or rd.entries or rd.must_sync:
-            await loop.run_in_executor(None, self._persist, rd)
-        elif rd.hard_state is not None:
+    def _start_persist(self, rd: Ready) -> None:
+        loop = self._loop
+        assert loop is not None
+
+        def work() -> None:
+            exc: BaseException | None = None
+            try:
+                self._persist(rd)
+            except BaseException as e:
+                exc = e
+            with contextlib.suppress(RuntimeError):  # the loop was closed meanwhile
+                loop.call_soon_threadsafe(self._persisted, rd, exc)
+
+        loop.run_in_executor(None, work)
+
+    def _persisted(self, rd: Ready, exc: BaseException | None) -> None:
+        self._persisting = False
+        if exc is not None:
+            self._fail(exc)
+            return
+        try:
+            self._after_persist(rd)
+        except Exception as e:
+            self._fail(e)
+            return
+        self._busy = False
+        if self._stopped:
+            self._idle.set()
+        else:
+            self._cycle()
+
+    def _after_persist(self, rd: Ready) -> None:
+        """`rd` is durable (or needed no disk): advance it."""
+        if rd.snapshot is None and not rd.entries and not rd.must_sync and (
+            rd.hard_state is not None
+        ):
             self.store.save_hard_state(rd.hard_state)  # only the commit index moved: no I/O
         if rd.snapshot is not None:  # before the install's on_reset, which reads it
             self.snapshot_index = rd.snapshot.meta.index
         self._core.advance(rd, self.store.state_image)
+        if self._node.conf_state != self._peer_conf and not self._core.peers_dropped:
+            self._members_changed()  # a member left raft's configuration: drop its link
         if rd.committed_entries:
             self.batches += 1
             self.store.trim_memory(self.last_index, MEMORY_LOG_ENTRIES)
             if self.last_index - self.snapshot_index >= self._snapshot_gap:
                 self._background_snapshot()
+
+    def _fail(self, e: BaseException) -> None:
+        """The cycle failed (storage, or a bug): fence this member."""
+        self._busy = self._persisting = False
+        self._idle.set()
+        if self.failed is None and self._loop is not None:
+            self.failed = e
+            self._tasks.append(self._loop.create_task(self._fence(e)))
 
     def _persist(self, rd: Ready) -> None:
         store = self.store
@@ -341,9 +438,9 @@ class RaftLog:
             store.install_snapshot(rd.snapshot)
         store.append(rd.entries)
         if rd.must_sync and self.config.fsync:
-            started = time.monotonic()
+            started = clock.monotonic()
             store.sync()
-            self.stats.fsync_seconds.observe(time.monotonic() - started)
+            self.stats.fsync_seconds.observe(clock.monotonic() - started)
             self.fsync_count += 1
         if rd.hard_state is not None:
             store.save_hard_state(rd.hard_state)
@@ -352,6 +449,7 @@ class RaftLog:
         """Storage failed: what is on disk is unknown (a failed fsync is never retried), so
         this member acknowledges, votes and answers nothing any more. Its peers see it go
         down; its pending requests end with ConnectionLoss. A restart recovers it."""
+        log.error("member %d: the raft cycle failed; serving nothing more: %r", self.id, e)
         self.failed = e
         core = self._core
         for ctx, (_then, on_timeout, _since) in list(core.reads.items()):
@@ -361,8 +459,7 @@ class RaftLog:
             if p.done is not None:
                 p.done(0, LOST)
         self.on_fatal(e)
-        for t in self._tasks[2:]:
-            t.cancel()
+        self._tasks[1].cancel()  # the ticker
         transport, self.transport = self.transport, None
         if transport is not None:
             await transport.close()
@@ -387,11 +484,19 @@ class RaftLog:
         return founders_of(self.config.members, conf)
 
     def _members_changed(self) -> None:
+        """Talk to the registry's members, and to those it dropped for as long as raft's
+        configuration still has them: a member removed from the registry must still get
+        the commit of its removal (else it never learns it and serves on, read-only)."""
         if self.transport is None:
             return
-        self.transport.update_peers(
-            {m.id: (m.host, m.peer_port) for m in self.members.values() if m.id != self.id}
-        )
+        peers = {m.id: (m.host, m.peer_port) for m in self.members.values() if m.id != self.id}
+        conf = self._node.conf_state
+        self._peer_conf = conf
+        for sid in conf.voters | conf.learners:
+            if sid not in peers and sid != self.id and sid in self._peers:
+                peers[sid] = self._peers[sid]
+        self._peers = peers
+        self.transport.update_peers(peers)
 
     def _drop_peers(self) -> None:
         if self.transport is not None:
@@ -402,14 +507,14 @@ class RaftLog:
 
     async def snapshot(self) -> None:
         index = self.last_index
-        started = time.monotonic()
+        started = clock.monotonic()
         image = self.state.image()
         conf = self._node.conf_state
         loop = asyncio.get_running_loop()
         keep = self.config.snapshots_to_keep
         await loop.run_in_executor(None, self.store.create_snapshot, index, conf, image, keep)
         self.snapshot_index = index
-        self.stats.snapshot_seconds.observe(time.monotonic() - started)
+        self.stats.snapshot_seconds.observe(clock.monotonic() - started)
 
     def _next_snapshot_gap(self) -> int:
         """Txns until the next snapshot: between half and all of `snapshot_every`, drawn
@@ -428,7 +533,7 @@ class RaftLog:
         conf = self._node.conf_state
         self.snapshot_index = index  # no new attempt before another gap of txns
         self._snapshot_gap = self._next_snapshot_gap()
-        self._snapshot_started = time.monotonic()
+        self._snapshot_started = clock.monotonic()
         st = self.state
         tree, dedupe, members = st.tree, st.dedupe, st.members
         snapshots = self.datadir.snapshots
@@ -456,20 +561,22 @@ class RaftLog:
             return
         keep = self.config.snapshots_to_keep
         await loop.run_in_executor(None, self.store.snapshot_written, index, term, conf, keep)
-        self.stats.snapshot_seconds.observe(time.monotonic() - self._snapshot_started)
+        self.stats.snapshot_seconds.observe(clock.monotonic() - self._snapshot_started)
         log.info("member %d: snapshot at 0x%x written in the background", self.id, index)
 
     async def close(self, snapshot: bool = True) -> None:
         self._closing = True
-        self._wake.set()
-        for t in self._tasks[2:]:
-            t.cancel()
-        run = self._tasks[1] if len(self._tasks) > 1 else None
-        if run is not None:
-            try:
-                await asyncio.wait_for(run, 5)
-            except (TimeoutError, asyncio.CancelledError):
-                run.cancel()
+        if len(self._tasks) > 1:
+            self._tasks[1].cancel()  # the ticker
+        self._kick()  # what is left to do (a persist in flight finishes first)
+        try:
+            await asyncio.wait_for(self._idle.wait(), 5)
+        except TimeoutError:
+            log.warning("member %d: a disk write did not finish in 5 s at close", self.id)
+        self._stopped = True
+        fence = self._tasks[2:]
+        if fence:
+            await asyncio.gather(*fence, return_exceptions=True)
         if self.transport is not None:
             await self.transport.close()
         if self._snapshot_task is not None:

@@ -9,6 +9,7 @@ index), so the ensemble replaces this class, not the layers around it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from roost.raft import RaftNode
 from roost.replica.log import Applied, Done
 from roost.replica.member import Member
+from roost.replica.order import effects
 from roost.replica.state import LOST
 from roost.server.snapfork import fork_writer
 from roost.server.stats import Stats
@@ -74,9 +76,14 @@ class StandaloneLog:
         self._snapshot_task: asyncio.Task[None] | None = None
         self._snapshot_started = 0.0
         self._pending: list[tuple[Txn, Done | None]] = []
-        self._wakeup = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        #: a batch is in the worker thread (the txns proposed meanwhile wait in _pending)
+        self._busy = False
+        self._scheduled = False
+        #: set while no batch is being written (close waits for it)
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._closing = False
-        self._task: asyncio.Task[None] | None = None
         self.fsync_count = 0
         self.batches = 0
 
@@ -176,7 +183,10 @@ class StandaloneLog:
         return max(0, end - start)
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="roost-log")
+        self._loop = asyncio.get_running_loop()
+        if self._pending:
+            self._scheduled = True
+            self._loop.call_soon(self._write_batch)
 
     # --- proposing ---------------------------------------------------------------
     def propose(
@@ -191,44 +201,64 @@ class StandaloneLog:
                 done(0, LOST)
             return
         self._pending.append((txn, done))
-        self._wakeup.set()
+        if not self._busy and not self._scheduled and self._loop is not None:
+            # at the next turn of the loop: the requests read together go into one batch
+            self._scheduled = True
+            self._loop.call_soon(self._write_batch)
 
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            if not self._pending:
-                if self._closing:
-                    return
-                continue
-            batch, self._pending = self._pending, []
-            first = self.last_index + 1
-            entries = [Entry(TERM, first + i, txn.to_bytes()) for i, (txn, _) in enumerate(batch)]
+    # Callbacks, not a task: the batch goes to the worker thread, which hands it back with
+    # one call_soon_threadsafe; the txns proposed meanwhile form the next batch, written
+    # as soon as this one is applied.
+    def _write_batch(self) -> None:
+        self._scheduled = False
+        if self._busy or not self._pending or self.failed is not None or self._loop is None:
+            return
+        batch, self._pending = self._pending, []
+        first = self.last_index + 1
+        entries = [Entry(TERM, first + i, txn.to_bytes()) for i, (txn, _) in enumerate(batch)]
+        self._busy = True
+        self._idle.clear()
+        loop = self._loop
+
+        def work() -> None:
+            exc: BaseException | None = None
             try:
-                await loop.run_in_executor(None, self._write, entries)
-            except Exception as e:
-                # A txn that is not durable must never be acknowledged, nor retried: after a
-                # failed write or fsync what is on disk is unknown. Fence this server.
-                self.failed = e
-                batch, self._pending = batch + self._pending, []
-                for _txn, done in batch:
-                    if done is not None:  # outcome unknown: the client sees ConnectionLoss
-                        done(0, LOST)
-                self.on_fatal(e)
-                return
-            self.last_index = first + len(batch) - 1
-            for i, (txn, done) in enumerate(batch):
-                zxid = first + i
-                result = apply_txn(self.tree, zxid, txn)
-                self.on_applied(zxid, txn, result)
-                if done is not None:
-                    done(zxid, result)
-            self.batches += 1
-            if self.last_index - self.snapshot_index >= self.snapshot_every:
-                self._background_snapshot()
-            if self._pending or self._closing:
-                self._wakeup.set()
+                self._write(entries)
+            except BaseException as e:
+                exc = e
+            with contextlib.suppress(RuntimeError):  # the loop was closed meanwhile
+                loop.call_soon_threadsafe(self._written, batch, first, exc)
+
+        loop.run_in_executor(None, work)
+
+    def _written(
+        self, batch: list[tuple[Txn, Done | None]], first: int, exc: BaseException | None
+    ) -> None:
+        self._busy = False
+        if exc is not None:
+            # A txn that is not durable must never be acknowledged, nor retried: after a
+            # failed write or fsync what is on disk is unknown. Fence this server.
+            self.failed = exc
+            batch, self._pending = batch + self._pending, []
+            for _txn, done in batch:
+                if done is not None:  # outcome unknown: the client sees ConnectionLoss
+                    done(0, LOST)
+            self._idle.set()
+            self.on_fatal(exc)
+            return
+        self.last_index = first + len(batch) - 1
+        tree, on_applied = self.tree, self.on_applied
+        for i, (txn, done) in enumerate(batch):
+            zxid = first + i
+            result = apply_txn(tree, zxid, txn)
+            effects(on_applied, done, zxid, txn, result)  # watches, then the reply
+        self.batches += 1
+        if self.last_index - self.snapshot_index >= self.snapshot_every:
+            self._background_snapshot()
+        if self._pending:
+            self._write_batch()
+        if not self._busy:
+            self._idle.set()
 
     def _write(self, entries: list[Entry]) -> None:
         wal = self.datadir.wal
@@ -292,9 +322,8 @@ class StandaloneLog:
         """Finish every proposed txn and any snapshot being written, then stop; with
         `snapshot`, write one if that is cheaper than replaying the log tail at start."""
         self._closing = True
-        self._wakeup.set()
-        if self._task is not None:
-            await self._task
+        self._write_batch()  # what was proposed and not written yet
+        await self._idle.wait()
         if self._snapshot_task is not None:
             await self._snapshot_task
         if snapshot and self._stop_snapshot_pays():

@@ -150,13 +150,17 @@ class BedRoostEnsemble:
     """`n` roost members, one per host m1..mN, each `roost serve` in its namespace."""
 
     def __init__(self, bed: NetBed, work_dir: Path, n: int = 3, *, wan: Wan | None = None,
-                 server_settings: str = "", startup_timeout: float = 60.0) -> None:
+                 server_settings: str = "", startup_timeout: float = 60.0,
+                 http: bool = False) -> None:
         self.bed = bed
         self.work_dir = work_dir
         self.n = n
         self.wan = wan
         self.server_settings = server_settings
         self.startup_timeout = startup_timeout
+        #: serve the HTTP API (on each member's address, port 8500 unless set in an
+        #: [http] table at the end of `server_settings`)
+        self.http = http
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * n
 
     # -- addresses ---------------------------------------------------------------------------
@@ -205,7 +209,8 @@ class BedRoostEnsemble:
             return
         with open(self.log_path(i), "ab") as out:
             self.procs[i] = self.bed.popen(
-                member_host(i), [sys.executable, "-m", "roost.cli", "serve", "--no-http",
+                member_host(i), [sys.executable, "-m", "roost.cli", "serve",
+                                 *([] if self.http else ["--no-http"]),
                                  "--config", str(self.config(i))],
                 stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
         if wait:

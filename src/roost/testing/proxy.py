@@ -1,6 +1,13 @@
 """A userspace TCP proxy for fault injection in tests.
 
 ``TcpProxy`` listens on 127.0.0.1 and forwards every accepted connection to a target address.
+Like the host it stands for, it accepts only while the target does: until the target
+accepts a connection (probed every ``PROBE`` seconds) the proxy's port is bound but not
+listening, so a client's connect is refused rather than accepted and then closed (a client
+that believes it got through, as ZooKeeper's quorum peers do, would act on it). Each client
+connection is forwarded once the target accepted its own; if the target refuses, the client
+is reset and the proxy stops listening until a probe gets through again. When the target
+ends a forwarded connection, a probe checks that it still listens.
 It runs its own asyncio loop in a background thread, so its methods can be called from plain
 synchronous tests and from coroutines running in another loop alike (each call blocks until the
 proxy has applied it, which takes a few milliseconds).
@@ -49,6 +56,7 @@ T = TypeVar("T")
 CHUNK = 64 * 1024
 MSS = 1448  # TCP payload per segment on a 1500-byte Ethernet link with timestamps
 MIN_RTO = 0.2  # Linux's TCP_RTO_MIN
+PROBE = 0.05  # seconds between two connects to a target that is not accepting
 _LINGER_RST = struct.pack("ii", 1, 0)
 
 
@@ -110,11 +118,16 @@ class TcpProxy:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
+        #: holds the port while the proxy is not listening (bound, never listening)
+        self._hold: socket.socket | None = None
+        self._prober: asyncio.Task[None] | None = None
+        self._checker: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> TcpProxy:
-        """Start the proxy thread; returns once listening (the real port is in ``.port``)."""
+        """Start the proxy thread; returns once the port is taken (in ``.port``), listening
+        if the target accepts connections (else it listens once the target does)."""
         if self._thread is not None:
             raise RuntimeError("proxy already started")
         loop = asyncio.new_event_loop()
@@ -228,13 +241,85 @@ class TcpProxy:
         self._stall.update(dict.fromkeys(dirs, True))
         self._healed = asyncio.Event()
 
+    @property
+    def listening(self) -> bool:
+        """The proxy accepts connections now (its target accepted the last probe)."""
+        return self._server is not None
+
+    def _socket(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.listen_host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.listen_host, self.port))
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
     async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._accepted, self.listen_host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        """Take the port; listen at once if the target accepts, else once it does."""
+        self._hold = self._socket()
+        self.port = self._hold.getsockname()[1]
+        if await self._probe():
+            await self._open()
+        else:
+            self._probe_until_up()
+
+    async def _probe(self) -> bool:
+        """Does the target accept a connection now? (The probe closes it at once.)"""
+        try:
+            _reader, writer = await asyncio.wait_for(asyncio.open_connection(*self.target), 2.0)
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        return True
+
+    async def _open(self) -> None:
+        sock = self._socket()
+        sock.listen(128)
+        sock.setblocking(False)
+        self._server = await asyncio.start_server(self._accepted, sock=sock)
+
+    def _close_listener(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+
+    def _probe_until_up(self) -> None:
+        if self._prober is None or self._prober.done():
+            self._prober = asyncio.get_running_loop().create_task(self._probing())
+
+    async def _probing(self) -> None:
+        while not await self._probe():
+            await asyncio.sleep(PROBE)
+        if self._server is None:
+            await self._open()
+
+    def _check_target(self) -> None:
+        if self._server is None or (self._checker is not None and not self._checker.done()):
+            return
+
+        async def check() -> None:
+            if not await self._probe():
+                self._target_refused()
+        self._checker = asyncio.get_running_loop().create_task(check())
+
+    def _target_refused(self) -> None:
+        """The target refused a forwarded connection: refuse clients until it is back."""
+        self._close_listener()
+        self._probe_until_up()
 
     async def _shutdown(self) -> None:
-        if self._server is not None:
-            self._server.close()
+        for task in (self._prober, self._checker):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._close_listener()
+        if self._hold is not None:
+            self._hold.close()
+            self._hold = None
         for conn in list(self._conns):
             conn.reset()
         self._conns.clear()
@@ -292,6 +377,8 @@ class TcpProxy:
             try:
                 up_reader, up_writer = await asyncio.open_connection(*self.target)
             except OSError:
+                _reset(writer)  # as the target did to us
+                self._target_refused()
                 return
             conn.upstream = up_writer
             if conn not in self._conns:  # cut while connecting
@@ -324,7 +411,11 @@ class TcpProxy:
             loop.create_task(self._pump(conn, "down", up_reader, writer)),
         ]
         # When either side ends, tear the whole connection down.
-        await asyncio.wait(conn.tasks, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(conn.tasks, return_when=asyncio.FIRST_COMPLETED)
+        if conn.tasks[1] in done and not self._cut:
+            # the target ended it: perhaps it stopped listening too (a ZooKeeper leader's
+            # quorum port closes when it steps down); if so, stop listening at once
+            self._check_target()
 
     async def _pump(
         self, conn: _Conn, direction: str, src: asyncio.StreamReader, dst: asyncio.StreamWriter

@@ -120,8 +120,8 @@ def decode_request(body: bytes) -> tuple[int, int, Record]:
     if len(body) < 8:
         raise ProtocolError(f"request frame of {len(body)} bytes has no header")
     xid, op = REQUEST_HEADER.unpack_from(body, 0)
-    entry = OPS.get(op)
-    if entry is None or op == Op.NOTIFICATION:
+    entry = OPS.get(op)  # (no entry for Op.NOTIFICATION: a client never sends one)
+    if entry is None:
         raise UnknownOpcode(xid, op)
     try:
         rec = entry[0].read(Reader(body, 8))

@@ -1,4 +1,5 @@
-"""python -m roost.testing.sim --nodes 5 --seed 123 [--bug NAME] [--trace] [--seeds N]"""
+"""python -m roost.testing.sim --nodes 5 --seed 123 [--minutes M] [--bug NAME] [--trace]
+[--seeds N]"""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ def _summary(st: SimStats) -> str:
         f"{st.partitions} partitions, {st.disk_errors} disk errors, "
         f"{st.conf_changes} conf changes, {st.acked} acked creates, "
         f"{st.sessions} sessions ({st.expired} expired), "
-        f"{st.reads_served} reads, liveness in {st.liveness_ms} ms, {st.checks} checks"
+        f"{st.watch_events} watch events ({st.watched_replies} before their write's reply), "
+        f"{st.reads_served} reads, {st.epochs} epochs, liveness in {st.liveness_ms} ms, "
+        f"{st.checks} checks"
     )
 
 
@@ -27,10 +30,15 @@ def _summary(st: SimStats) -> str:
 @click.option("--seed", default=0, show_default=True, help="the seed (the first one with --seeds)")
 @click.option("--seeds", "--count", "count", default=1, show_default=True,
               help="number of seeds from --seed")
+@click.option("--minutes", default=0.0, show_default=True,
+              help="simulated length: epochs of faults, healing and calm until then "
+                   "(0: one epoch, about 1-2 simulated seconds)")
 @click.option("--bug", "bugs", multiple=True, help="planted bug to switch on")
 @click.option("--trace", is_flag=True,
-              help="print the run's events (a failing run: its last ones)")
-def main(nodes: int, seed: int, count: int, bugs: tuple[str, ...], trace: bool) -> None:
+              help="print the run's events (a failing run: its last ones, which a single "
+                   "failing seed prints anyway)")
+def main(nodes: int, seed: int, count: int, minutes: float, bugs: tuple[str, ...],
+         trace: bool) -> None:
     # the replicas log what a server would (removals, membership steps): not for a run's output
     logging.getLogger("roost").setLevel(logging.ERROR)
     failures = 0
@@ -38,7 +46,7 @@ def main(nodes: int, seed: int, count: int, bugs: tuple[str, ...], trace: bool) 
     cpu = time.process_time()
     for s in range(seed, seed + count):
         if trace and count == 1:  # the whole trace of one run
-            cluster = SimCluster(nodes, s, frozenset(bugs), trace=True)
+            cluster = SimCluster(nodes, s, frozenset(bugs), trace=True, minutes=minutes)
             try:
                 st = cluster.run()
             except Exception:
@@ -49,7 +57,8 @@ def main(nodes: int, seed: int, count: int, bugs: tuple[str, ...], trace: bool) 
                 click.echo(_summary(st))
                 continue
         try:
-            st = run_seed(nodes, s, frozenset(bugs), trace)
+            # one seed: traced, so that a failure shows its last events
+            st = run_seed(nodes, s, frozenset(bugs), trace or count == 1, minutes)
         except SimFailure as exc:
             failures += 1
             click.echo(str(exc))

@@ -50,6 +50,8 @@ class Chaos:
     def partition(self) -> None:
         c = self.c
         ids = self.members()
+        if len(ids) < 2:
+            return
         c.rng.shuffle(ids)
         leaders = [x.id for x in c.leaders() if x.id in ids]
         if leaders and c.rng.random() < 0.5:
@@ -139,7 +141,10 @@ class Chaos:
         if set(registry) != conf.voters | conf.learners or conf.learners:
             return  # the previous change is still being carried out
         voters = sorted(conf.voters)
-        if len(voters) > 3 and (c.rng.random() < 0.5 or c.next_id > c.n + MAX_EXTRA_NODES):
+        # (the registry too: a removal proposed earlier may not have applied yet, and a
+        # long run would otherwise shrink the ensemble to one member)
+        if min(len(voters), len(registry)) > 3 and (
+                c.rng.random() < 0.5 or c.next_id > c.n + MAX_EXTRA_NODES):
             change = Change((), (c.rng.choice(voters),))
         elif c.next_id <= c.n + MAX_EXTRA_NODES:
             nid = c.next_id
@@ -148,8 +153,8 @@ class Chaos:
             change = Change((SIM_MEMBERS[nid - 1],), ())
         else:
             return
-        txn = Txn(Kind.RECONFIG, 0, c.now, body=change.to_bytes())
-        leader.core.propose(txn, None, None, c.now / 1000)
+        txn = Txn(Kind.RECONFIG, 0, leader.clock.wall_ms(c.now), body=change.to_bytes())
+        leader.core.propose(txn, None, None, leader.now(c.now))
         c.stats.conf_changes += 1
         c.log(f"leader {leader.id} proposes reconfig +{[m.id for m in change.add]} "
               f"-{list(change.remove)}")
@@ -159,6 +164,8 @@ class Chaos:
     def on_phase(self, _: Any) -> None:
         c = self.c
         c.healed_at = c.now
+        c.probing = True
+        self.probe = None
         c.net.heal()
         self.partitioned = False
         f = c.net.faults
@@ -195,8 +202,8 @@ class Chaos:
             sn = c.nodes.get(nid)
             if sn is None or sn.node is None or sn.sm_index < idx:
                 return
-        c.stats.liveness_ms = c.now - c.healed_at
-        c.done = True
+        c.stats.liveness_ms = max(c.stats.liveness_ms, c.now - c.healed_at)
+        c.epoch_done()
 
     def liveness_failure(self) -> None:
         c = self.c

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from roost.raft import Entry, HardState, Message, MsgType, Role
+from roost.raft import Entry, MemoryStorage, Message, MsgType, Role
 from roost.raft.core import Raft
+
+#: messages whose promises the persistence check looks at
+_PRE_VOTES = frozenset({MsgType.PRE_VOTE, MsgType.PRE_VOTE_RESP})
 
 
 class InvariantViolation(AssertionError):
     """A safety or liveness property failed; the message names it."""
-
-
-@dataclass(frozen=True, slots=True)
-class Durable:
-    """What a node has on disk (as the simulator's checks see it)."""
-
-    hard_state: HardState
-    last_index: int
-    snapshot_index: int
 
 
 class Checker:
@@ -29,6 +21,10 @@ class Checker:
         self.applied: dict[int, tuple[int, bytes]] = {}  # index -> (term, data)
         self.digests: dict[int, bytes] = {}  # index -> state-machine digest
         self.max_applied = 0
+        self.max_committed = 0
+        #: indexes first recorded as committed since the host last took them (checked
+        #: against every current leader's log, see `check_new_commits`)
+        self.fresh: list[int] = []
         self.checks = 0
 
     # -- election safety --
@@ -86,24 +82,44 @@ class Checker:
 
     def record_committed(self, node: int, index: int, term: int) -> None:
         self.checks += 1
-        seen = self.committed.setdefault(index, term)
-        if seen != term:
+        seen = self.committed.get(index)
+        if seen is None:
+            self.committed[index] = term
+            if index > self.max_committed:
+                self.max_committed = index
+            self.fresh.append(index)
+        elif seen != term:
             raise InvariantViolation(
                 f"committed entry lost: index {index} was committed with term {seen}, "
                 f"node {node} regards term {term} as committed there")
 
-    def check_leader_complete(self, node: int, raft: Raft) -> None:
-        """Every committed entry is in the log of every leader of a later term."""
-        first = raft.log.first_index()
-        last = raft.log.last_index()
-        for index, term in self.committed.items():
-            if index < first or term > raft.term:
+    def check_leader_complete(self, node: int, raft: Raft,
+                              indexes: list[int] | range | None = None) -> None:
+        """Every committed entry is in the log of every leader of a later term (`indexes`:
+        only those; by default every committed index the leader's log has not compacted)."""
+        log = raft.log
+        first = log.first_index()
+        last = log.last_index()
+        if indexes is None:
+            indexes = range(first, self.max_committed + 1)
+        committed = self.committed
+        for index in indexes:
+            term = committed.get(index)
+            if term is None or index < first or term > raft.term:
                 continue
             self.checks += 1
-            if index > last or raft.log.term(index) != term:
+            if index > last or log.term(index) != term:
                 raise InvariantViolation(
                     f"leader completeness: leader {node} of term {raft.term} lacks "
                     f"committed entry {index} (term {term})")
+
+    def check_new_commits(self, leaders: list[tuple[int, Raft]]) -> None:
+        """The indexes committed since the last call are in every current leader's log
+        (a leader elected later is checked in full by `on_role`)."""
+        fresh, self.fresh = self.fresh, []
+        if fresh:
+            for node, raft in leaders:
+                self.check_leader_complete(node, raft, fresh)
 
     # -- state machine safety --
     def on_apply(self, node: int, e: Entry, digest: bytes) -> None:
@@ -125,12 +141,13 @@ class Checker:
             raise InvariantViolation(f"snapshot at {index} installed on node {node} differs")
 
     # -- persistence ordering (the Ready contract) --
-    def on_send(self, node: int, m: Message, disk: Durable) -> None:
-        """A message leaves `node`; what it promises must already be on disk."""
+    def on_send(self, node: int, m: Message, disk: MemoryStorage) -> None:
+        """A message leaves `node`; what it promises must already be on `disk` (the state
+        a crash would keep)."""
         self.checks += 1
         hs = disk.hard_state
         t = m.type
-        if t in (MsgType.PRE_VOTE, MsgType.PRE_VOTE_RESP):
+        if t in _PRE_VOTES:
             return
         if hs.term < m.term:
             raise InvariantViolation(
@@ -144,7 +161,7 @@ class Checker:
             raise InvariantViolation(f"persistence: node {node} granted a vote in term "
                                      f"{m.term} before persisting it")
         if t is MsgType.APP_RESP and not m.reject:
-            durable = max(disk.last_index, disk.snapshot_index)
+            durable = max(disk.last_index(), disk.snapshot().meta.index)
             if m.index > durable:
                 raise InvariantViolation(
                     f"persistence: node {node} acknowledged index {m.index} with only "

@@ -10,37 +10,81 @@ established (an entry of its term applied).
 
 Checked when a CLOSE_SESSION applies: no session is expired by a decision taken less than
 its timeout after its client pinged the established leader of the newest term directly (a
-leader answers pings only once established: roost.replica.sessions). A correct leader's
+leader answers pings only once established: roost.replica.sessions), measured in true time
+and allowing for the run's clock drift bound (the leader measures the timeout on its own
+clock, which may run fast by that much: `timeout / (1 + drift)`). A correct leader's
 deadline is at least that far away; a later leader restarts deadlines when established; an
 older leader's decision taken after that can never commit. A follower, which does not hear
 the pings other members receive, would break it (`expire_on_follower`).
 
 Also checked there, the lock lease (docs/client.md): a ping a member answers (it holds a
-liveness grant for the session) gives its client a lease of `lease_span` from the ping;
-no lease may reach past the moment the expiry was decided.
+liveness grant for the session) gives its client a lease of `lease_span` from the ping,
+measured on the client's own clock with the run's drift bound as the client's assumed
+clock-rate bound; no lease may reach past the moment the expiry was decided.
+
+Watches: now and then a client sets an exists watch on a new path at its member (the
+server's `WatchManager`, one per member start, fired by the member's applied txns as
+`roost.server.core` does) and creates that path through the same member. Its connection
+receives events and replies in the order the member emits them; checked: the watch's
+event arrives once, and before the reply of the create that fired it
+(`roost.replica.order`; the planted bug `reply_before_watch` breaks it).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from roost.client.connection import lease_span
 from roost.raft import Role
 from roost.replica.sessions import Sessions
+from roost.server.watches import WatchManager
 from roost.tree.txn import Kind, Txn, TxnResult
+from roost.wire.opcodes import EventType, Op
+from roost.wire.records import ACL, CreateRequest, Id
 
 from .checker import InvariantViolation
+from .clocks import SimClock
 
 if TYPE_CHECKING:
     from .cluster import SimCluster, SimNode
 
 #: simulated clients per run
 CLIENTS = 4
-#: the clients' assumed clock-rate bound (the simulated clocks do not drift)
-CLOCK_DRIFT = 0.02
+#: the chance that a client's turn, with a session, sets a watch and creates its path
+WATCH_WRITE = 0.2
+_OPEN = [ACL(31, Id("world", "anyone"))]
+
+
+class SimConnection:
+    """A client's connection to one member: what reaches the client, in order."""
+
+    def __init__(self, client: int, member: int,
+                 log: Callable[[str], None] | None = None) -> None:
+        self.log = log  # the run's trace, if kept
+        self.client = client
+        self.member = member
+        self.closed = False
+        #: watched path -> whether its event arrived
+        self.watched: dict[str, bool] = {}
+        self.events = 0
+
+    def notify(self, ev_type: int, path: str, acl: tuple[ACL, ...]) -> None:
+        """The member queues a watch event to this connection (the Watcher protocol)."""
+        if self.closed:
+            return
+        if self.watched.get(path) is not False:
+            raise InvariantViolation(
+                f"watch: client {self.client} got event {EventType(ev_type).name} for "
+                f"{path} from node {self.member}, "
+                + ("a second time" if path in self.watched else "which it does not watch"))
+        self.watched[path] = True
+        self.events += 1
+        if self.log is not None:
+            self.log(f"client {self.client}: event {EventType(ev_type).name} {path} from "
+                     f"node {self.member}")
 
 
 @dataclass
@@ -52,6 +96,10 @@ class SimClient:
     member: int = 0  # the member it is connected to (0: none)
     incarnation: int = 0  # of that member when it connected
     connecting: bool = False
+    #: the client's own clock (it pings every third of its timeout by it)
+    clock: SimClock = field(default_factory=SimClock)
+    conn: SimConnection | None = None
+    writes: int = 0
 
 
 @dataclass(frozen=True)
@@ -69,18 +117,29 @@ class SimSessions:
         self.c = cluster
         self.rng = random.Random(seed + 0xC11E)
         self.clients = [SimClient(k, self.rng.randint(150, 400)) for k in range(CLIENTS)]
+        for cl in self.clients:
+            cl.clock = SimClock.draw(cluster.clock_rng, cluster.drift)
         self.by_sid: dict[int, SimClient] = {}
         #: session -> the times its client pinged a member that led the newest term
         self.leader_pings: dict[int, list[int]] = {}
         #: (origin, boot, seq) of a CLOSE_SESSION an expiry proposed -> when
         self.expiries: dict[tuple[int, int, int], Expiry] = {}
         self.checked: set[tuple[int, int, int]] = set()
+        #: session -> the zxid its first CLOSE_SESSION applied at
+        self.closed: dict[int, int] = {}
         #: member -> role changes its core reported (the server's Server.role_changes)
         self.role_changes: dict[int, int] = {}
         self.expired = 0
         #: session -> the end of its client's lease (answered pings), and how many renewed it
         self.leases: dict[int, float] = {}
         self.renewals = 0
+        #: watch events delivered, creates a watcher got the reply for after its event
+        self.watch_events = 0
+        self.watched_replies = 0
+        #: the watches' own randomness (the other draws of a seed stay as they were)
+        self.watch_rng = random.Random(seed + 0x3A7C)
+        #: expiries decided by a stale leader and committed from its log (not checked)
+        self.stale = 0
 
     def start(self, event: int) -> None:
         self.event = event
@@ -88,13 +147,17 @@ class SimSessions:
             self.c.schedule(self.rng.randint(20, 200), event, cl.idx)
 
     # ------------------------------------------------------------------ a member's host
+    def watches(self) -> WatchManager:
+        """A member's watch table, as the server makes one at start (empty)."""
+        return WatchManager()
+
     def tracker(self, sn: SimNode) -> Sessions:
         """A member's session table, as the server makes one at start (every session of
-        its tree gets a fresh deadline)."""
+        its tree gets a fresh deadline), on the member's own clock."""
         assert sn.replica is not None
         tr = Sessions(sn.id, bugs=self.c.bugs & {"expire_on_follower"})
         tr.restart({sid: info.timeout_ms for sid, info in sn.replica.tree.sessions.items()},
-                   self.c.now / 1000)
+                   sn.now(self.c.now))
         return tr
 
     def on_role(self, sn: SimNode, role: Role) -> None:
@@ -104,7 +167,7 @@ class SimSessions:
         tr = sn.sessions
         if txn.kind is Kind.CREATE_SESSION:
             if tr is not None:
-                tr.track(txn.session_id, txn.timeout_ms, self.c.now / 1000)
+                tr.track(txn.session_id, txn.timeout_ms, sn.now(self.c.now))
         elif txn.kind is Kind.CLOSE_SESSION:
             if tr is not None:
                 tr.forget(txn.session_id)
@@ -115,11 +178,11 @@ class SimSessions:
         if sn.sessions is None or sn.core is None:
             return
         core = sn.core
-        for sid in sn.sessions.expired(self.c.now / 1000, core.may_expire):
-            txn = Txn(Kind.CLOSE_SESSION, sid, self.c.now)
+        for sid in sn.sessions.expired(sn.now(self.c.now), core.may_expire):
+            txn = Txn(Kind.CLOSE_SESSION, sid, sn.clock.wall_ms(self.c.now))
             # as the server does: the decision is dropped once this leadership ends
             abandoned = None if self.c.bugs & {"resend_expiry"} else self._deposed(sn)
-            core.propose(txn, None, abandoned, self.c.now / 1000)
+            core.propose(txn, None, abandoned, sn.now(self.c.now))
             self.expiries[(txn.origin, txn.boot, txn.seq)] = Expiry(
                 self.c.now, core.node.term, core.may_expire, self._leads_newest(sn))
             self.c.log(f"node {sn.id} expires session {sid:#x}")
@@ -134,7 +197,18 @@ class SimSessions:
         if key in self.checked:
             return
         self.checked.add(key)
-        cl = self.by_sid.get(txn.session_id)
+        sid = txn.session_id
+        if sid in self.closed:
+            # a no-op: the session was closed before (a member whose tree got the first
+            # close through a snapshot still tracked it, and expired it when it led)
+            return
+        self.closed[sid] = zxid
+        cl = self.by_sid.get(sid)
+        if cl is not None and cl.sid == sid:  # the client learns its session expired
+            self.c.log(f"client {cl.idx}: session {cl.sid:#x} expired at zxid {zxid}")
+            self.expired += 1
+            cl.sid = 0
+            cl.member = 0
         ex = self.expiries.get(key)
         if cl is None or ex is None:
             return
@@ -151,17 +225,14 @@ class SimSessions:
                 f"{ex.at} ms, applied at zxid {zxid}) while its client's lease ran to "
                 f"{lease_end:.1f} ms")
         pings = [t for t in self.leader_pings.get(txn.session_id, ()) if t <= ex.at]
-        if pings and ex.at - pings[-1] < cl.timeout_ms:
+        bound = cl.timeout_ms / (1 + self.c.drift)  # the leader's clock may run fast
+        if pings and ex.at - pings[-1] < bound:
             raise InvariantViolation(
                 f"session {txn.session_id:#x} expired (decided by node {txn.origin} at "
                 f"{ex.at} ms in term {ex.term}, applied at zxid {zxid}) though its client "
                 f"pinged the leader at {pings[-1]} ms, less than its {cl.timeout_ms} ms "
-                "timeout before")
-        if cl.sid == txn.session_id:  # the client learns its session expired
-            self.c.log(f"client {cl.idx}: session {cl.sid:#x} expired at zxid {zxid}")
-            self.expired += 1
-            cl.sid = 0
-            cl.member = 0
+                f"timeout before (at most {bound:.1f} ms with clock drift "
+                f"{self.c.drift:g})")
 
     # ------------------------------------------------------------------ the clients
     def on_event(self, idx: int) -> None:
@@ -183,17 +254,51 @@ class SimSessions:
             return
         # a ping: the member touches the session and reports it to the leader
         if sn.sessions is not None:
-            answered = ("ping_without_grant" in c.bugs
-                        or sn.sessions.may_answer(cl.sid, c.now / 1000))
-            if answered:  # the lease renews
-                end = c.now + 1000 * lease_span(cl.timeout_ms / 1000, CLOCK_DRIFT)
+            local = sn.now(c.now)
+            answered = "ping_without_grant" in c.bugs or sn.sessions.may_answer(cl.sid, local)
+            if answered:  # the lease renews (counted on the client's clock)
+                span = lease_span(cl.timeout_ms / 1000, c.drift)
+                end = c.now + cl.clock.after(1000 * span)
                 self.leases[cl.sid] = max(self.leases.get(cl.sid, 0.0), end)
                 self.renewals += 1
-            sn.sessions.touch(cl.sid, c.now / 1000)
+            sn.sessions.touch(cl.sid, local)
         sn.core.touch(cl.sid)
         if self._leads_newest(sn) and sn.core.may_expire:  # an established leader answers
             self.leader_pings.setdefault(cl.sid, []).append(c.now)
-        c.schedule(max(1, cl.timeout_ms // 3), self.event, idx)
+        calm = c.healed_at >= 0 and not c.probing  # between epochs: pings only
+        if self.watch_rng.random() < WATCH_WRITE and not calm:
+            self._watch_and_create(cl, sn)
+        c.schedule(cl.clock.after(cl.timeout_ms // 3), self.event, idx)
+
+    def _watch_and_create(self, cl: SimClient, sn: SimNode) -> None:
+        """exists(path, watch=True) on the member, then create(path) through it."""
+        assert sn.core is not None and sn.watches is not None
+        conn = cl.conn
+        if conn is None or conn.member != sn.id:
+            return
+        cl.writes += 1
+        path = f"/w{cl.idx}-{cl.writes}"
+        sn.watches.add_data(path, conn)
+        conn.watched[path] = False
+        req = CreateRequest(path, b"", _OPEN, 0)
+        txn = Txn(Kind.REQUEST, cl.sid, sn.clock.wall_ms(self.c.now), (), int(Op.CREATE),
+                  req.to_bytes(), request=req)
+
+        def done(zxid: int, result: TxnResult) -> None:
+            if conn.closed or zxid <= 0 or result.err:
+                return  # lost with its connection, or failed: no event to expect
+            if not conn.watched.get(path):
+                raise InvariantViolation(
+                    f"watch: client {cl.idx} got the reply of its create of {path} (zxid "
+                    f"{zxid}) from node {sn.id} before the event of its watch on {path}")
+            self.watched_replies += 1
+            if self.c.trace is not None:
+                self.c.log(f"client {cl.idx}: {path} created at zxid {zxid}, after its event")
+
+        if self.c.trace is not None:
+            self.c.log(f"client {cl.idx} watches {path} and creates it through node {sn.id}")
+        sn.core.propose(txn, done, None, sn.now(self.c.now))
+        self.c.process(sn)
 
     def _leads_newest(self, sn: SimNode) -> bool:
         node, leaders = sn.node, self.c.checker.leaders
@@ -208,7 +313,15 @@ class SimSessions:
             return None
         leaders = [x for x in alive if x.node is not None and x.node.role is Role.LEADER]
         sn = self.rng.choice(leaders if leaders and self.rng.random() < 0.5 else alive)
+        old = cl.conn
+        if old is not None:  # the old connection closes: its member drops its watches
+            old.closed = True
+            self.watch_events += old.events
+            gone = c.nodes.get(old.member)
+            if gone is not None and gone.watches is not None:
+                gone.watches.drop(old)
         cl.member, cl.incarnation = sn.id, sn.incarnation
+        cl.conn = SimConnection(cl.idx, sn.id, c.log if c.trace is not None else None)
         return sn
 
     def _create(self, cl: SimClient, sn: SimNode) -> None:
@@ -224,6 +337,7 @@ class SimSessions:
                 self.by_sid[sid] = cl
                 self.c.log(f"client {cl.idx}: session {sid:#x} created at zxid {zxid}")
 
-        txn = Txn(Kind.CREATE_SESSION, sid, self.c.now, body=b"\0" * 16, timeout_ms=cl.timeout_ms)
-        sn.core.propose(txn, done, None, self.c.now / 1000)
+        txn = Txn(Kind.CREATE_SESSION, sid, sn.clock.wall_ms(self.c.now), body=b"\0" * 16,
+                  timeout_ms=cl.timeout_ms)
+        sn.core.propose(txn, done, None, sn.now(self.c.now))
         self.c.process(sn)

@@ -43,14 +43,16 @@ from roost.replica.sessions import KNOWN_BUGS as SESSION_BUGS
 from roost.replica.sessions import Sessions
 from roost.replica.state import KNOWN_BUGS as REPLICA_BUGS
 from roost.replica.state import ReplicaState, founders_of
+from roost.server.watches import WatchManager
 from roost.tree import TreeConfig
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.opcodes import Op
 from roost.wire.records import ACL, CreateRequest, Id
 
 from .chaos import Chaos
-from .checker import Checker, Durable, InvariantViolation
+from .checker import Checker, InvariantViolation
 from .clients import SimSessions
+from .clocks import DRIFTS, MAX_OFFSET_MS, SimClock
 from .disk import DiskFaults, SimDisk
 from .events import (
     CLIENT,
@@ -63,6 +65,7 @@ from .events import (
     PROPOSE,
     READ,
     RESTART,
+    STORM,
     TICK,
 )
 from .members import SIM_MEMBERS
@@ -85,16 +88,20 @@ HOST_BUGS = frozenset({"ack_before_fsync", "lost_fsync_error", "resend_expiry",
 #: per write and per fsync, in runs with disk faults (half the runs; all with
 #: lost_fsync_error, whose fault is a failed fsync)
 DISK_FAULT_RATE = 0.002
-#: compare the members' trees (a full digest) after a batch ending at a multiple of this
-TREE_CHECK_EVERY = 32
+#: compare the members' trees (a full digest, O(tree)) after a batch ending at a multiple
+#: of this, and every member's at the end of each epoch (the hash chain of applied entries
+#: is compared at every apply)
+TREE_CHECK_EVERY = 512
 #: after a client's txn, its member sends all its pending ones again (as when its link to
 #: the leader comes back) with this probability
 RESEND = 0.15
 _OPEN = [ACL(31, Id("world", "anyone"))]
 
 
-def replay_command(nodes: int, seed: int, bugs: frozenset[str]) -> str:
+def replay_command(nodes: int, seed: int, bugs: frozenset[str], minutes: float = 0) -> str:
     cmd = f"python -m roost.testing.sim --nodes {nodes} --seed {seed}"
+    if minutes:
+        cmd += f" --minutes {minutes:g}"
     return cmd + "".join(f" --bug {b}" for b in sorted(bugs))
 
 
@@ -123,6 +130,9 @@ class SimStats:
     sessions: int = 0  # sessions created by the simulated clients
     expired: int = 0  # of which expired
     lease_renewals: int = 0  # pings answered under a liveness grant (the client's lease)
+    watch_events: int = 0  # watch events the clients received
+    watched_replies: int = 0  # creates whose reply came after their watch's event
+    epochs: int = 0  # storm, heal and calm rounds (one unless the run is long)
 
 
 @dataclass
@@ -144,6 +154,15 @@ class SimNode:
     #: a removed member dropped its peers: nothing leaves it or reaches it
     dropped: bool = False
     sessions: Sessions | None = None
+    watches: WatchManager | None = None
+    #: this member's clock (its rate is fixed, its offset drawn again at each start)
+    clock: SimClock = field(default_factory=SimClock)
+    #: its clock's reading at its next tick
+    next_tick: float = 0.0
+
+    def now(self, true_ms: int) -> float:
+        """The core's `now` (seconds, this member's clock) at true time `true_ms`."""
+        return self.clock.seconds(true_ms)
 
 
 def _digest(prev: bytes, e: Entry) -> bytes:
@@ -153,9 +172,16 @@ def _digest(prev: bytes, e: Entry) -> bytes:
 
 
 class SimCluster:
+    """One run. `minutes`: its simulated length; 0 for one epoch (a storm of faults, then
+    the liveness phase), else epochs follow each other, each liveness phase followed by a
+    calm stretch (no faults, no new proposals; the clients keep their sessions), until
+    that much simulated time has passed."""
+
     def __init__(self, nodes: int, seed: int, bugs: frozenset[str] = frozenset(),
-                 trace: bool = False) -> None:
+                 trace: bool = False, minutes: float = 0) -> None:
         self.n = nodes
+        self.minutes = minutes
+        self.end_ms = int(minutes * 60000)
         self.seed = seed
         self.bugs = bugs
         self.rng = random.Random(seed)
@@ -170,10 +196,16 @@ class SimCluster:
         self._events: list[tuple[int, int, int, Any]] = []
         self.nodes: dict[int, SimNode] = {}
         self.next_id = nodes + 1
+        #: when the faults of this epoch were healed (-1: a storm is on)
         self.healed_at = -1
+        #: in a liveness phase (a leader must get a fresh proposal applied in time)
+        self.probing = False
         self.probe: tuple[int, int, bytes] | None = None  # (leader, index, data)
         self.done = False
         self._proposal_seq = 0
+        #: the clocks' own randomness; this run's drift bound (clocks.py)
+        self.clock_rng = random.Random(seed + 0xC10C)
+        self.drift = self.clock_rng.choice(DRIFTS)
         self.chaos = Chaos(self)
         self.clients = SimSessions(self, seed)
         #: (origin, boot, seq) -> the zxid it applied at (on any member)
@@ -185,6 +217,7 @@ class SimCluster:
         faulty = "lost_fsync_error" in bugs or self.disk_rng.random() < 0.5
         rate = DISK_FAULT_RATE if faulty else 0.0
         self.disk_faults = DiskFaults(rate, rate)
+        self.disk_fault_rate = rate
         #: created paths whose client got its reply -> the zxid the reply named
         self.acked: dict[str, int] = {}
         conf = ConfState(frozenset(range(1, nodes + 1)))
@@ -202,13 +235,18 @@ class SimCluster:
         self._seq += 1
         heapq.heappush(self._events, (self.now + delay, self._seq, kind, arg))
 
+    def schedule_at(self, at: int, kind: int, arg: Any = None) -> None:
+        self._seq += 1
+        heapq.heappush(self._events, (max(at, self.now + 1), self._seq, kind, arg))
+
     def new_disk(self) -> SimDisk:
         return SimDisk(random.Random(self.disk_rng.getrandbits(64)), self.disk_faults)
 
     def _add_node(self, nid: int, storage: SimDisk) -> SimNode:
         p = self.profile
         period = 10 if not p.skew else self.rng.randint(7, 14)
-        sn = SimNode(nid, storage, tick_period=period)
+        sn = SimNode(nid, storage, tick_period=period,
+                     clock=SimClock.draw(self.clock_rng, self.drift))
         self.nodes[nid] = sn
         self._start(sn)
         return sn
@@ -226,6 +264,8 @@ class SimCluster:
 
     def _start(self, sn: SimNode) -> None:
         sn.incarnation += 1
+        # a new process: its monotonic clock reads anything (the rate is the hardware's)
+        sn.clock = SimClock(self.clock_rng.uniform(0, MAX_OFFSET_MS), sn.clock.rate)
         sn.crash_armed = False
         snap = sn.storage.snapshot()
         sn.sm_index, sn.sm_digest, image = self._restore_sm(snap)
@@ -238,12 +278,13 @@ class SimCluster:
         sn.node = RaftNode(self._config(sn), sn.storage, random.Random(self.rng.getrandbits(64)))
         sn.dropped = False
         sn.sessions = self.clients.tracker(sn)
+        sn.watches = self.clients.watches()
         sn.core = ReplicaCore(
             sn.replica, sn.node,
             CoreConfig(election_ticks=10, tick_s=sn.tick_period / 1000, request_timeout_s=5.0,
                        max_waiting=1000, members=SIM_MEMBERS,
                        skip_read_barrier="read_before_barrier" in self.bugs),
-            self._forward_sink(sn), self.now / 1000,
+            self._forward_sink(sn), sn.now(self.now),
             on_drop_peers=lambda: self._drop(sn),
             on_role=lambda role, leader: self.clients.on_role(sn, role),
             send_raft=lambda m: self.send(sn, m),
@@ -252,7 +293,9 @@ class SimCluster:
         sn.commit_seen = sn.node.committed
         sn.led_term = 0
         sn.waiting_reads.clear()
-        self.schedule(self.rng.randint(1, sn.tick_period), TICK, (sn.id, sn.incarnation))
+        first = self.rng.randint(1, sn.tick_period)
+        sn.next_tick = sn.clock.ms(self.now) + first
+        self.schedule_at(sn.clock.true_at(sn.next_tick), TICK, (sn.id, sn.incarnation))
 
     def _restore_sm(self, snap: Snapshot) -> tuple[int, bytes, bytes]:
         """(applied index, digest chain, replica image) of a snapshot."""
@@ -269,6 +312,8 @@ class SimCluster:
                 raise InvariantViolation(
                     f"txn {key} applied at zxid {zxid} on node {sn.id}, and at {at} before "
                     "(a resent txn applied twice)")
+            if result.events and sn.watches is not None:
+                sn.watches.trigger(result.events)  # as the server's on_applied does
             if txn.kind is Kind.CREATE_SESSION or txn.kind is Kind.CLOSE_SESSION:
                 self.clients.on_applied(sn, zxid, txn)
         return applied
@@ -296,16 +341,12 @@ class SimCluster:
         self.log(f"node {sn.id} drops its peers (removed)")
         sn.dropped = True
 
-    def durable(self, sn: SimNode) -> Durable:
-        st = sn.storage.durable  # what a crash would keep
-        return Durable(st.hard_state, st.last_index(), st.snapshot().meta.index)
-
     # ------------------------------------------------------------------ the host loop
     def process(self, sn: SimNode) -> None:
         """Drive one node's core the way the server's host does: ready, persist, advance,
         settle."""
         node, core = sn.node, sn.core
-        now = self.now / 1000
+        now = sn.now(self.now)
         while node is not None and core is not None and (rd := core.ready(now)) is not None:
             raft = node.raft
             self.checker.on_entries(sn.id, raft, rd.entries)  # (early messages went out)
@@ -398,15 +439,11 @@ class SimCluster:
             self.checker.on_role(sn.id, raft)
         if raft.log.committed > sn.commit_seen:
             lo, sn.commit_seen = sn.commit_seen, raft.log.committed
-            before = len(self.checker.committed)
             self.checker.on_commit(sn.id, raft, lo, raft.log.committed)
-            if len(self.checker.committed) != before:
-                self._check_leaders()
-
-    def _check_leaders(self) -> None:
-        for other in self.nodes.values():
-            if other.node is not None and other.node.role is Role.LEADER:
-                self.checker.check_leader_complete(other.id, other.node.raft)
+            if self.checker.fresh:
+                self.checker.check_new_commits(
+                    [(o.id, o.node.raft) for o in self.nodes.values()
+                     if o.node is not None and o.node.role is Role.LEADER])
 
     def _maybe_compact(self, sn: SimNode, node: RaftNode) -> None:
         every = self.profile.compact_every
@@ -416,6 +453,10 @@ class SimCluster:
         if sn.sm_index != node.applied:
             return
         assert sn.replica is not None
+        # an image costs O(tree): at least 1/16 of the tree's size in entries between two
+        # (the tree only grows, and a long run would spend its time encoding images)
+        if sn.sm_index - st.snapshot().meta.index < len(sn.replica.tree.nodes) >> 4:
+            return
         data: bytes = msgpack.packb([sn.sm_index, sn.sm_digest, sn.replica.image()])
         try:
             st.create_snapshot(sn.sm_index, node.conf_state, data)
@@ -428,7 +469,7 @@ class SimCluster:
     def send(self, sn: SimNode, m: Message) -> None:
         if sn.dropped:
             return
-        self.checker.on_send(sn.id, m, self.durable(sn))
+        self.checker.on_send(sn.id, m, sn.storage.durable)
         self.stats.messages += 1
         for d in self.net.delays(m.frm, m.to):
             self.schedule(d, DELIVER, m)
@@ -460,7 +501,48 @@ class SimCluster:
 
     # ------------------------------------------------------------------ events
     def run(self) -> SimStats:
+        self.storm()
+        self.clients.start(CLIENT)
+        c = self.chaos
+        handlers: dict[int, Callable[[Any], None]] = {
+            TICK: self._on_tick, DELIVER: self._on_deliver, FAULT: c.on_fault,
+            PROPOSE: self._on_propose, READ: self._on_read, MEMBER: c.on_member,
+            RESTART: c.on_restart, HEAL: c.on_heal, CRASH_NOW: c.on_crash_now,
+            PHASE: c.on_phase, CLIENT: self.clients.on_event, STORM: lambda _: self.storm(),
+        }
+        events = self._events
+        pop = heapq.heappop
+        stats = self.stats
+        while events and not self.done:
+            t, _, kind, arg = pop(events)
+            self.now = t
+            stats.events += 1
+            handlers[kind](arg)
+            if self.probing and t - self.healed_at > LIVENESS_BOUND_MS:
+                c.liveness_failure()
+        if self.done:
+            self.check_acked()
+        self.stats.acked = len(self.acked)
+        self.stats.sessions = len(self.clients.by_sid)
+        self.stats.expired = self.clients.expired
+        self.stats.watch_events = self.clients.watch_events + sum(
+            cl.conn.events for cl in self.clients.clients if cl.conn is not None)
+        self.stats.watched_replies = self.clients.watched_replies
+        self.stats.lease_renewals = self.clients.renewals
+        self.stats.elapsed_ms = self.now
+        self.stats.checks = self.checker.checks
+        return self.stats
+
+    def storm(self) -> None:
+        """An epoch begins: faults, proposals, reads and membership changes until the
+        liveness phase `profile.safety_ms` later."""
         p = self.profile
+        self.stats.epochs += 1
+        if self.stats.epochs > 1:
+            self.healed_at = -1
+            self.net.faults = LinkFaults(p.loss, p.dup, p.max_delay, p.slow)
+            self.disk_faults.write_error = self.disk_faults.fsync_error = self.disk_fault_rate
+            self.log(f"epoch {self.stats.epochs}: faults on")
         self.schedule(self.rng.randint(20, 120), FAULT)
         self.schedule(self.rng.randint(50, 150), PROPOSE)
         if p.reads:
@@ -468,30 +550,21 @@ class SimCluster:
         if p.membership:
             self.schedule(self.rng.randint(200, 500), MEMBER)
         self.schedule(p.safety_ms, PHASE)
-        self.clients.start(CLIENT)
-        c = self.chaos
-        handlers: dict[int, Callable[[Any], None]] = {
-            TICK: self._on_tick, DELIVER: self._on_deliver, FAULT: c.on_fault,
-            PROPOSE: self._on_propose, READ: self._on_read, MEMBER: c.on_member,
-            RESTART: c.on_restart, HEAL: c.on_heal, CRASH_NOW: c.on_crash_now,
-            PHASE: c.on_phase, CLIENT: self.clients.on_event,
-        }
-        while self._events and not self.done:
-            t, _, kind, arg = heapq.heappop(self._events)
-            self.now = t
-            self.stats.events += 1
-            handlers[kind](arg)
-            if self.healed_at >= 0 and self.now - self.healed_at > LIVENESS_BOUND_MS:
-                c.liveness_failure()
-        if self.done:
-            self.check_acked()
-        self.stats.acked = len(self.acked)
-        self.stats.sessions = len(self.clients.by_sid)
-        self.stats.expired = self.clients.expired
-        self.stats.lease_renewals = self.clients.renewals
-        self.stats.elapsed_ms = self.now
-        self.stats.checks = self.checker.checks
-        return self.stats
+
+    def epoch_done(self) -> None:
+        """The liveness phase passed: end the run, or check the epoch's acknowledged
+        writes and trees and stay calm until the next storm."""
+        self.probing = False
+        for sn in self.nodes.values():
+            if sn.replica is not None and sn.node is not None:
+                self._check_tree(sn)
+        if self.now >= self.end_ms:
+            self.done = True
+            return
+        self.check_acked()
+        calm = self.rng.randint(2000, 8000)
+        self.log(f"calm for {calm} ms")
+        self.schedule(calm, STORM)
 
     def _on_tick(self, arg: tuple[int, int]) -> None:
         nid, inc = arg
@@ -500,11 +573,12 @@ class SimCluster:
             return
         if not sn.storage.synced and not self._sync(sn, deferred=True):
             return
-        sn.core.tick(self.now / 1000)
+        sn.core.tick(sn.now(self.now))
         self.clients.expire(sn)
         self.process(sn)
-        self.schedule(sn.tick_period, TICK, arg)
-        if self.healed_at >= 0 and sn.node is not None and sn.node.role is Role.LEADER:
+        sn.next_tick += sn.tick_period  # by its own clock
+        self.schedule_at(sn.clock.true_at(sn.next_tick), TICK, arg)
+        if self.probing and sn.node is not None and sn.node.role is Role.LEADER:
             self.chaos.liveness_step(sn)
 
     def _on_deliver(self, m: Message | tuple[int, int, int, bytes]) -> None:
@@ -512,7 +586,7 @@ class SimCluster:
             frm, to, channel, payload = m
             dest = self.nodes.get(to)
             if dest is not None and dest.core is not None and not dest.dropped:
-                dest.core.receive(frm, channel, payload, self.now / 1000)
+                dest.core.receive(frm, channel, payload, dest.now(self.now))
                 self.process(dest)
             return
         sn = self.nodes.get(m.to)
@@ -544,9 +618,9 @@ class SimCluster:
             for _k in range(count):
                 self._proposal_seq += 1
                 req = CreateRequest(f"/p{self._proposal_seq}", b"", _OPEN, 0)
-                txn = Txn(Kind.REQUEST, 0, self.now, (), int(Op.CREATE), req.to_bytes(),
-                          request=req)
-                origin.core.propose(txn, self._on_reply(req.path), None, self.now / 1000)
+                txn = Txn(Kind.REQUEST, 0, origin.clock.wall_ms(self.now), (), int(Op.CREATE),
+                          req.to_bytes(), request=req)
+                origin.core.propose(txn, self._on_reply(req.path), None, origin.now(self.now))
                 if self.trace is not None:
                     self.log(f"client creates {req.path} through node {origin.id}")
             if self.rng.random() < RESEND:  # its link to the leader came back: resend all
@@ -606,6 +680,6 @@ class SimCluster:
                         f"{sn.replica.last_index}, but {need} was applied before it began")
 
             assert sn.core is not None
-            sn.core.barrier(ctx, served, lambda: None, self.now / 1000)
+            sn.core.barrier(ctx, served, lambda: None, sn.now(self.now))
             self.process(sn)
         self.schedule(self.rng.randint(10, 80), READ)

@@ -6,8 +6,8 @@ from .cluster import SimCluster, SimFailure, SimStats, replay_command
 
 
 def run_seed(nodes: int, seed: int, bugs: frozenset[str] = frozenset(),
-             trace: bool = False) -> SimStats:
-    cluster = SimCluster(nodes, seed, bugs, trace)
+             trace: bool = False, minutes: float = 0) -> SimStats:
+    cluster = SimCluster(nodes, seed, bugs, trace, minutes)
     try:
         return cluster.run()
     except Exception as exc:  # any exception, including invariant violations
@@ -17,5 +17,5 @@ def run_seed(nodes: int, seed: int, bugs: frozenset[str] = frozenset(),
         raise SimFailure(
             f"seed {seed} with {nodes} nodes failed at {cluster.now} ms: "
             f"{type(exc).__name__}: {exc}{tail}\n"
-            f"replay: {replay_command(nodes, seed, bugs)}"
+            f"replay: {replay_command(nodes, seed, bugs, minutes)}"
         ) from exc
