@@ -22,7 +22,7 @@ from roost.cmd.env import CONTEXT
 @click.option("--seed", type=int, default=1, show_default=True,
               help="seeds the fault schedule and the clients' operations")
 @click.option("--nemesis", "kinds", default="kill,pause,partition", show_default=True,
-              help="comma-separated fault kinds: kill, pause, partition, slowdisk")
+              help="comma-separated fault kinds: kill, pause, partition, slowdisk, clock")
 @click.option("--clients", type=click.IntRange(1, 32), default=4, show_default=True)
 @click.option("--lock-clients", type=click.IntRange(0, 32), default=4, show_default=True,
               help="clients contending for a Lock and a LeaderLatch with fencing tokens")

@@ -23,6 +23,7 @@ from roost.client import (
     StateChange,
     WatchedEvent,
 )
+from roost.client.connection import lease_span
 from roost.testing.wait import wait_until_async
 from roost.testing.zookeeper import free_port
 from roost.wire.opcodes import Op, Perm
@@ -236,19 +237,21 @@ async def test_lease_deadline_tracks_heartbeats(env: Env) -> None:
     changes: list[StateChange] = []
     zk = await env.client(hosts=proxy.hosts)
     zk.add_listener(changes.append)
-    timeout = zk.session_timeout
-    assert 0 < zk.lease_remaining() <= timeout
-    await zk.exists("/")
-    fresh = zk.lease_remaining()
-    assert timeout - 2 < fresh <= timeout
+    span = lease_span(zk.session_timeout, zk.conn.options.clock_drift)
+    assert 0 < span < zk.session_timeout / 2
+    assert 0 < zk.lease_remaining() <= span
+    first = zk.lease_deadline
+    await zk.exists("/")  # a read proves nothing about the session: no renewal
+    assert zk.lease_deadline == first
+    # pings (every third of the timeout) renew it
+    await wait_until_async(lambda: zk.lease_deadline > first, what="a ping renews the lease")
     await suspend(proxy, changes)
     await asyncio.sleep(0.3)
-    stale = zk.lease_remaining()
-    assert stale <= fresh - 0.3
+    stale = zk.lease_deadline
+    assert zk.lease_remaining() <= span - 0.3
     proxy.blocked = False
     await zk.wait_for(S.RECONNECTED, timeout=10)
-    await zk.exists("/")
-    assert zk.lease_remaining() > stale
+    await wait_until_async(lambda: zk.lease_deadline > stale, what="renewed after reconnecting")
 
 
 def test_lease_remaining_never_exceeds_the_session_timeout() -> None:
@@ -261,13 +264,15 @@ def test_lease_remaining_never_exceeds_the_session_timeout() -> None:
 
     conn = Connection([("127.0.0.1", 1)], "", ConnectionOptions(), Dispatcher())
     assert conn.lease_remaining(5.0) < 0  # no session yet
-    conn.negotiated_timeout = 10.0
+    conn.negotiated_timeout = conn._lease_timeout = 10.0
+    span = conn._lease_span()  # the lease: less than the timeout (docs/client.md)
+    assert 0 < span < 10.0
     for ms in range(1_014_000, 1_016_000):
         sent = ms / 1000
         conn._lease_from(sent)
-        assert conn.lease_deadline == sent + 10.0
-        assert conn.lease_remaining(sent) == 10.0
-        assert 9.998 < conn.lease_remaining(sent + 0.001) < 10.0
+        assert conn.lease_deadline == sent + span
+        assert conn.lease_remaining(sent) == span
+        assert span - 0.002 < conn.lease_remaining(sent + 0.001) < span
 
 
 async def test_request_timeout_while_suspended(env: Env) -> None:

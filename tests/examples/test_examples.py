@@ -141,6 +141,16 @@ def test_lock(server: Backend) -> None:
     assert lines[-1] == "storage holds 'count=20'"
 
 
+def test_lease_lock(server: Backend) -> None:
+    lines = run("lease_lock", server)
+    assert lines[0] == "lease span for a 4.0 s session: 1.84 s after each answered ping"
+    stopped = next(ln for ln in lines if ln.startswith("worker-1: is_held() is False"))
+    took = next(ln for ln in lines if ln.startswith("worker-2: holds the lock"))
+    assert lines.index(stopped) < lines.index(took)
+    assert float(stopped.split()[4]) < float(took.split()[4])
+    assert lines[-1] == "worker-1 stopped before worker-2 started: True"
+
+
 def test_job_queue(server: Backend) -> None:
     lines = run("job_queue", server)
     took = [ln for ln in lines if ": took job-" in ln]

@@ -30,7 +30,8 @@ async def test_watcher_waits_for_the_node_and_ends_on_the_last_value(env: Env) -
     assert versions == sorted(versions)  # never goes back
     await writer.delete("/config/db")
     await wait_until_async(lambda: not watcher.current.exists, what="deletion seen")
-    assert seen[-1] == (None, -1)
+    # on_change runs on the client's callback dispatcher, just after the state changed
+    await wait_until_async(lambda: seen[-1] == (None, -1), what="the deletion's callback")
     await watcher.stop()
 
 

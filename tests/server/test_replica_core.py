@@ -64,7 +64,7 @@ class Group:
             while self.wire:
                 busy = True
                 frm, to, ch, payload = self.wire.popleft()
-                self.cores[to].receive(frm, ch, payload)
+                self.cores[to].receive(frm, ch, payload, self.now)
             if not busy:
                 return
         raise AssertionError("the group never went quiet")

@@ -144,7 +144,10 @@ class Client:
         rng: random.Random | None = None,
         callback_executor: Executor | None = None,
         retry_policy: RetryPolicy | None = None,
+        clock_drift: float = 0.02,
     ) -> None:
+        if not 0 <= clock_drift < 0.25:
+            raise ValueError("clock_drift must be in [0, 0.25)")
         servers, chroot = parse_hosts(hosts)
         self.hosts = hosts
         self.default_acl = list(default_acl) if default_acl else list(OPEN_ACL_UNSAFE)
@@ -157,6 +160,7 @@ class Client:
             retry_max_delay=retry_max_delay,
             read_only=read_only,
             rng=rng or random.Random(),
+            clock_drift=clock_drift,
         )
         self._servers, self._chroot = servers, chroot
         self._executor = callback_executor
@@ -277,10 +281,12 @@ class Client:
     def lease_deadline(self) -> float:
         """`loop.time()` after which the session may have expired on the server.
 
-        It is the send time of the last request the server answered, plus the session
-        timeout. While it is in the future the session is certainly alive; recipes that
-        hold locks or leadership must stop acting as owner once it has passed unless
-        the client is CONNECTED again.
+        It is the send time of the last ping a server answered, plus the lease span
+        (`roost.client.connection.lease_span`: the session timeout shortened by the
+        clock-rate bound `clock_drift`, less the bound L = half the timeout for which a
+        member may answer after the leader last confirmed the session; docs/client.md).
+        While it is in the future the ensemble cannot have expired the session; recipes
+        that hold locks or leadership stop acting as owner once it has passed.
         """
         return self.conn.lease_deadline
 

@@ -42,6 +42,7 @@ from roost.client.events import Callback, ClientState, Dispatcher, StateChange, 
 from roost.client.history import HistoryStreams
 from roost.client.rwprobe import find_rw_server
 from roost.client.watches import WatchKind, WatchRegistry
+from roost.replica.sessions import LEASE_BOUND_FRACTION
 from roost.wire.errors import Err, ProtocolError
 from roost.wire.jute import Reader
 from roost.wire.opcodes import EventType, KeeperState, Op, Xid
@@ -196,6 +197,17 @@ class ConnectionOptions:
     rw_probe_max_delay: float = 10.0
     rw_probe_timeout: float = 1.0  # per server and probe
     rng: random.Random = field(default_factory=lambda: random.Random(0))
+    #: the assumed bound on how far any two clocks' rates differ (0.02: 2%); the lease is
+    #: shortened by it (docs/client.md, "The session lease")
+    clock_drift: float = 0.02
+
+
+def lease_span(timeout: float, clock_drift: float) -> float:
+    """Seconds the session is certainly alive after the send time of a ping the server
+    answered: the session timeout `timeout` the leader restarted, seen through clocks whose
+    rates differ by up to `clock_drift`, less the bound L for which a member may answer
+    after the leader last confirmed the session (roost.replica.sessions)."""
+    return timeout * (1 - clock_drift) / (1 + clock_drift) - timeout * LEASE_BOUND_FRACTION
 
 
 class Connection:
@@ -220,8 +232,13 @@ class Connection:
         self.negotiated_timeout = 0.0
         self.last_zxid = 0
         self.lease_deadline = 0.0
-        #: send time of the request behind `lease_deadline` (its deadline less the timeout)
+        #: the smallest timeout negotiated in this session (the lease counts with it)
+        self._lease_timeout = 0.0
+        self._read_only_link = False
+        self._last_ping = 0.0
+        #: send time of the request behind `lease_deadline` (its deadline less the lease's span)
         self.lease_start = 0.0
+        self._span = 0.0
         self.server: tuple[str, int] | None = None
         self._passwd = bytes(16)
         self._auth: list[tuple[str, bytes]] = []
@@ -407,12 +424,23 @@ class Connection:
 
     def _established(self, proto: _Protocol, resp: ConnectResponse, sent_at: float) -> None:
         loop = asyncio.get_running_loop()
+        new_session = resp.sessionId != self.session_id
         self.session_id = resp.sessionId
         self._passwd = resp.passwd
         self.negotiated_timeout = resp.timeOut / 1000.0
-        self._lease_from(sent_at)
+        self._read_only_link = resp.readOnly
+        if new_session:
+            # created by a committed txn after `sent_at`, which gave it a whole timeout; a
+            # reattach proves nothing (the member may be cut off): the next ping does
+            self._lease_timeout = self.negotiated_timeout
+            if resp.readOnly:
+                self.lease_deadline = self.lease_start = 0.0
+            else:
+                self._lease_from(sent_at)
+        else:
+            self._lease_timeout = min(self._lease_timeout, self.negotiated_timeout)
         self._proto = proto
-        self._last_send = self._last_recv = loop.time()
+        self._last_send = self._last_recv = self._last_ping = loop.time()
         for scheme, cred in list(self._auth):
             self._send(self._auth_packet(scheme, cred, None))
         self._send_set_watches()
@@ -469,19 +497,20 @@ class Connection:
             self._expire()
 
     def _lease_from(self, sent_at: float) -> None:
-        """The server answered a request sent at `sent_at`: the session lives until then
-        plus the session timeout."""
+        """A ping sent at `sent_at` was answered (or the session was created after it): the
+        session lives at least until then plus the lease's span (`lease_span`)."""
+        self._span = self._lease_span()
         self.lease_start = sent_at
-        self.lease_deadline = sent_at + self.negotiated_timeout
+        self.lease_deadline = sent_at + self._span
 
     def lease_remaining(self, now: float) -> float:
         """Seconds from `now` until `lease_deadline` (negative once it has passed, and with
-        no session). Counted as the timeout less the time since `lease_start`, which never
-        exceeds the timeout: ``lease_deadline - now`` came out one rounding step above it when
+        no session). Counted as the span less the time since `lease_start`, which never
+        exceeds the span: ``lease_deadline - now`` came out one rounding step above it when
         no time had passed on the loop's clock (uvloop's counts whole milliseconds)."""
         if not self.lease_deadline:
             return -now
-        return self.negotiated_timeout - (now - self.lease_start)
+        return self._span - (now - self.lease_start)
 
     def _expire(self) -> None:
         """The session is gone: forget it and tell every watcher."""
@@ -656,7 +685,9 @@ class Connection:
             head = queue[0].xid if queue else None
             raise ProtocolError(f"reply xid {xid} does not match the oldest request ({head})")
         p = queue.popleft()
-        if p.sent_at > self.lease_start:
+        if (p.op == Op.PING and err == Err.OK and not self._read_only_link
+                and p.sent_at > self.lease_start):
+            # a member answers a ping only while a leader confirms the session alive
             self._lease_from(p.sent_at)
         if p.op == Op.WATCH_HISTORY and p.future is None:
             self.history.on_open_reply(p.xid, err, zxid, body)
@@ -718,8 +749,12 @@ class Connection:
             delay = min(o.rw_probe_max_delay, delay * 2)
 
     # --- liveness -----------------------------------------------------------------------
+    def _lease_span(self) -> float:
+        return lease_span(self._lease_timeout, self.options.clock_drift)
+
     async def _pinger(self, proto: _Protocol) -> None:
-        """Ping when idle for a third of the timeout; drop the link if the server goes quiet."""
+        """Ping every third of the timeout, busy or not (a ping's answer renews the
+        lease); drop the link if the server goes quiet."""
         loop = proto.loop
         interval = self.negotiated_timeout / 3
         read_timeout = self.negotiated_timeout * 2 / 3
@@ -730,10 +765,11 @@ class Connection:
                          read_timeout)
                 proto.abort()
                 return
-            if now - self._last_send >= interval:
+            if now - self._last_ping >= interval:
                 ping = _Pending(Xid.PING, Op.PING, encode_request(Xid.PING, Op.PING), None)
                 self._send(ping)
-            wake = min(self._last_send + interval, self._last_recv + read_timeout)
+                self._last_ping = now
+            wake = min(self._last_ping + interval, self._last_recv + read_timeout)
             await asyncio.sleep(max(0.005, wake - loop.time()))
 
 

@@ -17,7 +17,7 @@ from roost.recipes.discovery import (
     ServiceInstance,
     ServiceRegistry,
 )
-from roost.recipes.fencing import FencingGate, StaleTokenError, check_token, guard
+from roost.recipes.fencing import FencingGate, StaleTokenError, check_token, guard, lease_valid
 from roost.recipes.leader import CloseMode, LeaderLatch, Participant
 from roost.recipes.lock import Lock, ReadLock, ReadWriteLock, WriteLock
 from roost.recipes.queue import DistributedQueue
@@ -55,4 +55,5 @@ __all__ = [
     "blocking",
     "check_token",
     "guard",
+    "lease_valid",
 ]

@@ -10,13 +10,18 @@ paused or cut off while someone else took over cannot overwrite the newer holder
 
 Inside the coordination service itself, `guard` adds a version check on the holder's own node
 to a transaction: the transaction then commits only while the node (and so the grant) exists.
+
+`lease_valid(client)` is the holder's own side: True while the client's session lease
+(docs/client.md) says the session is certainly alive. Lock.is_held, LeaderLatch's and
+LeaderSelector's has_leadership use it; a holder checks it before each fenced write.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
-from roost.client import Transaction
+from roost.client import Client, Transaction
 
 
 class StaleTokenError(Exception):
@@ -58,9 +63,18 @@ class FencingGate:
         return check_token(token, self._highest)
 
 
+def lease_valid(client: Client, loop: asyncio.AbstractEventLoop | None = None) -> bool:
+    """True while `client`'s session is certainly alive on the ensemble: its lease
+    deadline (a ping's send time plus the lease span, docs/client.md) is in the future.
+    `loop` is the client's event loop (needed when called from another thread)."""
+    if loop is None:
+        loop = asyncio.get_running_loop()
+    return client.lease_deadline > loop.time()
+
+
 def guard(txn: Transaction, holder_path: str, version: int = 0) -> Transaction:
     """Add "the holder's node still exists, unchanged" to ``txn`` (etcd's IsOwner compare)."""
     return txn.check(holder_path, version)
 
 
-__all__ = ["FencingGate", "StaleTokenError", "check_token", "guard"]
+__all__ = ["FencingGate", "StaleTokenError", "check_token", "guard", "lease_valid"]

@@ -9,9 +9,9 @@ the node just before its own. Leadership is held until `close()` or a connection
   node is still first, leadership comes back (with the same token: nobody else can have led
   in between, since nobody had a smaller node).
 - ``lose_on="lost"`` (Curator 5's session policy): a dropped connection keeps leadership
-  while the client's lease deadline (last acknowledged heartbeat + session timeout, less a
-  10% margin) has not passed; once it has, leadership ends, before the server can have
-  expired the session and let someone else lead.
+  while the client's session lease (docs/client.md) has not run out; once it has,
+  leadership ends, before the ensemble can have expired the session and let someone else
+  lead.
 
 LOST (session expired) always ends leadership; the latch then joins again with a new node.
 
@@ -50,10 +50,7 @@ from roost.recipes._base import (
     sort_sequential,
     wait_connected,
 )
-
-#: With ``lose_on="lost"``, leadership ends this fraction of the session timeout before
-#: the lease deadline.
-LEASE_MARGIN = 0.1
+from roost.recipes.fencing import lease_valid
 
 
 class CloseMode(enum.Enum):
@@ -141,12 +138,12 @@ class LeaderLatch:
         self.node = None
 
     def has_leadership(self) -> bool:
-        """True while leading and the session is known to be alive (an answer from the
-        server within the session timeout: the lease deadline has not passed)."""
+        """True while leading and the session is certainly alive (its lease,
+        docs/client.md, has not run out)."""
         if not self._leader:
             return False
         loop = self._loop
-        return loop is None or self.client.lease_deadline > loop.time()
+        return loop is None or lease_valid(self.client, loop)
 
     async def await_leadership(self, timeout: float | None = None) -> bool:
         """Wait until we lead; False if ``timeout`` passes (or the latch closes) first."""
@@ -197,10 +194,8 @@ class LeaderLatch:
     def _arm_lease_timer(self) -> None:
         self._cancel_lease_timer()
         loop = asyncio.get_running_loop()
-        # Step down a little before the deadline, to allow for clock-rate differences.
-        margin = LEASE_MARGIN * self.client.session_timeout
-        self._lease_timer = loop.call_at(self.client.lease_deadline - margin,
-                                         self._lease_ran_out)
+        # the lease already allows for clock-rate differences (docs/client.md)
+        self._lease_timer = loop.call_at(self.client.lease_deadline, self._lease_ran_out)
 
     def _cancel_lease_timer(self) -> None:
         if self._lease_timer is not None:

@@ -134,10 +134,10 @@ class Lock:
         state = self.client.state
         if not (state.is_writable or state is ClientState.SUSPENDED) or self._loop is None:
             return False
-        # Even while CONNECTED: no server answer for a whole session timeout means the
-        # ensemble may have expired the session before this client hears of it.
+        # Even while CONNECTED: without a recent answered ping the ensemble may have
+        # expired the session before this client hears of it (the lease, docs/client.md).
         # loop.time() is safe to read from any thread (the blocking facade calls this)
-        return self.client.lease_deadline > self._loop.time()
+        return fencing.lease_valid(self.client, self._loop)
 
     @property
     def hold_count(self) -> int:

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 
 from roost.client import Client, ClientClosedError, ClientState, StateChange
 from roost.recipes._base import RETRYABLE, RecipeError, cancel_and_wait, wait_connected
+from roost.recipes.fencing import lease_valid
 from roost.recipes.leader import Participant, read_participants
 from roost.recipes.lock import Lock
 
@@ -34,6 +35,8 @@ TakeLeadership = Callable[["LeaderSelector"], Awaitable[None]]
 
 class LeaderSelector:
     """Take turns running ``take_leadership``; see the module docstring."""
+
+    _loop: asyncio.AbstractEventLoop | None = None
 
     def __init__(self, client: Client, path: str, take_leadership: TakeLeadership,
                  id: str = "", *, auto_requeue: bool = False) -> None:
@@ -57,7 +60,8 @@ class LeaderSelector:
             raise RecipeError("selector already started")
         self.client.add_listener(self._on_state)
         self._requeue.set()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="roost-selector")
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run(), name="roost-selector")
 
     def requeue(self) -> None:
         """Queue again after the current (or last) term of leadership."""
@@ -74,7 +78,9 @@ class LeaderSelector:
         await cancel_and_wait(self._task)
 
     def has_leadership(self) -> bool:
-        return self._leading
+        """True while leading and the session is certainly alive (its lease,
+        docs/client.md, has not run out)."""
+        return self._leading and self._loop is not None and lease_valid(self.client, self._loop)
 
     async def participants(self) -> list[Participant]:
         return await read_participants(self.client, self.path)
@@ -89,6 +95,20 @@ class LeaderSelector:
             self._leading = False
             if self._work is not None and not self._work.done():
                 self._work.cancel()
+
+    async def _watch_lease(self, work: asyncio.Future[None]) -> None:
+        """Wait for `work`; cancel it once the session lease runs out (the ensemble may
+        then expire the session and let another participant lead)."""
+        loop = asyncio.get_running_loop()
+        while not work.done():
+            left = self.client.lease_deadline - loop.time()
+            if left <= 0:
+                log.warning("selector %s: session lease ran out; cancelling leadership", self.id)
+                self._leading = False
+                work.cancel()
+                await asyncio.wait({work})
+                return
+            await asyncio.wait({work}, timeout=left)
 
     async def _run(self) -> None:
         while not self._closed:
@@ -115,7 +135,7 @@ class LeaderSelector:
             self.terms += 1
             work: asyncio.Future[None] = asyncio.ensure_future(self._take(self))
             self._work = work
-            await asyncio.wait({work})
+            await self._watch_lease(work)
             if not work.cancelled() and work.exception() is not None:
                 log.error("take_leadership of %s failed", self.id, exc_info=work.exception())
         finally:

@@ -37,15 +37,18 @@ from roost.raft import (
 from roost.replica.log import Done
 from roost.replica.member import Member
 from roost.replica.membership import config_version, plan
+from roost.replica.sessions import Sessions
 from roost.replica.state import LOST, Pending, ReplicaState, founders_of
 from roost.tree.txn import Txn
 
 log = logging.getLogger("roost.raftlog")
 
-#: peer channels: raft messages, forwarded txns, session pings for the leader
+#: peer channels: raft messages, forwarded txns, session reports for the leader (a batch
+#: of touched sessions, [seq, [sids]]), the leader's acknowledgements ([seq, [alive sids]])
 CH_RAFT = 0
 CH_FORWARD = 1
 CH_TOUCH = 2
+CH_TOUCH_ACK = 3
 
 Send = Callable[[int, int, bytes], bool]
 
@@ -78,6 +81,8 @@ class ReplicaCore:
         on_reset: Callable[[], None] = lambda: None,
         on_drop_peers: Callable[[], None] = lambda: None,
         send_raft: Callable[[Message], object] | None = None,
+        sessions: Sessions | None = None,
+        on_grant: Callable[[list[int]], None] = lambda sids: None,
     ) -> None:
         self.state = state
         self.node = node
@@ -99,10 +104,28 @@ class ReplicaCore:
         self.read_waits: list[tuple[int, Callable[[], None]]] = []
         self.leaderless_since: float | None = now
         self.peers_dropped = False
+        #: session liveness (roost.replica.sessions); None: the host keeps none
+        self.sessions = sessions
+        #: leading and an entry of our own term applied (see roost.replica.sessions)
+        self.established = False
+        #: the host's time at the last input that carried one (ready, tick, receive)
+        self.now = now
+        #: liveness reports: ours in flight (seq -> (sent at, sids)), and those the leader
+        #: will acknowledge after its next leadership check ((from, seq, sids))
+        self.on_grant = on_grant
+        self.report_seq = 0
+        self.reports: dict[int, tuple[float, list[int]]] = {}
+        self.to_ack: list[tuple[int, int, list[int]]] = []
+        self.grant_rounds = 0
 
     @property
     def is_leader(self) -> bool:
         return self.role == Role.LEADER
+
+    @property
+    def may_expire(self) -> bool:
+        """Only an established leader decides session expiries."""
+        return self.established and self.role == Role.LEADER
 
     def partitioned(self, now: float) -> bool:
         """No leader for longer than two election timeouts (one for the old leader's lease
@@ -139,9 +162,9 @@ class ReplicaCore:
             self._send_pending(p)
 
     def touch(self, session_id: int) -> None:
-        """A client of this member was heard from (followers report it to the leader)."""
-        if not self.is_leader:
-            self.touched.add(session_id)
+        """A client of this member was heard from (the host touched it in `sessions`;
+        every member reports it to the leader, the leader to itself, at its next tick)."""
+        self.touched.add(session_id)
 
     def barrier(
         self, ctx: bytes, then: Callable[[], None], on_timeout: Callable[[], None], now: float
@@ -155,8 +178,9 @@ class ReplicaCore:
         self.reads[ctx] = (then, on_timeout, now)
         self.node.read_index(ctx)
 
-    def receive(self, frm: int, channel: int, payload: bytes) -> None:
+    def receive(self, frm: int, channel: int, payload: bytes, now: float) -> None:
         """A peer's message; a bad one is dropped (logged), never raised."""
+        self.now = now
         try:
             if channel == CH_RAFT:
                 self.node.step(Message.from_bytes(payload))
@@ -164,7 +188,14 @@ class ReplicaCore:
                 if self.is_leader:
                     self.to_propose.append(payload)
             elif channel == CH_TOUCH:
-                self.on_touch(list(msgpack.unpackb(payload)))
+                msg = msgpack.unpackb(payload)
+                if len(msg) == 2 and isinstance(msg[1], list):
+                    self._reported(frm, int(msg[0]), [int(s) for s in msg[1]], now)
+                else:  # a member of an older version: a bare list, no acknowledgement
+                    self._reported(frm, 0, [int(s) for s in msg], now)
+            elif channel == CH_TOUCH_ACK:
+                seq, raw = msgpack.unpackb(payload)
+                self._acknowledged(int(seq), [int(s) for s in raw])
         except Exception as e:  # a peer's bad message must not stop this member
             log.warning("dropping bad message from member %d on channel %d: %s", frm, channel, e)
 
@@ -187,17 +218,11 @@ class ReplicaCore:
             self.resend_all()
 
     def tick(self, now: float) -> None:
+        self.now = now
         self.node.tick()
         if self.is_leader:
             self._reconcile()
-        # keep the batch if the link to the leader is down: a lost batch of pings could let
-        # the leader expire live sessions
-        if (
-            self.touched
-            and self.leader not in (NONE, self.id)
-            and self.send(self.leader, CH_TOUCH, msgpack.packb(sorted(self.touched)))
-        ):
-            self.touched.clear()
+        self._report(now)
         timeout = self.config.request_timeout_s
         if self.reads:
             for ctx, (_then, on_timeout, since) in list(self.reads.items()):
@@ -210,10 +235,66 @@ class ReplicaCore:
             if p.done is not None:  # outcome unknown: the client sees ConnectionLoss
                 p.done(0, LOST)
 
+    # --- session liveness reports and grants (roost.replica.sessions) --------------------
+    def _report(self, now: float) -> None:
+        """Report the sessions touched since the last report to the leader (ourselves
+        if leading); the batch is kept while the link to the leader is down (a lost batch
+        could let the leader expire live sessions). The leader then checks its leadership
+        once for every report it got since its last check, and acknowledges them."""
+        if self.touched and self.leader != NONE:
+            sids = sorted(self.touched)
+            seq = self.report_seq + 1
+            if self.leader == self.id:
+                self._reported(self.id, seq, sids, now)
+            elif not self.send(self.leader, CH_TOUCH, msgpack.packb([seq, sids])):
+                seq = 0
+            if seq:
+                self.report_seq = seq
+                self.reports[seq] = (now, sids)
+                self.touched.clear()
+        if self.reports and len(self.reports) > 64:  # acknowledgements lost: keep the newest
+            for old in sorted(self.reports)[:-64]:
+                del self.reports[old]
+        if self.to_ack and self.may_expire:
+            batch, self.to_ack = self.to_ack, []
+            self.grant_rounds += 1
+            ctx = b"\0grant" + self.grant_rounds.to_bytes(8, "big")
+            self.barrier(ctx, lambda: self._confirm(batch), lambda: None, now)
+
+    def _reported(self, frm: int, seq: int, sids: list[int], now: float) -> None:
+        """A member's report: its sessions were heard from (deadlines restart now)."""
+        if self.sessions is not None:
+            for sid in sids:
+                self.sessions.touch(sid, now)
+        self.on_touch(sids)
+        if self.role == Role.LEADER and seq:
+            self.to_ack.append((frm, seq, sids))
+
+    def _confirm(self, batch: list[tuple[int, int, list[int]]]) -> None:
+        """A ReadIndex round proved this member led after it received `batch`: every
+        reporter may answer the sessions we hold alive (L from its report's send time)."""
+        if self.sessions is None or self.role != Role.LEADER:
+            return
+        for frm, seq, sids in batch:
+            alive = self.sessions.alive(sids)
+            if frm == self.id:
+                self._acknowledged(seq, alive)
+            else:
+                self.send(frm, CH_TOUCH_ACK, msgpack.packb([seq, alive]))
+
+    def _acknowledged(self, seq: int, alive: list[int]) -> None:
+        report = self.reports.pop(seq, None)
+        if report is None or self.sessions is None:
+            return
+        granted = self.sessions.grant(alive, report[0])
+        if granted:
+            self.on_grant(granted)
+
     # --- the Ready/Advance cycle ----------------------------------------------------------
     def ready(self, now: float) -> Ready | None:
         """The next batch of work for the host, or None. Proposals waiting for this leader
         go into raft first; the soft state is taken in and the early messages sent."""
+        self.now = now
         node = self.node
         if self.to_propose and node.role == Role.LEADER:
             batch, self.to_propose = self.to_propose, []
@@ -248,6 +329,12 @@ class ReplicaCore:
         apply = self.state.apply
         for e in rd.committed_entries:
             apply(e)
+        if (
+            not self.established
+            and self.role == Role.LEADER
+            and any(e.term == self.node.term for e in rd.committed_entries)
+        ):
+            self._establish()
         for rs in rd.read_states:
             asked = self.reads.pop(rs.context, None)
             if asked is not None:
@@ -271,13 +358,30 @@ class ReplicaCore:
         for m in msgs:
             send(m)
 
+    def _establish(self) -> None:
+        """An entry of our own term applied: anything an older leader committed is applied
+        here too, and nothing an older leader decides from now on can commit. Every session
+        gets a fresh deadline (ZooKeeper's leader does the same when it starts leading)."""
+        self.established = True
+        if self.sessions is not None:
+            self.sessions.restart(self._tree_sessions(), self.now)
+        log.info("member %d: established leader of term %d", self.id, self.node.term)
+
+    def _tree_sessions(self) -> dict[int, int]:
+        return {sid: info.timeout_ms for sid, info in self.state.tree.sessions.items()}
+
     def _role_change(self, role: Role, leader: int, now: float) -> None:
         old_leader = self.leader
+        if role != Role.LEADER or self.role != Role.LEADER:
+            self.established = False  # a new leadership establishes itself anew
         self.role, self.leader = role, leader
         if role != Role.LEADER:
             # proposals that waited for this leader go with its leadership: their origins
             # resend them to the next one (dedupe keeps each once), our own unless abandoned
             self.to_propose.clear()
+            self.to_ack.clear()  # reports are acknowledged only by a leader
+            if self.sessions is not None:
+                self.sessions.abandon_expiries()  # the host abandons their proposals
         if leader == NONE:
             if self.leaderless_since is None:
                 self.leaderless_since = now
@@ -288,6 +392,10 @@ class ReplicaCore:
         )
         if leader != old_leader and leader != NONE:
             self.resend_all()  # to the new leader; dedupe keeps each txn once
+            # reports the old leader never acknowledged go to the new one with the next
+            for _, sids in self.reports.values():
+                self.touched.update(sids)
+            self.reports.clear()
             for ctx in self.reads:  # a read index asked of the old leader may be lost
                 self.node.read_index(ctx)
         self.on_role(role, leader)
@@ -295,6 +403,8 @@ class ReplicaCore:
     def _install(self, image: bytes, index: int, conf: ConfState) -> None:
         """A snapshot from the leader replaced our state."""
         self.state.install(image, index, founders_of(self.config.members, conf))
+        if self.sessions is not None:  # the session table follows the new tree
+            self.sessions.sync(self._tree_sessions(), self.now)
         self.state.on_members()
         log.info("member %d: installed snapshot at 0x%x", self.id, index)
         self.on_reset()

@@ -63,6 +63,16 @@ class ReplicaLog(Protocol):
     def is_leader(self) -> bool: ...
 
     @property
+    def may_expire(self) -> bool:
+        """This member decides session expiries (an established leader; standalone: always)."""
+        ...
+
+    def may_answer(self, session_id: int) -> bool:
+        """This member holds a liveness grant for the session (roost.replica.sessions):
+        it may answer the session's pings now; standalone: always."""
+        ...
+
+    @property
     def partitioned(self) -> bool:
         """Cut off from the majority for a while: local reads may be stale."""
         ...

@@ -62,6 +62,7 @@ class Connection(asyncio.Protocol):
             hard_limit=cfg.outgoing_hard_limit,
             four_letter_words=admin.COMMANDS,
             on_output=self._schedule_flush,
+            hold_pings=self._hold_pings,
         )
         # replies in request order (see roost.wire.session.ReplyQueue)
         self.reply = proto.reply
@@ -247,6 +248,10 @@ class Connection(asyncio.Protocol):
                 self._stall_check(self.received)
 
         self.server.loop.call_later(delay, check)
+
+    def _hold_pings(self) -> bool:
+        log = self.server.log
+        return log is not None and not log.may_answer(self.session_id)
 
     def resume(self) -> None:
         """Take the requests held back while the session was being created."""

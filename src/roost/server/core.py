@@ -15,15 +15,16 @@ from typing import Protocol
 
 from roost.raft import Role
 from roost.replica.log import ReplicaLog
+from roost.replica.sessions import Sessions, lease_bound
 from roost.replica.state import LOST
-from roost.server import admin
+from roost.server import admin, clock
 from roost.server.clienttls import ClientTls, client_tls
 from roost.server.config import ServerConfig
 from roost.server.connection import Connection
+from roost.server.handshake import new_password
 from roost.server.history import Limits
 from roost.server.replicated import RaftLog
 from roost.server.requests import CONFIG_NODE, LINEARIZABLE_READS, WRITES
-from roost.server.sessions import SessionTracker
 from roost.server.standalone import StandaloneLog
 from roost.server.stats import Stats
 from roost.server.streams import StreamHub
@@ -66,7 +67,11 @@ class Server:
         self.streams = StreamHub(
             Limits(config.history_max_events, history_bytes, config.history_max_age_ms)
         )
-        self.sessions = SessionTracker(config.server_id)
+        #: session liveness (roost.replica.sessions; this host feeds it the monotonic clock)
+        self.sessions = Sessions(config.server_id, int(time.time() * 1000))
+        #: session -> answers (pings, a reattach) held until a leader confirms it alive:
+        #: (connection, give up at, answer)
+        self.held: dict[int, list[tuple[Connection, float, Callable[[], None]]]] = {}
         #: counts role changes: a session expiry is decided in one leadership (see
         #: _expire_sessions)
         self.role_changes = 0
@@ -131,9 +136,10 @@ class Server:
                 self.on_applied,
                 on_fatal=self._fatal,
                 on_role=self._on_role,
-                on_touch=self._on_touch,
                 on_reset=self._on_reset,
                 stats=self.stats,
+                sessions=self.sessions,
+                on_grant=self._on_grant,
             )
         else:
             self.log = StandaloneLog(
@@ -152,8 +158,11 @@ class Server:
         )
         self.log.recover()
         self.streams.recovered(self.log.snapshot_index)
-        for sid, info in self.tree.sessions.items():
-            self.sessions.track(sid, info.timeout_ms)
+        # every session of the recovered tree gets a fresh deadline: none expires for time
+        # the server was down
+        self.sessions.restart(
+            {sid: info.timeout_ms for sid, info in self.tree.sessions.items()}, clock.monotonic()
+        )
         self.log.start()
         loop = asyncio.get_running_loop()
         host = self.config.listen_host
@@ -307,7 +316,7 @@ class Server:
         gives (session id, password). The caller keeps it alive with `touch`."""
         assert self.log is not None
         fut: asyncio.Future[tuple[int, bytes]] = self.loop.create_future()
-        sid, passwd = self.sessions.new_id(), self.sessions.new_password()
+        sid, passwd = self.sessions.new_id(), new_password()
 
         def done(zxid: int, res: TxnResult) -> None:
             if fut.done():
@@ -357,7 +366,7 @@ class Server:
         if result.events:
             self.watches.trigger(result.events)
         if txn.kind is Kind.CREATE_SESSION:
-            self.sessions.track(txn.session_id, txn.timeout_ms)
+            self.sessions.track(txn.session_id, txn.timeout_ms, clock.monotonic())
             self.emit("session_created", session=txn.session_id, zxid=zxid)
         elif txn.kind is Kind.CLOSE_SESSION:
             self.sessions.forget(txn.session_id)
@@ -368,7 +377,7 @@ class Server:
 
     # --- ensemble hooks ---------------------------------------------------------------
     def touch(self, session_id: int) -> None:
-        self.sessions.touch(session_id)
+        self.sessions.touch(session_id, clock.monotonic())
         if self.log is not None:
             self.log.touch(session_id)
 
@@ -428,16 +437,7 @@ class Server:
     def _on_role(self, role: Role, leader: int) -> None:
         self.role_changes += 1
         self.emit("role", mode=self.mode, leader=leader)
-        if role == Role.LEADER:
-            # a new leader restarts every session clock: no session expires for time
-            # spent in an election
-            self.sessions.closing.clear()
-            for sid, info in self.tree.sessions.items():
-                self.sessions.set_timeout(sid, info.timeout_ms)
-
-    def _on_touch(self, sids: list[int]) -> None:
-        for sid in sids:
-            self.sessions.touch(sid)
+        # an established leader restarts every session's deadline (ReplicaCore._establish)
 
     def _on_reset(self) -> None:
         # the tree was replaced by a snapshot: watches may have missed events; clients
@@ -448,13 +448,46 @@ class Server:
         for conn in list(self.connections):
             conn.abort()
 
+    # --- liveness grants (the lock lease's server side, roost.replica.sessions) ----------
+    def hold(
+        self, conn: Connection, sid: int, timeout_ms: int, answer: Callable[[], None]
+    ) -> None:
+        """No liveness grant for the session now: `answer` runs once a leader confirms the
+        session alive; after L without one the connection is closed (this member may be
+        cut off; the client moves to another)."""
+        give_up = clock.monotonic() + lease_bound(timeout_ms)
+        self.held.setdefault(sid, []).append((conn, give_up, answer))
+
+    def _on_grant(self, sids: list[int]) -> None:
+        for sid in sids:
+            for conn, _, answer in self.held.pop(sid, ()):
+                if not conn.closed:
+                    answer()
+
+    def _drop_ungranted(self, now: float) -> None:
+        for sid, held in list(self.held.items()):
+            live = [h for h in held if not h[0].closed]
+            for conn, give_up, _ in live:
+                if give_up <= now:
+                    log.info("session 0x%x: no liveness grant from a leader in time; closing "
+                             "its connection from %s", sid, conn.ip)
+                    conn.abort()
+            live = [h for h in live if not h[0].closed]
+            if live:
+                self.held[sid] = live
+            else:
+                del self.held[sid]
+
     # --- housekeeping --------------------------------------------------------------------------
     async def _expire_sessions(self) -> None:
         period = min(self.config.tick_ms, 1000) / 4000.0
         while True:
             await asyncio.sleep(period)
             assert self.log is not None
-            for sid in self.sessions.expired(self.is_leader):
+            now = clock.monotonic()
+            if self.held:
+                self._drop_ungranted(now)
+            for sid in self.sessions.expired(now, self.log.may_expire):
                 log.info("session 0x%x expired", sid)
                 self.emit("session_expired", session=sid)
                 conn = self.by_session.get(sid)

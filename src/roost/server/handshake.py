@@ -5,9 +5,11 @@ refusal, the read-only flag, the "expired" answer) are `roost.wire.session`'s.""
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import TYPE_CHECKING
 
 from roost.replica.state import LOST
+from roost.server import clock
 from roost.server.wallclock import now_ms
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.records import ConnectRequest
@@ -40,7 +42,7 @@ def handle_connect(server: Server, conn: Connection, req: ConnectRequest) -> Non
         _connect_read_only(server, conn, req, timeout)
         return
     if req.sessionId == 0:
-        sid, passwd = server.sessions.new_id(), server.sessions.new_password()
+        sid, passwd = server.sessions.new_id(), new_password()
         txn = Txn(Kind.CREATE_SESSION, sid, now_ms(), (), 0, passwd, timeout)
 
         def created(zxid: int, result: TxnResult) -> None:
@@ -56,10 +58,32 @@ def handle_connect(server: Server, conn: Connection, req: ConnectRequest) -> Non
     if other is not None and other is not conn:
         other.abort()
     info = server.tree.sessions.get(req.sessionId)
-    if info is None or info.passwd != req.passwd or req.sessionId in server.sessions.closing:
+    verdict = server.sessions.reattach(req.sessionId, info, req.passwd)
+    if verdict == "wait":  # closing here, outcome unknown: the client tries again
+        conn.abort()
+        return
+    if info is None or verdict == "expired":
         proto.session_expired()
         return
-    bind(server, conn, req.sessionId, info.passwd, timeout)
+    sid, passwd = req.sessionId, info.passwd
+    if server.log.may_answer(sid):
+        bind(server, conn, sid, passwd, timeout)
+        return
+    # this member may lag behind an expiry: as ZooKeeper's followers revalidate a session
+    # with the leader, the reattach is answered once a leader confirms the session alive
+    # (the requests behind the handshake wait in the protocol object)
+    server.touch(sid)
+
+    def confirmed() -> None:
+        bind(server, conn, sid, passwd, timeout)
+        conn.resume()
+
+    server.hold(conn, sid, timeout, confirmed)
+
+
+def new_password() -> bytes:
+    """A new session's password (16 random bytes)."""
+    return secrets.token_bytes(16)
 
 
 def _connect_read_only(server: Server, conn: Connection, req: ConnectRequest, timeout: int) -> None:
@@ -68,7 +92,7 @@ def _connect_read_only(server: Server, conn: Connection, req: ConnectRequest, ti
     if info is not None and info.passwd == req.passwd:
         sid, passwd = req.sessionId, info.passwd
     else:  # a local session, never replicated
-        sid, passwd = server.sessions.new_id(), server.sessions.new_password()
+        sid, passwd = server.sessions.new_id(), new_password()
     bind(server, conn, sid, passwd, timeout, read_only=True)
 
 
@@ -86,5 +110,5 @@ def bind(
     conn.session_id = sid
     conn.timeout_ms = timeout
     server.by_session[sid] = conn
-    server.sessions.set_timeout(sid, timeout)
+    server.sessions.set_timeout(sid, timeout, clock.monotonic())
     conn.proto.connected(sid, passwd, timeout, read_only)

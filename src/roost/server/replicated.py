@@ -20,14 +20,15 @@ import contextlib
 import logging
 import os
 import random
-import time
 from collections.abc import Callable
 
 from roost.raft import NONE, Config, ConfState, RaftNode, Ready, Role
 from roost.replica.core import CoreConfig, ReplicaCore
 from roost.replica.log import Applied, Done
 from roost.replica.member import Member
+from roost.replica.sessions import Sessions
 from roost.replica.state import LOST, ReplicaState, encode_image, founders_of
+from roost.server import clock
 from roost.server.config import ServerConfig
 from roost.server.peers import PeerTransport
 from roost.server.peertls import peer_tls
@@ -59,6 +60,8 @@ class RaftLog:
         on_touch: Callable[[list[int]], None] = lambda sids: None,
         on_reset: Callable[[], None] = lambda: None,
         stats: Stats | None = None,
+        sessions: Sessions | None = None,
+        on_grant: Callable[[list[int]], None] = lambda sids: None,
     ) -> None:
         self.stats = stats if stats is not None else Stats()
         self._snapshot_started = 0.0
@@ -70,6 +73,8 @@ class RaftLog:
         self.on_role = on_role
         self.on_touch = on_touch
         self.on_reset = on_reset
+        self.sessions = sessions
+        self.on_grant = on_grant
         self.id = config.server_id
         self.store = RaftStore(datadir)
         self.boot = int.from_bytes(os.urandom(6), "big")
@@ -185,11 +190,13 @@ class RaftLog:
                 skip_read_barrier=cfg.unsafe_skip_read_barrier,
             ),
             self._send,
-            time.monotonic(),
+            clock.monotonic(),
             on_role=self.on_role,
             on_touch=self.on_touch,
             on_reset=self.on_reset,
             on_drop_peers=self._drop_peers,
+            sessions=self.sessions,
+            on_grant=self.on_grant,
         )
         log.info(
             "member %d: %s data dir, applied 0x%x, %d nodes, term %d",
@@ -269,7 +276,7 @@ class RaftLog:
             if done is not None:
                 done(0, LOST)
             return
-        self._core.propose(txn, done, abandoned, time.monotonic())
+        self._core.propose(txn, done, abandoned, clock.monotonic())
         self._kick_soon()
 
     def touch(self, session_id: int) -> None:
@@ -283,12 +290,12 @@ class RaftLog:
         if self.failed is not None:
             on_timeout()
             return
-        self._core.barrier(os.urandom(12), then, on_timeout, time.monotonic())
+        self._core.barrier(os.urandom(12), then, on_timeout, clock.monotonic())
         self._kick_soon()
 
     def _on_message(self, frm: int, channel: int, payload: bytes) -> None:
         # the transport calls _kick after the batch of messages of one read
-        self._core.receive(frm, channel, payload)
+        self._core.receive(frm, channel, payload, clock.monotonic())
 
     def _on_peer_down(self, peer: int) -> None:
         if self.core is not None and self.core.peer_down(peer):
@@ -317,7 +324,7 @@ class RaftLog:
         core = self._core
         while True:
             await asyncio.sleep(period)
-            core.tick(time.monotonic())
+            core.tick(clock.monotonic())
             self._kick()
 
     def _kick_soon(self) -> None:
@@ -354,14 +361,14 @@ class RaftLog:
         self._busy = True
         self._idle.clear()
         try:
-            while (rd := core.ready(time.monotonic())) is not None:
+            while (rd := core.ready(clock.monotonic())) is not None:
                 if rd.snapshot is not None or rd.entries or rd.must_sync:
                     self._persisting = True
                     self._flush()  # the appends go out before our own disk write
                     self._start_persist(rd)
                     return
                 self._after_persist(rd)
-            core.settle(time.monotonic())
+            core.settle(clock.monotonic())
         except Exception as e:
             self._fail(e)
             return
@@ -431,9 +438,9 @@ class RaftLog:
             store.install_snapshot(rd.snapshot)
         store.append(rd.entries)
         if rd.must_sync and self.config.fsync:
-            started = time.monotonic()
+            started = clock.monotonic()
             store.sync()
-            self.stats.fsync_seconds.observe(time.monotonic() - started)
+            self.stats.fsync_seconds.observe(clock.monotonic() - started)
             self.fsync_count += 1
         if rd.hard_state is not None:
             store.save_hard_state(rd.hard_state)
@@ -448,7 +455,7 @@ class RaftLog:
         for ctx, (_then, on_timeout, _since) in list(core.reads.items()):
             del core.reads[ctx]
             on_timeout()
-        for p in self.state.expire(time.monotonic(), -1.0):
+        for p in self.state.expire(clock.monotonic(), -1.0):
             if p.done is not None:
                 p.done(0, LOST)
         self.on_fatal(e)
@@ -458,10 +465,19 @@ class RaftLog:
             await transport.close()
 
     @property
+    def may_expire(self) -> bool:
+        return self.core is not None and self.core.may_expire
+
+    def may_answer(self, session_id: int) -> bool:
+        return self.sessions is not None and self.sessions.may_answer(
+            session_id, clock.monotonic()
+        )
+
+    @property
     def partitioned(self) -> bool:
         """No leader for a while: this member may be cut off from the majority, so its
         local reads may be stale (see `ReplicaCore.partitioned`)."""
-        return self.core is not None and self.core.partitioned(time.monotonic())
+        return self.core is not None and self.core.partitioned(clock.monotonic())
 
     # --- membership ------------------------------------------------------------------
     def _founders(self, conf: ConfState | None = None) -> dict[int, Member]:
@@ -491,14 +507,14 @@ class RaftLog:
 
     async def snapshot(self) -> None:
         index = self.last_index
-        started = time.monotonic()
+        started = clock.monotonic()
         image = self.state.image()
         conf = self._node.conf_state
         loop = asyncio.get_running_loop()
         keep = self.config.snapshots_to_keep
         await loop.run_in_executor(None, self.store.create_snapshot, index, conf, image, keep)
         self.snapshot_index = index
-        self.stats.snapshot_seconds.observe(time.monotonic() - started)
+        self.stats.snapshot_seconds.observe(clock.monotonic() - started)
 
     def _next_snapshot_gap(self) -> int:
         """Txns until the next snapshot: between half and all of `snapshot_every`, drawn
@@ -517,7 +533,7 @@ class RaftLog:
         conf = self._node.conf_state
         self.snapshot_index = index  # no new attempt before another gap of txns
         self._snapshot_gap = self._next_snapshot_gap()
-        self._snapshot_started = time.monotonic()
+        self._snapshot_started = clock.monotonic()
         st = self.state
         tree, dedupe, members = st.tree, st.dedupe, st.members
         snapshots = self.datadir.snapshots
@@ -545,7 +561,7 @@ class RaftLog:
             return
         keep = self.config.snapshots_to_keep
         await loop.run_in_executor(None, self.store.snapshot_written, index, term, conf, keep)
-        self.stats.snapshot_seconds.observe(time.monotonic() - self._snapshot_started)
+        self.stats.snapshot_seconds.observe(clock.monotonic() - self._snapshot_started)
         log.info("member %d: snapshot at 0x%x written in the background", self.id, index)
 
     async def close(self, snapshot: bool = True) -> None:

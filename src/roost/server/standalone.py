@@ -101,6 +101,13 @@ class StandaloneLog:
         return True
 
     @property
+    def may_expire(self) -> bool:
+        return True
+
+    def may_answer(self, session_id: int) -> bool:
+        return True  # the group of one is its own leader
+
+    @property
     def partitioned(self) -> bool:
         return False
 

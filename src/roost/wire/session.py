@@ -115,7 +115,11 @@ class Request(Event):
 
 @dataclass(slots=True)
 class Ping(Event):
-    """A ping (already answered in order): the host only counts it as liveness."""
+    """A ping: answered in order already, unless `hold_pings` said to hold it; then
+    `slot` is its place in the reply order, for the host to complete (or to close the
+    connection instead)."""
+
+    slot: Slot | None = None
 
 
 @dataclass(slots=True)
@@ -267,8 +271,12 @@ class ClientProtocol:
         four_letter_words: Collection[str] = (),
         on_output: Callable[[], None] | None = None,
         auth: tuple[Id, ...] = (),
+        hold_pings: Callable[[], bool] | None = None,
     ) -> None:
         self.last_zxid = last_zxid
+        #: asked at each ping of a read-write session: True holds the answer for the host
+        #: (a member answers a session only while a leader confirms it alive)
+        self.hold_pings = hold_pings
         self.high_water = high_water
         self.hard_limit = hard_limit
         self.four_letter_words = four_letter_words
@@ -407,6 +415,8 @@ class ClientProtocol:
     def _special(self, xid: int, op: int, rec: Record, body: bytes) -> Event | None:
         """A request the object answers or checks itself, or hands over as its own event."""
         if op == _PING:
+            if self.hold_pings is not None and not self.read_only and self.hold_pings():
+                return Ping(self.reserve())
             zxid = self.last_zxid
             self.reply_later(lambda: encode_reply(Xid.PING, zxid(), 0))
             return Ping()

@@ -22,6 +22,11 @@ log = logging.getLogger("roost.nemesis")
 
 #: the test-only storage hook read by roost.storage.wal (milliseconds added to every fsync)
 FSYNC_DELAY_ENV = "ROOST_TEST_FSYNC_DELAY_MS"
+#: the test-only clock-rate hook read by roost.server.clock
+CLOCK_RATE_ENV = "ROOST_TEST_CLOCK_RATE"
+#: how far a `clock` fault makes a member's clock rate differ from real time: the clients'
+#: assumed bound (ConnectionOptions.clock_drift), the most the lease allows for
+CLOCK_SKEW = 0.02
 
 
 @contextlib.contextmanager
@@ -146,3 +151,14 @@ class Nemesis:
                 self.ens.start_member(i)
 
         return heal
+
+    def _do_clock(self, fault: Fault, i: int) -> object:
+        """Restart member i with its clock running fast or slow by CLOCK_SKEW (it keeps
+        that rate until it is next restarted): a fast leader expires sessions early in
+        real time, a slow member answers them for longer."""
+        rate = 1 + CLOCK_SKEW if self.rng.random() < 0.5 else 1 - CLOCK_SKEW
+        self.journal[-1] += f" rate {rate}"
+        self.ens.kill(i)
+        with _env(CLOCK_RATE_ENV, str(rate)):
+            self.ens.start_member(i)
+        return lambda: None

@@ -11,7 +11,8 @@ import random
 from dataclasses import dataclass
 
 #: every fault kind the nemesis knows
-KINDS = ("kill", "pause", "partition", "slowdisk")
+#: (clock: restart a member with its clock running fast or slow by `CLOCK_SKEW`)
+KINDS = ("kill", "pause", "partition", "slowdisk", "clock")
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,25 @@
 every third of the timeout, move to another member when theirs goes down, start a new
 session when theirs expires.
 
-Each member runs the server's `SessionTracker` on simulated time, the way
-`roost.server.core` does: the member a client pings touches the session and reports it to
-the leader (`ReplicaCore.touch`, forwarded at the next tick); every tick, the tracker's
-expired sessions become CLOSE_SESSION txns; a new leader restarts every deadline.
+Each member runs the replica's `Sessions` on simulated time, the way `roost.server.core`
+does: the member a client pings touches the session and reports it to the leader
+(`ReplicaCore.touch`, forwarded at the next tick); every tick, the expired sessions of an
+established leader become CLOSE_SESSION txns; a leader restarts every deadline once it is
+established (an entry of its term applied).
 
 Checked when a CLOSE_SESSION applies: no session is expired by a decision taken less than
-its timeout after its client pinged the leader (of the newest term) directly, measured in
-true time and allowing for the run's clock drift bound (the leader measures the timeout
-on its own clock, which may run fast by that much: `timeout / (1 + drift)`). A correct
-leader's deadline is at least that far away; a later leader restarts deadlines when
-elected; an older term's leader cannot commit anything any more. A follower, which does
-not hear the pings other members receive, would break it (`expire_on_follower`).
+its timeout after its client pinged the established leader of the newest term directly (a
+leader answers pings only once established: roost.replica.sessions), measured in true time
+and allowing for the run's clock drift bound (the leader measures the timeout on its own
+clock, which may run fast by that much: `timeout / (1 + drift)`). A correct leader's
+deadline is at least that far away; a later leader restarts deadlines when established; an
+older leader's decision taken after that can never commit. A follower, which does not hear
+the pings other members receive, would break it (`expire_on_follower`).
+
+Also checked there, the lock lease (docs/client.md): a ping a member answers (it holds a
+liveness grant for the session) gives its client a lease of `lease_span` from the ping,
+measured on the client's own clock with the run's drift bound as the client's assumed
+clock-rate bound; no lease may reach past the moment the expiry was decided.
 
 Watches: now and then a client sets an exists watch on a new path at its member (the
 server's `WatchManager`, one per member start, fired by the member's applied txns as
@@ -30,8 +37,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from roost.client.connection import lease_span
 from roost.raft import Role
-from roost.server.sessions import SessionTracker
+from roost.replica.sessions import Sessions
 from roost.server.watches import WatchManager
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.opcodes import EventType, Op
@@ -100,7 +108,7 @@ class Expiry:
 
     at: int
     term: int
-    leader: bool  # the member believed it led
+    leader: bool  # the member believed it led, established
     newest: bool  # it led the newest term there was
 
 
@@ -122,6 +130,9 @@ class SimSessions:
         #: member -> role changes its core reported (the server's Server.role_changes)
         self.role_changes: dict[int, int] = {}
         self.expired = 0
+        #: session -> the end of its client's lease (answered pings), and how many renewed it
+        self.leases: dict[int, float] = {}
+        self.renewals = 0
         #: watch events delivered, creates a watcher got the reply for after its event
         self.watch_events = 0
         self.watched_replies = 0
@@ -140,33 +151,23 @@ class SimSessions:
         """A member's watch table, as the server makes one at start (empty)."""
         return WatchManager()
 
-    def tracker(self, sn: SimNode) -> SessionTracker:
-        """A member's session tracker, as the server makes one at start (every session of
-        its tree gets a fresh deadline)."""
+    def tracker(self, sn: SimNode) -> Sessions:
+        """A member's session table, as the server makes one at start (every session of
+        its tree gets a fresh deadline), on the member's own clock."""
         assert sn.replica is not None
-        tr = SessionTracker(sn.id, clock=lambda: sn.now(self.c.now),
-                            _bugs=self.c.bugs & {"expire_on_follower"})
-        for sid, info in sn.replica.tree.sessions.items():
-            tr.track(sid, info.timeout_ms)
+        tr = Sessions(sn.id, bugs=self.c.bugs & {"expire_on_follower"})
+        tr.restart({sid: info.timeout_ms for sid, info in sn.replica.tree.sessions.items()},
+                   sn.now(self.c.now))
         return tr
 
     def on_role(self, sn: SimNode, role: Role) -> None:
         self.role_changes[sn.id] = self.role_changes.get(sn.id, 0) + 1
-        if role == Role.LEADER and sn.replica is not None and sn.sessions is not None:
-            sn.sessions.closing.clear()  # a new leader restarts every session clock
-            for sid, info in sn.replica.tree.sessions.items():
-                sn.sessions.set_timeout(sid, info.timeout_ms)
-
-    def on_touch(self, sn: SimNode, sids: list[int]) -> None:
-        if sn.sessions is not None:
-            for sid in sids:
-                sn.sessions.touch(sid)
 
     def on_applied(self, sn: SimNode, zxid: int, txn: Txn) -> None:
         tr = sn.sessions
         if txn.kind is Kind.CREATE_SESSION:
             if tr is not None:
-                tr.track(txn.session_id, txn.timeout_ms)
+                tr.track(txn.session_id, txn.timeout_ms, sn.now(self.c.now))
         elif txn.kind is Kind.CLOSE_SESSION:
             if tr is not None:
                 tr.forget(txn.session_id)
@@ -177,13 +178,13 @@ class SimSessions:
         if sn.sessions is None or sn.core is None:
             return
         core = sn.core
-        for sid in sn.sessions.expired(core.is_leader):
+        for sid in sn.sessions.expired(sn.now(self.c.now), core.may_expire):
             txn = Txn(Kind.CLOSE_SESSION, sid, sn.clock.wall_ms(self.c.now))
             # as the server does: the decision is dropped once this leadership ends
             abandoned = None if self.c.bugs & {"resend_expiry"} else self._deposed(sn)
             core.propose(txn, None, abandoned, sn.now(self.c.now))
             self.expiries[(txn.origin, txn.boot, txn.seq)] = Expiry(
-                self.c.now, core.node.term, core.is_leader, self._leads_newest(sn))
+                self.c.now, core.node.term, core.may_expire, self._leads_newest(sn))
             self.c.log(f"node {sn.id} expires session {sid:#x}")
 
     def _deposed(self, sn: SimNode) -> Callable[[], bool]:
@@ -215,12 +216,14 @@ class SimSessions:
             raise InvariantViolation(
                 f"session {txn.session_id:#x} expired by a decision of node {txn.origin} at "
                 f"{ex.at} ms, which was not leading (applied at zxid {zxid})")
-        # a stale leader's decision that commits from its own log in its own term (a later
-        # leader carrying the entry) is a known limitation (docs/raft.md); one resent to
-        # another leadership, or taken by the newest leader, must respect the pings
-        if not ex.newest and self.c.checker.applied[zxid][0] == ex.term:
-            self.stale += 1
-            return
+        # every decision must respect the pings, a stale leader's too (one committed from
+        # its own log by a later leader: that leader was not established before it applied)
+        lease_end = self.leases.get(txn.session_id, 0.0)
+        if lease_end > ex.at:
+            raise InvariantViolation(
+                f"session {txn.session_id:#x} expired (decided by node {txn.origin} at "
+                f"{ex.at} ms, applied at zxid {zxid}) while its client's lease ran to "
+                f"{lease_end:.1f} ms")
         pings = [t for t in self.leader_pings.get(txn.session_id, ()) if t <= ex.at]
         bound = cl.timeout_ms / (1 + self.c.drift)  # the leader's clock may run fast
         if pings and ex.at - pings[-1] < bound:
@@ -251,9 +254,16 @@ class SimSessions:
             return
         # a ping: the member touches the session and reports it to the leader
         if sn.sessions is not None:
-            sn.sessions.touch(cl.sid)
+            local = sn.now(c.now)
+            answered = "ping_without_grant" in c.bugs or sn.sessions.may_answer(cl.sid, local)
+            if answered:  # the lease renews (counted on the client's clock)
+                span = lease_span(cl.timeout_ms / 1000, c.drift)
+                end = c.now + cl.clock.after(1000 * span)
+                self.leases[cl.sid] = max(self.leases.get(cl.sid, 0.0), end)
+                self.renewals += 1
+            sn.sessions.touch(cl.sid, local)
         sn.core.touch(cl.sid)
-        if self._leads_newest(sn):
+        if self._leads_newest(sn) and sn.core.may_expire:  # an established leader answers
             self.leader_pings.setdefault(cl.sid, []).append(c.now)
         calm = c.healed_at >= 0 and not c.probing  # between epochs: pings only
         if self.watch_rng.random() < WATCH_WRITE and not calm:

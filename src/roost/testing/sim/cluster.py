@@ -39,10 +39,10 @@ from roost.raft import (
     Snapshot,
 )
 from roost.replica.core import CoreConfig, ReplicaCore
+from roost.replica.sessions import KNOWN_BUGS as SESSION_BUGS
+from roost.replica.sessions import Sessions
 from roost.replica.state import KNOWN_BUGS as REPLICA_BUGS
 from roost.replica.state import ReplicaState, founders_of
-from roost.server.sessions import KNOWN_BUGS as SESSION_BUGS
-from roost.server.sessions import SessionTracker
 from roost.server.watches import WatchManager
 from roost.tree import TreeConfig
 from roost.tree.txn import Kind, Txn, TxnResult
@@ -80,8 +80,11 @@ CORE_BUGS = frozenset({"read_before_barrier"})
 #: planted bugs of the simulated host: acknowledge before the fsync (it runs at the next
 #: tick); ignore a failed fsync and carry on (the lost writes are then never retried); let
 #: a deposed leader resend its session expiries to its successor (the bug the simulator
-#: found in the server's expiry, seeds n5/116 and n7/30)
-HOST_BUGS = frozenset({"ack_before_fsync", "lost_fsync_error", "resend_expiry"})
+#: found in the server's expiry; tests/raft/test_raft_sim.py names the seeds)
+#: a member answering a session's pings without a leader's liveness grant (the lease's
+#: server side, roost.replica.sessions)
+HOST_BUGS = frozenset({"ack_before_fsync", "lost_fsync_error", "resend_expiry",
+                       "ping_without_grant"})
 #: per write and per fsync, in runs with disk faults (half the runs; all with
 #: lost_fsync_error, whose fault is a failed fsync)
 DISK_FAULT_RATE = 0.002
@@ -126,6 +129,7 @@ class SimStats:
     acked: int = 0  # creates whose client got a reply (all checked durable at the end)
     sessions: int = 0  # sessions created by the simulated clients
     expired: int = 0  # of which expired
+    lease_renewals: int = 0  # pings answered under a liveness grant (the client's lease)
     watch_events: int = 0  # watch events the clients received
     watched_replies: int = 0  # creates whose reply came after their watch's event
     epochs: int = 0  # storm, heal and calm rounds (one unless the run is long)
@@ -149,7 +153,7 @@ class SimNode:
     core: ReplicaCore | None = None
     #: a removed member dropped its peers: nothing leaves it or reaches it
     dropped: bool = False
-    sessions: SessionTracker | None = None
+    sessions: Sessions | None = None
     watches: WatchManager | None = None
     #: this member's clock (its rate is fixed, its offset drawn again at each start)
     clock: SimClock = field(default_factory=SimClock)
@@ -283,8 +287,8 @@ class SimCluster:
             self._forward_sink(sn), sn.now(self.now),
             on_drop_peers=lambda: self._drop(sn),
             on_role=lambda role, leader: self.clients.on_role(sn, role),
-            on_touch=lambda sids: self.clients.on_touch(sn, sids),
             send_raft=lambda m: self.send(sn, m),
+            sessions=sn.sessions,
         )
         sn.commit_seen = sn.node.committed
         sn.led_term = 0
@@ -524,6 +528,7 @@ class SimCluster:
         self.stats.watch_events = self.clients.watch_events + sum(
             cl.conn.events for cl in self.clients.clients if cl.conn is not None)
         self.stats.watched_replies = self.clients.watched_replies
+        self.stats.lease_renewals = self.clients.renewals
         self.stats.elapsed_ms = self.now
         self.stats.checks = self.checker.checks
         return self.stats
@@ -581,7 +586,7 @@ class SimCluster:
             frm, to, channel, payload = m
             dest = self.nodes.get(to)
             if dest is not None and dest.core is not None and not dest.dropped:
-                dest.core.receive(frm, channel, payload)
+                dest.core.receive(frm, channel, payload, dest.now(self.now))
                 self.process(dest)
             return
         sn = self.nodes.get(m.to)
