@@ -7,10 +7,10 @@ and the state machine applies each triple once (`Dedupe`), so a resent txn never
 twice. Committed entries are applied in log order on every member; the member that
 proposed a txn runs its `done` callback, which answers the client.
 
-That logic is `ReplicaCore` (replicacore.py) and `ReplicaState` (replica.py), neither of
-which does I/O. This class is their host: the peer transport, the raft tick and request
-timers, the disk (the write-ahead log and snapshots, in a worker thread or a forked
-child), the wall clock and the random numbers.
+That logic is `ReplicaCore` (roost.replica.core) and `ReplicaState`
+(roost.replica.state), neither of which does I/O. This class is their host: the peer
+transport, the raft tick and request timers, the disk (the write-ahead log and snapshots,
+in a worker thread or a forked child), the wall clock and the random numbers.
 """
 
 from __future__ import annotations
