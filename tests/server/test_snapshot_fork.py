@@ -75,3 +75,38 @@ def test_a_live_snapshot_child_does_not_keep_data_directories_locked(tmp_path: P
         for fd in (read_end, write_end, ready_read, ready_write):
             os.close(fd)
         other.close()
+
+
+def test_a_live_snapshot_child_holds_no_socket_of_the_parent() -> None:
+    """While the child writes, a stopped member's port can be bound again (an ensemble
+    member restarted on its port in tests/verify/test_storage_faults.py once failed with
+    "address already in use"), and a connection the parent closes is closed for its peer."""
+    import os
+    import socket
+
+    port = free_port()
+    listener = socket.create_server(("127.0.0.1", port))
+    client = socket.create_connection(("127.0.0.1", port))
+    served, _ = listener.accept()
+    read_end, write_end = os.pipe()
+    ready_read, ready_write = os.pipe()
+
+    def write() -> None:  # says it is writing, then waits until told to end
+        os.write(ready_write, b"r")
+        os.read(read_end, 1)
+
+    pid = snapfork.fork_writer(write)
+    try:
+        assert os.read(ready_read, 1) == b"r"
+        listener.close()
+        served.close()
+        client.settimeout(5)
+        assert client.recv(1) == b""  # the close reached the peer: no copy kept it open
+        again = socket.create_server(("127.0.0.1", port))  # refused while a copy listened
+        again.close()
+    finally:
+        os.write(write_end, b"x")
+        os.waitpid(pid, 0)
+        for fd in (read_end, write_end, ready_read, ready_write):
+            os.close(fd)
+        client.close()
