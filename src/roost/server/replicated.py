@@ -16,7 +16,6 @@ in a worker thread or a forked child), the wall clock and the random numbers.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -30,6 +29,7 @@ from roost.replica.sessions import Sessions
 from roost.replica.state import LOST, ReplicaState, encode_image, founders_of
 from roost.server import clock
 from roost.server.config import ServerConfig
+from roost.server.handoff import in_thread
 from roost.server.peers import PeerTransport
 from roost.server.peertls import peer_tls
 from roost.server.raftstore import RaftStore, encode_snapshot_payload
@@ -377,19 +377,8 @@ class RaftLog:
         self._flush()
 
     def _start_persist(self, rd: Ready) -> None:
-        loop = self._loop
-        assert loop is not None
-
-        def work() -> None:
-            exc: BaseException | None = None
-            try:
-                self._persist(rd)
-            except BaseException as e:
-                exc = e
-            with contextlib.suppress(RuntimeError):  # the loop was closed meanwhile
-                loop.call_soon_threadsafe(self._persisted, rd, exc)
-
-        loop.run_in_executor(None, work)
+        assert self._loop is not None
+        in_thread(self._loop, lambda: self._persist(rd), lambda exc: self._persisted(rd, exc))
 
     def _persisted(self, rd: Ready, exc: BaseException | None) -> None:
         self._persisting = False

@@ -9,7 +9,6 @@ index), so the ensemble replaces this class, not the layers around it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import os
@@ -21,6 +20,7 @@ from roost.replica.log import Applied, Done
 from roost.replica.member import Member
 from roost.replica.order import effects
 from roost.replica.state import LOST
+from roost.server.handoff import in_thread
 from roost.server.snapfork import fork_writer
 from roost.server.stats import Stats
 from roost.storage import DataDir, Entry
@@ -218,18 +218,8 @@ class StandaloneLog:
         entries = [Entry(TERM, first + i, txn.to_bytes()) for i, (txn, _) in enumerate(batch)]
         self._busy = True
         self._idle.clear()
-        loop = self._loop
-
-        def work() -> None:
-            exc: BaseException | None = None
-            try:
-                self._write(entries)
-            except BaseException as e:
-                exc = e
-            with contextlib.suppress(RuntimeError):  # the loop was closed meanwhile
-                loop.call_soon_threadsafe(self._written, batch, first, exc)
-
-        loop.run_in_executor(None, work)
+        in_thread(self._loop, lambda: self._write(entries),
+                  lambda exc: self._written(batch, first, exc))
 
     def _written(
         self, batch: list[tuple[Txn, Done | None]], first: int, exc: BaseException | None
