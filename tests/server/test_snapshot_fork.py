@@ -3,7 +3,10 @@ forked-writer path (`roost.server.snapfork`: no cyclic collector, dies with the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,17 +50,11 @@ def test_background_snapshots_use_the_forked_writer(
     assert list((tmp_path / "d").rglob("*snap*")), "a snapshot file was written"
 
 
-def test_a_live_snapshot_child_does_not_keep_data_directories_locked(tmp_path: Path) -> None:
-    """The child shares the parent's lock files; while it writes, a member that closed its
-    data directory (or another member of the same process) can take the lock again."""
-    import os
-
-    from roost.storage import DataDir
-
+@contextlib.contextmanager
+def writing_child() -> Iterator[None]:
+    """A forked snapshot writer that is alive (writing) for the whole block, then ends."""
     read_end, write_end = os.pipe()
     ready_read, ready_write = os.pipe()
-    first = DataDir.open(tmp_path / "a")
-    other = DataDir.open(tmp_path / "b")
 
     def write() -> None:  # says it is writing, then waits until told to end
         os.write(ready_write, b"r")
@@ -66,14 +63,27 @@ def test_a_live_snapshot_child_does_not_keep_data_directories_locked(tmp_path: P
     pid = snapfork.fork_writer(write)
     try:
         assert os.read(ready_read, 1) == b"r"
-        first.close()
-        again = DataDir.open(tmp_path / "a")  # refused while the child held a copy
-        again.close()
+        yield
     finally:
         os.write(write_end, b"x")
         os.waitpid(pid, 0)
         for fd in (read_end, write_end, ready_read, ready_write):
             os.close(fd)
+
+
+def test_a_live_snapshot_child_does_not_keep_data_directories_locked(tmp_path: Path) -> None:
+    """The child shares the parent's lock files; while it writes, a member that closed its
+    data directory (or another member of the same process) can take the lock again."""
+    from roost.storage import DataDir
+
+    first = DataDir.open(tmp_path / "a")
+    other = DataDir.open(tmp_path / "b")
+    try:
+        with writing_child():
+            first.close()
+            again = DataDir.open(tmp_path / "a")  # refused while the child held a copy
+            again.close()
+    finally:
         other.close()
 
 
@@ -81,32 +91,17 @@ def test_a_live_snapshot_child_holds_no_socket_of_the_parent() -> None:
     """While the child writes, a stopped member's port can be bound again (an ensemble
     member restarted on its port in tests/verify/test_storage_faults.py once failed with
     "address already in use"), and a connection the parent closes is closed for its peer."""
-    import os
-    import socket
-
     port = free_port()
     listener = socket.create_server(("127.0.0.1", port))
     client = socket.create_connection(("127.0.0.1", port))
     served, _ = listener.accept()
-    read_end, write_end = os.pipe()
-    ready_read, ready_write = os.pipe()
-
-    def write() -> None:  # says it is writing, then waits until told to end
-        os.write(ready_write, b"r")
-        os.read(read_end, 1)
-
-    pid = snapfork.fork_writer(write)
     try:
-        assert os.read(ready_read, 1) == b"r"
-        listener.close()
-        served.close()
-        client.settimeout(5)
-        assert client.recv(1) == b""  # the close reached the peer: no copy kept it open
-        again = socket.create_server(("127.0.0.1", port))  # refused while a copy listened
-        again.close()
+        with writing_child():
+            listener.close()
+            served.close()
+            client.settimeout(5)
+            assert client.recv(1) == b""  # the close reached the peer: no copy kept it open
+            again = socket.create_server(("127.0.0.1", port))  # refused while a copy listened
+            again.close()
     finally:
-        os.write(write_end, b"x")
-        os.waitpid(pid, 0)
-        for fd in (read_end, write_end, ready_read, ready_write):
-            os.close(fd)
         client.close()
