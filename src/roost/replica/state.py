@@ -31,16 +31,18 @@ from roost.replica.membership import (
 )
 from roost.replica.order import effects
 from roost.tree import DataTree, TreeConfig
-from roost.tree.txn import Kind, Txn, TxnResult, apply_nothing, apply_txn
+from roost.tree.txn import Kind, Txn, TxnResult, apply_nothing, apply_txn, txn_time
 from roost.wire.errors import Err
 
 log = logging.getLogger("roost.raftlog")
 
 #: planted bugs (for the simulator's self-test): apply a resent txn again; take a snapshot
 #: image that lacks this member for its removal (the joiner's bug of issue 16); answer a
-#: write's client before the watches it triggered fire
+#: write's client before the watches it triggered fire; stamp /zookeeper/config with the
+#: reconfig's own time, out of the tree's time order (the bug the simulator found)
 KNOWN_BUGS = frozenset(
-    {"apply_resent_twice", "joiner_removed_by_old_snapshot", "reply_before_watch"}
+    {"apply_resent_twice", "joiner_removed_by_old_snapshot", "reply_before_watch",
+     "reconfig_time_unordered"}
 )
 
 #: the outcome of a proposal nobody can vouch for (timed out, or no leader and no room)
@@ -136,6 +138,7 @@ class ReplicaState:
         self._skip_dedupe = "apply_resent_twice" in _bugs
         self._old_snapshot_removes = "joiner_removed_by_old_snapshot" in _bugs
         self._reply_first = "reply_before_watch" in _bugs
+        self._raw_reconfig_time = "reconfig_time_unordered" in _bugs
         #: a per-start nonce: (id, boot, seq) names each of this start's proposals
         self.boot = boot
         self.tree_config = tree_config
@@ -245,6 +248,8 @@ class ReplicaState:
 
     def _apply_reconfig(self, zxid: int, txn: Txn, replay: bool) -> TxnResult:
         was = self.id in self.members
+        # /zookeeper/config's mtime: the leader's clock, kept in the tree's time order
+        time_ms = txn.time_ms if self._raw_reconfig_time else txn_time(self.tree, txn)
         try:
             change = Change.from_bytes(txn.body)
             self.members = apply_change(self.members, change, config_version(self.tree))
@@ -254,7 +259,7 @@ class ReplicaState:
         except (ReconfigError, ValueError) as e:
             log.warning("member %d: reconfig at 0x%x refused: %s", self.id, zxid, e)
             return TxnResult(Err.BAD_ARGUMENTS, None, [])
-        events = write_config(self.tree, self.members, zxid, txn.time_ms)
+        events = write_config(self.tree, self.members, zxid, time_ms)
         log.info("member %d: members now %s", self.id, sorted(self.members))
         if self.id in self.members:
             self.removed = False

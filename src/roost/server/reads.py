@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from roost.server.watches import ancestors
 from roost.wire.errors import Err
 from roost.wire.multi import MultiRequest, MultiResponse, OpResult
-from roost.wire.opcodes import AddWatchMode, EventType, KeeperState, Op, Perm
+from roost.wire.opcodes import AddWatchMode, KeeperState, Op, Perm
 from roost.wire.protocol import encode_event, encode_reply
 from roost.wire.records import (
     ACL,
@@ -188,34 +188,7 @@ def set_watches(
     server: Server, conn: Connection, xid: int, req: SetWatches | SetWatches2, auth: Auth
 ) -> bytes:
     """Re-register watches after a reconnect, firing what changed after relativeZxid."""
-    tree, w, rz = server.tree, server.watches, req.relativeZxid
-    events: list[tuple[int, str]] = []
-    for path in req.dataWatches:
-        node = tree.get(path)
-        if node is None:
-            events.append((EventType.NODE_DELETED, path))
-        elif tree.stat(node).mzxid > rz:
-            events.append((EventType.NODE_DATA_CHANGED, path))
-        else:
-            w.add_data(path, conn)
-    for path in req.existWatches:
-        if tree.get(path) is not None:
-            events.append((EventType.NODE_CREATED, path))
-        else:
-            w.add_data(path, conn)
-    for path in req.childWatches:
-        node = tree.get(path)
-        if node is None:
-            events.append((EventType.NODE_DELETED, path))
-        elif tree.stat(node).pzxid > rz:
-            events.append((EventType.NODE_CHILDREN_CHANGED, path))
-        else:
-            w.add_child(path, conn)
-    if isinstance(req, SetWatches2):
-        for path in req.persistentWatches:
-            w.add_persistent(path, conn, False)
-        for path in req.persistentRecursiveWatches:
-            w.add_persistent(path, conn, True)
+    events = server.watches.set_watches(server.tree, conn, req)
     frames = [encode_event(t, KeeperState.SYNC_CONNECTED, p) for t, p in events]
     return b"".join(frames) + _ok(server, xid, None)
 

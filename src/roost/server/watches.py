@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from typing import Protocol
 
-from roost.tree import WatchEvent
+from roost.tree import DataTree, WatchEvent
 from roost.wire.opcodes import EventType, WatcherType
-from roost.wire.records import ACL
+from roost.wire.records import ACL, SetWatches, SetWatches2
 
 
 class Watcher(Protocol):
@@ -81,6 +81,46 @@ class WatchManager:
 
     def add_persistent(self, path: str, w: Watcher, recursive: bool) -> None:
         self._add(RECURSIVE if recursive else PERSISTENT, path, w)
+
+    def set_watches(
+        self, tree: DataTree, w: Watcher, req: SetWatches | SetWatches2
+    ) -> list[tuple[int, str]]:
+        """setWatches/setWatches2 after a reconnect: the watches a client held on another
+        connection, set when its tree was at `relativeZxid` (the last zxid it saw), are
+        registered here, except those a change since has fired: their events are returned
+        (event type, path), for the connection to send before the reply. As ZooKeeper does:
+        a data watch fires NodeDeleted (gone) or NodeDataChanged (mzxid later), an exists
+        watch NodeCreated (the node exists), a child watch NodeDeleted or
+        NodeChildrenChanged (pzxid later)."""
+        rz = req.relativeZxid
+        events: list[tuple[int, str]] = []
+        for path in req.dataWatches:
+            node = tree.get(path)
+            if node is None:
+                events.append((EventType.NODE_DELETED, path))
+            elif node.mzxid > rz:
+                events.append((EventType.NODE_DATA_CHANGED, path))
+            else:
+                self.add_data(path, w)
+        for path in req.existWatches:
+            if tree.get(path) is not None:
+                events.append((EventType.NODE_CREATED, path))
+            else:
+                self.add_data(path, w)
+        for path in req.childWatches:
+            node = tree.get(path)
+            if node is None:
+                events.append((EventType.NODE_DELETED, path))
+            elif node.pzxid > rz:
+                events.append((EventType.NODE_CHILDREN_CHANGED, path))
+            else:
+                self.add_child(path, w)
+        if isinstance(req, SetWatches2):
+            for path in req.persistentWatches:
+                self.add_persistent(path, w, False)
+            for path in req.persistentRecursiveWatches:
+                self.add_persistent(path, w, True)
+        return events
 
     def remove(self, path: str, w: Watcher, wtype: int, dry_run: bool = False) -> bool:
         """removeWatches/checkWatches: True if this connection had such a watch."""

@@ -132,18 +132,21 @@ class TxnResult:
     events: list[WatchEvent]
 
 
-def apply_txn(tree: DataTree, zxid: int, txn: Txn) -> TxnResult:
-    """Apply one committed txn at `zxid`; deterministic on every member.
-
-    A txn carries the clock of the member that took it in; it applies at that time or at
-    the previous txn's, whichever is later, so times (mtime, ctime, TTL and container ages)
-    never go backwards along zxids whichever members' clocks are behind."""
+def txn_time(tree: DataTree, txn: Txn) -> int:
+    """The time `txn` applies at, the next in `tree`'s order: a txn carries the clock of the
+    member that took it in; it applies at that time or at the previous txn's, whichever is
+    later, so times (mtime, ctime, TTL and container ages) never go backwards along zxids
+    whichever members' clocks are behind. Every txn that applies takes its time here."""
     t = txn.time_ms
     if t < tree.last_time_ms:
-        t = tree.last_time_ms
-    else:
-        tree.last_time_ms = t
-    ctx = TxnContext(zxid, t, txn.session_id, txn.auth)
+        return tree.last_time_ms
+    tree.last_time_ms = t
+    return t
+
+
+def apply_txn(tree: DataTree, zxid: int, txn: Txn) -> TxnResult:
+    """Apply one committed txn at `zxid` (at `txn_time`); deterministic on every member."""
+    ctx = TxnContext(zxid, txn_time(tree, txn), txn.session_id, txn.auth)
     if txn.kind is Kind.REQUEST:
         req = txn.request or OPS[txn.op][0].read(Reader(txn.body))
         err, rec, events = tree.apply(ctx, txn.op, req)

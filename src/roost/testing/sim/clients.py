@@ -22,16 +22,20 @@ liveness grant for the session) gives its client a lease of `lease_span` from th
 measured on the client's own clock with the run's drift bound as the client's assumed
 clock-rate bound; no lease may reach past the moment the expiry was decided.
 
-Watches: now and then a client sets an exists watch on a new path at its member (the
-server's `WatchManager`, one per member start, fired by the member's applied txns as
-`roost.server.core` does) and creates that path through the same member. Its connection
-receives events and replies in the order the member emits them; checked: the watch's
-event arrives once, and before the reply of the create that fired it
-(`roost.replica.order`; the planted bug `reply_before_watch` breaks it).
+Watches (`watches.py`): on its turns a client with a session sets exists, data and child
+watches in the clients' shared namespace at its member (the server's `WatchManager`, one
+per member start, fired by the member's applied txns as `roost.server.core` does), writes
+there (its own watched paths too), now and then closes its session (its ephemerals go); its
+connection closes when its member goes down, installs a snapshot (the server aborts its
+connections then), withholds its pings' answers twice in a row (no liveness grant: the
+server closes such a connection) or at random; it then connects to a member whose tree has
+its last zxid (the handshake refuses one behind) and re-registers its watches with
+setWatches (`WatchManager.set_watches`). Each event is checked (watches.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,51 +44,62 @@ from typing import TYPE_CHECKING
 from roost.client.connection import lease_span
 from roost.raft import Role
 from roost.replica.sessions import Sessions
-from roost.server.watches import WatchManager
+from roost.server.watches import Watcher, WatchManager
+from roost.tree import DataTree
 from roost.tree.txn import Kind, Txn, TxnResult
-from roost.wire.opcodes import EventType, Op
-from roost.wire.records import ACL, CreateRequest, Id
+from roost.wire.opcodes import CreateMode, Op
+from roost.wire.records import (
+    ACL,
+    CreateRequest,
+    DeleteRequest,
+    Id,
+    Record,
+    SetDataRequest,
+    SetWatches,
+    SetWatches2,
+)
 
 from .checker import InvariantViolation
 from .clocks import SimClock
+from .watches import CHILD, DATA, EXIST, NAMES, ROOT, ClientWatches, SimConnection
 
 if TYPE_CHECKING:
     from .cluster import SimCluster, SimNode
 
 #: simulated clients per run
 CLIENTS = 4
-#: the chance that a client's turn, with a session, sets a watch and creates its path
-WATCH_WRITE = 0.2
+#: a client's turn with a session (outside calm stretches): the chances that it sets a
+#: watch, writes, sets a watch and writes that path, closes its session; and that its
+#: connection is lost (it moves to another member and re-registers its watches)
+WATCH_READ = 0.25
+WRITE = 0.2
+WATCH_WRITE = 0.1
+CLOSE = 0.01
+CONN_LOSS = 0.03
+#: pings in a row a member holds (no liveness grant) before it closes the connection (the
+#: even clients then move; the odd ones are cut off with their member, and stay)
+HELD_PINGS = 2
+#: planted bugs of the members' watch tables: a fired one-shot watch stays (it fires again
+#: at the next change); setWatches ignores the client's zxid (changes made while the
+#: client was away fire nothing)
+WATCH_BUGS = frozenset({"watch_fired_twice", "setwatches_ignores_zxid"})
 _OPEN = [ACL(31, Id("world", "anyone"))]
 
 
-class SimConnection:
-    """A client's connection to one member: what reaches the client, in order."""
+class _FiresTwice(WatchManager):
+    """Planted: one-shot watches are not consumed when they fire."""
 
-    def __init__(self, client: int, member: int,
-                 log: Callable[[str], None] | None = None) -> None:
-        self.log = log  # the run's trace, if kept
-        self.client = client
-        self.member = member
-        self.closed = False
-        #: watched path -> whether its event arrived
-        self.watched: dict[str, bool] = {}
-        self.events = 0
+    def _pop(self, kind: int, path: str) -> set[Watcher] | None:
+        s = self.tables[kind].get(path)
+        return set(s) if s else None
 
-    def notify(self, ev_type: int, path: str, acl: tuple[ACL, ...]) -> None:
-        """The member queues a watch event to this connection (the Watcher protocol)."""
-        if self.closed:
-            return
-        if self.watched.get(path) is not False:
-            raise InvariantViolation(
-                f"watch: client {self.client} got event {EventType(ev_type).name} for "
-                f"{path} from node {self.member}, "
-                + ("a second time" if path in self.watched else "which it does not watch"))
-        self.watched[path] = True
-        self.events += 1
-        if self.log is not None:
-            self.log(f"client {self.client}: event {EventType(ev_type).name} {path} from "
-                     f"node {self.member}")
+
+class _IgnoresZxid(WatchManager):
+    """Planted: setWatches compares with the member's zxid, not the client's."""
+
+    def set_watches(self, tree: DataTree, w: Watcher, req: SetWatches | SetWatches2
+                    ) -> list[tuple[int, str]]:
+        return super().set_watches(tree, w, dataclasses.replace(req, relativeZxid=tree.last_zxid))
 
 
 @dataclass
@@ -99,7 +114,10 @@ class SimClient:
     #: the client's own clock (it pings every third of its timeout by it)
     clock: SimClock = field(default_factory=SimClock)
     conn: SimConnection | None = None
-    writes: int = 0
+    #: the largest zxid of a reply it got in this session (setWatches and the handshake)
+    last_zxid: int = 0
+    #: pings in a row its member held
+    held: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,11 +151,13 @@ class SimSessions:
         #: session -> the end of its client's lease (answered pings), and how many renewed it
         self.leases: dict[int, float] = {}
         self.renewals = 0
-        #: watch events delivered, creates a watcher got the reply for after its event
-        self.watch_events = 0
-        self.watched_replies = 0
+        #: the clients' watches and their checks
+        self.w = ClientWatches(cluster.log if cluster.trace is not None else None)
         #: the watches' own randomness (the other draws of a seed stay as they were)
         self.watch_rng = random.Random(seed + 0x3A7C)
+        #: sessions their clients closed; connections moved to another member
+        self.closes = 0
+        self.moves = 0
         #: expiries decided by a stale leader and committed from its log (not checked)
         self.stale = 0
 
@@ -149,7 +169,19 @@ class SimSessions:
     # ------------------------------------------------------------------ a member's host
     def watches(self) -> WatchManager:
         """A member's watch table, as the server makes one at start (empty)."""
+        bugs = self.c.bugs
+        if "watch_fired_twice" in bugs:
+            return _FiresTwice()
+        if "setwatches_ignores_zxid" in bugs:
+            return _IgnoresZxid()
         return WatchManager()
+
+    def on_reset(self, sn: SimNode) -> None:
+        """A member installed a snapshot: as the server does, it closes its clients'
+        connections (their watches may have missed changes); they move."""
+        for cl in self.clients:
+            if cl.conn is not None and cl.conn.member == sn.id:
+                self._disconnect(cl)
 
     def tracker(self, sn: SimNode) -> Sessions:
         """A member's session table, as the server makes one at start (every session of
@@ -207,8 +239,7 @@ class SimSessions:
         if cl is not None and cl.sid == sid:  # the client learns its session expired
             self.c.log(f"client {cl.idx}: session {cl.sid:#x} expired at zxid {zxid}")
             self.expired += 1
-            cl.sid = 0
-            cl.member = 0
+            self._end_session(cl)
         ex = self.expiries.get(key)
         if cl is None or ex is None:
             return
@@ -240,7 +271,8 @@ class SimSessions:
         c = self.c
         sn = c.nodes.get(cl.member)
         up = (sn is not None and sn.core is not None and not sn.dropped
-              and sn.incarnation == cl.incarnation)
+              and sn.incarnation == cl.incarnation
+              and cl.conn is not None and not cl.conn.closed)
         if not up:
             cl.connecting = False  # a create sent through a member that went down is lost
             sn = self._connect(cl)
@@ -261,44 +293,125 @@ class SimSessions:
                 end = c.now + cl.clock.after(1000 * span)
                 self.leases[cl.sid] = max(self.leases.get(cl.sid, 0.0), end)
                 self.renewals += 1
+                cl.held = 0
+            else:
+                cl.held += 1
             sn.sessions.touch(cl.sid, local)
         sn.core.touch(cl.sid)
         if self._leads_newest(sn) and sn.core.may_expire:  # an established leader answers
             self.leader_pings.setdefault(cl.sid, []).append(c.now)
         calm = c.healed_at >= 0 and not c.probing  # between epochs: pings only
-        if self.watch_rng.random() < WATCH_WRITE and not calm:
-            self._watch_and_create(cl, sn)
+        if not calm:
+            self._act(cl, sn)
+        if cl.held >= HELD_PINGS and not cl.idx % 2:
+            # the member closes a connection it cannot answer; the client moves (an odd
+            # client sits on its member's side of any partition: it reaches no other)
+            self._disconnect(cl)
         c.schedule(cl.clock.after(cl.timeout_ms // 3), self.event, idx)
 
-    def _watch_and_create(self, cl: SimClient, sn: SimNode) -> None:
-        """exists(path, watch=True) on the member, then create(path) through it."""
-        assert sn.core is not None and sn.watches is not None
-        conn = cl.conn
-        if conn is None or conn.member != sn.id:
+    def _act(self, cl: SimClient, sn: SimNode) -> None:
+        """A client's work on its turn: watches, writes, a close, a lost connection."""
+        r = self.watch_rng.random()
+        if r < WATCH_READ:
+            self._watch(cl, sn, self.watch_rng.choice(NAMES), self.watch_rng.randrange(3))
+        elif r < WATCH_READ + WRITE:
+            self._write(cl, sn, self.watch_rng.choice(NAMES))
+        elif r < WATCH_READ + WRITE + WATCH_WRITE:
+            path = self.watch_rng.choice(NAMES)
+            self._watch(cl, sn, path, 0)
+            self._write(cl, sn, path)
+        elif r < WATCH_READ + WRITE + WATCH_WRITE + CLOSE:
+            self._close(cl, sn)
             return
-        cl.writes += 1
-        path = f"/w{cl.idx}-{cl.writes}"
-        sn.watches.add_data(path, conn)
-        conn.watched[path] = False
-        req = CreateRequest(path, b"", _OPEN, 0)
-        txn = Txn(Kind.REQUEST, cl.sid, sn.clock.wall_ms(self.c.now), (), int(Op.CREATE),
+        if self.watch_rng.random() < CONN_LOSS:
+            self._disconnect(cl)
+
+    def _watch(self, cl: SimClient, sn: SimNode, path: str, how: int) -> None:
+        """exists(path, watch) (how 0), getData(path, watch) (1) or getChildren(ROOT,
+        watch) (2), answered from the member's tree; a read of a missing node leaves no
+        data or child watch."""
+        conn = cl.conn
+        assert sn.replica is not None and sn.watches is not None and conn is not None
+        tree = sn.replica.tree
+        zxid = tree.last_zxid
+        if how == 2:
+            path = ROOT
+        node = tree.get(path)
+        if how == 0:
+            sn.watches.add_data(path, conn)
+            self.w.set(conn, path, DATA if node is not None else EXIST, zxid)
+        elif node is not None:
+            if how == 1:
+                sn.watches.add_data(path, conn)
+            else:
+                sn.watches.add_child(path, conn)
+            self.w.set(conn, path, DATA if how == 1 else CHILD, zxid)
+        self._reply(cl, conn, zxid, ("exists", "getData", "getChildren")[how] + f" {path}")
+
+    def _reply(self, cl: SimClient, conn: SimConnection, zxid: int, what: str,
+               write: bool = False) -> None:
+        if conn.closed or zxid <= 0:
+            return
+        self.w.reply(conn, zxid, what, write)
+        cl.last_zxid = max(cl.last_zxid, zxid)
+
+    def _write(self, cl: SimClient, sn: SimNode, path: str) -> None:
+        """create (half of them ephemeral), setData or delete `path` through the member,
+        as its tree suggests (ROOT first if it is missing)."""
+        assert sn.replica is not None and sn.core is not None
+        conn = cl.conn
+        assert conn is not None
+        tree = sn.replica.tree
+        req: Record
+        if tree.get(ROOT) is None:
+            op, req = Op.CREATE, CreateRequest(ROOT, b"", _OPEN, 0)
+        elif tree.get(path) is None:
+            mode = CreateMode.EPHEMERAL if self.watch_rng.random() < 0.5 else 0
+            op, req = Op.CREATE, CreateRequest(path, b"", _OPEN, int(mode))
+        elif self.watch_rng.random() < 0.6:
+            op, req = Op.SET_DATA, SetDataRequest(path, b"x", -1)
+        else:
+            op, req = Op.DELETE, DeleteRequest(path, -1)
+        what = f"{op.name} {req.path}"
+        txn = Txn(Kind.REQUEST, cl.sid, sn.clock.wall_ms(self.c.now), (), int(op),
                   req.to_bytes(), request=req)
 
         def done(zxid: int, result: TxnResult) -> None:
-            if conn.closed or zxid <= 0 or result.err:
-                return  # lost with its connection, or failed: no event to expect
-            if not conn.watched.get(path):
-                raise InvariantViolation(
-                    f"watch: client {cl.idx} got the reply of its create of {path} (zxid "
-                    f"{zxid}) from node {sn.id} before the event of its watch on {path}")
-            self.watched_replies += 1
-            if self.c.trace is not None:
-                self.c.log(f"client {cl.idx}: {path} created at zxid {zxid}, after its event")
+            self._reply(cl, conn, zxid, what, write=True)
 
         if self.c.trace is not None:
-            self.c.log(f"client {cl.idx} watches {path} and creates it through node {sn.id}")
+            self.c.log(f"client {cl.idx}: {what} through node {sn.id}")
         sn.core.propose(txn, done, None, sn.now(self.c.now))
         self.c.process(sn)
+
+    def _close(self, cl: SimClient, sn: SimNode) -> None:
+        """close(): the session ends (its ephemerals go when the close applies)."""
+        assert sn.core is not None
+        txn = Txn(Kind.CLOSE_SESSION, cl.sid, sn.clock.wall_ms(self.c.now))
+        self.c.log(f"client {cl.idx}: closes session {cl.sid:#x} through node {sn.id}")
+        self.closes += 1
+        self._end_session(cl)
+        sn.core.propose(txn, None, None, sn.now(self.c.now))
+        self.c.process(sn)
+
+    def _end_session(self, cl: SimClient) -> None:
+        """The client's session ended: its watches and connection go with it."""
+        self._disconnect(cl)
+        self.w.session_ended(cl.idx)
+        cl.sid = 0
+        cl.member = 0
+        cl.last_zxid = 0  # a new session is a new client
+
+    def _disconnect(self, cl: SimClient) -> None:
+        """The client's connection closes: its member drops the connection's watches."""
+        old = cl.conn
+        if old is None or old.closed:
+            return
+        old.closed = True
+        gone = self.c.nodes.get(old.member)
+        if gone is not None and gone.watches is not None and gone.incarnation == old.incarnation:
+            gone.watches.drop(old)
+        cl.held = 0
 
     def _leads_newest(self, sn: SimNode) -> bool:
         node, leaders = sn.node, self.c.checker.leaders
@@ -307,21 +420,31 @@ class SimSessions:
                 and leaders.get(newest) == sn.id)
 
     def _connect(self, cl: SimClient) -> SimNode | None:
+        """Connect to a member (one whose tree has the client's last zxid: the handshake
+        refuses the others) and re-register the client's watches there."""
         c = self.c
-        alive = [x for x in c.alive() if not x.dropped and not x.removed and x.core]
+        alive = [x for x in c.alive() if not x.dropped and not x.removed and x.core
+                 and x.replica is not None and x.replica.last_index >= cl.last_zxid]
         if not alive:
             return None
         leaders = [x for x in alive if x.node is not None and x.node.role is Role.LEADER]
         sn = self.rng.choice(leaders if leaders and self.rng.random() < 0.5 else alive)
-        old = cl.conn
-        if old is not None:  # the old connection closes: its member drops its watches
-            old.closed = True
-            self.watch_events += old.events
-            gone = c.nodes.get(old.member)
-            if gone is not None and gone.watches is not None:
-                gone.watches.drop(old)
+        if cl.conn is not None:
+            self._disconnect(cl)
+            self.moves += 1
         cl.member, cl.incarnation = sn.id, sn.incarnation
-        cl.conn = SimConnection(cl.idx, sn.id, c.log if c.trace is not None else None)
+        conn = cl.conn = self.w.connect(cl.idx, sn.id, sn.incarnation, cl.last_zxid)
+        held = self.w.held(cl.idx)
+        if cl.sid and any(held.values()):
+            assert sn.replica is not None and sn.watches is not None
+            tree = sn.replica.tree
+            req = SetWatches2(cl.last_zxid, held[DATA], held[EXIST], held[CHILD], [], [])
+            events = sn.watches.set_watches(tree, conn, req)
+            self.w.reregistered(conn, cl.last_zxid, tree.last_zxid, events)
+            self._reply(cl, conn, tree.last_zxid, "setWatches")
+            if c.trace is not None:
+                c.log(f"client {cl.idx}: setWatches at {req.relativeZxid} on node {sn.id} "
+                      f"(at {tree.last_zxid}) fired {events}")
         return sn
 
     def _create(self, cl: SimClient, sn: SimNode) -> None:
@@ -330,10 +453,14 @@ class SimSessions:
         sid = (cl.idx + 1) << 32 | cl.gen
         cl.connecting = True
 
+        conn = cl.conn
+        assert conn is not None
+
         def done(zxid: int, result: TxnResult, cl: SimClient = cl, sid: int = sid) -> None:
             cl.connecting = False
-            if zxid > 0 and not result.err:
+            if zxid > 0 and not result.err and not conn.closed:
                 cl.sid = sid
+                self._reply(cl, conn, zxid, "createSession")
                 self.by_sid[sid] = cl
                 self.c.log(f"client {cl.idx}: session {sid:#x} created at zxid {zxid}")
 

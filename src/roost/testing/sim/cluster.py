@@ -46,12 +46,12 @@ from roost.replica.state import ReplicaState, founders_of
 from roost.server.watches import WatchManager
 from roost.tree import TreeConfig
 from roost.tree.txn import Kind, Txn, TxnResult
-from roost.wire.opcodes import Op
+from roost.wire.opcodes import EventType, Op
 from roost.wire.records import ACL, CreateRequest, Id
 
 from .chaos import Chaos
 from .checker import Checker, InvariantViolation
-from .clients import SimSessions
+from .clients import WATCH_BUGS, SimSessions
 from .clocks import DRIFTS, MAX_OFFSET_MS, SimClock
 from .disk import DiskFaults, SimDisk
 from .events import (
@@ -96,6 +96,7 @@ TREE_CHECK_EVERY = 512
 #: the leader comes back) with this probability
 RESEND = 0.15
 _OPEN = [ACL(31, Id("world", "anyone"))]
+_CREATED, _CHANGED = int(EventType.NODE_CREATED), int(EventType.NODE_DATA_CHANGED)
 
 
 def replay_command(nodes: int, seed: int, bugs: frozenset[str], minutes: float = 0) -> str:
@@ -130,8 +131,11 @@ class SimStats:
     sessions: int = 0  # sessions created by the simulated clients
     expired: int = 0  # of which expired
     lease_renewals: int = 0  # pings answered under a liveness grant (the client's lease)
-    watch_events: int = 0  # watch events the clients received
-    watched_replies: int = 0  # creates whose reply came after their watch's event
+    watch_events: int = 0  # watch events the clients received (each checked)
+    watched_replies: int = 0  # writes whose reply came after the event they fired for their client
+    watches_set: int = 0  # watches the clients' reads set
+    reregistered: int = 0  # watches re-registered by setWatches after a client moved
+    client_moves: int = 0  # connections the clients moved to another member
     epochs: int = 0  # storm, heal and calm rounds (one unless the run is long)
 
 
@@ -159,6 +163,8 @@ class SimNode:
     clock: SimClock = field(default_factory=SimClock)
     #: its clock's reading at its next tick
     next_tick: float = 0.0
+    #: the newest time a txn it applied stamped on a node (ctime, mtime): never goes back
+    stamp: int = 0
 
     def now(self, true_ms: int) -> float:
         """The core's `now` (seconds, this member's clock) at true time `true_ms`."""
@@ -259,7 +265,7 @@ class SimCluster:
             max_size_per_msg=p.max_size_per_msg, max_inflight_msgs=p.max_inflight,
             pre_vote=p.pre_vote, check_quorum=p.check_quorum, lease_reads=p.lease_reads,
             snapshot_chunk_size=p.snapshot_chunk,
-            _bugs=self.bugs - REPLICA_BUGS - CORE_BUGS - HOST_BUGS - SESSION_BUGS,
+            _bugs=self.bugs - REPLICA_BUGS - CORE_BUGS - HOST_BUGS - SESSION_BUGS - WATCH_BUGS,
         )
 
     def _start(self, sn: SimNode) -> None:
@@ -275,6 +281,7 @@ class SimCluster:
         )
         # a joiner (empty disk) is no member until its addition applies
         sn.replica.install(image, sn.sm_index, founders_of(SIM_MEMBERS, snap.meta.conf))
+        sn.stamp = sn.replica.tree.last_time_ms
         sn.node = RaftNode(self._config(sn), sn.storage, random.Random(self.rng.getrandbits(64)))
         sn.dropped = False
         sn.sessions = self.clients.tracker(sn)
@@ -286,6 +293,7 @@ class SimCluster:
                        skip_read_barrier="read_before_barrier" in self.bugs),
             self._forward_sink(sn), sn.now(self.now),
             on_drop_peers=lambda: self._drop(sn),
+            on_reset=lambda: self._on_reset(sn),
             on_role=lambda role, leader: self.clients.on_role(sn, role),
             send_raft=lambda m: self.send(sn, m),
             sessions=sn.sessions,
@@ -312,11 +320,38 @@ class SimCluster:
                 raise InvariantViolation(
                     f"txn {key} applied at zxid {zxid} on node {sn.id}, and at {at} before "
                     "(a resent txn applied twice)")
-            if result.events and sn.watches is not None:
-                sn.watches.trigger(result.events)  # as the server's on_applied does
+            if result.events:
+                self._check_stamps(sn, zxid, result)
+                watches = self.clients.w
+                watches.applied(zxid, result.events)
+                if sn.watches is not None:
+                    sn.watches.trigger(result.events)  # as the server's on_applied does
+                watches.fired(sn.id, sn.incarnation, zxid)
             if txn.kind is Kind.CREATE_SESSION or txn.kind is Kind.CLOSE_SESSION:
                 self.clients.on_applied(sn, zxid, txn)
         return applied
+
+    def _check_stamps(self, sn: SimNode, zxid: int, result: TxnResult) -> None:
+        """The times txns stamp on nodes never go back along zxids (whichever member's
+        clock stamped each txn: the clocks are offset by up to MAX_OFFSET_MS)."""
+        assert sn.replica is not None
+        tree = sn.replica.tree
+        for ev in result.events:
+            if ev.type == _CREATED or ev.type == _CHANGED:
+                node = tree.get(ev.path)
+                if node is None:
+                    continue
+                if node.mtime < sn.stamp:
+                    raise InvariantViolation(
+                        f"time: node {sn.id} applied zxid {zxid} with mtime {node.mtime} on "
+                        f"{ev.path}, before the time {sn.stamp} of an earlier txn")
+                sn.stamp = node.mtime
+
+    def _on_reset(self, sn: SimNode) -> None:
+        """The member installed a snapshot (the server aborts its connections)."""
+        assert sn.replica is not None
+        sn.stamp = sn.replica.tree.last_time_ms
+        self.clients.on_reset(sn)
 
     def _check_tree(self, sn: SimNode) -> None:
         assert sn.replica is not None
@@ -525,9 +560,12 @@ class SimCluster:
         self.stats.acked = len(self.acked)
         self.stats.sessions = len(self.clients.by_sid)
         self.stats.expired = self.clients.expired
-        self.stats.watch_events = self.clients.watch_events + sum(
-            cl.conn.events for cl in self.clients.clients if cl.conn is not None)
-        self.stats.watched_replies = self.clients.watched_replies
+        ws = self.clients.w.stats
+        self.stats.watch_events = ws.events
+        self.stats.watched_replies = ws.own_write_events
+        self.stats.watches_set = ws.set
+        self.stats.reregistered = ws.reregistered
+        self.stats.client_moves = self.clients.moves
         self.stats.lease_renewals = self.clients.renewals
         self.stats.elapsed_ms = self.now
         self.stats.checks = self.checker.checks

@@ -1,0 +1,198 @@
+"""The simulator's watch checks (roost.testing.sim.watches): each fails on the history it
+exists to refuse, and passes ZooKeeper's behaviour, with the server's own watch table."""
+
+from __future__ import annotations
+
+import pytest
+
+from roost.server.watches import WatchManager
+from roost.testing.sim import InvariantViolation
+from roost.testing.sim.watches import (
+    CHANGED,
+    CHILD,
+    CHILDREN,
+    CREATED,
+    DATA,
+    DELETED,
+    EXIST,
+    ClientWatches,
+    History,
+)
+from roost.tree import DataTree, WatchEvent
+from roost.tree.context import TxnContext
+from roost.wire.opcodes import Op
+from roost.wire.records import ACL, CreateRequest, DeleteRequest, Id, SetDataRequest, SetWatches2
+
+A, ROOT = "/s/a", "/s"
+
+
+def _ev(t: int, path: str) -> WatchEvent:
+    return WatchEvent(t, path, ())
+
+
+def _apply(w: ClientWatches, table: WatchManager, zxid: int, *events: tuple[int, str],
+           member: int = 1, incarnation: int = 1) -> None:
+    """A member applies `zxid` with these events, as the simulated host does."""
+    evs = [_ev(t, p) for t, p in events]
+    w.applied(zxid, evs)
+    table.trigger(evs)
+    w.fired(member, incarnation, zxid)
+
+
+def test_history_first_change_and_existence() -> None:
+    h = History()
+    h.record(3, [_ev(CREATED, A), _ev(CHILDREN, ROOT)])
+    h.record(5, [_ev(CHANGED, A)])
+    h.record(5, [_ev(DELETED, A)])  # a second member applying 5: recorded once
+    h.record(8, [_ev(DELETED, A), _ev(CHILDREN, ROOT)])
+    h.record(9, [_ev(CREATED, "/p1")])  # outside the namespace: not recorded
+    assert h.first_after(A, EXIST, 0) == (3, CREATED)
+    assert h.first_after(A, DATA, 3) == (5, CHANGED)
+    assert h.first_after(A, CHILD, 3) == (8, DELETED)
+    assert h.first_after(ROOT, CHILD, 3) == (8, CHILDREN)
+    assert h.first_after(A, DATA, 8) is None
+    assert [h.exists_at(A, z) for z in (2, 3, 7, 8)] == [False, True, True, False]
+    assert "/p1" not in h.by_path
+
+
+def test_a_watch_fires_once_with_its_due_event() -> None:
+    w, table = ClientWatches(), WatchManager()
+    conn = w.connect(0, 1, 1, 0)
+    _apply(w, table, 1, (CREATED, ROOT))
+    table.add_data(A, conn)
+    w.set(conn, A, EXIST, 1)
+    w.reply(conn, 1, "exists")
+    _apply(w, table, 2, (CREATED, A), (CHILDREN, ROOT))
+    assert w.stats.events == 1 and not w.pending[0]
+    w.reply(conn, 2, "create", write=True)
+    assert w.stats.own_write_events == 1
+
+
+def test_a_second_event_is_refused() -> None:
+    w = ClientWatches()
+    conn = w.connect(0, 1, 1, 0)
+    w.set(conn, A, DATA, 1)
+    w.applied(2, [_ev(CHANGED, A)])
+    w.on_event(conn, CHANGED, A, 2)
+    w.applied(3, [_ev(CHANGED, A)])
+    with pytest.raises(InvariantViolation, match="does not watch"):
+        w.on_event(conn, CHANGED, A, 3)
+
+
+def test_an_event_other_than_the_due_one_is_refused() -> None:
+    w = ClientWatches()
+    conn = w.connect(0, 1, 1, 0)
+    w.set(conn, A, DATA, 1)
+    w.applied(2, [_ev(CHANGED, A)])
+    w.applied(3, [_ev(DELETED, A)])
+    with pytest.raises(InvariantViolation, match="was due NODE_DATA_CHANGED at 2"):
+        w.on_event(conn, DELETED, A, 3)  # the first change was missed
+
+
+def test_a_member_that_applies_the_change_without_the_event_loses_it() -> None:
+    w = ClientWatches()
+    conn = w.connect(0, 1, 1, 0)
+    w.set(conn, A, DATA, 1)
+    w.applied(2, [_ev(CHANGED, A)])  # (nobody fires the watch)
+    w.fired(2, 1, 2)  # another member: not the one holding the watch
+    with pytest.raises(InvariantViolation, match="lost: node 1 applied zxid 2"):
+        w.fired(1, 1, 2)
+
+
+def test_the_reply_of_the_write_before_its_event_is_refused() -> None:
+    w = ClientWatches()
+    conn = w.connect(0, 1, 1, 0)
+    w.set(conn, A, EXIST, 1)
+    w.applied(2, [_ev(CREATED, A)])
+    with pytest.raises(InvariantViolation, match="not the event NODE_CREATED"):
+        w.reply(conn, 2, "create", write=True)
+
+
+def test_replies_out_of_zxid_order_are_refused() -> None:
+    w = ClientWatches()
+    conn = w.connect(0, 1, 1, 5)
+    with pytest.raises(InvariantViolation, match="after a reply at 5"):
+        w.reply(conn, 4, "getData")
+
+
+def test_a_session_that_ended_excuses_its_watches() -> None:
+    w = ClientWatches()
+    conn = w.connect(0, 1, 1, 0)
+    w.set(conn, A, DATA, 1)
+    w.session_ended(0)
+    w.applied(2, [_ev(CHANGED, A)])
+    w.fired(1, 1, 2)
+    assert w.stats.excused == 1 and conn.closed
+
+
+def _moved(w: ClientWatches, table: WatchManager, tree_zxid: int, rz: int,
+           ignore_zxid: bool = False) -> list[tuple[int, str]]:
+    """The client moves to a member whose tree (built from `w.history`) is at
+    `tree_zxid`, and re-registers its watches with the server's setWatches."""
+    tree = DataTree()
+    acl = [ACL(31, Id("world", "anyone"))]
+    changes = sorted((z, p, t) for p, cs in w.history.by_path.items() for z, t in cs
+                     if z <= tree_zxid and t != CHILDREN)
+    for zxid, path, t in changes:
+        ctx = TxnContext(zxid, 0, 0)
+        if t == CREATED:
+            tree.apply(ctx, Op.CREATE, CreateRequest(path, b"", acl, 0))
+        elif t == CHANGED:
+            tree.apply(ctx, Op.SET_DATA, SetDataRequest(path, b"x", -1))
+        else:
+            tree.apply(ctx, Op.DELETE, DeleteRequest(path, -1))
+    tree.last_zxid = tree_zxid
+    conn = w.connect(0, 2, 1, rz)
+    held = w.held(0)
+    req = SetWatches2(tree_zxid if ignore_zxid else rz, held[DATA], held[EXIST], held[CHILD],
+                      [], [])
+    events = table.set_watches(tree, conn, req)
+    w.reregistered(conn, rz, tree_zxid, events)
+    return events
+
+
+def test_setwatches_fires_what_changed_while_the_client_was_away() -> None:
+    w, old, new = ClientWatches(), WatchManager(), WatchManager()
+    conn = w.connect(0, 1, 1, 0)
+    _apply(w, old, 1, (CREATED, ROOT))
+    _apply(w, old, 2, (CREATED, A), (CHILDREN, ROOT))
+    old.add_data(A, conn)
+    old.add_child(ROOT, conn)
+    w.set(conn, A, DATA, 2)
+    w.set(conn, ROOT, CHILD, 2)
+    w.set(conn, "/s/b", EXIST, 2)
+    w.reply(conn, 2, "reads")
+    # the client's member falls behind; another applies 3 and 4
+    w.applied(3, [_ev(CHANGED, A)])
+    w.applied(4, [_ev(CREATED, "/s/b"), _ev(CHILDREN, ROOT)])
+    events = _moved(w, new, 4, 2)
+    assert sorted(events) == sorted([(CHANGED, A), (CHILDREN, ROOT), (CREATED, "/s/b")])
+    assert not w.pending[0]
+
+
+def test_setwatches_that_ignores_the_clients_zxid_is_refused() -> None:
+    w, new = ClientWatches(), WatchManager()
+    conn = w.connect(0, 1, 1, 0)
+    w.applied(1, [_ev(CREATED, ROOT)])
+    w.applied(2, [_ev(CREATED, A), _ev(CHILDREN, ROOT)])
+    w.set(conn, A, DATA, 2)
+    w.reply(conn, 2, "getData")
+    w.applied(3, [_ev(CHANGED, A)])
+    with pytest.raises(InvariantViolation, match="expected \\[\\('NODE_DATA_CHANGED'"):
+        _moved(w, new, 3, 2, ignore_zxid=True)
+
+
+def test_setwatches_keeps_a_watch_with_nothing_new_due_from_the_members_zxid() -> None:
+    w, new = ClientWatches(), WatchManager()
+    conn = w.connect(0, 1, 1, 0)
+    w.applied(1, [_ev(CREATED, ROOT)])
+    w.set(conn, A, EXIST, 1)
+    w.reply(conn, 1, "exists")
+    # created and deleted while the client was away: ZooKeeper's setWatches misses it
+    w.applied(2, [_ev(CREATED, A), _ev(CHILDREN, ROOT)])
+    w.applied(3, [_ev(DELETED, A), _ev(CHILDREN, ROOT)])
+    assert _moved(w, new, 3, 1) == []
+    assert w.pending[0][(A, EXIST)].since == 3
+    assert w.pending[0][(A, EXIST)].due is None
+    w.applied(4, [_ev(CREATED, A), _ev(CHILDREN, ROOT)])
+    assert w.pending[0][(A, EXIST)].due == (4, CREATED)
