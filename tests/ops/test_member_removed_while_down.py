@@ -4,15 +4,18 @@ nobody, read-only clients included, and never disturbs the ensemble."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
 import pytest
 from kazoo.client import KazooClient
 
+from roost.member import reconfig
+from roost.testing.ensemble import RoostEnsemble
 from roost.testing.server import RoostServer, four_letter, srvr_mode
 from roost.testing.wait import wait_until
-from roost.testing.zookeeper import SUPER_AUTH
+from roost.testing.zookeeper import SUPER_AUTH, SUPER_DIGEST
 
 from .test_member_cli import ensemble, joiner, roost, status_modes
 
@@ -126,3 +129,26 @@ def test_members_restarted_with_an_old_member_list_still_refuse_the_removed_one(
                 assert mntr(s)["zk_raft_term"] == terms[s.hosts], s.hosts
         finally:
             j4.stop()
+
+
+def test_a_member_cut_off_while_it_was_removed_learns_it_when_the_links_heal(
+        tmp_path: Path) -> None:
+    """Not restarted: cut off from the others while they removed it, it learns it from
+    their refusals once its links heal."""
+    with RoostEnsemble(3, base_dir=tmp_path / "ens", proxied=True, raft_tick_ms=20,
+                       super_digest=SUPER_DIGEST) as ens:
+        v = ens.followers()[0]
+        rest = [j for j in range(3) if j != v]
+        ens.isolate(v)
+        text = asyncio.run(reconfig(ens.hosts_of(rest[0]), None, str(v + 1), (SUPER_AUTH,)))
+        assert f"server.{v + 1}=" not in text
+        leader = ens.leader(exclude=(v,))
+        wait_until(lambda: f"raft_follower_{v + 1}_state" not in ens.mntr(leader), 30,
+                   what=f"the leader to take member {v + 1} out of the vote")
+        terms = {j: ens.mntr(j)["raft_term"] for j in rest}
+        ens.heal()
+        wait_until(lambda: ens.mntr(v).get("not_serving_reason") == "removed from the ensemble",
+                   30, what=f"member {v + 1} to know it was removed")
+        assert ens.four_letter(v, "isro") == "null"
+        assert ens.leader(exclude=(v,)) == leader
+        assert {j: ens.mntr(j)["raft_term"] for j in rest} == terms
