@@ -213,8 +213,14 @@ class RaftLog:
         me = self.config.member()
         configured = {m.id: (m.host, m.peer_port) for m in self.config.members if m.id != self.id}
         # a member links with its registry's members, which may differ from the configured
-        # ones (members added or removed since); a joiner not yet added with the configured
-        peers = self._member_peers(configured) if self.state.serving else configured
+        # ones (members added or removed since); a joiner not yet added with the configured.
+        # Where the file names a member, its address wins: a member reaches its peers by the
+        # route its own file gives (another member's view, learnt from a snapshot, may be
+        # that member's route, e.g. its own proxy)
+        peers = configured
+        if self.state.serving:
+            peers = {sid: configured.get(sid, addr)
+                     for sid, addr in self._member_peers(configured).items()}
         secret = (self.config.peer_secret or "").encode()
         tls_server, tls_client = peer_tls(self.config)
         self.transport = PeerTransport(
