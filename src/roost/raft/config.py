@@ -10,7 +10,8 @@ from .messages import NONE
 LEASE_MARGIN = 2  # ticks of tick-phase difference tolerated by lease reads
 
 KNOWN_BUGS = frozenset(
-    {"count_old_votes", "commit_old_term", "skip_up_to_date", "ack_before_persist"}
+    {"count_old_votes", "commit_old_term", "skip_up_to_date", "ack_before_persist",
+     "ack_stale_term"}
 )
 
 

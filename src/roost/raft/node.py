@@ -30,6 +30,7 @@ from .messages import (
     EntryKind,
     HardState,
     Message,
+    MsgType,
     ReadState,
     Role,
     Snapshot,
@@ -192,6 +193,12 @@ class RaftNode:
             committed = tuple(r.log.next_committed(r.cfg.max_committed_size_per_ready))
         entries = tuple(r.log.unstable.entries)
         early, late = r.msgs, r.msgs_after_persist
+        if late and not r.bug("ack_stale_term") and any(
+            m.type is MsgType.APP_RESP and m.term != r.term for m in late
+        ):
+            # an acknowledgement queued in an older term (while a Ready was persisted) may
+            # name entries a newer leader's append has since truncated: never durable here
+            late = [m for m in late if m.type is not MsgType.APP_RESP or m.term == r.term]
         if hs.term != prev.term or hs.vote != prev.vote:
             early, late = [], early + late  # nothing leaves before a new term/vote is durable
         rd = Ready(

@@ -58,6 +58,7 @@ from .events import (
     CLIENT,
     CRASH_NOW,
     DELIVER,
+    DISK,
     FAULT,
     HEAL,
     MEMBER,
@@ -92,6 +93,11 @@ DISK_FAULT_RATE = 0.002
 #: of this, and every member's at the end of each epoch (the hash chain of applied entries
 #: is compared at every apply)
 TREE_CHECK_EVERY = 512
+#: a disk write completes 1..this many ms after it starts (drawn per run), or with
+#: DISK_STALL_RATE after a stall of up to DISK_STALL_MS
+DISK_DELAYS = (1, 3, 8)
+DISK_STALL_RATE = 0.02
+DISK_STALL_MS = 60
 #: after a client's txn, its member sends all its pending ones again (as when its link to
 #: the leader comes back) with this probability
 RESEND = 0.15
@@ -163,6 +169,8 @@ class SimNode:
     clock: SimClock = field(default_factory=SimClock)
     #: its clock's reading at its next tick
     next_tick: float = 0.0
+    #: the Ready whose disk write is in flight (advanced when the DISK event completes it)
+    persisting: Ready | None = None
     #: the newest time a txn it applied stamped on a node (ctime, mtime): never goes back
     stamp: int = 0
 
@@ -224,6 +232,9 @@ class SimCluster:
         rate = DISK_FAULT_RATE if faulty else 0.0
         self.disk_faults = DiskFaults(rate, rate)
         self.disk_fault_rate = rate
+        #: how long a disk write takes (its own randomness)
+        self.disk_time_rng = random.Random(seed + 0xD15C_7135)
+        self.disk_delay = self.disk_time_rng.choice(DISK_DELAYS)
         #: created paths whose client got its reply -> the zxid the reply named
         self.acked: dict[str, int] = {}
         conf = ConfState(frozenset(range(1, nodes + 1)))
@@ -273,6 +284,7 @@ class SimCluster:
         # a new process: its monotonic clock reads anything (the rate is the hardware's)
         sn.clock = SimClock(self.clock_rng.uniform(0, MAX_OFFSET_MS), sn.clock.rate)
         sn.crash_armed = False
+        sn.persisting = None
         snap = sn.storage.snapshot()
         sn.sm_index, sn.sm_digest, image = self._restore_sm(snap)
         sn.replica = ReplicaState(
@@ -378,11 +390,18 @@ class SimCluster:
 
     # ------------------------------------------------------------------ the host loop
     def process(self, sn: SimNode) -> None:
-        """Drive one node's core the way the server's host does: ready, persist, advance,
-        settle."""
+        """Drive one node's core the way the server's host does (`RaftLog._kick`/`_cycle`):
+        with a disk write in flight, send what needs no disk (`core.early`); else take
+        Readies: one that needs the disk is written now and completes at a DISK event later
+        (`_persisted`); the others are advanced at once; then settle."""
         node, core = sn.node, sn.core
+        if node is None or core is None:
+            return
+        if sn.persisting is not None:
+            core.early()
+            return
         now = sn.now(self.now)
-        while node is not None and core is not None and (rd := core.ready(now)) is not None:
+        while (rd := core.ready(now)) is not None:
             raft = node.raft
             self.checker.on_entries(sn.id, raft, rd.entries)  # (early messages went out)
             if sn.crash_armed and (rd.entries or rd.hard_state or rd.snapshot):
@@ -390,18 +409,44 @@ class SimCluster:
                 if self._persist(sn, rd):
                     self.crash(sn, "mid-ready")
                 return
-            if not self._persist(sn, rd) or not self._sync(sn):
+            if not self._persist(sn, rd):
                 return
-            image = self._check_apply(sn, rd)
-            core.advance(rd, image)
-            if sn.replica is not None and sn.replica.last_index % TREE_CHECK_EVERY == 0:
-                self._check_tree(sn)
-            self._after_ready(sn, node)
-            self._maybe_compact(sn, node)
-            if sn.node is not node:  # the snapshot's write failed: the member stopped
+            if (rd.snapshot is not None or rd.entries or rd.must_sync) and (
+                    "ack_before_fsync" not in self.bugs):
+                sn.persisting = rd  # the fsync runs while inputs go on (core.early)
+                delay = self.disk_delay
+                if self.disk_time_rng.random() < DISK_STALL_RATE:
+                    delay += self.disk_time_rng.randint(1, DISK_STALL_MS)
+                else:
+                    delay = self.disk_time_rng.randint(1, delay)
+                self.schedule(delay, DISK, (sn.id, sn.incarnation))
                 return
-        if core is not None and sn.node is not None:
-            core.settle(now)
+            if not self._advance(sn, node, core, rd):
+                return
+        core.settle(now)
+
+    def _persisted(self, arg: tuple[int, int]) -> None:
+        """A disk write completed (the fsync thread's hand-off): the fsync's outcome, then
+        advance the Ready and take the next ones."""
+        sn = self.nodes[arg[0]]
+        rd = sn.persisting
+        node, core = sn.node, sn.core
+        if rd is None or node is None or core is None or sn.incarnation != arg[1]:
+            return
+        sn.persisting = None
+        if not self._sync(sn) or not self._advance(sn, node, core, rd):
+            return
+        self.process(sn)
+
+    def _advance(self, sn: SimNode, node: RaftNode, core: ReplicaCore, rd: Ready) -> bool:
+        """`rd` is durable: check, advance (apply), compact; False if the member stopped."""
+        image = self._check_apply(sn, rd)
+        core.advance(rd, image)
+        if sn.replica is not None and sn.replica.last_index % TREE_CHECK_EVERY == 0:
+            self._check_tree(sn)
+        self._after_ready(sn, node)
+        self._maybe_compact(sn, node)
+        return sn.node is node  # (else the snapshot's write failed: the member stopped)
 
     def _persist(self, sn: SimNode, rd: Ready) -> bool:
         """Write what `rd` must persist; a disk error stops the member (False)."""
@@ -519,6 +564,7 @@ class SimCluster:
         sn.node = None
         sn.core = None
         sn.crash_armed = False
+        sn.persisting = None
         sn.incarnation += 1
         self.stats.crashes += 1
         if self.healed_at < 0:
@@ -540,7 +586,8 @@ class SimCluster:
         self.clients.start(CLIENT)
         c = self.chaos
         handlers: dict[int, Callable[[Any], None]] = {
-            TICK: self._on_tick, DELIVER: self._on_deliver, FAULT: c.on_fault,
+            TICK: self._on_tick, DELIVER: self._on_deliver, DISK: self._persisted,
+            FAULT: c.on_fault,
             PROPOSE: self._on_propose, READ: self._on_read, MEMBER: c.on_member,
             RESTART: c.on_restart, HEAL: c.on_heal, CRASH_NOW: c.on_crash_now,
             PHASE: c.on_phase, CLIENT: self.clients.on_event, STORM: lambda _: self.storm(),
@@ -609,7 +656,8 @@ class SimCluster:
         sn = self.nodes[nid]
         if sn.node is None or sn.core is None or sn.incarnation != inc:
             return
-        if not sn.storage.synced and not self._sync(sn, deferred=True):
+        if sn.persisting is None and not sn.storage.synced and not self._sync(
+                sn, deferred=True):
             return
         sn.core.tick(sn.now(self.now))
         self.clients.expire(sn)

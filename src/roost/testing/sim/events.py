@@ -1,4 +1,4 @@
 """Kinds of simulation events (the heap holds (time, seq, kind, argument))."""
 
 (TICK, DELIVER, FAULT, PROPOSE, READ, MEMBER, RESTART, HEAL, CRASH_NOW, PHASE, CLIENT,
- STORM) = range(12)
+ STORM, DISK) = range(13)
