@@ -38,6 +38,9 @@ from .messages import (
 )
 from .storage import Storage
 
+#: answers that promise durable state of the term they carry
+_STALE_ANSWERS = frozenset({MsgType.APP_RESP, MsgType.VOTE_RESP})
+
 
 @dataclass(frozen=True, slots=True)
 class Ready:
@@ -193,12 +196,11 @@ class RaftNode:
             committed = tuple(r.log.next_committed(r.cfg.max_committed_size_per_ready))
         entries = tuple(r.log.unstable.entries)
         early, late = r.msgs, r.msgs_after_persist
-        if late and not r.bug("ack_stale_term") and any(
-            m.type is MsgType.APP_RESP and m.term != r.term for m in late
-        ):
-            # an acknowledgement queued in an older term (while a Ready was persisted) may
-            # name entries a newer leader's append has since truncated: never durable here
-            late = [m for m in late if m.type is not MsgType.APP_RESP or m.term == r.term]
+        if late and not r.bug("ack_stale_term") and any(m.term < r.term for m in late):
+            # answers queued in an older term while a Ready was persisted: an acknowledged
+            # entry a newer leader's append has since truncated, a vote the newer term's
+            # hard state replaced: neither is durable here, so they never leave
+            late = [m for m in late if m.term >= r.term or m.type not in _STALE_ANSWERS]
         if hs.term != prev.term or hs.vote != prev.vote:
             early, late = [], early + late  # nothing leaves before a new term/vote is durable
         rd = Ready(
