@@ -431,6 +431,11 @@ class ReplicaCore:
         raft = node.raft
         if raft.pending_conf_index > node.applied:
             return
+        conf, members = node.conf_state, self.state.members
+        if not conf.learners and conf.voters == members.keys() and all(
+            m.role == "voter" for m in members.values()
+        ):
+            return  # (every tick, mostly): raft's configuration is the registry's
         last = raft.log.last_index()
         caught_up = {i for i, p in raft.prs.items() if last - p.match <= 100}
         # a member leaving raft's configuration is no longer replicated to: it learns of its
