@@ -38,7 +38,6 @@ from roost.tree.txn import Kind, Txn, apply_txn
 from roost.wire.opcodes import EventType, Op
 from roost.wire.records import ACL, CreateRequest, Id
 
-
 BIG = Limits(10**9, 10**12, 10**12)
 OPEN = (ACL(31, Id("world", "anyone")),)
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-
 from typing import Any
 
 import msgpack
@@ -274,9 +273,10 @@ def _load(
             raise HistoryImageError(f"zxid 0x{zxid:x} has no events")
         h.append(zxid, _int(time_ms, "time"), events)
         prev = zxid
-    if _int(last, "last zxid") < h.last:
-        raise HistoryImageError(f"last zxid 0x{last:x} before its events' 0x{h.last:x}")
-    h.last = last
+    upto = _int(last, "last zxid")
+    if upto < h.last:
+        raise HistoryImageError(f"last zxid 0x{upto:x} before its events' 0x{h.last:x}")
+    h.last = upto
     h.last_time_ms = max(h.last_time_ms, _int(last_time, "last time"))
     h.trim(h.last_time_ms)
     return h
