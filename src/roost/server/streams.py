@@ -126,8 +126,10 @@ class StreamHub:
         self.history.append(zxid, txn.time_ms, events_of(tree, txn, result))
 
     def image(self, index: int) -> bytes:
-        """The history to save with a snapshot at `index` (every txn up to it applied)."""
-        return encode(self.history, index)
+        """The history to save with a snapshot at `index` (every txn up to it applied). A
+        history past `index` (never expected) is saved as it is, never failing the
+        snapshot: loading it then starts the history at the snapshot (see `restore`)."""
+        return encode(self.history, max(index, self.history.last))
 
     def restore(self, image: bytes | None, index: int) -> None:
         """A snapshot at `index` was loaded (start-up) or installed (from the leader): its
