@@ -69,7 +69,8 @@ class ReplicaLog(Protocol):
 
     def may_answer(self, session_id: int) -> bool:
         """This member holds a liveness grant for the session (roost.replica.sessions):
-        it may answer the session's pings now; standalone: always."""
+        it may answer the session now (pings, reads, writes, events); standalone:
+        always."""
         ...
 
     @property

@@ -458,9 +458,8 @@ class RaftLog:
         return self.core is not None and self.core.may_expire
 
     def may_answer(self, session_id: int) -> bool:
-        return self.sessions is not None and self.sessions.may_answer(
-            session_id, clock.monotonic()
-        )
+        core = self.core
+        return core is not None and core.may_answer(session_id, clock.monotonic())
 
     @property
     def partitioned(self) -> bool:
