@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -148,9 +149,16 @@ class ReplicaCore:
     def may_answer(self, session_id: int, now: float) -> bool:
         """This member may answer the session now: it holds a liveness grant for it (or
         does not gate, as under a leader without grants)."""
+        return self.granted_until(session_id) > now
+
+    def granted_until(self, session_id: int) -> float:
+        """Until when this member may answer the session: -inf without a grant, inf
+        while it does not gate."""
         if not self.gating:
-            return True
-        return self.sessions is not None and self.sessions.may_answer(session_id, now)
+            return math.inf
+        if self.sessions is None:
+            return -math.inf
+        return self.sessions.granted.get(session_id, -math.inf)
 
     def partitioned(self, now: float) -> bool:
         """No leader for longer than two election timeouts (one for the old leader's lease

@@ -73,6 +73,11 @@ class ReplicaLog(Protocol):
         always."""
         ...
 
+    def granted_until(self, session_id: int) -> float:
+        """Until when (the host's monotonic seconds) this member may answer the session
+        (`may_answer`): -inf without a grant, inf if it does not gate (standalone)."""
+        ...
+
     @property
     def partitioned(self) -> bool:
         """Cut off from the majority for a while: local reads may be stale."""

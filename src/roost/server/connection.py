@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import time
 from collections import deque
 from typing import TYPE_CHECKING, cast
 
-from roost.server import admin, requests
+from roost.server import admin, clock, requests
 from roost.server.clienttls import x509_ids
 from roost.server.sasl import DigestMd5Server
 from roost.tree.acl import check_acl
@@ -91,6 +92,7 @@ class Connection(asyncio.Protocol):
         #: ends in a close (kept across grants that came too late to open the gate)
         self._holding = False
         self._give_up: float | None = None
+        self._granted_until = -math.inf
         # statistics for the four-letter words
         self.established = time.time()
         self.last_op = "NA"
@@ -262,9 +264,18 @@ class Connection(asyncio.Protocol):
 
     def _may_send(self) -> bool:
         """The output gate of an ensemble member's read-write session: only under a
-        liveness grant (a closed session's last reply goes out regardless)."""
+        liveness grant (a closed session's last reply goes out regardless). The grant's
+        end is kept here, so the usual case costs one clock read."""
+        now = clock.monotonic()
+        if now < self._granted_until:
+            return True
         log = self.server.log
-        return self.closing_session or log is None or log.may_answer(self.session_id)
+        if self.closing_session or log is None:
+            return True
+        until = log.granted_until(self.session_id)
+        if until != math.inf:  # (not gating now: asked again each time, it may resume)
+            self._granted_until = until
+        return now < until
 
     def _hold_output(self) -> None:
         """No grant now: the output waits for one; after L without one the connection is

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import random
 from collections.abc import Callable
@@ -458,8 +459,11 @@ class RaftLog:
         return self.core is not None and self.core.may_expire
 
     def may_answer(self, session_id: int) -> bool:
+        return self.granted_until(session_id) > clock.monotonic()
+
+    def granted_until(self, session_id: int) -> float:
         core = self.core
-        return core is not None and core.may_answer(session_id, clock.monotonic())
+        return -math.inf if core is None else core.granted_until(session_id)
 
     @property
     def partitioned(self) -> bool:
