@@ -533,10 +533,11 @@ class ClientProtocol:
         if not out:
             return out[:0]
         gate = self._gate
-        if gate is not None and not gate():
-            self.held = True
-            return out[:0]
-        self.held = False
+        if gate is not None:
+            if not gate():
+                self.held = True
+                return out[:0]
+            self.held = False
         self._out = []
         self.frames_out += len(out)
         self.out_size = 0
