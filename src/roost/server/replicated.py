@@ -190,6 +190,7 @@ class RaftLog:
                 max_waiting=cfg.max_waiting_requests,
                 members=cfg.members,
                 skip_read_barrier=cfg.unsafe_skip_read_barrier,
+                grants=not cfg.unsafe_no_liveness_grants,
             ),
             self._send,
             clock.monotonic(),
