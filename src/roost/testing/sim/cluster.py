@@ -81,7 +81,7 @@ CORE_BUGS = frozenset({"read_before_barrier"})
 #: tick); ignore a failed fsync and carry on (the lost writes are then never retried); let
 #: a deposed leader resend its session expiries to its successor (the bug the simulator
 #: found in the server's expiry; tests/raft/test_raft_sim.py names the seeds)
-#: a member answering a session's pings without a leader's liveness grant (the lease's
+#: a member answering a session (pings, writes) without a leader's liveness grant (the lease's
 #: server side, roost.replica.sessions)
 HOST_BUGS = frozenset({"ack_before_fsync", "lost_fsync_error", "resend_expiry",
                        "ping_without_grant"})
