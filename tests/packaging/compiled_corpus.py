@@ -21,30 +21,41 @@ from roost.wire.errors import ProtocolError
 from roost.wire.jute import Reader, Writer
 from roost.wire.multi import MultiRequest
 from roost.wire.opcodes import CreateMode, Op
+from roost.testing.sim.cluster import SimCluster
 from roost.wire.protocol import (
     FrameBuffer,
     decode_request,
     encode_event,
+    encode_frame,
     encode_reply,
     encode_request,
 )
 from roost.wire.records import (
     ACL,
+    AuthPacket,
     CheckVersionRequest,
+    ConnectRequest,
     CreateRequest,
     CreateTTLRequest,
     DeleteRequest,
+    Empty,
+    GetDataRequest,
     Id,
     Record,
     SetACLRequest,
     SetDataRequest,
 )
+from roost.wire.session import ClientProtocol, Connect, Request
 
 #: the modules setup.py's MYPYC_MODULES lists, as module names
 MODULES = [
-    "roost.wire.jute", "roost.wire.protocol", "roost.tree.paths", "roost.tree.node",
-    "roost.tree.context", "roost.tree.acl", "roost.tree.ops", "roost.tree.datatree",
-    "roost.tree.snapshot", "roost.tree.txn", "roost.replica.order", "roost.replica.state",
+    "roost.wire.jute", "roost.wire.protocol", "roost.wire.session", "roost.server.requests",
+    "roost.server.reads", "roost.tree.paths", "roost.tree.node", "roost.tree.context",
+    "roost.tree.acl", "roost.tree.ops", "roost.tree.datatree", "roost.tree.snapshot",
+    "roost.tree.txn", "roost.replica.order", "roost.replica.state", "roost.replica.sessions",
+    "roost.replica.membership", "roost.replica.core", "roost.raft.config", "roost.raft.errors",
+    "roost.raft.messages", "roost.raft.log", "roost.raft.progress", "roost.raft.quorum",
+    "roost.raft.readonly", "roost.raft.snapshot", "roost.raft.core", "roost.raft.node",
 ]
 
 OPEN = [ACL(31, Id("world", "anyone"))]
@@ -251,12 +262,71 @@ def replica_corpus(rng: random.Random) -> None:
     emit("last", (s.last_index, s.tree.last_zxid, s.config_text()))
 
 
+def protocol_corpus(rng: random.Random) -> None:
+    """One client connection's protocol object: handshake, requests, pings, auth, replies
+    out of order, a bad body, an unknown opcode."""
+    proto = ClientProtocol(lambda: 42, four_letter_words=("ruok",))
+    stream = encode_frame(ConnectRequest(0, 0, 10_000, 0, bytes(16), False))
+    for xid in range(1, 120):
+        roll = rng.random()
+        if roll < 0.1:
+            stream += encode_request(-2, Op.PING, Empty())
+        elif roll < 0.15:
+            stream += encode_request(xid, Op.AUTH, AuthPacket(0, "digest", b"u:p"))
+        elif roll < 0.5:
+            stream += encode_request(xid, Op.GET_DATA, GetDataRequest(random_path(rng), True))
+        else:
+            stream += encode_request(xid, *random_write(rng))
+    stream += encode_request(500, Op.GET_DATA, None)  # no body: MarshallingError
+    stream += encode_request(501, 999, None)  # unknown: answered, then the connection closes
+    pending = []
+    pos = 0
+    while pos < len(stream) or proto.pending:
+        step = rng.choice([1, 5, 40, 400])
+        proto.receive_data(stream[pos : pos + step])
+        pos += step
+        while (ev := proto.next_event()) is not None:
+            emit("event", type(ev).__name__ + " " + repr(getattr(ev, "xid", "")))
+            if isinstance(ev, Connect):
+                proto.connected(0x1234, b"p" * 16, 10_000)
+            elif isinstance(ev, Request):
+                if rng.random() < 0.5:
+                    proto.reply(encode_reply(ev.xid, 42, 0, ev.record))
+                else:
+                    pending.append((proto.reserve(), ev.xid, ev.record))
+            if pending and rng.random() < 0.3:
+                slot, xid, rec = pending.pop(rng.randrange(len(pending)))
+                proto.complete(slot, encode_reply(xid, 43, -101 if rng.random() < 0.3 else 0, rec))
+        out = proto.drain()
+        if out:
+            emit("drained", b"".join(out))
+        if pos > len(stream) + 1000:
+            break
+    for slot, xid, rec in pending:
+        proto.complete(slot, encode_reply(xid, 44, 0, rec))
+    emit("drained", b"".join(proto.drain()))
+    emit("protocol", (proto.state, proto.frames_in, proto.abort_reason, proto.closing))
+
+
+def sim_corpus() -> None:
+    """The deterministic simulator (raft, the replica core, sessions, membership): every
+    traced event of a few seeds."""
+    for nodes, seed in ((3, 1), (5, 2), (3, 3)):
+        cluster = SimCluster(nodes, seed, frozenset(), trace=True)
+        stats = cluster.run()
+        for line in cluster.trace or []:
+            emit(f"sim {nodes}/{seed}", line)
+        emit(f"sim {nodes}/{seed} stats", repr(stats))
+
+
 def main() -> None:
     emit("compiled", ",".join(compiled_modules()) or "none")
     rng = random.Random(17)
     codec(rng)
     tree_corpus(rng)
     replica_corpus(rng)
+    protocol_corpus(rng)
+    sim_corpus()
     emit("create modes", [int(m) for m in CreateMode])
     sys.stdout.flush()
 
