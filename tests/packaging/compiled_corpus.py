@@ -15,13 +15,13 @@ import sys
 from roost.raft import Entry, EntryKind
 from roost.replica.member import Member
 from roost.replica.state import ReplicaState
+from roost.testing.sim.cluster import SimCluster
 from roost.tree import DataTree, TreeConfig
 from roost.tree.txn import Kind, Txn, TxnResult, apply_txn
 from roost.wire.errors import ProtocolError
 from roost.wire.jute import Reader, Writer
 from roost.wire.multi import MultiRequest
 from roost.wire.opcodes import CreateMode, Op
-from roost.testing.sim.cluster import SimCluster
 from roost.wire.protocol import (
     FrameBuffer,
     decode_request,
