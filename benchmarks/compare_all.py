@@ -428,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--zk-jvm-flags", type=shlex.split,
                    default=list(PRODUCTION_JVM_FLAGS),
                    help="ZooKeeper's JVM flags (default: those of its start script: "
-                   f"{shlex.join(PRODUCTION_JVM_FLAGS)})")
+                   f"{shlex.join(PRODUCTION_JVM_FLAGS)})".replace("%", "%%"))
     p.add_argument("--failover-runs", type=int, default=3)
     p.add_argument("--memory-nodes", default="100000",
                    help="comma-separated znode counts for the memory runs (empty: none)")

@@ -27,7 +27,7 @@ from roost.client.connection import lease_span
 from roost.testing.wait import wait_until_async
 from roost.testing.zookeeper import free_port
 from roost.wire.opcodes import Op, Perm
-from roost.wire.protocol import FrameBuffer, encode_frame, encode_request
+from roost.wire.protocol import FrameBuffer, decode_reply_header, encode_frame, encode_request
 from roost.wire.records import ConnectRequest, ConnectResponse
 
 from .helpers import Backend, Env, Proxy, make_client
@@ -46,24 +46,42 @@ async def suspend(zk_proxy: Proxy, changes: list[StateChange]) -> None:
     await wait_until_async(lambda: S.SUSPENDED in states(changes), what="SUSPENDED")
 
 
-async def expire_session(backend: Backend, session_id: int, passwd: bytes) -> None:
-    """Attach to the session from a raw connection and close it (the server expires it)."""
-    reader, writer = await asyncio.open_connection(backend.host, backend.port)
-    fb = FrameBuffer()
-    writer.write(encode_frame(ConnectRequest(0, 0, 10_000, session_id, passwd, False)))
-    frames: list[bytes] = []
-    while not frames:
-        chunk = await reader.read(4096)
-        assert chunk, "server closed the raw connection during the handshake"
-        frames = fb.feed(chunk)
-    assert ConnectResponse.from_bytes(frames[0]).sessionId == session_id
-    writer.write(encode_request(1, Op.CLOSE_SESSION))
+async def expire_session(backend: Backend, session_id: int, passwd: bytes,
+                         timeout: float = 20.0) -> None:
+    """End the session from outside: a raw connection attaches to it and closes it. The
+    ConnectRequest and the closeSession go out in one write, so nothing can take the session
+    back between the two; should the server drop the raw connection before it answered the
+    closeSession, it is tried again (until `timeout`). Returns once the closeSession was
+    answered, or an attach is told the session is gone."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    attach = encode_frame(ConnectRequest(0, 0, 10_000, session_id, passwd, False))
     while True:
-        chunk = await reader.read(4096)
-        assert chunk, "server closed the raw connection before answering closeSession"
-        if fb.feed(chunk):
-            break
-    writer.close()
+        reader, writer = await asyncio.open_connection(backend.host, backend.port)
+        fb = FrameBuffer()
+        frames: list[bytes] = []
+        try:
+            writer.write(attach + encode_request(1, Op.CLOSE_SESSION))
+            while len(frames) < 2:
+                chunk = await asyncio.wait_for(reader.read(4096),
+                                               max(deadline - loop.time(), 0.1))
+                if not chunk:
+                    break
+                frames += fb.feed(chunk)
+        except (OSError, TimeoutError):
+            pass  # the connection broke: try again until the deadline
+        finally:
+            writer.close()
+        if frames:
+            answer = ConnectResponse.from_bytes(frames[0])
+            if answer.sessionId != session_id or answer.timeOut <= 0:
+                return  # the session is gone already
+            if len(frames) >= 2:
+                xid, _zxid, err = decode_reply_header(frames[1])
+                assert (xid, err) == (1, 0), f"closeSession answered {xid=} {err=}"
+                return
+        assert loop.time() < deadline, f"session 0x{session_id:x} could not be closed"
+        await asyncio.sleep(0.05)  # before the next try
 
 
 async def test_drop_and_reconnect_keeps_the_session(env: Env) -> None:

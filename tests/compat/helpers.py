@@ -1,12 +1,11 @@
-"""Small shared helpers for the compatibility suite: polling and event collection."""
+"""Small shared helpers for the compatibility suite: watch callbacks collected, a connection
+dropped, a session expired. (Polling with a deadline: `roost.testing.wait`.)"""
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 #: Default deadline for anything the tests wait for (seconds).
 DEADLINE = 10.0

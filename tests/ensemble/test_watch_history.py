@@ -17,6 +17,7 @@ from pathlib import Path
 from roost.client import Client, ClientState, ConnectionLossError, NodeExistsError
 from roost.client.events import WRITABLE_STATES
 from roost.testing.ensemble import RoostEnsemble
+from roost.testing.wait import wait_until_async
 from roost.wire.opcodes import EventType
 
 
@@ -81,9 +82,8 @@ def test_stream_through_failover_restart_and_move(tmp_path: Path) -> None:
                 want.append((stat.czxid, int(EventType.NODE_CREATED), f"/t/{name}", data))
             want.sort()
             assert len(want) == 120
-            async with asyncio.timeout(60):
-                while len(got) < len(want):
-                    await asyncio.sleep(0.05)
+            await wait_until_async(lambda: len(got) >= len(want), 60, interval=0.05,
+                                   what="every event")
             await asyncio.sleep(0.2)  # nothing more may come
             assert got == want
             assert moves and member_of(ens, reader) != moved_from, "the reader never moved"

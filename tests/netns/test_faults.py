@@ -4,6 +4,7 @@ must survive with its id."""
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -44,20 +45,28 @@ def whole(ens: BedRoostEnsemble) -> None:
 
 @dataclass
 class Writer:
-    """A kazoo client creating root/<name>-NNNNNN back to back (paced), bounded in count
-    and time; `acked` are the creates that returned."""
+    """A kazoo client creating root/<name>-NNNNNN back to back (paced) until `finish()`,
+    bounded in time (`seconds`: as long as the test may wait for writes, so that it writes
+    until the test is done) and in count (`max_ops`, by default as many as the pace allows
+    in that time); `acked` are the creates that returned. A writer that ran out of either
+    says so in `stopped` (see `wait_acked`)."""
 
     name: str
     hosts: str
     root: str
-    max_ops: int = 3000
+    seconds: float
     pace: float = 0.005
+    max_ops: int = 0
     acked: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     states: list[str] = field(default_factory=list)
     session: int = 0
+    #: why the writer stopped by itself (a bound ran out), "" while it runs
+    stopped: str = ""
 
     def __post_init__(self) -> None:
+        if self.max_ops <= 0:
+            self.max_ops = math.ceil(self.seconds / self.pace)
         self.client = KazooClient(hosts=self.hosts, randomize_hosts=False, timeout=10.0)
         self.client.add_listener(self._listen)
         self.done = threading.Event()
@@ -74,10 +83,13 @@ class Writer:
         self.thread.start()
 
     def run(self) -> None:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + self.seconds
         for n in range(self.max_ops):
-            if self.done.is_set() or time.monotonic() > deadline:
-                break
+            if self.done.is_set():
+                return
+            if time.monotonic() > deadline:
+                self.stopped = f"its {self.seconds:g} s ran out"
+                return
             node = f"{self.name}-{n:06d}"
             try:
                 self.client.create_async(f"{self.root}/{node}", b"x").get(timeout=15)
@@ -86,6 +98,7 @@ class Writer:
             else:
                 self.acked.append(node)
             self.done.wait(self.pace)
+        self.stopped = f"its {self.max_ops} operations ran out"
 
     def finish(self) -> int:
         """Stop writing; the session id now (0 if none)."""
@@ -100,20 +113,35 @@ class Writer:
         return session
 
 
+def wait_acked(writers: list[Writer], more: int, timeout: float, what: str) -> None:
+    """Wait until each writer has `more` creates acknowledged beyond its count now; fail at
+    once, saying why, if one has stopped."""
+    targets = [len(w.acked) + more for w in writers]
+
+    def done() -> bool:
+        return all(len(w.acked) >= n or not w.thread.is_alive()
+                   for w, n in zip(writers, targets, strict=True))
+
+    wait_until(done, timeout, what=what)
+    for w, n in zip(writers, targets, strict=True):
+        assert len(w.acked) >= n, (
+            f"writer {w.name} stopped before {what}: {w.stopped or 'it failed'} "
+            f"({len(w.acked)} creates acknowledged, {len(w.failed)} unknown)")
+
+
 def test_partition_by_downing_the_leaders_link_loses_no_acknowledged_write(
         bed: NetBed, tmp_path: Path) -> None:
     ens = BedRoostEnsemble(bed, tmp_path / "ens").start()
     try:
         old = ens.leader()
-        w = Writer("p", ens.hosts, "/part", pace=0.002)
+        # it writes until the end: the waits below take at most 245 s together
+        w = Writer("p", ens.hosts, "/part", seconds=270, pace=0.002)
         w.start()
-        wait_until(lambda: len(w.acked) >= 50, 30, what="writes before the partition")
+        wait_acked([w], 50, 30, what="writes before the partition")
         bed.link_down(member_host(old))
         new = ens.leader(timeout=30, exclude=(old,))
         assert new != old
-        during = len(w.acked)
-        wait_until(lambda: len(w.acked) >= during + 100, timeout=60,
-                   what="writes acknowledged by the majority side")
+        wait_acked([w], 100, 60, what="writes acknowledged by the majority side")
         assert ens.mode(old) is None  # out of reach from the clients
         with bed.inside(member_host(old)):  # a client on the cut-off host itself
             local = KazooClient(hosts=ens.hosts_of(old), timeout=10.0)
@@ -126,8 +154,7 @@ def test_partition_by_downing_the_leaders_link_loses_no_acknowledged_write(
         bed.link_up(member_host(old))
         wait_until(lambda: ens.mode(old) == "follower", timeout=60,
                    what="the old leader back as a follower")
-        after = len(w.acked)
-        wait_until(lambda: len(w.acked) >= after + 50, timeout=60, what="writes after healing")
+        wait_acked([w], 50, 60, what="writes after healing")
         w.finish()
         whole(ens)
         acked = set(w.acked)
@@ -147,19 +174,18 @@ def test_rolling_restart_under_load_keeps_every_session_and_write(
         writers = []
         for k in range(3):  # writer k starts on member k, then tries the others in order
             order = hosts[k:] + hosts[:k]
-            writers.append(Writer(f"w{k}", ",".join(order), "/roll", pace=rng.uniform(0.01, 0.02)))
+            # they write as long as the test may run (its time-out is 300 s)
+            writers.append(Writer(f"w{k}", ",".join(order), "/roll", seconds=290,
+                                  pace=rng.uniform(0.01, 0.02)))
         for w in writers:
             w.start()
-        wait_until(lambda: all(len(w.acked) >= 20 for w in writers), 30, what="writes before")
+        wait_acked(writers, 20, 30, what="writes before")
         leader = ens.leader()
         for i in [*(j for j in range(len(ens)) if j != leader), leader]:  # the leader last
-            before = [len(w.acked) for w in writers]
             assert ens.stop_member(i) == 0, ens.log_tail(i)
             ens.start_member(i)
             whole(ens)
-            wait_until(lambda b=before: all(len(w.acked) >= n + 10  # type: ignore[misc]
-                                            for w, n in zip(writers, b, strict=True)),
-                       timeout=60, what="every writer going on after the restart")
+            wait_acked(writers, 10, 60, what="every writer going on after the restart")
         sessions = [w.finish() for w in writers]
         assert sessions == [w.session for w in writers]
         for w in writers:

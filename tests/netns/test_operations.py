@@ -13,7 +13,7 @@ import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,71 +23,36 @@ from kazoo.exceptions import AuthFailedError, KazooException, NoAuthError
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.security import make_acl
 
-from roost.testing.netensemble import (
-    CLIENT_HOST,
-    CLIENT_PORT,
-    PEER_PORT,
-    BedRoostEnsemble,
-    build_hosts,
-    member_addr,
-    member_host,
-)
-from roost.testing.netns import NetBed, unavailable
+from roost.testing.netensemble import CLIENT_PORT, PEER_PORT, member_addr
 from roost.testing.procs import stop_processes as stop
 from roost.testing.server import four_letter, srvr_mode
 from roost.testing.wait import wait_until
 from roost.testing.zookeeper import SUPER_AUTH, SUPER_DIGEST
 
-from .conftest import ROOST, cli
+from .conftest import ROOST, SharedBed, cli, hosts, shared_bed, skip_without_namespaces
 
 HTTP_PORT = 8500
 #: every member's [server] settings, and its [http] table (the members' tables follow)
 SETTINGS = (f'super_digest = "{SUPER_DIGEST}"\nsasl_users = {{ bob = "bob-secret" }}\n'
             f"snapshot_every = 40\nsnapshots_to_keep = 2\n\n[http]\nport = {HTTP_PORT}\n")
-SECRET = "bed-ensemble-secret"  # BedRoostEnsemble's peer secret
 
 
-@dataclass
-class Ops:
-    """The shared bed and ensemble, and the members started by the tests themselves."""
+@dataclass(kw_only=True)
+class Ops(SharedBed):
+    """The shared bed and ensemble, and where the members are now."""
 
-    bed: NetBed
-    ens: BedRoostEnsemble
-    work: Path
     #: a small filesystem (a tmpfs) for member 5's data
     small: Path
-    #: member id -> the process of a member started here (ids 4 and up)
-    extra: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
     #: the members now (ids)
     members: list[int] = field(default_factory=lambda: [1, 2, 3])
-    #: every znode a client was told was created, by path
-    acked: set[str] = field(default_factory=set)
 
     def hosts(self, ids: list[int] | None = None) -> str:
-        return ",".join(f"{member_addr(i - 1)}:{CLIENT_PORT}" for i in ids or self.members)
+        return hosts(ids or self.members)
 
-    def member_toml(self, sid: int, data_dir: Path, listed: list[int]) -> Path:
-        members = "".join(
-            f'\n[[members]]\nid = {i}\nhost = "{member_addr(i - 1)}"\n'
-            f"client_port = {CLIENT_PORT}\npeer_port = {PEER_PORT}\n" for i in listed)
-        cfg = self.work / f"member{sid}.toml"
-        cfg.write_text(f'[server]\nserver_id = {sid}\ndata_dir = "{data_dir}"\njoin = true\n'
-                       f'peer_secret = "{SECRET}"\n{SETTINGS}' + members)
-        return cfg
-
-    def start_joiner(self, sid: int, data_dir: Path) -> None:
-        cfg = self.member_toml(sid, data_dir, sorted({*self.members, sid}))
-        with open(self.work / f"member{sid}.log", "ab") as out:
-            self.extra[sid] = self.bed.popen(
-                member_host(sid - 1), [*ROOST, "serve", "--no-http", "--config", str(cfg)],
-                stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
-        wait_until(lambda: srvr_mode(member_addr(sid - 1), CLIENT_PORT) != "down", 60,
-                   what=f"member {sid} to answer")
-
-    def log(self, sid: int) -> str:
-        with contextlib.suppress(OSError):
-            return (self.work / f"member{sid}.log").read_text(errors="replace")[-3000:]
-        return ""
+    def start_joiner(self, sid: int, listed: Iterable[int] = (),
+                     data_dir: Path | None = None) -> None:
+        """Member `sid` joining the members now."""
+        super().start_joiner(sid, {*self.members, *listed}, data_dir)
 
     def write(self, prefix: str, n: int) -> None:
         zk = KazooClient(hosts=self.hosts())
@@ -100,16 +65,6 @@ class Ops:
                 for p, pending in batch:
                     pending.get(timeout=30)
                     self.acked.add(p)
-        finally:
-            zk.stop()
-            zk.close()
-
-    def present_on(self, sid: int) -> set[str]:
-        zk = KazooClient(hosts=f"{member_addr(sid - 1)}:{CLIENT_PORT}")
-        zk.start(timeout=30)
-        try:
-            zk.sync("/data")
-            return {f"/data/{c}" for c in zk.get_children("/data")}
         finally:
             zk.stop()
             zk.close()
@@ -134,21 +89,12 @@ def tmpfs(path: Path, size: str) -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def ops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ops]:
-    why = unavailable()
-    if why is not None:
-        pytest.skip(f"no network namespaces here: {why}")
+    skip_without_namespaces()
     work = tmp_path_factory.mktemp("ops")
-    with NetBed() as bed, tmpfs(work / "small", "8m") as small:
-        build_hosts(bed, 5)
-        with bed.inside(CLIENT_HOST):
-            ens = BedRoostEnsemble(bed, work / "ens", http=True,
-                                   server_settings=SETTINGS).start()
-            state = Ops(bed, ens, work, small)
-            try:
-                yield state
-            finally:
-                codes = ens.stop() + stop(list(state.extra.values()))
-                assert all(c in (0, None) for c in codes), (codes, ens.log_tail(0))
+    with tmpfs(work / "small", "8m") as small, shared_bed(
+            work, 5, SETTINGS, lambda bed, ens, w: Ops(bed=bed, ens=ens, work=w, small=small),
+            http=True) as state:
+        yield state
 
 
 def test_sasl_clients_on_another_host(ops: Ops) -> None:
@@ -198,7 +144,7 @@ def test_member_added_on_a_new_host_after_the_leader_compacted(ops: Ops) -> None
         return int(rows.get("zk_raft_snapshot_index", "0")) >= 40
 
     wait_until(compacted, 30, what="the leader to snapshot and compact its log")
-    ops.start_joiner(4, ops.work / "data4")
+    ops.start_joiner(4)
     res = cli(ops.bed, "member", "add", "4", "--host", member_addr(3), "--client-port",
               str(CLIENT_PORT), "--peer-port", str(PEER_PORT), "--server", ops.hosts(),
               "--auth", SUPER_AUTH, "--wait", "60")
@@ -218,7 +164,7 @@ def test_a_failed_member_replaced_on_another_host_and_one_removed(ops: Ops) -> N
     assert res.returncode == 0, res.stdout + res.stderr
     assert "member 3: out of the ensemble" in res.stderr
     ops.members.remove(3)
-    ops.start_joiner(5, ops.small / "data5")  # its data directory on a small filesystem
+    ops.start_joiner(5, data_dir=ops.small / "data5")  # its data directory on a small filesystem
     res = cli(ops.bed, "member", "add", "5", "--host", member_addr(4), "--client-port",
               str(CLIENT_PORT), "--peer-port", str(PEER_PORT), "--server", ops.hosts(),
               "--auth", SUPER_AUTH, "--wait", "60")
@@ -266,7 +212,7 @@ def test_a_full_disk_on_one_host(ops: Ops) -> None:
     proc = ops.extra.pop(5)
     assert stop([proc]) == [0]  # SIGTERM ends a fenced member at once
     filler.unlink()  # space is back
-    ops.start_joiner(5, ops.small / "data5")
+    ops.start_joiner(5, data_dir=ops.small / "data5")
     ops.whole()
     assert ops.acked <= ops.present_on(5)
 

@@ -8,35 +8,22 @@ member list (two members left)."""
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from kazoo.client import KazooClient
 from kazoo.protocol.states import EventType, WatchedEvent
 
-from roost.testing.netensemble import (
-    CLIENT_HOST,
-    CLIENT_PORT,
-    PEER_PORT,
-    BedRoostEnsemble,
-    build_hosts,
-    member_addr,
-    member_host,
-)
-from roost.testing.netns import NetBed, unavailable
+from roost.testing.netensemble import CLIENT_PORT, PEER_PORT, member_addr
 from roost.testing.procs import stop_processes as stop
 from roost.testing.server import srvr_mode
 from roost.testing.wait import wait_until
 from roost.testing.zookeeper import SUPER_AUTH, SUPER_DIGEST
 
+from .conftest import SharedBed, hosts, shared_bed
+
 SETTINGS = f'super_digest = "{SUPER_DIGEST}"\n'
-SECRET = "bed-ensemble-secret"  # BedRoostEnsemble's peer secret
 
 
 def spec(sid: int) -> str:
@@ -47,10 +34,6 @@ def spec(sid: int) -> str:
 
 def config_text(ids: list[int], version: int) -> str:
     return "\n".join([*(spec(i) for i in sorted(ids)), f"version={version:x}"])
-
-
-def hosts(ids: list[int]) -> str:
-    return ",".join(f"{member_addr(i - 1)}:{CLIENT_PORT}" for i in ids)
 
 
 @contextlib.contextmanager
@@ -65,35 +48,8 @@ def client(ids: list[int], admin: bool = False) -> Iterator[KazooClient]:
         zk.close()
 
 
-@dataclass
-class Bed:
-    bed: NetBed
-    ens: BedRoostEnsemble
-    work: Path
-    #: member id -> the process of a member started here (ids 4 and up)
-    extra: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
-    #: every znode a client was told was created
-    acked: set[str] = field(default_factory=set)
-
-    def start_joiner(self, sid: int, listed: list[int]) -> None:
-        members = "".join(
-            f'\n[[members]]\nid = {i}\nhost = "{member_addr(i - 1)}"\n'
-            f"client_port = {CLIENT_PORT}\npeer_port = {PEER_PORT}\n" for i in listed)
-        cfg = self.work / f"member{sid}.toml"
-        cfg.write_text(f'[server]\nserver_id = {sid}\ndata_dir = "{self.work}/data{sid}"\n'
-                       f'join = true\npeer_secret = "{SECRET}"\n{SETTINGS}' + members)
-        with open(self.work / f"member{sid}.log", "ab") as out:
-            self.extra[sid] = self.bed.popen(
-                member_host(sid - 1), [sys.executable, "-m", "roost.cli", "serve", "--no-http",
-                                       "--config", str(cfg)],
-                stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
-        wait_until(lambda: srvr_mode(member_addr(sid - 1), CLIENT_PORT) != "down", 60,
-                   what=f"member {sid} to answer")
-
-    def log(self, sid: int) -> str:
-        with contextlib.suppress(OSError):
-            return (self.work / f"member{sid}.log").read_text(errors="replace")[-3000:]
-        return ""
+class Bed(SharedBed):
+    """The shared bed and ensemble."""
 
     def write(self, ids: list[int], prefix: str, n: int) -> None:
         with client(ids) as zk:
@@ -109,28 +65,11 @@ class Bed:
             zk.sync("/zookeeper/config")
             return str(zk.get("/zookeeper/config")[0].decode())
 
-    def present_on(self, sid: int) -> set[str]:
-        with client([sid]) as zk:
-            zk.sync("/data")
-            return {f"/data/{c}" for c in zk.get_children("/data")}
-
 
 @pytest.fixture(scope="module")
 def rb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bed]:
-    why = unavailable()
-    if why is not None:
-        pytest.skip(f"no network namespaces here: {why}")
-    work = tmp_path_factory.mktemp("reconfig")
-    with NetBed() as bed:
-        build_hosts(bed, 4)
-        with bed.inside(CLIENT_HOST):
-            ens = BedRoostEnsemble(bed, work / "ens", server_settings=SETTINGS).start()
-            state = Bed(bed, ens, work)
-            try:
-                yield state
-            finally:
-                codes = ens.stop() + stop(list(state.extra.values()))
-                assert all(c in (0, None) for c in codes), (codes, ens.log_tail(0))
+    with shared_bed(tmp_path_factory.mktemp("reconfig"), 4, SETTINGS, Bed) as state:
+        yield state
 
 
 def test_incremental_join_then_leave_on_a_new_host(rb: Bed) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable
 
 import pytest
 from kazoo.client import KazooClient
@@ -20,6 +21,10 @@ from roost.recipes import (
 from roost.testing.wait import wait_until_async
 
 from .helpers import Env, GrantLog, expire
+
+
+async def at_least(children: Awaitable[list[str]], n: int) -> bool:
+    return len(await children) >= n
 
 
 async def test_semaphore_never_exceeds_its_leases(env: Env) -> None:
@@ -51,8 +56,7 @@ async def test_semaphore_timeout_and_holders(env: Env) -> None:
     with pytest.raises(AcquireTimeout):
         await sb.acquire(timeout=0.3)
     waiting = asyncio.ensure_future(sb.acquire(timeout=15))
-    while len(await a.children("/sem")) < 2:  # b is queued
-        await asyncio.sleep(0.01)
+    await wait_until_async(lambda: at_least(a.children("/sem"), 2), what="b queued")
     await expire(env.backend, a)  # the holder's session ends: its lease goes with it
     lease_b = await asyncio.wait_for(waiting, 15)
     assert lease_b.token > lease.token
@@ -155,8 +159,8 @@ async def test_semaphore_waiters_do_not_herd(env: Env) -> None:
     tasks = []
     for i in (2, 3, 4):  # queue one by one, so node order is participant order
         tasks.append(asyncio.ensure_future(sems[i].acquire(timeout=20)))
-        while len(await clients[0].children("/sem")) < i + 1:
-            await asyncio.sleep(0.01)
+        await wait_until_async(lambda n=i + 1: at_least(clients[0].children("/sem"), n),
+                               what=f"participant {i} queued")
     names = sorted(await clients[0].children("/sem"), key=lambda n: n[-10:])
 
     def watches(i: int) -> tuple[list[str], list[str]]:

@@ -263,7 +263,7 @@ async def test_close_returns_even_if_the_cancellation_is_lost(env: Env) -> None:
     second._wake.set()  # send the waiting latch round its loop: it calls exists again
     await asyncio.wait_for(entered.wait(), 5)
     closing = asyncio.ensure_future(second.close())
-    await asyncio.sleep(0.05)
+    await wait_until_async(lambda: swallowed, what="close() to cancel the exists call")
     release.set()
     await asyncio.wait_for(closing, 10)
     assert swallowed == [True]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from kazoo.client import KazooClient
 from roost.replica.member import Member
 from roost.server.config import ConfigError, ServerConfig, load_toml, load_zoo_cfg
 from roost.testing.server import free_port
+from roost.testing.wait import WaitTimeout, wait_until
 
 
 def test_cluster_up_serves_and_stops_cleanly(tmp_path: Path) -> None:
@@ -38,21 +38,23 @@ def test_cluster_up_serves_and_stops_cleanly(tmp_path: Path) -> None:
     )
     hosts = ",".join(f"127.0.0.1:{base + i}" for i in range(3))
     try:
-        deadline = time.monotonic() + 30
         out = ""
-        while time.monotonic() < deadline:
-            st = subprocess.run(
+
+        def elected() -> bool:
+            nonlocal out
+            out = subprocess.run(
                 [sys.executable, "-m", "roost.cli", "cluster", "status", hosts],
                 capture_output=True,
                 text=True,
                 timeout=30,
-            )
-            out = st.stdout
+            ).stdout
             modes = sorted(line.split()[1] for line in out.splitlines()[1:])
-            if modes == ["follower", "follower", "leader"]:
-                break
-            time.sleep(0.1)
-        assert modes == ["follower", "follower", "leader"], out
+            return modes == ["follower", "follower", "leader"]
+
+        try:
+            wait_until(elected, 30, interval=0.1, what="a leader and two followers")
+        except WaitTimeout as e:
+            raise AssertionError(f"{e}; the last status:\n{out}") from None
         zk = KazooClient(hosts=hosts)
         zk.start(timeout=15)
         zk.create("/hello", b"world")

@@ -8,6 +8,7 @@ from pathlib import Path
 from roost.server.config import ServerConfig
 from roost.server.connection import Connection
 from roost.server.core import Server
+from roost.testing.wait import wait_until_async
 from roost.wire.opcodes import Op
 from roost.wire.protocol import FrameBuffer, decode_reply_header, encode_frame, encode_request
 from roost.wire.records import ACL, ConnectRequest, CreateRequest, GetDataRequest, Id
@@ -47,14 +48,6 @@ class Transport:
         self.aborted = True
 
 
-async def _until(pred, what: str) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(2000):
-        if pred():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_a_batch_paused_by_flow_control_still_counts_as_activity(tmp_path: Path) -> None:
     """A client that reads its replies slowly is alive: every batch of its requests
     touches its session, also one cut short because the replies are not read yet."""
@@ -68,11 +61,11 @@ def test_a_batch_paused_by_flow_control_still_counts_as_activity(tmp_path: Path)
             tr = Transport()
             conn.connection_made(tr)  # type: ignore[arg-type]
             conn.data_received(encode_frame(ConnectRequest(0, 0, 10_000, 0, bytes(16), False)))
-            await _until(lambda: conn.handshaken, "the session")
+            await wait_until_async(lambda: conn.handshaken, what="the session")
             acl = [ACL(31, Id("world", "anyone"))]
             create = CreateRequest("/n", bytes(900), acl, 0)
             conn.data_received(encode_request(1, Op.CREATE, create))
-            await _until(lambda: len(tr.replies) == 2, "the create's reply")
+            await wait_until_async(lambda: len(tr.replies) == 2, what="the create's reply")
             touched: list[int] = []
             server.touch = touched.append  # type: ignore[method-assign]
             gets = b"".join(
@@ -81,7 +74,7 @@ def test_a_batch_paused_by_flow_control_still_counts_as_activity(tmp_path: Path)
             conn.data_received(gets)
             assert not tr.reading  # three replies (> 2000 bytes) queued: input paused
             assert touched == [conn.session_id]
-            await _until(lambda: len(tr.replies) == 12, "every reply")
+            await wait_until_async(lambda: len(tr.replies) == 12, what="every reply")
             assert tr.reading and not tr.aborted
             assert [decode_reply_header(r)[0] for r in tr.replies[2:]] == list(range(2, 12))
             assert len(touched) >= 2  # the batches taken after each flush count too

@@ -7,11 +7,11 @@ made, it runs on the machine's loopback and first checks that the two ports are 
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -40,26 +40,29 @@ def _port_free(port: int) -> bool:
 def check_default_serve(cwd: Path) -> str | None:
     """Start `roost serve` in `cwd`, check its defaults, stop it; None or what is wrong."""
     from roost.testing.server import four_letter
+    from roost.testing.wait import WaitTimeout, wait_until
+
+    def ruok() -> str:
+        try:
+            return four_letter("127.0.0.1", 2181, "ruok", 0.5)
+        except OSError:
+            return ""
+
+    def health() -> int:
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:8500/health", timeout=2) as r:
+                return int(r.status)
+        except OSError:
+            return 0
 
     proc = subprocess.Popen([sys.executable, "-m", "roost.cli", "serve"], cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     problem: str | None = None
     try:
-        deadline = time.monotonic() + 30
-        answer = ""
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                answer = four_letter("127.0.0.1", 2181, "ruok", 0.5)
-                break
-            except OSError:
-                time.sleep(0.05)
-        status = 0
-        while answer == "imok" and time.monotonic() < deadline and status != 200:
-            try:
-                with urllib.request.urlopen("http://127.0.0.1:8500/health", timeout=2) as r:
-                    status = r.status
-            except OSError:
-                time.sleep(0.05)
+        with contextlib.suppress(WaitTimeout):  # what is missing is said below
+            wait_until(lambda: proc.poll() is not None or (ruok() == "imok" and health() == 200),
+                       30, what="the server to answer")
+        answer, status = ruok(), health()
         if answer != "imok":
             problem = "no server on 127.0.0.1:2181"
         elif not (cwd / "roost-data").is_dir():

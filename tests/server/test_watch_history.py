@@ -17,6 +17,7 @@ import pytest
 from roost.client import OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, Client, CompactedError
 from roost.client.history import HistoryStream
 from roost.testing.server import RoostServer
+from roost.testing.wait import wait_until_async
 from roost.wire.opcodes import EventType
 
 C, D, M, K, A = (
@@ -419,9 +420,8 @@ def test_stream_goes_on_after_the_session_expires(tmp_path) -> None:
             await writer.set("/x", b"2")
             await writer.set("/x", b"3")
             assert [d for *_, d in await collect(s, 2)] == [b"2", b"3"]
-            async with asyncio.timeout(10):
-                while reader.session_id in (0, old):
-                    await asyncio.sleep(0.01)
+            await wait_until_async(lambda: reader.session_id not in (0, old), 10,
+                                   what="a new session")
             assert ClientState.LOST in states
             await writer.set("/x", b"4")
             assert [d for *_, d in await collect(s, 1)] == [b"4"]

@@ -50,7 +50,11 @@ ISOLATE_LEADER = [Fault(2.0, "partition", "leader", 4.0, "isolate"),
 
 
 def _isolation_run(broken: bool) -> VerifyResult:
-    return run(VerifyConfig(members=3, seconds=13, seed=3, clients=6, pin_all=True,
+    # Two clients per member, one of them a pure reader: a writer on the cut-off leader
+    # waits on its first write there (it cannot commit), so only a reader goes on reading
+    # from it while the majority elects a new leader and commits, until the cut-off member
+    # drops its clients (no leader for two election timeouts), ~1.5 s in.
+    return run(VerifyConfig(members=3, seconds=13, seed=3, clients=6, readers=3, pin_all=True,
                             read_fraction=0.8, schedule=ISOLATE_LEADER,
                             server={"unsafe_skip_read_barrier": broken}))
 

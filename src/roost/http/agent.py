@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +30,7 @@ from roost.http.registry import (
     text,
 )
 from roost.http.sessions import CRITICAL, SERF_CHECK, ConsulSessions
+from roost.server.clock import now_ms
 
 if TYPE_CHECKING:
     from roost.server.core import Server
@@ -40,10 +40,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: how often the leader runs the TTL-check and session-check timers
 TIMER_S = 0.1
 RETRY_S = 1.0
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def registry_errors(handler: Handler) -> Handler:

@@ -6,7 +6,6 @@ largest zxid among nodes, checks and instances) passes the one given, or the wai
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -29,6 +28,7 @@ from roost.http.registry import (
     worst,
 )
 from roost.http.sessions import ConsulSessions, parse_id
+from roost.server.clock import now_ms
 
 if TYPE_CHECKING:
     from roost.server.core import Server
@@ -118,7 +118,7 @@ class CatalogApi:
                     raise RegistryError(f'Unknown service ID "{sid}" for check')
             parsed.append(parse_check(cd, node, agent=False, service=service))
         # everything parsed: now write
-        now = int(time.time() * 1000)
+        now = now_ms()
         if not d.get("skipnodeupdate") or self.registry.node(node) is None:
             await self.registry.put_node(cnode)
         if inst is not None:

@@ -31,6 +31,7 @@ from roost.http import ops
 from roost.http.durations import format_seconds, lock_delay_seconds, parse_seconds
 from roost.http.envelope import NO_SESSION, Entry, encode
 from roost.http.keys import walk_entries
+from roost.server.clock import now_ms
 from roost.wire.errors import Err
 from roost.wire.opcodes import CreateMode
 
@@ -160,10 +161,6 @@ def parse_id(text: str) -> bytes:
 
 def sid_of(raw: bytes) -> int:
     return int.from_bytes(raw[:8], "big", signed=True)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 #: a check's status by (node, check ID), None if no such check is registered

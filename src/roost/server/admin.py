@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from roost.buildinfo import build_info
+from roost.server.clock import now_ms
 
 if TYPE_CHECKING:
     from roost.server.connection import Connection
@@ -52,7 +53,7 @@ def _conn_line(c: Connection, full: bool) -> str:
     return (
         base + f",sid=0x{c.session_id & 0xFFFFFFFFFFFFFFFF:x},lop={c.last_op},"
         f"est={int(c.established * 1000)},to={c.timeout_ms},lcxid=0x{c.last_cxid:x},"
-        f"lzxid=0x{c.last_zxid & 0xFFFFFFFFFFFFFFFF:x},lresp={int(time.time() * 1000)},"
+        f"lzxid=0x{c.last_zxid & 0xFFFFFFFFFFFFFFFF:x},lresp={now_ms()},"
         f"llat={round(c.last_latency)},minlat={round(c.lat_min)},avglat={avg:.1f},"
         f"maxlat={round(c.lat_max)})"
     )

@@ -1,9 +1,13 @@
-"""The host's monotonic clock for the replica core and session liveness.
+"""The server's clocks, in one place so that a host can be given others.
 
-It is `time.monotonic`, unless the test-only environment variable ROOST_TEST_CLOCK_RATE
+`monotonic`: the clock of the replica core and of session liveness. It is `time.monotonic`,
+unless the test-only environment variable ROOST_TEST_CLOCK_RATE
 makes it run at another rate (the fault harness's clock-rate skew: a member whose clock
 runs fast expires sessions early in real time, one whose clock runs slow answers them
 late). The rate must be within [0.5, 2]; it is read once, when this module is imported.
+
+`now_ms`: the wall clock in milliseconds, for the times a txn carries (a znode's ctime and
+mtime, TTL and container reaping) and for what the admin commands report.
 """
 
 from __future__ import annotations
@@ -36,3 +40,8 @@ def monotonic() -> float:
     if RATE == 1.0:
         return time.monotonic()
     return _T0 + (time.monotonic() - _T0) * RATE
+
+
+def now_ms() -> int:
+    """Milliseconds on the wall clock (not skewed: txn times are compared across members)."""
+    return int(time.time() * 1000)

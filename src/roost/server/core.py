@@ -19,6 +19,7 @@ from roost.replica.sessions import Sessions, lease_bound
 from roost.replica.state import LOST
 from roost.server import admin, clock
 from roost.server.clienttls import ClientTls, client_tls
+from roost.server.clock import now_ms
 from roost.server.config import ServerConfig
 from roost.server.connection import Connection
 from roost.server.handshake import new_password
@@ -28,7 +29,6 @@ from roost.server.requests import CONFIG_NODE, LINEARIZABLE_READS, WRITES
 from roost.server.standalone import StandaloneLog
 from roost.server.stats import Stats
 from roost.server.streams import StreamHub
-from roost.server.wallclock import now_ms
 from roost.server.watches import WatchManager
 from roost.storage import DataDir
 from roost.tree import DataTree, TreeConfig
@@ -68,7 +68,7 @@ class Server:
             Limits(config.history_max_events, history_bytes, config.history_max_age_ms)
         )
         #: session liveness (roost.replica.sessions; this host feeds it the monotonic clock)
-        self.sessions = Sessions(config.server_id, int(time.time() * 1000))
+        self.sessions = Sessions(config.server_id, now_ms())
         #: session -> answers (pings, a reattach) held until a leader confirms it alive:
         #: (connection, give up at, answer)
         self.held: dict[int, list[tuple[Connection, float, Callable[[], None]]]] = {}

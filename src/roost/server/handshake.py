@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from roost.replica.state import LOST
 from roost.server import clock
-from roost.server.wallclock import now_ms
+from roost.server.clock import now_ms
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.records import ConnectRequest
 from roost.wire.session import negotiate_timeout

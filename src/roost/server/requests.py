@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 from roost.replica.membership import ReconfigError, parse_zk_reconfig
 from roost.replica.state import LOST
 from roost.server.auth import auth_packet, sasl_step
+from roost.server.clock import now_ms
 from roost.server.handshake import handle_connect
 from roost.server.reads import READS
-from roost.server.wallclock import now_ms
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.errors import Err
 from roost.wire.opcodes import Op, Perm, Xid

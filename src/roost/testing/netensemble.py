@@ -30,13 +30,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
 from roost.testing.netns import NetBed
 from roost.testing.proxy import TcpProxy
-from roost.testing.server import four_letter
+from roost.testing.server import four_letter, srvr_mode
 from roost.testing.zkensemble import ZkMember, ZooKeeperEnsemble
 from roost.testing.zookeeper import find_java
 
@@ -44,6 +45,8 @@ CLIENT_PORT = 2181
 PEER_PORT = 2888
 ELECTION_PORT = 3888
 CLIENT_HOST = "c"
+#: the peer secret of every `BedRoostEnsemble` member
+PEER_SECRET = "bed-ensemble-secret"
 
 
 def member_host(i: int) -> str:
@@ -183,18 +186,26 @@ class BedRoostEnsemble:
     def log_path(self, i: int) -> Path:
         return self.work_dir / f"member{i + 1}.log"
 
+    def write_config(self, i: int, listed: Iterable[int], data_dir: Path | None = None,
+                     join: bool = False) -> Path:
+        """Member i's config file (`config(i)`): the ensemble's settings, the members with
+        the indexes `listed`, its data in `data_dir` (default: work_dir/data<i+1>)."""
+        members = "".join(
+            f'\n[[members]]\nid = {j + 1}\nhost = "{self.advertised(j)}"\n'
+            f"client_port = {CLIENT_PORT}\npeer_port = {PEER_PORT}\n" for j in sorted(listed))
+        bind = 'host = "*"\npeer_bind_host = "0.0.0.0"\n' if self.wan is not None else ""
+        data_dir = data_dir or self.work_dir / f"data{i + 1}"
+        self.config(i).write_text(
+            f'[server]\nserver_id = {i + 1}\ndata_dir = "{data_dir}"\n'
+            + ("join = true\n" if join else "") +
+            f'peer_secret = "{PEER_SECRET}"\n{bind}{self.server_settings}\n' + members)
+        return self.config(i)
+
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Self:
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        members = "".join(
-            f'\n[[members]]\nid = {i + 1}\nhost = "{self.advertised(i)}"\n'
-            f"client_port = {CLIENT_PORT}\npeer_port = {PEER_PORT}\n" for i in range(self.n))
-        bind = 'host = "*"\npeer_bind_host = "0.0.0.0"\n' if self.wan is not None else ""
         for i in range(self.n):
-            self.config(i).write_text(
-                f'[server]\nserver_id = {i + 1}\ndata_dir = "{self.work_dir}/data{i + 1}"\n'
-                f'peer_secret = "bed-ensemble-secret"\n{bind}{self.server_settings}\n'
-                + members)
+            self.write_config(i, range(self.n))
         try:
             for i in range(self.n):
                 self.start_member(i, wait=False)
@@ -220,6 +231,24 @@ class BedRoostEnsemble:
                 if proc is None or proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"member {i + 1} did not serve:\n{self.log_tail(i)}")
                 time.sleep(0.05)
+
+    def start_joiner(self, i: int, listed: Iterable[int], data_dir: Path | None = None,
+                     timeout: float = 60.0) -> subprocess.Popen[bytes]:
+        """A member that is not one of the `n` (index i >= n) started on host m<i+1> to
+        join the ensemble (``join = true``), listing the members with the indexes `listed`;
+        returned once it answers (its log: `log_tail(i)`). The caller stops it."""
+        cfg = self.write_config(i, {*listed, i}, data_dir, join=True)
+        with open(self.log_path(i), "ab") as out:
+            proc = self.bed.popen(
+                member_host(i), [sys.executable, "-m", "roost.cli", "serve", "--no-http",
+                                 "--config", str(cfg)],
+                stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ))
+        deadline = time.monotonic() + timeout
+        while srvr_mode(self.advertised(i), CLIENT_PORT) == "down":
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"member {i + 1} did not answer:\n{self.log_tail(i)}")
+            time.sleep(0.05)
+        return proc
 
     def stop_member(self, i: int) -> int | None:
         """SIGTERM member i and wait (SIGKILL after 30 s); its exit code."""

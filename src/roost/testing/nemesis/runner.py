@@ -41,6 +41,8 @@ class VerifyConfig:
     lock_clients: int = 4
     #: share of operations that are sync+get reads (the rest: writes and appends)
     read_fraction: float = 0.35
+    #: the first `readers` clients do nothing but sync+get reads
+    readers: int = 0
     #: pin every client to one member (default: even-numbered workers pinned, odd ones
     #: given every member's address)
     pin_all: bool = False
@@ -162,7 +164,8 @@ def _hosts_for(ens: RoostEnsemble, config: VerifyConfig) -> list[str]:
 def _run_in(ens: RoostEnsemble, config: VerifyConfig, result: VerifyResult) -> None:
     history = History()
     work = Workload("/verify", config.keys, history, config.session_timeout,
-                    config.op_timeout, config.seed, read_fraction=config.read_fraction)
+                    config.op_timeout, config.seed, read_fraction=config.read_fraction,
+                    readers=config.readers)
     kinds = ["kazoo" if i % 2 == 0 else "roost" for i in range(config.clients)]
     work.connect(_hosts_for(ens, config), kinds)
     schedule = config.schedule

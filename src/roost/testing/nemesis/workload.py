@@ -9,6 +9,8 @@ operation budget, picks operations with its own seeded `random.Random`:
 * an *append*: create a fresh persistent node under ``<root>/log``. Acknowledged appends are
   kept apart: every one of them must be present on every member at the end.
 
+The first `Workload.readers` workers only do ``get``.
+
 Every worker also holds one ephemeral node ``<root>/eph/w<N>`` created before the faults.
 """
 
@@ -56,6 +58,9 @@ class Workload:
     seed: int
     max_ops: int = 100_000
     read_fraction: float = 0.35
+    #: the first `readers` workers only read (a writer on a member cut off from the
+    #: majority waits on its first write there; a reader goes on reading from it)
+    readers: int = 0
     workers: list[WorkerState] = field(default_factory=list)
 
     def key(self, k: int) -> str:
@@ -121,7 +126,7 @@ class Workload:
         assert client is not None
         path = self.key(rng.randrange(self.keys))
         data = f"w{w.index}-{n}".encode()
-        if rng.random() < self.read_fraction:
+        if w.index < self.readers or rng.random() < self.read_fraction:
             return read(self.history, w.index, client, path)
         r = 0.35 + rng.random() * 0.65  # the writes keep their shares relative to each other
         if r < 0.55:
