@@ -48,20 +48,25 @@ def _cannot_build() -> str | None:
     return None
 
 
+def build_copy(dest: Path, **env_vars: str) -> subprocess.CompletedProcess[str]:
+    """setup.py's compiled build, in place, on a copy of the source at `dest`."""
+    for name in ("setup.py", "pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, dest / name)
+    shutil.copytree(ROOT / "src", dest / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so", "_build.json"))
+    env = {**os.environ, "ROOST_MYPYC": "1", **env_vars}
+    env.pop("PYTHONPATH", None)
+    return subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=dest,
+                          env=env, capture_output=True, text=True, timeout=900, check=False)
+
+
 @pytest.fixture(scope="module")
 def compiled_src(tmp_path_factory: pytest.TempPathFactory) -> Path:
     reason = _cannot_build()
     if reason is not None:
         pytest.skip(reason)
     copy = tmp_path_factory.mktemp("compiled")
-    for name in ("setup.py", "pyproject.toml", "README.md", "LICENSE"):
-        shutil.copy2(ROOT / name, copy / name)
-    shutil.copytree(ROOT / "src", copy / "src",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.so", "_build.json"))
-    env = {**os.environ, "ROOST_MYPYC": "1"}
-    env.pop("PYTHONPATH", None)
-    done = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=copy,
-                          env=env, capture_output=True, text=True, timeout=900, check=False)
+    done = build_copy(copy)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "building pure Python" not in done.stderr, done.stderr[-3000:]
     return copy / "src"
@@ -90,3 +95,14 @@ def test_compiled_and_pure_give_the_same_bytes_and_state(compiled_src: Path) -> 
     diffs = [(i, p, c) for i, (p, c) in enumerate(zip(pure, compiled, strict=True))
              if i > 0 and p != c]
     assert not diffs, diffs[:5]
+
+
+def test_a_failing_compiler_leaves_the_pure_build(tmp_path: Path) -> None:
+    reason = _cannot_build()
+    if reason is not None:
+        pytest.skip(reason)
+    done = build_copy(tmp_path, CC="false")  # mypyc generates C, the "compiler" fails
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "roost: compiling failed" in done.stderr and "building pure Python" in done.stderr
+    assert not list(tmp_path.rglob("*.so"))
+    assert corpus(tmp_path / "src")[0] == "compiled\tnone"
