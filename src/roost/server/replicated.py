@@ -107,6 +107,10 @@ class RaftLog:
         self._snapshot_task: asyncio.Task[None] | None = None
         self._rng = random.Random(self.boot ^ self.id)
         self._snapshot_gap = self._next_snapshot_gap()
+        #: the host's event history, saved with each snapshot and handed back when one is
+        #: loaded or installed (see ReplicaLog)
+        self.history_image: Callable[[int], bytes] = lambda index: b""
+        self.on_history: Callable[[bytes | None, int], None] = lambda image, index: None
 
     # --- the replicated state (see ReplicaState) ------------------------------------------
     @property
@@ -143,7 +147,8 @@ class RaftLog:
     def removed(self) -> bool:
         """An applied membership change took this member out of the registry: it serves no
         client, and stops talking to the others once raft's configuration lost it too or no
-        leader talks to it any more."""
+        leader talks to it any more. Also when a member with a newer configuration refused
+        its link (it was removed while it was down): it drops its peers at once."""
         return self.state.removed
 
     # --- start-up --------------------------------------------------------------------
@@ -160,6 +165,7 @@ class RaftLog:
         state.load(self.store.state_image, founders)
         snap = self.store.snapshot()
         applied = snap.meta.index
+        self._take_history(applied)
         commit = self.store.mem.hard_state.commit
         if commit > applied:
             for e in self.store.entries(applied + 1, commit + 1, 1 << 62):
@@ -193,7 +199,7 @@ class RaftLog:
             clock.monotonic(),
             on_role=self.on_role,
             on_touch=self.on_touch,
-            on_reset=self.on_reset,
+            on_reset=self._installed,
             on_drop_peers=self._drop_peers,
             sessions=self.sessions,
             on_grant=self.on_grant,
@@ -207,10 +213,29 @@ class RaftLog:
             self.node.term,
         )
 
+    def _take_history(self, index: int) -> None:
+        image, self.store.history_image = self.store.history_image, None
+        self.on_history(image, index)
+
+    def _installed(self) -> None:
+        """A leader's snapshot replaced the state (before the entries after it apply): its
+        history replaces ours, then the server hears of the reset."""
+        self._take_history(self.snapshot_index)
+        self.on_reset()
+
     def start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
         me = self.config.member()
-        peers = {m.id: (m.host, m.peer_port) for m in self.config.members if m.id != self.id}
+        configured = {m.id: (m.host, m.peer_port) for m in self.config.members if m.id != self.id}
+        # a member links with its registry's members, which may differ from the configured
+        # ones (members added or removed since); a joiner not yet added with the configured.
+        # Where the file names a member, its address wins: a member reaches its peers by the
+        # route its own file gives (another member's view, learnt from a snapshot, may be
+        # that member's route, e.g. its own proxy)
+        peers = configured
+        if self.state.serving:
+            peers = {sid: configured.get(sid, addr)
+                     for sid, addr in self._member_peers(configured).items()}
         secret = (self.config.peer_secret or "").encode()
         tls_server, tls_client = peer_tls(self.config)
         self.transport = PeerTransport(
@@ -224,6 +249,8 @@ class RaftLog:
             on_batch=self._kick,
             ssl_server=tls_server,
             ssl_client=tls_client,
+            refusal=self._refusal,
+            on_refused=self._on_refused,
         )
         self._peers = dict(peers)
         self._peer_conf = self._node.conf_state
@@ -306,6 +333,16 @@ class RaftLog:
         if self.core is not None and not self._closing:
             self.core.campaign_if_leaderless()
             self._kick()
+
+    def _refusal(self, peer: int) -> int | None:
+        if self.core is None or self.failed is not None or self._closing:
+            return None
+        return self.core.refusal(peer)
+
+    def _on_refused(self, peer: int, version: int) -> None:
+        if self.core is not None and not self._closing:
+            self.core.refused(peer, version, clock.monotonic())
+            self._kick_soon()
 
     def _on_peer_up(self, peer: int) -> None:
         if self.core is not None:
@@ -478,14 +515,19 @@ class RaftLog:
         the commit of its removal (else it never learns it and serves on, read-only)."""
         if self.transport is None:
             return
+        self._peer_conf = self._node.conf_state
+        self._peers = peers = self._member_peers(self._peers)
+        self.transport.update_peers(peers)
+
+    def _member_peers(self, known: dict[int, tuple[str, int]]) -> dict[int, tuple[str, int]]:
+        """The registry's members, and those raft's configuration still has (at the
+        addresses `known` for them)."""
         peers = {m.id: (m.host, m.peer_port) for m in self.members.values() if m.id != self.id}
         conf = self._node.conf_state
-        self._peer_conf = conf
         for sid in conf.voters | conf.learners:
-            if sid not in peers and sid != self.id and sid in self._peers:
-                peers[sid] = self._peers[sid]
-        self._peers = peers
-        self.transport.update_peers(peers)
+            if sid not in peers and sid != self.id and sid in known:
+                peers[sid] = known[sid]
+        return peers
 
     def _drop_peers(self) -> None:
         if self.transport is not None:
@@ -498,10 +540,13 @@ class RaftLog:
         index = self.last_index
         started = clock.monotonic()
         image = self.state.image()
+        history = self.history_image(index)
         conf = self._node.conf_state
         loop = asyncio.get_running_loop()
         keep = self.config.snapshots_to_keep
-        await loop.run_in_executor(None, self.store.create_snapshot, index, conf, image, keep)
+        await loop.run_in_executor(
+            None, self.store.create_snapshot, index, conf, image, history, keep
+        )
         self.snapshot_index = index
         self.stats.snapshot_seconds.observe(clock.monotonic() - started)
 
@@ -525,11 +570,11 @@ class RaftLog:
         self._snapshot_started = clock.monotonic()
         st = self.state
         tree, dedupe, members = st.tree, st.dedupe, st.members
-        snapshots = self.datadir.snapshots
+        snapshots, history = self.datadir.snapshots, self.history_image
 
         def write() -> None:
             image = encode_image(tree, dedupe, members)
-            snapshots.save(index, term, encode_snapshot_payload(conf, image))
+            snapshots.save(index, term, encode_snapshot_payload(conf, image, history(index)))
 
         pid = fork_writer(write)
         self._snapshot_task = asyncio.get_running_loop().create_task(
