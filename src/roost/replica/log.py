@@ -33,6 +33,13 @@ class ReplicaLog(Protocol):
     node: RaftNode | None
     #: called for each txn applied while replaying the log at start-up (set before recover)
     on_replayed: Applied
+    #: the host's event history as of a snapshot's index, saved in the snapshot file
+    #: (called in the forked child for a background snapshot; set before recover)
+    history_image: Callable[[int], bytes]
+    #: a snapshot was loaded (start-up, before the log replay) or installed from a leader
+    #: (before the entries after it apply): the history image saved with it (None: none)
+    #: and its index (set before recover)
+    on_history: Callable[[bytes | None, int], None]
 
     @property
     def tree(self) -> DataTree:
@@ -69,7 +76,13 @@ class ReplicaLog(Protocol):
 
     def may_answer(self, session_id: int) -> bool:
         """This member holds a liveness grant for the session (roost.replica.sessions):
-        it may answer the session's pings now; standalone: always."""
+        it may answer the session now (pings, reads, writes, events); standalone:
+        always."""
+        ...
+
+    def granted_until(self, session_id: int) -> float:
+        """Until when (the host's monotonic seconds) this member may answer the session
+        (`may_answer`): -inf without a grant, inf if it does not gate (standalone)."""
         ...
 
     @property

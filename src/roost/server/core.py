@@ -69,7 +69,8 @@ class Server:
         )
         #: session liveness (roost.replica.sessions; this host feeds it the monotonic clock)
         self.sessions = Sessions(config.server_id, now_ms())
-        #: session -> answers (pings, a reattach) held until a leader confirms it alive:
+        #: session -> output (replies, events) or a reattach held until a leader confirms
+        #: the session alive:
         #: (connection, give up at, answer)
         self.held: dict[int, list[tuple[Connection, float, Callable[[], None]]]] = {}
         #: counts role changes: a session expiry is decided in one leadership (see
@@ -156,8 +157,11 @@ class Server:
         self.log.on_replayed = lambda zxid, txn, res: self.streams.replayed(
             zxid, txn, res, self.tree
         )
+        # the event history is saved with every snapshot and loaded with it (at start-up,
+        # and when a member installs a leader's snapshot), then the log after it replayed
+        self.log.history_image = self.streams.image
+        self.log.on_history = self.streams.restore
         self.log.recover()
-        self.streams.recovered(self.log.snapshot_index)
         # every session of the recovered tree gets a fresh deadline: none expires for time
         # the server was down
         self.sessions.restart(
@@ -442,21 +446,22 @@ class Server:
     def _on_reset(self) -> None:
         # the tree was replaced by a snapshot: watches may have missed events; clients
         # reconnect and re-register them (setWatches fires what changed); the event
-        # history starts again at the snapshot
-        assert self.log is not None
-        self.streams.reset(self.log.snapshot_index)
+        # history came with the snapshot (the log's on_history, just before this)
         for conn in list(self.connections):
             conn.abort()
 
     # --- liveness grants (the lock lease's server side, roost.replica.sessions) ----------
     def hold(
-        self, conn: Connection, sid: int, timeout_ms: int, answer: Callable[[], None]
-    ) -> None:
+        self, conn: Connection, sid: int, timeout_ms: int, answer: Callable[[], None],
+        give_up: float | None = None,
+    ) -> float:
         """No liveness grant for the session now: `answer` runs once a leader confirms the
-        session alive; after L without one the connection is closed (this member may be
-        cut off; the client moves to another)."""
-        give_up = clock.monotonic() + lease_bound(timeout_ms)
+        session alive; after L (or at `give_up`) without one the connection is closed (this
+        member may be cut off; the client moves to another). Returns when."""
+        if give_up is None:
+            give_up = clock.monotonic() + lease_bound(timeout_ms)
         self.held.setdefault(sid, []).append((conn, give_up, answer))
+        return give_up
 
     def _on_grant(self, sids: list[int]) -> None:
         for sid in sids:
