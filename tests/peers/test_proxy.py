@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import socketserver
 import threading
@@ -304,6 +305,50 @@ def test_stops_listening_when_the_target_closes_and_stops_listening() -> None:
     finally:
         p.stop()
         listener.close()
+
+
+class _AnswerHandler(socketserver.BaseRequestHandler):
+    """A four-letter word: read the command, answer, close (and count the connection)."""
+
+    server: EchoServer
+
+    def handle(self) -> None:
+        with self.server.lock:
+            self.server.accepted += 1
+        with contextlib.suppress(OSError):
+            if data := self.request.recv(4):
+                self.request.sendall(b"imok" if data == b"ruok" else b"?")
+
+
+@pytest.mark.parametrize("probe_on_close", [True, False])
+def test_a_target_ending_connections_costs_a_probe_each_unless_told_not_to(
+        probe_on_close: bool) -> None:
+    """Each connection the target ends is followed by a probe (an empty connection) unless
+    the proxy stands for a port whose server ends connections and keeps listening."""
+    target = EchoServer()
+    target.RequestHandlerClass = _AnswerHandler
+    thread = threading.Thread(target=target.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    p = TcpProxy(target=(LOCAL, target.port), probe_on_close=probe_on_close).start()
+    try:
+        wait_until(lambda: target.accepted == 1, what="the start-up probe")
+        per_word = 2 if probe_on_close else 1
+        for i in range(1, 6):
+            with connect(p.port) as s:
+                s.sendall(b"ruok")
+                assert recv_exactly(s, 4) == b"imok"
+                assert is_closed(s)
+            want = 1 + i * per_word
+            wait_until(lambda want=want: target.accepted >= want,
+                       what=f"{want} connections at the target")
+        time.sleep(QUIET)  # and no more than that
+        assert target.accepted == 1 + 5 * per_word
+        assert p.listening
+    finally:
+        p.stop()
+        target.shutdown()
+        target.server_close()
+        thread.join(5)
 
 
 # -- the peer transport through proxies ------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from pathlib import Path
 
@@ -348,6 +349,47 @@ def test_update_peers_adds_and_removes_members() -> None:
             await wait_until_async(lambda: b.from_peer(1) == [b"still"], 5, what="a->b")
         finally:
             await close_all(members)
+
+    run(body)
+
+
+def test_a_member_not_in_the_configuration_is_told_so_after_proving_itself() -> None:
+    async def body() -> None:
+        # member 1's configuration (version 0x2a) has member 2 only; 9 is not in it, 5 is a
+        # member its host has not linked with yet (no say: closed without a reason)
+        a = Member(1, kwargs={"refusal": lambda peer: None if peer == 5 else 0x2A})
+        await a.start({2: (LOCAL, 1)})
+        told: list[tuple[int, int]] = []
+        c = Member(9, kwargs={"on_refused": lambda peer, version: told.append((peer, version))})
+        await c.start({1: a.addr})
+        d = Member(5, kwargs={"on_refused": lambda peer, version: told.append((5, version))})
+        try:
+            await wait_until_async(lambda: len(told) >= 2, 5, what="two refusals")
+            assert set(told) == {(1, 0x2A)} and c.t.stats[1].refused == len(told)
+            assert not c.t.connected(1) and c.events == [] and a.events == []
+            assert a.t.auth_failures == 0  # a refusal is no authentication failure
+            # nothing it sends is delivered, and a wrong secret learns nothing
+            r, w = await asyncio.open_connection(LOCAL, a.t.port)
+            nonce_d = new_nonce()
+            w.write(encode_hello(9, nonce_d))
+            hello = decode_hello(await r.readexactly(HELLO.size))
+            await r.readexactly(MAC_LEN)
+            w.write(proof(b"wrong", b"dialer", 9, 1, nonce_d, hello.nonce))
+            got = b""
+            with contextlib.suppress(ConnectionError):
+                async with asyncio.timeout(5):
+                    while chunk := await r.read(100):
+                        got += chunk
+            assert got == b""  # closed without an answer
+            w.close()
+            assert a.t.auth_failures == 1
+            # the host with no say: closed without a reason, nothing reported
+            await d.start({1: a.addr})
+            await wait_until_async(lambda: a.t.auth_failures >= 3, 5, what="5's dials rejected")
+            assert d.t.stats[1].refused == 0 and all(p != 5 for p, _ in told)
+            assert a.messages == []
+        finally:
+            await close_all([a, c, d])
 
     run(body)
 

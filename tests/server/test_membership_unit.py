@@ -1,10 +1,15 @@
 """The membership registry's pure parts: ZooKeeper's reconfig strings, non-incremental
-changes, configuration versions and /zookeeper/config's text."""
+changes, configuration versions and /zookeeper/config's text; what a member answers a peer
+that is not in its configuration, and when such an answer means a removal."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from roost.raft import Config, ConfState, MemoryStorage, RaftNode
+from roost.replica.core import CoreConfig, ReplicaCore
 from roost.replica.member import Member
 from roost.replica.membership import (
     CONFIG_PATH,
@@ -14,9 +19,12 @@ from roost.replica.membership import (
     apply_change,
     config_version,
     parse_zk_reconfig,
+    refusal,
+    told_removed,
     write_config,
 )
-from roost.tree import DataTree
+from roost.replica.state import ReplicaState
+from roost.tree import DataTree, TreeConfig
 
 M = {i: Member(i, f"10.0.0.{i}", 2180 + i, 2880 + i) for i in (1, 2, 3)}
 
@@ -64,3 +72,60 @@ def test_config_node_text_and_versions() -> None:
     assert [e.path for e in events] == [CONFIG_PATH] and config_version(tree) == 0x1A
     assert node.data == f"{line(M[1])}\nversion=1a".encode()
     assert tree.approximate_data_size() >= len(node.data)
+
+
+def test_refusal_names_the_configuration_only_for_a_peer_in_neither_registry_nor_raft() -> None:
+    conf = ConfState(frozenset({1, 2}), frozenset({3}))
+    assert refusal(M, conf, 0x2A, 4) == 0x2A
+    assert refusal(M, conf, 0x2A, 2) is None  # in the registry (the host lags)
+    assert refusal({1: M[1]}, conf, 0x2A, 3) is None  # raft still has it (it must learn)
+
+
+def test_told_removed_only_when_ours_has_us_and_theirs_is_newer() -> None:
+    assert told_removed(3, M, 0x10, 0x2A)  # removed by a change we never applied
+    assert not told_removed(3, M, 0x2A, 0x2A)  # same version: a misconfiguration, not ours
+    assert not told_removed(3, M, 0x30, 0x2A)  # the peer lags: it has not added us yet
+    assert not told_removed(4, M, 0x10, 0x2A)  # a joiner not yet added (ours lacks us)
+
+
+def core_of(member_id: int, members: dict[int, Member], version: int) -> ReplicaCore:
+    """A member's core with registry `members` at configuration `version`, not started."""
+    state = ReplicaState(member_id, 1, TreeConfig(), {}, lambda z, t, r: None)
+    state.load(b"", members)
+    if version:
+        write_config(state.tree, members, version)
+    st = MemoryStorage()
+    st.bootstrap(ConfState(frozenset(M)))
+    node = RaftNode(Config(id=member_id, election_tick=10, heartbeat_tick=1), st,
+                    random.Random(member_id))
+    return ReplicaCore(state, node, CoreConfig(10, 0.05, 5.0, 100, tuple(M.values())),
+                       lambda to, ch, payload: True, 0.0)
+
+
+def test_a_member_told_by_a_newer_configuration_stops_as_a_removed_member() -> None:
+    core = core_of(3, M, 0x10)
+    dropped: list[bool] = []
+    core.on_drop_peers = lambda: dropped.append(True)
+    assert core.state.serving
+    core.refused(1, 0x10, 1.0)  # a peer at our own version: not a removal
+    core.refused(1, 0x08, 1.0)  # a lagging peer
+    assert core.state.serving and not core.state.removed and dropped == []
+    core.refused(1, 0x2A, 1.0)
+    assert core.state.removed and not core.state.serving
+    assert dropped == [True] and core.peers_dropped
+    core.refused(2, 0x2A, 1.0)  # once
+    assert dropped == [True]
+    # removed, it has no say about other members' links
+    assert core.refusal(9) is None
+
+
+def test_a_joiner_is_not_taken_for_removed_and_answers_no_refusal() -> None:
+    joiner = core_of(4, {}, 0)  # fresh: not a member until its addition applies
+    dropped: list[bool] = []
+    joiner.on_drop_peers = lambda: dropped.append(True)
+    joiner.refused(1, 0x2A, 1.0)
+    assert not joiner.state.removed and dropped == []
+    assert joiner.refusal(9) is None  # no say: it is no member itself
+    member = core_of(1, M, 0x2A)
+    assert member.refusal(9) == 0x2A
+    assert member.refusal(2) is None

@@ -36,7 +36,7 @@ from roost.raft import (
 )
 from roost.replica.log import Done
 from roost.replica.member import Member
-from roost.replica.membership import config_version, plan
+from roost.replica.membership import config_version, plan, refusal, told_removed
 from roost.replica.sessions import Sessions
 from roost.replica.state import LOST, Pending, ReplicaState, founders_of
 from roost.tree.txn import Txn
@@ -423,6 +423,39 @@ class ReplicaCore:
             return
         self.peers_dropped = True
         log.warning("member %d: no longer in the ensemble: dropping its peers", self.id)
+        self.on_drop_peers()
+
+    def refusal(self, peer: int) -> int | None:
+        """`peer` asked the host for a link and the host does not know it: the version of
+        our configuration, to refuse it with, when it is not a member of it (None: we have
+        no say, being no member ourselves, or it is one and the host has not caught up)."""
+        state = self.state
+        if not state.serving:
+            return None
+        return refusal(state.members, self.node.conf_state, config_version(state.tree), peer)
+
+    def refused(self, peer: int, version: int, now: float) -> None:
+        """Member `peer` refused our link: its configuration, of version `version`, does
+        not have us. When that is our removal (`told_removed`: a change we never applied,
+        made while we were down), we stop as a member that applied its removal does: serve
+        nobody, and drop the peers at once (they will tell us nothing else)."""
+        self.now = now
+        state = self.state
+        if state.removed or self.peers_dropped:
+            return
+        mine = config_version(state.tree)
+        if not told_removed(self.id, state.members, mine, version):
+            return
+        state.removed = True
+        log.warning(
+            "member %d: member %d's configuration 0x%x does not have it (ours is 0x%x): "
+            "removed from the ensemble while away: serving no client; stop this process",
+            self.id,
+            peer,
+            version,
+            mine,
+        )
+        self.peers_dropped = True
         self.on_drop_peers()
 
     def _reconcile(self) -> None:

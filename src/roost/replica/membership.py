@@ -204,3 +204,25 @@ def plan(
         if not m.voter and sid in conf.voters and sid != leader:
             return ConfChange(ConfChangeType.ADD_LEARNER, sid)
     return None
+
+
+def refusal(
+    members: dict[int, Member], conf: ConfState, version: int, peer: int
+) -> int | None:
+    """What a member whose registry is `members` (at configuration `version`, raft's
+    configuration `conf`) answers `peer`, which asks for a link but is in neither: the
+    version, to name in the refusal (the peer decides with `told_removed` whether that means
+    it was removed). None when `peer` is in either (the host has not caught up yet)."""
+    if peer in members or peer in conf.voters or peer in conf.learners:
+        return None
+    return version
+
+
+def told_removed(me: int, members: dict[int, Member], mine: int, theirs: int) -> bool:
+    """A member refused us: its configuration, of version `theirs`, does not have us. That
+    is our removal when our own registry (at version `mine`) has us and theirs is the newer:
+    configuration versions are zxids, so a peer with a newer one applied a change we have
+    not, and as of that change we are no member. Not a removal: a joiner not yet added (our
+    registry lacks us; the peer has not applied our addition, or we have not), or a peer that
+    lags behind us (`theirs` <= `mine`: it has not applied the change that added us)."""
+    return me in members and theirs > mine

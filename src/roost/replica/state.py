@@ -144,7 +144,8 @@ class ReplicaState:
         self.dedupe = Dedupe()
         self.members: dict[int, Member] = dict(founders)
         #: an applied membership change took this member out of the registry (and none has
-        #: put it back)
+        #: put it back), or a member with a newer configuration refused it (`ReplicaCore.
+        #: refused`: it was removed while it was down)
         self.removed = False
         self.last_index = 0
         self.seq = 0
@@ -156,8 +157,9 @@ class ReplicaState:
 
     @property
     def serving(self) -> bool:
-        """In the registry: may serve clients (a joiner is not until its addition applies)."""
-        return self.id in self.members
+        """In the registry and not removed: may serve clients (a joiner is not until its
+        addition applies)."""
+        return self.id in self.members and not self.removed
 
     # --- images --------------------------------------------------------------------------
     def load(self, image: bytes, founders: dict[int, Member]) -> None:

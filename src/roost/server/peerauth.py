@@ -6,12 +6,20 @@ Handshake (the dialing member is D, the accepting member is A; all integers big-
     A -> D   HELLO(magic, version, A's id, nonce_a) + mac_a   45 + 32 bytes
     D -> A   mac_d                                            32 bytes
     A -> D   0x01 (accepted)                                   1 byte
+         or  0x02 + u64 version (not a member)                 9 bytes, then A closes
 
 ``mac_x = HMAC-SHA256(secret, "roost-peer" | version | role_x | D's id | A's id | nonce_d |
 nonce_a)`` where ``role_x`` is ``b"acceptor"`` or ``b"dialer"``. Both sides prove they know the
 shared secret; fresh nonces from both sides stop replays, and the role label stops a proof made in
 one role being reflected back as the other. Either side closes the connection without a reason on
 any failure (no error oracle).
+
+An acceptor whose configuration (the member registry, at configuration version ``version``: the
+zxid of the change that made it) does not have the dialer's id completes the handshake (so the
+dialer knows the answer comes from a member) and answers NOT_MEMBER with that version instead of
+ACCEPTED: a member removed while it was down learns so when it restarts (see
+``roost.replica.membership.told_removed``). An acceptor without a say (itself not, or no longer,
+a member) closes without a reason, as for any other unknown id.
 
 After the handshake the dialer sends frames ``u32 length | u8 channel | payload`` where
 ``length = 1 + len(payload)``; the acceptor never sends anything.
@@ -30,6 +38,9 @@ VERSION = 1
 NONCE_LEN = 32
 MAC_LEN = 32
 ACCEPTED = b"\x01"
+NOT_MEMBER = b"\x02"
+#: after NOT_MEMBER: the acceptor's configuration version
+NOT_MEMBER_VERSION = struct.Struct(">Q")
 
 HELLO = struct.Struct(">4sBQ32s")
 FRAME_HEADER = struct.Struct(">IB")
@@ -42,6 +53,15 @@ ROLE_DIALER = b"dialer"
 
 class HandshakeError(Exception):
     """The other side broke the handshake or failed to prove it knows the secret."""
+
+
+class NotMemberError(HandshakeError):
+    """An authenticated member refused the link: its configuration, of version `version`,
+    does not have the dialer."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"not a member of the peer's configuration 0x{version:x}")
+        self.version = version
 
 
 class FrameError(Exception):

@@ -7,8 +7,12 @@ wrong. Frames on one outbound link arrive in send order for as long as that conn
 
 Each new connection runs the mutual HMAC-SHA256 handshake described in
 :mod:`roost.server.peerauth`. A connection that claims an unknown id, or fails the proof, is
-closed and logged, and nothing it sends is delivered. Frames are ``u32 length | u8 channel |
-payload``; a malformed or oversized frame closes that link only.
+closed and logged, and nothing it sends is delivered. An authenticated member that is not in
+this member's configuration is told so (``refusal(peer)`` gives the configuration version to
+name, or None to close without a reason); a dialer told so reports it through
+``on_refused(peer, version)`` and keeps dialing (backed off) until its host drops the peer.
+Frames are ``u32 length | u8 channel | payload``; a malformed or oversized frame closes that link
+only.
 
 The handshake keeps out processes that do not know the secret. It does not protect an
 established connection from an attacker *on the network path*; use TLS (``ssl_server`` /
@@ -43,11 +47,14 @@ from roost.server.peerauth import (
     ACCEPTED,
     HELLO,
     MAC_LEN,
+    NOT_MEMBER,
+    NOT_MEMBER_VERSION,
     ROLE_ACCEPTOR,
     ROLE_DIALER,
     FrameError,
     FrameParser,
     HandshakeError,
+    NotMemberError,
     check_proof,
     decode_hello,
     encode_frame_header,
@@ -67,6 +74,20 @@ def _ignore(_peer: int) -> None:
     return None
 
 
+def _ignore_refusal(_peer: int, _version: int) -> None:
+    return None
+
+
+class _Refused(Exception):
+    """The dialer proved it is a member of the ensemble, but not of our configuration: it
+    was told so (NOT_MEMBER) and the connection ends."""
+
+    def __init__(self, peer: int, version: int) -> None:
+        super().__init__(peer, version)
+        self.peer = peer
+        self.version = version
+
+
 @dataclass(slots=True)
 class PeerStats:
     """Counters for one peer. `connects` counts completed outbound handshakes."""
@@ -81,6 +102,8 @@ class PeerStats:
     handshake_failures: int = 0
     dial_failures: int = 0
     protocol_errors: int = 0
+    #: dials the peer refused: its configuration does not have us
+    refused: int = 0
 
     @property
     def reconnects(self) -> int:
@@ -226,6 +249,8 @@ class PeerTransport:
         backoff_min: float = 0.05,
         backoff_max: float = 2.0,
         rng: random.Random | None = None,
+        refusal: Callable[[int], int | None] | None = None,
+        on_refused: Callable[[int, int], None] = _ignore_refusal,
     ) -> None:
         if not secret:
             raise ValueError("the peer secret must not be empty")
@@ -248,6 +273,10 @@ class PeerTransport:
         self._backoff_min = backoff_min
         self._backoff_max = backoff_max
         self._rng = rng if rng is not None else random.Random()
+        self._refusal = refusal
+        self._on_refused = on_refused
+        #: per peer, the configuration version it last refused us with (logged once each)
+        self._refused_with: dict[int, int] = {}
         self.stats: dict[int, PeerStats] = {p: PeerStats() for p in self._peers}
         self.auth_failures = 0
         self._out: dict[int, _Link] = {}
@@ -436,7 +465,10 @@ class PeerTransport:
                 _tune_socket(writer)
                 await self._dialer_handshake(peer, reader, writer)
             ok = True
+            self._refused_with.pop(peer, None)
             return _Link(peer, True, reader, writer)
+        except NotMemberError as exc:
+            self._refused(peer, addr, exc.version)
         except HandshakeError as exc:
             self._auth_failed(peer, f"handshake with {addr} failed: {exc}")
         except (OSError, TimeoutError, asyncio.IncompleteReadError, ssl.SSLError) as exc:
@@ -459,8 +491,25 @@ class PeerTransport:
         args = (self.my_id, peer, nonce_d, hello.nonce)
         check_proof(proof(self._secret, ROLE_ACCEPTOR, *args), mac_a)
         writer.write(proof(self._secret, ROLE_DIALER, *args))
-        if await reader.readexactly(1) != ACCEPTED:
+        answer = await reader.readexactly(1)
+        if answer == NOT_MEMBER:
+            raw = await reader.readexactly(NOT_MEMBER_VERSION.size)
+            raise NotMemberError(NOT_MEMBER_VERSION.unpack(raw)[0])
+        if answer != ACCEPTED:
             raise HandshakeError("peer did not accept the handshake")
+
+    def _refused(self, peer: int, addr: Address, version: int) -> None:
+        self.stats[peer].refused += 1
+        if self._refused_with.get(peer) != version:
+            self._refused_with[peer] = version
+            log.info(
+                "member %d: member %d at %s refused the link: its configuration 0x%x does not "
+                "have us", self.my_id, peer, addr, version,
+            )
+        try:
+            self._on_refused(peer, version)
+        except Exception:
+            log.exception("on_refused failed for peer %d", peer)
 
     async def _run_outbound(self, link: _Link) -> None:
         if self._closing or self._peers.get(link.peer) is None:
@@ -509,6 +558,13 @@ class PeerTransport:
         try:
             async with asyncio.timeout(self._handshake_timeout):
                 peer = await self._acceptor_handshake(reader, writer)
+        except _Refused as r:
+            log.info(
+                "member %d: refused member %d at %s: not in our configuration 0x%x",
+                self.my_id, r.peer, remote, r.version,
+            )
+            await self._close_after_flush(writer)
+            return
         except HandshakeError as exc:
             self.auth_failures += 1
             log.warning("member %d: rejected connection from %s: %s", self.my_id, remote, exc)
@@ -536,8 +592,11 @@ class PeerTransport:
     ) -> int:
         hello = decode_hello(await reader.readexactly(HELLO.size))
         peer = hello.member_id
+        version = None
         if peer not in self._peers:
-            raise HandshakeError(f"unknown member id {peer}")
+            version = self._outsider(peer)
+            if version is None:
+                raise HandshakeError(f"unknown member id {peer}")
         nonce_a = new_nonce()
         args = (peer, self.my_id, hello.nonce, nonce_a)
         writer.write(encode_hello(self.my_id, nonce_a) + proof(self._secret, ROLE_ACCEPTOR, *args))
@@ -545,10 +604,34 @@ class PeerTransport:
         try:
             check_proof(proof(self._secret, ROLE_DIALER, *args), mac_d)
         except HandshakeError:
-            self.stats[peer].handshake_failures += 1
+            st = self.stats.get(peer)
+            if st is not None:
+                st.handshake_failures += 1
             raise
+        if version is not None:  # a member, but not of our configuration: say so
+            writer.write(NOT_MEMBER + NOT_MEMBER_VERSION.pack(version))
+            raise _Refused(peer, version)
         writer.write(ACCEPTED)
         return peer
+
+    def _outsider(self, peer: int) -> int | None:
+        """The configuration version to refuse `peer` with, or None (close without a
+        reason: our own id, or the host has no say)."""
+        if peer == self.my_id or self._refusal is None:
+            return None
+        try:
+            return self._refusal(peer)
+        except Exception:
+            log.exception("refusal failed for peer %d", peer)
+            return None
+
+    async def _close_after_flush(self, writer: asyncio.StreamWriter) -> None:
+        """Close gracefully (what was written goes out first), within a second."""
+        writer.close()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1.0):
+                await writer.wait_closed()
+        writer.transport.abort()
 
     async def _read_inbound(self, link: _Link) -> None:
         """Deliver the link's frames until it closes. The stream's transport is handed to a

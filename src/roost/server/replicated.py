@@ -145,7 +145,8 @@ class RaftLog:
     def removed(self) -> bool:
         """An applied membership change took this member out of the registry: it serves no
         client, and stops talking to the others once raft's configuration lost it too or no
-        leader talks to it any more."""
+        leader talks to it any more. Also when a member with a newer configuration refused
+        its link (it was removed while it was down): it drops its peers at once."""
         return self.state.removed
 
     # --- start-up --------------------------------------------------------------------
@@ -212,7 +213,16 @@ class RaftLog:
     def start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
         me = self.config.member()
-        peers = {m.id: (m.host, m.peer_port) for m in self.config.members if m.id != self.id}
+        configured = {m.id: (m.host, m.peer_port) for m in self.config.members if m.id != self.id}
+        # a member links with its registry's members, which may differ from the configured
+        # ones (members added or removed since); a joiner not yet added with the configured.
+        # Where the file names a member, its address wins: a member reaches its peers by the
+        # route its own file gives (another member's view, learnt from a snapshot, may be
+        # that member's route, e.g. its own proxy)
+        peers = configured
+        if self.state.serving:
+            peers = {sid: configured.get(sid, addr)
+                     for sid, addr in self._member_peers(configured).items()}
         secret = (self.config.peer_secret or "").encode()
         tls_server, tls_client = peer_tls(self.config)
         self.transport = PeerTransport(
@@ -226,6 +236,8 @@ class RaftLog:
             on_batch=self._kick,
             ssl_server=tls_server,
             ssl_client=tls_client,
+            refusal=self._refusal,
+            on_refused=self._on_refused,
         )
         self._peers = dict(peers)
         self._peer_conf = self._node.conf_state
@@ -308,6 +320,16 @@ class RaftLog:
         if self.core is not None and not self._closing:
             self.core.campaign_if_leaderless()
             self._kick()
+
+    def _refusal(self, peer: int) -> int | None:
+        if self.core is None or self.failed is not None or self._closing:
+            return None
+        return self.core.refusal(peer)
+
+    def _on_refused(self, peer: int, version: int) -> None:
+        if self.core is not None and not self._closing:
+            self.core.refused(peer, version, clock.monotonic())
+            self._kick_soon()
 
     def _on_peer_up(self, peer: int) -> None:
         if self.core is not None:
@@ -480,14 +502,19 @@ class RaftLog:
         the commit of its removal (else it never learns it and serves on, read-only)."""
         if self.transport is None:
             return
+        self._peer_conf = self._node.conf_state
+        self._peers = peers = self._member_peers(self._peers)
+        self.transport.update_peers(peers)
+
+    def _member_peers(self, known: dict[int, tuple[str, int]]) -> dict[int, tuple[str, int]]:
+        """The registry's members, and those raft's configuration still has (at the
+        addresses `known` for them)."""
         peers = {m.id: (m.host, m.peer_port) for m in self.members.values() if m.id != self.id}
         conf = self._node.conf_state
-        self._peer_conf = conf
         for sid in conf.voters | conf.learners:
-            if sid not in peers and sid != self.id and sid in self._peers:
-                peers[sid] = self._peers[sid]
-        self._peers = peers
-        self.transport.update_peers(peers)
+            if sid not in peers and sid != self.id and sid in known:
+                peers[sid] = known[sid]
+        return peers
 
     def _drop_peers(self) -> None:
         if self.transport is not None:

@@ -125,8 +125,10 @@ class Wan:
 
 def serve_proxies(n: int, ports: list[int]) -> None:
     """The `Wan` process: proxies for n members, commands on stdin, one answer line each."""
-    proxies = [TcpProxy((member_addr(i), port), listen_port=port,
-                        listen_host=proxy_addr(i)).start()
+    # a client port keeps listening while its server runs, and each four-letter word ends
+    # its connection: no probe after each one
+    proxies = [TcpProxy((member_addr(i), port), listen_port=port, listen_host=proxy_addr(i),
+                        probe_on_close=port != CLIENT_PORT).start()
                for i in range(n) for port in ports]
     try:
         for line in sys.stdin:

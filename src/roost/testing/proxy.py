@@ -7,7 +7,11 @@ listening, so a client's connect is refused rather than accepted and then closed
 that believes it got through, as ZooKeeper's quorum peers do, would act on it). Each client
 connection is forwarded once the target accepted its own; if the target refuses, the client
 is reset and the proxy stops listening until a probe gets through again. When the target
-ends a forwarded connection, a probe checks that it still listens.
+ends a forwarded connection, a probe checks that it still listens (a ZooKeeper leader stepping
+down closes its quorum port, then its followers' connections). That costs the target one
+more, empty connection (ZooKeeper logs an EndOfStream warning for it) each time; a proxy for a
+port whose server ends connections as a matter of course and keeps listening (a client port:
+each four-letter word ends its connection) does without: ``probe_on_close=False``.
 It runs its own asyncio loop in a background thread, so its methods can be called from plain
 synchronous tests and from coroutines running in another loop alike (each call blocks until the
 proxy has applied it, which takes a few milliseconds).
@@ -97,9 +101,16 @@ class TcpProxy:
     """Forwards connections from ``127.0.0.1:port`` to `target`, with faults on demand."""
 
     def __init__(
-        self, target: Address, listen_port: int = 0, *, listen_host: str = "127.0.0.1"
+        self,
+        target: Address,
+        listen_port: int = 0,
+        *,
+        listen_host: str = "127.0.0.1",
+        probe_on_close: bool = True,
     ) -> None:
         self.target = target
+        #: probe the target when it ends a forwarded connection (see the module docstring)
+        self.probe_on_close = probe_on_close
         self.listen_host = listen_host
         self.port = listen_port
         self.accepted = 0
@@ -417,7 +428,7 @@ class TcpProxy:
         ]
         # When either side ends, tear the whole connection down.
         done, _ = await asyncio.wait(conn.tasks, return_when=asyncio.FIRST_COMPLETED)
-        if conn.tasks[1] in done and not self._cut:
+        if conn.tasks[1] in done and not self._cut and self.probe_on_close:
             # the target ended it: perhaps it stopped listening too (a ZooKeeper leader's
             # quorum port closes when it steps down); if so, stop listening at once
             self._check_target()
