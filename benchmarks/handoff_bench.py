@@ -17,7 +17,9 @@ loop) and prints the medians and p99 of the two hand-off steps and of the whole 
 `--busy US` adds a callback chain that keeps the loop thread in Python for US microseconds
 per turn, as other connections' requests do on a loaded server: the thread then needs the
 GIL back from the loop before it can start (and after the fsync, before it can hand back).
-`--no-fsync` leaves the disk out to show the hand-off's own cost.
+`--switch-interval` sets how long the loop thread may keep the GIL while the thread waits
+for it (Python's default 5 ms). `--no-fsync` leaves the disk out to show the hand-off's
+own cost.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import argparse
 import asyncio
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -136,11 +139,15 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="rounds per mode, alternating")
     ap.add_argument("--size", type=int, default=1100, help="bytes per append (default 1100)")
     ap.add_argument("--busy", type=int, default=0, help="keep the loop busy US us per turn")
+    ap.add_argument("--switch-interval", type=float, default=None,
+                    help="sys.setswitchinterval(SECONDS) first (Python's default: 0.005)")
     ap.add_argument("--no-fsync", action="store_true", help="append without fsync")
     ap.add_argument("--modes", default="executor,thread,inline", help="comma-separated")
     ap.add_argument("--dir", default=None, help="where the file goes (default: a temp dir)")
     args = ap.parse_args()
     modes = [m for m in args.modes.split(",") if m]
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
     record = os.urandom(args.size)
     results: dict[str, list[dict[str, tuple[float, float]]]] = {m: [] for m in modes}
     with tempfile.TemporaryDirectory(dir=args.dir) as d:
@@ -161,7 +168,8 @@ def main() -> None:
             os.close(fd)
     load = os.getloadavg()[0]
     print(f"load average {load:.2f}; {args.writes} writes x {args.rounds} rounds per mode, "
-          f"{args.size} B, fsync {'off' if args.no_fsync else 'on'}, loop busy {args.busy} us")
+          f"{args.size} B, fsync {'off' if args.no_fsync else 'on'}, loop busy {args.busy} us, "
+          f"switch interval {sys.getswitchinterval() * 1e6:.0f} us")
     print("p50 / p99 in us, one figure per round")
     for mode in modes:
         print(f"{mode}:")
