@@ -13,6 +13,11 @@
    Rate = events / (first request to last event), best of --rounds.
 3. Write-path cost: recording one create txn in the history (`StreamHub.record`, no
    stream open) next to applying it to the tree (`apply_txn`), in-process, best of 7.
+4. The history saved with each snapshot: the image of N events (one per zxid), its size,
+   the time to encode it (in the forked snapshot child) and to load it (at start-up or
+   a snapshot install), and the loaded history's memory (tracemalloc).
+5. Replay after a restart: the server of 2. is stopped (a clean stop writes a snapshot,
+   which carries the history) and started again; one replay (recursive, with data).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import time
 import tracemalloc
 
 from roost.client import Client
-from roost.server.history import EventHistory, HistoryEvent, Limits
+from roost.server.history import EventHistory, HistoryEvent, Limits, decode, encode
 from roost.server.streams import StreamHub
 from roost.testing.server import RoostServer
 from roost.tree import DataTree
@@ -33,24 +38,55 @@ from roost.tree.txn import Kind, Txn, apply_txn
 from roost.wire.opcodes import EventType, Op
 from roost.wire.records import ACL, CreateRequest, Id
 
+BIG = Limits(10**9, 10**12, 10**12)
+OPEN = (ACL(31, Id("world", "anyone")),)
+
+
+def filled(n: int, per_zxid: int) -> EventHistory:
+    rng = random.Random(1)
+    h = EventHistory(BIG)
+    for zxid, i in enumerate(range(0, n, per_zxid), 1):
+        h.append(zxid, 0, [
+            HistoryEvent(int(EventType.NODE_CREATED if j == 0 else
+                             EventType.NODE_CHILDREN_CHANGED),
+                         f"/app/config/n{i + j:07d}", rng.randbytes(64) if j == 0 else None,
+                         OPEN)
+            for j in range(per_zxid)])
+    return h
+
 
 def memory(n: int, per_zxid: int) -> tuple[int, int]:
-    rng = random.Random(1)
     tracemalloc.start()
     try:
-        h = EventHistory(Limits(10**9, 10**12, 10**12))
         base = tracemalloc.get_traced_memory()[0]
-        for zxid, i in enumerate(range(0, n, per_zxid), 1):
-            h.append(zxid, 0, [
-                HistoryEvent(int(EventType.NODE_CREATED if j == 0 else
-                                 EventType.NODE_CHILDREN_CHANGED),
-                             f"/app/config/n{i + j:07d}", rng.randbytes(64) if j == 0 else None,
-                             ())
-                for j in range(per_zxid)])
+        h = filled(n, per_zxid)
         used = tracemalloc.get_traced_memory()[0] - base
     finally:
         tracemalloc.stop()
     return used, h.bytes
+
+
+def image_cost(n: int) -> tuple[int, float, float, int]:
+    """(image bytes, encode s, decode s, loaded history's memory) for n events, one per
+    zxid; times best of 3."""
+    h = filled(n, 1)
+    best_enc = best_dec = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        image = encode(h, h.last)
+        t1 = time.perf_counter()
+        decode(image, BIG)
+        t2 = time.perf_counter()
+        best_enc, best_dec = min(best_enc, t1 - t0), min(best_dec, t2 - t1)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        loaded = decode(image, BIG)
+        used = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert loaded.events == n
+    return len(image), best_enc, best_dec, used
 
 
 def record_cost(n: int = 5000) -> tuple[float, float]:
@@ -110,6 +146,9 @@ def main() -> int:
     applied, recorded = record_cost()
     print(f"write path, one create txn: apply {applied * 1e6:.2f} us, "
           f"history record {recorded * 1e6:.2f} us (best of 7)")
+    size, enc, dec, used = image_cost(n)
+    print(f"snapshot image of {n} events: {size / 2**20:.1f} MiB, encode {enc:.3f} s, "
+          f"load {dec:.3f} s (best of 3); loaded history {used / 2**20:.1f} MiB")
     creates = n // 2
     with RoostServer(subprocess=True, fsync=False, history_max_events=4 * n,
                      history_max_bytes=1 << 30, outgoing_hard_limit=1 << 30) as srv:
@@ -121,6 +160,9 @@ def main() -> int:
                            for _ in range(args.rounds))
                 kind = "recursive" if recursive else "node     "
                 print(f"  {kind} with_data={data!s:<5}: {best:,.0f} events/s")
+        srv.restart()  # a clean stop: the snapshot it writes carries the history
+        rate = asyncio.run(replay(srv.hosts, since, creates, True, True))
+        print(f"  after a restart, recursive with_data=True: {rate:,.0f} events/s")
     return 0
 
 

@@ -20,4 +20,9 @@ def test_history_bench_smoke() -> None:
     for measured, _, estimated in memory:
         assert 0 < float(measured) <= float(estimated)
     rates = re.findall(r"with_data=\w+\s*: ([\d,]+) events/s", out)
-    assert len(rates) == 4 and all(int(r.replace(",", "")) > 0 for r in rates)
+    assert len(rates) == 5 and all(int(r.replace(",", "")) > 0 for r in rates)
+    assert "after a restart, recursive" in out
+    image = re.search(r"snapshot image of 2000 events: ([\d.]+) MiB, encode ([\d.]+) s, "
+                      r"load ([\d.]+) s \(best of 3\); loaded history ([\d.]+) MiB", out)
+    assert image is not None, out
+    assert float(image.group(4)) > 0

@@ -1,6 +1,7 @@
 """A watch-history stream on a 3-member ensemble through a leader SIGKILL, the killed
 member's restart (its history rebuilt from its log) and the reader's member being
-stopped (the reader moves): the events delivered equal the committed sequence.
+stopped (the reader moves), and on a member that caught up from a leader's snapshot:
+the events delivered equal the committed sequence.
 
 The committed sequence is read back at the end: one writer only creates children of
 /t (retrying a create whose outcome a failover left unknown), so the children's czxids
@@ -11,14 +12,18 @@ are not reported by recursive streams).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import re
 from pathlib import Path
+
+import pytest
 
 from roost.client import Client, ClientState, ConnectionLossError, NodeExistsError
 from roost.client.events import WRITABLE_STATES
 from roost.testing.ensemble import RoostEnsemble
 from roost.testing.wait import wait_until_async
 from roost.wire.opcodes import EventType
+
+Ev = tuple[int, int, str, bytes | None]  # zxid, type, path, data
 
 
 async def create_retrying(zk: Client, path: str, data: bytes) -> None:
@@ -34,9 +39,9 @@ async def create_retrying(zk: Client, path: str, data: bytes) -> None:
                 await zk.wait_for(*WRITABLE_STATES, timeout=30)
 
 
-async def writes(zk: Client, start: int, n: int) -> None:
+async def writes(zk: Client, start: int, n: int, parent: str = "/t") -> None:
     for i in range(start, start + n):
-        await create_retrying(zk, f"/t/n{i:04d}", f"v{i}".encode())
+        await create_retrying(zk, f"{parent}/n{i:04d}", f"v{i}".encode())
 
 
 def member_of(ens: RoostEnsemble, zk: Client) -> int:
@@ -94,53 +99,96 @@ def test_stream_through_failover_restart_and_move(tmp_path: Path) -> None:
         asyncio.run(body(ens))
 
 
-def test_history_after_a_snapshot_install_starts_at_the_snapshot(tmp_path: Path) -> None:
-    """A wiped member catches up from the leader's snapshot: its history starts at the
-    snapshot's zxid (older starts are compacted there), while the other members, which
-    applied every txn, still serve the whole history."""
-    import re
-
+def test_a_member_that_installed_a_snapshot_serves_the_whole_history(tmp_path: Path) -> None:
+    """A reader streams from member V only. V is wiped while 160 creates commit and
+    catches up from the leader's snapshot (the leader's log is compacted past them): its
+    history comes with the snapshot. The reader's stream, behind that snapshot, resumes
+    on V with no gap and no repeat; V serves from the first zxid what the others serve;
+    and once the bound (history_max_events) drops old events, every member answers an
+    older start with the typed error and the same floor, and the same events from it."""
     from roost.client import CompactedError
     from roost.testing.ensemble import last_zxid
     from roost.testing.wait import wait_until
 
-    async def write(hosts: str, wipe: Callable[[], None]) -> int:
+    async def stream_from(hosts: str, since: int, n: int) -> list[Ev]:
         async with Client(hosts) as zk:
-            await zk.create("/s", b"")
-            z0 = zk.last_zxid
-            await asyncio.to_thread(wipe)
-            for n in range(160):
-                await zk.create(f"/s/n{n:03d}", b"")
-            return z0
-
-    async def read(hosts: str, since: int) -> tuple[int, int]:
-        """(events from `since` or -1 if compacted, the compacted floor or -1)"""
-        async with Client(hosts) as zk:
-            s = zk.watch_history("/s", since=since, recursive=True)
-            try:
-                await s.wait_open()
-            except CompactedError as e:
-                return -1, e.zxid
-            n = s.buffered()
+            await zk.sync("/")
+            s = zk.watch_history("/s", since=since, recursive=True, with_data=True)
+            out: list[Ev] = []
+            async with asyncio.timeout(60):
+                while len(out) < n:
+                    ev = await anext(s)
+                    out.append((ev.zxid, int(ev.type), ev.path, ev.data))
             await s.aclose()
-            return n, -1
+            return out
 
-    with RoostEnsemble(3, subprocess=True, base_dir=tmp_path, snapshot_every=20) as ens:
-        leader = ens.leader()
+    async def floor_at(hosts: str, since: int) -> int:
+        async with Client(hosts) as zk:
+            await zk.sync("/")
+            try:
+                await zk.watch_history("/s", since=since, recursive=True).wait_open()
+            except CompactedError as e:
+                return e.zxid
+            return -1
+
+    async def committed(zk: Client) -> list[Ev]:
+        await zk.sync("/s")
+        out = []
+        for name in await zk.children("/s"):
+            data, stat = await zk.get(f"/s/{name}")
+            out.append((stat.czxid, int(EventType.NODE_CREATED), f"/s/{name}", data))
+        return sorted(out)
+
+    async def body(ens: RoostEnsemble) -> None:
+        leader = await asyncio.to_thread(ens.leader)
         victim = next(i for i in range(3) if i != leader)
-        survivors = [i for i in range(3) if i != victim]
-        hosts = ",".join(ens.hosts_of(i) for i in survivors)
-        z0 = asyncio.run(write(hosts, lambda: ens.wipe_member(victim)))
-        target = last_zxid(ens, leader)
-        ens.start_member(victim)
-        wait_until(lambda: last_zxid(ens, victim) == target, timeout=30,
-                   what="the wiped member to catch up")
-        found = re.findall(r"installed snapshot at 0x([0-9a-f]+)", ens.log_text(victim))
-        assert found, "the member did not install a snapshot"
-        snap = int(found[-1], 16)
-        assert z0 < snap
-        assert asyncio.run(read(ens.hosts_of(victim), z0)) == (-1, snap)
-        on_victim, _ = asyncio.run(read(ens.hosts_of(victim), snap))
-        on_survivor, _ = asyncio.run(read(ens.hosts_of(survivors[0]), z0))
-        assert on_survivor == 160  # every create after z0
-        assert 0 <= on_victim < on_survivor
+        others = ",".join(ens.hosts_of(i) for i in range(3) if i != victim)
+        async with Client(others, session_timeout=30) as writer, \
+                Client(ens.hosts_of(victim), session_timeout=30) as reader:
+            await writer.create("/s", b"")
+            z0 = writer.last_zxid
+            await reader.sync("/")  # V has applied z0: it can open a stream from there
+            stream = reader.watch_history("/s", since=z0, recursive=True, with_data=True)
+            got: list[Ev] = []
+
+            async def take(n: int) -> None:
+                async with asyncio.timeout(90):
+                    for _ in range(n):
+                        ev = await anext(stream)
+                        got.append((ev.zxid, int(ev.type), ev.path, ev.data))
+
+            await writes(writer, 0, 10, "/s")
+            await take(10)
+            await asyncio.to_thread(ens.wipe_member, victim)
+            await writes(writer, 10, 160, "/s")
+            target = await asyncio.to_thread(last_zxid, ens, leader)
+            await asyncio.to_thread(ens.start_member, victim)
+            await asyncio.to_thread(
+                wait_until, lambda: (last_zxid(ens, victim) or 0) >= (target or 0),
+                timeout=60, what="the wiped member to catch up")
+            found = re.findall(r"installed snapshot at 0x([0-9a-f]+)", ens.log_text(victim))
+            assert found, "the member did not install a snapshot"
+            assert got[-1][0] < int(found[-1], 16)  # the reader resumes from before it
+            await writes(writer, 170, 20, "/s")
+            await take(180)
+            want = await committed(writer)
+            assert len(want) == 190 and got == want
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.3):
+                    await anext(stream)
+            await stream.aclose()
+            # a new stream from the first zxid: the same everywhere
+            for i in (victim, leader):
+                assert await stream_from(ens.hosts_of(i), z0, 190) == want, i
+            # past the bound: the oldest events go, on every member alike
+            await writes(writer, 190, 80, "/s")
+            want = await committed(writer)
+            floors = [await floor_at(ens.hosts_of(i), z0) for i in range(3)]
+            assert floors[0] > z0 and floors == [floors[0]] * 3, floors
+            after = [e for e in want if e[0] > floors[0]]
+            for i in (victim, leader):
+                assert await stream_from(ens.hosts_of(i), floors[0], len(after)) == after, i
+
+    with RoostEnsemble(3, subprocess=True, base_dir=tmp_path, snapshot_every=20,
+                       history_max_events=500) as ens:
+        asyncio.run(body(ens))

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from conftest import Served, start_served
+from conftest import Reply, Served, start_served
 
 from roost.client import SyncClient
 
@@ -115,3 +115,54 @@ def test_sse_streams_and_resumes_with_last_event_id(hist_served: Served) -> None
             zk.set("/sse0", b"")
         gone = read_sse(hist_served, "/v1/roost/history/?index=1", {}, 1)
         assert gone[0]["event"] == "compacted"
+
+
+def test_a_snapshot_loaded_under_a_blocking_query() -> None:
+    """An ensemble member that installs a leader's snapshot while a blocking query waits
+    (done here by loading a history image on the server's loop): a history that reaches
+    back to the query's point sends it the events it missed; one that starts later
+    answers 410 with the new floor, never a silent gap."""
+    from roost.server.history import EventHistory, HistoryEvent, encode
+    from roost.testing.wait import wait_until
+    from roost.wire.opcodes import EventType
+
+    created = int(EventType.NODE_CREATED)
+    gen = start_served()
+    served = next(gen)
+    try:
+        server, loop = served.server.server, served.server._loop
+        assert server is not None and loop is not None
+        loaded: list[int] = []
+
+        def answer(index: int, reaches: bool) -> Reply:
+            """A blocking query from `index` that, once waiting, sees a snapshot's history
+            loaded (one reaching back to what it has seen, or not)."""
+            out: list[Reply] = []
+            t = threading.Thread(target=lambda: out.append(
+                served.get(f"/v1/roost/history/hq?index={index}&recurse&wait=20s")))
+            t.start()
+            wait_until(lambda: server.streams.count() == 1, timeout=10,
+                       what="the blocking query's stream")
+
+            def load() -> None:  # on the server's loop: no txn slips in meanwhile
+                seen = server.streams.history.last
+                h = EventHistory(floor=seen if reaches else seen + 50)
+                h.append(seen + 53, 0, [HistoryEvent(created, "/hq/a", None, ())])
+                loaded.append(seen)
+                server.streams.restore(encode(h, seen + 60), seen + 60)
+
+            loop.call_soon_threadsafe(load)
+            t.join(15)
+            assert out, "no answer"
+            return out[0]
+
+        now = int(served.get("/v1/roost/history/hq").headers["X-Consul-Index"])
+        reply = answer(now, reaches=True)
+        assert reply.status == 200
+        assert events_of(reply.json()) == [(loaded[0] + 53, "created", "/hq/a", None)]
+        reply = answer(loaded[0] + 60, reaches=False)  # the loaded history's end
+        assert reply.status == 410
+        body = reply.json()
+        assert isinstance(body, dict) and body["CompactedIndex"] == loaded[1] + 50
+    finally:
+        gen.close()

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from roost.client import OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, Client, CompactedError
+from roost.client import (
+    OPEN_ACL_UNSAFE,
+    READ_ACL_UNSAFE,
+    Client,
+    CompactedError,
+    ConnectionLossError,
+)
+from roost.client.events import WRITABLE_STATES
 from roost.client.history import HistoryStream
 from roost.testing.server import RoostServer
 from roost.testing.wait import wait_until_async
@@ -207,6 +214,128 @@ def test_history_is_rebuilt_from_the_log_after_a_crash(tmp_path) -> None:
         srv.kill()
         srv.start()
         asyncio.run(check(z0))
+
+
+async def answering(zk: Client) -> None:
+    """Wait until the server answers `zk` again after a restart (a read: safe to repeat)."""
+    async with asyncio.timeout(30):
+        while True:
+            try:
+                await zk.exists("/")
+                return
+            except ConnectionLossError:
+                await zk.wait_for(*WRITABLE_STATES, timeout=30)
+
+
+def restart(srv: RoostServer, how: str) -> None:
+    """Stop the server (a clean stop writes a snapshot; a SIGKILL writes nothing), start it
+    again on the same port and data directory."""
+    if how == "kill":
+        srv.kill()
+    else:
+        srv.stop()
+    srv.start()
+
+
+@pytest.mark.parametrize("how", ["clean", "kill"])
+def test_a_stream_behind_every_snapshot_resumes_across_restarts(tmp_path, how: str) -> None:
+    """The only server snapshots every 10 txns and is restarted twice while a reader that
+    does not keep up holds a stream opened before: the stream was stopped on the server
+    at a zxid older than every snapshot the restarts load (the history comes with the
+    snapshot), and resumes from there with no gap and no repeat; a stream opened anew
+    from the first zxid gets the same events."""
+    srv = RoostServer(tmp_path / "d", subprocess=True, snapshot_every=10)
+    model, rng = Model(), random.Random(21)
+
+    async def body() -> None:
+        async with Client(srv.hosts, session_timeout=30) as writer, \
+                Client(srv.hosts, session_timeout=30) as reader:
+            await writer.create("/t", b"")
+            z0 = writer.last_zxid
+            s = reader.watch_history("/t", since=z0, recursive=True, with_data=True,
+                                     max_buffered=4)
+            await s.wait_open()
+            for _ in range(2):
+                await random_writes(writer, model, rng, 30)
+                await asyncio.to_thread(restart, srv, how)
+                await answering(writer)
+            await random_writes(writer, model, rng, 10)  # after the last restart, live
+            want = model.filtered("/t", True, z0, True)
+            assert len(want) > 40
+            assert await collect(s, len(want)) == want
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.3):
+                    await anext(s)
+            again = writer.watch_history("/t", since=z0, recursive=True, with_data=True)
+            assert await collect(again, len(want)) == want
+
+    with srv:
+        asyncio.run(body())
+
+
+def test_the_history_bound_survives_restarts(tmp_path) -> None:
+    """history_max_events=5 with snapshots every 7 txns: a clean restart and a SIGKILL
+    restart leave the floor where it was (older starts get the typed error with that
+    floor) and the events from the floor on unchanged."""
+    srv = RoostServer(tmp_path / "d", subprocess=True, snapshot_every=7, history_max_events=5)
+
+    async def state(z0: int, write: bool) -> tuple[int, list[Ev]]:
+        async with Client(srv.hosts) as zk:
+            if write:
+                await zk.create("/c", b"")
+                for i in range(12):
+                    await zk.set("/c", str(i).encode())
+            with pytest.raises(CompactedError) as ei:
+                await anext(zk.watch_history("/c", since=z0))
+            floor = ei.value.zxid
+            s = zk.watch_history("/c", since=floor, with_data=True)
+            got = await collect(s, 5)
+            await s.aclose()
+            return floor, got
+
+    with srv:
+        floor, events = asyncio.run(state(0, write=True))
+        assert [d for *_, d in events] == [str(i).encode() for i in range(7, 12)]
+        for how in ("clean", "kill"):
+            restart(srv, how)
+            assert asyncio.run(state(0, write=False)) == (floor, events), how
+            assert asyncio.run(state(floor - 1, write=False))[0] == floor
+
+
+def test_a_snapshot_without_history_still_loads(tmp_path) -> None:
+    """A snapshot file written before histories were saved with snapshots (its payload a
+    tree image alone, as a backup restore also writes) loads: the tree is all there and
+    the history starts at the snapshot."""
+    from roost.server.standalone import TERM, decode_payload
+    from roost.storage import SnapshotStore
+
+    async def write(hosts: str) -> None:
+        async with Client(hosts) as zk:
+            await zk.create("/old", b"")
+            for i in range(5):
+                await zk.create(f"/old/n{i}", str(i).encode())
+
+    with RoostServer(tmp_path / "d") as srv:
+        run(write(srv.hosts))
+    store = SnapshotStore(tmp_path / "d" / "snap")
+    index = store.indexes()[-1]
+    meta, payload = store.load_view(index)
+    tree_image, history = decode_payload(payload, meta.path)
+    assert history is not None  # this roost wrote one
+    store.save(index, TERM, bytes(tree_image))  # as an older roost wrote it
+
+    async def read(hosts: str) -> None:
+        async with Client(hosts) as zk:
+            assert sorted(await zk.children("/old")) == [f"n{i}" for i in range(5)]
+            with pytest.raises(CompactedError) as ei:
+                await anext(zk.watch_history("/old", since=index - 1, recursive=True))
+            assert ei.value.zxid == index
+            s = zk.watch_history("/old", since=index, recursive=True, with_data=True)
+            await zk.set("/old/n1", b"new")
+            assert await collect(s, 1) == [(zk.last_zxid, M, "/old/n1", b"new")]
+
+    with RoostServer(tmp_path / "d") as srv:
+        run(read(srv.hosts))
 
 
 def test_compaction_gives_the_typed_error_and_resume_point(tmp_path) -> None:

@@ -22,6 +22,7 @@ import base64
 import contextlib
 import itertools
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -82,16 +83,18 @@ class HistoryApi:
             return await self._sse(request, path, recursive, with_data, auth, index)
         return await self._blocking(request, path, recursive, with_data, auth)
 
-    def _open(self, path: str, recursive: bool, auth: Auth, index: int, send: Sink) -> Stream:
+    def _open(self, path: str, recursive: bool, auth: Auth, index: int, send: Sink,
+              lost: Callable[[int], None]) -> Stream:
         """Subscribe from `index` (events at or before it are skipped: a member behind
-        the caller's index catches up through live events)."""
+        the caller's index catches up through live events). `lost`: the stream was
+        dropped, a snapshot installed under it starts the history too late."""
         hub = self.server.streams
 
         def sink(zxid: int, events: list[HistoryEvent]) -> None:
             if zxid > index:
                 send(zxid, events)
 
-        stream = Stream(object(), next(self._ids), path, recursive, lambda: auth, sink)
+        stream = Stream(object(), next(self._ids), path, recursive, lambda: auth, sink, lost)
         hub.subscribe(stream, min(index, self.server.tree.last_zxid))
         return stream
 
@@ -103,13 +106,18 @@ class HistoryApi:
         index, wait_s = wait
         got: list[dict[str, object]] = []
         woken = asyncio.Event()
+        gap: list[int] = []
 
         def send(zxid: int, events: list[HistoryEvent]) -> None:
             got.extend(to_json(zxid, e, with_data) for e in events)
             woken.set()
 
+        def lost(floor: int) -> None:
+            gap.append(floor)
+            woken.set()
+
         try:
-            stream = self._open(path, recursive, auth, index, send)
+            stream = self._open(path, recursive, auth, index, send, lost)
         except Compacted as e:
             return _compacted(e.floor)
         try:
@@ -124,6 +132,8 @@ class HistoryApi:
                         w.cancel()
         finally:
             self.server.streams.drop(stream.owner)
+        if gap:  # a snapshot installed meanwhile does not reach back to what we sent
+            return _compacted(gap[0])
         # every event up to the server's last zxid has reached `got` by now
         return reply(got, max(index, self.server.tree.last_zxid))
 
@@ -139,11 +149,14 @@ class HistoryApi:
             else:
                 queue.put_nowait((zxid, events))
 
+        def lost(floor: int) -> None:
+            queue.put_nowait(None)  # end: the client resumes and is told compacted
+
         stream_owner: list[object] = [None]
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-cache"})
         try:
-            stream = self._open(path, recursive, auth, start, send)
+            stream = self._open(path, recursive, auth, start, send, lost)
         except Compacted as e:
             await resp.prepare(request)
             body = json.dumps({"CompactedIndex": e.floor})

@@ -33,6 +33,13 @@ class ReplicaLog(Protocol):
     node: RaftNode | None
     #: called for each txn applied while replaying the log at start-up (set before recover)
     on_replayed: Applied
+    #: the host's event history as of a snapshot's index, saved in the snapshot file
+    #: (called in the forked child for a background snapshot; set before recover)
+    history_image: Callable[[int], bytes]
+    #: a snapshot was loaded (start-up, before the log replay) or installed from a leader
+    #: (before the entries after it apply): the history image saved with it (None: none)
+    #: and its index (set before recover)
+    on_history: Callable[[bytes | None, int], None]
 
     @property
     def tree(self) -> DataTree:

@@ -156,8 +156,11 @@ class Server:
         self.log.on_replayed = lambda zxid, txn, res: self.streams.replayed(
             zxid, txn, res, self.tree
         )
+        # the event history is saved with every snapshot and loaded with it (at start-up,
+        # and when a member installs a leader's snapshot), then the log after it replayed
+        self.log.history_image = self.streams.image
+        self.log.on_history = self.streams.restore
         self.log.recover()
-        self.streams.recovered(self.log.snapshot_index)
         # every session of the recovered tree gets a fresh deadline: none expires for time
         # the server was down
         self.sessions.restart(
@@ -442,9 +445,7 @@ class Server:
     def _on_reset(self) -> None:
         # the tree was replaced by a snapshot: watches may have missed events; clients
         # reconnect and re-register them (setWatches fires what changed); the event
-        # history starts again at the snapshot
-        assert self.log is not None
-        self.streams.reset(self.log.snapshot_index)
+        # history came with the snapshot (the log's on_history, just before this)
         for conn in list(self.connections):
             conn.abort()
 

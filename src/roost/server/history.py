@@ -9,6 +9,18 @@ request from a zxid below `floor` is answered with `Compacted(floor)`.
 Age is measured in txn time (the proposer's clock stamped into each txn), so the
 history is a function of the applied txns alone: every member holds the same one, and
 a restart that replays the log rebuilds it.
+
+Every snapshot carries the history as of its index (`encode`; the snapshot file holds it
+next to the tree image, see roost.server.standalone and roost.server.raftstore), so a
+restart loads it with the tree and replays the log after it, and a member that installs a
+leader's snapshot gets the leader's history with it: every member serves the same history
+whatever it restarted from. Image layout (msgpack, never pickle)::
+
+    ["roost-history", 1, floor, last, last_time_ms, acls, groups]
+
+``acls`` is the list of the events' distinct ACLs, each ``[[perms, scheme, id], ...]``,
+numbered by position; ``groups`` is ``[[zxid, time_ms, [[type, path, data, acl], ...]], ...]``
+oldest first, ``acl`` a number in ``acls``.
 """
 
 from __future__ import annotations
@@ -16,9 +28,12 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import msgpack
 
 from roost.wire.opcodes import EventType
-from roost.wire.records import ACL
+from roost.wire.records import ACL, Id
 
 #: estimated bytes one event costs beyond its path and data (the event object, the path
 #: and data objects' headers), and one zxid group (the group, its tuple, index slots);
@@ -27,6 +42,9 @@ EVENT_OVERHEAD = 176
 GROUP_OVERHEAD = 224
 
 _CHILDREN = int(EventType.NODE_CHILDREN_CHANGED)
+
+IMAGE_MAGIC = "roost-history"
+IMAGE_VERSION = 1
 
 
 @dataclass(slots=True)  # not frozen (6x slower to build; one per applied change): a value
@@ -58,6 +76,10 @@ class Limits:
     max_events: int = 100_000
     max_bytes: int = 64 * 1024 * 1024
     max_age_ms: int = 3_600_000
+
+
+class HistoryImageError(ValueError):
+    """Bytes that are not a history image this version can read."""
 
 
 class Compacted(Exception):
@@ -96,6 +118,8 @@ class EventHistory:
         self._head = 0  # groups before this index were trimmed (list compacted lazily)
         self.floor = floor
         self.last = floor
+        #: the time of the last txn appended (what age is trimmed against)
+        self.last_time_ms = 0
         self.events = 0
         self.bytes = 0
 
@@ -103,7 +127,8 @@ class EventHistory:
         return len(self._groups) - self._head
 
     def reset(self, floor: int) -> None:
-        """Forget everything: the history starts at `floor` (a snapshot was installed)."""
+        """Forget everything: the history starts at `floor` (it cannot go on from where it
+        was: a txn arrived out of order)."""
         self._groups, self._zxids, self._head = [], [], 0
         self.floor = self.last = floor
         self.events = self.bytes = 0
@@ -113,6 +138,7 @@ class EventHistory:
         if zxid <= self.last:
             raise ValueError(f"zxid 0x{zxid:x} is not after 0x{self.last:x}")
         self.last = zxid
+        self.last_time_ms = max(self.last_time_ms, time_ms)
         if events:
             size = GROUP_OVERHEAD
             for e in events:
@@ -164,3 +190,93 @@ class EventHistory:
             if sel:
                 out.append((g.zxid, sel))
         return out
+
+
+# --- the image saved with each snapshot ---------------------------------------------------
+
+
+def encode(history: EventHistory, last: int) -> bytes:
+    """The image of `history` as of zxid `last` (the snapshot's index: every txn up to it
+    was appended, the later ones are not)."""
+    if last < history.last:
+        raise ValueError(f"history reaches 0x{history.last:x}, past the image's 0x{last:x}")
+    acl_numbers: dict[tuple[ACL, ...], int] = {}
+    by_id: dict[int, int] = {}
+    acls: list[list[list[Any]]] = []
+    groups: list[list[Any]] = []
+    for g in history.groups_after(history.floor):
+        rows = []
+        for e in g.events:
+            n = by_id.get(id(e.acl))
+            if n is None:
+                n = acl_numbers.setdefault(e.acl, len(acls))
+                if n == len(acls):
+                    acls.append([[a.perms, a.id.scheme, a.id.id] for a in e.acl])
+                by_id[id(e.acl)] = n
+            rows.append([e.type, e.path, e.data, n])
+        groups.append([g.zxid, g.time_ms, rows])
+    head = [IMAGE_MAGIC, IMAGE_VERSION, history.floor, last, history.last_time_ms, acls]
+    out: bytes = msgpack.packb([*head, groups], use_bin_type=True)
+    return out
+
+
+def decode(image: bytes, limits: Limits | None = None) -> EventHistory:
+    """Load an `encode` image, trimmed to `limits`; HistoryImageError says what is wrong."""
+    try:
+        raw = msgpack.unpackb(image, raw=False, use_list=True)
+    except (ValueError, TypeError, msgpack.UnpackException) as exc:
+        raise HistoryImageError(f"not a history image: {exc!r}") from None
+    if not isinstance(raw, list) or len(raw) < 2 or raw[0] != IMAGE_MAGIC:
+        raise HistoryImageError("not a history image")
+    version = raw[1]
+    if version != IMAGE_VERSION:
+        newer = type(version) is int and version > IMAGE_VERSION
+        raise HistoryImageError(
+            f"history image format version {version!r} "
+            + ("was written by a newer roost" if newer else "is not one this roost reads")
+            + f" (this one reads version {IMAGE_VERSION})"
+        )
+    try:
+        _, _, floor, last, last_time, acl_rows, groups = raw
+        return _load(limits, floor, last, last_time, acl_rows, groups)
+    except HistoryImageError:
+        raise
+    except (ValueError, TypeError, LookupError) as exc:
+        raise HistoryImageError(f"bad history image: {exc!r}") from None
+
+
+def _int(x: object, what: str) -> int:
+    if type(x) is not int or x < 0:
+        raise HistoryImageError(f"bad {what} {x!r}")
+    return x
+
+
+def _load(
+    limits: Limits | None, floor: object, last: object, last_time: object, acl_rows: Any,
+    groups: Any,
+) -> EventHistory:
+    h = EventHistory(limits, _int(floor, "floor"))
+    acls = [
+        tuple(ACL(_int(p, "ACL perms"), Id(str(s), str(i))) for p, s, i in row) for row in acl_rows
+    ]
+    prev = h.floor
+    for zxid, time_ms, rows in groups:
+        if _int(zxid, "zxid") <= prev:
+            raise HistoryImageError(f"zxid 0x{zxid:x} is not after 0x{prev:x}")
+        events = []
+        for etype, path, data, acl in rows:
+            if type(path) is not str or not (data is None or type(data) is bytes):
+                raise HistoryImageError(f"bad event at zxid 0x{zxid:x}: {path!r}")
+            acl = acls[_int(acl, "ACL number")]
+            events.append(HistoryEvent(_int(etype, "event type"), path, data, acl))
+        if not events:
+            raise HistoryImageError(f"zxid 0x{zxid:x} has no events")
+        h.append(zxid, _int(time_ms, "time"), events)
+        prev = zxid
+    upto = _int(last, "last zxid")
+    if upto < h.last:
+        raise HistoryImageError(f"last zxid 0x{upto:x} before its events' 0x{h.last:x}")
+    h.last = upto
+    h.last_time_ms = max(h.last_time_ms, _int(last_time, "last time"))
+    h.trim(h.last_time_ms)
+    return h

@@ -20,16 +20,34 @@ from roost.storage import HardState as DiskHardState
 log = logging.getLogger("roost.raftstore")
 
 
-def encode_snapshot_payload(conf: ConfState, state: bytes) -> bytes:
-    out: bytes = msgpack.packb([1, conf.to_list(), state], use_bin_type=True)
+#: the snapshot payload's format: msgpack ``[2, conf, state image, history image or nil]``
+#: (format 1, still read, had no history image: the history then starts at the snapshot)
+PAYLOAD_VERSION = 2
+
+
+def encode_snapshot_payload(
+    conf: ConfState, state: bytes, history: bytes | None = None
+) -> bytes:
+    """A snapshot file's payload: raft's membership, the state machine image and the
+    event history as of the snapshot's index (roost.server.history; None: none)."""
+    out: bytes = msgpack.packb(
+        [PAYLOAD_VERSION, conf.to_list(), state, history], use_bin_type=True
+    )
     return out
 
 
-def decode_snapshot_payload(data: bytes) -> tuple[ConfState, bytes]:
-    version, conf, state = msgpack.unpackb(data, raw=False)
-    if version != 1:
+def decode_snapshot_payload(data: bytes) -> tuple[ConfState, bytes, bytes | None]:
+    """(membership, state image, history image or None) of a snapshot's payload."""
+    raw = msgpack.unpackb(data, raw=False)
+    version = raw[0]
+    if version == 1:
+        _, conf, state = raw
+        history = None
+    elif version == PAYLOAD_VERSION:
+        _, conf, state, history = raw
+    else:
         raise ValueError(f"unknown snapshot payload version {version}")
-    return ConfState.from_list(conf), bytes(state)
+    return ConfState.from_list(conf), bytes(state), None if history is None else bytes(history)
 
 
 class RaftStore:
@@ -39,6 +57,9 @@ class RaftStore:
         self.datadir = datadir
         self.mem = MemoryStorage()
         self.state_image = b""  # the state machine image of the newest snapshot
+        #: the history image of the snapshot loaded or installed last (None: it has none);
+        #: the log hands it to the server, which takes it (sets this to None)
+        self.history_image: bytes | None = None
         self._saved_hs = HardState()
         #: our own newest snapshot when it is newer than the in-memory storage's
         self._snap: Snapshot | None = None
@@ -65,9 +86,9 @@ class RaftStore:
         if snap is None:
             raise ValueError(f"{d.path}: log without a snapshot; the data dir is incomplete")
         meta, data = snap
-        conf, image = decode_snapshot_payload(data)
+        conf, image, history = decode_snapshot_payload(data)
         self.mem.apply_snapshot(Snapshot(SnapshotMeta(meta.index, meta.term, conf), data))
-        self.state_image = image
+        self.state_image, self.history_image = image, history
         d.align_log(meta)
         if wal.last_index > meta.index:
             ents = wal.entries(meta.index + 1, wal.last_index + 1)
@@ -168,12 +189,15 @@ class RaftStore:
         self.datadir.wal.reset(snap.meta.index, snap.meta.term)
         self.mem.apply_snapshot(snap)
         self._snap = None
-        _, self.state_image = decode_snapshot_payload(snap.data)
+        _, self.state_image, self.history_image = decode_snapshot_payload(snap.data)
 
-    def create_snapshot(self, index: int, conf: ConfState, image: bytes, keep: int) -> None:
-        """Record our own state machine image at applied `index`, then compact the log."""
+    def create_snapshot(
+        self, index: int, conf: ConfState, image: bytes, history: bytes | None, keep: int
+    ) -> None:
+        """Record our own state machine image (and event history) at applied `index`, then
+        compact the log."""
         term = self.term(index)
-        self.datadir.snapshots.save(index, term, encode_snapshot_payload(conf, image))
+        self.datadir.snapshots.save(index, term, encode_snapshot_payload(conf, image, history))
         self.snapshot_written(index, term, conf, keep)
 
     def snapshot_written(self, index: int, term: int, conf: ConfState, keep: int) -> None:

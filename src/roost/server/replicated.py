@@ -109,6 +109,10 @@ class RaftLog:
         self._snapshot_task: asyncio.Task[None] | None = None
         self._rng = random.Random(self.boot ^ self.id)
         self._snapshot_gap = self._next_snapshot_gap()
+        #: the host's event history, saved with each snapshot and handed back when one is
+        #: loaded or installed (see ReplicaLog)
+        self.history_image: Callable[[int], bytes] = lambda index: b""
+        self.on_history: Callable[[bytes | None, int], None] = lambda image, index: None
 
     # --- the replicated state (see ReplicaState) ------------------------------------------
     @property
@@ -163,6 +167,7 @@ class RaftLog:
         state.load(self.store.state_image, founders)
         snap = self.store.snapshot()
         applied = snap.meta.index
+        self._take_history(applied)
         commit = self.store.mem.hard_state.commit
         if commit > applied:
             for e in self.store.entries(applied + 1, commit + 1, 1 << 62):
@@ -196,7 +201,7 @@ class RaftLog:
             clock.monotonic(),
             on_role=self.on_role,
             on_touch=self.on_touch,
-            on_reset=self.on_reset,
+            on_reset=self._installed,
             on_drop_peers=self._drop_peers,
             sessions=self.sessions,
             on_grant=self.on_grant,
@@ -209,6 +214,16 @@ class RaftLog:
             self.tree.node_count(),
             self.node.term,
         )
+
+    def _take_history(self, index: int) -> None:
+        image, self.store.history_image = self.store.history_image, None
+        self.on_history(image, index)
+
+    def _installed(self) -> None:
+        """A leader's snapshot replaced the state (before the entries after it apply): its
+        history replaces ours, then the server hears of the reset."""
+        self._take_history(self.snapshot_index)
+        self.on_reset()
 
     def start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
@@ -527,10 +542,13 @@ class RaftLog:
         index = self.last_index
         started = clock.monotonic()
         image = self.state.image()
+        history = self.history_image(index)
         conf = self._node.conf_state
         loop = asyncio.get_running_loop()
         keep = self.config.snapshots_to_keep
-        await loop.run_in_executor(None, self.store.create_snapshot, index, conf, image, keep)
+        await loop.run_in_executor(
+            None, self.store.create_snapshot, index, conf, image, history, keep
+        )
         self.snapshot_index = index
         self.stats.snapshot_seconds.observe(clock.monotonic() - started)
 
@@ -554,11 +572,11 @@ class RaftLog:
         self._snapshot_started = clock.monotonic()
         st = self.state
         tree, dedupe, members = st.tree, st.dedupe, st.members
-        snapshots = self.datadir.snapshots
+        snapshots, history = self.datadir.snapshots, self.history_image
 
         def write() -> None:
             image = encode_image(tree, dedupe, members)
-            snapshots.save(index, term, encode_snapshot_payload(conf, image))
+            snapshots.save(index, term, encode_snapshot_payload(conf, image, history(index)))
 
         pid = fork_writer(write)
         self._snapshot_task = asyncio.get_running_loop().create_task(

@@ -12,6 +12,7 @@ import asyncio
 import gc
 import logging
 import os
+import struct
 import time
 from collections.abc import Callable
 
@@ -24,10 +25,41 @@ from roost.server.handoff import DiskThread
 from roost.server.snapfork import fork_writer
 from roost.server.stats import Stats
 from roost.storage import DataDir, Entry
+from roost.storage.errors import CorruptSnapshotError, UnsupportedFormatError, unsupported_format
 from roost.tree import DataTree, TreeConfig
 from roost.tree.txn import Txn, apply_nothing, apply_txn
 
 log = logging.getLogger("roost.log")
+
+#: A snapshot's payload: this header (magic, format version, reserved, the history image's
+#: length), the event history's image (roost.server.history), then the tree image. A
+#: payload without the header is a tree image alone (written before histories were saved,
+#: or restored from a backup): it loads, and the history starts at the snapshot.
+_PAYLOAD = struct.Struct("<4sHHQ")
+_PAYLOAD_MAGIC = b"RSTH"
+_PAYLOAD_VERSION = 1
+
+
+def encode_payload(tree_image: bytes, history_image: bytes) -> bytes:
+    head = _PAYLOAD.pack(_PAYLOAD_MAGIC, _PAYLOAD_VERSION, 0, len(history_image))
+    return b"".join((head, history_image, tree_image))
+
+
+def decode_payload(payload: memoryview, path: object) -> tuple[memoryview, bytes | None]:
+    """(tree image, history image or None) of a snapshot's payload (no copy of the tree)."""
+    if bytes(payload[:4]) != _PAYLOAD_MAGIC:
+        return payload, None  # a tree image alone (msgpack: it starts with an array header)
+    if len(payload) < _PAYLOAD.size:
+        raise CorruptSnapshotError(f"{path}: snapshot payload of {len(payload)} bytes")
+    _, version, _, length = _PAYLOAD.unpack_from(payload)
+    if version != _PAYLOAD_VERSION:
+        raise UnsupportedFormatError(
+            f"{path}: {unsupported_format('snapshot payload', version, _PAYLOAD_VERSION)}"
+        )
+    end = _PAYLOAD.size + length
+    if end > len(payload):
+        raise CorruptSnapshotError(f"{path}: history image of {length} bytes past the payload")
+    return payload[end:], bytes(payload[_PAYLOAD.size : end])
 
 #: term used for every entry of a standalone server
 TERM = 1
@@ -66,6 +98,8 @@ class StandaloneLog:
         self.tree_config = tree_config
         self.on_applied = on_applied
         self.on_replayed: Applied = lambda zxid, txn, result: None  # set before recover()
+        self.history_image: Callable[[int], bytes] = lambda index: b""
+        self.on_history: Callable[[bytes | None, int], None] = lambda image, index: None
         self.snapshot_every = snapshot_every
         self.snapshots_to_keep = snapshots_to_keep
         self.fsync = fsync
@@ -163,11 +197,14 @@ class StandaloneLog:
         snap = self.datadir.snapshots.latest_view()
         if snap is None:
             return
-        meta, data = snap
+        meta, payload = snap
         del snap
+        data, history = decode_payload(payload, meta.path)
+        del payload
         self.tree = DataTree.from_bytes(data, self.tree_config)
         del data  # the file's bytes go now, not after the log replay
         self.snapshot_index = self._previous_snapshot = meta.index
+        self.on_history(history, meta.index)
         if self.datadir.align_log(meta):
             log.warning("log did not continue snapshot 0x%x: restarted after it", meta.index)
 
@@ -267,7 +304,7 @@ class StandaloneLog:
         (in this process: the tree cannot change meanwhile)."""
         index = self.last_index
         started = time.monotonic()
-        data = self.tree.to_bytes()
+        data = encode_payload(self.tree.to_bytes(), self.history_image(index))
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.datadir.snapshots.save, index, TERM, data)
         await loop.run_in_executor(None, self._after_snapshot, index)
@@ -282,8 +319,10 @@ class StandaloneLog:
         index = self.last_index
         self.snapshot_index = index  # no new attempt before the next snapshot_every txns
         self._snapshot_started = time.monotonic()
-        tree, snapshots = self.tree, self.datadir.snapshots
-        pid = fork_writer(lambda: snapshots.save(index, TERM, tree.to_bytes()))
+        tree, snapshots, history = self.tree, self.datadir.snapshots, self.history_image
+        pid = fork_writer(
+            lambda: snapshots.save(index, TERM, encode_payload(tree.to_bytes(), history(index)))
+        )
         self._snapshot_task = asyncio.get_running_loop().create_task(
             self._reap_snapshot_child(pid, index)
         )

@@ -2,7 +2,9 @@
 
 `StreamHub` owns the event history and the open streams. The server calls `record`
 for every applied txn (the single place all members apply committed txns) and
-`replayed` for each txn replayed on recovery; `open` answers a WATCH_HISTORY request
+`replayed` for each txn replayed on recovery; `image` gives the history to save with a
+snapshot and `restore` puts a snapshot's history in place (at start-up, or when a
+member installs a leader's snapshot); `open` answers a WATCH_HISTORY request
 with the history after the requested zxid followed by the reply, and from then on
 every applied change reaches the stream in the same loop turn as it is applied, so a
 reply written later on the connection carries a zxid the stream is complete up to.
@@ -15,7 +17,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from roost.server.history import Compacted, EventHistory, HistoryEvent, Limits, matches
+from roost.server.history import (
+    Compacted,
+    EventHistory,
+    HistoryEvent,
+    HistoryImageError,
+    Limits,
+    decode,
+    encode,
+    matches,
+)
 from roost.server.watches import ancestors
 from roost.tree import DataTree, is_valid_path
 from roost.tree.acl import check_acl
@@ -76,6 +87,10 @@ class Stream:
     recursive: bool
     auth: Callable[[], tuple[Id, ...]]  # the owner's identities now
     send: Sink
+    #: the stream cannot go on without a gap (a snapshot installed under it starts its
+    #: history after what the stream has seen): it is dropped, then this is called with
+    #: the new floor (the owner ends the stream; its client resumes and is told compacted)
+    lost: Callable[[int], None] = lambda floor: None
 
     def readable(self, events: Iterable[HistoryEvent]) -> list[HistoryEvent]:
         auth = self.auth()
@@ -110,17 +125,42 @@ class StreamHub:
         """A txn replayed from the log while recovering (before any stream exists)."""
         self.history.append(zxid, txn.time_ms, events_of(tree, txn, result))
 
-    def recovered(self, snapshot_zxid: int) -> None:
-        """Recovery is over: the history holds the txns replayed after the snapshot at
-        `snapshot_zxid`, and is complete from there."""
-        h = self.history
-        h.floor = max(h.floor, snapshot_zxid)
-        h.last = max(h.last, h.floor)
+    def image(self, index: int) -> bytes:
+        """The history to save with a snapshot at `index` (every txn up to it applied). A
+        history past `index` (never expected) is saved as it is, never failing the
+        snapshot: loading it then starts the history at the snapshot (see `restore`)."""
+        return encode(self.history, max(index, self.history.last))
 
-    def reset(self, zxid: int) -> None:
-        """A snapshot replaced the tree: the history starts at its zxid (the server drops
-        every connection, so no stream survives)."""
-        self.history.reset(zxid)
+    def restore(self, image: bytes | None, index: int) -> None:
+        """A snapshot at `index` was loaded (start-up) or installed (from the leader): its
+        history replaces ours; None (a snapshot written before histories were saved) or
+        an unreadable image starts the history at `index`. Live streams get what they
+        missed from the new history, or are dropped (`Stream.lost`) if it starts too late."""
+        old = self.history
+        new: EventHistory | None = None
+        if image is not None:
+            try:
+                new = decode(image, old.limits)
+                if new.last != index:
+                    raise HistoryImageError(f"image at 0x{new.last:x}, snapshot at 0x{index:x}")
+            except HistoryImageError as e:
+                log.warning("history: the snapshot at 0x%x has an unusable history (%s); "
+                            "the history starts at the snapshot", index, e)
+                new = None
+        if new is None:
+            new = EventHistory(old.limits, index)
+        self.history = new
+        seen = old.last  # every live stream is complete up to here
+        for streams in list(self.by_conn.values()):
+            for stream in list(streams.values()):
+                if new.floor <= seen <= index:
+                    for g in new.groups_after(seen):
+                        sel = stream.select(g.events)
+                        if sel:
+                            stream.send(g.zxid, sel)
+                else:
+                    self.stop(stream.owner, stream.sid)
+                    stream.lost(new.floor)
 
     def record(self, zxid: int, txn: Txn, result: TxnResult, tree: DataTree) -> None:
         events = events_of(tree, txn, result)
