@@ -4,16 +4,25 @@ Wheels and sdists record which commit they were built from and when, in roost/_b
 which `roost.buildinfo` reads at run time (the `srvr` and `envi` four-letter words show it).
 An sdist carries the commit of the tree it was made from, so a wheel built from it keeps it.
 Editable installs write nothing: roost.buildinfo asks git of the checkout instead.
+
+Compiled build (opt-in): with ROOST_MYPYC=1 in the environment and mypy importable (mypyc
+ships with it), the modules in MYPYC_MODULES are also compiled to C extensions with mypyc;
+the .py files are installed next to them. Without the variable, without mypyc, for an
+editable install, or when the compiler fails, the build is pure Python (a warning says why).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from setuptools import setup
+from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 from setuptools.command.sdist import sdist
 
@@ -70,4 +79,90 @@ class Sdist(sdist):
         target.write_text(json.dumps({"commit": record["commit"]}) + "\n")
 
 
-setup(cmdclass={"build_py": BuildPy, "sdist": Sdist})
+#: what ROOST_MYPYC=1 compiles (docs/benchmarks.md, "The compiled build"): the jute codec
+#: and frames, the connection protocol and request handlers, the tree and its apply, the
+#: txn encoding, the replica state and core, raft. Not roost.raft.storage (the simulator's
+#: disk subclasses it: interpreted classes cannot inherit from compiled ones) and not the
+#: jute records (their codecs are generated at import time).
+MYPYC_MODULES = [
+    "roost/wire/jute.py",
+    "roost/wire/protocol.py",
+    "roost/wire/session.py",
+    "roost/server/requests.py",
+    "roost/server/reads.py",
+    "roost/tree/paths.py",
+    "roost/tree/node.py",
+    "roost/tree/context.py",
+    "roost/tree/acl.py",
+    "roost/tree/ops.py",
+    "roost/tree/datatree.py",
+    "roost/tree/snapshot.py",
+    "roost/tree/txn.py",
+    "roost/replica/order.py",
+    "roost/replica/state.py",
+    "roost/replica/sessions.py",
+    "roost/replica/membership.py",
+    "roost/replica/core.py",
+    "roost/raft/config.py",
+    "roost/raft/errors.py",
+    "roost/raft/messages.py",
+    "roost/raft/log.py",
+    "roost/raft/progress.py",
+    "roost/raft/quorum.py",
+    "roost/raft/readonly.py",
+    "roost/raft/snapshot.py",
+    "roost/raft/core.py",
+    "roost/raft/node.py",
+]
+
+
+def _warn(message: str) -> None:
+    print(f"roost: {message}; building pure Python", file=sys.stderr)
+
+
+def mypyc_extensions() -> list[Any]:
+    """The compiled modules' extensions when asked for and possible, else none."""
+    if os.environ.get("ROOST_MYPYC", "") != "1":
+        return []
+    if not {"bdist_wheel", "build", "build_ext", "install"} & set(sys.argv):
+        return []  # metadata and sdist steps compile nothing
+    if any(cmd in sys.argv for cmd in ("editable_wheel", "develop")):
+        _warn("ROOST_MYPYC is ignored for an editable install (the .py files would be shadowed)")
+        return []
+    try:
+        from mypyc.build import mypycify
+    except ImportError:
+        _warn("ROOST_MYPYC=1 but mypyc is not installed (pip install mypy)")
+        return []
+    cwd = os.getcwd()
+    try:
+        os.chdir(ROOT)  # mypy reads its options from pyproject.toml here
+        # (the overrides for modules not compiled here are not unused configuration)
+        args = ["--no-warn-unused-configs", *(str(Path("src", m)) for m in MYPYC_MODULES)]
+        exts: list[Any] = mypycify(args,
+                                   group_name="roost", target_dir=str(Path("build", "mypyc")))
+    except (Exception, SystemExit) as e:  # mypyc exits on a type error
+        _warn(f"mypyc failed ({e!r})")
+        return []
+    finally:
+        os.chdir(cwd)
+    return exts
+
+
+class BuildExt(build_ext):
+    """All compiled modules or none: a C compiler missing or failing leaves the pure build."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as e:  # CompileError, LinkError, a missing compiler (OSError)
+            for built in self.get_outputs():
+                Path(built).unlink(missing_ok=True)
+            self.extensions = []
+            _warn(f"compiling failed ({e!r})")
+
+
+setup(
+    cmdclass={"build_py": BuildPy, "sdist": Sdist, "build_ext": BuildExt},
+    ext_modules=mypyc_extensions(),
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -17,7 +18,14 @@ from roost.wire.protocol import (
     encode_frame,
     encode_request,
 )
-from roost.wire.records import ACL, ConnectRequest, ConnectResponse, CreateRequest, Id
+from roost.wire.records import (
+    ACL,
+    ConnectRequest,
+    ConnectResponse,
+    CreateRequest,
+    ExistsRequest,
+    Id,
+)
 
 T = TypeVar("T")
 OPEN_ACL = [ACL(int(Perm.ALL), Id("world", "anyone"))]
@@ -82,6 +90,7 @@ class RawSession:
         host, port = hosts.rsplit(":", 1)
         self.sock = socket.create_connection((host, int(port)), timeout=10)
         self.frames = FrameBuffer()
+        self.pending: deque[bytes] = deque()
         self.sock.sendall(encode_frame(ConnectRequest(0, 0, timeout_ms, 0, bytes(16))))
         resp = ConnectResponse.from_bytes(self._frame())
         assert resp.sessionId != 0, "session refused"
@@ -89,14 +98,29 @@ class RawSession:
         self.timeout_ms = resp.timeOut
 
     def _frame(self) -> bytes:
-        pending: list[bytes] = []
-        while not pending:
-            data = self.sock.recv(65536)
-            if not data:
-                raise ConnectionError("server closed the connection")
-            pending = self.frames.feed(data)
-        assert len(pending) == 1
-        return pending[0]
+        frame = self.next_frame(10.0)
+        assert frame is not None, "no answer in 10 s"
+        return frame
+
+    def next_frame(self, timeout: float) -> bytes | None:
+        """The next frame from the server, or None if none came within `timeout`
+        seconds; ConnectionError once the server closed the connection."""
+        self.sock.settimeout(timeout)
+        try:
+            while not self.pending:
+                data = self.sock.recv(65536)
+                if not data:
+                    raise ConnectionError("server closed the connection")
+                self.pending.extend(self.frames.feed(data))
+        except TimeoutError:
+            return None
+        finally:
+            self.sock.settimeout(10)
+        return self.pending.popleft()
+
+    def send_exists(self, xid: int, path: str) -> None:
+        """An exists request (no watch); its answer comes through `next_frame`."""
+        self.sock.sendall(encode_request(xid, Op.EXISTS, ExistsRequest(path, False)))
 
     def create_ephemeral(self, path: str) -> int:
         """Create an ephemeral node; returns the reply's zxid."""

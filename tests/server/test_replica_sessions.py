@@ -4,7 +4,9 @@ liveness grants."""
 
 from __future__ import annotations
 
+import logging
 from collections import deque
+from dataclasses import replace
 
 import pytest
 
@@ -197,3 +199,73 @@ def test_a_session_reattaches_with_its_password_and_waits_while_closing() -> Non
     s.abandon_expiries()  # the leadership that decided it ended
     assert s.reattach(9, info, b"p" * 16) == "ok"
     assert s.expired(5.0, may_expire=True) == [9]  # decided again if leading again
+
+
+def _without_grants(core: ReplicaCore) -> None:
+    """The core as a version without grants runs: it never acknowledges a report (nor
+    reads the newer form of one) and answers every session."""
+    core.config = replace(core.config, grants=False)
+    core.gating = False
+
+
+def test_a_leader_without_grants_is_detected_and_its_followers_answer_without_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    g, tables = _group_with_sessions()
+    _without_grants(g.cores[1])
+    g.cores[1].node.campaign()
+    g.settle()
+    sid = 0x99
+    _session(g.cores[1], sid, 2000, g.now)
+    g.settle()
+    g.tick(2)
+    for t in tables.values():
+        t.track(sid, 2000, g.now)
+    follower = g.cores[3]
+    assert follower.leader == 1 and follower.leader_grants is None and follower.gating
+    answerable: list[bool] = []
+    with caplog.at_level(logging.INFO, logger="roost.raftlog"):
+        for _ in range(2 * 10 + 2):  # two election timeouts
+            tables[3].touch(sid, g.now)
+            follower.touch(sid)
+            answerable.append(follower.may_answer(sid, g.now))
+            g.tick()
+    # the reports went in the form the old leader reads: it holds the session alive
+    assert tables[1].deadlines[sid] >= g.now - 0.2 + 2.0
+    assert follower.reports == {} and tables[3].granted == {}
+    # held while it was not known whether the leader grants, then answered without grants
+    assert not answerable[0] and answerable[-1]
+    assert follower.leader_grants is False and not follower.gating
+    assert follower.may_answer(sid, g.now + 100)
+    warned = [r for r in caplog.records
+              if "member 3: leader 1 does not acknowledge" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].levelno == logging.WARNING
+    # the upgraded member 2 takes over: it says it grants; member 3 gates again, under its
+    # grants, and its reports take the newer form
+    g.cores[1].node.transfer_leadership(2)
+    g.settle()
+    assert g.cores[2].is_leader and follower.leader == 2
+    assert follower.leader_grants is True and follower.gating
+    assert not follower.may_answer(sid, g.now)  # no grant from member 2 yet
+    tables[3].touch(sid, g.now)
+    follower.touch(sid)
+    g.tick(4)
+    assert follower.may_answer(sid, g.now) and tables[3].granted[sid] > g.now
+
+
+def test_followers_learn_at_once_that_an_upgraded_leader_grants() -> None:
+    g, _ = _group_with_sessions()
+    g.cores[1].node.campaign()
+    g.settle()
+    for nid in (2, 3):
+        assert g.cores[nid].leader_grants is True and g.cores[nid].gating
+    # a member that lost the word (its link broke) asks again with a report in the older
+    # form, which the leader answers with its word
+    follower = g.cores[3]
+    follower.peer_down(1)
+    assert 1 not in follower.granting_peers
+    g.tick(3)  # heartbeats: member 1 leads again for member 3
+    assert follower.leader == 1
+    follower.touch(0x5)
+    g.tick(2)
+    assert follower.leader_grants is True and 1 in follower.granting_peers

@@ -232,6 +232,45 @@ def test_ping_is_answered_in_order_with_the_servers_zxid() -> None:
     assert [decode_reply_header(f) for f in sent(proto)] == [(5, ZXID, 0), (Xid.PING, ZXID, 0)]
 
 
+def test_the_output_gate_holds_every_answer_in_order_until_it_opens() -> None:
+    granted = [True]
+    proto = open_session(may_send=lambda: granted[0])
+    granted[0] = False  # the member's grant for the session lapsed
+    write = proto.reserve()
+    proto.receive_data(
+        encode_request(Xid.PING, Op.PING, Empty())
+        + encode_request(2, Op.GET_DATA, GetDataRequest("/a", False))
+    )
+    ping, read = events(proto)
+    assert isinstance(ping, Ping) and isinstance(read, Request)
+    proto.reply_later(lambda: encode_reply(2, ZXID, 0))
+    proto.complete(write, encode_reply(1, ZXID + 1, 0))
+    proto.notify(encode_event(3, 3, "/a"))
+    assert proto.drain() == [] and proto.held  # nothing leaves, not even the event
+    assert proto.drain() == [] and proto.held
+    granted[0] = True  # a grant came: everything leaves, in the order it was queued
+    assert reply_xids(sent(proto)) == [1, Xid.PING, 2, Xid.NOTIFICATION]
+    assert not proto.held and proto.frames_out == 5  # the handshake's answer, then these
+
+
+def test_read_only_and_not_yet_open_connections_are_not_gated() -> None:
+    asked: list[int] = []
+
+    def gate() -> bool:
+        asked.append(1)
+        return False
+
+    proto = open_session(read_only=True, may_send=gate)
+    proto.receive_data(encode_request(Xid.PING, Op.PING, Empty()))
+    assert isinstance(proto.next_event(), Ping)
+    assert reply_xids(sent(proto)) == [Xid.PING] and not asked
+    proto, _ = make(may_send=gate)
+    proto.receive_data(connect_bytes(sid=7, passwd=PASSWD))
+    events(proto)
+    proto.session_expired()  # the "expired" answer of a handshake is never held
+    assert len(sent(proto)) == 1 and not asked
+
+
 def test_read_only_connection_refuses_writes_and_answers_close_itself() -> None:
     proto = open_session(read_only=True)
     proto.receive_data(

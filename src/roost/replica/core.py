@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,11 +45,14 @@ from roost.tree.txn import Txn
 log = logging.getLogger("roost.raftlog")
 
 #: peer channels: raft messages, forwarded txns, session reports for the leader (a batch
-#: of touched sessions, [seq, [sids]]), the leader's acknowledgements ([seq, [alive sids]])
+#: of touched sessions, [seq, [sids]]; to a leader not known to acknowledge them, the
+#: older form [sids]), the leader's acknowledgements ([seq, [alive sids]]), and a leader's
+#: word that it acknowledges reports ([term]; a version without grants ignores the channel)
 CH_RAFT = 0
 CH_FORWARD = 1
 CH_TOUCH = 2
 CH_TOUCH_ACK = 3
+CH_GRANTS = 4
 
 Send = Callable[[int, int, bytes], bool]
 
@@ -66,6 +70,9 @@ class CoreConfig:
     members: tuple[Member, ...] = ()
     #: answer read barriers at once (the fault harness's deliberate bug)
     skip_read_barrier: bool = False
+    #: acknowledge liveness reports and answer sessions only under grants; False behaves
+    #: as a version without grants does (tests of a rolling upgrade only)
+    grants: bool = True
 
 
 class ReplicaCore:
@@ -117,6 +124,18 @@ class ReplicaCore:
         self.reports: dict[int, tuple[float, list[int]]] = {}
         self.to_ack: list[tuple[int, int, list[int]]] = []
         self.grant_rounds = 0
+        #: answer sessions only under grants; off while a leader that does not acknowledge
+        #: reports (a version without grants) leads, so a rolling upgrade keeps clients
+        self.gating = config.grants
+        #: peers that said they acknowledge reports (forgotten when their link breaks),
+        #: and, leading, the peers told so in this leadership
+        self.granting_peers: set[int] = set()
+        self._told: set[int] = set()
+        #: the current leader acknowledges reports: True, False (it did not say so in
+        #: time), None (not known yet); older-form reports sent to it, ticks it has led
+        self.leader_grants: bool | None = None
+        self._plain_reports = 0
+        self._unknown_ticks = 0
 
     @property
     def is_leader(self) -> bool:
@@ -126,6 +145,20 @@ class ReplicaCore:
     def may_expire(self) -> bool:
         """Only an established leader decides session expiries."""
         return self.established and self.role == Role.LEADER
+
+    def may_answer(self, session_id: int, now: float) -> bool:
+        """This member may answer the session now: it holds a liveness grant for it (or
+        does not gate, as under a leader without grants)."""
+        return self.granted_until(session_id) > now
+
+    def granted_until(self, session_id: int) -> float:
+        """Until when this member may answer the session: -inf without a grant, inf
+        while it does not gate."""
+        if not self.gating:
+            return math.inf
+        if self.sessions is None:
+            return -math.inf
+        return self.sessions.granted.get(session_id, -math.inf)
 
     def partitioned(self, now: float) -> bool:
         """No leader for longer than two election timeouts (one for the old leader's lease
@@ -190,12 +223,20 @@ class ReplicaCore:
             elif channel == CH_TOUCH:
                 msg = msgpack.unpackb(payload)
                 if len(msg) == 2 and isinstance(msg[1], list):
+                    if not self.config.grants:  # as a version without grants fails to
+                        raise ValueError("a report in a form this version cannot read")
                     self._reported(frm, int(msg[0]), [int(s) for s in msg[1]], now)
-                else:  # a member of an older version: a bare list, no acknowledgement
+                else:  # the older form: no acknowledgement wanted (yet)
                     self._reported(frm, 0, [int(s) for s in msg], now)
+                    if self.is_leader and self.config.grants:  # the reporter may not know
+                        self.send(frm, CH_GRANTS, msgpack.packb([self.node.term]))
             elif channel == CH_TOUCH_ACK:
                 seq, raw = msgpack.unpackb(payload)
                 self._acknowledged(int(seq), [int(s) for s in raw])
+            elif channel == CH_GRANTS:
+                self.granting_peers.add(frm)
+                if frm == self.leader and self.leader_grants is not True:
+                    self._leader_grants(True)
         except Exception as e:  # a peer's bad message must not stop this member
             log.warning("dropping bad message from member %d on channel %d: %s", frm, channel, e)
 
@@ -203,6 +244,8 @@ class ReplicaCore:
         """The link to `peer` broke. True when it was the leader's: the host should call
         `campaign_if_leaderless` soon, at a random moment (so that followers do not split
         the vote; pre-vote keeps it safe when only our link broke)."""
+        self.granting_peers.discard(peer)  # it may come back as another version
+        self._told.discard(peer)
         if peer != self.leader:
             return False
         log.info("member %d: lost the link to leader %d", self.id, peer)
@@ -216,13 +259,19 @@ class ReplicaCore:
     def peer_up(self, peer: int) -> None:
         if peer == self.leader:  # anything queued on the broken link may be gone: resend
             self.resend_all()
+        if self.is_leader:
+            self._told.discard(peer)
+            self._announce()
 
     def tick(self, now: float) -> None:
         self.now = now
         self.node.tick()
         if self.is_leader:
             self._reconcile()
+            self._announce()
         self._report(now)
+        if self.leader_grants is None and self.leader not in (NONE, self.id):
+            self._check_leader_grants()
         timeout = self.config.request_timeout_s
         if self.reads:
             for ctx, (_then, on_timeout, since) in list(self.reads.items()):
@@ -246,6 +295,12 @@ class ReplicaCore:
             seq = self.report_seq + 1
             if self.leader == self.id:
                 self._reported(self.id, seq, sids, now)
+            elif not (self.leader_grants and self.config.grants):
+                # the older form, which every version reads: not acknowledged
+                if self.send(self.leader, CH_TOUCH, msgpack.packb(sids)):
+                    self.touched.clear()
+                    self._plain_reports += 1
+                seq = 0
             elif not self.send(self.leader, CH_TOUCH, msgpack.packb([seq, sids])):
                 seq = 0
             if seq:
@@ -267,8 +322,45 @@ class ReplicaCore:
             for sid in sids:
                 self.sessions.touch(sid, now)
         self.on_touch(sids)
-        if self.role == Role.LEADER and seq:
+        if self.role == Role.LEADER and seq and self.config.grants:
             self.to_ack.append((frm, seq, sids))
+
+    def _announce(self) -> None:
+        """Tell every member not told yet in this leadership (its link was down) that this
+        leader acknowledges liveness reports."""
+        if not self.config.grants:
+            return
+        conf = self.node.conf_state
+        told = self._told
+        if len(told) + 1 >= len(conf.voters) + len(conf.learners):
+            return
+        word = msgpack.packb([self.node.term])
+        for peer in sorted({*conf.voters, *conf.learners} - told - {self.id}):
+            if self.send(peer, CH_GRANTS, word):
+                told.add(peer)
+
+    def _leader_grants(self, grants: bool) -> None:
+        """Learned whether the current leader acknowledges reports: gate accordingly."""
+        self.leader_grants = grants
+        if not self.config.grants or self.gating == grants:
+            return
+        self.gating = grants
+        if grants:
+            log.info("member %d: leader %d acknowledges liveness reports: answering "
+                     "sessions only under its grants again", self.id, self.leader)
+            return
+        log.warning("member %d: leader %d does not acknowledge liveness reports (a version "
+                    "without grants?): answering sessions without them", self.id, self.leader)
+        if self.sessions is not None:  # what waited for a grant may be answered now
+            self.on_grant(list(self.sessions.timeouts))
+
+    def _check_leader_grants(self) -> None:
+        """A leader that has not said it acknowledges reports after two election timeouts
+        and three reports in the older form (each answered with its word if it does) is
+        taken for a version without grants."""
+        self._unknown_ticks += 1
+        if self._unknown_ticks >= 2 * self.config.election_ticks and self._plain_reports >= 3:
+            self._leader_grants(False)
 
     def _confirm(self, batch: list[tuple[int, int, list[int]]]) -> None:
         """A ReadIndex round proved this member led after it received `batch`: every
@@ -372,6 +464,7 @@ class ReplicaCore:
 
     def _role_change(self, role: Role, leader: int, now: float) -> None:
         old_leader = self.leader
+        elected = role == Role.LEADER and self.role != Role.LEADER
         if role != Role.LEADER or self.role != Role.LEADER:
             self.established = False  # a new leadership establishes itself anew
         self.role, self.leader = role, leader
@@ -390,6 +483,15 @@ class ReplicaCore:
         log.info(
             "member %d: %s, leader %d, term %d", self.id, role.name.lower(), leader, self.node.term
         )
+        if leader != old_leader:
+            self._unknown_ticks = self._plain_reports = 0
+            if leader == self.id or leader in self.granting_peers:
+                self._leader_grants(self.config.grants)
+            else:
+                self.leader_grants = None
+        if elected:  # before this leadership's first messages on each link
+            self._told = set()
+            self._announce()
         if leader != old_leader and leader != NONE:
             self.resend_all()  # to the new leader; dedupe keeps each txn once
             # reports the old leader never acknowledged go to the new one with the next
@@ -464,6 +566,11 @@ class ReplicaCore:
         raft = node.raft
         if raft.pending_conf_index > node.applied:
             return
+        conf, members = node.conf_state, self.state.members
+        if not conf.learners and conf.voters == members.keys() and all(
+            m.role == "voter" for m in members.values()
+        ):
+            return  # (every tick, mostly): raft's configuration is the registry's
         last = raft.log.last_index()
         caught_up = {i for i, p in raft.prs.items() if last - p.match <= 100}
         # a member leaving raft's configuration is no longer replicated to: it learns of its

@@ -76,7 +76,13 @@ class ReplicaLog(Protocol):
 
     def may_answer(self, session_id: int) -> bool:
         """This member holds a liveness grant for the session (roost.replica.sessions):
-        it may answer the session's pings now; standalone: always."""
+        it may answer the session now (pings, reads, writes, events); standalone:
+        always."""
+        ...
+
+    def granted_until(self, session_id: int) -> float:
+        """Until when (the host's monotonic seconds) this member may answer the session
+        (`may_answer`): -inf without a grant, inf if it does not gate (standalone)."""
         ...
 
     @property

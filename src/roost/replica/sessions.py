@@ -23,8 +23,13 @@ Liveness grants (the bound L of the lock lease, docs/client.md): every member re
 sessions its clients touched to the leader each tick; the established leader, after a
 ReadIndex round proves it still leads, acknowledges each report with the sessions it holds
 alive; the reporter then holds a grant for each of them until the report's *send* time
-plus L (`lease_bound`). A member answers a ping only under a grant, so an answer at time a
-means the leader, after a - L, heard the session and restarted its timeout.
+plus L (`lease_bound`). A member answers a session (pings, reads, writes, events) only
+under a grant, so an answer at time a means the leader, after a - L, heard the session and
+restarted its timeout. A session created through the member is granted from the moment it
+asked for it (the leader started its deadline when it applied the creation, later).
+
+Rolling upgrade (roost.replica.core): a leader that does not acknowledge reports (a version
+without grants) is detected, and its followers then answer without grants.
 """
 
 from __future__ import annotations
@@ -81,7 +86,9 @@ class Sessions:
         self.timeouts[session_id] = timeout_ms
         self.touch(session_id, now)
 
-    set_timeout = track
+    def set_timeout(self, session_id: int, timeout_ms: int, now: float) -> None:
+        """A renegotiated timeout: the same as `track`."""
+        self.track(session_id, timeout_ms, now)
 
     def touch(self, session_id: int, now: float) -> None:
         t = self.timeouts.get(session_id)

@@ -144,6 +144,9 @@ class ServerConfig:
     #: ReadIndex round, so a deposed leader serves stale data. Exists so that the fault
     #: harness can show it catches this bug; never enable it otherwise.
     unsafe_skip_read_barrier: bool = False
+    #: TESTING ONLY: behave as a version without liveness grants does (acknowledge no
+    #: session report, answer sessions without grants), for tests of a rolling upgrade
+    unsafe_no_liveness_grants: bool = False
     #: how long a request may wait for a leader before the client is disconnected
     request_timeout_ms: int = 10_000
     #: requests that may wait for a leader, per server

@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import time
 from collections import deque
 from typing import TYPE_CHECKING, cast
 
-from roost.server import admin, requests
+from roost.server import admin, clock, requests
 from roost.server.clienttls import x509_ids
 from roost.server.sasl import DigestMd5Server
 from roost.tree.acl import check_acl
@@ -55,6 +56,8 @@ class Connection(asyncio.Protocol):
         self.server = server
         cfg = server.config
         self.transport: asyncio.Transport | None = None
+        log_ = server.log
+        ensemble = log_ is not None and log_.ensemble
         self.proto = proto = ClientProtocol(
             lambda: server.tree.last_zxid,
             max_frame=cfg.max_frame_bytes,
@@ -62,7 +65,8 @@ class Connection(asyncio.Protocol):
             hard_limit=cfg.outgoing_hard_limit,
             four_letter_words=admin.COMMANDS,
             on_output=self._schedule_flush,
-            hold_pings=self._hold_pings,
+            # a member answers a session only under a leader's liveness grant
+            may_send=self._may_send if ensemble else None,
         )
         # replies in request order (see roost.wire.session.ReplyQueue)
         self.reply = proto.reply
@@ -84,6 +88,11 @@ class Connection(asyncio.Protocol):
         self.closed = False
         self._flush_scheduled = False
         self._reading_paused = False
+        #: output held for want of a liveness grant: waiting for one, and when the wait
+        #: ends in a close (kept across grants that came too late to open the gate)
+        self._holding = False
+        self._give_up: float | None = None
+        self._granted_until = -math.inf
         # statistics for the four-letter words
         self.established = time.time()
         self.last_op = "NA"
@@ -214,8 +223,12 @@ class Connection(asyncio.Protocol):
             return
         out = proto.drain()
         if out:
+            self._give_up = None
             self.server.packets_sent += len(out)
             tr.write(out[0] if len(out) == 1 else b"".join(out))
+        elif proto.held:
+            self._hold_output()
+            return
         then = proto.peer_buffered(tr.get_write_buffer_size())
         if then == WAIT:
             return
@@ -249,9 +262,36 @@ class Connection(asyncio.Protocol):
 
         self.server.loop.call_later(delay, check)
 
-    def _hold_pings(self) -> bool:
+    def _may_send(self) -> bool:
+        """The output gate of an ensemble member's read-write session: only under a
+        liveness grant (a closed session's last reply goes out regardless). The grant's
+        end is kept here, so the usual case costs one clock read."""
+        now = clock.monotonic()
+        if now < self._granted_until:
+            return True
         log = self.server.log
-        return log is not None and not log.may_answer(self.session_id)
+        if self.closing_session or log is None:
+            return True
+        until = log.granted_until(self.session_id)
+        if until != math.inf:  # (not gating now: asked again each time, it may resume)
+            self._granted_until = until
+        return now < until
+
+    def _hold_output(self) -> None:
+        """No grant now: the output waits for one; after L without one the connection is
+        closed (this member may be cut off; the client moves to another). A connection
+        that was closing anyway is aborted at once (its last answers are not sent)."""
+        if self.proto.closing:
+            self.abort()
+            return
+        if not self._holding:
+            self._holding = True
+            self._give_up = self.server.hold(
+                self, self.session_id, self.timeout_ms, self._output_granted, self._give_up)
+
+    def _output_granted(self) -> None:
+        self._holding = False
+        self._schedule_flush()
 
     def resume(self) -> None:
         """Take the requests held back while the session was being created."""

@@ -69,7 +69,8 @@ class Server:
         )
         #: session liveness (roost.replica.sessions; this host feeds it the monotonic clock)
         self.sessions = Sessions(config.server_id, now_ms())
-        #: session -> answers (pings, a reattach) held until a leader confirms it alive:
+        #: session -> output (replies, events) or a reattach held until a leader confirms
+        #: the session alive:
         #: (connection, give up at, answer)
         self.held: dict[int, list[tuple[Connection, float, Callable[[], None]]]] = {}
         #: counts role changes: a session expiry is decided in one leadership (see
@@ -451,13 +452,16 @@ class Server:
 
     # --- liveness grants (the lock lease's server side, roost.replica.sessions) ----------
     def hold(
-        self, conn: Connection, sid: int, timeout_ms: int, answer: Callable[[], None]
-    ) -> None:
+        self, conn: Connection, sid: int, timeout_ms: int, answer: Callable[[], None],
+        give_up: float | None = None,
+    ) -> float:
         """No liveness grant for the session now: `answer` runs once a leader confirms the
-        session alive; after L without one the connection is closed (this member may be
-        cut off; the client moves to another)."""
-        give_up = clock.monotonic() + lease_bound(timeout_ms)
+        session alive; after L (or at `give_up`) without one the connection is closed (this
+        member may be cut off; the client moves to another). Returns when."""
+        if give_up is None:
+            give_up = clock.monotonic() + lease_bound(timeout_ms)
         self.held.setdefault(sid, []).append((conn, give_up, answer))
+        return give_up
 
     def _on_grant(self, sids: list[int]) -> None:
         for sid in sids:

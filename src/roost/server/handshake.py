@@ -44,12 +44,16 @@ def handle_connect(server: Server, conn: Connection, req: ConnectRequest) -> Non
     if req.sessionId == 0:
         sid, passwd = server.sessions.new_id(), new_password()
         txn = Txn(Kind.CREATE_SESSION, sid, now_ms(), (), 0, passwd, timeout)
+        asked = clock.monotonic()
 
         def created(zxid: int, result: TxnResult) -> None:
             if result is LOST:
                 conn.abort()
                 return
             bind(server, conn, sid, passwd, timeout)
+            # the commit is the leader's grant: it started the session's deadline when it
+            # applied the txn, after we asked (a newer leader restarts every deadline)
+            server.sessions.grant((sid,), asked)
             conn.resume()  # the requests that came behind the handshake
 
         server.log.propose(txn, created, abandoned=lambda: conn.closed)

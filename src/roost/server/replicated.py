@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import random
 from collections.abc import Callable
@@ -196,6 +197,7 @@ class RaftLog:
                 max_waiting=cfg.max_waiting_requests,
                 members=cfg.members,
                 skip_read_barrier=cfg.unsafe_skip_read_barrier,
+                grants=not cfg.unsafe_no_liveness_grants,
             ),
             self._send,
             clock.monotonic(),
@@ -497,9 +499,11 @@ class RaftLog:
         return self.core is not None and self.core.may_expire
 
     def may_answer(self, session_id: int) -> bool:
-        return self.sessions is not None and self.sessions.may_answer(
-            session_id, clock.monotonic()
-        )
+        return self.granted_until(session_id) > clock.monotonic()
+
+    def granted_until(self, session_id: int) -> float:
+        core = self.core
+        return -math.inf if core is None else core.granted_until(session_id)
 
     @property
     def partitioned(self) -> bool:

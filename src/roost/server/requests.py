@@ -16,7 +16,7 @@ from roost.server.handshake import handle_connect
 from roost.server.reads import READS
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.errors import Err
-from roost.wire.opcodes import Op, Perm, Xid
+from roost.wire.opcodes import Op, Perm
 from roost.wire.protocol import encode_reply
 from roost.wire.records import (
     GetDataResponse,
@@ -69,10 +69,6 @@ def handle_event(server: Server, conn: Connection, ev: Event) -> int:
     if type(ev) is Ping:
         server.stats.requests[Op.PING & 0xFF] += 1
         conn.last_op = "PING"
-        slot = ev.slot
-        if slot is not None:  # no liveness grant now: answered once a leader confirms it
-            server.hold(conn, conn.session_id, conn.timeout_ms, lambda: conn.complete(
-                slot, encode_reply(Xid.PING, server.tree.last_zxid, 0)))
         return 1
     if type(ev) is Connect:
         handle_connect(server, conn, ev.request)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
 import os
 import struct
 import time
@@ -142,6 +143,9 @@ class StandaloneLog:
 
     def may_answer(self, session_id: int) -> bool:
         return True  # the group of one is its own leader
+
+    def granted_until(self, session_id: int) -> float:
+        return math.inf
 
     @property
     def partitioned(self) -> bool:

@@ -63,20 +63,24 @@ def _version_ok(current: int, expected: int) -> bool:
     return expected == -1 or expected == current
 
 
-def _create_mode(op: int, req: CreateRequest | CreateTTLRequest, ttl_on: bool) -> int | CreateMode:
-    """The create mode, or an error code (checks 1-2: flags, TTL enabled and valid)."""
+def _create_mode(
+    op: int, req: CreateRequest | CreateTTLRequest, ttl_on: bool
+) -> tuple[CreateMode | None, int]:
+    """(the create mode, 0) or (None, an error code) (checks 1-2: flags, TTL enabled and
+    valid). Not one `int | CreateMode`: that type is just `int` to mypy (CreateMode is an
+    int), so compiled code would return the mode as a plain int."""
     mode = CREATE_MODES.get(req.flags)
     if mode is None:
-        return Err.BAD_ARGUMENTS
+        return None, Err.BAD_ARGUMENTS
     if mode.ttl and not ttl_on:
-        return Err.UNIMPLEMENTED
+        return None, Err.UNIMPLEMENTED
     ttl = req.ttl if isinstance(req, CreateTTLRequest) else -1
     if mode.ttl:
         if not 0 < ttl <= MAX_TTL_MS:
-            return Err.BAD_ARGUMENTS
+            return None, Err.BAD_ARGUMENTS
     elif ttl >= 0 or op == Op.CREATE_TTL:
-        return Err.BAD_ARGUMENTS
-    return mode
+        return None, Err.BAD_ARGUMENTS
+    return mode, 0
 
 
 def _node_kind(op: int, mode: CreateMode, ctx: TxnContext, ttl: int) -> tuple[int, int]:
@@ -95,9 +99,9 @@ def create(
 ) -> Outcome:
     if not isinstance(req, CreateRequest | CreateTTLRequest):
         return Err.MARSHALLING_ERROR, None
-    mode = _create_mode(op, req, tree.config.ttl_enabled)
-    if not isinstance(mode, CreateMode):
-        return mode, None
+    mode, err = _create_mode(op, req, tree.config.ttl_enabled)
+    if mode is None:
+        return err, None
     if mode.ephemeral and ctx.session_id not in tree.sessions:
         return Err.SESSION_EXPIRED, None
     path = req.path

@@ -14,7 +14,8 @@ ROOT = "/"
 #: nodes that always exist and can never be deleted
 SYSTEM_PATHS = frozenset({"/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"})
 
-_BAD_CHAR = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\uf8ff\ufff0-\U0010ffff]")
+# (the escapes are the pattern's, not the literal's: mypyc compiles no surrogate literal)
+_BAD_CHAR = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\uf8ff\ufff0-\U0010ffff]")
 
 
 class InvalidPath(ValueError):

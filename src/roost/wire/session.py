@@ -20,6 +20,10 @@ The rules this object keeps (ZooKeeper's; docs/server.md):
 - Replies leave in request order (`ReplyQueue`); watch notifications are written at once.
 - A read-only connection refuses writes with NOT_READ_ONLY and answers closeSession
   itself; pings are answered in order without bothering the host.
+- Output gate: on a read-write session the host's `may_send` is asked before output
+  leaves (`drain`); while it says no, every reply and notification stays queued, in order
+  (`held`), until the host drains again (an ensemble member answers a session only while
+  a leader confirms it alive: roost.replica.sessions).
 - Bounded output: past `hard_limit` bytes unread by the peer the connection is aborted;
   past `high_water` the object stops handing out requests (`paused`) until the peer reads.
 - Bytes that do not form frames (a length out of range, a short header, a bad connect
@@ -115,11 +119,7 @@ class Request(Event):
 
 @dataclass(slots=True)
 class Ping(Event):
-    """A ping: answered in order already, unless `hold_pings` said to hold it; then
-    `slot` is its place in the reply order, for the host to complete (or to close the
-    connection instead)."""
-
-    slot: Slot | None = None
+    """A ping, answered in order already (it counts as the session's activity)."""
 
 
 @dataclass(slots=True)
@@ -271,12 +271,15 @@ class ClientProtocol:
         four_letter_words: Collection[str] = (),
         on_output: Callable[[], None] | None = None,
         auth: tuple[Id, ...] = (),
-        hold_pings: Callable[[], bool] | None = None,
+        may_send: Callable[[], bool] | None = None,
     ) -> None:
         self.last_zxid = last_zxid
-        #: asked at each ping of a read-write session: True holds the answer for the host
+        #: asked by `drain` once a read-write session is open: False holds all output
         #: (a member answers a session only while a leader confirms it alive)
-        self.hold_pings = hold_pings
+        self.may_send = may_send
+        self._gate: Callable[[], bool] | None = None
+        #: True while the gate holds output back (the host drains again once it opens)
+        self.held = False
         self.high_water = high_water
         self.hard_limit = hard_limit
         self.four_letter_words = four_letter_words
@@ -415,8 +418,6 @@ class ClientProtocol:
     def _special(self, xid: int, op: int, rec: Record, body: bytes) -> Event | None:
         """A request the object answers or checks itself, or hands over as its own event."""
         if op == _PING:
-            if self.hold_pings is not None and not self.read_only and self.hold_pings():
-                return Ping(self.reserve())
             zxid = self.last_zxid
             self.reply_later(lambda: encode_reply(Xid.PING, zxid(), 0))
             return Ping()
@@ -463,6 +464,7 @@ class ClientProtocol:
             return
         self.state = OPEN
         self.read_only = read_only
+        self._gate = None if read_only else self.may_send
         self.notify(
             encode_frame(
                 ConnectResponse(0, timeout_ms, session_id, passwd, read_only, req.has_read_only)
@@ -525,10 +527,17 @@ class ClientProtocol:
             self.on_output()
 
     def drain(self) -> list[bytes]:
-        """The frames to write now (the caller owns the list)."""
+        """The frames to write now (the caller owns the list); none while the gate of a
+        read-write session says no (then `held` is True)."""
         out = self._out
         if not out:
             return out[:0]
+        gate = self._gate
+        if gate is not None:
+            if not gate():
+                self.held = True
+                return out[:0]
+            self.held = False
         self._out = []
         self.frames_out += len(out)
         self.out_size = 0

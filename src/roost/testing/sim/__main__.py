@@ -1,5 +1,5 @@
 """python -m roost.testing.sim --nodes 5 --seed 123 [--minutes M] [--bug NAME] [--trace]
-[--seeds N]"""
+[--seeds N] [--jobs J]"""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import time
 
 import click
 
-from .cluster import SimCluster, SimFailure, SimStats
-from .runner import run_seed
+from .cluster import SimCluster, SimStats
+from .runner import run_seeds
 
 
 def _summary(st: SimStats) -> str:
@@ -37,39 +37,43 @@ def _summary(st: SimStats) -> str:
 @click.option("--trace", is_flag=True,
               help="print the run's events (a failing run: its last ones, which a single "
                    "failing seed prints anyway)")
+@click.option("--jobs", default=1, show_default=True,
+              help="worker processes for --seeds (the runs are the same on any number)")
 def main(nodes: int, seed: int, count: int, minutes: float, bugs: tuple[str, ...],
-         trace: bool) -> None:
+         trace: bool, jobs: int) -> None:
     # the replicas log what a server would (removals, membership steps): not for a run's output
     logging.getLogger("roost").setLevel(logging.ERROR)
+    if jobs < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--jobs")
+    if trace and count == 1:  # the whole trace of one run
+        cluster = SimCluster(nodes, seed, frozenset(bugs), trace=True, minutes=minutes)
+        try:
+            st = cluster.run()
+        except Exception:
+            pass  # replayed below for the failure message
+        else:
+            click.echo("\n".join(cluster.trace or []))
+            click.echo(_summary(st))
+            raise SystemExit(0)
     failures = 0
     simulated = 0
-    cpu = time.process_time()
-    for s in range(seed, seed + count):
-        if trace and count == 1:  # the whole trace of one run
-            cluster = SimCluster(nodes, s, frozenset(bugs), trace=True, minutes=minutes)
-            try:
-                st = cluster.run()
-            except Exception:
-                pass  # replayed below for the failure message
-            else:
-                click.echo("\n".join(cluster.trace or []))
-                simulated += st.elapsed_ms
-                click.echo(_summary(st))
-                continue
-        try:
-            # one seed: traced, so that a failure shows its last events
-            st = run_seed(nodes, s, frozenset(bugs), trace or count == 1, minutes)
-        except SimFailure as exc:
+    cpu = 0.0
+    wall = time.monotonic()
+    # one seed: traced, so that a failure shows its last events
+    for r in run_seeds(nodes, range(seed, seed + count), frozenset(bugs), minutes, jobs,
+                       trace or count == 1):
+        cpu += r.cpu_s
+        if r.stats is None:
             failures += 1
-            click.echo(str(exc))
+            click.echo(r.failure)
             continue
-        simulated += st.elapsed_ms
-        click.echo(_summary(st))
-    cpu = time.process_time() - cpu
+        simulated += r.stats.elapsed_ms
+        click.echo(_summary(r.stats))
+    wall = time.monotonic() - wall
     if count > 1 and cpu > 0:
         click.echo(f"{count} seeds, {failures} failed; {simulated / 60000:.2f} simulated "
-                   f"minutes in {cpu:.1f} s of CPU: {simulated / 60000 / cpu:.2f} simulated "
-                   "minutes per CPU second")
+                   f"minutes in {cpu:.1f} s of CPU ({wall:.1f} s wall, {jobs} jobs): "
+                   f"{simulated / 60000 / cpu:.2f} simulated minutes per CPU second")
     raise SystemExit(1 if failures else 0)
 
 

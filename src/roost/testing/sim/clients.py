@@ -17,10 +17,11 @@ deadline is at least that far away; a later leader restarts deadlines when estab
 older leader's decision taken after that can never commit. A follower, which does not hear
 the pings other members receive, would break it (`expire_on_follower`).
 
-Also checked there, the lock lease (docs/client.md): a ping a member answers (it holds a
-liveness grant for the session) gives its client a lease of `lease_span` from the ping,
-measured on the client's own clock with the run's drift bound as the client's assumed
-clock-rate bound; no lease may reach past the moment the expiry was decided.
+Also checked there, the lock lease (docs/client.md): a ping or a write a member answers (it
+holds a liveness grant for the session; the server holds every answer otherwise) gives its
+client a lease of `lease_span` from the request's send time, measured on the client's own
+clock with the run's drift bound as the client's assumed clock-rate bound; no lease may
+reach past the moment the expiry was decided.
 
 Watches: now and then a client sets an exists watch on a new path at its member (the
 server's `WatchManager`, one per member start, fired by the member's applied txns as
@@ -254,14 +255,8 @@ class SimSessions:
             return
         # a ping: the member touches the session and reports it to the leader
         if sn.sessions is not None:
-            local = sn.now(c.now)
-            answered = "ping_without_grant" in c.bugs or sn.sessions.may_answer(cl.sid, local)
-            if answered:  # the lease renews (counted on the client's clock)
-                span = lease_span(cl.timeout_ms / 1000, c.drift)
-                end = c.now + cl.clock.after(1000 * span)
-                self.leases[cl.sid] = max(self.leases.get(cl.sid, 0.0), end)
-                self.renewals += 1
-            sn.sessions.touch(cl.sid, local)
+            self._answered(cl, sn, cl.sid, c.now)
+            sn.sessions.touch(cl.sid, sn.now(c.now))
         sn.core.touch(cl.sid)
         if self._leads_newest(sn) and sn.core.may_expire:  # an established leader answers
             self.leader_pings.setdefault(cl.sid, []).append(c.now)
@@ -269,6 +264,19 @@ class SimSessions:
         if self.watch_rng.random() < WATCH_WRITE and not calm:
             self._watch_and_create(cl, sn)
         c.schedule(cl.clock.after(cl.timeout_ms // 3), self.event, idx)
+
+    def _answered(self, cl: SimClient, sn: SimNode, sid: int, sent: float) -> None:
+        """`sn` answers now a request of session `sid` sent at `sent` (true time), if it
+        holds a liveness grant (a member holds the answer otherwise); an answer renews the
+        client's lease from the send time, counted on the client's clock. Pings, and the
+        replies of writes (the server gates every answer alike)."""
+        assert sn.sessions is not None
+        c = self.c
+        if "ping_without_grant" in c.bugs or sn.sessions.may_answer(sid, sn.now(c.now)):
+            span = lease_span(cl.timeout_ms / 1000, c.drift)
+            end = sent + cl.clock.after(1000 * span)
+            self.leases[sid] = max(self.leases.get(sid, 0.0), end)
+            self.renewals += 1
 
     def _watch_and_create(self, cl: SimClient, sn: SimNode) -> None:
         """exists(path, watch=True) on the member, then create(path) through it."""
@@ -284,9 +292,15 @@ class SimSessions:
         txn = Txn(Kind.REQUEST, cl.sid, sn.clock.wall_ms(self.c.now), (), int(Op.CREATE),
                   req.to_bytes(), request=req)
 
+        sid, sent = cl.sid, self.c.now
+
         def done(zxid: int, result: TxnResult) -> None:
-            if conn.closed or zxid <= 0 or result.err:
-                return  # lost with its connection, or failed: no event to expect
+            if conn.closed or zxid <= 0:
+                return  # lost with its connection
+            if sn.sessions is not None and sid in sn.sessions.timeouts:
+                self._answered(cl, sn, sid, sent)
+            if result.err:
+                return  # failed: no event to expect
             if not conn.watched.get(path):
                 raise InvariantViolation(
                     f"watch: client {cl.idx} got the reply of its create of {path} (zxid "

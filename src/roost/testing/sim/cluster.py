@@ -81,7 +81,7 @@ CORE_BUGS = frozenset({"read_before_barrier"})
 #: tick); ignore a failed fsync and carry on (the lost writes are then never retried); let
 #: a deposed leader resend its session expiries to its successor (the bug the simulator
 #: found in the server's expiry; tests/raft/test_raft_sim.py names the seeds)
-#: a member answering a session's pings without a leader's liveness grant (the lease's
+#: a member answering a session (pings, writes) without a leader's liveness grant (the lease's
 #: server side, roost.replica.sessions)
 HOST_BUGS = frozenset({"ack_before_fsync", "lost_fsync_error", "resend_expiry",
                        "ping_without_grant"})
@@ -346,26 +346,36 @@ class SimCluster:
         """Drive one node's core the way the server's host does: ready, persist, advance,
         settle."""
         node, core = sn.node, sn.core
+        if node is None or core is None:
+            return
         now = sn.now(self.now)
-        while node is not None and core is not None and (rd := core.ready(now)) is not None:
-            raft = node.raft
-            self.checker.on_entries(sn.id, raft, rd.entries)  # (early messages went out)
-            if sn.crash_armed and (rd.entries or rd.hard_state or rd.snapshot):
+        checker = self.checker
+        while (rd := core.ready(now)) is not None:
+            writes = bool(rd.entries) or rd.hard_state is not None or rd.snapshot is not None
+            if rd.entries:
+                checker.on_entries(sn.id, node.raft, rd.entries)  # (early messages went out)
+            if sn.crash_armed and writes:
                 # written, not synced: the disk keeps a prefix of it, the last write torn
                 if self._persist(sn, rd):
                     self.crash(sn, "mid-ready")
                 return
-            if not self._persist(sn, rd) or not self._sync(sn):
+            # (nothing written: nothing to sync, the last Ready's writes were synced)
+            if writes and (not self._persist(sn, rd) or not self._sync(sn)):
                 return
-            image = self._check_apply(sn, rd)
+            applies = rd.snapshot is not None or bool(rd.committed_entries)
+            image = self._check_apply(sn, rd) if applies or rd.read_states else b""
             core.advance(rd, image)
-            if sn.replica is not None and sn.replica.last_index % TREE_CHECK_EVERY == 0:
+            # (a full tree digest: only after a batch that applied, not at every Ready
+            # while the applied index stays at a multiple)
+            if applies and sn.replica is not None \
+                    and sn.replica.last_index % TREE_CHECK_EVERY == 0:
                 self._check_tree(sn)
             self._after_ready(sn, node)
-            self._maybe_compact(sn, node)
-            if sn.node is not node:  # the snapshot's write failed: the member stopped
-                return
-        if core is not None and sn.node is not None:
+            if applies:  # (compaction waits for applied entries)
+                self._maybe_compact(sn, node)
+                if sn.node is not node:  # the snapshot's write failed: the member stopped
+                    return
+        if sn.node is not None:
             core.settle(now)
 
     def _persist(self, sn: SimNode, rd: Ready) -> bool:
