@@ -30,7 +30,7 @@ from roost.replica.sessions import Sessions
 from roost.replica.state import LOST, ReplicaState, encode_image, founders_of
 from roost.server import clock
 from roost.server.config import ServerConfig
-from roost.server.handoff import in_thread
+from roost.server.handoff import DiskThread
 from roost.server.peers import PeerTransport
 from roost.server.peertls import peer_tls
 from roost.server.raftstore import RaftStore, encode_snapshot_payload
@@ -93,6 +93,8 @@ class RaftLog:
         self._persisting = False
         #: set while no cycle is under way (close waits for it)
         self._idle = asyncio.Event()
+        #: appends and fsyncs the Readies, one at a time
+        self._disk = DiskThread("roost-raft-log")
         self._idle.set()
         self._kick_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -417,7 +419,7 @@ class RaftLog:
 
     def _start_persist(self, rd: Ready) -> None:
         assert self._loop is not None
-        in_thread(self._loop, lambda: self._persist(rd), lambda exc: self._persisted(rd, exc))
+        self._disk.run(self._loop, lambda: self._persist(rd), lambda exc: self._persisted(rd, exc))
 
     def _persisted(self, rd: Ready, exc: BaseException | None) -> None:
         self._persisting = False
@@ -612,6 +614,7 @@ class RaftLog:
         except TimeoutError:
             log.warning("member %d: a disk write did not finish in 5 s at close", self.id)
         self._stopped = True
+        self._disk.close()  # (a write still under way finishes first)
         fence = self._tasks[2:]
         if fence:
             await asyncio.gather(*fence, return_exceptions=True)

@@ -22,7 +22,7 @@ from roost.replica.log import Applied, Done
 from roost.replica.member import Member
 from roost.replica.order import effects
 from roost.replica.state import LOST
-from roost.server.handoff import in_thread
+from roost.server.handoff import DiskThread
 from roost.server.snapfork import fork_writer
 from roost.server.stats import Stats
 from roost.storage import DataDir, Entry
@@ -117,6 +117,8 @@ class StandaloneLog:
         self._scheduled = False
         #: set while no batch is being written (close waits for it)
         self._idle = asyncio.Event()
+        #: appends and fsyncs the batches, one at a time
+        self._disk = DiskThread("roost-wal")
         self._idle.set()
         self._closing = False
         self.fsync_count = 0
@@ -259,8 +261,8 @@ class StandaloneLog:
         entries = [Entry(TERM, first + i, txn.to_bytes()) for i, (txn, _) in enumerate(batch)]
         self._busy = True
         self._idle.clear()
-        in_thread(self._loop, lambda: self._write(entries),
-                  lambda exc: self._written(batch, first, exc))
+        self._disk.run(self._loop, lambda: self._write(entries),
+                       lambda exc: self._written(batch, first, exc))
 
     def _written(
         self, batch: list[tuple[Txn, Done | None]], first: int, exc: BaseException | None
@@ -357,6 +359,7 @@ class StandaloneLog:
         self._closing = True
         self._write_batch()  # what was proposed and not written yet
         await self._idle.wait()
+        self._disk.close()
         if self._snapshot_task is not None:
             await self._snapshot_task
         if snapshot and self._stop_snapshot_pays():
