@@ -123,7 +123,7 @@ class StreamHub:
     # --- feeding -------------------------------------------------------------------------
     def replayed(self, zxid: int, txn: Txn, result: TxnResult, tree: DataTree) -> None:
         """A txn replayed from the log while recovering (before any stream exists)."""
-        self.history.append(zxid, txn.time_ms, events_of(tree, txn, result))
+        self.history.append(zxid, tree.last_time_ms, events_of(tree, txn, result))
 
     def image(self, index: int) -> bytes:
         """The history to save with a snapshot at `index` (every txn up to it applied). A
@@ -168,7 +168,7 @@ class StreamHub:
         if zxid <= h.last:
             log.warning("history: txn 0x%x applied after 0x%x; history restarted", zxid, h.last)
             h.reset(zxid - 1)
-        h.append(zxid, txn.time_ms, events)
+        h.append(zxid, tree.last_time_ms, events)  # the time it applied at (ordered)
         if not events or not self.by_conn:
             return
         targets: dict[Stream, list[HistoryEvent]] = {}
