@@ -81,6 +81,24 @@ def test_same_seed_same_run() -> None:
     assert run_seed(5, 4243) != a
 
 
+def test_a_seed_replays_exactly_in_other_processes() -> None:
+    """The trace of one seed is the same in processes with other string hashes and heap
+    layouts (watcher sets once iterated in id() order, so events of one instant came in
+    another order in another process)."""
+    import subprocess
+    import sys
+    traces = []
+    for hashseed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hashseed}
+        out = subprocess.run([sys.executable, "-m", "roost.testing.sim", "--nodes", "3",
+                              "--seed", "1", "--trace"], env=env, capture_output=True,
+                             text=True, timeout=120)
+        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+        traces.append(out.stdout)
+    assert traces[0] == traces[1]
+    assert " got " in traces[0]  # watch events are in the trace
+
+
 @pytest.mark.sim
 def test_disk_faults_stop_members_that_recover() -> None:
     """Over a few seeds, failed writes and fsyncs stop members, which restart from what

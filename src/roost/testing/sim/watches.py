@@ -121,8 +121,13 @@ class SimConnection:
     in order. The member's `WatchManager` calls `notify`."""
 
     def __init__(self, watches: ClientWatches, client: int, member: int, incarnation: int,
-                 last_zxid: int) -> None:
+                 last_zxid: int, seq: int) -> None:
         self.w = watches
+        #: the run's count of connections when this one was made: its hash, so that the
+        #: member's watcher sets iterate in the same order in every process (an id()-based
+        #: hash made the order of events at one instant, and so the run, differ between
+        #: processes: a seed must replay exactly anywhere)
+        self.seq = seq
         self.client = client
         self.member = member
         self.incarnation = incarnation
@@ -132,6 +137,9 @@ class SimConnection:
         self.last_reply = last_zxid
         #: the zxid of the last event on it
         self.last_event = 0
+
+    def __hash__(self) -> int:
+        return self.seq
 
     def notify(self, ev_type: int, path: str, acl: tuple[ACL, ...]) -> None:
         if not self.closed:
@@ -161,6 +169,8 @@ class ClientWatches:
     #: the zxid being applied while a member fires its watches
     firing: int = 0
     stats: WatchStats = field(default_factory=WatchStats)
+    #: connections made so far (each one's hash)
+    made: int = 0
 
     def _fail(self, text: str) -> None:
         raise InvariantViolation(f"watch: {text}")
@@ -168,7 +178,8 @@ class ClientWatches:
     # --- the client's side ------------------------------------------------------------
     def connect(self, client: int, member: int, incarnation: int, last_zxid: int
                 ) -> SimConnection:
-        conn = SimConnection(self, client, member, incarnation, last_zxid)
+        self.made += 1
+        conn = SimConnection(self, client, member, incarnation, last_zxid, self.made)
         old = self.conns.get(client)
         if old is not None:
             old.closed = True
