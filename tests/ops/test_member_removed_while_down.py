@@ -5,7 +5,9 @@ nobody, read-only clients included, and never disturbs the ensemble."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,18 @@ from roost.testing.zookeeper import SUPER_AUTH, SUPER_DIGEST
 from .test_member_cli import ensemble, joiner, roost, status_modes
 
 
+@contextlib.contextmanager
+def session(servers: list[RoostServer]) -> Iterator[KazooClient]:
+    """A kazoo session on these members, closed afterwards."""
+    zk = KazooClient(hosts=",".join(s.hosts for s in servers))
+    zk.start(timeout=30)
+    try:
+        yield zk
+    finally:
+        zk.stop()
+        zk.close()
+
+
 def mntr(s: RoostServer) -> dict[str, str]:
     rows = four_letter(s.host, s.port, "mntr").splitlines()
     return dict(r.split("\t", 1) for r in rows if "\t" in r)
@@ -27,13 +41,8 @@ def mntr(s: RoostServer) -> dict[str, str]:
 
 def test_a_member_removed_while_down_learns_it_at_restart(tmp_path: Path) -> None:
     with ensemble(tmp_path, 3) as (_members, servers):
-        zk = KazooClient(hosts=",".join(s.hosts for s in servers))
-        zk.start(timeout=30)
-        try:
+        with session(servers) as zk:
             zk.create("/before", b"x")
-        finally:
-            zk.stop()
-            zk.close()
         v = next(i for i, s in enumerate(servers) if srvr_mode(s.host, s.port) == "follower")
         victim, rest = servers[v], [s for i, s in enumerate(servers) if i != v]
         victim.stop()
@@ -42,13 +51,8 @@ def test_a_member_removed_while_down_learns_it_at_restart(tmp_path: Path) -> Non
         assert res.returncode == 0, res.stdout + res.stderr
         assert res.stderr.splitlines()[-1] == f"member {v + 1}: out of the ensemble: stop its " \
             "process", res.stderr
-        zk = KazooClient(hosts=",".join(s.hosts for s in rest))
-        zk.start(timeout=30)
-        try:
+        with session(rest) as zk:
             zk.create("/after-removal", b"x")
-        finally:
-            zk.stop()
-            zk.close()
         before = {s.hosts: mntr(s) for s in rest}
         leader = next(s for s in rest if srvr_mode(s.host, s.port) == "leader")
 
@@ -74,14 +78,9 @@ def test_a_member_removed_while_down_learns_it_at_restart(tmp_path: Path) -> Non
             now = mntr(s)
             assert now["zk_raft_term"] == before[s.hosts]["zk_raft_term"], s.hosts
         assert srvr_mode(leader.host, leader.port) == "leader"
-        zk = KazooClient(hosts=",".join(s.hosts for s in rest))
-        zk.start(timeout=30)
-        try:
+        with session(rest) as zk:
             zk.create("/after-restart", b"x")
             assert zk.exists("/after-removal") is not None
-        finally:
-            zk.stop()
-            zk.close()
 
 
 def test_members_restarted_with_an_old_member_list_still_refuse_the_removed_one(
