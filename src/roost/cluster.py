@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from roost.client.connection import parse_hosts
+from roost.client.hosts import parse_hosts
 from roost.cmd.env import CONTEXT, server_value
 from roost.cmd.format import to_json
 
