@@ -265,6 +265,8 @@ class ServerConfig:
 
 
 def known_keys() -> list[str]:
+    """Every key a configuration source may set: the fields, `<secret>_file` and
+    `sasl_users_file`."""
     names = [f.name for f in fields(ServerConfig)]
     return [*names, *(f"{k}_file" for k in SECRET_KEYS), "sasl_users_file"]
 
@@ -272,6 +274,8 @@ def known_keys() -> list[str]:
 def apply_overrides(
     cfg: ServerConfig, values: Mapping[str, Any], validate: bool = True
 ) -> ServerConfig:
+    """`cfg` with the raw `values` (by key) converted and set; validated unless not
+    `validate`. Unknown keys are a ConfigError."""
     known = {f.name for f in fields(ServerConfig)}
     changes: dict[str, Any] = {}
     for key, value in values.items():
@@ -298,4 +302,4 @@ def apply_overrides(
     return out.validate() if validate else out
 
 
-__all__ = ["FOUR_LETTER_WORDS", "ConfigError", "ServerConfig", "apply_overrides", "known_keys"]
+__all__ = ["ConfigError", "ServerConfig", "apply_overrides", "known_keys"]
