@@ -46,6 +46,8 @@ SEG_HEADER_SIZE = _SEG.size
 REC_MAGIC = b"RW"
 REC_VERSION = 1
 _REC = struct.Struct("<2sBBIQQII")
+#: the layout of a record header (for scanning loops that verify records inline)
+REC_STRUCT = _REC
 _REC_PREFIX = struct.Struct("<2sBBIQQ")
 _U32 = struct.Struct("<I")
 REC_HEADER_SIZE = _REC.size
