@@ -238,6 +238,12 @@ class AclCache:
         self._last, self._last_in = found, acl
         return found
 
+    def acquire_many(self, acl: tuple[ACL, ...], users: int) -> tuple[ACL, ...]:
+        """`acquire` for `users` users at once (snapshot loading counts them first)."""
+        found = self._interned.setdefault(acl, acl)
+        self._counts[id(found)] = self._counts.get(id(found), 0) + users
+        return found
+
     def release(self, acl: tuple[ACL, ...]) -> None:
         key = id(acl)
         n = self._counts.get(key, 0) - 1
