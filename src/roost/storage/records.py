@@ -46,8 +46,6 @@ SEG_HEADER_SIZE = _SEG.size
 REC_MAGIC = b"RW"
 REC_VERSION = 1
 _REC = struct.Struct("<2sBBIQQII")
-#: the layout of a record header (for scanning loops that verify records inline)
-REC_STRUCT = _REC
 _REC_PREFIX = struct.Struct("<2sBBIQQ")
 _U32 = struct.Struct("<I")
 REC_HEADER_SIZE = _REC.size
@@ -150,6 +148,26 @@ def decode_record(buf: Buffer, offset: int) -> RecordHead | str:
     if zlib.crc32(view[end_of_header:end], prefix_crc) != crc:
         return "record checksum mismatch"
     return RecordHead(term, index, length, kind)
+
+
+def check_record(view: memoryview, offset: int) -> tuple[int, int, int, int] | None:
+    """`decode_record`'s checks, cheaper (no RecordHead, no new view of the whole buffer:
+    a restart verifies every record of the log): ``(term, index, length, kind)`` of the
+    record at ``offset`` of ``view``, or None when `decode_record` would not return a
+    RecordHead (call it for the reason)."""
+    start = offset + REC_HEADER_SIZE
+    if start > len(view):
+        return None
+    magic, version, kind, length, term, index, crc, hcrc = _REC.unpack_from(view, offset)
+    end = start + length
+    if magic != REC_MAGIC or version != REC_VERSION or end > len(view):
+        return None
+    prefix_crc = zlib.crc32(view[offset : offset + _PREFIX_SIZE])
+    if zlib.crc32(view[offset + _PREFIX_SIZE : offset + _HCRC_SPAN], prefix_crc) != hcrc:
+        return None
+    if zlib.crc32(view[start:end], prefix_crc) != crc:
+        return None
+    return term, index, length, kind
 
 
 def verified_record_end(buf: Buffer, offset: int) -> int | None:

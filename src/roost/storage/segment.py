@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import zlib
 from array import array
 from pathlib import Path
 
@@ -17,12 +16,9 @@ from roost.storage.errors import CorruptLogError, StorageError, UnsupportedForma
 from roost.storage.fsutil import write_all
 from roost.storage.records import (
     REC_HEADER_SIZE,
-    REC_MAGIC,
-    REC_STRUCT,
-    REC_VERSION,
     SEG_HEADER_SIZE,
     Entry,
-    RecordHead,
+    check_record,
     decode_record,
     decode_segment_header,
     encode_segment_header,
@@ -113,15 +109,18 @@ class Segment:
         start = self.offset_of(lo)
         buf = _pread_all(self.fd, self.offset_of(hi) - start, start, self.path)
         out: list[Entry] = []
+        view = memoryview(buf)
         pos = 0
         for index in range(lo, hi):
-            head = decode_record(buf, pos)
-            if not isinstance(head, RecordHead) or head.index != index:
+            found = check_record(view, pos)
+            if found is None or found[1] != index:
+                head = decode_record(buf, pos)
                 reason = head if isinstance(head, str) else f"index {head.index} != {index}"
                 raise CorruptLogError(f"{self.path}: offset {start + pos}: {reason} on read")
+            term, _index, length, kind = found
             body = pos + REC_HEADER_SIZE
-            out.append(Entry(head.term, index, buf[body : body + head.length], head.kind))
-            pos = body + head.length
+            out.append(Entry(term, index, buf[body : body + length], kind))
+            pos = body + length
         return out
 
     def truncate_from(self, index: int) -> None:
@@ -205,42 +204,19 @@ def _scan(path: Path, fd: int, is_last: bool) -> Segment | None:
 
 
 def _index_records(segment: Segment, data: bytes) -> tuple[int, str | None]:
-    """Index valid records from the header on; the offset where that stops and why.
-
-    The checks of `decode_record`, inline (a restart scans every record of the log, ~400k
-    at a million znodes): a record that fails one is handed to `decode_record` for the
-    reason.
-    """
+    """Index valid records from the header on; the offset where that stops and why."""
     offset = SEG_HEADER_SIZE
     expected = segment.first_index
     last_term = segment.prev_term
     offsets, terms = segment.offsets, segment.terms
-    view = memoryview(data)
-    size = len(data)
-    unpack, crc32 = REC_STRUCT.unpack_from, zlib.crc32
-    magic_ok, version_ok = REC_MAGIC, REC_VERSION
+    view, size = memoryview(data), len(data)
     while offset < size:
-        start = offset + REC_HEADER_SIZE
-        head: RecordHead | str | None = None
-        if start <= size:
-            magic, version, _kind, length, term, index, crc, hcrc = unpack(data, offset)
-            end = start + length
-            prefix_crc = crc32(view[offset : start - 8])
-            if (
-                magic != magic_ok
-                or version != version_ok
-                or end > size
-                or crc32(view[start - 8 : start - 4], prefix_crc) != hcrc
-                or crc32(view[start:end], prefix_crc) != crc
-            ):
-                head = decode_record(data, offset)  # the reason (or a version error)
-        else:
-            head = decode_record(data, offset)
-        if head is not None:
-            if isinstance(head, str):
-                segment.size = offset
-                return offset, head
-            term, index, end = head.term, head.index, start + head.length  # (never: checked)
+        found = check_record(view, offset)
+        if found is None:
+            head = decode_record(data, offset)  # why (or an unsupported version error)
+            segment.size = offset
+            return offset, head if isinstance(head, str) else "record failed verification"
+        term, index, length, _kind = found
         if index != expected:
             raise CorruptLogError(
                 f"{segment.path}: offset {offset}: record index {index}, expected {expected}"
@@ -253,7 +229,7 @@ def _index_records(segment: Segment, data: bytes) -> tuple[int, str | None]:
         terms.append(term)
         last_term = term
         expected += 1
-        offset = end
+        offset += REC_HEADER_SIZE + length
     segment.size = offset
     return offset, None
 
