@@ -30,6 +30,8 @@ from roost.wire.records import ACL, Id, Record, Stat
 Undo = list[Callable[[], None]]
 OPEN_ACL = (ACL(int(Perm.ALL), acl_mod.WORLD_ANYONE),)
 _INT32_MAX = (1 << 31) - 1
+# plain ints (an enum member read off its class costs ~0.13 us: these run for every delete)
+_EV_DELETED, _EV_CHILDREN = int(EventType.NODE_DELETED), int(EventType.NODE_CHILDREN_CHANGED)
 READ_ACL = (ACL(int(Perm.READ), acl_mod.WORLD_ANYONE),)
 
 
@@ -329,9 +331,9 @@ class DataTree:
         """Unlink `path` and record NodeDeleted + the parent's NodeChildrenChanged."""
         node = self.unlink(path, zxid, undo)
         parent_path = (split_path(path) or (ROOT, path))[0]
-        events.append(WatchEvent(EventType.NODE_DELETED, path, node.acl))
+        events.append(WatchEvent(_EV_DELETED, path, node.acl))
         parent_acl = self.nodes[parent_path].acl
-        events.append(WatchEvent(EventType.NODE_CHILDREN_CHANGED, parent_path, parent_acl))
+        events.append(WatchEvent(_EV_CHILDREN, parent_path, parent_acl))
 
     # --- snapshot ---------------------------------------------------------------------------
 
