@@ -62,8 +62,18 @@ class Txn:
     request: Record | None = field(default=None, compare=False, repr=False)
 
     def to_bytes(self) -> bytes:
-        auth = [[i.scheme, i.id] for i in self.auth] if self.auth else []
-        out: bytes = _packer().pack(
+        packers = _PACKERS
+        auth: list[list[str]] = []
+        if self.auth:
+            # a connection hands every txn the same identities tuple: its encodable form is
+            # built once for the run of txns from one connection, not once per txn
+            last, fields = packers.auth
+            if self.auth is last:
+                auth = fields
+            else:
+                auth = [[i.scheme, i.id] for i in self.auth]
+                packers.auth = (self.auth, auth)
+        out: bytes = packers.packer.pack(
             [
                 int(self.kind),
                 self.session_id,
@@ -121,6 +131,8 @@ class _Packers(threading.local):
 
     def __init__(self) -> None:
         self.packer = msgpack.Packer(use_bin_type=True)
+        #: the identities tuple last encoded by this thread, and its msgpack-ready form
+        self.auth: tuple[tuple[Id, ...], list[list[str]]] = ((), [])
 
 
 _PACKERS = _Packers()
