@@ -79,13 +79,15 @@ class Sdist(sdist):
         target.write_text(json.dumps({"commit": record["commit"]}) + "\n")
 
 
-#: what ROOST_MYPYC=1 compiles (docs/benchmarks.md, "The compiled build"): the jute codec
-#: and frames, the connection protocol and request handlers, the tree and its apply, the
-#: txn encoding, the replica state and core, raft. Not roost.raft.storage (the simulator's
-#: disk subclasses it: interpreted classes cannot inherit from compiled ones) and not the
-#: jute records (their codecs are generated at import time).
+#: what ROOST_MYPYC=1 compiles (docs/benchmarks.md, "The compiled build"): the jute codec,
+#: the records' generated readers and writers, frames, the connection protocol and request
+#: handlers, the tree and its apply, the txn encoding, the replica state and core, raft.
+#: Not roost.raft.storage (the simulator's disk subclasses it: interpreted classes cannot
+#: inherit from compiled ones) and not the record classes themselves (hand-written
+#: records and tests subclass Record).
 MYPYC_MODULES = [
     "roost/wire/jute.py",
+    "roost/wire/record_codecs.py",
     "roost/wire/protocol.py",
     "roost/wire/session.py",
     "roost/server/requests.py",
