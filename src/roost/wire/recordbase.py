@@ -28,13 +28,16 @@ class Record:
     __slots__ = ()
     _layout: ClassVar[str] = ""
 
-    def _enc(self, out: bytearray) -> None:
-        """Append the encoding to `out` (installed from roost.wire.record_codecs for a
-        `jute_record`; hand-written records implement `write` instead)."""
-        self.write(Writer(out))
+    @staticmethod
+    def _encode(rec: Record, out: bytearray) -> None:
+        """Append `rec`'s encoding to `out`. A `jute_record` class gets its generated
+        writer here (a static method: compiled callers such as roost.wire.protocol reach
+        the compiled writer with no Python frame between); a hand-written record
+        implements `write` instead."""
+        rec.write(Writer(out))
 
     def write(self, w: Writer) -> None:
-        self._enc(w.buf)
+        self._encode(self, w.buf)
 
     @classmethod
     def read(cls, r: Reader) -> Self:
@@ -42,7 +45,7 @@ class Record:
 
     def to_bytes(self) -> bytes:
         out = bytearray()
-        self._enc(out)
+        self._encode(self, out)
         return bytes(out)
 
     @classmethod
@@ -68,28 +71,15 @@ def install(cls: type[Record], layout: str, read: Callable[[Any, Reader], Any],
             enc: Callable[[Any, bytearray], None]) -> None:
     """Give a registered record class the codecs generated from `layout`.
 
-    `read` becomes the class's `read` classmethod as it is (a classmethod binds any
-    callable); the encoder is wrapped, since a compiled function does not bind as a method.
+    `read` becomes the class's `read` classmethod and `enc` its `_encode` static method,
+    as they are: a classmethod or staticmethod wraps any callable, compiled ones included
+    (a compiled function does not bind as a plain method would).
     """
     if _REGISTRY.get(cls.__name__) is not cls or cls._layout != layout:
         raise ImportError(f"roost/wire/record_codecs.py is out of date for {cls.__name__}: "
                           "regenerate it with `python3 src/roost/wire/codegen.py`")
-
-    def _enc(self: Record, out: bytearray) -> None:
-        enc(self, out)
-
-    def write(self: Record, w: Writer) -> None:
-        enc(self, w.buf)
-
-    def to_bytes(self: Record) -> bytes:
-        out = bytearray()
-        enc(self, out)
-        return bytes(out)
-
     cls.read = classmethod(read)  # type: ignore[assignment,method-assign]
-    cls._enc = _enc  # type: ignore[method-assign]
-    cls.write = write  # type: ignore[method-assign]
-    cls.to_bytes = to_bytes  # type: ignore[method-assign]
+    cls._encode = staticmethod(enc)  # type: ignore[method-assign,assignment]
 
 
 def check_installed(names: set[str]) -> None:
