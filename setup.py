@@ -87,7 +87,8 @@ class Sdist(sdist):
 
 #: what ROOST_MYPYC=1 compiles (docs/benchmarks.md, "The compiled build"): the jute codec,
 #: the records' generated readers and writers, frames, the connection protocol and request
-#: handlers, the tree and its apply, the txn encoding, the replica state and core, raft.
+#: handlers, the watch history, the tree and its apply, the txn encoding, the replica state
+#: and core, raft.
 #: Not roost.raft.storage (the simulator's disk subclasses it: interpreted classes cannot
 #: inherit from compiled ones) and not the record classes themselves (hand-written
 #: records and tests subclass Record).
@@ -98,6 +99,7 @@ MYPYC_MODULES = [
     "roost/wire/session.py",
     "roost/server/requests.py",
     "roost/server/reads.py",
+    "roost/server/history.py",
     "roost/tree/paths.py",
     "roost/tree/node.py",
     "roost/tree/context.py",

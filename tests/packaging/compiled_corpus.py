@@ -15,6 +15,7 @@ import sys
 from roost.raft import Entry, EntryKind
 from roost.replica.member import Member
 from roost.replica.state import ReplicaState
+from roost.server import history
 from roost.testing.sim.cluster import SimCluster
 from roost.tree import DataTree, TreeConfig
 from roost.tree.txn import Kind, Txn, TxnResult, apply_txn
@@ -52,13 +53,13 @@ from roost.wire.session import ClientProtocol, Connect, Request
 #: the modules setup.py's MYPYC_MODULES lists, as module names
 MODULES = [
     "roost.wire.jute", "roost.wire.record_codecs", "roost.wire.protocol", "roost.wire.session",
-    "roost.server.requests", "roost.server.reads", "roost.tree.paths", "roost.tree.node",
-    "roost.tree.context", "roost.tree.acl", "roost.tree.ops", "roost.tree.datatree",
-    "roost.tree.snapshot", "roost.tree.txn", "roost.replica.order", "roost.replica.state",
-    "roost.replica.sessions", "roost.replica.membership", "roost.replica.core", "roost.raft.config",
-    "roost.raft.errors", "roost.raft.messages", "roost.raft.log", "roost.raft.progress",
-    "roost.raft.quorum", "roost.raft.readonly", "roost.raft.snapshot", "roost.raft.core",
-    "roost.raft.node",
+    "roost.server.requests", "roost.server.reads", "roost.server.history", "roost.tree.paths",
+    "roost.tree.node", "roost.tree.context", "roost.tree.acl", "roost.tree.ops",
+    "roost.tree.datatree", "roost.tree.snapshot", "roost.tree.txn", "roost.replica.order",
+    "roost.replica.state", "roost.replica.sessions", "roost.replica.membership",
+    "roost.replica.core", "roost.raft.config", "roost.raft.errors", "roost.raft.messages",
+    "roost.raft.log", "roost.raft.progress", "roost.raft.quorum", "roost.raft.readonly",
+    "roost.raft.snapshot", "roost.raft.core", "roost.raft.node",
 ]
 
 OPEN = [ACL(31, Id("world", "anyone"))]
@@ -363,6 +364,52 @@ def protocol_corpus(rng: random.Random) -> None:
     emit("protocol", (proto.state, proto.frames_in, proto.abort_reason, proto.closing))
 
 
+def history_corpus(rng: random.Random) -> None:
+    """The watch history (roost.server.history): appends with trimming by count, bytes and
+    age, queries by path, images written and read back, bad images."""
+    limits = history.Limits(max_events=60, max_bytes=9000, max_age_ms=5000)
+    h = history.EventHistory(limits)
+    acls = [tuple(OPEN), (ACL(1, Id("digest", "u:x")),), ()]
+    zxid, t = 0, 1000
+    for step in range(400):
+        zxid += rng.choice([1, 1, 2])
+        t += rng.choice([0, 1, 10, 400])
+        events = [history.HistoryEvent(rng.choice([1, 2, 3, 4, 5]),
+                                       "/" + "/".join(rng.choices(NAMES, k=rng.randint(1, 3))),
+                                       rng.choice([None, b"", rng.randbytes(40)]),
+                                       rng.choice(acls))
+                  for _ in range(rng.choice([0, 1, 1, 3]))]
+        h.append(zxid, t, events)
+        emit(f"history {step}", (h.floor, h.last, h.last_time_ms, h.events, h.bytes, len(h)))
+        if step % 20 == 0:
+            for path, recursive in (("/", True), ("/a", True), ("/a", False), ("/b/c", True)):
+                since = rng.choice([h.floor, h.floor + 3, max(h.floor - 1, 0), h.last])
+                try:
+                    got = h.after(since, path, recursive)
+                    emit(f"history after {since} {path} {recursive}",
+                         [(z, [(e.type, e.path, e.data, e.size) for e in evs]) for z, evs in got])
+                except history.Compacted as e:
+                    emit(f"history after {since}", f"Compacted {e.floor} {e}")
+            image = history.encode(h, h.last + step % 2)
+            emit(f"history image {step}", image)
+            again = history.decode(image, limits)
+            emit(f"history reloaded {step}",
+                 (again.floor, again.last, again.events, again.bytes, history.encode(again,
+                                                                                    again.last)))
+    try:
+        h.append(h.last, t, [])
+    except ValueError as e:
+        emit("history out of order", str(e))
+    good = history.encode(h, h.last)
+    for bad in (b"", b"\x93\x01\x02\x03", good[: len(good) // 2], good.replace(b"roost", b"boost"),
+                b"\x92\xadroost-history\x02", b"\x97\xadroost-history\x01\xff\x00\x00\x90\x90"):
+        try:
+            history.decode(bad)
+            emit("bad history image", "accepted")
+        except history.HistoryImageError as e:
+            emit("bad history image", f"{type(e).__name__} {e}")
+
+
 def sim_corpus() -> None:
     """The deterministic simulator (raft, the replica core, sessions, membership): every
     traced event of a few seeds."""
@@ -382,6 +429,7 @@ def main() -> None:
     tree_corpus(rng)
     replica_corpus(rng)
     protocol_corpus(rng)
+    history_corpus(random.Random(1718))
     sim_corpus()
     emit("create modes", [int(m) for m in CreateMode])
     sys.stdout.flush()
