@@ -9,7 +9,7 @@ from roost.replica.membership import Change
 from roost.tree.txn import Kind, Txn
 
 from .checker import InvariantViolation
-from .events import CRASH_NOW, FAULT, HEAL, MEMBER
+from .events import CRASH_NOW, FAULT, HEAL, MEMBER, PHASE
 
 if TYPE_CHECKING:
     from .cluster import SimCluster, SimNode
@@ -26,6 +26,7 @@ class Chaos:
         self.partitioned = False
         #: the partition on is a long one: no other faults until it heals
         self.long = False
+        self.long_until = 0
         self.probe: tuple[int, int, int, bytes] | None = None  # leader, term, index, data
         self.probes = 0
 
@@ -91,6 +92,7 @@ class Chaos:
         span = c.rng.randint(*t.long_partition_ms) if long else c.rng.randint(t.ms(100),
                                                                                 t.ms(800))
         c.schedule(span, HEAL, self.partition_gen)
+        self.long_until = c.now + span
 
     def transfer(self) -> None:
         c = self.c
@@ -182,6 +184,9 @@ class Chaos:
     # ------------------------------------------------------------------ liveness
     def on_phase(self, _: Any) -> None:
         c = self.c
+        if self.partitioned and self.long:  # the storm lasts until it heals
+            c.schedule_at(self.long_until, PHASE)
+            return
         c.healed_at = c.now
         c.probing = True
         self.probe = None

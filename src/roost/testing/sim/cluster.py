@@ -679,7 +679,7 @@ class SimCluster:
             self.done = True
             return
         self.check_acked()
-        calm = self.rng.randint(2000, 8000)
+        calm = self.rng.randint(self.timing.ms(2000), self.timing.ms(8000))
         self.log(f"calm for {calm} ms")
         self.schedule(calm, STORM)
 
