@@ -183,8 +183,10 @@ class SimNode:
     stamp: int = 0
 
     def now(self, true_ms: int) -> float:
-        """The core's `now` (seconds, this member's clock) at true time `true_ms`."""
-        return self.clock.seconds(true_ms)
+        """The core's `now` (seconds, this member's clock) at true time `true_ms`
+        (`SimClock.seconds`, inline: the simulator asks at every event)."""
+        c = self.clock
+        return (c.offset_ms + c.rate * true_ms) / 1000
 
 
 def _digest(prev: bytes, e: Entry) -> bytes:
@@ -581,7 +583,8 @@ class SimCluster:
         self.checker.on_send(sn.id, m, sn.storage.durable)
         self.stats.messages += 1
         for d in self.net.delays(m.frm, m.to):
-            self.schedule(d, DELIVER, m)
+            self._seq += 1
+            heapq.heappush(self._events, (self.now + d, self._seq, DELIVER, m))
 
     def crash(self, sn: SimNode, why: str) -> None:
         if self.trace is not None:
@@ -745,7 +748,8 @@ class SimCluster:
                 origin.core.resend_all()
             self.process(origin)
         if self.healed_at < 0:
-            self.schedule(self.rng.randint(self.timing.ms(5), self.profile.propose_every),
+            t = self.timing
+            self.schedule(self.rng.randint(t.ms(5) * t.create_spacing, self.profile.propose_every),
                           PROPOSE)
 
     def _on_reply(self, path: str) -> Callable[[int, TxnResult], None]:

@@ -62,7 +62,7 @@ class Profile:
             membership=rng.random() < 0.3,
             pre_vote=rng.random() < 0.85,
             check_quorum=rng.random() < 0.85,
-            propose_every=ms(rng.choice([20, 60])),
+            propose_every=ms(rng.choice([20, 60])) * timing.create_spacing,
             reads=rng.random() < 0.5,
             encode=rng.random() < 0.2,
             safety_ms=rng.randint(ms(800), ms(1800)),
