@@ -21,7 +21,7 @@ from roost.testing.sim import SimFailure, run_seed
 from roost.testing.sim.runner import run_seeds
 
 SEEDS = int(os.environ.get("RAFT_SEEDS", "30"))
-LONG_SEEDS = int(os.environ.get("RAFT_LONG_SEEDS", "40"))
+LONG_SEEDS = int(os.environ.get("RAFT_LONG_SEEDS", "60"))
 LONG_MINUTES = float(os.environ.get("RAFT_LONG_MINUTES", "2"))
 JOBS = int(os.environ.get("RAFT_SIM_JOBS", "2"))
 SIZES = (3, 5, 7)
