@@ -23,6 +23,10 @@ client a lease of `lease_span` from the request's send time, measured on the cli
 clock with the run's drift bound as the client's assumed clock-rate bound; no lease may
 reach past the moment the expiry was decided.
 
+A client's turns: at the compressed timing, its pings; at production timing, turns of their
+own every 250-700 ms between the pings (`Timing.client_turn_ms`), pings only keeping the
+session alive.
+
 Watches (`watches.py`): on its turns a client with a session sets exists, data and child
 watches in the clients' shared namespace at its member (the server's `WatchManager`, one
 per member start, fired by the member's applied txns as `roost.server.core` does), writes
