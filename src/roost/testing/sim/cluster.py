@@ -91,6 +91,9 @@ CORE_BUGS = frozenset({"read_before_barrier"})
 #: server side, roost.replica.sessions)
 HOST_BUGS = frozenset({"ack_before_fsync", "lost_fsync_error", "resend_expiry",
                        "ping_without_grant"})
+#: planted flaws of the simulator's own draws: runs with membership changes and no
+#: compaction (joiners copy the whole log; Profile.from_rng)
+PROFILE_BUGS = frozenset({"joiner_copies_whole_log"})
 #: per write and per fsync, in runs with disk faults (half the runs; all with
 #: lost_fsync_error, whose fault is a failed fsync)
 DISK_FAULT_RATE = 0.002
@@ -213,7 +216,8 @@ class SimCluster:
         self.seed = seed
         self.bugs = bugs
         self.rng = random.Random(seed)
-        self.profile = Profile.from_rng(nodes, self.rng, t)
+        self.profile = Profile.from_rng(nodes, self.rng, t,
+                                        "joiner_copies_whole_log" in bugs)
         self.net = SimNetwork(self.rng, self._link_faults())
         self.checker = Checker()
         self.stats = SimStats(seed, nodes)
@@ -296,7 +300,8 @@ class SimCluster:
             max_size_per_msg=p.max_size_per_msg, max_inflight_msgs=p.max_inflight,
             pre_vote=p.pre_vote, check_quorum=p.check_quorum, lease_reads=p.lease_reads,
             snapshot_chunk_size=p.snapshot_chunk,
-            _bugs=self.bugs - REPLICA_BUGS - CORE_BUGS - HOST_BUGS - SESSION_BUGS - WATCH_BUGS,
+            _bugs=(self.bugs - REPLICA_BUGS - CORE_BUGS - HOST_BUGS - SESSION_BUGS - WATCH_BUGS
+                   - PROFILE_BUGS),
         )
 
     def _start(self, sn: SimNode) -> None:

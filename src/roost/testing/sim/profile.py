@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from .timing import Timing
 
+#: the compaction period of runs with membership changes that drew none (from_rng)
+COMPACT_WITH_JOINS = 50
+
 
 @dataclass(frozen=True, slots=True)
 class Profile:
@@ -36,11 +39,19 @@ class Profile:
     snapshot_chunk: int  # bytes per SNAP message (0: whole); sim images are a few KiB
 
     @staticmethod
-    def from_rng(nodes: int, rng: random.Random, timing: Timing) -> Profile:
-        """The run's profile; its durations (ms) at `timing`."""
+    def from_rng(nodes: int, rng: random.Random, timing: Timing,
+                 joins_copy_whole_log: bool = False) -> Profile:
+        """The run's profile; its durations (ms) at `timing`. `joins_copy_whole_log`: the
+        planted `joiner_copies_whole_log` (membership changes without compaction)."""
         p = Profile._draw(nodes, rng, timing)
         if p.lease_reads and (p.skew or not p.check_quorum):
             p = dataclasses.replace(p, lease_reads=False)
+        if p.membership and not p.compact_every and not joins_copy_whole_log:
+            # Without compaction a joiner copies the whole log by appends, whose length
+            # grows with the run's, so no fixed liveness bound can cover its catch-up (at
+            # one entry a message and a window of one, one entry per round trip: about 20
+            # a second with 1-50 ms hops; docs/raft.md, n7 seed 1039). Production compacts.
+            p = dataclasses.replace(p, compact_every=COMPACT_WITH_JOINS)
         return p
 
     @staticmethod
