@@ -26,7 +26,8 @@ BUGS = ("count_old_votes", "commit_old_term", "skip_up_to_date", "ack_before_per
         "apply_resent_twice", "joiner_removed_by_old_snapshot", "read_before_barrier",
         "ack_before_fsync", "lost_fsync_error", "expire_on_follower", "reply_before_watch",
         "ping_without_grant", "watch_fired_twice", "setwatches_ignores_zxid",
-        "reconfig_time_unordered")
+        "reconfig_time_unordered", "cas_ignores_version", "multi_partial_apply",
+        "lock_ignores_predecessor")
 
 
 @pytest.mark.sim

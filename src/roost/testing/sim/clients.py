@@ -62,6 +62,8 @@ from roost.wire.records import (
 
 from .checker import InvariantViolation
 from .clocks import SimClock
+from .recipes import Recipes
+from .requests import ClientRequests
 from .watches import CHILD, DATA, EXIST, NAMES, ROOT, ClientWatches, SimConnection
 
 if TYPE_CHECKING:
@@ -161,6 +163,9 @@ class SimSessions:
         self.moves = 0
         #: expiries decided by a stale leader and committed from its log (not checked)
         self.stale = 0
+        #: cas, multi and sync-then-read (requests.py); the lock and latch (recipes.py)
+        self.requests = ClientRequests(self, random.Random(seed + 0x5EC5))
+        self.recipes = Recipes(self, seed)
 
     def start(self, event: int) -> None:
         self.event = event
@@ -296,6 +301,7 @@ class SimSessions:
         if self._leads_newest(sn) and sn.core.may_expire:  # an established leader answers
             self.leader_pings.setdefault(cl.sid, []).append(c.now)
         calm = c.healed_at >= 0 and not c.probing  # between epochs: pings only
+        self.recipes.turn(cl, sn, calm)
         if not calm:
             self._act(cl, sn)
         if cl.held >= HELD_PINGS and not cl.idx % 2:
@@ -316,6 +322,7 @@ class SimSessions:
             end = sent + cl.clock.after(1000 * span)
             self.leases[sid] = max(self.leases.get(sid, 0.0), end)
             self.renewals += 1
+            self.recipes.renewed(sid)
             return True
         return False
 
@@ -333,6 +340,8 @@ class SimSessions:
         elif r < WATCH_READ + WRITE + WATCH_WRITE + CLOSE:
             self._close(cl, sn)
             return
+        else:
+            self.requests.act(cl, sn)
         if self.watch_rng.random() < CONN_LOSS:
             self._disconnect(cl)
 
@@ -406,12 +415,14 @@ class SimSessions:
         txn = Txn(Kind.CLOSE_SESSION, cl.sid, sn.clock.wall_ms(self.c.now))
         self.c.log(f"client {cl.idx}: closes session {cl.sid:#x} through node {sn.id}")
         self.closes += 1
+        self.recipes.session_ended(cl, closed=True)  # (its beliefs end now)
         self._end_session(cl)
         sn.core.propose(txn, None, None, sn.now(self.c.now))
         self.c.process(sn)
 
     def _end_session(self, cl: SimClient) -> None:
         """The client's session ended: its watches and connection go with it."""
+        self.recipes.session_ended(cl, closed=False)
         self._disconnect(cl)
         self.w.session_ended(cl.idx)
         cl.sid = 0
