@@ -302,7 +302,7 @@ class SimSessions:
             self.leader_pings.setdefault(cl.sid, []).append(c.now)
         calm = c.healed_at >= 0 and not c.probing  # between epochs: pings only
         self.recipes.turn(cl, sn, calm)
-        if not calm:
+        if not calm and sn.core is not None:  # (its member may have stopped meanwhile)
             self._act(cl, sn)
         if cl.held >= HELD_PINGS and not cl.idx % 2:
             # the member closes a connection it cannot answer; the client moves (an odd

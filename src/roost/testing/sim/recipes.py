@@ -262,6 +262,8 @@ class Recipes:
 
     def turn(self, cl: SimClient, sn: SimNode, calm: bool) -> None:
         for r in self.all:
+            if sn.core is None or cl.conn is None or cl.conn.closed or not cl.sid:
+                return  # (a proposal stopped the member: its disk failed)
             r.turn(cl, sn, calm)
 
     def renewed(self, sid: int) -> None:
