@@ -16,7 +16,7 @@ import argparse
 import asyncio
 
 from roost.client import Client
-from roost.client.connection import lease_span
+from roost.client.lease import lease_span
 from roost.recipes import Lock
 from roost.testing.proxy import TcpProxy
 

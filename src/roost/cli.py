@@ -17,7 +17,8 @@ from typing import Any
 import click
 
 from roost.cmd.env import CONTEXT, CommandGroup, Env
-from roost.server.config import ConfigError, ServerConfig, load
+from roost.server.config import ConfigError, ServerConfig
+from roost.server.configload import load
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 PORT = click.IntRange(0, 65535)

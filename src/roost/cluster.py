@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from roost.client.connection import parse_hosts
+from roost.client.hosts import parse_hosts
 from roost.cmd.env import CONTEXT, server_value
 from roost.cmd.format import to_json
 
@@ -372,7 +372,7 @@ def _request(action: str, member: int, folder: Path, timeout: float) -> None:
 
 
 def _port_of(config: Path) -> int:
-    from roost.server.config import load_toml
+    from roost.server.configload import load_toml
 
     return load_toml(config).listen_port
 

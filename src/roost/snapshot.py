@@ -13,7 +13,8 @@ import click
 
 from roost.cmd.env import CONTEXT
 from roost.server.backup import Backup, BackupError, read_backup, restore
-from roost.server.config import ConfigError, load
+from roost.server.config import ConfigError
+from roost.server.configload import load
 from roost.storage import StorageError
 from roost.storage.fsutil import atomic_write
 

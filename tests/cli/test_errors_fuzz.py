@@ -231,7 +231,7 @@ def test_connect_failure_reasons_read_the_same_on_any_event_loop() -> None:
     import errno
     import socket
 
-    from roost.client.connection import _reason
+    from roost.client.hosts import failure_reason as _reason
 
     assert _reason(OSError(errno.ECONNREFUSED, "Connect call failed ('127.0.0.1', 1)")) == (
         "Connection refused")

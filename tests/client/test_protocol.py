@@ -15,7 +15,7 @@ from roost.client import (
     NoNodeError,
     StateChange,
 )
-from roost.client.connection import parse_hosts
+from roost.client.hosts import parse_hosts
 from roost.client.watches import WatchKind, WatchRegistry, ancestors
 from roost.testing.wait import wait_until_async
 from roost.wire.errors import Err

@@ -23,7 +23,7 @@ from roost.client import (
     StateChange,
     WatchedEvent,
 )
-from roost.client.connection import lease_span
+from roost.client.lease import lease_span
 from roost.testing.wait import wait_until_async
 from roost.testing.zookeeper import free_port
 from roost.wire.opcodes import Op, Perm
@@ -277,17 +277,19 @@ def test_lease_remaining_never_exceeds_the_session_timeout() -> None:
     # and right after a quick reply: the lease left is then the whole timeout, never more.
     # (sent + 10) - sent is 10.000000000000114 for sent = 1014.003: test_sync_facade_api
     # once failed its "lease_remaining() <= 10" that way.
-    from roost.client.connection import Connection, ConnectionOptions
+    from roost.client.connection import Connection
     from roost.client.events import Dispatcher
+    from roost.client.options import ConnectionOptions
 
     conn = Connection([("127.0.0.1", 1)], "", ConnectionOptions(), Dispatcher())
     assert conn.lease_remaining(5.0) < 0  # no session yet
-    conn.negotiated_timeout = conn._lease_timeout = 10.0
-    span = conn._lease_span()  # the lease: less than the timeout (docs/client.md)
+    conn.negotiated_timeout = conn.lease.timeout = 10.0
+    # the lease: less than the timeout (docs/client.md)
+    span = lease_span(conn.lease.timeout, conn.options.clock_drift)
     assert 0 < span < 10.0
     for ms in range(1_014_000, 1_016_000):
         sent = ms / 1000
-        conn._lease_from(sent)
+        conn.lease.renew(sent, conn.options.clock_drift)
         assert conn.lease_deadline == sent + span
         assert conn.lease_remaining(sent) == span
         assert span - 0.002 < conn.lease_remaining(sent + 0.001) < span

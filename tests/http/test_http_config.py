@@ -10,7 +10,9 @@ import pytest
 from conftest import Served, start_served
 
 from roost.node import http_api, metrics_port
-from roost.server.config import ConfigError, ServerConfig, load_toml, load_zoo_cfg
+from roost.server.config import ConfigError, ServerConfig
+from roost.server.configload import load_toml
+from roost.server.zoocfg import load_zoo_cfg
 from roost.testing.server import RoostServer
 
 

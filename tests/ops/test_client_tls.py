@@ -18,7 +18,8 @@ from kazoo.security import make_acl
 
 from roost.node import http_api
 from roost.server.clienttls import subject_dn
-from roost.server.config import ConfigError, ServerConfig, load_zoo_cfg
+from roost.server.config import ConfigError, ServerConfig
+from roost.server.zoocfg import load_zoo_cfg
 from roost.testing.procs import stop_processes
 from roost.testing.server import RoostServer, four_letter, free_port
 from roost.testing.wait import wait_until

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from roost.server.config import ConfigError, ServerConfig, env_settings, load, load_zoo_cfg
+from roost.server.config import ConfigError, ServerConfig
+from roost.server.configload import env_settings, load
+from roost.server.zoocfg import load_zoo_cfg
 
 MEMBERS = """
 [[members]]

@@ -14,7 +14,8 @@ from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.protocol.states import KeeperState
 from kazoo.security import make_acl
 
-from roost.server.config import ConfigError, load
+from roost.server.config import ConfigError
+from roost.server.configload import load
 from roost.server.sasl import DigestMd5Server, SaslError, parse_directives, response_value
 from roost.testing.server import RoostServer
 from roost.testing.wait import wait_until

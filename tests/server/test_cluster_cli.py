@@ -11,7 +11,9 @@ import pytest
 from kazoo.client import KazooClient
 
 from roost.replica.member import Member
-from roost.server.config import ConfigError, ServerConfig, load_toml, load_zoo_cfg
+from roost.server.config import ConfigError, ServerConfig
+from roost.server.configload import load_toml
+from roost.server.zoocfg import load_zoo_cfg
 from roost.testing.server import free_port
 from roost.testing.wait import WaitTimeout, wait_until
 

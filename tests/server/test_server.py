@@ -194,7 +194,8 @@ def test_bad_config_is_a_one_line_error_naming_the_key(tmp_path: Path) -> None:
 
 
 def test_zoo_cfg_keys_apply(tmp_path: Path, client_factory) -> None:
-    from roost.server.config import ConfigError, load_zoo_cfg
+    from roost.server.config import ConfigError
+    from roost.server.zoocfg import load_zoo_cfg
 
     cfg = tmp_path / "zoo.cfg"
     cfg.write_text(

@@ -479,7 +479,8 @@ def test_mntr_reports_the_history(tmp_path) -> None:
 
 
 def test_history_config_keys(tmp_path) -> None:
-    from roost.server.config import ConfigError, ServerConfig, load_toml
+    from roost.server.config import ConfigError, ServerConfig
+    from roost.server.configload import load_toml
 
     cfg = tmp_path / "roost.toml"
     cfg.write_text("[server]\nhistory_max_events = 10\nhistory_max_bytes = 4096\n"

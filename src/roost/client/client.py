@@ -21,7 +21,7 @@ from concurrent.futures import Executor
 from types import TracebackType
 from typing import Any, TypeVar
 
-from roost.client.connection import Connection, ConnectionOptions, OnDone, parse_hosts
+from roost.client.connection import Connection
 from roost.client.errors import (
     ClientClosedError,
     ConnectionLossError,
@@ -32,6 +32,8 @@ from roost.client.errors import (
 )
 from roost.client.events import WRITABLE_STATES, Callback, ClientState, Dispatcher, WatchedEvent
 from roost.client.history import HistoryStream, Subscription
+from roost.client.hosts import parse_hosts
+from roost.client.inflight import OnDone
 from roost.client.iterators import (
     ChildrenSnapshot,
     DataSnapshot,
@@ -40,6 +42,7 @@ from roost.client.iterators import (
     watch_data,
     watch_events,
 )
+from roost.client.options import ConnectionOptions
 from roost.client.retry import NO_RETRY, RetryPolicy, run_with_retry
 from roost.client.transaction import ReadBatch, Transaction, create_op
 from roost.client.watches import WatchKind
@@ -282,7 +285,7 @@ class Client:
         """`loop.time()` after which the session may have expired on the server.
 
         It is the send time of the last ping a server answered, plus the lease span
-        (`roost.client.connection.lease_span`: the session timeout shortened by the
+        (`roost.client.lease.lease_span`: the session timeout shortened by the
         clock-rate bound `clock_drift`, less the bound L = half the timeout for which a
         member may answer after the leader last confirmed the session; docs/client.md).
         While it is in the future the ensemble cannot have expired the session; recipes

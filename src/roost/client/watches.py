@@ -9,10 +9,14 @@ cleared and every watcher is told with an EXPIRED event.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from roost.client.events import Callback
-from roost.wire.opcodes import EventType
+from roost.wire.opcodes import EventType, Op
+from roost.wire.records import Record, SetWatches, SetWatches2
+
+#: setWatches requests are split so that each carries at most this many path bytes
+SET_WATCHES_CHUNK = 128 * 1024
 
 
 class WatchKind(enum.Enum):
@@ -119,4 +123,36 @@ def _unique(cbs: list[Callback]) -> list[Callback]:
     return out
 
 
-__all__ = ["WatchKind", "WatchRegistry", "ancestors"]
+def set_watches_requests(
+    reg: WatchRegistry, server_path: Callable[[str], str], last_zxid: int
+) -> Iterator[tuple[int, Record]]:
+    """The (opcode, record) of each setWatches (setWatches2 once a persistent or recursive
+    watch exists) request that re-registers `reg`'s watches, at most `SET_WATCHES_CHUNK`
+    path bytes each, with relativeZxid `last_zxid`; paths made the server's by
+    `server_path`."""
+    if not reg:
+        return
+    kinds = [WatchKind.DATA, WatchKind.EXIST, WatchKind.CHILD]
+    v2 = reg.has_persistent()
+    if v2:
+        kinds += [WatchKind.PERSISTENT, WatchKind.RECURSIVE]
+    lists: list[list[str]] = [[] for _ in kinds]
+    size = 0
+    for i, kind in enumerate(kinds):
+        for path in reg.paths(kind):
+            sp = server_path(path)
+            lists[i].append(sp)
+            size += len(sp) + 4
+            if size >= SET_WATCHES_CHUNK:
+                yield _set_watches(v2, last_zxid, lists)
+                lists, size = [[] for _ in kinds], 0
+    if size:
+        yield _set_watches(v2, last_zxid, lists)
+
+
+def _set_watches(v2: bool, zxid: int, lists: list[list[str]]) -> tuple[int, Record]:
+    rec: Record = SetWatches2(zxid, *lists) if v2 else SetWatches(zxid, *lists)
+    return (Op.SET_WATCHES2 if v2 else Op.SET_WATCHES), rec
+
+
+__all__ = ["WatchKind", "WatchRegistry", "ancestors", "set_watches_requests"]

@@ -26,7 +26,7 @@ from roost.client import (
     WatchedEvent,
 )
 from roost.client.client import check_path
-from roost.client.connection import parse_hosts
+from roost.client.hosts import parse_hosts
 from roost.cmd.format import event_json, format_event, to_json
 from roost.recipes import RecipeError
 

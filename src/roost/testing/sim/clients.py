@@ -42,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from roost.client.connection import lease_span
+from roost.client.lease import lease_span
 from roost.raft import Role
 from roost.replica.sessions import Sessions
 from roost.server.watches import Watcher, WatchManager
