@@ -29,6 +29,7 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from roost.server.watches import WatchManager
 from roost.tree.txn import TxnResult
 from roost.wire.errors import Err
 from roost.wire.opcodes import CreateMode, Op
@@ -79,6 +80,8 @@ class Contender:
     holds: bool = False
     turns: int = 0
     watch: _PredWatch | None = None
+    #: the member's watch table that holds it
+    table: WatchManager | None = None
     #: the connection its create went out on (its reply is lost if that one closes)
     create_conn: SimConnection | None = None
     recheck: bool = False
@@ -140,7 +143,15 @@ class Recipe:
     def _reset(self, ct: Contender) -> None:
         ct.node, ct.creating, ct.releasing, ct.holds = "", False, False, False
         ct.turns, ct.recheck = 0, False
-        ct.watch = ct.create_conn = None
+        self._unwatch(ct)
+        ct.create_conn = None
+
+    def _unwatch(self, ct: Contender) -> None:
+        """The contender forgets its watch (the member drops it: as a connection's close
+        does, else the member's table keeps the watcher)."""
+        if ct.watch is not None and ct.table is not None:
+            ct.table.drop(ct.watch)
+        ct.watch, ct.table = None, None
 
     def _create(self, cl: SimClient, sn: SimNode, ct: Contender) -> None:
         assert sn.replica is not None
@@ -168,6 +179,7 @@ class Recipe:
         """getChildren at the member: hold if lowest, else an exists watch on the node
         before its own."""
         ct.recheck = False
+        self._unwatch(ct)
         conn = cl.conn
         if sn.replica is None or sn.watches is None or conn is None or conn.closed:
             return
@@ -187,7 +199,7 @@ class Recipe:
             return
         pred = f"{self.parent}/{kids[i - 1]}"
         self.s.w.made += 1  # (the connections' count: a hash no connection has)
-        ct.watch = _PredWatch(ct, conn, self.s.w.made)
+        ct.watch, ct.table = _PredWatch(ct, conn, self.s.w.made), sn.watches
         sn.watches.add_data(pred, ct.watch)  # exists(pred, watch): it exists in this tree
         self.watches += 1
         self.s._reply(cl, conn, tree.last_zxid, f"exists {pred}")
@@ -203,7 +215,7 @@ class Recipe:
     def _grant(self, cl: SimClient, ct: Contender) -> None:
         c = self.s.c
         ct.holds, ct.turns = True, 0
-        ct.watch = None
+        self._unwatch(ct)
         self.grants += 1
         self.tenures[cl.sid] = Tenure(cl.idx, c.now)
         c.log(f"client {cl.idx}: holds {self.name} ({ct.node})")
