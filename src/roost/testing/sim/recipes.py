@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 RECIPE_BUGS = frozenset({"lock_ignores_predecessor"})
 #: a contender's turn (outside calm stretches): the chance that an idle one contends
-CONTEND = 0.25
+CONTEND = 0.15
 #: the turns the lock's holder keeps it; the chance per turn that the latch's leader closes
 LOCK_TURNS = (1, 4)
 LATCH_CLOSE = 0.1

@@ -59,9 +59,9 @@ if TYPE_CHECKING:
 REQUEST_BUGS = frozenset({"cas_ignores_version"})
 #: a client's turn with nothing else to do (clients.py): the chances that it sends a cas,
 #: a multi, a sync-then-read
-CAS = 0.3
-MULTI = 0.2
-SYNC_READ = 0.2
+CAS = 0.25
+MULTI = 0.15
+SYNC_READ = 0.15
 #: a multi op is built to fail (a wrong version, a create of a node that exists)
 FAIL_OP = 0.25
 _OPEN = [ACL(31, Id("world", "anyone"))]
