@@ -171,7 +171,7 @@ class Recipe:
                 if "lock_ignores_predecessor" in self.s.c.bugs:
                     self._grant(cl, ct)  # planted: no look at the others
                     return
-                self._check(cl, sn, ct)
+            self._check(cl, sn, ct)  # (after a failure: its node, if the create applied)
 
         reqs.propose(cl, sn, Op.CREATE, req, created)
 

@@ -318,7 +318,8 @@ class ClientRequests:
     def propose(self, cl: SimClient, sn: SimNode, op: int, req: Record,
                 then: Callable[[int, TxnResult], None] | None = None) -> None:
         """Send `req` through the member (the production path: a REQUEST txn); its reply,
-        checked against its first apply, goes to `then` too."""
+        checked against its first apply, goes to `then` too (as does a failure the member
+        answers: no leader in time)."""
         assert sn.core is not None and cl.conn is not None
         conn, s, c = cl.conn, self.s, self.s.c
         body = req
@@ -334,8 +335,12 @@ class ClientRequests:
         def done(zxid: int, result: TxnResult) -> None:
             expect = self.outcomes.pop(key, None)
             self.sent.pop(key, None)
-            if conn.closed or zxid <= 0:
+            if conn.closed:
                 return  # lost with its connection
+            if zxid <= 0:  # failed (no leader in time): the client was told so
+                if then is not None:
+                    then(zxid, result)
+                return
             got = reply_outcome(op, result)
             if expect is not None and got != expect:
                 raise InvariantViolation(
