@@ -10,6 +10,7 @@ import re
 import pytest
 
 from roost.testing.sim import SimFailure, run_seed
+from roost.testing.sim.cluster import SimCluster
 from roost.testing.sim.requests import Committed, outcome, step
 from roost.testing.sim.watches import NAMES, ROOT
 from roost.wire.errors import Err
@@ -98,3 +99,18 @@ def test_check_catches_its_planted_bug(bug: str, says: str) -> None:
             assert re.search(says, str(exc)), str(exc)
             return
     pytest.fail(f"{bug} survived 20 seeds")
+
+
+@pytest.mark.sim
+def test_client_syncs_alone_catch_a_read_before_its_barrier() -> None:
+    """In runs without the cluster's own reads (the profile's `reads` off), the clients'
+    sync-then-reads are the only linearizable reads: they catch read_before_barrier."""
+    for seed in range(30):
+        if SimCluster(3, seed).profile.reads:
+            continue
+        try:
+            run_seed(3, seed, frozenset({"read_before_barrier"}))
+        except SimFailure as exc:
+            assert "linearizable read" in str(exc), str(exc)
+            return
+    pytest.fail("no client sync caught read_before_barrier in 30 seeds")
