@@ -143,9 +143,10 @@ REGRESSIONS = [
     # entry while a write was in flight, then a newer leader's append truncated that entry,
     # and the stale acknowledgement left after the next write (first found as n7/25); or a
     # vote granted in a term the next write's hard state had replaced (first n7/198).
-    # raft.node drops both now
-    (5, 65, 0.0, "ack_stale_term", _STALE_ANSWER),
-    (7, 9, 0.0, "ack_stale_term", _STALE_ANSWER),
+    # raft.node drops both now (n5/65 and n7/9 in one epoch until the clients' new requests
+    # moved the runs; no one-epoch seed below 500 reached it then)
+    (5, 7, 0.25, "ack_stale_term", _STALE_ANSWER),
+    (7, 39, 0.25, "ack_stale_term", _STALE_ANSWER),
 ]
 
 
