@@ -5,10 +5,16 @@ which `roost.buildinfo` reads at run time (the `srvr` and `envi` four-letter wor
 An sdist carries the commit of the tree it was made from, so a wheel built from it keeps it.
 Editable installs write nothing: roost.buildinfo asks git of the checkout instead.
 
-Compiled build (opt-in): with ROOST_MYPYC=1 in the environment and mypy importable (mypyc
-ships with it), the modules in MYPYC_MODULES are also compiled to C extensions with mypyc;
-the .py files are installed next to them. Without the variable, without mypyc, for an
-editable install, or when the compiler fails, the build is pure Python (a warning says why).
+Compiled build (opt-in): the modules in MYPYC_MODULES are also compiled to C extensions
+with mypyc (which ships with mypy); the .py files are installed next to them.
+- ROOST_MYPYC=1 asks for the compiled build and gets it or an error: mypy is declared as a
+  build requirement (so pip's isolated build environment installs it), and a build that
+  cannot import mypyc, whose mypyc run fails or whose C compiler fails stops with a
+  message saying why and what to do.
+- ROOST_MYPYC=auto compiles where it can: without mypyc or when mypyc or the compiler
+  fails, the build is pure Python (a line on the build's output says why).
+- Unset (or 0) the build is pure Python. An editable install is always pure (for 1, an
+  error says so).
 """
 
 from __future__ import annotations
@@ -79,17 +85,21 @@ class Sdist(sdist):
         target.write_text(json.dumps({"commit": record["commit"]}) + "\n")
 
 
-#: what ROOST_MYPYC=1 compiles (docs/benchmarks.md, "The compiled build"): the jute codec
-#: and frames, the connection protocol and request handlers, the tree and its apply, the
-#: txn encoding, the replica state and core, raft. Not roost.raft.storage (the simulator's
-#: disk subclasses it: interpreted classes cannot inherit from compiled ones) and not the
-#: jute records (their codecs are generated at import time).
+#: what ROOST_MYPYC=1 compiles (docs/benchmarks.md, "The compiled build"): the jute codec,
+#: the records' generated readers and writers, frames, the connection protocol and request
+#: handlers, the watch history, the tree and its apply, the txn encoding, the replica state
+#: and core, raft.
+#: Not roost.raft.storage (the simulator's disk subclasses it: interpreted classes cannot
+#: inherit from compiled ones) and not the record classes themselves (hand-written
+#: records and tests subclass Record).
 MYPYC_MODULES = [
     "roost/wire/jute.py",
+    "roost/wire/record_codecs.py",
     "roost/wire/protocol.py",
     "roost/wire/session.py",
     "roost/server/requests.py",
     "roost/server/reads.py",
+    "roost/server/history.py",
     "roost/tree/paths.py",
     "roost/tree/node.py",
     "roost/tree/context.py",
@@ -116,23 +126,47 @@ MYPYC_MODULES = [
 ]
 
 
-def _warn(message: str) -> None:
+#: what pip should install into an isolated build environment for ROOST_MYPYC=1
+MYPYC_BUILD_REQUIRES = ["mypy>=1.10"]
+#: how to get the compiled build by hand
+HOW = ("pip install mypy 'setuptools>=68' wheel && "
+       "ROOST_MYPYC=1 pip install --no-build-isolation .")
+
+
+def _mode() -> str:
+    """"1" (compiled or an error), "auto" (compiled where possible) or "" (pure)."""
+    value = os.environ.get("ROOST_MYPYC", "").strip().lower()
+    if value in ("", "0"):
+        return ""
+    if value in ("1", "auto"):
+        return value
+    raise SystemExit(f"roost: ROOST_MYPYC={value!r}: use 1 (compiled or an error), auto "
+                     "(compiled where possible) or leave it unset (pure Python)")
+
+
+def _cannot(message: str) -> None:
+    """A compiled build that cannot be made: an error for ROOST_MYPYC=1, a warning for auto."""
+    if _mode() == "1":
+        raise SystemExit(f"roost: ROOST_MYPYC=1 but {message}. Install mypy and build without "
+                         f"isolation ({HOW}), or unset ROOST_MYPYC for the pure-Python build, "
+                         "or set ROOST_MYPYC=auto to fall back to it")
     print(f"roost: {message}; building pure Python", file=sys.stderr)
 
 
 def mypyc_extensions() -> list[Any]:
     """The compiled modules' extensions when asked for and possible, else none."""
-    if os.environ.get("ROOST_MYPYC", "") != "1":
+    if not _mode():
         return []
     if not {"bdist_wheel", "build", "build_ext", "install"} & set(sys.argv):
         return []  # metadata and sdist steps compile nothing
     if any(cmd in sys.argv for cmd in ("editable_wheel", "develop")):
-        _warn("ROOST_MYPYC is ignored for an editable install (the .py files would be shadowed)")
+        _cannot("an editable install cannot use compiled modules (they would shadow the .py "
+                "files being edited)")
         return []
     try:
         from mypyc.build import mypycify
-    except ImportError:
-        _warn("ROOST_MYPYC=1 but mypyc is not installed (pip install mypy)")
+    except ImportError as e:
+        _cannot(f"mypyc cannot be imported here ({e})")
         return []
     cwd = os.getcwd()
     try:
@@ -142,7 +176,7 @@ def mypyc_extensions() -> list[Any]:
         exts: list[Any] = mypycify(args,
                                    group_name="roost", target_dir=str(Path("build", "mypyc")))
     except (Exception, SystemExit) as e:  # mypyc exits on a type error
-        _warn(f"mypyc failed ({e!r})")
+        _cannot(f"mypyc failed ({e!r})")
         return []
     finally:
         os.chdir(cwd)
@@ -150,7 +184,8 @@ def mypyc_extensions() -> list[Any]:
 
 
 class BuildExt(build_ext):
-    """All compiled modules or none: a C compiler missing or failing leaves the pure build."""
+    """All compiled modules or none: for ROOST_MYPYC=auto a C compiler missing or failing
+    leaves the pure build; for ROOST_MYPYC=1 it is an error."""
 
     def run(self) -> None:
         try:
@@ -159,10 +194,13 @@ class BuildExt(build_ext):
             for built in self.get_outputs():
                 Path(built).unlink(missing_ok=True)
             self.extensions = []
-            _warn(f"compiling failed ({e!r})")
+            _cannot(f"compiling failed ({e!r})")
 
 
 setup(
     cmdclass={"build_py": BuildPy, "sdist": Sdist, "build_ext": BuildExt},
     ext_modules=mypyc_extensions(),
+    # pip asks setuptools for the build requirements (get_requires_for_build_wheel), which
+    # include these: an isolated build then has mypyc
+    setup_requires=MYPYC_BUILD_REQUIRES if _mode() == "1" else [],
 )

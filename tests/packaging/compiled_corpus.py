@@ -15,9 +15,12 @@ import sys
 from roost.raft import Entry, EntryKind
 from roost.replica.member import Member
 from roost.replica.state import ReplicaState
+from roost.server import history
 from roost.testing.sim.cluster import SimCluster
 from roost.tree import DataTree, TreeConfig
 from roost.tree.txn import Kind, Txn, TxnResult, apply_txn
+from roost.wire import codegen
+from roost.wire import records as records_module
 from roost.wire.errors import ProtocolError
 from roost.wire.jute import Reader, Writer
 from roost.wire.multi import MultiRequest
@@ -49,13 +52,14 @@ from roost.wire.session import ClientProtocol, Connect, Request
 
 #: the modules setup.py's MYPYC_MODULES lists, as module names
 MODULES = [
-    "roost.wire.jute", "roost.wire.protocol", "roost.wire.session", "roost.server.requests",
-    "roost.server.reads", "roost.tree.paths", "roost.tree.node", "roost.tree.context",
-    "roost.tree.acl", "roost.tree.ops", "roost.tree.datatree", "roost.tree.snapshot",
-    "roost.tree.txn", "roost.replica.order", "roost.replica.state", "roost.replica.sessions",
-    "roost.replica.membership", "roost.replica.core", "roost.raft.config", "roost.raft.errors",
-    "roost.raft.messages", "roost.raft.log", "roost.raft.progress", "roost.raft.quorum",
-    "roost.raft.readonly", "roost.raft.snapshot", "roost.raft.core", "roost.raft.node",
+    "roost.wire.jute", "roost.wire.record_codecs", "roost.wire.protocol", "roost.wire.session",
+    "roost.server.requests", "roost.server.reads", "roost.server.history", "roost.tree.paths",
+    "roost.tree.node", "roost.tree.context", "roost.tree.acl", "roost.tree.ops",
+    "roost.tree.datatree", "roost.tree.snapshot", "roost.tree.txn", "roost.replica.order",
+    "roost.replica.state", "roost.replica.sessions", "roost.replica.membership",
+    "roost.replica.core", "roost.raft.config", "roost.raft.errors", "roost.raft.messages",
+    "roost.raft.log", "roost.raft.progress", "roost.raft.quorum", "roost.raft.readonly",
+    "roost.raft.snapshot", "roost.raft.core", "roost.raft.node",
 ]
 
 OPEN = [ACL(31, Id("world", "anyone"))]
@@ -176,6 +180,58 @@ def codec(rng: random.Random) -> None:
         emit("frame error", str(e))
     emit("reply", encode_reply(7, 1 << 40, -101, CreateRequest("/x", b"y", OPEN, 0)))
     emit("event", encode_event(3, 3, "/\u00e9"))
+
+
+def random_value(rng: random.Random, kind: str) -> object:
+    """A value of a layout kind (roost.wire.recordbase), nulls and odd text included."""
+    if kind == "i":
+        return rng.choice([0, -1, 1, 2**31 - 1, -(2**31), rng.randrange(-(2**31), 2**31)])
+    if kind == "l":
+        return rng.choice([0, -1, 2**63 - 1, -(2**63), rng.randrange(-(2**63), 2**63)])
+    if kind == "z":
+        return rng.random() < 0.5
+    if kind in ("s", "n"):
+        if kind == "n" and rng.random() < 0.2:
+            return None
+        return "".join(rng.choice(["a", "/", "\u00e9", "\u2603", "\ud800", "\U0001f600"])
+                       for _ in range(rng.choice([0, 1, 5, 40])))
+    if kind == "b":
+        return None if rng.random() < 0.2 else rng.randbytes(rng.choice([0, 1, 7, 300]))
+    if kind == "[s]":
+        return [random_value(rng, "s") for _ in range(rng.choice([0, 1, 3]))]
+    if kind.startswith("["):
+        return [random_value(rng, kind[1:-1]) for _ in range(rng.choice([0, 1, 2, 4]))]
+    cls = getattr(records_module, kind)
+    layout = codegen.parse_layout(cls._layout)
+    return cls(*(random_value(rng, k) for _, k in layout))
+
+
+def records_corpus(rng: random.Random) -> None:
+    """Every generated record codec (roost.wire.record_codecs): random values written and
+    read back, every truncation, a byte string that is not UTF-8, a bad length."""
+    layouts = codegen.read_layouts(codegen.SOURCE.read_text())
+    for rec in layouts:
+        cls = getattr(records_module, rec.name)
+        for i in range(12):
+            value = random_value(rng, rec.name)
+            raw = value.to_bytes()  # type: ignore[attr-defined]
+            emit(f"record {rec.name} {i}", raw)
+            again = cls.from_bytes(raw)
+            emit(f"record {rec.name} {i} read", f"{again == value} {again!r}")
+            emit(f"record {rec.name} {i} twice", cls.from_bytes(raw + b"tail") == value)
+            for cut in sorted({0, 1, 3, len(raw) // 2, len(raw) - 1} - {len(raw)}):
+                if 0 <= cut < len(raw):
+                    try:
+                        emit(f"record {rec.name} {i} cut {cut}", repr(cls.from_bytes(raw[:cut])))
+                    except ProtocolError as e:
+                        emit(f"record {rec.name} {i} cut {cut}", f"{type(e).__name__} {e}")
+            for pos in range(0, len(raw), max(1, len(raw) // 6)):  # damaged bytes
+                bad = bytearray(raw)
+                bad[pos] = rng.choice([0x80, 0xFF, 0x7F])
+                try:
+                    emit(f"record {rec.name} {i} bad {pos}", repr(cls.from_bytes(bytes(bad))))
+                except ProtocolError as e:
+                    emit(f"record {rec.name} {i} bad {pos}", f"{type(e).__name__} {e}")
 
 
 def tree_corpus(rng: random.Random) -> None:
@@ -308,6 +364,52 @@ def protocol_corpus(rng: random.Random) -> None:
     emit("protocol", (proto.state, proto.frames_in, proto.abort_reason, proto.closing))
 
 
+def history_corpus(rng: random.Random) -> None:
+    """The watch history (roost.server.history): appends with trimming by count, bytes and
+    age, queries by path, images written and read back, bad images."""
+    limits = history.Limits(max_events=60, max_bytes=9000, max_age_ms=5000)
+    h = history.EventHistory(limits)
+    acls = [tuple(OPEN), (ACL(1, Id("digest", "u:x")),), ()]
+    zxid, t = 0, 1000
+    for step in range(400):
+        zxid += rng.choice([1, 1, 2])
+        t += rng.choice([0, 1, 10, 400])
+        events = [history.HistoryEvent(rng.choice([1, 2, 3, 4, 5]),
+                                       "/" + "/".join(rng.choices(NAMES, k=rng.randint(1, 3))),
+                                       rng.choice([None, b"", rng.randbytes(40)]),
+                                       rng.choice(acls))
+                  for _ in range(rng.choice([0, 1, 1, 3]))]
+        h.append(zxid, t, events)
+        emit(f"history {step}", (h.floor, h.last, h.last_time_ms, h.events, h.bytes, len(h)))
+        if step % 20 == 0:
+            for path, recursive in (("/", True), ("/a", True), ("/a", False), ("/b/c", True)):
+                since = rng.choice([h.floor, h.floor + 3, max(h.floor - 1, 0), h.last])
+                try:
+                    got = h.after(since, path, recursive)
+                    emit(f"history after {since} {path} {recursive}",
+                         [(z, [(e.type, e.path, e.data, e.size) for e in evs]) for z, evs in got])
+                except history.Compacted as e:
+                    emit(f"history after {since}", f"Compacted {e.floor} {e}")
+            image = history.encode(h, h.last + step % 2)
+            emit(f"history image {step}", image)
+            again = history.decode(image, limits)
+            emit(f"history reloaded {step}",
+                 (again.floor, again.last, again.events, again.bytes, history.encode(again,
+                                                                                    again.last)))
+    try:
+        h.append(h.last, t, [])
+    except ValueError as e:
+        emit("history out of order", str(e))
+    good = history.encode(h, h.last)
+    for bad in (b"", b"\x93\x01\x02\x03", good[: len(good) // 2], good.replace(b"roost", b"boost"),
+                b"\x92\xadroost-history\x02", b"\x97\xadroost-history\x01\xff\x00\x00\x90\x90"):
+        try:
+            history.decode(bad)
+            emit("bad history image", "accepted")
+        except history.HistoryImageError as e:
+            emit("bad history image", f"{type(e).__name__} {e}")
+
+
 def sim_corpus() -> None:
     """The deterministic simulator (raft, the replica core, sessions, membership): every
     traced event of a few seeds."""
@@ -323,9 +425,11 @@ def main() -> None:
     emit("compiled", ",".join(compiled_modules()) or "none")
     rng = random.Random(17)
     codec(rng)
+    records_corpus(random.Random(1717))  # its own generator: the rest stays as it was
     tree_corpus(rng)
     replica_corpus(rng)
     protocol_corpus(rng)
+    history_corpus(random.Random(1718))
     sim_corpus()
     emit("create modes", [int(m) for m in CreateMode])
     sys.stdout.flush()

@@ -10,6 +10,7 @@ where the build cannot run at all (no mypyc, no C compiler, no Python headers).
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import subprocess
@@ -48,14 +49,19 @@ def _cannot_build() -> str | None:
     return None
 
 
-def build_copy(dest: Path, **env_vars: str) -> subprocess.CompletedProcess[str]:
-    """setup.py's compiled build, in place, on a copy of the source at `dest`."""
+def copy_source(dest: Path) -> None:
     for name in ("setup.py", "pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, dest / name)
     shutil.copytree(ROOT / "src", dest / "src",
                     ignore=shutil.ignore_patterns("__pycache__", "*.so", "_build.json"))
-    env = {**os.environ, "ROOST_MYPYC": "1", **env_vars}
-    env.pop("PYTHONPATH", None)
+
+
+def build_copy(dest: Path, **env_vars: str) -> subprocess.CompletedProcess[str]:
+    """setup.py's compiled build (ROOST_MYPYC=1 unless `env_vars` say otherwise), in place,
+    on a copy of the source at `dest`."""
+    copy_source(dest)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update({"ROOST_MYPYC": "1", **env_vars})
     return subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=dest,
                           env=env, capture_output=True, text=True, timeout=900, check=False)
 
@@ -97,12 +103,76 @@ def test_compiled_and_pure_give_the_same_bytes_and_state(compiled_src: Path) -> 
     assert not diffs, diffs[:5]
 
 
-def test_a_failing_compiler_leaves_the_pure_build(tmp_path: Path) -> None:
+def test_auto_with_a_failing_compiler_leaves_the_pure_build(tmp_path: Path) -> None:
     reason = _cannot_build()
     if reason is not None:
         pytest.skip(reason)
-    done = build_copy(tmp_path, CC="false")  # mypyc generates C, the "compiler" fails
+    # mypyc generates C, the "compiler" fails
+    done = build_copy(tmp_path, ROOST_MYPYC="auto", CC="false")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "roost: compiling failed" in done.stderr and "building pure Python" in done.stderr
     assert not list(tmp_path.rglob("*.so"))
     assert corpus(tmp_path / "src")[0] == "compiled\tnone"
+
+
+def test_asking_for_the_compiled_build_fails_loudly_when_the_compiler_fails(
+        tmp_path: Path) -> None:
+    reason = _cannot_build()
+    if reason is not None:
+        pytest.skip(reason)
+    done = build_copy(tmp_path, CC="false")
+    assert done.returncode != 0
+    assert "roost: ROOST_MYPYC=1 but compiling failed" in done.stderr, done.stderr[-3000:]
+    assert "building pure Python" not in done.stderr
+    assert not list(tmp_path.rglob("*.so"))
+
+
+def _without_mypyc(tmp_path: Path) -> str:
+    """A PYTHONPATH on which `import mypyc` fails, as in pip's isolated build environment
+    (mypy stays installed: setup.py declares it as a build requirement, which setuptools
+    would otherwise try to download)."""
+    pytest.importorskip("mypy")
+    shadow = tmp_path / "shadow" / "mypyc"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text('raise ImportError("no mypyc in this test")\n')
+    return str(shadow.parent)
+
+
+def test_asking_for_the_compiled_build_without_mypyc_says_how_to_get_it(tmp_path: Path) -> None:
+    (tmp_path / "tree").mkdir()
+    done = build_copy(tmp_path / "tree", PYTHONPATH=_without_mypyc(tmp_path))
+    assert done.returncode != 0
+    assert "roost: ROOST_MYPYC=1 but mypyc cannot be imported here" in done.stderr, done.stderr
+    assert "pip install mypy" in done.stderr and "--no-build-isolation" in done.stderr
+    assert not list(tmp_path.rglob("*.so"))
+
+
+def test_auto_without_mypyc_and_unset_build_pure_python(tmp_path: Path) -> None:
+    for mode in ("auto", "", "0"):
+        tree = tmp_path / (mode or "unset")
+        tree.mkdir()
+        done = build_copy(tree, ROOST_MYPYC=mode, PYTHONPATH=_without_mypyc(tree))
+        assert done.returncode == 0, done.stderr[-3000:]
+        said = "roost: mypyc cannot be imported here (no mypyc in this test); building pure Python"
+        assert (said in done.stderr) == (mode == "auto"), done.stderr[-3000:]
+        assert not list(tree.rglob("*.so"))
+
+
+def test_a_mistyped_request_is_an_error(tmp_path: Path) -> None:
+    done = build_copy(tmp_path, ROOST_MYPYC="yes")
+    assert done.returncode != 0
+    assert "ROOST_MYPYC='yes'" in done.stderr and "use 1" in done.stderr, done.stderr[-3000:]
+
+
+def test_setup_declares_mypy_as_a_build_requirement_only_when_asked(tmp_path: Path) -> None:
+    # what pip's isolated build installs before building (PEP 517 get_requires_for_build_wheel)
+    code = ("from setuptools import build_meta as b; import json; "
+            "print(json.dumps(b.get_requires_for_build_wheel()))")
+    copy_source(tmp_path)
+    for mode, want in (("1", True), ("auto", False), ("", False)):
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env["ROOST_MYPYC"] = mode
+        done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert any(r.startswith("mypy") for r in json.loads(done.stdout.splitlines()[-1])) == want

@@ -155,3 +155,20 @@ def test_acl_cache_interns_and_counts() -> None:
     cache.release(t1)
     cache.release(t1)
     assert len(cache) == 0
+
+
+def test_fixup_acl_remembers_by_value_not_by_list() -> None:
+    """The last-list memo answers for equal entries only: a list of other entries, or the
+    `auth` scheme (which depends on the connection), is validated again."""
+    world = ACL(31, Id("world", "anyone"))
+    read_only = ACL(1, Id("world", "anyone"))
+    digest = Id("digest", digest_id("u:p"))
+    assert fixup_acl([world], []) == (world,)
+    assert fixup_acl([ACL(31, Id("world", "anyone"))], []) == (world,)  # equal, not same
+    assert fixup_acl([read_only], []) == (read_only,)
+    assert fixup_acl([world], []) == (world,)
+    assert fixup_acl([ACL(31, Id("world", "bogus"))], []) is None
+    assert fixup_acl([ACL(3, Id("auth", ""))], [digest]) == (ACL(3, digest),)
+    assert fixup_acl([ACL(3, Id("auth", ""))], [IP]) is None  # not remembered per list
+    assert fixup_acl([world, read_only], []) == (world, read_only)
+    assert fixup_acl([world], []) == (world,)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from roost.wire import records as R
 from roost.wire.errors import ProtocolError
-from roost.wire.jute import Reader
+from roost.wire.jute import Reader, RecentVectors
 from roost.wire.multi import MultiRequest, MultiResponse, OpResult
 from roost.wire.opcodes import Op
 from roost.wire.protocol import (
@@ -26,6 +26,7 @@ from roost.wire.protocol import (
     encode_reply,
     encode_request,
 )
+from roost.wire.record_codecs import dec_ACL
 
 i32 = st.integers(-(2**31), 2**31 - 1)
 i64 = st.integers(-(2**63), 2**63 - 1)
@@ -266,7 +267,7 @@ def test_repeated_acl_vectors_decode_to_equal_fresh_lists() -> None:
 
 
 def test_a_remembered_acl_vector_is_not_read_past_the_record_end() -> None:
-    vectors = R._RecentVectors(R.ACL._dec)  # type: ignore[attr-defined]
+    vectors = RecentVectors(dec_ACL)
     acl = [R.ACL(31, R.Id("world", "anyone"))]
     raw = struct.pack(">i", 1) + b"".join(a.to_bytes() for a in acl)
     buf = b"xx" + raw + b"tail"

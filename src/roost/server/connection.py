@@ -86,6 +86,10 @@ class Connection(asyncio.Protocol):
         self.timeout_ms = 0
         self.closing_session = False
         self.closed = False
+        #: whether a write proposed from this connection may be dropped unsent (the log
+        #: asks when it would resend it): once the connection is gone (made once, not
+        #: per write)
+        self.abandoned = lambda: self.closed
         self._flush_scheduled = False
         self._reading_paused = False
         #: output held for want of a liveness grant: waiting for one, and when the wait

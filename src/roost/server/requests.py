@@ -62,6 +62,7 @@ LINEARIZABLE_READS = frozenset(
 )
 CONFIG_NODE = "/zookeeper/config"
 _SYNC = int(Op.SYNC)  # (a plain int: compared on every request, an enum lookup is not free)
+_REQUEST = Kind.REQUEST  # (likewise: a module global, not an enum class attribute per write)
 
 
 def handle_event(server: Server, conn: Connection, ev: Event) -> int:
@@ -157,13 +158,15 @@ def dispatch(server: Server, conn: Connection, ev: Request) -> None:
 
 def _write(server: Server, conn: Connection, xid: int, op: int, body: bytes, req: Record) -> None:
     sid = conn.session_id
-    if sid in server.sessions.closing or sid not in server.tree.sessions:
-        conn.reply(encode_reply(xid, server.tree.last_zxid, Err.SESSION_EXPIRED))
+    log_ = server.log
+    assert log_ is not None
+    tree = log_.tree
+    if sid in server.sessions.closing or sid not in tree.sessions:
+        conn.reply(encode_reply(xid, tree.last_zxid, Err.SESSION_EXPIRED))
         return
-    assert server.log is not None
     slot = conn.reserve()
     started = time.monotonic()
-    txn = Txn(Kind.REQUEST, sid, now_ms(), conn.auth, op, body[8:], request=req)
+    txn = Txn(_REQUEST, sid, now_ms(), conn.proto.auth, op, body[8:], request=req)
 
     def done(zxid: int, res: TxnResult) -> None:
         if res is LOST:
@@ -174,7 +177,7 @@ def _write(server: Server, conn: Connection, xid: int, op: int, body: bytes, req
         server.stats.write(op, conn.record_latency(started))
         conn.complete(slot, encode_reply(xid, zxid, res.err, res.record))
 
-    server.log.propose(txn, done, abandoned=lambda: conn.closed)
+    log_.propose(txn, done, abandoned=conn.abandoned)
 
 
 def _sync(server: Server, conn: Connection, xid: int, req: Record) -> None:

@@ -52,6 +52,8 @@ _READ = int(Perm.READ)
 _WITH_DATA = (int(EventType.NODE_CREATED), int(EventType.NODE_DATA_CHANGED))
 _ACL_CHANGED = int(EventType.NODE_ACL_CHANGED)
 _CHILDREN = int(EventType.NODE_CHILDREN_CHANGED)
+_SET_ACL = int(Op.SET_ACL)
+_REQUEST = Kind.REQUEST
 
 
 def events_of(tree: DataTree, txn: Txn, result: TxnResult) -> list[HistoryEvent]:
@@ -59,13 +61,14 @@ def events_of(tree: DataTree, txn: Txn, result: TxnResult) -> list[HistoryEvent]
     and children changes, ephemerals removed at session end), with the node's data as
     of this zxid, plus an ACL change for a successful setACL."""
     out: list[HistoryEvent] = []
+    nodes = tree.nodes
     for ev in result.events:
         data = None
         if ev.type in _WITH_DATA:
-            node = tree.get(ev.path)
+            node = nodes.get(ev.path)
             data = node.data if node is not None else None
         out.append(HistoryEvent(ev.type, ev.path, data, ev.acl))
-    if txn.kind is Kind.REQUEST and txn.op == Op.SET_ACL and result.err == 0:
+    if txn.op == _SET_ACL and txn.kind is _REQUEST and result.err == 0:
         req = txn.request
         if not isinstance(req, SetACLRequest):
             req = SetACLRequest.read(Reader(txn.body))

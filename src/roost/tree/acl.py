@@ -146,21 +146,31 @@ def fixup_acl(acl: Sequence[ACL] | None, auth: Iterable[Id]) -> tuple[ACL, ...] 
         return None
     # Most creates carry one of a few ACL lists: remember the validated result by value
     # (lists with the `auth` scheme depend on the connection and are not remembered).
+    # The list last asked for first: the request decoder hands out the same entry objects
+    # for the same bytes, so the tuples compare by identity, without building a key.
+    entries = tuple(acl)
+    last = _LAST
+    if entries == last[0]:
+        return last[1]
     key = tuple([(e.perms, e.id.scheme, e.id.id) for e in acl])
     hit = _FIXED.get(key)
     if hit is not None:
+        _LAST[:] = (entries, hit)
         return hit
     fixed = _fixup(acl, auth)
     if fixed is not None and not any(e.id.scheme == "auth" for e in acl):
         if len(_FIXED) >= _FIXED_MAX:
             _FIXED.clear()
         _FIXED[key] = fixed
+        _LAST[:] = (entries, fixed)
     return fixed
 
 
 #: validated ACL tuples by the (perms, scheme, id) triples of the request's list
 _FIXED: dict[tuple[tuple[int, str, str], ...], tuple[ACL, ...]] = {}
 _FIXED_MAX = 1024
+#: the entries of the ACL list last remembered, and its validated tuple
+_LAST: list[tuple[ACL, ...]] = [(), ()]
 
 
 def _fixup(acl: Sequence[ACL], auth: Iterable[Id]) -> tuple[ACL, ...] | None:

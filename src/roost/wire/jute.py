@@ -7,6 +7,8 @@ malformed; `Writer` appends to a bytearray. No I/O.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
+from typing import Final, Generic, TypeVar
 
 from roost.wire.errors import ProtocolError
 
@@ -17,11 +19,25 @@ REPLY_HEADER = struct.Struct(">iqi")
 REQUEST_HEADER = struct.Struct(">ii")
 
 #: Largest string/buffer/vector length accepted inside a record (jute.maxbuffer + extrasize).
-MAX_FIELD = 2 * 0xFFFFF
+MAX_FIELD: Final = 2 * 0xFFFFF
 
 # aliases: the Reader/Writer methods named int/bool shadow the builtins in class scope
 _int = int
 _bool = bool
+
+T = TypeVar("T")
+
+#: how many vector encodings a `RecentVectors` remembers, and up to what size each
+RECENT_KEEP = 8
+RECENT_MAX_BYTES = 512
+
+
+def truncated(n: int, pos: int) -> ProtocolError:
+    return ProtocolError(f"record truncated: need {n} bytes at offset {pos}")
+
+
+def bad_length(n: int) -> ProtocolError:
+    return ProtocolError(f"bad length {n}")
 
 
 class Reader:
@@ -44,7 +60,7 @@ class Reader:
     def _need(self, n: _int) -> _int:
         p = self._pos
         if p + n > self._end:
-            raise ProtocolError(f"record truncated: need {n} bytes at offset {p}")
+            raise truncated(n, p)
         self._pos = p + n
         return p
 
@@ -65,7 +81,7 @@ class Reader:
     def _length(self) -> _int:
         n = self.int()
         if n > MAX_FIELD or n < -1:
-            raise ProtocolError(f"bad length {n}")
+            raise bad_length(n)
         return n
 
     def buffer(self) -> bytes | None:
@@ -143,3 +159,45 @@ class Writer:
 
     def getvalue(self) -> bytes:
         return bytes(self.buf)
+
+
+class RecentVectors(Generic[T]):
+    """Decodes a vector of records, remembering the encodings of the last few it saw.
+
+    Nearly every create carries one of a handful of ACL lists, so the same bytes arrive
+    again and again: a byte comparison then replaces decoding two strings and building
+    two records per entry. The encoding is self-delimiting (count, then each entry with
+    its lengths), so equal bytes at ``pos`` mean an equal vector. Each call returns a new
+    list; the entries in it are shared and must be treated as immutable values.
+    """
+
+    __slots__ = ("_dec", "_recent")
+
+    def __init__(self, item_dec: Callable[[bytes, _int, _int], tuple[T, _int]]) -> None:
+        self._dec = item_dec
+        self._recent: list[tuple[bytes, tuple[T, ...]]] = []
+
+    def read(self, buf: bytes, pos: _int, end: _int) -> tuple[list[T], _int]:
+        if type(buf) is bytes:
+            for raw, items in self._recent:
+                if buf.startswith(raw, pos) and pos + len(raw) <= end:
+                    return list(items), pos + len(raw)
+        start = pos
+        if pos + 4 > end:
+            raise truncated(4, pos)
+        count: _int = INT.unpack_from(buf, pos)[0]
+        pos += 4
+        if count > MAX_FIELD or count < -1:
+            raise bad_length(count)
+        if count > end - pos:
+            raise truncated(count, pos)
+        out: list[T] = []
+        dec = self._dec
+        for _ in range(max(count, 0)):
+            item, pos = dec(buf, pos, end)
+            out.append(item)
+        if pos - start <= RECENT_MAX_BYTES:
+            if len(self._recent) >= RECENT_KEEP:
+                self._recent.pop(0)
+            self._recent.append((bytes(buf[start:pos]), tuple(out)))
+        return out, pos

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import struct
+from typing import Final
+
 from roost.wire.errors import ProtocolError
 from roost.wire.jute import INT, REPLY_HEADER, REQUEST_HEADER, Reader
 from roost.wire.multi import MultiRequest, MultiResponse
@@ -56,6 +59,13 @@ from roost.wire.records import (
 
 #: Default jute.maxbuffer: the largest frame body accepted.
 DEFAULT_MAX_FRAME = 0xFFFFF
+
+# a frame is built in one buffer: room for the length prefix and header, the record
+# appended after it, then the prefix and header packed in place
+_REPLY_FRAME: Final = struct.Struct(">iiqi")
+_REPLY_PREFIX: Final = bytes(_REPLY_FRAME.size)
+_REQUEST_FRAME: Final = struct.Struct(">iii")
+_REQUEST_PREFIX: Final = bytes(_REQUEST_FRAME.size)
 
 #: opcode -> (request record, success response record or None for an empty body)
 OPS: dict[int, tuple[type[Record], type[Record] | None]] = {
@@ -132,8 +142,11 @@ def decode_request(body: bytes) -> tuple[int, int, Record]:
 
 def encode_request(xid: int, op: int, rec: Record | None = None) -> bytes:
     """A whole request frame, length prefix included."""
-    body = REQUEST_HEADER.pack(xid, op) + (rec.to_bytes() if rec is not None else b"")
-    return INT.pack(len(body)) + body
+    out = bytearray(_REQUEST_PREFIX)
+    if rec is not None:
+        rec._encode(rec, out)
+    _REQUEST_FRAME.pack_into(out, 0, len(out) - 4, xid, op)
+    return bytes(out)
 
 
 def encode_reply(
@@ -141,8 +154,11 @@ def encode_reply(
 ) -> bytes:
     """A whole reply frame; the record is sent only when err == 0 (or `body_on_error`: a
     failed SASL step, whose reply ZooKeeper's clients read a body from)."""
-    payload = rec.to_bytes() if (rec is not None and (err == 0 or body_on_error)) else b""
-    return INT.pack(16 + len(payload)) + REPLY_HEADER.pack(xid, zxid, err) + payload
+    out = bytearray(_REPLY_PREFIX)
+    if rec is not None and (err == 0 or body_on_error):
+        rec._encode(rec, out)
+    _REPLY_FRAME.pack_into(out, 0, len(out) - 4, xid, zxid, err)
+    return bytes(out)
 
 
 def encode_event(ev_type: int, state: int, path: str) -> bytes:
@@ -164,8 +180,10 @@ def decode_reply_header(body: bytes) -> tuple[int, int, int]:
 
 def encode_frame(rec: Record) -> bytes:
     """A frame holding one bare record (ConnectRequest / ConnectResponse)."""
-    body = rec.to_bytes()
-    return INT.pack(len(body)) + body
+    out = bytearray(4)
+    rec._encode(rec, out)
+    INT.pack_into(out, 0, len(out) - 4)
+    return bytes(out)
 
 
 class FrameBuffer:

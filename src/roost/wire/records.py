@@ -5,8 +5,10 @@ because a frozen dataclass costs six times as much to construct, and replies bui
 several per request (Id and ACL are hashable by value).
 
 Each record declares its layout once (``_layout``: ``name:kind`` pairs in
-declaration order); `jute_record` compiles a reader and a writer from it, so
-there is one description per record and no hand-written codec to drift.
+declaration order); `python -m roost.wire.codegen` generates a reader and a writer
+from it into roost/wire/record_codecs.py, which installs them on the classes when this
+module is imported (at its end). There is one description per record and no
+hand-written codec to drift; a test checks the generated module is current.
 
 Kinds: ``i`` int, ``l`` long, ``z`` boolean, ``b`` buffer (None = null),
 ``s`` ustring (null reads as ""), ``n`` nullable ustring, ``[s]`` vector of
@@ -20,9 +22,8 @@ from typing import Self
 
 from roost.wire.jute import Reader, Writer
 
-# re-exported: the records' users import Record (and the tests _RecentVectors) from here
+# re-exported: the records' users import Record from here
 from roost.wire.recordbase import Record as Record
-from roost.wire.recordbase import _RecentVectors as _RecentVectors
 from roost.wire.recordbase import jute_record
 
 # --- data types -----------------------------------------------------------------------
@@ -534,3 +535,7 @@ class HistoryBatch(Record):
     _layout = "streamId:i events:[HistoryEventRecord]"
     streamId: int
     events: list[HistoryEventRecord]
+
+
+# the generated readers and writers (from the layouts above) install themselves
+import roost.wire.record_codecs  # noqa: E402, F401  (a cycle: it imports the classes above)
