@@ -32,6 +32,9 @@ connections then), withholds its pings' answers twice in a row (no liveness gran
 server closes such a connection) or at random; it then connects to a member whose tree has
 its last zxid (the handshake refuses one behind) and re-registers its watches with
 setWatches (`WatchManager.set_watches`). Each event is checked (watches.py).
+
+A turn with none of that may send a cas, a multi or a sync-then-read (requests.py); every
+turn moves the client's lock and latch contenders on (recipes.py).
 """
 
 from __future__ import annotations
