@@ -1,10 +1,13 @@
 """Deterministic cluster simulation: many seeds per cluster size, and planted bugs.
 
-Seeds per size: env RAFT_SEEDS (default 200, one epoch each, about 1.5 simulated seconds,
-one test each) and RAFT_LONG_SEEDS (default 8, one simulated minute each: epochs of
-faults, healing and calm; one test per size, on RAFT_SIM_JOBS processes, default 2). The
-budget keeps this file within about three minutes of CPU on a loaded 2-core machine
-(docs/benchmarks.md). A failing seed prints its replay command.
+All at production timing (50 ms ticks, sessions of seconds: roost.testing.sim.timing)
+except the regression seeds, which replay in the timing they were found in. Seeds per size:
+env RAFT_LONG_SEEDS (default LONG_SEEDS, RAFT_LONG_MINUTES simulated minutes each, default
+2: epochs of faults, healing and calm; one test per size, on RAFT_SIM_JOBS processes,
+default 2) and RAFT_SEEDS (default 30, one epoch each, about 5-12 simulated seconds, one
+test each, for a one-line replay). The budget keeps this file within about three minutes
+of CPU on a loaded 2-core machine (docs/benchmarks.md). A failing seed prints its replay
+command.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import pytest
 from roost.testing.sim import SimFailure, run_seed
 from roost.testing.sim.runner import run_seeds
 
-SEEDS = int(os.environ.get("RAFT_SEEDS", "200"))
-LONG_SEEDS = int(os.environ.get("RAFT_LONG_SEEDS", "8"))
+SEEDS = int(os.environ.get("RAFT_SEEDS", "30"))
+LONG_SEEDS = int(os.environ.get("RAFT_LONG_SEEDS", "60"))
+LONG_MINUTES = float(os.environ.get("RAFT_LONG_MINUTES", "2"))
 JOBS = int(os.environ.get("RAFT_SIM_JOBS", "2"))
 SIZES = (3, 5, 7)
 BUG_BUDGET = 60  # seeds per cluster size within which each planted bug must be caught
@@ -45,10 +49,10 @@ def test_seed(nodes: int, seed: int) -> None:
 @pytest.mark.sim
 @pytest.mark.parametrize("nodes", SIZES, ids=lambda n: f"n{n}")
 def test_long_seeds(nodes: int) -> None:
-    """Simulated minutes: LONG_SEEDS runs of one minute each (epochs of faults, healing
+    """Simulated minutes: LONG_SEEDS runs of LONG_MINUTES each (epochs of faults, healing
     and calm, each with its liveness phase), on JOBS processes."""
     failures, runs = [], []
-    for r in run_seeds(nodes, range(LONG_SEEDS), minutes=1, jobs=JOBS):
+    for r in run_seeds(nodes, range(LONG_SEEDS), minutes=LONG_MINUTES, jobs=JOBS):
         if r.stats is None:
             failures.append(r.failure or "")
         else:
@@ -57,8 +61,14 @@ def test_long_seeds(nodes: int) -> None:
         pytest.fail("\n\n".join(failures), pytrace=False)
     assert len(runs) == LONG_SEEDS
     for st in runs:
-        assert st.elapsed_ms >= 60000, st
-        assert st.epochs >= 3, st
+        assert st.elapsed_ms >= LONG_MINUTES * 60000, st
+        assert st.epochs >= 2, st
+    # the runs reach what they check: elections, crashes, partitions, disk errors,
+    # membership changes, expired sessions, watch events
+    assert sum(st.terms for st in runs) >= 3 * len(runs)
+    for what in ("crashes", "partitions", "disk_errors", "conf_changes", "expired",
+                 "watch_events", "acked"):
+        assert sum(getattr(st, what) for st in runs) > 0, what
 
 
 @pytest.mark.sim
@@ -67,12 +77,13 @@ def test_clients_watches_are_delivered_once_and_in_order() -> None:
     members and re-register them; every event is checked (roost.testing.sim.watches), and
     the runs do reach each path of it."""
     runs = [run_seed(n, s) for n in SIZES for s in range(6)]
-    assert sum(r.watches_set for r in runs) >= 8 * len(runs)
-    assert sum(r.watch_events for r in runs) >= 6 * len(runs)
+    # (at production timing; about 9, 6, 2, 9 and 3 a run)
+    assert sum(r.watches_set for r in runs) >= 6 * len(runs)
+    assert sum(r.watch_events for r in runs) >= 4 * len(runs)
     # a client's own write fired its watch: the event came before the write's reply
     assert sum(r.watched_replies for r in runs) >= len(runs)
     assert sum(r.client_moves for r in runs) >= 5 * len(runs)
-    assert sum(r.reregistered for r in runs) >= 5 * len(runs)
+    assert sum(r.reregistered for r in runs) >= 2 * len(runs)
 
 
 @pytest.mark.sim
@@ -120,11 +131,12 @@ def test_clients_hold_sessions_that_expire_only_when_silent() -> None:
     assert sum(r.lease_renewals for r in runs) >= 10 * len(runs)  # the lease check ran
 
 
-#: seeds that found a bug, kept as regression tests: (nodes, seed, minutes, the bug as a
-#: planted bug that brings it back, what the failure says). Found by `python -m
-#: roost.testing.sim --nodes N --seeds 500 --bug B` (or a run that failed before the fix);
-#: a change to the simulator's draws moves runs, so such a seed may stop reaching its bug:
-#: the test then says so, and a new seed is found the same way.
+#: seeds that found a bug, kept as regression tests: (nodes, seed, minutes, the timing it
+#: was found in, the bug as a planted bug that brings it back, what the failure says).
+#: Found by `python -m roost.testing.sim --nodes N --seeds 500 --bug B` (or a run that
+#: failed before the fix); a change to the simulator's draws moves runs, so such a seed may
+#: stop reaching its bug: the test then says so, and a new seed is found the same way. The
+#: rows below were found at the compressed timing (10 ms ticks), which they replay in.
 _EXPIRED_LIVE = r"expired .* (though its client pinged|while its client's lease)"
 _STALE_ANSWER = (r"(acknowledged index \d+ with only \d+ durable"
                  r"|granted a vote in term \d+ before persisting it)")
@@ -137,32 +149,36 @@ REGRESSIONS = [
     # until the clients moved off members that hold their pings and the disk's writes
     # completed later; n5/9 and n7/15 until the clients sent cas, multi, sync-then-read
     # and contended for a lock and a latch)
-    (5, 1, 0.0, "resend_expiry", _EXPIRED_LIVE),
-    (7, 59, 0.0, "resend_expiry", _EXPIRED_LIVE),
+    (5, 1, 0.0, "compressed", "resend_expiry", _EXPIRED_LIVE),
+    (7, 59, 0.0, "compressed", "resend_expiry", _EXPIRED_LIVE),
     # with the disk's writes completing later: a follower queued an acknowledgement of an
     # entry while a write was in flight, then a newer leader's append truncated that entry,
     # and the stale acknowledgement left after the next write (first found as n7/25); or a
     # vote granted in a term the next write's hard state had replaced (first n7/198).
     # raft.node drops both now (n5/65 and n7/9 in one epoch until the clients' new requests
     # moved the runs; no one-epoch seed below 500 reached it then)
-    (5, 7, 0.25, "ack_stale_term", _STALE_ANSWER),
-    (7, 39, 0.25, "ack_stale_term", _STALE_ANSWER),
+    (5, 7, 0.25, "compressed", "ack_stale_term", _STALE_ANSWER),
+    (7, 39, 0.25, "compressed", "ack_stale_term", _STALE_ANSWER),
 ]
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize(("nodes", "seed", "minutes", "bug", "says"), REGRESSIONS,
+@pytest.mark.parametrize(("nodes", "seed", "minutes", "timing", "bug", "says"), REGRESSIONS,
                          ids=lambda v: str(v))
-def test_regression_seed(nodes: int, seed: int, minutes: float, bug: str, says: str) -> None:
-    run_seed(nodes, seed, minutes=minutes)  # fixed: passes
+def test_regression_seed(nodes: int, seed: int, minutes: float, timing: str, bug: str,
+                         says: str) -> None:
+    run_seed(nodes, seed, minutes=minutes, timing=timing)  # fixed: passes
     try:
-        run_seed(nodes, seed, frozenset({bug}), minutes=minutes)
+        run_seed(nodes, seed, frozenset({bug}), minutes=minutes, timing=timing)
     except SimFailure as exc:
         assert re.search(says, str(exc)), str(exc)
+        if timing != "production":
+            assert f"--timing {timing}" in str(exc)  # the replay command names it
     else:
-        pytest.fail(f"seed {seed} (n{nodes}, {minutes} min) no longer reaches {bug}: the "
-                    "simulator's draws changed; pick a new seed with: "
+        pytest.fail(f"seed {seed} (n{nodes}, {minutes} min, {timing}) no longer reaches "
+                    f"{bug}: the simulator's draws changed; pick a new seed with: "
                     f"python -m roost.testing.sim --nodes {nodes} --seeds 500 --bug {bug}")
+
 
 
 @pytest.mark.sim

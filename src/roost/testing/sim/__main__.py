@@ -1,5 +1,5 @@
 """python -m roost.testing.sim --nodes 5 --seed 123 [--minutes M] [--bug NAME] [--trace]
-[--seeds N] [--jobs J]"""
+[--seeds N] [--jobs J] [--timing production|compressed]"""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import click
 
 from .cluster import SimCluster, SimStats
 from .runner import run_seeds
+from .timing import DEFAULT as DEFAULT_TIMING
+from .timing import TIMINGS
 
 
 def _summary(st: SimStats) -> str:
@@ -35,21 +37,26 @@ def _summary(st: SimStats) -> str:
               help="number of seeds from --seed")
 @click.option("--minutes", default=0.0, show_default=True,
               help="simulated length: epochs of faults, healing and calm until then "
-                   "(0: one epoch, about 1-2 simulated seconds)")
+                   "(0: one epoch, about 5-10 simulated seconds at production timing)")
 @click.option("--bug", "bugs", multiple=True, help="planted bug to switch on")
 @click.option("--trace", is_flag=True,
               help="print the run's events (a failing run: its last ones, which a single "
                    "failing seed prints anyway)")
 @click.option("--jobs", default=1, show_default=True,
               help="worker processes for --seeds (the runs are the same on any number)")
+@click.option("--timing", default=DEFAULT_TIMING, show_default=True,
+              type=click.Choice(list(TIMINGS)),
+              help="time scale: production's 50 ms ticks and sessions of seconds, or the "
+                   "five times faster compressed one (seeds found before 2026-12-08)")
 def main(nodes: int, seed: int, count: int, minutes: float, bugs: tuple[str, ...],
-         trace: bool, jobs: int) -> None:
+         trace: bool, jobs: int, timing: str) -> None:
     # the replicas log what a server would (removals, membership steps): not for a run's output
     logging.getLogger("roost").setLevel(logging.ERROR)
     if jobs < 1:
         raise click.BadParameter("must be at least 1", param_hint="--jobs")
     if trace and count == 1:  # the whole trace of one run
-        cluster = SimCluster(nodes, seed, frozenset(bugs), trace=True, minutes=minutes)
+        cluster = SimCluster(nodes, seed, frozenset(bugs), trace=True, minutes=minutes,
+                             timing=timing)
         try:
             st = cluster.run()
         except Exception:
@@ -64,7 +71,7 @@ def main(nodes: int, seed: int, count: int, minutes: float, bugs: tuple[str, ...
     wall = time.monotonic()
     # one seed: traced, so that a failure shows its last events
     for r in run_seeds(nodes, range(seed, seed + count), frozenset(bugs), minutes, jobs,
-                       trace or count == 1):
+                       trace or count == 1, timing):
         cpu += r.cpu_s
         if r.stats is None:
             failures += 1

@@ -9,7 +9,7 @@ from roost.replica.membership import Change
 from roost.tree.txn import Kind, Txn
 
 from .checker import InvariantViolation
-from .events import CRASH_NOW, FAULT, HEAL, MEMBER
+from .events import CRASH_NOW, FAULT, HEAL, MEMBER, PHASE
 
 if TYPE_CHECKING:
     from .cluster import SimCluster, SimNode
@@ -24,6 +24,9 @@ class Chaos:
         self.c = cluster
         self.partition_gen = 0
         self.partitioned = False
+        #: the partition on is a long one: no other faults until it heals
+        self.long = False
+        self.long_until = 0
         self.probe: tuple[int, int, int, bytes] | None = None  # leader, term, index, data
         self.probes = 0
 
@@ -37,11 +40,12 @@ class Chaos:
             return
         p = c.profile
         actions = []
+        # (while a long partition is on, the rest of the cluster stays up, its leader leading)
         if p.partitions and not self.partitioned:
             actions.append(self.partition)
-        if p.crashes:
+        if p.crashes and not self.long:
             actions.append(self.crash_one)
-        if p.transfers:
+        if p.transfers and not self.long:
             actions.append(self.transfer)
         if actions:
             c.rng.choice(actions)()
@@ -57,7 +61,19 @@ class Chaos:
         if leaders and c.rng.random() < 0.5:
             ids.remove(leaders[0])
             ids.insert(0, leaders[0])  # the leader ends up on the small side
-        kind = c.rng.choice(["symmetric", "asymmetric", "bridge", "isolate"])
+        t = c.timing
+        # a long one (timings with sessions of seconds) cuts off, for longer than many
+        # sessions last, a member that a client who stays with it is connected to: that
+        # session expires, or must not
+        long = bool(t.long_partition_share) and c.rng.random() < t.long_partition_share
+        if long:
+            held = sorted({m for m in c.clients.staying_members() if m in ids})
+            if held:
+                m = c.rng.choice(held)
+                ids.remove(m)
+                ids.insert(0, m)
+        kind = "isolate" if long else c.rng.choice(
+            ["symmetric", "asymmetric", "bridge", "isolate"])
         if kind == "isolate":
             a, b = ids[:1], ids[1:]
         else:
@@ -69,10 +85,14 @@ class Chaos:
         else:
             c.net.split(a, b, one_way=kind == "asymmetric")
         self.partitioned = True
+        self.long = long
         self.partition_gen += 1
         c.stats.partitions += 1
-        c.log(f"partition {kind}: {sorted(a)} | {sorted(b)}")
-        c.schedule(c.rng.randint(100, 800), HEAL, self.partition_gen)
+        c.log(f"partition {kind}{' (long)' if long else ''}: {sorted(a)} | {sorted(b)}")
+        span = c.rng.randint(*t.long_partition_ms) if long else c.rng.randint(t.ms(100),
+                                                                                t.ms(800))
+        c.schedule(span, HEAL, self.partition_gen)
+        self.long_until = c.now + span
 
     def transfer(self) -> None:
         c = self.c
@@ -91,7 +111,7 @@ class Chaos:
     def on_heal(self, gen: int) -> None:
         if gen == self.partition_gen and self.partitioned:
             self.c.net.heal()
-            self.partitioned = False
+            self.partitioned = self.long = False
             self.c.log("partition healed")
 
     def crash_one(self) -> None:
@@ -104,7 +124,8 @@ class Chaos:
         sn = c.rng.choice(leaders if leaders and c.rng.random() < 0.5 else alive)
         if c.rng.random() < 0.6:
             sn.crash_armed = True  # crash inside the next Ready, before persisting
-            c.schedule(c.rng.randint(5, 50), CRASH_NOW, (sn.id, sn.incarnation))
+            c.schedule(c.rng.randint(c.timing.ms(5), c.timing.ms(50)), CRASH_NOW,
+                       (sn.id, sn.incarnation))
         else:
             c.crash(sn, "between steps")
 
@@ -128,7 +149,7 @@ class Chaos:
         leaders = c.leaders()
         if leaders:
             self.change(c.rng.choice(leaders))
-        c.schedule(c.rng.randint(150, 500), MEMBER)
+        c.schedule(c.rng.randint(c.timing.ms(150), c.timing.ms(500)), MEMBER)
 
     def change(self, leader: SimNode) -> None:
         """A reconfig txn, as `roost member add|remove` sends: the registry changes when it
@@ -163,11 +184,14 @@ class Chaos:
     # ------------------------------------------------------------------ liveness
     def on_phase(self, _: Any) -> None:
         c = self.c
+        if self.partitioned and self.long:  # the storm lasts until it heals
+            c.schedule_at(self.long_until, PHASE)
+            return
         c.healed_at = c.now
         c.probing = True
         self.probe = None
         c.net.heal()
-        self.partitioned = False
+        self.partitioned = self.long = False
         f = c.net.faults
         f.loss = f.dup = f.slow = 0.0
         c.disk_faults.write_error = c.disk_faults.fsync_error = 0.0

@@ -23,6 +23,10 @@ client a lease of `lease_span` from the request's send time, measured on the cli
 clock with the run's drift bound as the client's assumed clock-rate bound; no lease may
 reach past the moment the expiry was decided.
 
+A client's turns: at the compressed timing, its pings; at production timing, turns of their
+own every 250-700 ms between the pings (`Timing.client_turn_ms`), pings only keeping the
+session alive.
+
 Watches (`watches.py`): on its turns a client with a session sets exists, data and child
 watches in the clients' shared namespace at its member (the server's `WatchManager`, one
 per member start, fired by the member's applied txns as `roost.server.core` does), writes
@@ -140,7 +144,8 @@ class SimSessions:
     def __init__(self, cluster: SimCluster, seed: int) -> None:
         self.c = cluster
         self.rng = random.Random(seed + 0xC11E)
-        self.clients = [SimClient(k, self.rng.randint(150, 400)) for k in range(CLIENTS)]
+        t = cluster.timing
+        self.clients = [SimClient(k, t.session_timeout(self.rng)) for k in range(CLIENTS)]
         for cl in self.clients:
             cl.clock = SimClock.draw(cluster.clock_rng, cluster.drift)
         self.by_sid: dict[int, SimClient] = {}
@@ -169,11 +174,21 @@ class SimSessions:
         #: cas, multi and sync-then-read (requests.py); the lock and latch (recipes.py)
         self.requests = ClientRequests(self, random.Random(seed + 0x5EC5))
         self.recipes = Recipes(self, seed)
+        #: when the clients' turns between pings come (their own randomness)
+        self.turn_rng = random.Random(seed + 0x7124)
 
-    def start(self, event: int) -> None:
+    def start(self, event: int, turn: int) -> None:
+        """Schedule the clients' first pings (`event`) and, if the run's timing gives
+        clients turns of their own between pings, their first turns (`turn`)."""
         self.event = event
+        self.turn = turn
+        ms = self.c.timing.ms
         for cl in self.clients:
-            self.c.schedule(self.rng.randint(20, 200), event, cl.idx)
+            self.c.schedule(self.rng.randint(ms(20), ms(200)), event, cl.idx)
+        if self.c.timing.client_turn_ms is not None:
+            for cl in self.clients:
+                self.c.schedule(self.turn_rng.randint(*self.c.timing.client_turn_ms), turn,
+                                cl.idx)
 
     # ------------------------------------------------------------------ a member's host
     def watches(self) -> WatchManager:
@@ -285,13 +300,14 @@ class SimSessions:
         if not up:
             cl.connecting = False  # a create sent through a member that went down is lost
             sn = self._connect(cl)
+        ms = c.timing.ms
         if sn is None or sn.core is None:
-            c.schedule(self.rng.randint(20, 60), self.event, idx)
+            c.schedule(self.rng.randint(ms(20), ms(60)), self.event, idx)
             return
         if not cl.sid:
             if not cl.connecting:
                 self._create(cl, sn)
-            c.schedule(self.rng.randint(20, 60), self.event, idx)
+            c.schedule(self.rng.randint(ms(20), ms(60)), self.event, idx)
             return
         # a ping: the member touches the session and reports it to the leader
         if sn.sessions is not None:
@@ -303,15 +319,45 @@ class SimSessions:
         sn.core.touch(cl.sid)
         if self._leads_newest(sn) and sn.core.may_expire:  # an established leader answers
             self.leader_pings.setdefault(cl.sid, []).append(c.now)
-        calm = c.healed_at >= 0 and not c.probing  # between epochs: pings only
-        self.recipes.turn(cl, sn, calm)
-        if not calm and sn.core is not None:  # (its member may have stopped meanwhile)
-            self._act(cl, sn)
+        if c.timing.client_turn_ms is None:
+            self._work(cl, sn)  # (this timing's clients work on their pings' turns)
         if cl.held >= HELD_PINGS and not cl.idx % 2:
             # the member closes a connection it cannot answer; the client moves (an odd
             # client sits on its member's side of any partition: it reaches no other)
             self._disconnect(cl)
         c.schedule(cl.clock.after(cl.timeout_ms // 3), self.event, idx)
+
+    def staying_members(self) -> list[int]:
+        """The members that the clients who stay with their member through a partition
+        (the odd ones, see HELD_PINGS) hold sessions on."""
+        return [cl.member for cl in self.clients if cl.idx % 2 and cl.sid and cl.member]
+
+    def _work(self, cl: SimClient, sn: SimNode) -> None:
+        """A client's work on its turn: its lock and latch contenders move on (in calm
+        stretches too: they release, but contend anew only outside them), then, outside
+        calm stretches, `_act`."""
+        calm = self._calm()
+        self.recipes.turn(cl, sn, calm)
+        if not calm and sn.core is not None:  # (its member may have stopped meanwhile)
+            self._act(cl, sn)
+
+    def _calm(self) -> bool:
+        """Between epochs: the clients only ping."""
+        return self.c.healed_at >= 0 and not self.c.probing
+
+    def on_turn(self, idx: int) -> None:
+        """A client's turn between its pings: if connected with a session, it works
+        (`_work`)."""
+        cl = self.clients[idx]
+        c = self.c
+        sn = c.nodes.get(cl.member)
+        if (cl.sid and sn is not None and sn.core is not None and not sn.dropped
+                and sn.incarnation == cl.incarnation and cl.conn is not None
+                and not cl.conn.closed):
+            self._work(cl, sn)
+        turn = c.timing.client_turn_ms
+        assert turn is not None
+        c.schedule(cl.clock.after(self.turn_rng.randint(*turn)), self.turn, idx)
 
     def _answered(self, cl: SimClient, sn: SimNode, sid: int, sent: float) -> bool:
         """`sn` answers now a request of session `sid` sent at `sent` (true time), if it

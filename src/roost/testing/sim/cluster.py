@@ -11,7 +11,8 @@ and resent after leader changes; membership changes are reconfig txns that the l
 core turns into raft steps; every member must apply each txn once, at one zxid, into
 identical trees, and keep every create a client got a reply for. A run has a safety phase
 with faults, then a liveness phase with every fault healed: a leader must be elected and
-a fresh proposal applied by every member within `LIVENESS_BOUND_MS`.
+a fresh proposal applied by every member within `LIVENESS_BOUND_MS`. Every duration is
+the compressed timing's, scaled to the run's timing (`timing.py`: production's by default).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from .clocks import DRIFTS, MAX_OFFSET_MS, SimClock
 from .disk import DiskFaults, SimDisk
 from .events import (
     CLIENT,
+    CLIENT_TURN,
     CRASH_NOW,
     DELIVER,
     DISK,
@@ -75,7 +77,10 @@ from .network import LinkFaults, SimNetwork
 from .profile import Profile
 from .recipes import RECIPE_BUGS
 from .requests import REQUEST_BUGS
+from .timing import DEFAULT as DEFAULT_TIMING
+from .timing import timing as timing_named
 
+#: the liveness bound at the compressed timing (`Timing.ms` scales it: 20 s at production's)
 LIVENESS_BOUND_MS = 4000
 MAX_BACKLOG = 50  # proposals wait while a leader has this many uncommitted entries
 #: planted bugs of the replica core: serve a linearizable read without its barrier (the
@@ -97,7 +102,7 @@ DISK_FAULT_RATE = 0.002
 #: is compared at every apply)
 TREE_CHECK_EVERY = 512
 #: a disk write completes 1..this many ms after it starts (drawn per run), or with
-#: DISK_STALL_RATE after a stall of up to DISK_STALL_MS
+#: DISK_STALL_RATE after a stall of up to DISK_STALL_MS (compressed timing's ms)
 DISK_DELAYS = (1, 3, 8)
 DISK_STALL_RATE = 0.02
 DISK_STALL_MS = 60
@@ -108,10 +113,13 @@ _OPEN = [ACL(31, Id("world", "anyone"))]
 _CREATED, _CHANGED = int(EventType.NODE_CREATED), int(EventType.NODE_DATA_CHANGED)
 
 
-def replay_command(nodes: int, seed: int, bugs: frozenset[str], minutes: float = 0) -> str:
+def replay_command(nodes: int, seed: int, bugs: frozenset[str], minutes: float = 0,
+                   timing: str = DEFAULT_TIMING) -> str:
     cmd = f"python -m roost.testing.sim --nodes {nodes} --seed {seed}"
     if minutes:
         cmd += f" --minutes {minutes:g}"
+    if timing != DEFAULT_TIMING:
+        cmd += f" --timing {timing}"
     return cmd + "".join(f" --bug {b}" for b in sorted(bugs))
 
 
@@ -185,8 +193,10 @@ class SimNode:
     stamp: int = 0
 
     def now(self, true_ms: int) -> float:
-        """The core's `now` (seconds, this member's clock) at true time `true_ms`."""
-        return self.clock.seconds(true_ms)
+        """The core's `now` (seconds, this member's clock) at true time `true_ms`
+        (`SimClock.seconds`, inline: the simulator asks at every event)."""
+        c = self.clock
+        return (c.offset_ms + c.rate * true_ms) / 1000
 
 
 def _digest(prev: bytes, e: Entry) -> bytes:
@@ -199,19 +209,22 @@ class SimCluster:
     """One run. `minutes`: its simulated length; 0 for one epoch (a storm of faults, then
     the liveness phase), else epochs follow each other, each liveness phase followed by a
     calm stretch (no faults, no new proposals; the clients keep their sessions), until
-    that much simulated time has passed."""
+    that much simulated time has passed. `timing`: the name of the run's time scale
+    (timing.py)."""
 
     def __init__(self, nodes: int, seed: int, bugs: frozenset[str] = frozenset(),
-                 trace: bool = False, minutes: float = 0) -> None:
+                 trace: bool = False, minutes: float = 0,
+                 timing: str = DEFAULT_TIMING) -> None:
         self.n = nodes
+        self.timing = timing_named(timing)
+        t = self.timing
         self.minutes = minutes
         self.end_ms = int(minutes * 60000)
         self.seed = seed
         self.bugs = bugs
         self.rng = random.Random(seed)
-        self.profile = Profile.from_rng(nodes, self.rng)
-        p = self.profile
-        self.net = SimNetwork(self.rng, LinkFaults(p.loss, p.dup, p.max_delay, p.slow))
+        self.profile = Profile.from_rng(nodes, self.rng, t)
+        self.net = SimNetwork(self.rng, self._link_faults())
         self.checker = Checker()
         self.stats = SimStats(seed, nodes)
         self.trace: list[str] | None = [] if trace else None
@@ -244,7 +257,9 @@ class SimCluster:
         self.disk_fault_rate = rate
         #: how long a disk write takes (its own randomness)
         self.disk_time_rng = random.Random(seed + 0xD15C_7135)
-        self.disk_delay = self.disk_time_rng.choice(DISK_DELAYS)
+        self.disk_delay = t.ms(self.disk_time_rng.choice(DISK_DELAYS))
+        self.disk_stall_ms = t.ms(DISK_STALL_MS)
+        self.liveness_bound_ms = t.ms(LIVENESS_BOUND_MS)
         #: created paths whose client got its reply -> the zxid the reply named
         self.acked: dict[str, int] = {}
         conf = ConfState(frozenset(range(1, nodes + 1)))
@@ -254,6 +269,10 @@ class SimCluster:
             self._add_node(i, st)
 
     # ------------------------------------------------------------------ plumbing
+    def _link_faults(self) -> LinkFaults:
+        p, t = self.profile, self.timing
+        return LinkFaults(p.loss, p.dup, p.max_delay, p.slow, t.ms(20), t.ms(200))
+
     def log(self, text: str) -> None:
         if self.trace is not None:
             self.trace.append(f"{self.now:6d} {text}")
@@ -271,7 +290,8 @@ class SimCluster:
 
     def _add_node(self, nid: int, storage: SimDisk) -> SimNode:
         p = self.profile
-        period = 10 if not p.skew else self.rng.randint(7, 14)
+        t = self.timing
+        period = t.ms(10) if not p.skew else self.rng.randint(t.ms(7), t.ms(14))
         sn = SimNode(nid, storage, tick_period=period,
                      clock=SimClock.draw(self.clock_rng, self.drift))
         self.nodes[nid] = sn
@@ -312,7 +332,8 @@ class SimCluster:
         sn.watches = self.clients.watches()
         sn.core = ReplicaCore(
             sn.replica, sn.node,
-            CoreConfig(election_ticks=10, tick_s=sn.tick_period / 1000, request_timeout_s=5.0,
+            CoreConfig(election_ticks=10, tick_s=sn.tick_period / 1000,
+                       request_timeout_s=self.timing.request_timeout_s,
                        max_waiting=1000, members=SIM_MEMBERS,
                        skip_read_barrier="read_before_barrier" in self.bugs),
             self._forward_sink(sn), sn.now(self.now),
@@ -431,7 +452,7 @@ class SimCluster:
                 sn.persisting = rd  # the fsync runs while inputs go on (core.early)
                 delay = self.disk_delay
                 if self.disk_time_rng.random() < DISK_STALL_RATE:
-                    delay += self.disk_time_rng.randint(1, DISK_STALL_MS)
+                    delay += self.disk_time_rng.randint(1, self.disk_stall_ms)
                 else:
                     delay = self.disk_time_rng.randint(1, delay)
                 self.schedule(delay, DISK, (sn.id, sn.incarnation))
@@ -575,7 +596,8 @@ class SimCluster:
         self.checker.on_send(sn.id, m, sn.storage.durable)
         self.stats.messages += 1
         for d in self.net.delays(m.frm, m.to):
-            self.schedule(d, DELIVER, m)
+            self._seq += 1
+            heapq.heappush(self._events, (self.now + d, self._seq, DELIVER, m))
 
     def crash(self, sn: SimNode, why: str) -> None:
         if self.trace is not None:
@@ -591,7 +613,8 @@ class SimCluster:
         sn.incarnation += 1
         self.stats.crashes += 1
         if self.healed_at < 0:
-            self.schedule(self.rng.randint(30, 400), RESTART, sn.id)
+            self.schedule(self.rng.randint(self.timing.ms(30), self.timing.ms(400)), RESTART,
+                          sn.id)
 
     def _on_conf_applied(self, sn: SimNode, cc: ConfChange) -> None:
         if cc.type is ConfChangeType.REMOVE and cc.node_id in self.nodes:
@@ -606,7 +629,7 @@ class SimCluster:
     # ------------------------------------------------------------------ events
     def run(self) -> SimStats:
         self.storm()
-        self.clients.start(CLIENT)
+        self.clients.start(CLIENT, CLIENT_TURN)
         c = self.chaos
         handlers: dict[int, Callable[[Any], None]] = {
             TICK: self._on_tick, DELIVER: self._on_deliver, DISK: self._persisted,
@@ -614,16 +637,18 @@ class SimCluster:
             PROPOSE: self._on_propose, READ: self._on_read, MEMBER: c.on_member,
             RESTART: c.on_restart, HEAL: c.on_heal, CRASH_NOW: c.on_crash_now,
             PHASE: c.on_phase, CLIENT: self.clients.on_event, STORM: lambda _: self.storm(),
+            CLIENT_TURN: self.clients.on_turn,
         }
         events = self._events
         pop = heapq.heappop
         stats = self.stats
+        bound = self.liveness_bound_ms
         while events and not self.done:
             t, _, kind, arg = pop(events)
             self.now = t
             stats.events += 1
             handlers[kind](arg)
-            if self.probing and t - self.healed_at > LIVENESS_BOUND_MS:
+            if self.probing and t - self.healed_at > bound:
                 c.liveness_failure()
         if self.done:
             self.check_acked()
@@ -650,19 +675,19 @@ class SimCluster:
     def storm(self) -> None:
         """An epoch begins: faults, proposals, reads and membership changes until the
         liveness phase `profile.safety_ms` later."""
-        p = self.profile
+        p, ms = self.profile, self.timing.ms
         self.stats.epochs += 1
         if self.stats.epochs > 1:
             self.healed_at = -1
-            self.net.faults = LinkFaults(p.loss, p.dup, p.max_delay, p.slow)
+            self.net.faults = self._link_faults()
             self.disk_faults.write_error = self.disk_faults.fsync_error = self.disk_fault_rate
             self.log(f"epoch {self.stats.epochs}: faults on")
-        self.schedule(self.rng.randint(20, 120), FAULT)
-        self.schedule(self.rng.randint(50, 150), PROPOSE)
+        self.schedule(self.rng.randint(ms(20), ms(120)), FAULT)
+        self.schedule(self.rng.randint(ms(50), ms(150)), PROPOSE)
         if p.reads:
-            self.schedule(self.rng.randint(50, 150), READ)
+            self.schedule(self.rng.randint(ms(50), ms(150)), READ)
         if p.membership:
-            self.schedule(self.rng.randint(200, 500), MEMBER)
+            self.schedule(self.rng.randint(ms(200), ms(500)), MEMBER)
         self.schedule(p.safety_ms, PHASE)
 
     def epoch_done(self) -> None:
@@ -676,7 +701,7 @@ class SimCluster:
             self.done = True
             return
         self.check_acked()
-        calm = self.rng.randint(2000, 8000)
+        calm = self.rng.randint(self.timing.ms(2000), self.timing.ms(8000))
         self.log(f"calm for {calm} ms")
         self.schedule(calm, STORM)
 
@@ -742,7 +767,9 @@ class SimCluster:
                 origin.core.resend_all()
             self.process(origin)
         if self.healed_at < 0:
-            self.schedule(self.rng.randint(5, self.profile.propose_every), PROPOSE)
+            t = self.timing
+            self.schedule(self.rng.randint(t.ms(5) * t.create_spacing, self.profile.propose_every),
+                          PROPOSE)
 
     def _on_reply(self, path: str) -> Callable[[int, TxnResult], None]:
         """The client's reply: from here on the create must survive any crash."""
@@ -782,7 +809,7 @@ class SimCluster:
             sn = self.rng.choice(leaders if leaders and self.rng.random() < 0.5 else alive)
             self._proposal_seq += 1
             self.linearizable_read(sn, f"r{self._proposal_seq}".encode(), lambda: None)
-        self.schedule(self.rng.randint(10, 80), READ)
+        self.schedule(self.rng.randint(self.timing.ms(10), self.timing.ms(80)), READ)
 
     def linearizable_read(self, sn: SimNode, ctx: bytes, then: Callable[[], None]) -> None:
         """A linearizable read at `sn` (a sync, then the read: the server's barrier);

@@ -12,7 +12,8 @@ class LinkFaults:
     dup: float = 0.0  # probability a message is delivered twice
     max_delay: int = 5  # normal delay is uniform in [1, max_delay] ms
     slow: float = 0.0  # probability of an extra long delay (reordering)
-    slow_delay: int = 200  # the long delay is uniform in [20, slow_delay] ms
+    slow_min: int = 20  # the long delay is uniform in [slow_min, slow_delay] ms
+    slow_delay: int = 200
 
 
 class SimNetwork:
@@ -39,7 +40,7 @@ class SimNetwork:
         f = self.faults
         d = self.rng.randint(1, f.max_delay)
         if f.slow and self.rng.random() < f.slow:
-            d += self.rng.randint(20, f.slow_delay)
+            d += self.rng.randint(f.slow_min, f.slow_delay)
         return d
 
     # -- partitions --

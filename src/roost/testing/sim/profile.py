@@ -6,6 +6,8 @@ import dataclasses
 import random
 from dataclasses import dataclass
 
+from .timing import Timing
+
 
 @dataclass(frozen=True, slots=True)
 class Profile:
@@ -16,7 +18,7 @@ class Profile:
     slow: float
     partitions: bool
     crashes: bool
-    skew: bool  # nodes tick at different rates (7..14 ms per tick)
+    skew: bool  # nodes tick at different rates (0.7..1.4 times the tick period)
     heartbeat_tick: int
     max_size_per_msg: int
     max_inflight: int
@@ -34,19 +36,21 @@ class Profile:
     snapshot_chunk: int  # bytes per SNAP message (0: whole); sim images are a few KiB
 
     @staticmethod
-    def from_rng(nodes: int, rng: random.Random) -> Profile:
-        p = Profile._draw(nodes, rng)
+    def from_rng(nodes: int, rng: random.Random, timing: Timing) -> Profile:
+        """The run's profile; its durations (ms) at `timing`."""
+        p = Profile._draw(nodes, rng, timing)
         if p.lease_reads and (p.skew or not p.check_quorum):
             p = dataclasses.replace(p, lease_reads=False)
         return p
 
     @staticmethod
-    def _draw(nodes: int, rng: random.Random) -> Profile:
+    def _draw(nodes: int, rng: random.Random, timing: Timing) -> Profile:
+        ms = timing.ms
         return Profile(
             nodes=nodes,
             loss=rng.choice([0.0, 0.0, 0.01, 0.05, 0.15]),
             dup=rng.choice([0.0, 0.02, 0.1]),
-            max_delay=rng.choice([2, 5, 10]),
+            max_delay=ms(rng.choice([2, 5, 10])),
             slow=rng.choice([0.0, 0.01, 0.05]),
             partitions=rng.random() < 0.7,
             crashes=rng.random() < 0.7,
@@ -58,11 +62,11 @@ class Profile:
             membership=rng.random() < 0.3,
             pre_vote=rng.random() < 0.85,
             check_quorum=rng.random() < 0.85,
-            propose_every=rng.choice([20, 60]),
+            propose_every=ms(rng.choice([20, 60])) * timing.create_spacing,
             reads=rng.random() < 0.5,
             encode=rng.random() < 0.2,
-            safety_ms=rng.randint(800, 1800),
-            fault_every=rng.choice([100, 300]),
+            safety_ms=rng.randint(ms(800), ms(1800)),
+            fault_every=ms(rng.choice([100, 300])),
             lease_reads=rng.random() < 0.5,
             transfers=rng.random() < 0.3,
             snapshot_chunk=rng.choice([0, 512, 1 << 20]),

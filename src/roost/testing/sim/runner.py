@@ -9,11 +9,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .cluster import SimCluster, SimFailure, SimStats, replay_command
+from .timing import DEFAULT as DEFAULT_TIMING
 
 
 def run_seed(nodes: int, seed: int, bugs: frozenset[str] = frozenset(),
-             trace: bool = False, minutes: float = 0) -> SimStats:
-    cluster = SimCluster(nodes, seed, bugs, trace, minutes)
+             trace: bool = False, minutes: float = 0, timing: str = DEFAULT_TIMING
+             ) -> SimStats:
+    cluster = SimCluster(nodes, seed, bugs, trace, minutes, timing)
     try:
         return cluster.run()
     except Exception as exc:  # any exception, including invariant violations
@@ -23,7 +25,7 @@ def run_seed(nodes: int, seed: int, bugs: frozenset[str] = frozenset(),
         raise SimFailure(
             f"seed {seed} with {nodes} nodes failed at {cluster.now} ms: "
             f"{type(exc).__name__}: {exc}{tail}\n"
-            f"replay: {replay_command(nodes, seed, bugs, minutes)}"
+            f"replay: {replay_command(nodes, seed, bugs, minutes, timing)}"
         ) from exc
 
 
@@ -39,11 +41,11 @@ class SeedResult:
     cpu_s: float
 
 
-def _one(args: tuple[int, int, frozenset[str], bool, float]) -> SeedResult:
-    nodes, seed, bugs, trace, minutes = args
+def _one(args: tuple[int, int, frozenset[str], bool, float, str]) -> SeedResult:
+    nodes, seed, bugs, trace, minutes, timing = args
     cpu = time.process_time()
     try:
-        st = run_seed(nodes, seed, bugs, trace, minutes)
+        st = run_seed(nodes, seed, bugs, trace, minutes, timing)
     except SimFailure as exc:
         return SeedResult(nodes, seed, None, str(exc), time.process_time() - cpu)
     return SeedResult(nodes, seed, st, None, time.process_time() - cpu)
@@ -58,10 +60,11 @@ def _quiet() -> None:
 
 
 def run_seeds(nodes: int, seeds: range, bugs: frozenset[str] = frozenset(),
-              minutes: float = 0, jobs: int = 1, trace: bool = False) -> Iterator[SeedResult]:
+              minutes: float = 0, jobs: int = 1, trace: bool = False,
+              timing: str = DEFAULT_TIMING) -> Iterator[SeedResult]:
     """Each seed of `seeds`, in order; on `jobs` worker processes when more than one (each
     run is deterministic wherever it runs: the results are the same)."""
-    work = [(nodes, s, bugs, trace, minutes) for s in seeds]
+    work = [(nodes, s, bugs, trace, minutes, timing) for s in seeds]
     if jobs <= 1 or len(work) <= 1:
         for w in work:
             yield _one(w)
