@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import random
 import shutil
 from pathlib import Path
 
 import pytest
 
 from roost.storage import CorruptLogError, Entry, WriteAheadLog
-from roost.storage.records import encode_entries
+from roost.storage.records import check_record, decode_record, encode_entries
 
 from .helpers import (
     all_entries,
@@ -227,3 +228,43 @@ def test_record_lookalike_inside_a_torn_payload_is_not_mistaken_for_data(
     with wal:
         assert all_entries(wal) == entries[:-1]
     assert any("incomplete record payload" in r.getMessage() for r in caplog.records)
+
+
+def test_damage_after_open_is_caught_on_read(tmp_path: Path) -> None:
+    """Reads verify every record again: a byte flipped on disk after the log was opened
+    (in the header, either checksum or the payload) fails the read, naming the offset."""
+    entries = build_log(tmp_path / "log", COUNT)
+    [seg] = segments(tmp_path / "log")
+    raw = seg.read_bytes()
+    middle = 3
+    start = record_offsets(entries)[middle]
+    for pos in range(start, start + record_size(entries[middle])):
+        with WriteAheadLog.open(tmp_path / "log") as wal:
+            assert all_entries(wal) == entries
+            damaged = bytearray(raw)
+            damaged[pos] ^= 0x10
+            seg.write_bytes(bytes(damaged))
+            assert wal.entries(1, middle + 1) == entries[:middle]  # before it: fine
+            with pytest.raises(CorruptLogError, match=f"offset {start}: .* on read"):
+                wal.entries(1, COUNT + 1)
+        seg.write_bytes(raw)
+
+
+def test_the_quick_record_check_agrees_with_decode_record() -> None:
+    """check_record (the scanning loops') accepts exactly what decode_record accepts."""
+    rng = random.Random(17)
+    blob, _sizes = encode_entries(make_entries(1, 5, 3))
+    for _ in range(3000):
+        damaged = bytearray(blob)
+        for _ in range(rng.randint(1, 3)):
+            damaged[rng.randrange(len(damaged))] ^= 1 << rng.randrange(8)
+        cut = bytes(damaged[: rng.randint(0, len(damaged))] if rng.random() < 0.3 else damaged)
+        offset = 0
+        while True:
+            head = decode_record(cut, offset)
+            quick = check_record(memoryview(cut), offset)
+            if isinstance(head, str):
+                assert quick is None, (head, quick)
+                break
+            assert quick == (head.term, head.index, head.length, head.kind)
+            offset += 32 + head.length

@@ -172,9 +172,10 @@ def image(
     sessions: list[list[object]] | None = None,
     count: int | None = None,
     tail: bytes = b"",
+    acls: list[list[list[object]]] | None = None,
 ) -> bytes:
     packer = msgpack.Packer(use_bin_type=True)
-    head = ["roost-tree", 2, 1000, 0, [OPEN_ROW], sessions or []]
+    head = ["roost-tree", 2, 1000, 0, acls or [OPEN_ROW], sessions or []]
     out = packer.pack_array_header(7) + b"".join(packer.pack(v) for v in head)
     out += packer.pack_array_header(len(rows) if count is None else count)
     return out + b"".join(packer.pack(r) for r in rows) + tail
@@ -185,6 +186,23 @@ def test_hand_made_image_loads() -> None:
     assert sorted(tree.nodes) == ["/", "/a", "/a-c", "/a/b", "/a/c"]
     assert tree.children(node_at(tree, "/a")) == ["b", "c"]
     assert sorted(tree.children(node_at(tree, "/"))) == ["a", "a-c"]
+
+
+def test_loaded_nodes_share_equal_acls_and_release_them() -> None:
+    ip = [[31, "ip", "10.0.0.0/8"]]
+    rows = [row("/"), row("/a", acl=1), row("/b", acl=2), row("/c", acl=1), row("/d")]
+    tree = DataTree.from_bytes(image(rows, acls=[OPEN_ROW, ip, ip]))  # ip twice
+    a, b, c = (node_at(tree, p).acl for p in ("/a", "/b", "/c"))
+    assert a is b is c
+    assert a == (ACL(31, Id("ip", "10.0.0.0/8")),)
+    assert len(tree.acl_cache) == 2
+    d = Driver(tree=tree, zxid=2000)
+    for path in ("/a", "/b"):
+        assert d.delete(path)[0] == 0
+    assert len(tree.acl_cache) == 2  # /c still uses it
+    assert d.delete("/c")[0] == 0
+    assert len(tree.acl_cache) == 1  # three users counted, three released
+    assert node_at(tree, "/d").acl is node_at(tree, "/").acl
 
 
 @pytest.mark.parametrize(

@@ -150,6 +150,26 @@ def decode_record(buf: Buffer, offset: int) -> RecordHead | str:
     return RecordHead(term, index, length, kind)
 
 
+def check_record(view: memoryview, offset: int) -> tuple[int, int, int, int] | None:
+    """`decode_record`'s checks, cheaper (no RecordHead, no new view of the whole buffer:
+    a restart verifies every record of the log): ``(term, index, length, kind)`` of the
+    record at ``offset`` of ``view``, or None when `decode_record` would not return a
+    RecordHead (call it for the reason)."""
+    start = offset + REC_HEADER_SIZE
+    if start > len(view):
+        return None
+    magic, version, kind, length, term, index, crc, hcrc = _REC.unpack_from(view, offset)
+    end = start + length
+    if magic != REC_MAGIC or version != REC_VERSION or end > len(view):
+        return None
+    prefix_crc = zlib.crc32(view[offset : offset + _PREFIX_SIZE])
+    if zlib.crc32(view[offset + _PREFIX_SIZE : offset + _HCRC_SPAN], prefix_crc) != hcrc:
+        return None
+    if zlib.crc32(view[start:end], prefix_crc) != crc:
+        return None
+    return term, index, length, kind
+
+
 def verified_record_end(buf: Buffer, offset: int) -> int | None:
     """If the record header at ``offset`` verifies (magic and header checksum), the
     offset just past its payload (possibly beyond the buffer); otherwise None."""

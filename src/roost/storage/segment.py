@@ -18,7 +18,7 @@ from roost.storage.records import (
     REC_HEADER_SIZE,
     SEG_HEADER_SIZE,
     Entry,
-    RecordHead,
+    check_record,
     decode_record,
     decode_segment_header,
     encode_segment_header,
@@ -109,15 +109,18 @@ class Segment:
         start = self.offset_of(lo)
         buf = _pread_all(self.fd, self.offset_of(hi) - start, start, self.path)
         out: list[Entry] = []
+        view = memoryview(buf)
         pos = 0
         for index in range(lo, hi):
-            head = decode_record(buf, pos)
-            if not isinstance(head, RecordHead) or head.index != index:
+            found = check_record(view, pos)
+            if found is None or found[1] != index:
+                head = decode_record(buf, pos)
                 reason = head if isinstance(head, str) else f"index {head.index} != {index}"
                 raise CorruptLogError(f"{self.path}: offset {start + pos}: {reason} on read")
+            term, _index, length, kind = found
             body = pos + REC_HEADER_SIZE
-            out.append(Entry(head.term, index, buf[body : body + head.length], head.kind))
-            pos = body + head.length
+            out.append(Entry(term, index, buf[body : body + length], kind))
+            pos = body + length
         return out
 
     def truncate_from(self, index: int) -> None:
@@ -206,24 +209,27 @@ def _index_records(segment: Segment, data: bytes) -> tuple[int, str | None]:
     expected = segment.first_index
     last_term = segment.prev_term
     offsets, terms = segment.offsets, segment.terms
-    while offset < len(data):
-        head = decode_record(data, offset)
-        if isinstance(head, str):
+    view, size = memoryview(data), len(data)
+    while offset < size:
+        found = check_record(view, offset)
+        if found is None:
+            head = decode_record(data, offset)  # why (or an unsupported version error)
             segment.size = offset
-            return offset, head
-        if head.index != expected:
+            return offset, head if isinstance(head, str) else "record failed verification"
+        term, index, length, _kind = found
+        if index != expected:
             raise CorruptLogError(
-                f"{segment.path}: offset {offset}: record index {head.index}, expected {expected}"
+                f"{segment.path}: offset {offset}: record index {index}, expected {expected}"
             )
-        if head.term < last_term:
+        if term < last_term:
             raise CorruptLogError(
-                f"{segment.path}: offset {offset}: term {head.term} < previous term {last_term}"
+                f"{segment.path}: offset {offset}: term {term} < previous term {last_term}"
             )
         offsets.append(offset)
-        terms.append(head.term)
-        last_term = head.term
+        terms.append(term)
+        last_term = term
         expected += 1
-        offset += REC_HEADER_SIZE + head.length
+        offset += REC_HEADER_SIZE + length
     segment.size = offset
     return offset, None
 
