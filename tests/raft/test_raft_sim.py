@@ -30,7 +30,8 @@ BUGS = ("count_old_votes", "commit_old_term", "skip_up_to_date", "ack_before_per
         "apply_resent_twice", "joiner_removed_by_old_snapshot", "read_before_barrier",
         "ack_before_fsync", "lost_fsync_error", "expire_on_follower", "reply_before_watch",
         "ping_without_grant", "watch_fired_twice", "setwatches_ignores_zxid",
-        "reconfig_time_unordered")
+        "reconfig_time_unordered", "cas_ignores_version", "multi_partial_apply",
+        "lock_ignores_predecessor")
 
 
 @pytest.mark.sim
@@ -149,20 +150,23 @@ REGRESSIONS = [
     # (n5/1 and n7/56 until the liveness grants came; the lease check catches it first now;
     # n7/1 until the leader's word that it grants went over the peer links; n5/1 and n7/70
     # until the clients moved off members that hold their pings and the disk's writes
-    # completed later)
-    (5, 9, 0.0, "compressed", "resend_expiry", _EXPIRED_LIVE),
-    (7, 15, 0.0, "compressed", "resend_expiry", _EXPIRED_LIVE),
+    # completed later; n5/9 and n7/15 until the clients sent cas, multi, sync-then-read
+    # and contended for a lock and a latch)
+    (5, 1, 0.0, "compressed", "resend_expiry", _EXPIRED_LIVE),
+    (7, 59, 0.0, "compressed", "resend_expiry", _EXPIRED_LIVE),
     # with the disk's writes completing later: a follower queued an acknowledgement of an
     # entry while a write was in flight, then a newer leader's append truncated that entry,
     # and the stale acknowledgement left after the next write (first found as n7/25); or a
     # vote granted in a term the next write's hard state had replaced (first n7/198).
-    # raft.node drops both now
-    (5, 65, 0.0, "compressed", "ack_stale_term", _STALE_ANSWER),
-    (7, 9, 0.0, "compressed", "ack_stale_term", _STALE_ANSWER),
+    # raft.node drops both now (n5/65 and n7/9 in one epoch until the clients' new requests
+    # moved the runs; no one-epoch seed below 500 reached it then)
+    (5, 7, 0.25, "compressed", "ack_stale_term", _STALE_ANSWER),
+    (7, 39, 0.25, "compressed", "ack_stale_term", _STALE_ANSWER),
     # the simulator's draws: membership changes without compaction, one entry a message and
-    # a window of one; a joiner copied the 600-entry log at one entry per round trip and
-    # was still 61 behind when the bound ran out (runs with joiners now always compact)
-    (7, 1039, 1.0, "production", "joiner_copies_whole_log", _SLOW_JOINER),
+    # a window of one; a joiner copied the whole log at one entry per round trip and was
+    # hundreds behind when the bound ran out (runs with joiners now always compact; found
+    # as n7/1039 in one minute; two minutes since the clients' new requests moved the run)
+    (7, 1039, 2.0, "production", "joiner_copies_whole_log", _SLOW_JOINER),
 ]
 
 

@@ -39,8 +39,13 @@ class TreeConfig:
     #: znode.container.maxNeverUsedIntervalMs: reap never-used containers older than this
     #: (0 = never reap a container that never had a child)
     container_max_never_used_ms: int = 0
+    #: planted bugs the simulator must catch (never set in production): a failed multi
+    #: leaves its first op applied (`multi_partial_apply`)
+    _bugs: frozenset[str] = frozenset()
 
 
+#: the planted bugs `TreeConfig._bugs` accepts
+KNOWN_BUGS = frozenset({"multi_partial_apply"})
 DEFAULT_CONFIG = TreeConfig()
 
 

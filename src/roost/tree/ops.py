@@ -318,6 +318,8 @@ def multi(
     for i, (sub_op, sub_req) in enumerate(ops):
         err, rec = MULTI_OPS[sub_op](tree, ctx, sub_op, sub_req, pending, changes)
         if err != Err.OK:
+            if tree.config._bugs and "multi_partial_apply" in tree.config._bugs:
+                changes = changes[1:]  # planted: the first op's change stays
             for revert in reversed(changes):
                 revert()
             after = len(ops) - i - 1

@@ -22,6 +22,9 @@ def _summary(st: SimStats) -> str:
         f"{st.conf_changes} conf changes, {st.acked} acked creates, "
         f"{st.sessions} sessions ({st.expired} expired), "
         f"{st.watch_events} watch events ({st.watched_replies} before their write's reply), "
+        f"{st.cas} cas ({st.bad_versions} bad versions), {st.multis} multis "
+        f"({st.failed_multis} failed), {st.sync_reads} sync reads, "
+        f"{st.lock_grants + st.latch_grants} lock grants, "
         f"{st.reads_served} reads, {st.epochs} epochs, liveness in {st.liveness_ms} ms, "
         f"{st.checks} checks"
     )

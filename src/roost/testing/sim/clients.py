@@ -36,6 +36,9 @@ connections then), withholds its pings' answers twice in a row (no liveness gran
 server closes such a connection) or at random; it then connects to a member whose tree has
 its last zxid (the handshake refuses one behind) and re-registers its watches with
 setWatches (`WatchManager.set_watches`). Each event is checked (watches.py).
+
+A turn with none of that may send a cas, a multi or a sync-then-read (requests.py); every
+turn moves the client's lock and latch contenders on (recipes.py).
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ from roost.wire.records import (
 
 from .checker import InvariantViolation
 from .clocks import SimClock
+from .recipes import Recipes
+from .requests import ClientRequests
 from .watches import CHILD, DATA, EXIST, NAMES, ROOT, ClientWatches, SimConnection
 
 if TYPE_CHECKING:
@@ -166,6 +171,9 @@ class SimSessions:
         self.moves = 0
         #: expiries decided by a stale leader and committed from its log (not checked)
         self.stale = 0
+        #: cas, multi and sync-then-read (requests.py); the lock and latch (recipes.py)
+        self.requests = ClientRequests(self, random.Random(seed + 0x5EC5))
+        self.recipes = Recipes(self, seed)
         #: when the clients' turns between pings come (their own randomness)
         self.turn_rng = random.Random(seed + 0x7124)
 
@@ -311,8 +319,8 @@ class SimSessions:
         sn.core.touch(cl.sid)
         if self._leads_newest(sn) and sn.core.may_expire:  # an established leader answers
             self.leader_pings.setdefault(cl.sid, []).append(c.now)
-        if c.timing.client_turn_ms is None and not self._calm():
-            self._act(cl, sn)  # (this timing's clients work on their pings' turns)
+        if c.timing.client_turn_ms is None:
+            self._work(cl, sn)  # (this timing's clients work on their pings' turns)
         if cl.held >= HELD_PINGS and not cl.idx % 2:
             # the member closes a connection it cannot answer; the client moves (an odd
             # client sits on its member's side of any partition: it reaches no other)
@@ -324,20 +332,29 @@ class SimSessions:
         (the odd ones, see HELD_PINGS) hold sessions on."""
         return [cl.member for cl in self.clients if cl.idx % 2 and cl.sid and cl.member]
 
+    def _work(self, cl: SimClient, sn: SimNode) -> None:
+        """A client's work on its turn: its lock and latch contenders move on (in calm
+        stretches too: they release, but contend anew only outside them), then, outside
+        calm stretches, `_act`."""
+        calm = self._calm()
+        self.recipes.turn(cl, sn, calm)
+        if not calm and sn.core is not None:  # (its member may have stopped meanwhile)
+            self._act(cl, sn)
+
     def _calm(self) -> bool:
         """Between epochs: the clients only ping."""
         return self.c.healed_at >= 0 and not self.c.probing
 
     def on_turn(self, idx: int) -> None:
-        """A client's turn between its pings: if connected with a session and outside a
-        calm stretch, it works (`_act`)."""
+        """A client's turn between its pings: if connected with a session, it works
+        (`_work`)."""
         cl = self.clients[idx]
         c = self.c
         sn = c.nodes.get(cl.member)
         if (cl.sid and sn is not None and sn.core is not None and not sn.dropped
                 and sn.incarnation == cl.incarnation and cl.conn is not None
-                and not cl.conn.closed and not self._calm()):
-            self._act(cl, sn)
+                and not cl.conn.closed):
+            self._work(cl, sn)
         turn = c.timing.client_turn_ms
         assert turn is not None
         c.schedule(cl.clock.after(self.turn_rng.randint(*turn)), self.turn, idx)
@@ -354,6 +371,7 @@ class SimSessions:
             end = sent + cl.clock.after(1000 * span)
             self.leases[sid] = max(self.leases.get(sid, 0.0), end)
             self.renewals += 1
+            self.recipes.renewed(sid)
             return True
         return False
 
@@ -371,6 +389,8 @@ class SimSessions:
         elif r < WATCH_READ + WRITE + WATCH_WRITE + CLOSE:
             self._close(cl, sn)
             return
+        else:
+            self.requests.act(cl, sn)
         if self.watch_rng.random() < CONN_LOSS:
             self._disconnect(cl)
 
@@ -444,12 +464,14 @@ class SimSessions:
         txn = Txn(Kind.CLOSE_SESSION, cl.sid, sn.clock.wall_ms(self.c.now))
         self.c.log(f"client {cl.idx}: closes session {cl.sid:#x} through node {sn.id}")
         self.closes += 1
+        self.recipes.session_ended(cl, closed=True)  # (its beliefs end now)
         self._end_session(cl)
         sn.core.propose(txn, None, None, sn.now(self.c.now))
         self.c.process(sn)
 
     def _end_session(self, cl: SimClient) -> None:
         """The client's session ended: its watches and connection go with it."""
+        self.recipes.session_ended(cl, closed=False)
         self._disconnect(cl)
         self.w.session_ended(cl.idx)
         cl.sid = 0

@@ -46,6 +46,7 @@ from roost.replica.state import KNOWN_BUGS as REPLICA_BUGS
 from roost.replica.state import ReplicaState, founders_of
 from roost.server.watches import WatchManager
 from roost.tree import TreeConfig
+from roost.tree.context import KNOWN_BUGS as TREE_BUGS
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.opcodes import EventType, Op
 from roost.wire.records import ACL, CreateRequest, Id
@@ -74,6 +75,8 @@ from .events import (
 from .members import SIM_MEMBERS
 from .network import LinkFaults, SimNetwork
 from .profile import Profile
+from .recipes import RECIPE_BUGS
+from .requests import REQUEST_BUGS
 from .timing import DEFAULT as DEFAULT_TIMING
 from .timing import timing as timing_named
 
@@ -154,6 +157,13 @@ class SimStats:
     reregistered: int = 0  # watches re-registered by setWatches after a client moved
     client_moves: int = 0  # connections the clients moved to another member
     epochs: int = 0  # storm, heal and calm rounds (one unless the run is long)
+    cas: int = 0  # the clients' setData/delete with a version, answered (each checked)
+    bad_versions: int = 0  # of which answered BadVersion
+    multis: int = 0  # multis answered (each checked)
+    failed_multis: int = 0  # of which none applied
+    sync_reads: int = 0  # sync-then-reads (each checked)
+    lock_grants: int = 0  # the lock recipe's grants (each checked against the others)
+    latch_grants: int = 0  # the leader latch's
 
 
 @dataclass
@@ -301,7 +311,7 @@ class SimCluster:
             pre_vote=p.pre_vote, check_quorum=p.check_quorum, lease_reads=p.lease_reads,
             snapshot_chunk_size=p.snapshot_chunk,
             _bugs=(self.bugs - REPLICA_BUGS - CORE_BUGS - HOST_BUGS - SESSION_BUGS - WATCH_BUGS
-                   - PROFILE_BUGS),
+                   - TREE_BUGS - REQUEST_BUGS - RECIPE_BUGS - PROFILE_BUGS),
         )
 
     def _start(self, sn: SimNode) -> None:
@@ -313,7 +323,8 @@ class SimCluster:
         snap = sn.storage.snapshot()
         sn.sm_index, sn.sm_digest, image = self._restore_sm(snap)
         sn.replica = ReplicaState(
-            sn.id, sn.incarnation, TreeConfig(), {}, self._applied_sink(sn),
+            sn.id, sn.incarnation, TreeConfig(_bugs=self.bugs & TREE_BUGS), {},
+            self._applied_sink(sn),
             _bugs=self.bugs & REPLICA_BUGS,
         )
         # a joiner (empty disk) is no member until its addition applies
@@ -358,6 +369,7 @@ class SimCluster:
                 raise InvariantViolation(
                     f"txn {key} applied at zxid {zxid} on node {sn.id}, and at {at} before "
                     "(a resent txn applied twice)")
+            self.clients.requests.applied(sn, zxid, txn, result)
             if result.events:
                 self._check_stamps(sn, zxid, result)
                 watches = self.clients.w
@@ -654,6 +666,12 @@ class SimCluster:
         self.stats.reregistered = ws.reregistered
         self.stats.client_moves = self.clients.moves
         self.stats.lease_renewals = self.clients.renewals
+        rs = self.clients.requests.stats
+        self.stats.cas, self.stats.bad_versions = rs.cas, rs.bad_versions
+        self.stats.multis, self.stats.failed_multis = rs.multis, rs.failed_multis
+        self.stats.sync_reads = rs.sync_reads
+        lock, latch = self.clients.recipes.all
+        self.stats.lock_grants, self.stats.latch_grants = lock.grants, latch.grants
         self.stats.elapsed_ms = self.now
         self.stats.checks = self.checker.checks
         return self.stats
@@ -794,20 +812,27 @@ class SimCluster:
             leaders = self.leaders()  # half the reads go to a (possibly stale) leader
             sn = self.rng.choice(leaders if leaders and self.rng.random() < 0.5 else alive)
             self._proposal_seq += 1
-            ctx = f"r{self._proposal_seq}".encode()
-            need = self.checker.max_applied
-            sn.waiting_reads[ctx] = need
-
-            def served(sn: SimNode = sn, need: int = need) -> None:
-                # the read runs now, on this member's tree: it must hold every txn applied
-                # anywhere before the read began
-                assert sn.replica is not None
-                if sn.replica.last_index < need:
-                    raise InvariantViolation(
-                        f"linearizable read: node {sn.id} served a read at zxid "
-                        f"{sn.replica.last_index}, but {need} was applied before it began")
-
-            assert sn.core is not None
-            sn.core.barrier(ctx, served, lambda: None, sn.now(self.now))
-            self.process(sn)
+            self.linearizable_read(sn, f"r{self._proposal_seq}".encode(), lambda: None)
         self.schedule(self.rng.randint(self.timing.ms(10), self.timing.ms(80)), READ)
+
+    def linearizable_read(self, sn: SimNode, ctx: bytes, then: Callable[[], None]) -> None:
+        """A linearizable read at `sn` (a sync, then the read: the server's barrier);
+        `then` reads the member's tree once the barrier passed. Checked: the barrier's
+        read index, and the tree `then` reads, hold every txn applied anywhere (so every
+        acknowledged write) before the read began. `ctx` names it (unique)."""
+        need = self.checker.max_applied
+        sn.waiting_reads[ctx] = need
+
+        def served(sn: SimNode = sn, need: int = need) -> None:
+            # the read runs now, on this member's tree: it must hold every txn applied
+            # anywhere before the read began
+            assert sn.replica is not None
+            if sn.replica.last_index < need:
+                raise InvariantViolation(
+                    f"linearizable read: node {sn.id} served a read at zxid "
+                    f"{sn.replica.last_index}, but {need} was applied before it began")
+            then()
+
+        assert sn.core is not None
+        sn.core.barrier(ctx, served, lambda: None, sn.now(self.now))
+        self.process(sn)

@@ -1,0 +1,116 @@
+"""The simulated clients' cas, multi, sync-then-read and the lock and latch recipes
+(roost.testing.sim.requests, roost.testing.sim.recipes): the runs reach each of them, and
+each check catches its planted bug with the message that names it (the planted bugs are
+also in tests/raft/test_raft_sim.py's budget)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from roost.testing.sim import SimFailure, run_seed
+from roost.testing.sim.cluster import SimCluster
+from roost.testing.sim.requests import Committed, outcome, step
+from roost.testing.sim.watches import NAMES, ROOT
+from roost.wire.errors import Err
+from roost.wire.multi import MultiRequest
+from roost.wire.opcodes import Op
+from roost.wire.records import (
+    ACL,
+    CheckVersionRequest,
+    CreateRequest,
+    DeleteRequest,
+    Id,
+    SetDataRequest,
+)
+
+SIZES = (3, 5, 7)
+_OPEN = [ACL(31, Id("world", "anyone"))]
+A, B = NAMES[0], NAMES[1]
+
+
+def test_model_follows_zookeeper_rules() -> None:
+    states: dict[str, tuple[bytes, int] | None] = {ROOT: (b"", 0)}
+    assert step(states, Op.CREATE, CreateRequest(A, b"1", _OPEN, 0)) == Err.OK
+    assert step(states, Op.CREATE, CreateRequest(A, b"1", _OPEN, 0)) == Err.NODE_EXISTS
+    assert outcome(states, Op.SET_DATA, SetDataRequest(A, b"2", 1)) == (Err.BAD_VERSION, -1)
+    assert outcome(states, Op.SET_DATA, SetDataRequest(A, b"2", 0)) == (Err.OK, 1)
+    assert states[A] == (b"2", 1)
+    assert step(states, Op.DELETE, DeleteRequest(B, -1)) == Err.NO_NODE
+    assert step(states, Op.DELETE, DeleteRequest(A, 0)) == Err.BAD_VERSION
+    assert step(states, Op.DELETE, DeleteRequest(A, 1)) == Err.OK and states[A] is None
+
+
+def test_model_multi_is_all_or_nothing() -> None:
+    states: dict[str, tuple[bytes, int] | None] = {ROOT: (b"", 0), A: (b"", 3)}
+    ok = MultiRequest(((Op.CHECK, CheckVersionRequest(A, 3)),
+                       (Op.CREATE, CreateRequest(B, b"", _OPEN, 0))))
+    assert outcome(states, Op.MULTI, ok) == ((Op.CHECK, 0), (Op.CREATE, 0))
+    assert states[B] == (b"", 0)
+    bad = MultiRequest(((Op.DELETE, DeleteRequest(B, 0)),
+                        (Op.CHECK, CheckVersionRequest(A, 2)),
+                        (Op.SET_DATA, SetDataRequest(A, b"x", -1))))
+    before = dict(states)
+    assert outcome(states, Op.MULTI, bad) == (
+        (Op.ERROR, Err.OK), (Op.ERROR, Err.BAD_VERSION), (Op.ERROR, Err.RUNTIME_INCONSISTENCY))
+    assert states == before
+
+
+def test_committed_states_along_zxids() -> None:
+    c = Committed()
+    c.record(5, A, (b"", 0))
+    c.record(9, A, None)
+    assert c.at(A, 4) is None and c.at(A, 5) == (b"", 0) and c.at(A, 8) == (b"", 0)
+    assert c.at(A, 9) is None and c.now(A) is None and c.now(B) is None
+
+
+@pytest.mark.sim
+def test_runs_reach_every_request_and_recipe() -> None:
+    runs = [run_seed(n, s) for n in SIZES for s in range(6)]
+    assert sum(r.cas for r in runs) >= len(runs) // 2
+    assert sum(r.bad_versions for r in runs) >= 1
+    assert sum(r.multis - r.failed_multis for r in runs) >= 2  # some applied
+    assert sum(r.failed_multis for r in runs) >= len(runs) // 2
+    assert sum(r.sync_reads for r in runs) >= len(runs)
+    assert sum(r.lock_grants for r in runs) >= len(runs)
+    assert sum(r.latch_grants for r in runs) >= len(runs) // 2
+
+
+#: each check and the planted bug it must catch (what its failure says)
+CAUGHT = [
+    ("cas_ignores_version", r"request: client \d+'s (SET_DATA|DELETE) /s/\w v\d+, applied .* "
+                            r"gave \((<Err.OK: 0>|0), "),
+    ("multi_partial_apply", r"request: client \d+'s multi\[.*\], applied .* \(outcome .* left "),
+    ("lock_ignores_predecessor", r"(lock|latch): client \d+ .* holds it since .* believes it "
+                                 r"holds it to"),
+    # sync-then-read and the cluster's reads share the barrier check
+    ("read_before_barrier", r"linearizable read: node \d+ served a read at zxid"),
+]
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(("bug", "says"), CAUGHT, ids=[b for b, _ in CAUGHT])
+def test_check_catches_its_planted_bug(bug: str, says: str) -> None:
+    for seed in range(20):
+        try:
+            run_seed(3, seed, frozenset({bug}))
+        except SimFailure as exc:
+            assert re.search(says, str(exc)), str(exc)
+            return
+    pytest.fail(f"{bug} survived 20 seeds")
+
+
+@pytest.mark.sim
+def test_client_syncs_alone_catch_a_read_before_its_barrier() -> None:
+    """In runs without the cluster's own reads (the profile's `reads` off), the clients'
+    sync-then-reads are the only linearizable reads: they catch read_before_barrier."""
+    for seed in range(30):
+        if SimCluster(3, seed).profile.reads:
+            continue
+        try:
+            run_seed(3, seed, frozenset({"read_before_barrier"}))
+        except SimFailure as exc:
+            assert "linearizable read" in str(exc), str(exc)
+            return
+    pytest.fail("no client sync caught read_before_barrier in 30 seeds")
