@@ -105,3 +105,24 @@ def test_a_live_snapshot_child_holds_no_socket_of_the_parent() -> None:
             again.close()
     finally:
         client.close()
+
+
+def test_no_lock_is_taken_or_released_while_the_process_forks(tmp_path: Path) -> None:
+    """A thread forking between another thread's open of a lock file and its registration
+    would give the child a lock descriptor it cannot drop (it would hold that data
+    directory locked while it writes). fork_writer forks inside `no_lock_changes`, which a
+    DataDir's open and close wait for."""
+    import threading
+
+    from roost.storage import DataDir
+    from roost.storage.datadir import no_lock_changes
+
+    opened: list[DataDir] = []
+    with no_lock_changes():
+        opener = threading.Thread(target=lambda: opened.append(DataDir.open(tmp_path / "d")))
+        opener.start()
+        opener.join(0.3)  # a negative check: the open must still be waiting
+        assert opener.is_alive() and not opened, "a lock was taken while forks are held off"
+    opener.join(10)
+    assert len(opened) == 1
+    opened[0].close()

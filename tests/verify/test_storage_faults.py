@@ -464,8 +464,35 @@ def restart(ens: RoostEnsemble, i: int) -> None:
             ens.start_member(i)
             return
         except DataDirLockedError:
-            assert time.monotonic() < deadline, "the data directory stays locked"
+            if time.monotonic() >= deadline:
+                lock = ens.servers[i].data_dir / "LOCK"
+                pytest.fail(f"the data directory stays locked; {lock} is open in: "
+                            f"{lock_holders(lock) or 'no process'} (this process: {os.getpid()})")
             time.sleep(0.05)
+
+
+def lock_holders(lock: Path) -> list[str]:
+    """The processes with `lock` open: pid, parent, state and command line of each."""
+    target = str(lock.resolve())
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if any(_link(f"/proc/{pid}/fd/{fd}") == target for fd in fds):
+                status = Path(f"/proc/{pid}/status").read_text()
+                fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:120]
+                info = ", ".join(fields.get(k, "?").strip() for k in ("PPid", "State", "Threads"))
+                found.append(f"pid {pid} (parent, state, threads: {info}; "
+                             f"{cmd.decode(errors='replace')})")
+    return found
+
+
+def _link(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""
 
 
 @pytest.mark.timeout(120)

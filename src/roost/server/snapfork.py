@@ -21,7 +21,7 @@ import os
 import signal
 from collections.abc import Callable
 
-from roost.storage.datadir import drop_inherited_locks
+from roost.storage.datadir import drop_inherited_locks, no_lock_changes
 
 #: prctl option: the signal a process gets when its parent dies (Linux)
 _PR_SET_PDEATHSIG = 1
@@ -53,7 +53,8 @@ def fork_writer(write: Callable[[], object]) -> int:
     """Fork a child that runs `write` and exits 0 (1 if it raised); returns its pid. Reap it
     with os.waitpid (from a worker thread: it takes as long as the write)."""
     parent = os.getpid()
-    pid = os.fork()
+    with no_lock_changes():  # every lock descriptor the child gets is one it can drop
+        pid = os.fork()
     if pid == 0:
         code = 1
         try:

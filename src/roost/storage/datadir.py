@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -26,6 +28,17 @@ LOCK_NAME = "LOCK"
 
 #: the lock descriptors this process holds (a forked child drops its copies of them)
 _lock_fds: set[int] = set()
+#: held while a lock descriptor is opened or closed and while the process forks, so a
+#: child never inherits a lock descriptor missing from `_lock_fds` (one it could not drop:
+#: a thread forking between another thread's open and its registration)
+_lock_fds_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def no_lock_changes() -> Iterator[None]:
+    """Fork inside this: no data-directory lock is taken or released meanwhile."""
+    with _lock_fds_guard:
+        yield
 
 
 def drop_inherited_locks() -> None:
@@ -42,6 +55,11 @@ def drop_inherited_locks() -> None:
 
 
 def _take_lock(path: Path) -> int:
+    with _lock_fds_guard:
+        return _take_lock_unguarded(path)
+
+
+def _take_lock_unguarded(path: Path) -> int:
     lock_path = path / LOCK_NAME
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -63,6 +81,12 @@ def _take_lock(path: Path) -> int:
     write_all(fd, f"{os.getpid()}\n".encode(), 0)
     _lock_fds.add(fd)
     return fd
+
+
+def _release_lock(fd: int) -> None:
+    with _lock_fds_guard:
+        _lock_fds.discard(fd)
+        os.close(fd)
 
 
 class DataDir:
@@ -102,8 +126,7 @@ class DataDir:
             wal = WriteAheadLog.open(root / "log", segment_size=segment_size)
             fsync_dir(root)
         except BaseException:
-            _lock_fds.discard(lock_fd)
-            os.close(lock_fd)
+            _release_lock(lock_fd)
             raise
         return cls(root, lock_fd, wal, snapshots, HardStateFile(root / "state"))
 
@@ -133,8 +156,7 @@ class DataDir:
         try:
             self.wal.close()
         finally:
-            _lock_fds.discard(self._lock_fd)
-            os.close(self._lock_fd)
+            _release_lock(self._lock_fd)
             self._lock_fd = -1
 
     def __enter__(self) -> DataDir:
