@@ -13,8 +13,12 @@ from pathlib import Path
 
 from kazoo.client import KazooClient
 
-from roost.testing.server import free_port, srvr_mode
-from roost.testing.wait import wait_until
+from roost.testing.ports import free_port_block
+from roost.testing.server import srvr_mode
+from roost.testing.wait import WaitTimeout, wait_until
+
+#: the ports `cluster up -n 3` derives from its base: clients base + i, peers base + 100 + i
+CLUSTER_PORTS = (0, 1, 2, 100, 101, 102)
 
 
 def roost(*args: str) -> subprocess.CompletedProcess[str]:
@@ -31,13 +35,17 @@ def cluster_up(folder: Path, base: int, out: Path) -> subprocess.Popen[bytes]:
 
 def test_killing_the_leader_shows_a_failover_and_members_restart_on_request(
         tmp_path: Path) -> None:
-    base, folder, out = free_port(), tmp_path / "c", tmp_path / "out.txt"
+    base, folder, out = free_port_block(CLUSTER_PORTS), tmp_path / "c", tmp_path / "out.txt"
     proc = cluster_up(folder, base, out)
     ports = [base + i for i in range(3)]
     hosts = ",".join(f"127.0.0.1:{p}" for p in ports)
     zk = None
     try:
-        wait_until(lambda: "Ctrl-C stops the ensemble" in out.read_text(), 30, what="cluster up")
+        try:
+            wait_until(lambda: "Ctrl-C stops the ensemble" in out.read_text(), 30)
+        except WaitTimeout:
+            raise AssertionError(f"cluster up not ready in 30 s (exit status {proc.poll()}); "
+                                 f"its output:\n{out.read_text()}") from None
         leader = [srvr_mode("127.0.0.1", p) for p in ports].index("leader")
         pid = int((folder / f"member{leader + 1}.pid").read_text())
         os.kill(pid, signal.SIGKILL)
@@ -74,7 +82,7 @@ def test_killing_the_leader_shows_a_failover_and_members_restart_on_request(
 
 
 def test_cluster_up_exits_non_zero_when_a_member_cannot_start(tmp_path: Path) -> None:
-    base, out = free_port(), tmp_path / "out.txt"
+    base, out = free_port_block(CLUSTER_PORTS), tmp_path / "out.txt"
     with socket.socket() as taken:  # member 2's client port is in use
         taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         taken.bind(("127.0.0.1", base + 1))

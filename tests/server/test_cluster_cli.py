@@ -14,12 +14,12 @@ from roost.replica.member import Member
 from roost.server.config import ConfigError, ServerConfig
 from roost.server.configload import load_toml
 from roost.server.zoocfg import load_zoo_cfg
-from roost.testing.server import free_port
+from roost.testing.ports import free_port_block
 from roost.testing.wait import WaitTimeout, wait_until
 
 
 def test_cluster_up_serves_and_stops_cleanly(tmp_path: Path) -> None:
-    base = free_port()
+    base = free_port_block((0, 1, 2, 100, 101, 102))  # cluster up: clients base + i, peers + 100
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -25,3 +25,27 @@ def free_port(host: str = "127.0.0.1") -> int:
                 _given.add(port)
                 return port
     raise OSError("no free TCP port that was not handed out before")
+
+
+def free_port_block(offsets: tuple[int, ...], host: str = "127.0.0.1") -> int:
+    """A base port such that base + each offset was free a moment ago and none was handed
+    out before (for tools that derive ports from one base: `roost cluster up --base-port`
+    uses base + i for clients and base + 100 + i for peers)."""
+    for _ in range(1000):
+        base = free_port(host)
+        ports = [base + off for off in offsets]
+        if max(ports) > 65535:
+            continue
+        with _lock:
+            if any(p in _given for p in ports if p != base):
+                continue
+        try:
+            for p in ports:
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                    s.bind((host, p))
+        except OSError:
+            continue
+        with _lock:
+            _given.update(ports)
+        return base
+    raise OSError(f"no free block of TCP ports at offsets {offsets}")
