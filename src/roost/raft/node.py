@@ -42,7 +42,7 @@ from .storage import Storage
 _STALE_ANSWERS = frozenset({MsgType.APP_RESP, MsgType.VOTE_RESP})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # (not frozen: one per host cycle; never mutated)
 class Ready:
     """One batch of work for the host. See docs/raft.md for the order of the steps."""
 
