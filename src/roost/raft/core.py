@@ -77,6 +77,8 @@ class Raft:
         self.msgs_after_persist: list[Message] = []
         self.read_states: list[ReadState] = []
         self.bcast_pending = False
+        #: the planted bug of `send` (asked once per message)
+        self._ack_before_persist = self.bug("ack_before_persist")
         self.become_follower(self.term, NONE)
 
     # ------------------------------------------------------------------ helpers
@@ -87,7 +89,7 @@ class Raft:
         return self.id in self.conf.voters
 
     def send(self, m: Message) -> None:
-        early = m.type in SEND_EARLY or self.bug("ack_before_persist")
+        early = m.type in SEND_EARLY or self._ack_before_persist
         (self.msgs if early else self.msgs_after_persist).append(m)
 
     def stable_last(self) -> int:

@@ -77,16 +77,24 @@ class RaftLog:
         self.applied = first - 1  # acknowledged by advance()
 
     # -- bounds and terms --
+    # (first_index, last_index and term are asked several times per message: Unstable's
+    # answers are read inline)
     def first_index(self) -> int:
-        i = self.unstable.maybe_first_index()
-        return i if i is not None else self.storage.first_index()
+        snap = self.unstable.snapshot
+        return snap.meta.index + 1 if snap is not None else self.storage.first_index()
 
     def last_index(self) -> int:
-        i = self.unstable.maybe_last_index()
-        return i if i is not None else self.storage.last_index()
+        u = self.unstable
+        if u.entries:
+            return u.offset + len(u.entries) - 1
+        return u.snapshot.meta.index if u.snapshot is not None else self.storage.last_index()
 
     def term(self, index: int) -> int:
         """Term at `index`; raises CompactedError / UnavailableError outside the log."""
+        u = self.unstable
+        k = index - u.offset
+        if 0 <= k < len(u.entries):  # an unstable entry (they follow the first index)
+            return u.entries[k].term
         dummy = self.first_index() - 1
         if index < dummy:
             raise CompactedError(index)

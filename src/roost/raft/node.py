@@ -155,20 +155,18 @@ class RaftNode:
 
     # -- the Ready cycle --
     def has_ready(self) -> bool:
+        # (the host asks after every input, and most of the time the answer is no: the
+        # attribute reads are inline)
         r = self._raft
-        return bool(
-            r.msgs or r.msgs_after_persist or r.read_states or r.bcast_pending
-            or r.log.unstable.entries or r.log.unstable.snapshot is not None
-            or r.log.has_next_committed() or r.readonly.needs_round()
-            or self._state_changed()
-        )
-
-    def _state_changed(self) -> bool:
-        r, hs, ss = self._raft, self._prev_hs, self._prev_ss
-        return (
-            r.term != hs.term or r.vote != hs.vote or r.log.committed != hs.commit
-            or r.lead != ss.leader or r.role is not ss.role
-        )
+        log = r.log
+        u = log.unstable
+        if (r.msgs or r.msgs_after_persist or r.read_states or r.bcast_pending or u.entries
+                or u.snapshot is not None or log.has_next_committed()
+                or (r.readonly.pending and r.readonly.needs_round())):
+            return True
+        hs, ss = self._prev_hs, self._prev_ss  # the state changed since the last Ready
+        return (r.term != hs.term or r.vote != hs.vote or log.committed != hs.commit
+                or r.lead != ss.leader or r.role is not ss.role)
 
     def _hard_state(self) -> HardState:
         r = self._raft

@@ -16,6 +16,20 @@ class LinkFaults:
     slow_delay: int = 200
 
 
+def randint(rng: random.Random, a: int, b: int) -> int:
+    """`rng.randint(a, b)`, draw for draw (CPython's: `getrandbits` of the width's bit
+    length until one is below the width), without its argument checks and three calls:
+    the simulator draws one per message (tests/raft/test_sim_draws.py checks the two
+    agree)."""
+    n = b - a + 1
+    k = n.bit_length()
+    getrandbits = rng.getrandbits
+    r = getrandbits(k)
+    while r >= n:
+        r = getrandbits(k)
+    return a + r
+
+
 class SimNetwork:
     def __init__(self, rng: random.Random, faults: LinkFaults) -> None:
         self.rng = rng
@@ -28,19 +42,22 @@ class SimNetwork:
         """Delivery delays for one message: [] if lost, two if duplicated."""
         self.sent += 1
         f = self.faults
-        if (frm, to) in self.blocked or (f.loss and self.rng.random() < f.loss):
+        rng = self.rng
+        if (frm, to) in self.blocked or (f.loss and rng.random() < f.loss):
             self.dropped += 1
             return []
-        out = [self._delay()]
-        if f.dup and self.rng.random() < f.dup:
-            out.append(self._delay())
-        return out
+        d = randint(rng, 1, f.max_delay)
+        if f.slow and rng.random() < f.slow:
+            d += randint(rng, f.slow_min, f.slow_delay)
+        if f.dup and rng.random() < f.dup:
+            return [d, self._delay()]
+        return [d]
 
     def _delay(self) -> int:
         f = self.faults
-        d = self.rng.randint(1, f.max_delay)
+        d = randint(self.rng, 1, f.max_delay)
         if f.slow and self.rng.random() < f.slow:
-            d += self.rng.randint(f.slow_min, f.slow_delay)
+            d += randint(self.rng, f.slow_min, f.slow_delay)
         return d
 
     # -- partitions --
