@@ -259,10 +259,15 @@ class Message:
         if not isinstance(f, list) or len(f) != 14:
             raise ValueError("not a raft message")
         snap = None if f[11] is None else Snapshot.from_list(f[11])
+        kind = _MSG_TYPES.get(f[0])
+        if kind is None:
+            raise ValueError(f"unknown message type {f[0]!r}")
         return Message(
-            type=MsgType(f[0]), to=int(f[1]), frm=int(f[2]), term=int(f[3]),
-            log_term=int(f[4]), index=int(f[5]),
-            entries=tuple(Entry.from_list(e) for e in f[6]), commit=int(f[7]),
-            reject=bool(f[8]), reject_hint=int(f[9]), context=bytes(f[10]), snapshot=snap,
-            offset=int(f[12]), done=bool(f[13]),
+            kind, int(f[1]), int(f[2]), int(f[3]), int(f[4]), int(f[5]),
+            tuple([Entry.from_list(e) for e in f[6]]) if f[6] else (), int(f[7]),
+            bool(f[8]), int(f[9]), bytes(f[10]), snap, int(f[12]), bool(f[13]),
         )
+
+
+#: message types by value (a dict lookup is cheaper than calling the enum)
+_MSG_TYPES: dict[object, MsgType] = {k.value: k for k in MsgType}

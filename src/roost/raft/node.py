@@ -194,7 +194,7 @@ class RaftNode:
             committed = tuple(r.log.next_committed(r.cfg.max_committed_size_per_ready))
         entries = tuple(r.log.unstable.entries)
         early, late = r.msgs, r.msgs_after_persist
-        if late and not r.bug("ack_stale_term") and any(m.term < r.term for m in late):
+        if late and not r._ack_stale_term and any(m.term < r.term for m in late):
             # answers queued in an older term while a Ready was persisted: an acknowledged
             # entry a newer leader's append has since truncated, a vote the newer term's
             # hard state replaced: neither is durable here, so they never leave
@@ -254,7 +254,8 @@ class RaftNode:
             last = rd.entries[-1]
             r.log.unstable.stable_to(last.index, last.term)
             r.on_persisted()
+        conf_change = EntryKind.CONF_CHANGE
         for e in rd.committed_entries:
             r.log.applied_to(e.index)
-            if e.kind is EntryKind.CONF_CHANGE:
+            if e.kind is conf_change:
                 r.apply_conf_change(ConfChange.from_bytes(e.data))

@@ -13,6 +13,10 @@ class ProgressState(IntEnum):
     SNAPSHOT = 2  # a snapshot is on its way; send nothing else
 
 
+#: (module constants: an enum member read through its class costs several times a global)
+PROBE, REPLICATE, SNAPSHOT = ProgressState.PROBE, ProgressState.REPLICATE, ProgressState.SNAPSHOT
+
+
 class Inflights:
     """A window of in-flight append messages, by last index and byte size."""
 
@@ -56,7 +60,7 @@ class Progress:
                  is_learner: bool = False) -> None:
         self.match = 0
         self.next = next_index
-        self.state = ProgressState.PROBE
+        self.state = PROBE
         self.probe_sent = False
         self.pending_snapshot = 0
         self.snapshot_ticks = 0
@@ -83,20 +87,20 @@ class Progress:
         self.inflights.reset()
 
     def become_probe(self) -> None:
-        if self.state is ProgressState.SNAPSHOT:
+        if self.state is SNAPSHOT:
             pending = self.pending_snapshot
-            self._reset(ProgressState.PROBE)
+            self._reset(PROBE)
             self.next = max(self.match + 1, pending + 1)
         else:
-            self._reset(ProgressState.PROBE)
+            self._reset(PROBE)
             self.next = self.match + 1
 
     def become_replicate(self) -> None:
-        self._reset(ProgressState.REPLICATE)
+        self._reset(REPLICATE)
         self.next = self.match + 1
 
     def become_snapshot(self, index: int) -> None:
-        self._reset(ProgressState.SNAPSHOT)
+        self._reset(SNAPSHOT)
         self.pending_snapshot = index
 
     def maybe_update(self, n: int) -> bool:
@@ -111,7 +115,7 @@ class Progress:
 
     def maybe_decr_to(self, rejected: int, match_hint: int) -> bool:
         """A rejection of the append at `rejected`; False if it is stale."""
-        if self.state is ProgressState.REPLICATE:
+        if self.state is REPLICATE:
             if rejected <= self.match:
                 return False
             self.next = self.match + 1
@@ -124,17 +128,17 @@ class Progress:
 
     def sent_entries(self, last_index: int, count: int, size: int) -> None:
         """Record an append of `count` entries ending at last_index."""
-        if self.state is ProgressState.REPLICATE:
+        if self.state is REPLICATE:
             if count:
                 self.next = last_index + 1
                 self.inflights.add(last_index, size)
-        elif self.state is ProgressState.PROBE:
+        elif self.state is PROBE:
             self.probe_sent = True
 
     def is_paused(self) -> bool:
-        if self.state is ProgressState.PROBE:
+        if self.state is PROBE:
             return self.probe_sent
-        if self.state is ProgressState.REPLICATE:
+        if self.state is REPLICATE:
             return self.inflights.full()
         return True
 
