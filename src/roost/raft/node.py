@@ -40,6 +40,7 @@ from .storage import Storage
 
 #: answers that promise durable state of the term they carry
 _STALE_ANSWERS = frozenset({MsgType.APP_RESP, MsgType.VOTE_RESP})
+_LEADER = Role.LEADER  # (an enum member read through its class costs several globals)
 
 
 @dataclass(slots=True, unsafe_hash=True)  # (not frozen: one per host cycle; never mutated)
@@ -180,37 +181,36 @@ class RaftNode:
         if self._in_progress is not None:
             raise RaftError("ready() called again before advance()")
         r = self._raft
-        r.flush()
+        log = r.log
+        if r.bcast_pending or r.role is _LEADER:  # (else flush has nothing to do)
+            r.flush()
         prev, pss = self._prev_hs, self._prev_ss
         # built only when changed (most Readies change neither)
         hs = (
             prev if r.term == prev.term and r.vote == prev.vote
-            and r.log.committed == prev.commit else self._hard_state()
+            and log.committed == prev.commit else self._hard_state()
         )
         ss = pss if r.lead == pss.leader and r.role is pss.role else self._soft_state()
-        snap = r.log.unstable.snapshot
+        snap = log.unstable.snapshot
         committed: tuple[Entry, ...] = ()
-        if r.log.has_next_committed():
-            committed = tuple(r.log.next_committed(r.cfg.max_committed_size_per_ready))
-        entries = tuple(r.log.unstable.entries)
+        if log.has_next_committed():
+            committed = tuple(log.next_committed(r.cfg.max_committed_size_per_ready))
+        entries = tuple(log.unstable.entries)
         early, late = r.msgs, r.msgs_after_persist
         if late and not r._ack_stale_term and any(m.term < r.term for m in late):
             # answers queued in an older term while a Ready was persisted: an acknowledged
             # entry a newer leader's append has since truncated, a vote the newer term's
             # hard state replaced: neither is durable here, so they never leave
             late = [m for m in late if m.term >= r.term or m.type not in _STALE_ANSWERS]
-        if hs.term != prev.term or hs.vote != prev.vote:
+        new_vote = hs.term != prev.term or hs.vote != prev.vote
+        if new_vote:
             early, late = [], early + late  # nothing leaves before a new term/vote is durable
-        rd = Ready(
-            soft_state=ss if ss is not pss and ss != pss else None,
-            hard_state=hs if hs is not prev and hs != prev else None,
-            entries=entries,
-            snapshot=snap,
-            committed_entries=committed,
-            messages=tuple(early),
-            messages_after_persist=tuple(late),
-            read_states=tuple(r.read_states),
-            must_sync=bool(entries) or hs.term != prev.term or hs.vote != prev.vote,
+        rd = Ready(  # (soft_state, hard_state, entries, snapshot, committed_entries,
+            # messages, messages_after_persist, read_states, must_sync)
+            ss if ss is not pss and ss != pss else None,
+            hs if hs is not prev and hs != prev else None,
+            entries, snap, committed, tuple(early), tuple(late), tuple(r.read_states),
+            bool(entries) or new_vote,
         )
         r.msgs, r.msgs_after_persist, r.read_states = [], [], []
         if snap is not None:
