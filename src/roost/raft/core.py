@@ -591,6 +591,8 @@ class Raft:
 
     def send_append(self, to: int, send_if_empty: bool = True) -> bool:
         pr = self.prs[to]
+        if not send_if_empty and pr.next > self.log.last_index():
+            return False  # nothing to send (the pipelining loops end here)
         if pr.is_paused():
             return False
         prev = pr.next - 1
