@@ -5,9 +5,16 @@ except the regression seeds, which replay in the timing they were found in. Seed
 env RAFT_LONG_SEEDS (default LONG_SEEDS, RAFT_LONG_MINUTES simulated minutes each, default
 2: epochs of faults, healing and calm; one test per size, on RAFT_SIM_JOBS processes,
 default 2) and RAFT_SEEDS (default 30, one epoch each, about 5-12 simulated seconds, one
-test each, for a one-line replay). The budget keeps this file within about three minutes
-of CPU on a loaded 2-core machine (docs/benchmarks.md). A failing seed prints its replay
-command.
+test each, for a one-line replay). A failing seed prints its replay command.
+
+The budget: 150 seeds x 2 simulated minutes per size (450 seeds, at least 900 simulated
+minutes in all). With the rest of these three files (tests/raft/test_sim_clients.py,
+test_sim_timing.py) it took 260 s of CPU at load average 6 (2026-12-07), about 30 s of it
+in this process and the rest on the two workers: 7 min 20 s of wall time at that load,
+about 30 + 230 / 2 s = 2.5 min on an otherwise idle 2-core machine (estimated). The
+simulator's rate then (`python -m roost.testing.sim --nodes N --seeds 20 --minutes 1
+--jobs 2`, load average 5.8): 0.155, 0.24 and 0.31 CPU s per simulated minute at 3, 5
+and 7 nodes (docs/benchmarks.md, "The deterministic simulator").
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from roost.testing.sim import SimFailure, run_seed
 from roost.testing.sim.runner import run_seeds
 
 SEEDS = int(os.environ.get("RAFT_SEEDS", "30"))
-LONG_SEEDS = int(os.environ.get("RAFT_LONG_SEEDS", "60"))
+LONG_SEEDS = int(os.environ.get("RAFT_LONG_SEEDS", "150"))
 LONG_MINUTES = float(os.environ.get("RAFT_LONG_MINUTES", "2"))
 JOBS = int(os.environ.get("RAFT_SIM_JOBS", "2"))
 SIZES = (3, 5, 7)
