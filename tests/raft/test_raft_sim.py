@@ -3,15 +3,16 @@
 All at production timing (50 ms ticks, sessions of seconds: roost.testing.sim.timing)
 except the regression seeds, which replay in the timing they were found in. Seeds per size:
 env RAFT_LONG_SEEDS (default LONG_SEEDS, RAFT_LONG_MINUTES simulated minutes each, default
-2: epochs of faults, healing and calm; one test per size, on RAFT_SIM_JOBS processes,
-default 2) and RAFT_SEEDS (default 30, one epoch each, about 5-12 simulated seconds, one
-test each, for a one-line replay). A failing seed prints its replay command.
+2: epochs of faults, healing and calm; a test per LONG_CHUNK seeds and size, on
+RAFT_SIM_JOBS processes, default 2) and RAFT_SEEDS (default 30, one epoch each, about
+5-12 simulated seconds, one test each, for a one-line replay). A failing seed prints its
+replay command.
 
 The budget: 150 seeds x 2 simulated minutes per size (450 seeds, at least 900 simulated
 minutes in all). With the rest of these three files (tests/raft/test_sim_clients.py,
-test_sim_timing.py) it took 260 s of CPU at load average 6 (2026-12-07), about 30 s of it
-in this process and the rest on the two workers: 7 min 20 s of wall time at that load,
-about 30 + 230 / 2 s = 2.5 min on an otherwise idle 2-core machine (estimated). The
+test_sim_timing.py) it took 249 s of CPU at load average 4-6 (2026-12-07), about 30 s of
+it in this process and the rest on the two workers: 4 min 35 s of wall time at that load,
+about 30 + 220 / 2 s = 2.3 min on an otherwise idle 2-core machine (estimated). The
 simulator's rate then (`python -m roost.testing.sim --nodes N --seeds 20 --minutes 1
 --jobs 2`, load average 5.8): 0.155, 0.24 and 0.31 CPU s per simulated minute at 3, 5
 and 7 nodes (docs/benchmarks.md, "The deterministic simulator").
@@ -30,6 +31,9 @@ from roost.testing.sim.runner import run_seeds
 SEEDS = int(os.environ.get("RAFT_SEEDS", "30"))
 LONG_SEEDS = int(os.environ.get("RAFT_LONG_SEEDS", "150"))
 LONG_MINUTES = float(os.environ.get("RAFT_LONG_MINUTES", "2"))
+#: long seeds per test: one test (its own 2 processes) stays far within pytest's 300 s
+#: timeout on a loaded machine (150 seeds at 7 nodes took 183 s at load average 6)
+LONG_CHUNK = 50
 JOBS = int(os.environ.get("RAFT_SIM_JOBS", "2"))
 SIZES = (3, 5, 7)
 BUG_BUDGET = 60  # seeds per cluster size within which each planted bug must be caught
@@ -54,19 +58,21 @@ def test_seed(nodes: int, seed: int) -> None:
 
 
 @pytest.mark.sim
+@pytest.mark.parametrize("first", range(0, LONG_SEEDS, LONG_CHUNK), ids=lambda f: f"seeds_{f}")
 @pytest.mark.parametrize("nodes", SIZES, ids=lambda n: f"n{n}")
-def test_long_seeds(nodes: int) -> None:
+def test_long_seeds(nodes: int, first: int) -> None:
     """Simulated minutes: LONG_SEEDS runs of LONG_MINUTES each (epochs of faults, healing
-    and calm, each with its liveness phase), on JOBS processes."""
+    and calm, each with its liveness phase), LONG_CHUNK a test, on JOBS processes."""
+    seeds = range(first, min(first + LONG_CHUNK, LONG_SEEDS))
     failures, runs = [], []
-    for r in run_seeds(nodes, range(LONG_SEEDS), minutes=LONG_MINUTES, jobs=JOBS):
+    for r in run_seeds(nodes, seeds, minutes=LONG_MINUTES, jobs=JOBS):
         if r.stats is None:
             failures.append(r.failure or "")
         else:
             runs.append(r.stats)
     if failures:
         pytest.fail("\n\n".join(failures), pytrace=False)
-    assert len(runs) == LONG_SEEDS
+    assert len(runs) == len(seeds)
     for st in runs:
         assert st.elapsed_ms >= LONG_MINUTES * 60000, st
         assert st.epochs >= 2, st
