@@ -72,8 +72,8 @@ CH_TOUCH = 2
 CH_TOUCH_ACK = 3
 CH_GRANTS = 4
 
-#: a read barrier: when it was asked, and the reports its leadership check confirms (None:
-#: the host's read, answered with ReadReady / ReadTimedOut)
+#: the liveness reports ((from, seq, sids)) a leader's own read barrier confirms; a barrier
+#: without one (None) is the host's read, answered with ReadReady / ReadTimedOut
 _Batch = list[tuple[int, int, list[int]]]
 
 
