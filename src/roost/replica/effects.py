@@ -1,11 +1,11 @@
 """What a `ReplicaCore` asks its host to do: its outputs, as values.
 
-Each input of the core (propose, receive, tick, peer_up, ready, early, persisted,
-advance, settle, barrier, ...) appends its effects to the core's outbox in the order it
-decides them; the host takes them after the input (`ReplicaCore.take_effects`) and
-performs them in that order before its next input. An effect can make the host call the
-core again (a reply whose client sends its next request at once): it takes the effects
-of that call first, as it would for any input.
+Each input of the core (propose, resend_all, barrier, receive, tick, peer_up, refused,
+ready, early, persisted, advance, settle, unsent, fence) appends its effects to the core's
+outbox in the order it decides them; the host takes them after the input
+(`ReplicaCore.take_effects`) and performs them in that order before its next input. An
+effect can make the host call the core again (a reply whose client sends its next request
+at once): it takes the effects of that call first, as it would for any input.
 
 The records are slotted and carry only what the host needs: `Send` is one message on a
 peer channel, `Messages` one batch of raft's (one record per batch, not per message).
@@ -17,12 +17,12 @@ Not here, on purpose: what happens *while* committed entries apply. `ReplicaStat
 calls its `applied` sink (watches, session table) and then the proposal's `done` (the
 client's reply) for each txn as it applies it (roost.replica.order), and `on_members`
 when an applied reconfig changed the registry. Those calls see the tree as of that txn's
-zxid (the event history records the node the txn wrote, the simulator checks each txn's
-time against the node it stamped), and a batch of entries interleaves one txn's reply
-with the next txn's watch events in zxid order; as values taken after the batch, they
-would see the tree of its last entry and put every event before every reply. A reply
-the core itself decides (no leader and no room, a timeout: `LOST`) is an effect
-(`Reply`), handed the proposal's `done` back.
+zxid (the server's event history records the tree's time and nodes as of that txn, the
+simulator checks each txn's time against the node it stamped), and a batch of entries
+interleaves one txn's reply with the next txn's watch events in zxid order; as values
+taken after the batch, they would see the tree of its last entry and put every event
+before every reply. A reply the core itself decides (no leader and no room, a timeout:
+`LOST`) is an effect (`Reply`), handed the proposal's `done` back.
 """
 
 from __future__ import annotations
