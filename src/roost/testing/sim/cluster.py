@@ -431,8 +431,7 @@ class SimCluster:
         core = sn.core
         assert core is not None
         core.propose(txn, done, abandoned, sn.now(self.now))
-        if core.effects:
-            self.perform(sn, core.take_effects())
+        self._perform(sn, core)
 
     def _perform(self, sn: SimNode, core: ReplicaCore) -> None:
         """Perform the effects of the input `core` (`sn`'s, even if it stopped meanwhile)
