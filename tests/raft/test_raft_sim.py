@@ -8,14 +8,14 @@ RAFT_SIM_JOBS processes, default 2) and RAFT_SEEDS (default 30, one epoch each, 
 5-12 simulated seconds, one test each, for a one-line replay). A failing seed prints its
 replay command.
 
-The budget: 150 seeds x 2 simulated minutes per size (450 seeds, at least 900 simulated
+The budget: 120 seeds x 2 simulated minutes per size (360 seeds, at least 720 simulated
 minutes in all). With the rest of these three files (tests/raft/test_sim_clients.py,
-test_sim_timing.py) it took 249 s of CPU at load average 4-6 (2026-12-07), about 30 s of
-it in this process and the rest on the two workers: 4 min 35 s of wall time at that load,
-about 30 + 220 / 2 s = 2.3 min on an otherwise idle 2-core machine (estimated). The
-simulator's rate then (`python -m roost.testing.sim --nodes N --seeds 20 --minutes 1
---jobs 2`, load average 5.8): 0.155, 0.24 and 0.31 CPU s per simulated minute at 3, 5
-and 7 nodes (docs/benchmarks.md, "The deterministic simulator").
+test_sim_timing.py) it took 3 min 0 s of wall time and 213 s of CPU at load average
+3.7-5.2 (2026-12-07 23:22; 100 seeds: 2 min 12 s and 165 s at 3.2-4.0), about 30 s of it
+in this process and the rest on the two workers. The simulator's rate then (`python -m
+roost.testing.sim --nodes N --seeds 20 --minutes 1 --jobs 2`, load average 1.0-2.0):
+0.138, 0.212 and 0.33 CPU s per simulated minute at 3, 5 and 7 nodes (docs/benchmarks.md,
+"The deterministic simulator").
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from roost.testing.sim import SimFailure, run_seed
 from roost.testing.sim.runner import run_seeds
 
 SEEDS = int(os.environ.get("RAFT_SEEDS", "30"))
-LONG_SEEDS = int(os.environ.get("RAFT_LONG_SEEDS", "150"))
+LONG_SEEDS = int(os.environ.get("RAFT_LONG_SEEDS", "120"))
 LONG_MINUTES = float(os.environ.get("RAFT_LONG_MINUTES", "2"))
 #: long seeds per test: one test (its own 2 processes) stays far within pytest's 300 s
-#: timeout on a loaded machine (150 seeds at 7 nodes took 183 s at load average 6)
-LONG_CHUNK = 50
+#: timeout on a loaded machine (150 seeds at 7 nodes in one test took 183 s at load 6)
+LONG_CHUNK = 40
 JOBS = int(os.environ.get("RAFT_SIM_JOBS", "2"))
 SIZES = (3, 5, 7)
 BUG_BUDGET = 60  # seeds per cluster size within which each planted bug must be caught
