@@ -114,3 +114,21 @@ def test_client_syncs_alone_catch_a_read_before_its_barrier() -> None:
             assert "linearizable read" in str(exc), str(exc)
             return
     pytest.fail("no client sync caught read_before_barrier in 30 seeds")
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("nodes", SIZES, ids=lambda n: f"n{n}")
+def test_long_runs_catch_a_lease_without_its_answer_bound(nodes: int) -> None:
+    """The clients keep the production client's lease (roost.client.lease.Lease), renewed
+    only as it renews it (a new session's handshake, answered pings); one whose span leaves
+    out the bound L for which a member answers after the leader last confirmed the session
+    outlives its session's expiry when its member is cut off. Caught within the long seeds'
+    budget (tests/raft/test_raft_sim.py: 60 seeds of 2 simulated minutes): about one seed
+    in four at 2026-12-08 (n3 18, n5 16, n7 19 of 60)."""
+    for seed in range(60):
+        try:
+            run_seed(nodes, seed, frozenset({"lease_without_answer_bound"}), minutes=2)
+        except SimFailure as exc:
+            assert re.search(r"expired .* while its client's lease ran to", str(exc)), str(exc)
+            return
+    pytest.fail("lease_without_answer_bound survived 60 seeds of 2 minutes")

@@ -17,11 +17,14 @@ deadline is at least that far away; a later leader restarts deadlines when estab
 older leader's decision taken after that can never commit. A follower, which does not hear
 the pings other members receive, would break it (`expire_on_follower`).
 
-Also checked there, the lock lease (docs/client.md): a ping or a write a member answers (it
-holds a liveness grant for the session; the server holds every answer otherwise) gives its
-client a lease of `lease_span` from the request's send time, measured on the client's own
-clock with the run's drift bound as the client's assumed clock-rate bound; no lease may
-reach past the moment the expiry was decided.
+Also checked there, the lock lease (docs/client.md): each client keeps the production
+client's `roost.client.lease.Lease` on its own clock, with the run's drift bound as its
+assumed clock-rate bound, and feeds it what the production client does: the handshake that
+created its session (`Lease.established`: a lease from the create's send time; the member
+grants the new session from when it asked, as `roost.server.handshake` does) and every
+reply (`Lease.answered`: only a ping a member answered renews it, never a read or a write;
+a member answers a ping only while it holds a liveness grant for the session). No lease
+may reach past the moment the expiry was decided.
 
 A client's turns: at the compressed timing, its pings; at production timing, turns of their
 own every 250-700 ms between the pings (`Timing.client_turn_ms`), pings only keeping the
@@ -49,7 +52,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from roost.client.lease import lease_span
+from roost.client.lease import Lease
 from roost.raft import Role
 from roost.replica.sessions import Sessions
 from roost.server.watches import Watcher, WatchManager
@@ -93,6 +96,10 @@ HELD_PINGS = 2
 #: at the next change); setWatches ignores the client's zxid (changes made while the
 #: client was away fire nothing)
 WATCH_BUGS = frozenset({"watch_fired_twice", "setwatches_ignores_zxid"})
+#: planted bugs of the clients: the lease leaves out the bound L for which a member may
+#: answer after a leader last confirmed the session (a client that trusts an answered ping
+#: for the whole timeout, less the clock-rate allowance)
+CLIENT_BUGS = frozenset({"lease_without_answer_bound"})
 _OPEN = [ACL(31, Id("world", "anyone"))]
 
 
@@ -112,6 +119,15 @@ class _IgnoresZxid(WatchManager):
         return super().set_watches(tree, w, dataclasses.replace(req, relativeZxid=tree.last_zxid))
 
 
+class _NoAnswerBound(Lease):
+    """Planted: the lease's span leaves out the answer bound L."""
+
+    def renew(self, sent_at: float, clock_drift: float) -> None:
+        super().renew(sent_at, clock_drift)
+        self.span = self.timeout * (1 - clock_drift) / (1 + clock_drift)
+        self.deadline = sent_at + self.span
+
+
 @dataclass
 class SimClient:
     idx: int
@@ -128,6 +144,8 @@ class SimClient:
     last_zxid: int = 0
     #: pings in a row its member held
     held: int = 0
+    #: the production client's session lease, on `clock` (seconds)
+    lease: Lease = field(default_factory=Lease)
 
 
 @dataclass(frozen=True)
@@ -148,6 +166,8 @@ class SimSessions:
         self.clients = [SimClient(k, t.session_timeout(self.rng)) for k in range(CLIENTS)]
         for cl in self.clients:
             cl.clock = SimClock.draw(cluster.clock_rng, cluster.drift)
+            if "lease_without_answer_bound" in cluster.bugs:
+                cl.lease = _NoAnswerBound()
         self.by_sid: dict[int, SimClient] = {}
         #: session -> the times its client pinged a member that led the newest term
         self.leader_pings: dict[int, list[int]] = {}
@@ -159,7 +179,7 @@ class SimSessions:
         #: member -> role changes its core reported (the server's Server.role_changes)
         self.role_changes: dict[int, int] = {}
         self.expired = 0
-        #: session -> the end of its client's lease (answered pings), and how many renewed it
+        #: session -> the end of its client's lease (true ms), and how many renewals
         self.leases: dict[int, float] = {}
         self.renewals = 0
         #: the clients' watches and their checks
@@ -360,20 +380,29 @@ class SimSessions:
         c.schedule(cl.clock.after(self.turn_rng.randint(*turn)), self.turn, idx)
 
     def _answered(self, cl: SimClient, sn: SimNode, sid: int, sent: float) -> bool:
-        """`sn` answers now a request of session `sid` sent at `sent` (true time), if it
-        holds a liveness grant (a member holds the answer otherwise); an answer renews the
-        client's lease from the send time, counted on the client's clock. Pings, and the
-        replies of writes (the server gates every answer alike)."""
+        """`sn` answers now a ping of session `sid` sent at `sent` (true time), if it holds
+        a liveness grant (a member holds the answer otherwise); the client's lease takes
+        the answer as the production client does (`Lease.answered`)."""
         assert sn.sessions is not None
         c = self.c
         if "ping_without_grant" in c.bugs or sn.sessions.may_answer(sid, sn.now(c.now)):
-            span = lease_span(cl.timeout_ms / 1000, c.drift)
-            end = sent + cl.clock.after(1000 * span)
-            self.leases[sid] = max(self.leases.get(sid, 0.0), end)
-            self.renewals += 1
-            self.recipes.renewed(sid)
+            self.replied(cl, sid, Op.PING, 0, sent)
             return True
         return False
+
+    def replied(self, cl: SimClient, sid: int, op: int, err: int, sent: float) -> None:
+        """A reply to session `sid`'s request of `op`, sent at true time `sent`, reached
+        the client: its lease decides whether it renews (only an answered ping does)."""
+        if cl.sid == sid and cl.lease.answered(op, err, False, cl.clock.seconds(sent),
+                                               self.c.drift):
+            self._renewed(cl, sid)
+
+    def _renewed(self, cl: SimClient, sid: int) -> None:
+        """The client's lease was renewed: its end in true time."""
+        end = cl.clock.true_ms(1000 * cl.lease.deadline)
+        self.leases[sid] = max(self.leases.get(sid, 0.0), end)
+        self.renewals += 1
+        self.recipes.renewed(sid)
 
     def _act(self, cl: SimClient, sn: SimNode) -> None:
         """A client's work on its turn: watches, writes, a close, a lost connection."""
@@ -449,8 +478,7 @@ class SimSessions:
         def done(zxid: int, result: TxnResult) -> None:
             if conn.closed or zxid <= 0:
                 return  # lost with its connection
-            if sn.sessions is not None and sid in sn.sessions.timeouts:
-                self._answered(cl, sn, sid, sent)  # (the server gates a write's reply too)
+            self.replied(cl, sid, int(op), result.err, sent)  # (a write renews nothing)
             self._reply(cl, conn, zxid, what, write=True)
 
         if self.c.trace is not None:
@@ -477,6 +505,7 @@ class SimSessions:
         cl.sid = 0
         cl.member = 0
         cl.last_zxid = 0  # a new session is a new client
+        cl.lease.clear()
 
     def _disconnect(self, cl: SimClient) -> None:
         """The client's connection closes: its member drops the connection's watches."""
@@ -531,11 +560,19 @@ class SimSessions:
 
         conn = cl.conn
         assert conn is not None
+        sent, asked = self.c.now, sn.now(self.c.now)
 
         def done(zxid: int, result: TxnResult, cl: SimClient = cl, sid: int = sid) -> None:
             cl.connecting = False
             if zxid > 0 and not result.err and not conn.closed:
+                # the member grants the new session from when it asked (the leader started
+                # its deadline when it applied the creation, after that)
+                if sn.sessions is not None and sn.incarnation == conn.incarnation:
+                    sn.sessions.grant((sid,), asked)
                 cl.sid = sid
+                cl.lease.established(True, cl.timeout_ms / 1000, False,
+                                     cl.clock.seconds(sent), self.c.drift)
+                self._renewed(cl, sid)
                 self._reply(cl, conn, zxid, "createSession")
                 self.by_sid[sid] = cl
                 self.c.log(f"client {cl.idx}: session {sid:#x} created at zxid {zxid}")

@@ -53,7 +53,7 @@ from roost.wire.records import ACL, CreateRequest, Id
 
 from .chaos import Chaos
 from .checker import Checker, InvariantViolation
-from .clients import WATCH_BUGS, SimSessions
+from .clients import CLIENT_BUGS, WATCH_BUGS, SimSessions
 from .clocks import DRIFTS, MAX_OFFSET_MS, SimClock
 from .disk import DiskFaults, SimDisk
 from .events import (
@@ -90,7 +90,7 @@ CORE_BUGS = frozenset({"read_before_barrier"})
 #: tick); ignore a failed fsync and carry on (the lost writes are then never retried); let
 #: a deposed leader resend its session expiries to its successor (the bug the simulator
 #: found in the server's expiry; tests/raft/test_raft_sim.py names the seeds)
-#: a member answering a session (pings, writes) without a leader's liveness grant (the lease's
+#: a member answering a session's pings without a leader's liveness grant (the lease's
 #: server side, roost.replica.sessions)
 HOST_BUGS = frozenset({"ack_before_fsync", "lost_fsync_error", "resend_expiry",
                        "ping_without_grant"})
@@ -311,7 +311,7 @@ class SimCluster:
             pre_vote=p.pre_vote, check_quorum=p.check_quorum, lease_reads=p.lease_reads,
             snapshot_chunk_size=p.snapshot_chunk,
             _bugs=(self.bugs - REPLICA_BUGS - CORE_BUGS - HOST_BUGS - SESSION_BUGS - WATCH_BUGS
-                   - TREE_BUGS - REQUEST_BUGS - RECIPE_BUGS - PROFILE_BUGS),
+                   - TREE_BUGS - REQUEST_BUGS - RECIPE_BUGS - PROFILE_BUGS - CLIENT_BUGS),
         )
 
     def _start(self, sn: SimNode) -> None:

@@ -12,7 +12,8 @@ closes the latch (a delete), now and then. Both are given up with the session (t
 client's close, an expiry).
 
 A holder believes it holds while its session's lease runs (docs/client.md, "The session
-lease": `SimSessions.leases`, renewed by answered pings and writes): the recipes'
+lease": `SimSessions.leases`, the production client's lease, renewed by answered pings
+only): the recipes'
 `is_held()` and `has_leadership()` turn false once the lease has passed. After the
 session ended, the belief runs to the lease's end at most; after a release, to the
 release. Checked whenever a belief starts or is extended (a grant, a lease renewal): no

@@ -347,8 +347,7 @@ class ClientRequests:
                     f"request: client {cl.idx}'s {what} was answered {got} by node {sn.id} "
                     f"(zxid {zxid}); it applied as {expect}")
             self._answered(cl, op, req, got)
-            if sn.sessions is not None and sid in sn.sessions.timeouts:
-                s._answered(cl, sn, sid, sent)  # (the server gates a write's reply too)
+            s.replied(cl, sid, op, result.err, sent)  # (a write renews nothing)
             s._reply(cl, conn, zxid, what, write=True)
             if then is not None:
                 then(zxid, result)
