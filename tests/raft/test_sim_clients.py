@@ -72,7 +72,8 @@ def test_runs_reach_every_request_and_recipe() -> None:
     assert sum(r.bad_versions for r in runs) >= 1
     assert sum(r.multis - r.failed_multis for r in runs) >= 2  # some applied
     assert sum(r.failed_multis for r in runs) >= len(runs) // 2
-    assert sum(r.sync_reads for r in runs) >= len(runs)
+    # (17 in these 18 runs since a failed barrier aborts the connection, as the server's)
+    assert sum(r.sync_reads for r in runs) >= len(runs) // 2
     assert sum(r.lock_grants for r in runs) >= len(runs)
     assert sum(r.latch_grants for r in runs) >= len(runs) // 2
 
@@ -86,6 +87,10 @@ CAUGHT = [
                                  r"holds it to"),
     # sync-then-read and the cluster's reads share the barrier check
     ("read_before_barrier", r"linearizable read: node \d+ served a read at zxid"),
+    # the connection's order: replies in request order, events before later replies
+    ("read_overtakes_write", r"order: client \d+ got a reply with xid \d+ .* the oldest "
+                             r"request in flight is"),
+    ("event_behind_replies", r"watch: client \d+ got the reply of .* but not the event"),
 ]
 
 
@@ -132,3 +137,15 @@ def test_long_runs_catch_a_lease_without_its_answer_bound(nodes: int) -> None:
             assert re.search(r"expired .* while its client's lease ran to", str(exc)), str(exc)
             return
     pytest.fail("lease_without_answer_bound survived 60 seeds of 2 minutes")
+
+
+@pytest.mark.sim
+def test_replies_go_through_each_connections_queue_and_gate() -> None:
+    """Every reply reaches its client in request order through the server's reply queue
+    (checked at each reply); the runs do queue reads and pings behind writes, and members'
+    gates do hold output until a liveness grant comes."""
+    runs = [run_seed(n, s) for n in SIZES for s in range(6)]
+    # (at 2026-12-08: 835 replies, 178 that waited, 688 held flushes over these 18 runs)
+    assert sum(r.replies for r in runs) >= 20 * len(runs)
+    assert sum(r.replies_waited for r in runs) >= 3 * len(runs)
+    assert sum(r.output_held for r in runs) >= 3 * len(runs)

@@ -35,10 +35,14 @@ watches in the clients' shared namespace at its member (the server's `WatchManag
 per member start, fired by the member's applied txns as `roost.server.core` does), writes
 there (its own watched paths too), now and then closes its session (its ephemerals go); its
 connection closes when its member goes down, installs a snapshot (the server aborts its
-connections then), withholds its pings' answers twice in a row (no liveness grant: the
-server closes such a connection) or at random; it then connects to a member whose tree has
-its last zxid (the handshake refuses one behind) and re-registers its watches with
-setWatches (`WatchManager.set_watches`). Each event is checked (watches.py).
+connections then), loses a write or fails a sync's barrier (the server aborts the
+connection), leaves two of its pings unanswered (the member's gate holds its output
+without a liveness grant, or they wait behind a write it cannot commit: the client's read
+timeout) or at random; it then connects to a member whose tree has its last zxid (the
+handshake refuses one behind) and re-registers its watches with setWatches
+(`WatchManager.set_watches`). Each event is checked (watches.py). Every request and its
+reply go through the connection as the server and the production client order them
+(`SimConnection`: the server's reply queue and output gate, the client's xid matching).
 
 A turn with none of that may send a cas, a multi or a sync-then-read (requests.py); every
 turn moves the client's lock and latch contenders on (recipes.py).
@@ -69,6 +73,7 @@ from roost.wire.records import (
     SetWatches,
     SetWatches2,
 )
+from roost.wire.session import ReplyQueue
 
 from .checker import InvariantViolation
 from .clocks import SimClock
@@ -89,17 +94,35 @@ WRITE = 0.2
 WATCH_WRITE = 0.1
 CLOSE = 0.01
 CONN_LOSS = 0.03
-#: pings in a row a member holds (no liveness grant) before it closes the connection (the
-#: even clients then move; the odd ones are cut off with their member, and stay)
+#: pings in a row left unanswered (the member's gate held them: no liveness grant; or they
+#: wait behind a write it cannot commit) before the client drops the connection (the even
+#: clients then move; the odd ones are cut off with their member, and connect to it again)
 HELD_PINGS = 2
 #: planted bugs of the members' watch tables: a fired one-shot watch stays (it fires again
 #: at the next change); setWatches ignores the client's zxid (changes made while the
 #: client was away fire nothing)
 WATCH_BUGS = frozenset({"watch_fired_twice", "setwatches_ignores_zxid"})
-#: planted bugs of the clients: the lease leaves out the bound L for which a member may
-#: answer after a leader last confirmed the session (a client that trusts an answered ping
-#: for the whole timeout, less the clock-rate allowance)
-CLIENT_BUGS = frozenset({"lease_without_answer_bound"})
+#: planted bugs of the clients and their connections: the lease leaves out the bound L for
+#: which a member may answer after a leader last confirmed the session (a client that
+#: trusts an answered ping for the whole timeout, less the clock-rate allowance); a member
+#: answers a read (or a ping) at once, ahead of the replies queued before it on the
+#: connection (no reply queue); a member queues a watch event behind the replies queued
+#: before it on the connection, as a reply (ZooKeeper sends it at once)
+CLIENT_BUGS = frozenset({"lease_without_answer_bound", "read_overtakes_write",
+                         "event_behind_replies"})
+_PING = int(Op.PING)
+
+
+def _zxid(sn: SimNode) -> int:
+    """The member's last zxid (a reply's header)."""
+    return sn.replica.tree.last_zxid if sn.replica is not None else 0
+
+
+class _Overtakes(ReplyQueue):
+    """Planted: a read (or a ping) is answered at once, whatever is queued ahead of it."""
+
+    def reply_later(self, thunk: Callable[[], bytes]) -> None:
+        self.emit(thunk())
 _OPEN = [ACL(31, Id("world", "anyone"))]
 
 
@@ -146,6 +169,8 @@ class SimClient:
     held: int = 0
     #: the production client's session lease, on `clock` (seconds)
     lease: Lease = field(default_factory=Lease)
+    #: the member it connects to again (0: any), after that member aborted its connection
+    rejoin: int = 0
 
 
 @dataclass(frozen=True)
@@ -197,11 +222,13 @@ class SimSessions:
         #: when the clients' turns between pings come (their own randomness)
         self.turn_rng = random.Random(seed + 0x7124)
 
-    def start(self, event: int, turn: int) -> None:
+    def start(self, event: int, turn: int, output: int) -> None:
         """Schedule the clients' first pings (`event`) and, if the run's timing gives
-        clients turns of their own between pings, their first turns (`turn`)."""
+        clients turns of their own between pings, their first turns (`turn`); `output`:
+        the event that delivers a connection's output."""
         self.event = event
         self.turn = turn
+        self.output = output
         ms = self.c.timing.ms
         for cl in self.clients:
             self.c.schedule(self.rng.randint(ms(20), ms(200)), event, cl.idx)
@@ -250,9 +277,11 @@ class SimSessions:
             self._check_close(zxid, txn)
 
     def expire(self, sn: SimNode) -> None:
-        """The tracker's periodic expiry on a member (at each of its ticks)."""
+        """The tracker's periodic expiry on a member (at each of its ticks); then the
+        output its gate held goes out if it may now (`flush`)."""
         if sn.sessions is None or sn.core is None:
             return
+        self.flush(sn)
         core = sn.core
         for sid in sn.sessions.expired(sn.now(self.c.now), core.may_expire):
             txn = Txn(Kind.CLOSE_SESSION, sid, sn.clock.wall_ms(self.c.now))
@@ -329,22 +358,26 @@ class SimSessions:
                 self._create(cl, sn)
             c.schedule(self.rng.randint(ms(20), ms(60)), self.event, idx)
             return
-        # a ping: the member touches the session and reports it to the leader
+        # a ping: the member touches the session and reports it to the leader, and answers
+        # it in turn (the gate holds the answer while the member has no liveness grant)
+        conn = cl.conn
+        assert conn is not None
         if sn.sessions is not None:
-            if self._answered(cl, sn, cl.sid, c.now):
-                cl.held = 0
-            else:
-                cl.held += 1
             sn.sessions.touch(cl.sid, sn.now(c.now))
         sn.core.touch(cl.sid)
         if self._leads_newest(sn) and sn.core.may_expire:  # an established leader answers
             self.leader_pings.setdefault(cl.sid, []).append(c.now)
+        self._ping(cl, sn, conn)
+        cl.held = conn.pings_unanswered()
         if c.timing.client_turn_ms is None:
             self._work(cl, sn)  # (this timing's clients work on their pings' turns)
-        if cl.held >= HELD_PINGS and not cl.idx % 2:
-            # the member closes a connection it cannot answer; the client moves (an odd
-            # client sits on its member's side of any partition: it reaches no other)
+        if cl.held >= HELD_PINGS and cl.conn is conn and not conn.closed:
+            # nothing came back (the gate holds the member's output, or a write it cannot
+            # commit blocks the replies behind it): the client's read timeout drops the
+            # connection; an even client moves, an odd one sits on its member's side of any
+            # partition (it reaches no other) and connects to the same member again
             self._disconnect(cl)
+            cl.rejoin = cl.member if cl.idx % 2 else 0
         c.schedule(cl.clock.after(cl.timeout_ms // 3), self.event, idx)
 
     def staying_members(self) -> list[int]:
@@ -379,18 +412,58 @@ class SimSessions:
         assert turn is not None
         c.schedule(cl.clock.after(self.turn_rng.randint(*turn)), self.turn, idx)
 
-    def _answered(self, cl: SimClient, sn: SimNode, sid: int, sent: float) -> bool:
-        """`sn` answers now a ping of session `sid` sent at `sent` (true time), if it holds
-        a liveness grant (a member holds the answer otherwise); the client's lease takes
-        the answer as the production client does (`Lease.answered`)."""
-        assert sn.sessions is not None
-        c = self.c
-        if "ping_without_grant" in c.bugs or sn.sessions.may_answer(sid, sn.now(c.now)):
-            self.replied(cl, sid, Op.PING, 0, sent)
-            return True
-        return False
+    def _ping(self, cl: SimClient, sn: SimNode, conn: SimConnection) -> None:
+        """A ping, answered in turn with the member's zxid; its answer (when the gate lets
+        it out) goes to the client's lease (`Lease.answered`)."""
+        sid, sent = cl.sid, self.c.now
 
-    def replied(self, cl: SimClient, sid: int, op: int, err: int, sent: float) -> None:
+        def pong(zxid: int, err: int) -> None:
+            self.replied(cl, sid, _PING, err, sent)
+            self._reply(cl, conn, zxid, "ping")
+
+        req = conn.request(_PING, pong)
+        conn.reply_later(req, lambda: (_zxid(sn), 0))
+
+    def _gate(self, cl: SimClient, sn: SimNode, conn: SimConnection) -> Callable[[], bool]:
+        """The member's output gate for a client's connection (the server's `may_send`):
+        open before the session exists, then only while the member holds a liveness grant
+        for it (`ping_without_grant`: always)."""
+        c = self.c
+
+        def gate() -> bool:
+            sid = cl.sid
+            if not sid or cl.conn is not conn or "ping_without_grant" in c.bugs:
+                return True
+            tr = sn.sessions
+            return tr is None or tr.may_answer(sid, sn.now(c.now))
+        return gate
+
+    def _wake(self, conn: SimConnection) -> None:
+        self.c.schedule(0, self.output, conn)
+
+    def on_output(self, conn: SimConnection) -> None:
+        """A connection's output reaches its client (after the member's step)."""
+        conn.flush()
+
+    def flush(self, sn: SimNode) -> None:
+        """At each of a member's ticks: the output its gate held goes out if the member
+        got a grant meanwhile (the server drains a connection when its gate opens)."""
+        for cl in self.clients:
+            conn = cl.conn
+            if conn is not None and conn.out and conn.member == sn.id and not conn.closed:
+                conn.flush()
+
+    def _lost(self, cl: SimClient, conn: SimConnection) -> None:
+        """A request the member could not complete (a LOST write, a failed barrier): the
+        server aborts the connection. An odd client connects to the same member again
+        (it sits on its member's side of any partition: see HELD_PINGS)."""
+        if cl.conn is conn:
+            self._disconnect(cl)
+            cl.rejoin = conn.member if cl.idx % 2 else 0
+        else:
+            conn.closed = True
+
+    def replied(self, cl: SimClient, sid: int, op: int, err: int, sent: int) -> None:
         """A reply to session `sid`'s request of `op`, sent at true time `sent`, reached
         the client: its lease decides whether it renews (only an answered ping does)."""
         if cl.sid == sid and cl.lease.answered(op, err, False, cl.clock.seconds(sent),
@@ -428,22 +501,35 @@ class SimSessions:
         watch) (2), answered from the member's tree; a read of a missing node leaves no
         data or child watch."""
         conn = cl.conn
-        assert sn.replica is not None and sn.watches is not None and conn is not None
-        tree = sn.replica.tree
-        zxid = tree.last_zxid
+        assert conn is not None
         if how == 2:
             path = ROOT
-        node = tree.get(path)
-        if how == 0:
-            sn.watches.add_data(path, conn)
-            self.w.set(conn, path, DATA if node is not None else EXIST, zxid)
-        elif node is not None:
-            if how == 1:
+        what = ("exists", "getData", "getChildren")[how] + f" {path}"
+        got: list[tuple[int, str]] = []  # (the zxid it read at, the map its watch is in)
+
+        def answer() -> tuple[int, int]:  # at the member, in turn (the server's handler)
+            assert sn.replica is not None and sn.watches is not None
+            tree = sn.replica.tree
+            zxid = tree.last_zxid
+            node = tree.get(path)
+            if how == 0:
                 sn.watches.add_data(path, conn)
-            else:
-                sn.watches.add_child(path, conn)
-            self.w.set(conn, path, DATA if how == 1 else CHILD, zxid)
-        self._reply(cl, conn, zxid, ("exists", "getData", "getChildren")[how] + f" {path}")
+                got.append((zxid, DATA if node is not None else EXIST))
+            elif node is not None:
+                if how == 1:
+                    sn.watches.add_data(path, conn)
+                else:
+                    sn.watches.add_child(path, conn)
+                got.append((zxid, DATA if how == 1 else CHILD))
+            return zxid, 0
+
+        def on_reply(zxid: int, err: int) -> None:  # the client registers its watch
+            if got:
+                self.w.set(conn, path, got[0][1], got[0][0])
+            self._reply(cl, conn, zxid, what)
+
+        req = conn.request(int((Op.EXISTS, Op.GET_DATA, Op.GET_CHILDREN)[how]), on_reply)
+        conn.reply_later(req, answer)
 
     def _reply(self, cl: SimClient, conn: SimConnection, zxid: int, what: str,
                write: bool = False) -> None:
@@ -475,11 +561,20 @@ class SimSessions:
 
         sid, sent = cl.sid, self.c.now
 
-        def done(zxid: int, result: TxnResult) -> None:
-            if conn.closed or zxid <= 0:
-                return  # lost with its connection
-            self.replied(cl, sid, int(op), result.err, sent)  # (a write renews nothing)
+        def on_reply(zxid: int, err: int) -> None:
+            self.replied(cl, sid, int(op), err, sent)  # (a write renews nothing)
             self._reply(cl, conn, zxid, what, write=True)
+
+        sim_req = conn.request(int(op), on_reply)
+        slot = conn.reserve()
+
+        def done(zxid: int, result: TxnResult) -> None:
+            if conn.closed:
+                return  # lost with its connection
+            if zxid <= 0:
+                self._lost(cl, conn)
+                return
+            conn.complete(slot, sim_req, zxid, result.err)
 
         if self.c.trace is not None:
             self.c.log(f"client {cl.idx}: {what} through node {sn.id}")
@@ -532,13 +627,23 @@ class SimSessions:
                  and x.replica is not None and x.replica.last_index >= cl.last_zxid]
         if not alive:
             return None
-        leaders = [x for x in alive if x.node is not None and x.node.role is Role.LEADER]
-        sn = self.rng.choice(leaders if leaders and self.rng.random() < 0.5 else alive)
+        again = [x for x in alive if x.id == cl.rejoin]
+        cl.rejoin = 0
+        if again:
+            sn = again[0]
+        else:
+            leaders = [x for x in alive if x.node is not None and x.node.role is Role.LEADER]
+            sn = self.rng.choice(leaders if leaders and self.rng.random() < 0.5 else alive)
         if cl.conn is not None:
             self._disconnect(cl)
             self.moves += 1
         cl.member, cl.incarnation = sn.id, sn.incarnation
         conn = cl.conn = self.w.connect(cl.idx, sn.id, sn.incarnation, cl.last_zxid)
+        conn.gate = self._gate(cl, sn, conn)
+        conn.wake = self._wake
+        if "read_overtakes_write" in c.bugs:
+            conn.queue = _Overtakes(conn.queue.emit)
+        conn.events_queued = "event_behind_replies" in c.bugs
         held = self.w.held(cl.idx)
         if cl.sid and any(held.values()):
             assert sn.replica is not None and sn.watches is not None

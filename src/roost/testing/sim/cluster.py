@@ -58,6 +58,7 @@ from .clocks import DRIFTS, MAX_OFFSET_MS, SimClock
 from .disk import DiskFaults, SimDisk
 from .events import (
     CLIENT,
+    CLIENT_OUTPUT,
     CLIENT_TURN,
     CRASH_NOW,
     DELIVER,
@@ -163,6 +164,9 @@ class SimStats:
     failed_multis: int = 0  # of which none applied
     sync_reads: int = 0  # sync-then-reads (each checked)
     lock_grants: int = 0  # the lock recipe's grants (each checked against the others)
+    replies: int = 0  # replies the clients got, each checked to be in request order
+    replies_waited: int = 0  # reads and pings answered after a write queued before them
+    output_held: int = 0  # times a member's gate held a connection's output
     latch_grants: int = 0  # the leader latch's
 
 
@@ -633,7 +637,7 @@ class SimCluster:
     # ------------------------------------------------------------------ events
     def run(self) -> SimStats:
         self.storm()
-        self.clients.start(CLIENT, CLIENT_TURN)
+        self.clients.start(CLIENT, CLIENT_TURN, CLIENT_OUTPUT)
         c = self.chaos
         handlers: dict[int, Callable[[Any], None]] = {
             TICK: self._on_tick, DELIVER: self._on_deliver, DISK: self._persisted,
@@ -641,7 +645,7 @@ class SimCluster:
             PROPOSE: self._on_propose, READ: self._on_read, MEMBER: c.on_member,
             RESTART: c.on_restart, HEAL: c.on_heal, CRASH_NOW: c.on_crash_now,
             PHASE: c.on_phase, CLIENT: self.clients.on_event, STORM: lambda _: self.storm(),
-            CLIENT_TURN: self.clients.on_turn,
+            CLIENT_TURN: self.clients.on_turn, CLIENT_OUTPUT: self.clients.on_output,
         }
         events = self._events
         pop = heapq.heappop
@@ -664,6 +668,8 @@ class SimCluster:
         self.stats.watched_replies = ws.own_write_events
         self.stats.watches_set = ws.set
         self.stats.reregistered = ws.reregistered
+        self.stats.replies, self.stats.replies_waited = ws.replies, ws.waited
+        self.stats.output_held = ws.held
         self.stats.client_moves = self.clients.moves
         self.stats.lease_renewals = self.clients.renewals
         rs = self.clients.requests.stats
@@ -815,9 +821,11 @@ class SimCluster:
             self.linearizable_read(sn, f"r{self._proposal_seq}".encode(), lambda: None)
         self.schedule(self.rng.randint(self.timing.ms(10), self.timing.ms(80)), READ)
 
-    def linearizable_read(self, sn: SimNode, ctx: bytes, then: Callable[[], None]) -> None:
+    def linearizable_read(self, sn: SimNode, ctx: bytes, then: Callable[[], None],
+                          failed: Callable[[], None] = lambda: None) -> None:
         """A linearizable read at `sn` (a sync, then the read: the server's barrier);
-        `then` reads the member's tree once the barrier passed. Checked: the barrier's
+        `then` reads the member's tree once the barrier passed (`failed`, if it fails:
+        the server aborts the client's connection). Checked: the barrier's
         read index, and the tree `then` reads, hold every txn applied anywhere (so every
         acknowledged write) before the read began. `ctx` names it (unique)."""
         need = self.checker.max_applied
@@ -834,5 +842,5 @@ class SimCluster:
             then()
 
         assert sn.core is not None
-        sn.core.barrier(ctx, served, lambda: None, sn.now(self.now))
+        sn.core.barrier(ctx, served, failed, sn.now(self.now))
         self.process(sn)
