@@ -91,6 +91,9 @@ CAUGHT = [
     ("read_overtakes_write", r"order: client \d+ got a reply with xid \d+ .* the oldest "
                              r"request in flight is"),
     ("event_behind_replies", r"watch: client \d+ got the reply of .* but not the event"),
+    ("persistent_fired_once", r"watch: client \d+('s (persistent|recursive) watch on .* lost "
+                              r"an event| got the reply of .* of its (persistent|recursive) "
+                              r"watch)"),
 ]
 
 
@@ -149,3 +152,13 @@ def test_replies_go_through_each_connections_queue_and_gate() -> None:
     assert sum(r.replies for r in runs) >= 20 * len(runs)
     assert sum(r.replies_waited for r in runs) >= 3 * len(runs)
     assert sum(r.output_held for r in runs) >= 3 * len(runs)
+
+
+@pytest.mark.sim
+def test_runs_reach_persistent_watches() -> None:
+    """Clients add persistent and recursive watches (addWatch) and get their events, each
+    checked to be the next matching change; the planted persistent_fired_once is caught
+    (test_check_catches_its_planted_bug, and tests/raft/test_raft_sim.py's budget)."""
+    runs = [run_seed(n, s) for n in SIZES for s in range(6)]
+    assert sum(r.persistent_set for r in runs) >= len(runs)
+    assert sum(r.persistent_events for r in runs) >= len(runs)

@@ -257,3 +257,47 @@ def test_setwatches_keeps_a_watch_with_nothing_new_due_from_the_members_zxid() -
     assert w.pending[0][(A, EXIST)].due is None
     w.applied(4, [_ev(CREATED, A), _ev(CHILDREN, ROOT)])
     assert w.pending[0][(A, EXIST)].due == (4, CREATED)
+
+
+def test_a_recursive_watch_gets_every_change_below_once_and_in_order() -> None:
+    """addWatch(PERSISTENT_RECURSIVE) with the server's table: every change under the path
+    but NodeChildrenChanged, in zxid order; the watch stays."""
+    w, table = ClientWatches(), WatchManager()
+    conn = w.connect(0, 1, 1, 0)
+    _apply(w, table, 1, (CREATED, ROOT))
+    table.add_persistent(ROOT, conn, True)
+    w.add_persistent(conn, ROOT, True, 1)
+    _apply(w, table, 2, (CREATED, A), (CHILDREN, ROOT))
+    _apply(w, table, 3, (CHANGED, A))
+    _apply(w, table, 4, (DELETED, A), (CHILDREN, ROOT))
+    assert w.stats.persistent_events == 3
+    w.reply(conn, 4, "getData")  # nothing owed
+
+
+def test_a_persistent_watch_that_misses_a_change_is_caught() -> None:
+    w, table = ClientWatches(), WatchManager()
+    conn = w.connect(0, 1, 1, 0)
+    table.add_persistent(A, conn, False)
+    w.add_persistent(conn, A, False, 1)
+    _apply(w, table, 2, (CREATED, A))
+    table.drop(conn)  # (the member forgets it, as persistent_fired_once does)
+    w.applied(3, [_ev(CHANGED, A)])
+    table.trigger([_ev(CHANGED, A)])
+    with pytest.raises(InvariantViolation, match=r"persistent watch on /s/a .* lost an event"):
+        w.fired(1, 1, 3)
+
+
+def test_a_reply_before_a_persistent_watchs_event_is_refused() -> None:
+    w = ClientWatches()
+    conn = w.connect(0, 1, 1, 0)
+    w.add_persistent(conn, A, False, 1)
+    w.applied(2, [_ev(CHANGED, A)])
+    with pytest.raises(InvariantViolation, match="not the event NODE_DATA_CHANGED /s/a at 2"):
+        w.reply(conn, 2, "getData")
+    w2 = ClientWatches()
+    c2 = w2.connect(0, 1, 1, 0)
+    w2.add_persistent(c2, A, False, 1)
+    w2.applied(2, [_ev(CHANGED, A)])
+    w2.applied(3, [_ev(DELETED, A)])
+    with pytest.raises(InvariantViolation, match="was due NODE_DATA_CHANGED /s/a at 2"):
+        w2.on_event(c2, DELETED, A, 3)  # out of order (the first change skipped)

@@ -52,13 +52,14 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from roost.client.lease import Lease
 from roost.raft import Role
 from roost.replica.sessions import Sessions
+from roost.server import watches as server_watches
 from roost.server.watches import Watcher, WatchManager
 from roost.tree import DataTree
 from roost.tree.txn import Kind, Txn, TxnResult
@@ -94,14 +95,17 @@ WRITE = 0.2
 WATCH_WRITE = 0.1
 CLOSE = 0.01
 CONN_LOSS = 0.03
+#: and that it adds a persistent (or recursive) watch (addWatch) first
+ADD_WATCH = 0.1
 #: pings in a row left unanswered (the member's gate held them: no liveness grant; or they
 #: wait behind a write it cannot commit) before the client drops the connection (the even
 #: clients then move; the odd ones are cut off with their member, and connect to it again)
 HELD_PINGS = 2
 #: planted bugs of the members' watch tables: a fired one-shot watch stays (it fires again
 #: at the next change); setWatches ignores the client's zxid (changes made while the
-#: client was away fire nothing)
-WATCH_BUGS = frozenset({"watch_fired_twice", "setwatches_ignores_zxid"})
+#: client was away fire nothing); a persistent watch is consumed when it fires
+WATCH_BUGS = frozenset({"watch_fired_twice", "setwatches_ignores_zxid",
+                        "persistent_fired_once"})
 #: planted bugs of the clients and their connections: the lease leaves out the bound L for
 #: which a member may answer after a leader last confirmed the session (a client that
 #: trusts an answered ping for the whole timeout, less the clock-rate allowance); a member
@@ -132,6 +136,21 @@ class _FiresTwice(WatchManager):
     def _pop(self, kind: int, path: str) -> set[Watcher] | None:
         s = self.tables[kind].get(path)
         return set(s) if s else None
+
+
+class _PersistentOnce(WatchManager):
+    """Planted: a persistent (or recursive) watch is consumed when it fires, as a one-shot
+    watch is."""
+
+    def _targets(self, ev_type: int, path: str) -> Collection[Watcher]:
+        out = set(super()._targets(ev_type, path))
+        for w in list(self.persistent.get(path, ())):
+            self._discard(server_watches.PERSISTENT, path, w)
+        if ev_type != server_watches._CHILDREN_CHANGED:
+            for p in server_watches.ancestors(path):
+                for w in list(self.recursive.get(p, ())):
+                    self._discard(server_watches.RECURSIVE, p, w)
+        return out
 
 
 class _IgnoresZxid(WatchManager):
@@ -221,6 +240,8 @@ class SimSessions:
         self.recipes = Recipes(self, seed)
         #: when the clients' turns between pings come (their own randomness)
         self.turn_rng = random.Random(seed + 0x7124)
+        #: the persistent watches' own randomness (added after the others' draws were set)
+        self.persist_rng = random.Random(seed + 0x9E25)
 
     def start(self, event: int, turn: int, output: int) -> None:
         """Schedule the clients' first pings (`event`) and, if the run's timing gives
@@ -245,6 +266,8 @@ class SimSessions:
             return _FiresTwice()
         if "setwatches_ignores_zxid" in bugs:
             return _IgnoresZxid()
+        if "persistent_fired_once" in bugs:
+            return _PersistentOnce()
         return WatchManager()
 
     def on_reset(self, sn: SimNode) -> None:
@@ -479,6 +502,9 @@ class SimSessions:
 
     def _act(self, cl: SimClient, sn: SimNode) -> None:
         """A client's work on its turn: watches, writes, a close, a lost connection."""
+        if self.persist_rng.random() < ADD_WATCH:  # (its own draws: the others stay)
+            p = self.persist_rng
+            self._add_watch(cl, sn, p.choice((ROOT, *NAMES)), p.random() < 0.5)
         r = self.watch_rng.random()
         if r < WATCH_READ:
             self._watch(cl, sn, self.watch_rng.choice(NAMES), self.watch_rng.randrange(3))
@@ -530,6 +556,25 @@ class SimSessions:
 
         req = conn.request(int((Op.EXISTS, Op.GET_DATA, Op.GET_CHILDREN)[how]), on_reply)
         conn.reply_later(req, answer)
+
+    def _add_watch(self, cl: SimClient, sn: SimNode, path: str, recursive: bool) -> None:
+        """addWatch(path, PERSISTENT or PERSISTENT_RECURSIVE): the member adds it to its
+        table at its turn (the server's handler); the client holds it once answered."""
+        conn = cl.conn
+        assert conn is not None
+        at: list[int] = []
+
+        def answer() -> tuple[int, int]:
+            assert sn.replica is not None and sn.watches is not None
+            sn.watches.add_persistent(path, conn, recursive)
+            at.append(sn.replica.tree.last_zxid)
+            return at[0], 0
+
+        def on_reply(zxid: int, err: int) -> None:
+            self.w.add_persistent(conn, path, recursive, at[0])
+            self._reply(cl, conn, zxid, f"addWatch {path}")
+
+        conn.reply_later(conn.request(int(Op.ADD_WATCH), on_reply), answer)
 
     def _reply(self, cl: SimClient, conn: SimConnection, zxid: int, what: str,
                write: bool = False) -> None:
@@ -645,10 +690,12 @@ class SimSessions:
             conn.queue = _Overtakes(conn.queue.emit)
         conn.events_queued = "event_behind_replies" in c.bugs
         held = self.w.held(cl.idx)
-        if cl.sid and any(held.values()):
+        if cl.sid and (any(held.values()) or self.w.persistent.get(cl.idx)):
             assert sn.replica is not None and sn.watches is not None
             tree = sn.replica.tree
-            req = SetWatches2(cl.last_zxid, held[DATA], held[EXIST], held[CHILD], [], [])
+            lasting, recursive = self.w.reregistered_persistent(conn, tree.last_zxid)
+            req = SetWatches2(cl.last_zxid, held[DATA], held[EXIST], held[CHILD], lasting,
+                              recursive)
             events = sn.watches.set_watches(tree, conn, req)
             self.w.reregistered(conn, cl.last_zxid, tree.last_zxid, events)
             self._reply(cl, conn, tree.last_zxid, "setWatches")

@@ -165,6 +165,8 @@ class SimStats:
     sync_reads: int = 0  # sync-then-reads (each checked)
     lock_grants: int = 0  # the lock recipe's grants (each checked against the others)
     replies: int = 0  # replies the clients got, each checked to be in request order
+    persistent_set: int = 0  # persistent and recursive watches the clients added
+    persistent_events: int = 0  # events they got (each checked: the next change, in order)
     replies_waited: int = 0  # reads and pings answered after a write queued before them
     output_held: int = 0  # times a member's gate held a connection's output
     latch_grants: int = 0  # the leader latch's
@@ -670,6 +672,8 @@ class SimCluster:
         self.stats.reregistered = ws.reregistered
         self.stats.replies, self.stats.replies_waited = ws.replies, ws.waited
         self.stats.output_held = ws.held
+        self.stats.persistent_set, self.stats.persistent_events = (
+            ws.persistent_set, ws.persistent_events)
         self.stats.client_moves = self.clients.moves
         self.stats.lease_renewals = self.clients.renewals
         rs = self.clients.requests.stats

@@ -28,6 +28,17 @@ the zxid of the tree it was set on that fires it (`Watch.due`). Checked:
   from the history (the node's existence and its changes since the client's zxid), and
   the others stay registered, due from the member's zxid;
 - a watch whose session ended (expired, closed) is excused: the client drops its watches.
+
+Persistent watches (addWatch, ZooKeeper 3.6+: PERSISTENT on a path, every event there;
+PERSISTENT_RECURSIVE on a path and below, every event but NodeChildrenChanged), set with
+the server's `WatchManager.add_persistent` and kept until the connection closes: on a
+connection, from the zxid the member registered one at, every matching change in the
+history reaches the client once and in zxid order (`PersistentWatch`: an event must be the
+next matching change; when a member applies a zxid, the matching changes up to there are
+queued on the connection; a reply at a zxid must come after every matching change up to
+it). After a move, setWatches re-registers them at the new member's zxid, as ZooKeeper
+does, without the changes made in between (counted, not checked: `persistent_missed`);
+their session's end drops them.
 """
 
 from __future__ import annotations
@@ -72,6 +83,33 @@ def _name(ev: int) -> str:
 
 
 @dataclass(eq=False)
+class PersistentWatch:
+    """A client's persistent watch on `path` (`recursive`: and below), registered on
+    `conn` by a member whose tree was at `since`."""
+
+    path: str
+    recursive: bool
+    conn: SimConnection
+    since: int
+    #: the next entry of `History.all` to deliver (entries before it: delivered, or not
+    #: this watch's); the next one to count as applied; events queued since registered;
+    #: matching changes applied up to the last `fired` check
+    pos: int = 0
+    applied_pos: int = 0
+    queued: int = 0
+    applied: int = 0
+
+    def matches(self, path: str, ev: int) -> bool:
+        if self.recursive:
+            return ev != CHILDREN and (path == self.path or path.startswith(self.path + "/"))
+        return path == self.path
+
+    @property
+    def mode(self) -> str:
+        return "recursive" if self.recursive else "persistent"
+
+
+@dataclass(eq=False)
 class Watch:
     client: int
     path: str
@@ -91,6 +129,8 @@ class History:
     def __init__(self) -> None:
         self.by_path: dict[str, list[tuple[int, int]]] = {}
         self.last = 0  # the last zxid recorded (the newest any member applied)
+        #: every change in order: (zxid, path, event type)
+        self.all: list[tuple[int, str, int]] = []
 
     def record(self, zxid: int, events: Iterable[WatchEvent]) -> list[tuple[str, int]]:
         """The events a member applied at `zxid` (recorded once: by the first member to
@@ -102,6 +142,7 @@ class History:
         for ev in events:
             if ev.path.startswith(_PREFIX):
                 self.by_path.setdefault(ev.path, []).append((zxid, ev.type))
+                self.all.append((zxid, ev.path, ev.type))
                 out.append((ev.path, ev.type))
         return out
 
@@ -115,6 +156,10 @@ class History:
             if changes[i][1] in fires:
                 return changes[i]
         return None
+
+    def after(self, zxid: int) -> int:
+        """The index in `all` of the first change after `zxid`."""
+        return bisect.bisect_right(self.all, (zxid, "\U0010ffff", 1 << 30))
 
     def exists_at(self, path: str, zxid: int) -> bool:
         """Whether `path` existed in the tree at `zxid` (its last create or delete)."""
@@ -285,6 +330,13 @@ class SimConnection:
             self._flushing = False
 
 
+def _event_of(frame: bytes) -> WatcherEvent | None:
+    """The watch event a frame of a connection's output carries (None: a reply)."""
+    if decode_reply_header(frame[4:])[0] != _NOTIFICATION:
+        return None
+    return WatcherEvent.read(Reader(frame[4:], 16))
+
+
 _PING_OP = 11  # (Op.PING)
 _PING_XID = int(Xid.PING)
 _NOTIFICATION = int(Xid.NOTIFICATION)
@@ -299,6 +351,9 @@ class WatchStats:
     fired_on_reregister: int = 0  # of which setWatches fired at once
     own_write_events: int = 0  # events for a client's own write, before its reply
     excused: int = 0  # watches dropped with their session
+    persistent_set: int = 0  # persistent (and recursive) watches added by addWatch
+    persistent_events: int = 0  # events they got (each checked to be the next change)
+    persistent_missed: int = 0  # changes made while their client moved (not delivered)
     replies: int = 0  # replies the clients got (each in request order: checked)
     waited: int = 0  # reads and pings answered only after a write queued before them
     held: int = 0  # times a member's gate held a connection's output (no liveness grant)
@@ -312,6 +367,9 @@ class ClientWatches:
     history: History = field(default_factory=History)
     #: client -> its pending watches, (path, map) -> Watch
     pending: dict[int, dict[tuple[str, str], Watch]] = field(default_factory=dict)
+    #: client -> its persistent watches, (path, recursive) -> PersistentWatch
+    persistent: dict[int, dict[tuple[str, bool], PersistentWatch]] = field(
+        default_factory=dict)
     #: client -> its open connection
     conns: dict[int, SimConnection] = field(default_factory=dict)
     #: the zxid being applied while a member fires its watches
@@ -351,15 +409,67 @@ class ClientWatches:
         if write and conn.last_event == zxid:
             self.stats.own_write_events += 1  # its own write fired its watch: event first
         conn.last_reply = max(conn.last_reply, zxid)
+        for pw in self._persistent_on(conn):
+            nxt = self._next(pw)
+            if nxt is not None and nxt[0] <= zxid:
+                self._fail(f"client {conn.client} got the reply of {what} at zxid {zxid} from "
+                           f"node {conn.member}, but not the event {_name(nxt[2])} {nxt[1]} "
+                           f"at {nxt[0]} of its {pw.mode} watch on {pw.path} (set at "
+                           f"{pw.since})")
         for w in self.pending.get(conn.client, {}).values():
             if w.due is not None and w.due[0] <= zxid:
                 self._fail(f"client {conn.client} got the reply of {what} at zxid {zxid} from "
                            f"node {conn.member}, but not the event {_name(w.due[1])} of its "
                            f"{w.kind} watch on {w.path} (set at {w.since}), due at {w.due[0]}")
 
+    def add_persistent(self, conn: SimConnection, path: str, recursive: bool, zxid: int
+                       ) -> None:
+        """addWatch on `conn`, registered by the member at `zxid`, answered now: the
+        events the member queued after the reply are this watch's already."""
+        mine = self.persistent.setdefault(conn.client, {})
+        if (path, recursive) in mine or conn.closed:
+            return  # the member holds it already (the first one stays)
+        pw = PersistentWatch(path, recursive, conn, zxid)
+        pw.pos = pw.applied_pos = self.history.after(zxid)
+        for frame in conn.out:
+            ev = _event_of(frame)
+            if ev is not None and pw.matches(ev.path, ev.type):
+                pw.queued += 1
+        mine[(path, recursive)] = pw
+        self.stats.persistent_set += 1
+
+    def _next(self, pw: PersistentWatch) -> tuple[int, str, int] | None:
+        """The next change `pw` must deliver (None: none recorded yet)."""
+        changes = self.history.all
+        i = pw.pos
+        while i < len(changes) and not pw.matches(changes[i][1], changes[i][2]):
+            i += 1
+        pw.pos = i
+        return changes[i] if i < len(changes) else None
+
+    def _persistent_on(self, conn: SimConnection) -> list[PersistentWatch]:
+        mine = self.persistent.get(conn.client)
+        return [pw for pw in mine.values() if pw.conn is conn] if mine else []
+
+    def reregistered_persistent(self, conn: SimConnection, zxid: int) -> tuple[list[str],
+                                                                               list[str]]:
+        """The client moved to `conn`, whose member is at `zxid`: its persistent watches
+        go there (setWatches2's two lists, returned); the changes it had not got are not
+        delivered (ZooKeeper re-adds them without replaying)."""
+        mine = self.persistent.get(conn.client, {})
+        changes, upto = self.history.all, self.history.after(zxid)
+        for pw in mine.values():
+            self.stats.persistent_missed += sum(
+                1 for z, p, t in changes[pw.pos:upto] if pw.matches(p, t))
+            pw.conn, pw.since = conn, zxid
+            pw.pos = pw.applied_pos = upto
+            pw.queued = pw.applied = 0
+        return ([p for (p, r) in sorted(mine) if not r], [p for (p, r) in sorted(mine) if r])
+
     def session_ended(self, client: int) -> None:
         """The client's session expired or was closed: its watches are gone with it."""
         self.stats.excused += len(self.pending.pop(client, {}))
+        self.stats.excused += len(self.persistent.pop(client, {}))
         conn = self.conns.pop(client, None)
         if conn is not None:
             conn.closed = True
@@ -435,13 +545,29 @@ class ClientWatches:
                 w = mine.get((path, kind))
                 if w is not None:
                     w.queued = True
+        if conn.client in self.persistent:
+            for pw in self._persistent_on(conn):
+                if pw.matches(path, ev):
+                    pw.queued += 1
 
     def fired(self, member: int, incarnation: int, zxid: int) -> None:
         """The member fired its watches for `zxid`: every open connection to it holding a
         watch due there has its event (queued)."""
+        changes = self.history.all
         for client, conn in self.conns.items():
             if conn.member != member or conn.incarnation != incarnation or conn.closed:
                 continue
+            for pw in self._persistent_on(conn) if client in self.persistent else ():
+                i = pw.applied_pos
+                while i < len(changes) and changes[i][0] <= zxid:
+                    pw.applied += pw.matches(changes[i][1], changes[i][2])
+                    i += 1
+                pw.applied_pos = i
+                if pw.applied > pw.queued:
+                    self._fail(f"client {client}'s {pw.mode} watch on {pw.path} (set at "
+                               f"{pw.since}) lost an event: node {member} applied zxid "
+                               f"{zxid}, {pw.applied} matching changes since, "
+                               f"{pw.queued} events queued")
             for w in self.pending.get(client, {}).values():
                 if w.due is not None and w.due[0] <= zxid and not w.queued:
                     self._fail(f"client {client}'s {w.kind} watch on {w.path} (set at "
@@ -453,8 +579,18 @@ class ClientWatches:
         taken = [w for kind in TAKES.get(ev, ()) if (w := mine.get((path, kind)))]
         where = (f"client {conn.client} got {_name(ev)} {path} at zxid {zxid} from node "
                  f"{conn.member}")
-        if not taken:
+        lasting = [pw for pw in self._persistent_on(conn) if pw.matches(path, ev)] if (
+            conn.client in self.persistent) else []
+        if not taken and not lasting:
             self._fail(f"{where}, which it does not watch (a second event, or never set)")
+        for pw in lasting:
+            nxt = self._next(pw)
+            if nxt != (zxid, path, ev):
+                due = "nothing yet" if nxt is None else f"{_name(nxt[2])} {nxt[1]} at {nxt[0]}"
+                self._fail(f"{where}; its {pw.mode} watch on {pw.path} (set at {pw.since}) "
+                           f"was due {due}")
+            pw.pos += 1
+            self.stats.persistent_events += 1
         for w in taken:
             if w.due != (zxid, ev):
                 due = "no change yet" if w.due is None else f"{_name(w.due[1])} at {w.due[0]}"
