@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +17,8 @@ from kazoo.client import KazooClient
 
 from roost.bench import STANDARD, Config, NullServer, RawResult, merge, parse_targets, run_bench
 from roost.bench.cli import execute
+from roost.testing.ports import accepts, free_port
+from roost.testing.wait import wait_until
 
 OPS = 21
 WATCHERS = 5
@@ -100,25 +101,21 @@ def test_checks_count_errors_and_fail_the_exit_status(
 
 
 def test_cli_against_a_null_server_subprocess() -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "roost.cli", "bench", "null-server", "--port", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
+        def listening() -> bool:
+            assert server.poll() is None, f"the null server exited with {server.returncode}"
+            return accepts(port)
+
+        wait_until(listening, 30, what="the null server to listen")
         argv = [sys.executable, "-m", "roost.cli", "bench", f"127.0.0.1:{port}", "--ops", "9",
                 "--workloads", "create-100,get-1k,watch-fanout", "--watchers", "3",
                 "--no-check", "--json"]
-        deadline = time.monotonic() + 30
-        while True:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
-            if proc.returncode == 0 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)  # the server may still be starting: retry until the deadline
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
         assert proc.returncode == 0, proc.stderr
         doc = json.loads(proc.stdout)
         assert [(r["workload"], r["ops"]) for r in doc["results"]] == [

@@ -81,7 +81,7 @@ async def expire_session(backend: Backend, session_id: int, passwd: bytes,
                 assert (xid, err) == (1, 0), f"closeSession answered {xid=} {err=}"
                 return
         assert loop.time() < deadline, f"session 0x{session_id:x} could not be closed"
-        await asyncio.sleep(0.05)  # before the next try
+        await asyncio.sleep(0.05)  # a pause before the next try (bounded by the deadline)
 
 
 async def test_drop_and_reconnect_keeps_the_session(env: Env) -> None:
@@ -95,7 +95,7 @@ async def test_drop_and_reconnect_keeps_the_session(env: Env) -> None:
     await suspend(proxy, changes)
     # A request made while suspended waits and is sent after the reconnect.
     pending = asyncio.ensure_future(zk.exists("/eph"))
-    await asyncio.sleep(0.05)
+    await wait_until_async(lambda: zk.conn.inflight.queued, what="the request queued")
     assert not pending.done()
     proxy.blocked = False
     await zk.wait_for(S.RECONNECTED, timeout=10)
@@ -264,8 +264,10 @@ async def test_lease_deadline_tracks_heartbeats(env: Env) -> None:
     # pings (every third of the timeout) renew it
     await wait_until_async(lambda: zk.lease_deadline > first, what="a ping renews the lease")
     await suspend(proxy, changes)
-    await asyncio.sleep(0.3)
     stale = zk.lease_deadline
+    # time passing while cut off is what is tested: the lease runs down, nothing renews it
+    await asyncio.sleep(0.3)
+    assert zk.lease_deadline == stale
     assert zk.lease_remaining() <= span - 0.3
     proxy.blocked = False
     await zk.wait_for(S.RECONNECTED, timeout=10)
@@ -317,7 +319,8 @@ async def test_pings_keep_an_idle_session_alive(env: Env) -> None:
     sid = zk.session_id
     await zk.create("/alive", ephemeral=True)
     assert zk.session_timeout == 4.0
-    # Stay idle for longer than the session timeout: only pings keep the session.
+    # Stay idle for longer than the session timeout: only pings keep the session. (The
+    # idle time is what is tested; 4.5 s.)
     await asyncio.sleep(zk.session_timeout + 0.5)
     assert zk.state is S.CONNECTED and zk.session_id == sid and changes == []
     assert await other.exists("/alive") is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,18 @@ def test_missing_jar_is_a_clear_error(tmp_path: Path) -> None:
         server.start()
     assert not server.running
     assert server.work_dir is None  # nothing was created
+
+
+def test_a_server_that_does_not_start_leaves_no_temp_dir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    server = ZooKeeperServer(port=free_port(), java="false", startup_timeout=10)
+    with pytest.raises(ZooKeeperUnavailable, match="did not start"), server:
+        pass
+    assert not server.running and server.work_dir is None
+    assert list(temp.iterdir()) == []
 
 
 def test_missing_java_is_a_clear_error(tmp_path: Path) -> None:

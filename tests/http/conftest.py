@@ -19,6 +19,16 @@ from roost.testing.server import RoostServer, free_port
 _names = itertools.count()
 
 
+def blocking_queries(http_port: int) -> int:
+    """How many HTTP blocking queries (KV, catalog, health, sessions) the server at
+    `http_port` has parked: its roost_http_blocking_queries gauge."""
+    text = http("GET", f"http://127.0.0.1:{http_port}/metrics").body.decode()
+    for line in text.splitlines():
+        if line.startswith("roost_http_blocking_queries "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no roost_http_blocking_queries in /metrics")
+
+
 @dataclass
 class Reply:
     status: int

@@ -12,6 +12,9 @@ import threading
 import time
 
 import consul
+from conftest import blocking_queries
+
+from roost.testing.wait import wait_until
 
 port = int(sys.argv[1])
 c = consul.Consul(host="127.0.0.1", port=port)
@@ -25,7 +28,7 @@ started, answers = time.monotonic(), set()
 while time.monotonic() - started < 1.8:  # 2 x TTL is 2 s here
     c.session.renew(s[0])
     answers.update(c.kv.put("consul2/leader", "me", acquire=x) for x in s[1:])
-    time.sleep(0.05)
+    time.sleep(0.05)  # pacing the retries over the window (the window is what is tested)
 out["loser_answers"] = sorted(answers)
 
 # txn: atomic success and a rolled-back failure
@@ -46,16 +49,24 @@ c.agent.service.register("pay", service_id="pay-1", port=7000, check=consul.Chec
 status = [c.agent.checks()["service:pay-1"]["Status"]]
 c.agent.check.ttl_pass("service:pay-1")
 status.append(c.agent.checks()["service:pay-1"]["Status"])
-deadline = time.monotonic() + 10
-while c.agent.checks()["service:pay-1"]["Status"] != "critical" and time.monotonic() < deadline:
-    time.sleep(0.05)
+wait_until(lambda: c.agent.checks()["service:pay-1"]["Status"] == "critical", 10,
+           what="the TTL check to go critical")
 status.append(c.agent.checks()["service:pay-1"]["Status"])
 index, _nodes = c.health.service("pay", passing=True)
-threading.Timer(0.3, lambda: consul.Consul(port=port).agent.check.ttl_pass(
-    "service:pay-1")).start()
+
+
+def pass_once_blocked() -> None:
+    """The check passes once the health query below is parked on the server."""
+    wait_until(lambda: blocking_queries(port), what="the health query to block")
+    consul.Consul(port=port).agent.check.ttl_pass("service:pay-1")
+
+
+passer = threading.Thread(target=pass_once_blocked)
+passer.start()
 t0 = time.monotonic()
 _i, nodes = c.health.service("pay", index=index, wait="20s", passing=True)
 out["blocked_s"] = time.monotonic() - t0
+passer.join(10)
 out["passing_after_block"] = [n["Service"]["ID"] for n in nodes]
 out["check_status"] = status
 

@@ -8,13 +8,13 @@ import base64
 import http.client
 import json
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 from conftest import Reply, Served, start_served
 
 from roost.client import SyncClient
+from roost.testing.wait import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,8 @@ def test_blocking_query_returns_everything_after_the_index(hist_served: Served) 
         t = threading.Thread(target=lambda: out.append(
             hist_served.get(f"/v1/roost/history/bq?index={nxt}&recurse&wait=10s")))
         t.start()
-        time.sleep(0.2)  # let it block (the answer would be the same if it had not)
+        wait_until(lambda: hist_served.server.call(lambda s: s.streams.count()) == 1,
+                   what="the blocking query's stream")
         zk.delete("/bq/x")
         t.join(15)
         reply = out[0]
@@ -123,7 +124,6 @@ def test_a_snapshot_loaded_under_a_blocking_query() -> None:
     back to the query's point sends it the events it missed; one that starts later
     answers 410 with the new floor, never a silent gap."""
     from roost.server.history import EventHistory, HistoryEvent, encode
-    from roost.testing.wait import wait_until
     from roost.wire.opcodes import EventType
 
     created = int(EventType.NODE_CREATED)
@@ -141,7 +141,7 @@ def test_a_snapshot_loaded_under_a_blocking_query() -> None:
             t = threading.Thread(target=lambda: out.append(
                 served.get(f"/v1/roost/history/hq?index={index}&recurse&wait=20s")))
             t.start()
-            wait_until(lambda: server.streams.count() == 1, timeout=10,
+            wait_until(lambda: served.server.call(lambda s: s.streams.count()) == 1, 10,
                        what="the blocking query's stream")
 
             def load() -> None:  # on the server's loop: no txn slips in meanwhile

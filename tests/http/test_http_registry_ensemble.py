@@ -15,6 +15,7 @@ from pathlib import Path
 
 import consul
 import pytest
+from conftest import blocking_queries
 from kazoo.client import KazooClient
 
 from roost.client import Client
@@ -151,7 +152,7 @@ def test_zookeeper_instances_in_the_consul_catalog(ens: RoostEnsemble) -> None:
 
         t = threading.Thread(target=block)
         t.start()
-        time.sleep(0.2)
+        wait_until(lambda: blocking_queries(ens.http_ports[0]), what="the health query to block")
         zk.stop()
         zk.close()
         t.join(30)

@@ -69,7 +69,8 @@ def test_a_member_removed_while_down_learns_it_at_restart(tmp_path: Path) -> Non
         probe.stop()
         probe.close()
         # it stays so for longer than a leaderless member takes to serve read-only clients
-        # (two election timeouts of 10 ticks of 20 ms), and never disturbs the others
+        # (two election timeouts of 10 ticks of 20 ms), and never disturbs the others:
+        # polled over that window (1.2 s), the window being what is tested
         deadline = time.monotonic() + 3 * 2 * 10 * 0.02
         while time.monotonic() < deadline:
             assert four_letter(victim.host, victim.port, "isro") == "null"

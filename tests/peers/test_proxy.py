@@ -341,7 +341,7 @@ def test_a_target_ending_connections_costs_a_probe_each_unless_told_not_to(
             want = 1 + i * per_word
             wait_until(lambda want=want: target.accepted >= want,
                        what=f"{want} connections at the target")
-        time.sleep(QUIET)  # and no more than that
+        time.sleep(QUIET)  # and no more than that: nothing arrives within a window
         assert target.accepted == 1 + 5 * per_word
         assert p.listening
     finally:
@@ -404,7 +404,7 @@ def test_transport_through_blackhole_and_heal() -> None:
             p12.blackhole()
             # No reset: the sender cannot tell, and its messages vanish.
             assert a.t.send(2, 0, b"into the void")
-            await asyncio.sleep(QUIET)
+            await asyncio.sleep(QUIET)  # a window in which nothing may happen (all cut)
             assert a.t.connected(2) and a.count("down", 2) == downs
             assert b.from_peer(1) == []
             p12.heal()
@@ -470,7 +470,7 @@ def test_transport_survives_a_stall_without_losing_messages() -> None:
             p12.stall()
             for i in range(50):
                 assert a.t.send(2, 0, b"m%d" % i)
-            await asyncio.sleep(QUIET)
+            await asyncio.sleep(QUIET)  # a window in which nothing may arrive (stalled)
             assert b.from_peer(1) == [] and a.t.connected(2)
             p12.heal()
             await wait_until_async(lambda: len(b.from_peer(1)) == 50, 5, what="held messages")

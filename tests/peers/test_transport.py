@@ -496,6 +496,7 @@ def test_a_peer_that_keeps_dropping_us_is_backed_off() -> None:
         try:
             await wait_until_async(lambda: a.t.stats[2].connects >= 2, 5,
                                    what="two short-lived links")
+            # a window of 0.5 s is what is tested: how many reconnects fit in it
             await asyncio.sleep(0.5)
             # pauses after flapping links are >= 25, 50, 100, 200 ms...: a handful, not hundreds
             assert 2 <= a.t.stats[2].connects <= 8

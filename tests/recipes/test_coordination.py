@@ -39,7 +39,7 @@ async def test_semaphore_never_exceeds_its_leases(env: Env) -> None:
             async with await sem.acquire(timeout=20) as lease:
                 log.enter(f"w{i}", lease.token)
                 tokens.append(lease.token)
-                await asyncio.sleep(rng.uniform(0, 0.02))
+                await asyncio.sleep(rng.uniform(0, 0.02))  # work while held (seeded)
                 log.leave(f"w{i}")
 
     await asyncio.gather(*(worker(i) for i in range(5)))
@@ -131,6 +131,8 @@ async def test_double_barrier_enters_and_leaves_together(env: Env) -> None:
 
     async def member(i: int) -> None:
         db = DoubleBarrier(clients[i], "/db", 3, f"m{i}")
+        # staggered arrivals and departures are the scenario, not waits: the assertions
+        # below hold for any timing
         await asyncio.sleep(0.05 * i)
         events.append(f"arrive{i}")
         await db.enter(timeout=10)

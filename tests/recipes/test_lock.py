@@ -29,7 +29,7 @@ async def test_contenders_exclude_each_other_and_tokens_grow(env: Env) -> None:
             async with lock:
                 assert lock.token is not None and lock.is_held()
                 log.enter(f"w{i}", lock.token)
-                await asyncio.sleep(rng.uniform(0, 0.02))
+                await asyncio.sleep(rng.uniform(0, 0.02))  # work while held (seeded)
                 log.leave(f"w{i}")
 
     await asyncio.gather(*(worker(i) for i in range(4)))

@@ -71,3 +71,20 @@ def test_the_sans_io_layers_import_no_clock_socket_or_event_loop() -> None:
                 if name.split(".")[0] in IO_MODULES:
                     found.append(f"{path.relative_to(SRC)} imports {name}")
     assert found == []
+
+
+#: the storage layer does disk I/O (its job) but no network, event loop or subprocess;
+#: its record format (framing, checksums) does no I/O at all
+STORAGE_FORBIDDEN = ("asyncio", "socket", "selectors", "subprocess")
+STORAGE_FORMAT = ("records.py",)
+
+
+def test_storage_uses_no_network_or_event_loop_and_its_format_no_io() -> None:
+    found = []
+    for path in sorted((SRC / "storage").rglob("*.py")):
+        banned = IO_MODULES if path.name in STORAGE_FORMAT else STORAGE_FORBIDDEN
+        for name in imported(path):
+            if name.split(".")[0] in banned:
+                found.append(f"{path.relative_to(SRC)} imports {name}")
+    assert (SRC / "storage" / "records.py").exists()
+    assert found == []

@@ -142,7 +142,8 @@ def test_a_removed_leader_knows_it_and_stops_serving(tmp_path: Path) -> None:
             probe.start(timeout=3)
         probe.stop()
         probe.close()
-        # and it stays so (no leaderless read-only mode later)
+        # and it stays so (no leaderless read-only mode later): polled over a window of
+        # twice two election timeouts (10 ticks of 50 ms), the window being what is tested
         deadline = time.monotonic() + 2 * 10 * 0.05 * 2 + 0.5
         while time.monotonic() < deadline:
             assert four_letter(old.host, old.port, "isro") == "null"

@@ -9,7 +9,8 @@ import random
 import pytest
 
 from roost.raft import Config, ConfState, MemoryStorage, RaftNode
-from roost.replica.core import CoreConfig, ReplicaCore
+from roost.replica.core import CH_FORWARD, CH_TOUCH, CoreConfig, ReplicaCore
+from roost.replica.effects import DropPeers, Send
 from roost.replica.member import Member
 from roost.replica.membership import (
     CONFIG_PATH,
@@ -25,6 +26,7 @@ from roost.replica.membership import (
 )
 from roost.replica.state import ReplicaState
 from roost.tree import DataTree, TreeConfig
+from roost.tree.txn import Kind, Txn
 
 M = {i: Member(i, f"10.0.0.{i}", 2180 + i, 2880 + i) for i in (1, 2, 3)}
 
@@ -98,33 +100,45 @@ def core_of(member_id: int, members: dict[int, Member], version: int) -> Replica
     st.bootstrap(ConfState(frozenset(M)))
     node = RaftNode(Config(id=member_id, election_tick=10, heartbeat_tick=1), st,
                     random.Random(member_id))
-    return ReplicaCore(state, node, CoreConfig(10, 0.05, 5.0, 100, tuple(M.values())),
-                       lambda to, ch, payload: True, 0.0)
+    return ReplicaCore(state, node, CoreConfig(10, 0.05, 5.0, 100, tuple(M.values())), 0.0)
 
 
 def test_a_member_told_by_a_newer_configuration_stops_as_a_removed_member() -> None:
     core = core_of(3, M, 0x10)
-    dropped: list[bool] = []
-    core.on_drop_peers = lambda: dropped.append(True)
     assert core.state.serving
     core.refused(1, 0x10, 1.0)  # a peer at our own version: not a removal
     core.refused(1, 0x08, 1.0)  # a lagging peer
-    assert core.state.serving and not core.state.removed and dropped == []
+    assert core.state.serving and not core.state.removed and core.take_effects() == []
     core.refused(1, 0x2A, 1.0)
     assert core.state.removed and not core.state.serving
-    assert dropped == [True] and core.peers_dropped
+    assert core.take_effects() == [DropPeers()] and core.peers_dropped
     core.refused(2, 0x2A, 1.0)  # once
-    assert dropped == [True]
+    assert core.take_effects() == []
+    # nothing leaves a member that dropped its peers (its host would drop it anyway)
+    core.leader = 1
+    core.propose(Txn(Kind.NOOP), None, None, 2.0)
+    core.touch(0x5)
+    core.tick(2.0)
+    assert core.take_effects() == []
     # removed, it has no say about other members' links
     assert core.refusal(9) is None
 
 
+def test_a_member_with_its_peers_forwards_and_reports_to_its_leader() -> None:
+    core = core_of(3, M, 0x10)
+    core.leader = 1
+    core.propose(Txn(Kind.NOOP), None, None, 1.0)
+    core.touch(0x5)
+    core.tick(1.0)
+    sent = core.take_effects()
+    assert [(e.to, e.channel) for e in sent if isinstance(e, Send)] == [
+        (1, CH_FORWARD), (1, CH_TOUCH)]
+
+
 def test_a_joiner_is_not_taken_for_removed_and_answers_no_refusal() -> None:
     joiner = core_of(4, {}, 0)  # fresh: not a member until its addition applies
-    dropped: list[bool] = []
-    joiner.on_drop_peers = lambda: dropped.append(True)
     joiner.refused(1, 0x2A, 1.0)
-    assert not joiner.state.removed and dropped == []
+    assert not joiner.state.removed and joiner.take_effects() == []
     assert joiner.refusal(9) is None  # no say: it is no member itself
     member = core_of(1, M, 0x2A)
     assert member.refusal(9) == 0x2A

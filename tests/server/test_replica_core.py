@@ -7,9 +7,18 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Callable
 
 from roost.raft import NONE, Config, ConfState, MemoryStorage, RaftNode, Role
-from roost.replica.core import CoreConfig, ReplicaCore
+from roost.replica.core import CH_RAFT, CoreConfig, ReplicaCore
+from roost.replica.effects import (
+    Effect,
+    Messages,
+    ReadReady,
+    ReadTimedOut,
+    Reply,
+    Send,
+)
 from roost.replica.member import Member
 from roost.replica.state import ReplicaState
 from roost.tree import TreeConfig
@@ -28,6 +37,12 @@ class Group:
         self.wire: deque[tuple[int, int, int, bytes]] = deque()
         self.stores: dict[int, MemoryStorage] = {}
         self.cores: dict[int, ReplicaCore] = {}
+        #: per member: sees each of its core's effects before the group performs it
+        self.hooks: dict[int, Callable[[Effect], None]] = {}
+        #: members cut off: nothing reaches them or leaves them
+        self.cut: set[int] = set()
+        #: read barriers under way: ctx -> (then, on_timeout)
+        self.reads: dict[bytes, tuple[Callable[[], None], Callable[[], None]]] = {}
         conf = ConfState(frozenset(m.id for m in MEMBERS))
         for m in MEMBERS:
             st = MemoryStorage()
@@ -38,20 +53,40 @@ class Group:
             node = RaftNode(Config(id=m.id, election_tick=10, heartbeat_tick=1), st,
                             random.Random(m.id))
             cfg = CoreConfig(10, TICK, 5.0, 1000, MEMBERS)
+            self.cores[m.id] = ReplicaCore(state, node, cfg, self.now)
 
-            def send(to: int, ch: int, payload: bytes, frm: int = m.id) -> bool:
-                self.wire.append((frm, to, ch, payload))
-                return True
+    def perform(self, nid: int) -> None:
+        """Carry out member `nid`'s effects, in order (the host's part)."""
+        hook = self.hooks.get(nid)
+        for e in self.cores[nid].take_effects():
+            if hook is not None:
+                hook(e)
+            if isinstance(e, Messages):
+                self.wire.extend((nid, m.to, CH_RAFT, m.to_bytes()) for m in e.messages)
+            elif isinstance(e, Send):
+                self.wire.append((nid, e.to, e.channel, e.payload))
+            elif isinstance(e, Reply):
+                e.done(e.zxid, e.result)
+            elif isinstance(e, ReadReady):
+                self.reads.pop(e.ctx)[0]()
+            elif isinstance(e, ReadTimedOut):
+                self.reads.pop(e.ctx)[1]()
 
-            self.cores[m.id] = ReplicaCore(state, node, cfg, send, self.now)
+    def barrier(self, nid: int, ctx: bytes, then: Callable[[], None],
+                on_timeout: Callable[[], None]) -> None:
+        self.reads[ctx] = (then, on_timeout)
+        self.cores[nid].barrier(ctx, self.now)
+        self.perform(nid)
 
     def settle(self) -> None:
         """Run every core's Ready/Advance loop and deliver messages until all is quiet."""
         for _ in range(1000):
             busy = False
             for nid, core in self.cores.items():
+                self.perform(nid)  # (of inputs given outside the group)
                 st = self.stores[nid]
                 while (rd := core.ready(self.now)) is not None:
+                    self.perform(nid)
                     busy = True
                     if rd.snapshot is not None:
                         st.apply_snapshot(rd.snapshot)
@@ -59,12 +94,19 @@ class Group:
                         st.append(rd.entries)
                     if rd.hard_state is not None:
                         st.set_hard_state(rd.hard_state)
-                    core.advance(rd, b"")
+                    core.persisted(rd, rd.snapshot.data if rd.snapshot is not None else b"")
+                    self.perform(nid)
+                    core.advance(rd)
+                    self.perform(nid)
                 core.settle(self.now)
+                self.perform(nid)
             while self.wire:
                 busy = True
                 frm, to, ch, payload = self.wire.popleft()
+                if frm in self.cut or to in self.cut:
+                    continue
                 self.cores[to].receive(frm, ch, payload, self.now)
+                self.perform(to)
             if not busy:
                 return
         raise AssertionError("the group never went quiet")
@@ -72,8 +114,9 @@ class Group:
     def tick(self, n: int = 1) -> None:
         for _ in range(n):
             self.now += TICK
-            for core in self.cores.values():
+            for nid, core in self.cores.items():
                 core.tick(self.now)
+                self.perform(nid)
             self.settle()
 
 
@@ -116,8 +159,8 @@ def test_a_read_barrier_waits_for_the_commit() -> None:
     g.cores[1].propose(create("/y"), None, None, g.now)
     g.settle()
     seen: list[bool] = []
-    g.cores[3].barrier(b"ctx-1", lambda: seen.append(g.cores[3].state.tree.get("/y") is not None),
-                       lambda: seen.append(False), g.now)
+    g.barrier(3, b"ctx-1", lambda: seen.append(g.cores[3].state.tree.get("/y") is not None),
+              lambda: seen.append(False))
     g.settle()
     g.tick(2)
     assert seen == [True]
@@ -129,7 +172,10 @@ def test_without_a_leader_a_full_waiting_room_fails_fast_and_time_outs_expire() 
     assert core.leader == NONE
     lost: list[int] = []
     core.propose(create("/z"), lambda z, r: lost.append(r.err), None, g.now)
+    g.perform(2)
     assert lost == []
     core.tick(g.now + 6.0)  # past the request timeout: ConnectionLoss
+    assert lost == []  # (an effect: the host performs it)
+    g.perform(2)
     assert len(lost) == 1 and lost[0] != 0
     assert core.partitioned(g.now + 2 * 10 * TICK + 0.01)

@@ -12,6 +12,7 @@ import pytest
 
 from roost.raft import Role
 from roost.replica.core import ReplicaCore
+from roost.replica.effects import Effect, Granted, Reset, RoleChanged
 from roost.replica.sessions import Sessions, lease_bound
 from roost.replica.state import encode_image
 from roost.tree import DataTree, TreeConfig
@@ -94,8 +95,12 @@ def test_a_leader_expires_only_once_established_and_restarts_every_deadline() ->
     g.now += 1.0
     core2 = g.cores[2]
     at_election: list[tuple[Role, bool, list[int]]] = []
-    core2.on_role = lambda role, leader: at_election.append(
-        (role, core2.may_expire, tables[2].expired(g.now, core2.may_expire)))
+    def on_role(e: Effect) -> None:
+        if isinstance(e, RoleChanged):
+            at_election.append((e.role, core2.may_expire,
+                                tables[2].expired(g.now, core2.may_expire)))
+
+    g.hooks[2] = on_role
     assert tables[1].expired(g.now + 100, leader.may_expire) == [0x51]  # member 1 decides
     leader.node.transfer_leadership(2)
     g.settle()
@@ -116,6 +121,7 @@ def test_a_snapshot_install_brings_the_session_table_in_line_with_the_tree() -> 
     image = encode_image(tree, follower.state.dedupe, {m.id: m for m in MEMBERS})
     follower.now = 3.0
     follower._install(image, 5, g.cores[1].node.conf_state)
+    assert follower.take_effects() == [Reset()]  # the host drops its clients
     assert set(tables[3].timeouts) == {0xB}
     assert tables[3].deadlines[0xB] == pytest.approx(5.0)
 
@@ -137,7 +143,7 @@ def test_a_member_answers_a_session_only_while_the_leader_confirms_it() -> None:
     wire = _CuttableWire()
     g.wire = wire
     granted: list[list[int]] = []
-    g.cores[3].on_grant = granted.append
+    g.hooks[3] = lambda e: granted.append(e.sids) if isinstance(e, Granted) else None
     g.cores[1].node.campaign()
     g.settle()
     sid = 0x77

@@ -2,17 +2,23 @@
 forwarding and resending, read barriers, session pings, membership reconciliation.
 
 `ReplicaCore` reads no clock and draws no random number: every input carries the host's
-`now` (seconds, monotonic) and read contexts come from the host. Its effects go to sinks
-the host gives it: `send(to, channel, payload) -> bool` (False: no link to that member
-now; `send_raft(message)` for raft's own, by default encoded onto channel 0), `on_role`,
-`on_touch`, `on_reset`, `on_drop_peers`, plus the `ReplicaState` sinks (applied txns,
-each proposal's `done`). The host (`RaftLog`, or the simulator) runs the loop:
+`now` (seconds, monotonic) and read contexts come from the host. Its effects are values
+(roost.replica.effects): each input appends them to the outbox, and the host takes them
+(`take_effects`) after every input and performs them in order (messages to peers, raft's
+messages, role changes, resets, replies it decided, read barriers passed or timed out,
+grants). What runs while entries apply stays with `ReplicaState`: its `applied` sink and
+each proposal's `done` (see roost.replica.effects for why). The host (`RaftLog`, or the
+simulator) runs the loop, performing the effects after each call:
 
     rd = core.ready(now)          # proposals batched, soft state and early messages out
     persist rd                    # entries, hard state, snapshot: the host's disk
         core.early()              # (optional, as inputs arrive meanwhile) appends out
-    core.advance(rd, image)       # messages after persist, snapshot install, apply, reads
+    core.persisted(rd, image)     # messages that waited for the disk, snapshot install
+    core.advance(rd)              # apply (the state's sinks run), read indexes
     core.settle(now)              # answer the reads now applied; a removed member's peers
+
+The effects of `persisted` are performed before `advance`: a snapshot's `Reset` comes
+before the entries after it apply.
 """
 
 from __future__ import annotations
@@ -35,6 +41,18 @@ from roost.raft import (
     Ready,
     Role,
 )
+from roost.replica.effects import (
+    DROP_PEERS,
+    RESET,
+    Effect,
+    Granted,
+    Messages,
+    ReadReady,
+    ReadTimedOut,
+    Reply,
+    RoleChanged,
+    Send,
+)
 from roost.replica.log import Done
 from roost.replica.member import Member
 from roost.replica.membership import config_version, plan, refusal, told_removed
@@ -54,7 +72,9 @@ CH_TOUCH = 2
 CH_TOUCH_ACK = 3
 CH_GRANTS = 4
 
-Send = Callable[[int, int, bytes], bool]
+#: the liveness reports ((from, seq, sids)) a leader's own read barrier confirms; a barrier
+#: without one (None) is the host's read, answered with ReadReady / ReadTimedOut
+_Batch = list[tuple[int, int, list[int]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,34 +101,23 @@ class ReplicaCore:
         state: ReplicaState,
         node: RaftNode,
         config: CoreConfig,
-        send: Send,
         now: float,
-        on_role: Callable[[Role, int], None] = lambda role, leader: None,
-        on_touch: Callable[[list[int]], None] = lambda sids: None,
-        on_reset: Callable[[], None] = lambda: None,
-        on_drop_peers: Callable[[], None] = lambda: None,
-        send_raft: Callable[[Message], object] | None = None,
         sessions: Sessions | None = None,
-        on_grant: Callable[[list[int]], None] = lambda sids: None,
     ) -> None:
         self.state = state
         self.node = node
         self.config = config
-        self.send = send
-        self.send_raft: Callable[[Message], object] = send_raft or (
-            lambda m: send(m.to, CH_RAFT, m.to_bytes())
-        )
-        self.on_role = on_role
-        self.on_touch = on_touch
-        self.on_reset = on_reset
-        self.on_drop_peers = on_drop_peers
+        #: the effects of the inputs since the host last took them, in order
+        self.effects: list[Effect] = []
         self.id = state.id
         self.role = Role.FOLLOWER
         self.leader = NONE
         self.to_propose: list[bytes] = []
         self.touched: set[int] = set()
-        self.reads: dict[bytes, tuple[Callable[[], None], Callable[[], None], float]] = {}
-        self.read_waits: list[tuple[int, Callable[[], None]]] = []
+        #: read barriers asked (ctx -> (asked at, batch)) and those whose read index is
+        #: known, waiting for it to apply ((index, ctx, batch))
+        self.reads: dict[bytes, tuple[float, _Batch | None]] = {}
+        self.read_waits: list[tuple[int, bytes, _Batch | None]] = []
         self.leaderless_since: float | None = now
         self.peers_dropped = False
         #: session liveness (roost.replica.sessions); None: the host keeps none
@@ -119,7 +128,6 @@ class ReplicaCore:
         self.now = now
         #: liveness reports: ours in flight (seq -> (sent at, sids)), and those the leader
         #: will acknowledge after its next leadership check ((from, seq, sids))
-        self.on_grant = on_grant
         self.report_seq = 0
         self.reports: dict[int, tuple[float, list[int]]] = {}
         self.to_ack: list[tuple[int, int, list[int]]] = []
@@ -136,6 +144,41 @@ class ReplicaCore:
         self.leader_grants: bool | None = None
         self._plain_reports = 0
         self._unknown_ticks = 0
+
+    def take_effects(self) -> list[Effect]:
+        """The effects of the inputs since the last call, in order (the host performs
+        them before its next input)."""
+        out, self.effects = self.effects, []
+        return out
+
+    def _send(self, to: int, channel: int, payload: bytes) -> bool:
+        """Queue a message for a peer; False once this member dropped its peers (nothing
+        leaves it then). A message the host could not queue comes back (`unsent`)."""
+        if self.peers_dropped:
+            return False
+        self.effects.append(Send(to, channel, payload))
+        return True
+
+    def _send_raft(self, msgs: tuple[Message, ...]) -> None:
+        if msgs and not self.peers_dropped:
+            self.effects.append(Messages(msgs))
+
+    def unsent(self, to: int, channel: int, payload: bytes) -> None:
+        """The host could not queue a `Send` (no link to `to` now, or its queue is full):
+        keep what waits for it, as if it had never been sent. A liveness report goes
+        again at the next tick; the word that this leader acknowledges reports, too."""
+        if channel == CH_GRANTS:
+            self._told.discard(to)
+        elif channel == CH_TOUCH:
+            msg = msgpack.unpackb(payload)
+            if len(msg) == 2 and isinstance(msg[1], list):
+                seq, sids = int(msg[0]), msg[1]
+                if self.reports.pop(seq, None) is None:
+                    return  # (acknowledged or given up meanwhile)
+            else:
+                sids = msg
+                self._plain_reports -= 1
+            self.touched.update(int(s) for s in sids)
 
     @property
     def is_leader(self) -> bool:
@@ -175,23 +218,20 @@ class ReplicaCore:
     ) -> None:
         if len(self.state.pending) >= self.config.max_waiting and self.leader == NONE:
             if done is not None:  # no leader and the waiting room is full: fail fast
-                done(0, LOST)
+                self.effects.append(Reply(done, 0, LOST))
             return
         self._send_pending(self.state.stamp(txn, done, abandoned, now))
 
     def _send_pending(self, p: Pending) -> None:
-        term = self.node.term
         if self.leader == self.id and self.role == Role.LEADER:
             self.to_propose.append(p.txn)
-            p.sent_term = term
-        elif self.leader != NONE and self.send(self.leader, CH_FORWARD, p.txn):
-            p.sent_term = term
+        elif self.leader != NONE:
+            self._send(self.leader, CH_FORWARD, p.txn)
 
     def resend_all(self) -> None:
         """Send every pending txn again (after a leader change or a broken link); the
         state applies each at most once."""
         for p in self.state.to_resend():
-            p.sent_term = -1
             self._send_pending(p)
 
     def touch(self, session_id: int) -> None:
@@ -199,17 +239,24 @@ class ReplicaCore:
         every member reports it to the leader, the leader to itself, at its next tick)."""
         self.touched.add(session_id)
 
-    def barrier(
-        self, ctx: bytes, then: Callable[[], None], on_timeout: Callable[[], None], now: float
-    ) -> None:
-        """Run `then` once this member has applied everything committed before now (a
-        ReadIndex round named `ctx`, unique); re-asked after a leader change; `on_timeout`
-        after the request timeout."""
+    def barrier(self, ctx: bytes, now: float) -> None:
+        """`ReadReady(ctx)` once this member has applied everything committed before now
+        (a ReadIndex round named `ctx`, unique); re-asked after a leader change;
+        `ReadTimedOut(ctx)` after the request timeout."""
+        self._barrier(ctx, None, now)
+
+    def _barrier(self, ctx: bytes, batch: _Batch | None, now: float) -> None:
         if self.config.skip_read_barrier:
-            then()
+            self._read_ready(ctx, batch)
             return
-        self.reads[ctx] = (then, on_timeout, now)
+        self.reads[ctx] = (now, batch)
         self.node.read_index(ctx)
+
+    def _read_ready(self, ctx: bytes, batch: _Batch | None) -> None:
+        if batch is None:
+            self.effects.append(ReadReady(ctx))
+        else:
+            self._confirm(batch)
 
     def receive(self, frm: int, channel: int, payload: bytes, now: float) -> None:
         """A peer's message; a bad one is dropped (logged), never raised."""
@@ -229,7 +276,7 @@ class ReplicaCore:
                 else:  # the older form: no acknowledgement wanted (yet)
                     self._reported(frm, 0, [int(s) for s in msg], now)
                     if self.is_leader and self.config.grants:  # the reporter may not know
-                        self.send(frm, CH_GRANTS, msgpack.packb([self.node.term]))
+                        self._send(frm, CH_GRANTS, msgpack.packb([self.node.term]))
             elif channel == CH_TOUCH_ACK:
                 seq, raw = msgpack.unpackb(payload)
                 self._acknowledged(int(seq), [int(s) for s in raw])
@@ -274,15 +321,32 @@ class ReplicaCore:
             self._check_leader_grants()
         timeout = self.config.request_timeout_s
         if self.reads:
-            for ctx, (_then, on_timeout, since) in list(self.reads.items()):
+            for ctx, (since, batch) in list(self.reads.items()):
                 if now - since > timeout:
                     del self.reads[ctx]
-                    on_timeout()
+                    if batch is None:
+                        self.effects.append(ReadTimedOut(ctx))
         if not self.state.pending:
             return
         for p in self.state.expire(now, timeout):
             if p.done is not None:  # outcome unknown: the client sees ConnectionLoss
-                p.done(0, LOST)
+                self.effects.append(Reply(p.done, 0, LOST))
+
+    def fence(self) -> None:
+        """The host's storage failed: it acknowledges nothing more, so every read barrier
+        gives up and every pending proposal ends with LOST, now."""
+        for ctx, (_since, batch) in self.reads.items():
+            if batch is None:
+                self.effects.append(ReadTimedOut(ctx))
+        self.reads.clear()
+        for _index, ctx, batch in self.read_waits:
+            if batch is None:
+                self.effects.append(ReadTimedOut(ctx))
+        self.read_waits.clear()
+        pending, self.state.pending = self.state.pending, {}
+        for p in pending.values():
+            if p.done is not None:
+                self.effects.append(Reply(p.done, 0, LOST))
 
     # --- session liveness reports and grants (roost.replica.sessions) --------------------
     def _report(self, now: float) -> None:
@@ -297,11 +361,11 @@ class ReplicaCore:
                 self._reported(self.id, seq, sids, now)
             elif not (self.leader_grants and self.config.grants):
                 # the older form, which every version reads: not acknowledged
-                if self.send(self.leader, CH_TOUCH, msgpack.packb(sids)):
+                if self._send(self.leader, CH_TOUCH, msgpack.packb(sids)):
                     self.touched.clear()
                     self._plain_reports += 1
                 seq = 0
-            elif not self.send(self.leader, CH_TOUCH, msgpack.packb([seq, sids])):
+            elif not self._send(self.leader, CH_TOUCH, msgpack.packb([seq, sids])):
                 seq = 0
             if seq:
                 self.report_seq = seq
@@ -314,14 +378,13 @@ class ReplicaCore:
             batch, self.to_ack = self.to_ack, []
             self.grant_rounds += 1
             ctx = b"\0grant" + self.grant_rounds.to_bytes(8, "big")
-            self.barrier(ctx, lambda: self._confirm(batch), lambda: None, now)
+            self._barrier(ctx, batch, now)
 
     def _reported(self, frm: int, seq: int, sids: list[int], now: float) -> None:
         """A member's report: its sessions were heard from (deadlines restart now)."""
         if self.sessions is not None:
             for sid in sids:
                 self.sessions.touch(sid, now)
-        self.on_touch(sids)
         if self.role == Role.LEADER and seq and self.config.grants:
             self.to_ack.append((frm, seq, sids))
 
@@ -336,7 +399,7 @@ class ReplicaCore:
             return
         word = msgpack.packb([self.node.term])
         for peer in sorted({*conf.voters, *conf.learners} - told - {self.id}):
-            if self.send(peer, CH_GRANTS, word):
+            if self._send(peer, CH_GRANTS, word):
                 told.add(peer)
 
     def _leader_grants(self, grants: bool) -> None:
@@ -352,7 +415,7 @@ class ReplicaCore:
         log.warning("member %d: leader %d does not acknowledge liveness reports (a version "
                     "without grants?): answering sessions without them", self.id, self.leader)
         if self.sessions is not None:  # what waited for a grant may be answered now
-            self.on_grant(list(self.sessions.timeouts))
+            self.effects.append(Granted(list(self.sessions.timeouts)))
 
     def _check_leader_grants(self) -> None:
         """A leader that has not said it acknowledges reports after two election timeouts
@@ -362,7 +425,7 @@ class ReplicaCore:
         if self._unknown_ticks >= 2 * self.config.election_ticks and self._plain_reports >= 3:
             self._leader_grants(False)
 
-    def _confirm(self, batch: list[tuple[int, int, list[int]]]) -> None:
+    def _confirm(self, batch: _Batch) -> None:
         """A ReadIndex round proved this member led after it received `batch`: every
         reporter may answer the sessions we hold alive (L from its report's send time)."""
         if self.sessions is None or self.role != Role.LEADER:
@@ -372,7 +435,7 @@ class ReplicaCore:
             if frm == self.id:
                 self._acknowledged(seq, alive)
             else:
-                self.send(frm, CH_TOUCH_ACK, msgpack.packb([seq, alive]))
+                self._send(frm, CH_TOUCH_ACK, msgpack.packb([seq, alive]))
 
     def _acknowledged(self, seq: int, alive: list[int]) -> None:
         report = self.reports.pop(seq, None)
@@ -380,7 +443,7 @@ class ReplicaCore:
             return
         granted = self.sessions.grant(alive, report[0])
         if granted:
-            self.on_grant(granted)
+            self.effects.append(Granted(granted))
 
     # --- the Ready/Advance cycle ----------------------------------------------------------
     def ready(self, now: float) -> Ready | None:
@@ -397,7 +460,7 @@ class ReplicaCore:
         rd = node.ready()
         if rd.soft_state is not None:
             self._role_change(rd.soft_state.role, rd.soft_state.leader, now)
-        self._send(rd.messages)
+        self._send_raft(rd.messages)
         return rd
 
     def early(self) -> None:
@@ -410,14 +473,19 @@ class ReplicaCore:
             batch, self.to_propose = self.to_propose, []
             with contextlib.suppress(NotLeaderError, ProposalDroppedError):
                 node.propose_batch(batch)  # if dropped, the origins resend to the next leader
-        self._send(node.early_messages())
+        self._send_raft(node.early_messages())
 
-    def advance(self, rd: Ready, image: bytes) -> None:
+    def persisted(self, rd: Ready, image: bytes) -> None:
         """`rd` is persisted (with `image`, the state image of the snapshot it installed, if
-        any): send what had to wait for the disk, install, apply, note read indexes."""
-        self._send(rd.messages_after_persist)
+        any): send what had to wait for the disk, install the snapshot (`Reset`). The host
+        performs these effects before `advance`."""
+        self._send_raft(rd.messages_after_persist)
         if rd.snapshot is not None:
             self._install(image, rd.snapshot.meta.index, rd.snapshot.meta.conf)
+
+    def advance(self, rd: Ready) -> None:
+        """After `persisted`: apply the committed entries (`ReplicaState.apply` runs its
+        sinks), note the read indexes, hand the Ready back to raft."""
         apply = self.state.apply
         for e in rd.committed_entries:
             apply(e)
@@ -430,7 +498,7 @@ class ReplicaCore:
         for rs in rd.read_states:
             asked = self.reads.pop(rs.context, None)
             if asked is not None:
-                self.read_waits.append((rs.index, asked[0]))
+                self.read_waits.append((rs.index, rs.context, asked[1]))
         self.node.advance()
 
     def settle(self, now: float) -> None:
@@ -438,17 +506,12 @@ class ReplicaCore:
         removed member drops its peers when it is time."""
         if self.read_waits:
             applied = self.state.last_index
-            ready = [t for i, t in self.read_waits if i <= applied]
-            self.read_waits = [(i, t) for i, t in self.read_waits if i > applied]
-            for then in ready:
-                then()
+            ready = [w for w in self.read_waits if w[0] <= applied]
+            self.read_waits = [w for w in self.read_waits if w[0] > applied]
+            for _index, ctx, batch in ready:
+                self._read_ready(ctx, batch)
         if self.state.removed:
             self._check_removed(now)
-
-    def _send(self, msgs: tuple[Message, ...]) -> None:
-        send = self.send_raft
-        for m in msgs:
-            send(m)
 
     def _establish(self) -> None:
         """An entry of our own term applied: anything an older leader committed is applied
@@ -500,16 +563,16 @@ class ReplicaCore:
             self.reports.clear()
             for ctx in self.reads:  # a read index asked of the old leader may be lost
                 self.node.read_index(ctx)
-        self.on_role(role, leader)
+        self.effects.append(RoleChanged(role, leader))
 
     def _install(self, image: bytes, index: int, conf: ConfState) -> None:
-        """A snapshot from the leader replaced our state."""
+        """A snapshot from the leader replaced our state (and the registry: `Reset` tells
+        the host to follow it, as `ReplicaState.on_members` does for an applied change)."""
         self.state.install(image, index, founders_of(self.config.members, conf))
         if self.sessions is not None:  # the session table follows the new tree
             self.sessions.sync(self._tree_sessions(), self.now)
-        self.state.on_members()
         log.info("member %d: installed snapshot at 0x%x", self.id, index)
-        self.on_reset()
+        self.effects.append(RESET)
 
     # --- membership ----------------------------------------------------------------------
     def _check_removed(self, now: float) -> None:
@@ -525,7 +588,7 @@ class ReplicaCore:
             return
         self.peers_dropped = True
         log.warning("member %d: no longer in the ensemble: dropping its peers", self.id)
-        self.on_drop_peers()
+        self.effects.append(DROP_PEERS)
 
     def refusal(self, peer: int) -> int | None:
         """`peer` asked the host for a link and the host does not know it: the version of
@@ -558,7 +621,7 @@ class ReplicaCore:
             mine,
         )
         self.peers_dropped = True
-        self.on_drop_peers()
+        self.effects.append(DROP_PEERS)
 
     def _reconcile(self) -> None:
         """On the leader: move raft's membership one step towards the registry."""

@@ -6,7 +6,10 @@ keyed by (member, boot, seq)); it applies committed log entries, installs snapsh
 stamps proposals and expires them. It reads no clock, draws no random number and does no
 I/O: `boot` and `now` come from its host (`RaftLog`, which runs raft, the disk and the
 peers), which also performs its effects: the `applied` sink (watches, sessions) and each
-proposal's `done` callback (the client's reply) are called as entries apply.
+proposal's `done` callback (the client's reply) are called as entries apply. They stay
+callbacks, unlike the core's effects (roost.replica.effects), because they must run as
+each txn applies: they see the tree as of its zxid, and replies and watch events of one
+batch interleave in zxid order.
 """
 
 from __future__ import annotations
@@ -89,7 +92,6 @@ class Pending:
     txn: bytes
     done: Done | None
     since: float
-    sent_term: int = -1
     #: true once nobody waits for the outcome (the client's connection closed and the
     #: client was told ConnectionLoss): then it is not sent again after a leader change
     abandoned: Callable[[], bool] | None = None

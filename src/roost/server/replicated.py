@@ -10,7 +10,9 @@ proposed a txn runs its `done` callback, which answers the client.
 That logic is `ReplicaCore` (roost.replica.core) and `ReplicaState`
 (roost.replica.state), neither of which does I/O. This class is their host: the peer
 transport, the raft tick and request timers, the disk (the write-ahead log and snapshots,
-in a worker thread or a forked child), the wall clock and the random numbers.
+in a worker thread or a forked child), the wall clock and the random numbers. After each
+input it gives the core it performs the core's effects (`_perform`, in the order the core
+decided them: roost.replica.effects).
 """
 
 from __future__ import annotations
@@ -23,7 +25,18 @@ import random
 from collections.abc import Callable
 
 from roost.raft import NONE, Config, ConfState, RaftNode, Ready, Role
-from roost.replica.core import CoreConfig, ReplicaCore
+from roost.replica.core import CH_RAFT, CoreConfig, ReplicaCore
+from roost.replica.effects import (
+    DropPeers,
+    Granted,
+    Messages,
+    ReadReady,
+    ReadTimedOut,
+    Reply,
+    Reset,
+    RoleChanged,
+    Send,
+)
 from roost.replica.log import Applied, Done
 from roost.replica.member import Member
 from roost.replica.sessions import Sessions
@@ -58,7 +71,6 @@ class RaftLog:
         on_applied: Applied,
         on_fatal: Callable[[BaseException], None] = lambda e: None,
         on_role: Callable[[Role, int], None] = lambda role, leader: None,
-        on_touch: Callable[[list[int]], None] = lambda sids: None,
         on_reset: Callable[[], None] = lambda: None,
         stats: Stats | None = None,
         sessions: Sessions | None = None,
@@ -72,7 +84,6 @@ class RaftLog:
         self.on_applied = on_applied
         self.on_fatal = on_fatal
         self.on_role = on_role
-        self.on_touch = on_touch
         self.on_reset = on_reset
         self.sessions = sessions
         self.on_grant = on_grant
@@ -87,6 +98,8 @@ class RaftLog:
         self.fsync_count = 0
         self.batches = 0
         self.core: ReplicaCore | None = None
+        #: the read barriers under way: ctx -> (then, on_timeout)
+        self._reads: dict[bytes, tuple[Callable[[], None], Callable[[], None]]] = {}
         #: a Ready cycle is under way (taking Readies, or a persist in the worker thread)
         self._busy = False
         #: a Ready's persist is in the worker thread
@@ -199,14 +212,8 @@ class RaftLog:
                 skip_read_barrier=cfg.unsafe_skip_read_barrier,
                 grants=not cfg.unsafe_no_liveness_grants,
             ),
-            self._send,
             clock.monotonic(),
-            on_role=self.on_role,
-            on_touch=self.on_touch,
-            on_reset=self._installed,
-            on_drop_peers=self._drop_peers,
             sessions=self.sessions,
-            on_grant=self.on_grant,
         )
         log.info(
             "member %d: %s data dir, applied 0x%x, %d nodes, term %d",
@@ -222,8 +229,10 @@ class RaftLog:
         self.on_history(image, index)
 
     def _installed(self) -> None:
-        """A leader's snapshot replaced the state (before the entries after it apply): its
-        history replaces ours, then the server hears of the reset."""
+        """A leader's snapshot replaced the state (before the entries after it apply): our
+        peers follow its registry, its history replaces ours, then the server hears of the
+        reset."""
+        self._members_changed()
         self._take_history(self.snapshot_index)
         self.on_reset()
 
@@ -278,9 +287,41 @@ class RaftLog:
         assert self.core is not None
         return self.core
 
-    def _send(self, to: int, channel: int, payload: bytes) -> bool:
-        t = self.transport
-        return t is not None and t.send(to, channel, payload)
+    def _perform(self) -> None:
+        """Carry out the core's effects of the inputs since the last call, in order (an
+        effect that gives the core a new input performs that input's effects first)."""
+        core = self.core
+        if core is None or not core.effects:
+            return
+        for e in core.take_effects():  # (the frequent ones first)
+            if isinstance(e, Messages):
+                t = self.transport
+                if t is not None:
+                    send = t.send
+                    for m in e.messages:
+                        send(m.to, CH_RAFT, m.to_bytes())
+            elif isinstance(e, Send):
+                t = self.transport
+                if t is None or not t.send(e.to, e.channel, e.payload):
+                    core.unsent(e.to, e.channel, e.payload)
+            elif isinstance(e, Reply):
+                e.done(e.zxid, e.result)
+            elif isinstance(e, ReadReady):
+                read = self._reads.pop(e.ctx, None)
+                if read is not None:
+                    read[0]()
+            elif isinstance(e, ReadTimedOut):
+                read = self._reads.pop(e.ctx, None)
+                if read is not None:
+                    read[1]()
+            elif isinstance(e, RoleChanged):
+                self.on_role(e.role, e.leader)
+            elif isinstance(e, Granted):
+                self.on_grant(e.sids)
+            elif isinstance(e, Reset):
+                self._installed()
+            elif isinstance(e, DropPeers):
+                self._drop_peers()
 
     @property
     def ensemble(self) -> bool:
@@ -308,6 +349,7 @@ class RaftLog:
                 done(0, LOST)
             return
         self._core.propose(txn, done, abandoned, clock.monotonic())
+        self._perform()
         self._kick_soon()
 
     def touch(self, session_id: int) -> None:
@@ -321,12 +363,16 @@ class RaftLog:
         if self.failed is not None:
             on_timeout()
             return
-        self._core.barrier(os.urandom(12), then, on_timeout, clock.monotonic())
+        ctx = os.urandom(12)
+        self._reads[ctx] = (then, on_timeout)
+        self._core.barrier(ctx, clock.monotonic())
+        self._perform()
         self._kick_soon()
 
     def _on_message(self, frm: int, channel: int, payload: bytes) -> None:
         # the transport calls _kick after the batch of messages of one read
         self._core.receive(frm, channel, payload, clock.monotonic())
+        self._perform()
 
     def _on_peer_down(self, peer: int) -> None:
         if self.core is not None and self.core.peer_down(peer):
@@ -336,6 +382,7 @@ class RaftLog:
     def _campaign_if_leaderless(self) -> None:
         if self.core is not None and not self._closing:
             self.core.campaign_if_leaderless()
+            self._perform()
             self._kick()
 
     def _refusal(self, peer: int) -> int | None:
@@ -346,11 +393,13 @@ class RaftLog:
     def _on_refused(self, peer: int, version: int) -> None:
         if self.core is not None and not self._closing:
             self.core.refused(peer, version, clock.monotonic())
+            self._perform()
             self._kick_soon()
 
     def _on_peer_up(self, peer: int) -> None:
         if self.core is not None:
             self.core.peer_up(peer)
+            self._perform()
             self._kick_soon()
 
     # --- the Ready cycle --------------------------------------------------------------
@@ -366,6 +415,7 @@ class RaftLog:
         while True:
             await asyncio.sleep(period)
             core.tick(clock.monotonic())
+            self._perform()
             self._kick()
 
     def _kick_soon(self) -> None:
@@ -385,6 +435,7 @@ class RaftLog:
         if self._persisting:
             try:
                 self.core.early()
+                self._perform()
             except Exception:  # raft's own bug: never lose the host over it
                 log.exception("member %d: sending early messages failed", self.id)
             self._flush()
@@ -403,6 +454,7 @@ class RaftLog:
         self._idle.clear()
         try:
             while (rd := core.ready(clock.monotonic())) is not None:
+                self._perform()
                 if rd.snapshot is not None or rd.entries or rd.must_sync:
                     self._persisting = True
                     self._flush()  # the appends go out before our own disk write
@@ -410,6 +462,7 @@ class RaftLog:
                     return
                 self._after_persist(rd)
             core.settle(clock.monotonic())
+            self._perform()
         except Exception as e:
             self._fail(e)
             return
@@ -443,9 +496,13 @@ class RaftLog:
             rd.hard_state is not None
         ):
             self.store.save_hard_state(rd.hard_state)  # only the commit index moved: no I/O
-        if rd.snapshot is not None:  # before the install's on_reset, which reads it
+        if rd.snapshot is not None:  # before the install's Reset, which reads it
             self.snapshot_index = rd.snapshot.meta.index
-        self._core.advance(rd, self.store.state_image)
+        core = self._core
+        core.persisted(rd, self.store.state_image)
+        self._perform()  # (a snapshot's Reset before the entries after it apply)
+        core.advance(rd)
+        self._perform()
         if self._node.conf_state != self._peer_conf and not self._core.peers_dropped:
             self._members_changed()  # a member left raft's configuration: drop its link
         if rd.committed_entries:
@@ -481,13 +538,8 @@ class RaftLog:
         down; its pending requests end with ConnectionLoss. A restart recovers it."""
         log.error("member %d: the raft cycle failed; serving nothing more: %r", self.id, e)
         self.failed = e
-        core = self._core
-        for ctx, (_then, on_timeout, _since) in list(core.reads.items()):
-            del core.reads[ctx]
-            on_timeout()
-        for p in self.state.expire(clock.monotonic(), -1.0):
-            if p.done is not None:
-                p.done(0, LOST)
+        self._core.fence()
+        self._perform()
         self.on_fatal(e)
         self._tasks[1].cancel()  # the ticker
         transport, self.transport = self.transport, None

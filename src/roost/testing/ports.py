@@ -49,3 +49,13 @@ def free_port_block(offsets: tuple[int, ...], host: str = "127.0.0.1") -> int:
             _given.update(ports)
         return base
     raise OSError(f"no free block of TCP ports at offsets {offsets}")
+
+
+def accepts(port: int, host: str = "127.0.0.1", timeout: float = 1.0) -> bool:
+    """Whether something accepts TCP connections at host:port now (for `wait_until`: a
+    server started as a subprocess is listening)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False

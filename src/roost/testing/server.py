@@ -20,15 +20,18 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from roost.node import serve
 from roost.server import Server, ServerConfig, new_event_loop
 from roost.testing.ports import free_port
 from roost.testing.procs import stop_processes
 from roost.testing.zookeeper import four_letter_word, mode_of
+
+T = TypeVar("T")
 
 
 def four_letter(host: str, port: int, cmd: str, timeout: float = 2.0) -> str:
@@ -195,6 +198,18 @@ class RoostServer:
                     loop.call_soon_threadsafe(lambda: loop.create_task(server.stop()))
             self._thread.join(30)
             self._thread = None
+
+    def call(self, fn: Callable[[Server], T], timeout: float = 10.0) -> T:
+        """``fn(server)`` run on the in-process server's event loop (where its state may be
+        read without racing it), and its result: e.g. ``srv.call(lambda s:
+        s.streams.count())``."""
+        loop, server = self._loop, self.server
+        assert loop is not None and server is not None, "call() needs an in-process server"
+
+        async def run() -> T:
+            return fn(server)
+
+        return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout)
 
     def kill(self) -> None:
         """SIGKILL the subprocess (no clean shutdown, no final snapshot)."""

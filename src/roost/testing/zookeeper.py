@@ -196,7 +196,11 @@ class ZooKeeperServer:
     # --- lifecycle ---------------------------------------------------------------------
 
     def __enter__(self) -> Self:
-        self.start()
+        try:
+            self.start()
+        except BaseException:  # a server that did not start leaves no process or temp dir
+            self.stop()
+            raise
         return self
 
     def __exit__(

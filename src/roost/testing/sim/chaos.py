@@ -175,7 +175,7 @@ class Chaos:
         else:
             return
         txn = Txn(Kind.RECONFIG, 0, leader.clock.wall_ms(c.now), body=change.to_bytes())
-        leader.core.propose(txn, None, None, leader.now(c.now))
+        c.propose(leader, txn, None)
         c.stats.conf_changes += 1
         c.log(f"leader {leader.id} proposes reconfig +{[m.id for m in change.add]} "
               f"-{list(change.remove)}")

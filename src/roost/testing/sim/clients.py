@@ -310,7 +310,7 @@ class SimSessions:
             txn = Txn(Kind.CLOSE_SESSION, sid, sn.clock.wall_ms(self.c.now))
             # as the server does: the decision is dropped once this leadership ends
             abandoned = None if self.c.bugs & {"resend_expiry"} else self._deposed(sn)
-            core.propose(txn, None, abandoned, sn.now(self.c.now))
+            self.c.propose(sn, txn, None, abandoned)
             self.expiries[(txn.origin, txn.boot, txn.seq)] = Expiry(
                 self.c.now, core.node.term, core.may_expire, self._leads_newest(sn))
             self.c.log(f"node {sn.id} expires session {sid:#x}")
@@ -623,7 +623,7 @@ class SimSessions:
 
         if self.c.trace is not None:
             self.c.log(f"client {cl.idx}: {what} through node {sn.id}")
-        sn.core.propose(txn, done, None, sn.now(self.c.now))
+        self.c.propose(sn, txn, done)
         self.c.process(sn)
 
     def _close(self, cl: SimClient, sn: SimNode) -> None:
@@ -634,7 +634,7 @@ class SimSessions:
         self.closes += 1
         self.recipes.session_ended(cl, closed=True)  # (its beliefs end now)
         self._end_session(cl)
-        sn.core.propose(txn, None, None, sn.now(self.c.now))
+        self.c.propose(sn, txn, None)
         self.c.process(sn)
 
     def _end_session(self, cl: SimClient) -> None:
@@ -731,5 +731,5 @@ class SimSessions:
 
         txn = Txn(Kind.CREATE_SESSION, sid, sn.clock.wall_ms(self.c.now), body=b"\0" * 16,
                   timeout_ms=cl.timeout_ms)
-        sn.core.propose(txn, done, None, sn.now(self.c.now))
+        self.c.propose(sn, txn, done)
         self.c.process(sn)

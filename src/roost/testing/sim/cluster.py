@@ -5,7 +5,8 @@ through `SimNetwork`; "disks" are `SimDisk` objects (writes lost unless synced b
 crash, torn last writes, ENOSPC/EIO, failed fsyncs); a member stops at a disk error and
 restarts from what its disk kept. Each node is the production replica
 (`roost.replica.core.ReplicaCore` over `ReplicaState` and the real `DataTree`),
-driven as the server drives it (ready, persist, fsync, advance, settle): clients' txns
+driven as the server drives it (ready, persist, fsync, persisted, advance, settle, its
+effects performed after each input: `SimCluster.perform`): clients' txns
 are stamped by the member they reach, forwarded to the leader over the simulated network
 and resent after leader changes; membership changes are reconfig txns that the leader's
 core turns into raft steps; every member must apply each txn once, at one zxid, into
@@ -40,6 +41,18 @@ from roost.raft import (
     Snapshot,
 )
 from roost.replica.core import CoreConfig, ReplicaCore
+from roost.replica.effects import (
+    DropPeers,
+    Effect,
+    Messages,
+    ReadReady,
+    ReadTimedOut,
+    Reply,
+    Reset,
+    RoleChanged,
+    Send,
+)
+from roost.replica.log import Done
 from roost.replica.sessions import KNOWN_BUGS as SESSION_BUGS
 from roost.replica.sessions import Sessions
 from roost.replica.state import KNOWN_BUGS as REPLICA_BUGS
@@ -186,6 +199,10 @@ class SimNode:
     led_term: int = 0
     removed: bool = False
     waiting_reads: dict[bytes, int] = field(default_factory=dict)
+    #: the linearizable reads under way: ctx -> what runs when its barrier passed
+    read_served: dict[bytes, Callable[[], None]] = field(default_factory=dict)
+    #: and what to do if it fails (the server aborts the client's connection)
+    read_failed: dict[bytes, Callable[[], None]] = field(default_factory=dict)
     replica: ReplicaState | None = None
     core: ReplicaCore | None = None
     #: a removed member dropped its peers: nothing leaves it or reaches it
@@ -346,16 +363,14 @@ class SimCluster:
                        request_timeout_s=self.timing.request_timeout_s,
                        max_waiting=1000, members=SIM_MEMBERS,
                        skip_read_barrier="read_before_barrier" in self.bugs),
-            self._forward_sink(sn), sn.now(self.now),
-            on_drop_peers=lambda: self._drop(sn),
-            on_reset=lambda: self._on_reset(sn),
-            on_role=lambda role, leader: self.clients.on_role(sn, role),
-            send_raft=lambda m: self.send(sn, m),
+            sn.now(self.now),
             sessions=sn.sessions,
         )
         sn.commit_seen = sn.node.committed
         sn.led_term = 0
         sn.waiting_reads.clear()
+        sn.read_served.clear()
+        sn.read_failed.clear()
         first = self.rng.randint(1, sn.tick_period)
         sn.next_tick = sn.clock.ms(self.now) + first
         self.schedule_at(sn.clock.true_at(sn.next_tick), TICK, (sn.id, sn.incarnation))
@@ -417,20 +432,56 @@ class SimCluster:
         if first != digest:
             raise InvariantViolation(f"node {sn.id}'s tree differs at zxid {zxid}")
 
-    def _forward_sink(self, sn: SimNode) -> Callable[[int, int, bytes], bool]:
-        """The core's peer channels other than raft's (forwarded txns, session pings)."""
-        def send(to: int, channel: int, payload: bytes) -> bool:
-            if sn.dropped:
-                return False
-            self.stats.messages += 1
-            for d in self.net.delays(sn.id, to):
-                self.schedule(d, DELIVER, (sn.id, to, channel, payload))
-            return True
-        return send
+    def propose(self, sn: SimNode, txn: Txn, done: Done | None,
+                abandoned: Callable[[], bool] | None = None) -> None:
+        """A client's (or the chaos') txn through member `sn`, as `RaftLog.propose` does:
+        the core takes it, then its effects are performed (a forward to the leader, a
+        reply if it failed at once)."""
+        core = sn.core
+        assert core is not None
+        core.propose(txn, done, abandoned, sn.now(self.now))
+        self._perform(sn, core)
 
-    def _drop(self, sn: SimNode) -> None:
-        self.log(f"node {sn.id} drops its peers (removed)")
-        sn.dropped = True
+    def _perform(self, sn: SimNode, core: ReplicaCore) -> None:
+        """Perform the effects of the input `core` (`sn`'s, even if it stopped meanwhile)
+        just took."""
+        if core.effects:
+            self.perform(sn, core.take_effects())
+
+    def perform(self, sn: SimNode, effects: list[Effect]) -> None:
+        """Carry out a core's effects, in order, as the server's host does
+        (`RaftLog._perform`) after each input it gives its core: raft's messages and the
+        other peer channels (forwarded txns, session pings) through the simulated network,
+        replies, read barriers, resets."""
+        for e in effects:
+            if isinstance(e, Messages):
+                for m in e.messages:
+                    self.send(sn, m)
+            elif isinstance(e, Send):
+                if sn.dropped:
+                    continue  # (the core sends nothing once it dropped its peers)
+                self.stats.messages += 1
+                for d in self.net.delays(sn.id, e.to):
+                    self.schedule(d, DELIVER, (sn.id, e.to, e.channel, e.payload))
+            elif isinstance(e, Reply):
+                e.done(e.zxid, e.result)
+            elif isinstance(e, ReadReady):
+                served = sn.read_served.pop(e.ctx, None)
+                sn.read_failed.pop(e.ctx, None)
+                if served is not None:
+                    served()
+            elif isinstance(e, ReadTimedOut):
+                sn.read_served.pop(e.ctx, None)
+                failed = sn.read_failed.pop(e.ctx, None)
+                if failed is not None:
+                    failed()
+            elif isinstance(e, Reset):
+                self._on_reset(sn)
+            elif isinstance(e, RoleChanged):
+                self.clients.on_role(sn, e.role)
+            elif isinstance(e, DropPeers):
+                self.log(f"node {sn.id} drops its peers (removed)")
+                sn.dropped = True
 
     # ------------------------------------------------------------------ the host loop
     def process(self, sn: SimNode) -> None:
@@ -443,10 +494,12 @@ class SimCluster:
             return
         if sn.persisting is not None:
             core.early()
+            self._perform(sn, core)
             return
         now = sn.now(self.now)
         checker = self.checker
         while (rd := core.ready(now)) is not None:
+            self._perform(sn, core)
             writes = bool(rd.entries) or rd.hard_state is not None or rd.snapshot is not None
             if rd.entries:
                 checker.on_entries(sn.id, node.raft, rd.entries)  # (early messages went out)
@@ -473,6 +526,7 @@ class SimCluster:
                 return
         if sn.node is not None:
             core.settle(now)
+            self._perform(sn, core)
 
     def _persisted(self, arg: tuple[int, int]) -> None:
         """A disk write completed (the fsync thread's hand-off): the fsync's outcome, then
@@ -491,7 +545,10 @@ class SimCluster:
         """`rd` is durable: check, advance (apply), compact; False if the member stopped."""
         applies = rd.snapshot is not None or bool(rd.committed_entries)
         image = self._check_apply(sn, rd) if applies or rd.read_states else b""
-        core.advance(rd, image)
+        core.persisted(rd, image)
+        self._perform(sn, core)  # (a snapshot's Reset before the entries after it apply)
+        core.advance(rd)
+        self._perform(sn, core)
         # (a full tree digest: only after a batch that applied, not at every Ready
         # while the applied index stays at a multiple)
         if applies and sn.replica is not None \
@@ -728,6 +785,7 @@ class SimCluster:
                 sn, deferred=True):
             return
         sn.core.tick(sn.now(self.now))
+        self._perform(sn, sn.core)
         self.clients.expire(sn)
         self.process(sn)
         sn.next_tick += sn.tick_period  # by its own clock
@@ -741,6 +799,7 @@ class SimCluster:
             dest = self.nodes.get(to)
             if dest is not None and dest.core is not None and not dest.dropped:
                 dest.core.receive(frm, channel, payload, dest.now(self.now))
+                self._perform(dest, dest.core)
                 self.process(dest)
             return
         sn = self.nodes.get(m.to)
@@ -774,11 +833,12 @@ class SimCluster:
                 req = CreateRequest(f"/p{self._proposal_seq}", b"", _OPEN, 0)
                 txn = Txn(Kind.REQUEST, 0, origin.clock.wall_ms(self.now), (), int(Op.CREATE),
                           req.to_bytes(), request=req)
-                origin.core.propose(txn, self._on_reply(req.path), None, origin.now(self.now))
+                self.propose(origin, txn, self._on_reply(req.path))
                 if self.trace is not None:
                     self.log(f"client creates {req.path} through node {origin.id}")
             if self.rng.random() < RESEND:  # its link to the leader came back: resend all
                 origin.core.resend_all()
+                self._perform(origin, origin.core)
             self.process(origin)
         if self.healed_at < 0:
             t = self.timing
@@ -846,5 +906,8 @@ class SimCluster:
             then()
 
         assert sn.core is not None
-        sn.core.barrier(ctx, served, failed, sn.now(self.now))
+        sn.read_served[ctx] = served
+        sn.read_failed[ctx] = failed
+        sn.core.barrier(ctx, sn.now(self.now))
+        self._perform(sn, sn.core)
         self.process(sn)

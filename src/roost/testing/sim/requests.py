@@ -362,7 +362,7 @@ class ClientRequests:
 
         if c.trace is not None:
             c.log(f"client {cl.idx}: {what} through node {sn.id}")
-        sn.core.propose(txn, done, None, sn.now(c.now))
+        c.propose(sn, txn, done)
         key = (txn.origin, txn.boot, txn.seq)
         if _tracked(req):  # (the recipes' nodes are not: their check is theirs)
             self.sent[key] = Sent(cl.idx, op, req)
