@@ -80,7 +80,7 @@ def install(out_dir: str) -> None:
             add((now(), "ready", len(rd.entries), len(rd.committed_entries), rd.must_sync))
 
     wrap(ReplicaCore, "ready", after=ready_after)
-    wrap(ReplicaCore, "advance", before=lambda self, rd, image: add((now(), "advance")))
+    wrap(ReplicaCore, "advance", before=lambda self, rd, *a: add((now(), "advance")))
 
     def persist_before(self: Any, rd: Any) -> None:
         with lock:

@@ -25,6 +25,8 @@ def test_netem_quick_roost() -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads(proc.stdout)
     five, lossy = doc["roost"]["5ms"][0], doc["roost"]["loss1"][0]
+    for name, fig in (("5ms", five), ("loss1", lossy)):  # a failed step says what failed
+        assert "error" not in fig, f"{name}: {fig['error']}\n{proc.stderr[-3000:]}"
     # a write through a follower crosses at least two links each way: >= 20 ms at 5 ms
     assert five["p50_ms"] >= 20.0
     assert lossy["lost_chunks"] > 0  # the loss was applied

@@ -111,8 +111,7 @@ class RoostEnsemble:
             for proxy in self.proxies.values():
                 proxy.start()
             try:
-                for i in range(len(self.servers)):
-                    self.start_member(i)
+                self._start_members()
                 break
             except (OSError, RuntimeError) as e:
                 # a port picked free was taken by someone else before a member bound it:
@@ -147,6 +146,19 @@ class RoostEnsemble:
             return self.mntr(i).get("raft_leader")
         except OSError:
             return None
+
+    def _start_members(self) -> None:
+        """Start every member: subprocesses side by side (all spawned, then each waited
+        for), threads one after the other."""
+        if not self.servers[0].use_subprocess:
+            for i in range(len(self.servers)):
+                self.start_member(i)
+            return
+        for i, srv in enumerate(self.servers):
+            srv.spawn()
+            self.running[i] = True  # stop() ends it, whether it comes up or not
+        for srv in self.servers:
+            srv.wait_spawned()
 
     def start_member(self, i: int) -> None:
         self.servers[i].start()

@@ -79,6 +79,7 @@ class RoostServer:
         self.overrides = overrides
         self.server: Server | None = None
         self.process: sp.Popen[bytes] | None = None
+        self._spawned_at = 0.0
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
@@ -140,6 +141,13 @@ class RoostServer:
             raise self._error
 
     def _start_process(self) -> None:
+        self.spawn()
+        self.wait_spawned()
+
+    def spawn(self) -> None:
+        """Start the subprocess without waiting for it to serve (`wait_spawned` does): several
+        servers started at once come up side by side (an ensemble's members)."""
+        assert self.use_subprocess, "spawn() needs subprocess=True"
         if self.port == 0:
             self.port = free_port()
         cfg_file = self.data_dir.parent / f"{self.data_dir.name}.toml"
@@ -171,7 +179,13 @@ class RoostServer:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + self.start_timeout
+        self._spawned_at = time.monotonic()
+
+    def wait_spawned(self) -> None:
+        """Return once the subprocess `spawn` started serves (RuntimeError when it exits
+        first, TimeoutError `start_timeout` seconds after the spawn)."""
+        assert self.process is not None, "nothing spawned"
+        deadline = self._spawned_at + self.start_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(
