@@ -78,13 +78,16 @@ def test_clients_watches_are_delivered_once_and_in_order() -> None:
     members and re-register them; every event is checked (roost.testing.sim.watches), and
     the runs do reach each path of it."""
     runs = [run_seed(n, s) for n in SIZES for s in range(6)]
-    # (at production timing; about 9, 6, 2, 9 and 3 a run)
+    # (at production timing; about 7, 7, 2, 8 and 1.4 a run)
     assert sum(r.watches_set for r in runs) >= 6 * len(runs)
     assert sum(r.watch_events for r in runs) >= 4 * len(runs)
     # a client's own write fired its watch: the event came before the write's reply
     assert sum(r.watched_replies for r in runs) >= len(runs)
     assert sum(r.client_moves for r in runs) >= 5 * len(runs)
-    assert sum(r.reregistered for r in runs) >= 2 * len(runs)
+    # (26 in these 18 runs since a watch is the client's once its read's reply reached it,
+    # through the connection's queue and gate: one whose reply the gate held when the
+    # connection closed was never the client's; 118 set, 152 moves)
+    assert sum(r.reregistered for r in runs) >= len(runs)
 
 
 @pytest.mark.sim
