@@ -338,3 +338,31 @@ async def test_failed_auth_raises_and_the_client_recovers(env: Env) -> None:
     await zk.retry(zk.exists, "/")
     assert zk.session_id == sid and zk.state is S.RECONNECTED
     assert all(scheme != "no-such-scheme" for scheme, _ in await zk.who_am_i())
+
+
+def test_only_an_answered_ping_renews_the_lease() -> None:
+    """The lease's rules (docs/client.md, "The session lease"), which the simulator's
+    clients follow too: a new session's handshake starts it from its send time, a reattach
+    does not; an answered ping on a read-write link renews it, a read, a write, a failed
+    ping, a read-only link's ping and a ping older than the lease's start do not."""
+    from roost.client.lease import Lease
+    from roost.wire.opcodes import Op
+
+    lease = Lease()
+    lease.established(True, 10.0, False, 1.0, 0.02)
+    span = lease_span(10.0, 0.02)
+    assert lease.deadline == 1.0 + span
+    lease.established(False, 12.0, False, 2.0, 0.02)  # a reattach: nothing renewed
+    assert lease.deadline == 1.0 + span and lease.timeout == 10.0
+    for op in (Op.SET_DATA, Op.CREATE, Op.GET_DATA, Op.SYNC, Op.MULTI):
+        assert not lease.answered(int(op), 0, False, 3.0, 0.02)
+    assert not lease.answered(int(Op.PING), 1, False, 3.0, 0.02)  # an error
+    assert not lease.answered(int(Op.PING), 0, True, 3.0, 0.02)  # a read-only link
+    assert lease.deadline == 1.0 + span
+    assert lease.answered(int(Op.PING), 0, False, 3.0, 0.02)
+    assert lease.deadline == 3.0 + span
+    assert not lease.answered(int(Op.PING), 0, False, 2.5, 0.02)  # older than its start
+    assert lease.deadline == 3.0 + span
+    read_only = Lease()
+    read_only.established(True, 10.0, True, 1.0, 0.02)
+    assert read_only.deadline == 0.0

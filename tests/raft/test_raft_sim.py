@@ -42,7 +42,8 @@ BUGS = ("count_old_votes", "commit_old_term", "skip_up_to_date", "ack_before_per
         "ack_before_fsync", "lost_fsync_error", "expire_on_follower", "reply_before_watch",
         "ping_without_grant", "watch_fired_twice", "setwatches_ignores_zxid",
         "reconfig_time_unordered", "cas_ignores_version", "multi_partial_apply",
-        "lock_ignores_predecessor")
+        "lock_ignores_predecessor", "read_overtakes_write", "event_behind_replies",
+        "persistent_fired_once")
 
 
 @pytest.mark.sim
@@ -90,13 +91,16 @@ def test_clients_watches_are_delivered_once_and_in_order() -> None:
     members and re-register them; every event is checked (roost.testing.sim.watches), and
     the runs do reach each path of it."""
     runs = [run_seed(n, s) for n in SIZES for s in range(6)]
-    # (at production timing; about 9, 6, 2, 9 and 3 a run)
+    # (at production timing; about 7, 7, 2, 8 and 1.4 a run)
     assert sum(r.watches_set for r in runs) >= 6 * len(runs)
     assert sum(r.watch_events for r in runs) >= 4 * len(runs)
     # a client's own write fired its watch: the event came before the write's reply
     assert sum(r.watched_replies for r in runs) >= len(runs)
     assert sum(r.client_moves for r in runs) >= 5 * len(runs)
-    assert sum(r.reregistered for r in runs) >= 2 * len(runs)
+    # (26 in these 18 runs since a watch is the client's once its read's reply reached it,
+    # through the connection's queue and gate: one whose reply the gate held when the
+    # connection closed was never the client's; 118 set, 152 moves)
+    assert sum(r.reregistered for r in runs) >= len(runs)
 
 
 @pytest.mark.sim
@@ -172,14 +176,19 @@ REGRESSIONS = [
     # and the stale acknowledgement left after the next write (first found as n7/25); or a
     # vote granted in a term the next write's hard state had replaced (first n7/198).
     # raft.node drops both now (n5/65 and n7/9 in one epoch until the clients' new requests
-    # moved the runs; no one-epoch seed below 500 reached it then)
-    (5, 7, 0.25, "compressed", "ack_stale_term", _STALE_ANSWER),
-    (7, 39, 0.25, "compressed", "ack_stale_term", _STALE_ANSWER),
+    # moved the runs; no one-epoch seed below 500 reached it then; n5/7 until the clients
+    # kept the production client's lease (then n5/47 in 0.5 minutes) and their replies
+    # went through each connection's reply queue; n7/39 until then, and no n7 seed below
+    # 200 in 0.25 minutes nor below 150 in 0.5 reached it after: n7/54 in one minute)
+    (5, 178, 0.25, "compressed", "ack_stale_term", _STALE_ANSWER),
+    (7, 54, 1.0, "compressed", "ack_stale_term", _STALE_ANSWER),
     # the simulator's draws: membership changes without compaction, one entry a message and
     # a window of one; a joiner copied the whole log at one entry per round trip and was
     # hundreds behind when the bound ran out (runs with joiners now always compact; found
-    # as n7/1039 in one minute; two minutes since the clients' new requests moved the run)
-    (7, 1039, 2.0, "production", "joiner_copies_whole_log", _SLOW_JOINER),
+    # as n7/1039 in one minute; two minutes since the clients' new requests moved the run;
+    # n7/524 since the replies went through each connection's reply queue: of the 26 seeds
+    # below 2,831 that draw this combination, 524 and 2545 fail so in two minutes)
+    (7, 524, 2.0, "production", "joiner_copies_whole_log", _SLOW_JOINER),
 ]
 
 

@@ -3,6 +3,8 @@ exists to refuse, and passes ZooKeeper's behaviour, with the server's own watch 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from roost.server.watches import WatchManager
@@ -21,6 +23,7 @@ from roost.testing.sim.watches import (
 from roost.tree import DataTree, WatchEvent
 from roost.tree.context import TxnContext
 from roost.wire.opcodes import Op
+from roost.wire.protocol import encode_reply
 from roost.wire.records import ACL, CreateRequest, DeleteRequest, Id, SetDataRequest, SetWatches2
 
 A, ROOT = "/s/a", "/s"
@@ -108,11 +111,69 @@ def test_the_reply_of_the_write_before_its_event_is_refused() -> None:
         w.reply(conn, 2, "create", write=True)
 
 
-def test_replies_out_of_zxid_order_are_refused() -> None:
+def test_an_event_after_a_reply_at_its_zxid_is_refused() -> None:
     w = ClientWatches()
-    conn = w.connect(0, 1, 1, 5)
-    with pytest.raises(InvariantViolation, match="after a reply at 5"):
-        w.reply(conn, 4, "getData")
+    conn = w.connect(0, 1, 1, 0)
+    w.set(conn, A, DATA, 1)
+    w.applied(2, [_ev(CHANGED, A)])
+    conn.last_reply = 2  # (as if a reply at 2 came first, unchecked)
+    with pytest.raises(InvariantViolation, match="after a reply at zxid 2"):
+        w.on_event(conn, CHANGED, A, 2)
+
+
+def _log(seen: list[tuple[int, int]], xid: int) -> Callable[[int, int], None]:
+    return lambda zxid, err: seen.append((xid, zxid))
+
+
+def test_replies_come_in_request_order_through_the_servers_reply_queue() -> None:
+    """A read sent behind a write is answered (evaluated) only once the write's reply
+    went out (roost.wire.session.ReplyQueue), and the client matches each reply with its
+    oldest request."""
+    w = ClientWatches()
+    conn = w.connect(0, 1, 1, 0)
+    seen: list[tuple[int, int]] = []
+    write = conn.request(int(Op.SET_DATA), _log(seen, 1))
+    slot = conn.reserve()
+    evaluated: list[int] = []
+    read = conn.request(int(Op.GET_DATA), _log(seen, 2))
+    conn.reply_later(read, lambda: (evaluated.append(7) or 7, 0))
+    assert not evaluated and not seen  # it waits for the write
+    conn.complete(slot, write, 6, 0)
+    assert evaluated == [7] and seen == [(1, 6), (2, 7)]
+
+
+def test_a_reply_to_any_but_the_oldest_request_is_refused() -> None:
+    w = ClientWatches()
+    conn = w.connect(0, 1, 1, 0)
+    conn.request(int(Op.SET_DATA), lambda zxid, err: None)
+    read = conn.request(int(Op.GET_DATA), lambda zxid, err: None)
+    with pytest.raises(InvariantViolation, match=r"xid 2 .* oldest request in flight is 1"):
+        conn.queue.emit(encode_reply(read.xid, 3, 0))  # (no reply queue: it overtakes)
+
+
+def test_the_gate_holds_events_and_replies_in_order() -> None:
+    """While the member may not answer the session, its output waits, in order; a watch
+    event skips the reply queue (it is not held behind a pending write) but not the
+    gate."""
+    w, table = ClientWatches(), WatchManager()
+    conn = w.connect(0, 1, 1, 0)
+    open_ = [False]
+    conn.gate = lambda: open_[0]
+    conn.wake = lambda c: None  # (flushed by hand below)
+    seen: list[tuple[int, int]] = []
+    ping = conn.request(int(Op.PING), _log(seen, -2))
+    conn.reply_later(ping, lambda: (1, 0))
+    write = conn.request(int(Op.SET_DATA), _log(seen, 1))
+    slot = conn.reserve()
+    table.add_data(A, conn)
+    w.set(conn, A, DATA, 1)
+    _apply(w, table, 2, (CHANGED, A))  # the event is queued now: not lost
+    conn.complete(slot, write, 2, 0)
+    conn.flush()
+    assert not seen and w.stats.events == 0 and len(conn.out) == 3
+    open_[0] = True
+    conn.flush()
+    assert seen == [(-2, 1), (1, 2)] and w.stats.events == 1 and not conn.out
 
 
 def test_a_session_that_ended_excuses_its_watches() -> None:
@@ -196,3 +257,47 @@ def test_setwatches_keeps_a_watch_with_nothing_new_due_from_the_members_zxid() -
     assert w.pending[0][(A, EXIST)].due is None
     w.applied(4, [_ev(CREATED, A), _ev(CHILDREN, ROOT)])
     assert w.pending[0][(A, EXIST)].due == (4, CREATED)
+
+
+def test_a_recursive_watch_gets_every_change_below_once_and_in_order() -> None:
+    """addWatch(PERSISTENT_RECURSIVE) with the server's table: every change under the path
+    but NodeChildrenChanged, in zxid order; the watch stays."""
+    w, table = ClientWatches(), WatchManager()
+    conn = w.connect(0, 1, 1, 0)
+    _apply(w, table, 1, (CREATED, ROOT))
+    table.add_persistent(ROOT, conn, True)
+    w.add_persistent(conn, ROOT, True, 1)
+    _apply(w, table, 2, (CREATED, A), (CHILDREN, ROOT))
+    _apply(w, table, 3, (CHANGED, A))
+    _apply(w, table, 4, (DELETED, A), (CHILDREN, ROOT))
+    assert w.stats.persistent_events == 3
+    w.reply(conn, 4, "getData")  # nothing owed
+
+
+def test_a_persistent_watch_that_misses_a_change_is_caught() -> None:
+    w, table = ClientWatches(), WatchManager()
+    conn = w.connect(0, 1, 1, 0)
+    table.add_persistent(A, conn, False)
+    w.add_persistent(conn, A, False, 1)
+    _apply(w, table, 2, (CREATED, A))
+    table.drop(conn)  # (the member forgets it, as persistent_fired_once does)
+    w.applied(3, [_ev(CHANGED, A)])
+    table.trigger([_ev(CHANGED, A)])
+    with pytest.raises(InvariantViolation, match=r"persistent watch on /s/a .* lost an event"):
+        w.fired(1, 1, 3)
+
+
+def test_a_reply_before_a_persistent_watchs_event_is_refused() -> None:
+    w = ClientWatches()
+    conn = w.connect(0, 1, 1, 0)
+    w.add_persistent(conn, A, False, 1)
+    w.applied(2, [_ev(CHANGED, A)])
+    with pytest.raises(InvariantViolation, match="not the event NODE_DATA_CHANGED /s/a at 2"):
+        w.reply(conn, 2, "getData")
+    w2 = ClientWatches()
+    c2 = w2.connect(0, 1, 1, 0)
+    w2.add_persistent(c2, A, False, 1)
+    w2.applied(2, [_ev(CHANGED, A)])
+    w2.applied(3, [_ev(DELETED, A)])
+    with pytest.raises(InvariantViolation, match="was due NODE_DATA_CHANGED /s/a at 2"):
+        w2.on_event(c2, DELETED, A, 3)  # out of order (the first change skipped)

@@ -256,16 +256,8 @@ class Connection:
         self._passwd = resp.passwd
         self.negotiated_timeout = resp.timeOut / 1000.0
         self._read_only_link = resp.readOnly
-        if new_session:
-            # created by a committed txn after `sent_at`, which gave it a whole timeout; a
-            # reattach proves nothing (the member may be cut off): the next ping does
-            self.lease.timeout = self.negotiated_timeout
-            if resp.readOnly:
-                self.lease.clear()
-            else:
-                self.lease.renew(sent_at, self.options.clock_drift)
-        else:
-            self.lease.timeout = min(self.lease.timeout, self.negotiated_timeout)
+        self.lease.established(new_session, self.negotiated_timeout, resp.readOnly, sent_at,
+                               self.options.clock_drift)
         self._proto = proto
         self._last_send = self._last_recv = self._last_ping = loop.time()
         for scheme, cred in list(self._auth):
@@ -463,10 +455,7 @@ class Connection:
             self.history.on_batch(zxid, body)
             return
         p = self.inflight.reply_to(xid)
-        if (p.op == Op.PING and err == Err.OK and not self._read_only_link
-                and p.sent_at > self.lease.start):
-            # a member answers a ping only while a leader confirms the session alive
-            self.lease.renew(p.sent_at, self.options.clock_drift)
+        self.lease.answered(p.op, err, self._read_only_link, p.sent_at, self.options.clock_drift)
         if p.op == Op.WATCH_HISTORY and p.future is None:
             self.history.on_open_reply(p.xid, err, zxid, body)
             return

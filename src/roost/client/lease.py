@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 from roost.replica.sessions import LEASE_BOUND_FRACTION
+from roost.wire.opcodes import Op
+
+_PING = int(Op.PING)
 
 
 def lease_span(timeout: float, clock_drift: float) -> float:
@@ -33,6 +36,33 @@ class Lease:
         self.span = lease_span(self.timeout, clock_drift)
         self.start = sent_at
         self.deadline = sent_at + self.span
+
+    def established(self, new_session: bool, timeout: float, read_only: bool,
+                    sent_at: float, clock_drift: float) -> None:
+        """A handshake sent at `sent_at` opened the session with the negotiated `timeout`:
+        a new session's lease starts at `sent_at` (it was created by a committed txn after
+        that, which gave it a whole timeout), unless the server is read-only; a reattach
+        proves nothing (the member may be cut off: the next ping does) and only lowers the
+        timeout the lease counts with."""
+        if new_session:
+            self.timeout = timeout
+            if read_only:
+                self.clear()
+            else:
+                self.renew(sent_at, clock_drift)
+        else:
+            self.timeout = min(self.timeout, timeout)
+
+    def answered(self, op: int, err: int, read_only: bool, sent_at: float,
+                 clock_drift: float) -> bool:
+        """A reply (`err`) to a request of opcode `op` sent at `sent_at` arrived: only an
+        answered ping on a read-write link renews the lease (a member answers a ping only
+        while a leader confirms the session alive; reads and writes do not renew it).
+        Whether it renewed."""
+        if op == _PING and err == 0 and not read_only and sent_at > self.start:
+            self.renew(sent_at, clock_drift)
+            return True
+        return False
 
     def remaining(self, now: float) -> float:
         """Seconds from `now` until `deadline` (negative once it has passed, and with

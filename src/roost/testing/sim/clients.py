@@ -17,11 +17,14 @@ deadline is at least that far away; a later leader restarts deadlines when estab
 older leader's decision taken after that can never commit. A follower, which does not hear
 the pings other members receive, would break it (`expire_on_follower`).
 
-Also checked there, the lock lease (docs/client.md): a ping or a write a member answers (it
-holds a liveness grant for the session; the server holds every answer otherwise) gives its
-client a lease of `lease_span` from the request's send time, measured on the client's own
-clock with the run's drift bound as the client's assumed clock-rate bound; no lease may
-reach past the moment the expiry was decided.
+Also checked there, the lock lease (docs/client.md): each client keeps the production
+client's `roost.client.lease.Lease` on its own clock, with the run's drift bound as its
+assumed clock-rate bound, and feeds it what the production client does: the handshake that
+created its session (`Lease.established`: a lease from the create's send time; the member
+grants the new session from when it asked, as `roost.server.handshake` does) and every
+reply (`Lease.answered`: only a ping a member answered renews it, never a read or a write;
+a member answers a ping only while it holds a liveness grant for the session). No lease
+may reach past the moment the expiry was decided.
 
 A client's turns: at the compressed timing, its pings; at production timing, turns of their
 own every 250-700 ms between the pings (`Timing.client_turn_ms`), pings only keeping the
@@ -32,10 +35,14 @@ watches in the clients' shared namespace at its member (the server's `WatchManag
 per member start, fired by the member's applied txns as `roost.server.core` does), writes
 there (its own watched paths too), now and then closes its session (its ephemerals go); its
 connection closes when its member goes down, installs a snapshot (the server aborts its
-connections then), withholds its pings' answers twice in a row (no liveness grant: the
-server closes such a connection) or at random; it then connects to a member whose tree has
-its last zxid (the handshake refuses one behind) and re-registers its watches with
-setWatches (`WatchManager.set_watches`). Each event is checked (watches.py).
+connections then), loses a write or fails a sync's barrier (the server aborts the
+connection), leaves two of its pings unanswered (the member's gate holds its output
+without a liveness grant, or they wait behind a write it cannot commit: the client's read
+timeout) or at random; it then connects to a member whose tree has its last zxid (the
+handshake refuses one behind) and re-registers its watches with setWatches
+(`WatchManager.set_watches`). Each event is checked (watches.py). Every request and its
+reply go through the connection as the server and the production client order them
+(`SimConnection`: the server's reply queue and output gate, the client's xid matching).
 
 A turn with none of that may send a cas, a multi or a sync-then-read (requests.py); every
 turn moves the client's lock and latch contenders on (recipes.py).
@@ -45,13 +52,14 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from roost.client.lease import lease_span
+from roost.client.lease import Lease
 from roost.raft import Role
 from roost.replica.sessions import Sessions
+from roost.server import watches as server_watches
 from roost.server.watches import Watcher, WatchManager
 from roost.tree import DataTree
 from roost.tree.txn import Kind, Txn, TxnResult
@@ -66,6 +74,7 @@ from roost.wire.records import (
     SetWatches,
     SetWatches2,
 )
+from roost.wire.session import ReplyQueue
 
 from .checker import InvariantViolation
 from .clocks import SimClock
@@ -86,13 +95,38 @@ WRITE = 0.2
 WATCH_WRITE = 0.1
 CLOSE = 0.01
 CONN_LOSS = 0.03
-#: pings in a row a member holds (no liveness grant) before it closes the connection (the
-#: even clients then move; the odd ones are cut off with their member, and stay)
+#: and that it adds a persistent (or recursive) watch (addWatch) first
+ADD_WATCH = 0.1
+#: pings in a row left unanswered (the member's gate held them: no liveness grant; or they
+#: wait behind a write it cannot commit) before the client drops the connection (the even
+#: clients then move; the odd ones are cut off with their member, and connect to it again)
 HELD_PINGS = 2
 #: planted bugs of the members' watch tables: a fired one-shot watch stays (it fires again
 #: at the next change); setWatches ignores the client's zxid (changes made while the
-#: client was away fire nothing)
-WATCH_BUGS = frozenset({"watch_fired_twice", "setwatches_ignores_zxid"})
+#: client was away fire nothing); a persistent watch is consumed when it fires
+WATCH_BUGS = frozenset({"watch_fired_twice", "setwatches_ignores_zxid",
+                        "persistent_fired_once"})
+#: planted bugs of the clients and their connections: the lease leaves out the bound L for
+#: which a member may answer after a leader last confirmed the session (a client that
+#: trusts an answered ping for the whole timeout, less the clock-rate allowance); a member
+#: answers a read (or a ping) at once, ahead of the replies queued before it on the
+#: connection (no reply queue); a member queues a watch event behind the replies queued
+#: before it on the connection, as a reply (ZooKeeper sends it at once)
+CLIENT_BUGS = frozenset({"lease_without_answer_bound", "read_overtakes_write",
+                         "event_behind_replies"})
+_PING = int(Op.PING)
+
+
+def _zxid(sn: SimNode) -> int:
+    """The member's last zxid (a reply's header)."""
+    return sn.replica.tree.last_zxid if sn.replica is not None else 0
+
+
+class _Overtakes(ReplyQueue):
+    """Planted: a read (or a ping) is answered at once, whatever is queued ahead of it."""
+
+    def reply_later(self, thunk: Callable[[], bytes]) -> None:
+        self.emit(thunk())
 _OPEN = [ACL(31, Id("world", "anyone"))]
 
 
@@ -104,12 +138,36 @@ class _FiresTwice(WatchManager):
         return set(s) if s else None
 
 
+class _PersistentOnce(WatchManager):
+    """Planted: a persistent (or recursive) watch is consumed when it fires, as a one-shot
+    watch is."""
+
+    def _targets(self, ev_type: int, path: str) -> Collection[Watcher]:
+        out = set(super()._targets(ev_type, path))
+        for w in list(self.persistent.get(path, ())):
+            self._discard(server_watches.PERSISTENT, path, w)
+        if ev_type != server_watches._CHILDREN_CHANGED:
+            for p in server_watches.ancestors(path):
+                for w in list(self.recursive.get(p, ())):
+                    self._discard(server_watches.RECURSIVE, p, w)
+        return out
+
+
 class _IgnoresZxid(WatchManager):
     """Planted: setWatches compares with the member's zxid, not the client's."""
 
     def set_watches(self, tree: DataTree, w: Watcher, req: SetWatches | SetWatches2
                     ) -> list[tuple[int, str]]:
         return super().set_watches(tree, w, dataclasses.replace(req, relativeZxid=tree.last_zxid))
+
+
+class _NoAnswerBound(Lease):
+    """Planted: the lease's span leaves out the answer bound L."""
+
+    def renew(self, sent_at: float, clock_drift: float) -> None:
+        super().renew(sent_at, clock_drift)
+        self.span = self.timeout * (1 - clock_drift) / (1 + clock_drift)
+        self.deadline = sent_at + self.span
 
 
 @dataclass
@@ -128,6 +186,10 @@ class SimClient:
     last_zxid: int = 0
     #: pings in a row its member held
     held: int = 0
+    #: the production client's session lease, on `clock` (seconds)
+    lease: Lease = field(default_factory=Lease)
+    #: the member it connects to again (0: any), after that member aborted its connection
+    rejoin: int = 0
 
 
 @dataclass(frozen=True)
@@ -148,6 +210,8 @@ class SimSessions:
         self.clients = [SimClient(k, t.session_timeout(self.rng)) for k in range(CLIENTS)]
         for cl in self.clients:
             cl.clock = SimClock.draw(cluster.clock_rng, cluster.drift)
+            if "lease_without_answer_bound" in cluster.bugs:
+                cl.lease = _NoAnswerBound()
         self.by_sid: dict[int, SimClient] = {}
         #: session -> the times its client pinged a member that led the newest term
         self.leader_pings: dict[int, list[int]] = {}
@@ -159,7 +223,7 @@ class SimSessions:
         #: member -> role changes its core reported (the server's Server.role_changes)
         self.role_changes: dict[int, int] = {}
         self.expired = 0
-        #: session -> the end of its client's lease (answered pings), and how many renewed it
+        #: session -> the end of its client's lease (true ms), and how many renewals
         self.leases: dict[int, float] = {}
         self.renewals = 0
         #: the clients' watches and their checks
@@ -176,12 +240,16 @@ class SimSessions:
         self.recipes = Recipes(self, seed)
         #: when the clients' turns between pings come (their own randomness)
         self.turn_rng = random.Random(seed + 0x7124)
+        #: the persistent watches' own randomness (added after the others' draws were set)
+        self.persist_rng = random.Random(seed + 0x9E25)
 
-    def start(self, event: int, turn: int) -> None:
+    def start(self, event: int, turn: int, output: int) -> None:
         """Schedule the clients' first pings (`event`) and, if the run's timing gives
-        clients turns of their own between pings, their first turns (`turn`)."""
+        clients turns of their own between pings, their first turns (`turn`); `output`:
+        the event that delivers a connection's output."""
         self.event = event
         self.turn = turn
+        self.output = output
         ms = self.c.timing.ms
         for cl in self.clients:
             self.c.schedule(self.rng.randint(ms(20), ms(200)), event, cl.idx)
@@ -198,6 +266,8 @@ class SimSessions:
             return _FiresTwice()
         if "setwatches_ignores_zxid" in bugs:
             return _IgnoresZxid()
+        if "persistent_fired_once" in bugs:
+            return _PersistentOnce()
         return WatchManager()
 
     def on_reset(self, sn: SimNode) -> None:
@@ -230,9 +300,11 @@ class SimSessions:
             self._check_close(zxid, txn)
 
     def expire(self, sn: SimNode) -> None:
-        """The tracker's periodic expiry on a member (at each of its ticks)."""
+        """The tracker's periodic expiry on a member (at each of its ticks); then the
+        output its gate held goes out if it may now (`flush`)."""
         if sn.sessions is None or sn.core is None:
             return
+        self.flush(sn)
         core = sn.core
         for sid in sn.sessions.expired(sn.now(self.c.now), core.may_expire):
             txn = Txn(Kind.CLOSE_SESSION, sid, sn.clock.wall_ms(self.c.now))
@@ -309,22 +381,26 @@ class SimSessions:
                 self._create(cl, sn)
             c.schedule(self.rng.randint(ms(20), ms(60)), self.event, idx)
             return
-        # a ping: the member touches the session and reports it to the leader
+        # a ping: the member touches the session and reports it to the leader, and answers
+        # it in turn (the gate holds the answer while the member has no liveness grant)
+        conn = cl.conn
+        assert conn is not None
         if sn.sessions is not None:
-            if self._answered(cl, sn, cl.sid, c.now):
-                cl.held = 0
-            else:
-                cl.held += 1
             sn.sessions.touch(cl.sid, sn.now(c.now))
         sn.core.touch(cl.sid)
         if self._leads_newest(sn) and sn.core.may_expire:  # an established leader answers
             self.leader_pings.setdefault(cl.sid, []).append(c.now)
+        self._ping(cl, sn, conn)
+        cl.held = conn.pings_unanswered()
         if c.timing.client_turn_ms is None:
             self._work(cl, sn)  # (this timing's clients work on their pings' turns)
-        if cl.held >= HELD_PINGS and not cl.idx % 2:
-            # the member closes a connection it cannot answer; the client moves (an odd
-            # client sits on its member's side of any partition: it reaches no other)
+        if cl.held >= HELD_PINGS and cl.conn is conn and not conn.closed:
+            # nothing came back (the gate holds the member's output, or a write it cannot
+            # commit blocks the replies behind it): the client's read timeout drops the
+            # connection; an even client moves, an odd one sits on its member's side of any
+            # partition (it reaches no other) and connects to the same member again
             self._disconnect(cl)
+            cl.rejoin = cl.member if cl.idx % 2 else 0
         c.schedule(cl.clock.after(cl.timeout_ms // 3), self.event, idx)
 
     def staying_members(self) -> list[int]:
@@ -359,24 +435,76 @@ class SimSessions:
         assert turn is not None
         c.schedule(cl.clock.after(self.turn_rng.randint(*turn)), self.turn, idx)
 
-    def _answered(self, cl: SimClient, sn: SimNode, sid: int, sent: float) -> bool:
-        """`sn` answers now a request of session `sid` sent at `sent` (true time), if it
-        holds a liveness grant (a member holds the answer otherwise); an answer renews the
-        client's lease from the send time, counted on the client's clock. Pings, and the
-        replies of writes (the server gates every answer alike)."""
-        assert sn.sessions is not None
+    def _ping(self, cl: SimClient, sn: SimNode, conn: SimConnection) -> None:
+        """A ping, answered in turn with the member's zxid; its answer (when the gate lets
+        it out) goes to the client's lease (`Lease.answered`)."""
+        sid, sent = cl.sid, self.c.now
+
+        def pong(zxid: int, err: int) -> None:
+            self.replied(cl, sid, _PING, err, sent)
+            self._reply(cl, conn, zxid, "ping")
+
+        req = conn.request(_PING, pong)
+        conn.reply_later(req, lambda: (_zxid(sn), 0))
+
+    def _gate(self, cl: SimClient, sn: SimNode, conn: SimConnection) -> Callable[[], bool]:
+        """The member's output gate for a client's connection (the server's `may_send`):
+        open before the session exists, then only while the member holds a liveness grant
+        for it (`ping_without_grant`: always)."""
         c = self.c
-        if "ping_without_grant" in c.bugs or sn.sessions.may_answer(sid, sn.now(c.now)):
-            span = lease_span(cl.timeout_ms / 1000, c.drift)
-            end = sent + cl.clock.after(1000 * span)
-            self.leases[sid] = max(self.leases.get(sid, 0.0), end)
-            self.renewals += 1
-            self.recipes.renewed(sid)
-            return True
-        return False
+
+        def gate() -> bool:
+            sid = cl.sid
+            if not sid or cl.conn is not conn or "ping_without_grant" in c.bugs:
+                return True
+            tr = sn.sessions
+            return tr is None or tr.may_answer(sid, sn.now(c.now))
+        return gate
+
+    def _wake(self, conn: SimConnection) -> None:
+        self.c.schedule(0, self.output, conn)
+
+    def on_output(self, conn: SimConnection) -> None:
+        """A connection's output reaches its client (after the member's step)."""
+        conn.flush()
+
+    def flush(self, sn: SimNode) -> None:
+        """At each of a member's ticks: the output its gate held goes out if the member
+        got a grant meanwhile (the server drains a connection when its gate opens)."""
+        for cl in self.clients:
+            conn = cl.conn
+            if conn is not None and conn.out and conn.member == sn.id and not conn.closed:
+                conn.flush()
+
+    def _lost(self, cl: SimClient, conn: SimConnection) -> None:
+        """A request the member could not complete (a LOST write, a failed barrier): the
+        server aborts the connection. An odd client connects to the same member again
+        (it sits on its member's side of any partition: see HELD_PINGS)."""
+        if cl.conn is conn:
+            self._disconnect(cl)
+            cl.rejoin = conn.member if cl.idx % 2 else 0
+        else:
+            conn.closed = True
+
+    def replied(self, cl: SimClient, sid: int, op: int, err: int, sent: int) -> None:
+        """A reply to session `sid`'s request of `op`, sent at true time `sent`, reached
+        the client: its lease decides whether it renews (only an answered ping does)."""
+        if cl.sid == sid and cl.lease.answered(op, err, False, cl.clock.seconds(sent),
+                                               self.c.drift):
+            self._renewed(cl, sid)
+
+    def _renewed(self, cl: SimClient, sid: int) -> None:
+        """The client's lease was renewed: its end in true time."""
+        end = cl.clock.true_ms(1000 * cl.lease.deadline)
+        self.leases[sid] = max(self.leases.get(sid, 0.0), end)
+        self.renewals += 1
+        self.recipes.renewed(sid)
 
     def _act(self, cl: SimClient, sn: SimNode) -> None:
         """A client's work on its turn: watches, writes, a close, a lost connection."""
+        if self.persist_rng.random() < ADD_WATCH:  # (its own draws: the others stay)
+            p = self.persist_rng
+            self._add_watch(cl, sn, p.choice((ROOT, *NAMES)), p.random() < 0.5)
         r = self.watch_rng.random()
         if r < WATCH_READ:
             self._watch(cl, sn, self.watch_rng.choice(NAMES), self.watch_rng.randrange(3))
@@ -399,22 +527,54 @@ class SimSessions:
         watch) (2), answered from the member's tree; a read of a missing node leaves no
         data or child watch."""
         conn = cl.conn
-        assert sn.replica is not None and sn.watches is not None and conn is not None
-        tree = sn.replica.tree
-        zxid = tree.last_zxid
+        assert conn is not None
         if how == 2:
             path = ROOT
-        node = tree.get(path)
-        if how == 0:
-            sn.watches.add_data(path, conn)
-            self.w.set(conn, path, DATA if node is not None else EXIST, zxid)
-        elif node is not None:
-            if how == 1:
+        what = ("exists", "getData", "getChildren")[how] + f" {path}"
+        got: list[tuple[int, str]] = []  # (the zxid it read at, the map its watch is in)
+
+        def answer() -> tuple[int, int]:  # at the member, in turn (the server's handler)
+            assert sn.replica is not None and sn.watches is not None
+            tree = sn.replica.tree
+            zxid = tree.last_zxid
+            node = tree.get(path)
+            if how == 0:
                 sn.watches.add_data(path, conn)
-            else:
-                sn.watches.add_child(path, conn)
-            self.w.set(conn, path, DATA if how == 1 else CHILD, zxid)
-        self._reply(cl, conn, zxid, ("exists", "getData", "getChildren")[how] + f" {path}")
+                got.append((zxid, DATA if node is not None else EXIST))
+            elif node is not None:
+                if how == 1:
+                    sn.watches.add_data(path, conn)
+                else:
+                    sn.watches.add_child(path, conn)
+                got.append((zxid, DATA if how == 1 else CHILD))
+            return zxid, 0
+
+        def on_reply(zxid: int, err: int) -> None:  # the client registers its watch
+            if got:
+                self.w.set(conn, path, got[0][1], got[0][0])
+            self._reply(cl, conn, zxid, what)
+
+        req = conn.request(int((Op.EXISTS, Op.GET_DATA, Op.GET_CHILDREN)[how]), on_reply)
+        conn.reply_later(req, answer)
+
+    def _add_watch(self, cl: SimClient, sn: SimNode, path: str, recursive: bool) -> None:
+        """addWatch(path, PERSISTENT or PERSISTENT_RECURSIVE): the member adds it to its
+        table at its turn (the server's handler); the client holds it once answered."""
+        conn = cl.conn
+        assert conn is not None
+        at: list[int] = []
+
+        def answer() -> tuple[int, int]:
+            assert sn.replica is not None and sn.watches is not None
+            sn.watches.add_persistent(path, conn, recursive)
+            at.append(sn.replica.tree.last_zxid)
+            return at[0], 0
+
+        def on_reply(zxid: int, err: int) -> None:
+            self.w.add_persistent(conn, path, recursive, at[0])
+            self._reply(cl, conn, zxid, f"addWatch {path}")
+
+        conn.reply_later(conn.request(int(Op.ADD_WATCH), on_reply), answer)
 
     def _reply(self, cl: SimClient, conn: SimConnection, zxid: int, what: str,
                write: bool = False) -> None:
@@ -446,12 +606,20 @@ class SimSessions:
 
         sid, sent = cl.sid, self.c.now
 
-        def done(zxid: int, result: TxnResult) -> None:
-            if conn.closed or zxid <= 0:
-                return  # lost with its connection
-            if sn.sessions is not None and sid in sn.sessions.timeouts:
-                self._answered(cl, sn, sid, sent)  # (the server gates a write's reply too)
+        def on_reply(zxid: int, err: int) -> None:
+            self.replied(cl, sid, int(op), err, sent)  # (a write renews nothing)
             self._reply(cl, conn, zxid, what, write=True)
+
+        sim_req = conn.request(int(op), on_reply)
+        slot = conn.reserve()
+
+        def done(zxid: int, result: TxnResult) -> None:
+            if conn.closed:
+                return  # lost with its connection
+            if zxid <= 0:
+                self._lost(cl, conn)
+                return
+            conn.complete(slot, sim_req, zxid, result.err)
 
         if self.c.trace is not None:
             self.c.log(f"client {cl.idx}: {what} through node {sn.id}")
@@ -477,6 +645,7 @@ class SimSessions:
         cl.sid = 0
         cl.member = 0
         cl.last_zxid = 0  # a new session is a new client
+        cl.lease.clear()
 
     def _disconnect(self, cl: SimClient) -> None:
         """The client's connection closes: its member drops the connection's watches."""
@@ -503,18 +672,30 @@ class SimSessions:
                  and x.replica is not None and x.replica.last_index >= cl.last_zxid]
         if not alive:
             return None
-        leaders = [x for x in alive if x.node is not None and x.node.role is Role.LEADER]
-        sn = self.rng.choice(leaders if leaders and self.rng.random() < 0.5 else alive)
+        again = [x for x in alive if x.id == cl.rejoin]
+        cl.rejoin = 0
+        if again:
+            sn = again[0]
+        else:
+            leaders = [x for x in alive if x.node is not None and x.node.role is Role.LEADER]
+            sn = self.rng.choice(leaders if leaders and self.rng.random() < 0.5 else alive)
         if cl.conn is not None:
             self._disconnect(cl)
             self.moves += 1
         cl.member, cl.incarnation = sn.id, sn.incarnation
         conn = cl.conn = self.w.connect(cl.idx, sn.id, sn.incarnation, cl.last_zxid)
+        conn.gate = self._gate(cl, sn, conn)
+        conn.wake = self._wake
+        if "read_overtakes_write" in c.bugs:
+            conn.queue = _Overtakes(conn.queue.emit)
+        conn.events_queued = "event_behind_replies" in c.bugs
         held = self.w.held(cl.idx)
-        if cl.sid and any(held.values()):
+        if cl.sid and (any(held.values()) or self.w.persistent.get(cl.idx)):
             assert sn.replica is not None and sn.watches is not None
             tree = sn.replica.tree
-            req = SetWatches2(cl.last_zxid, held[DATA], held[EXIST], held[CHILD], [], [])
+            lasting, recursive = self.w.reregistered_persistent(conn, tree.last_zxid)
+            req = SetWatches2(cl.last_zxid, held[DATA], held[EXIST], held[CHILD], lasting,
+                              recursive)
             events = sn.watches.set_watches(tree, conn, req)
             self.w.reregistered(conn, cl.last_zxid, tree.last_zxid, events)
             self._reply(cl, conn, tree.last_zxid, "setWatches")
@@ -531,11 +712,19 @@ class SimSessions:
 
         conn = cl.conn
         assert conn is not None
+        sent, asked = self.c.now, sn.now(self.c.now)
 
         def done(zxid: int, result: TxnResult, cl: SimClient = cl, sid: int = sid) -> None:
             cl.connecting = False
             if zxid > 0 and not result.err and not conn.closed:
+                # the member grants the new session from when it asked (the leader started
+                # its deadline when it applied the creation, after that)
+                if sn.sessions is not None and sn.incarnation == conn.incarnation:
+                    sn.sessions.grant((sid,), asked)
                 cl.sid = sid
+                cl.lease.established(True, cl.timeout_ms / 1000, False,
+                                     cl.clock.seconds(sent), self.c.drift)
+                self._renewed(cl, sid)
                 self._reply(cl, conn, zxid, "createSession")
                 self.by_sid[sid] = cl
                 self.c.log(f"client {cl.idx}: session {sid:#x} created at zxid {zxid}")

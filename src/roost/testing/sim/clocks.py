@@ -45,6 +45,10 @@ class SimClock:
         """The first true millisecond at which this clock reads at least `local_ms`."""
         return math.ceil((local_ms - self.offset_ms) / self.rate - 1e-9)
 
+    def true_ms(self, local_ms: float) -> float:
+        """The true time (ms, unrounded) at which this clock reads `local_ms`."""
+        return (local_ms - self.offset_ms) / self.rate
+
     def after(self, local_delay_ms: float) -> int:
         """True milliseconds that pass while this clock advances `local_delay_ms`
         (at least 1)."""

@@ -66,11 +66,12 @@ from roost.wire.records import ACL, CreateRequest, Id
 
 from .chaos import Chaos
 from .checker import Checker, InvariantViolation
-from .clients import WATCH_BUGS, SimSessions
+from .clients import CLIENT_BUGS, WATCH_BUGS, SimSessions
 from .clocks import DRIFTS, MAX_OFFSET_MS, SimClock
 from .disk import DiskFaults, SimDisk
 from .events import (
     CLIENT,
+    CLIENT_OUTPUT,
     CLIENT_TURN,
     CRASH_NOW,
     DELIVER,
@@ -103,7 +104,7 @@ CORE_BUGS = frozenset({"read_before_barrier"})
 #: tick); ignore a failed fsync and carry on (the lost writes are then never retried); let
 #: a deposed leader resend its session expiries to its successor (the bug the simulator
 #: found in the server's expiry; tests/raft/test_raft_sim.py names the seeds)
-#: a member answering a session (pings, writes) without a leader's liveness grant (the lease's
+#: a member answering a session's pings without a leader's liveness grant (the lease's
 #: server side, roost.replica.sessions)
 HOST_BUGS = frozenset({"ack_before_fsync", "lost_fsync_error", "resend_expiry",
                        "ping_without_grant"})
@@ -179,6 +180,11 @@ class SimStats:
     failed_multis: int = 0  # of which none applied
     sync_reads: int = 0  # sync-then-reads (each checked)
     lock_grants: int = 0  # the lock recipe's grants (each checked against the others)
+    replies: int = 0  # replies the clients got, each checked to be in request order
+    persistent_set: int = 0  # persistent and recursive watches the clients added
+    persistent_events: int = 0  # events they got (each checked: the next change, in order)
+    replies_waited: int = 0  # reads and pings answered after a write queued before them
+    output_held: int = 0  # times a member's gate held a connection's output
     latch_grants: int = 0  # the leader latch's
 
 
@@ -198,6 +204,8 @@ class SimNode:
     waiting_reads: dict[bytes, int] = field(default_factory=dict)
     #: the linearizable reads under way: ctx -> what runs when its barrier passed
     read_served: dict[bytes, Callable[[], None]] = field(default_factory=dict)
+    #: and what to do if it fails (the server aborts the client's connection)
+    read_failed: dict[bytes, Callable[[], None]] = field(default_factory=dict)
     replica: ReplicaState | None = None
     core: ReplicaCore | None = None
     #: a removed member dropped its peers: nothing leaves it or reaches it
@@ -329,7 +337,7 @@ class SimCluster:
             pre_vote=p.pre_vote, check_quorum=p.check_quorum, lease_reads=p.lease_reads,
             snapshot_chunk_size=p.snapshot_chunk,
             _bugs=(self.bugs - REPLICA_BUGS - CORE_BUGS - HOST_BUGS - SESSION_BUGS - WATCH_BUGS
-                   - TREE_BUGS - REQUEST_BUGS - RECIPE_BUGS - PROFILE_BUGS),
+                   - TREE_BUGS - REQUEST_BUGS - RECIPE_BUGS - PROFILE_BUGS - CLIENT_BUGS),
         )
 
     def _start(self, sn: SimNode) -> None:
@@ -365,6 +373,7 @@ class SimCluster:
         sn.led_term = 0
         sn.waiting_reads.clear()
         sn.read_served.clear()
+        sn.read_failed.clear()
         first = self.rng.randint(1, sn.tick_period)
         sn.next_tick = sn.clock.ms(self.now) + first
         self.schedule_at(sn.clock.true_at(sn.next_tick), TICK, (sn.id, sn.incarnation))
@@ -461,10 +470,14 @@ class SimCluster:
                 e.done(e.zxid, e.result)
             elif isinstance(e, ReadReady):
                 served = sn.read_served.pop(e.ctx, None)
+                sn.read_failed.pop(e.ctx, None)
                 if served is not None:
                     served()
             elif isinstance(e, ReadTimedOut):
                 sn.read_served.pop(e.ctx, None)
+                failed = sn.read_failed.pop(e.ctx, None)
+                if failed is not None:
+                    failed()
             elif isinstance(e, Reset):
                 self._on_reset(sn)
             elif isinstance(e, RoleChanged):
@@ -688,7 +701,7 @@ class SimCluster:
     # ------------------------------------------------------------------ events
     def run(self) -> SimStats:
         self.storm()
-        self.clients.start(CLIENT, CLIENT_TURN)
+        self.clients.start(CLIENT, CLIENT_TURN, CLIENT_OUTPUT)
         c = self.chaos
         handlers: dict[int, Callable[[Any], None]] = {
             TICK: self._on_tick, DELIVER: self._on_deliver, DISK: self._persisted,
@@ -696,7 +709,7 @@ class SimCluster:
             PROPOSE: self._on_propose, READ: self._on_read, MEMBER: c.on_member,
             RESTART: c.on_restart, HEAL: c.on_heal, CRASH_NOW: c.on_crash_now,
             PHASE: c.on_phase, CLIENT: self.clients.on_event, STORM: lambda _: self.storm(),
-            CLIENT_TURN: self.clients.on_turn,
+            CLIENT_TURN: self.clients.on_turn, CLIENT_OUTPUT: self.clients.on_output,
         }
         events = self._events
         pop = heapq.heappop
@@ -719,6 +732,10 @@ class SimCluster:
         self.stats.watched_replies = ws.own_write_events
         self.stats.watches_set = ws.set
         self.stats.reregistered = ws.reregistered
+        self.stats.replies, self.stats.replies_waited = ws.replies, ws.waited
+        self.stats.output_held = ws.held
+        self.stats.persistent_set, self.stats.persistent_events = (
+            ws.persistent_set, ws.persistent_events)
         self.stats.client_moves = self.clients.moves
         self.stats.lease_renewals = self.clients.renewals
         rs = self.clients.requests.stats
@@ -873,9 +890,11 @@ class SimCluster:
             self.linearizable_read(sn, f"r{self._proposal_seq}".encode(), lambda: None)
         self.schedule(self.rng.randint(self.timing.ms(10), self.timing.ms(80)), READ)
 
-    def linearizable_read(self, sn: SimNode, ctx: bytes, then: Callable[[], None]) -> None:
+    def linearizable_read(self, sn: SimNode, ctx: bytes, then: Callable[[], None],
+                          failed: Callable[[], None] = lambda: None) -> None:
         """A linearizable read at `sn` (a sync, then the read: the server's barrier);
-        `then` reads the member's tree once the barrier passed. Checked: the barrier's
+        `then` reads the member's tree once the barrier passed (`failed`, if it fails:
+        the server aborts the client's connection). Checked: the barrier's
         read index, and the tree `then` reads, hold every txn applied anywhere (so every
         acknowledged write) before the read began. `ctx` names it (unique)."""
         need = self.checker.max_applied
@@ -893,6 +912,7 @@ class SimCluster:
 
         assert sn.core is not None
         sn.read_served[ctx] = served
+        sn.read_failed[ctx] = failed
         sn.core.barrier(ctx, sn.now(self.now))
         self._perform(sn, sn.core)
         self.process(sn)

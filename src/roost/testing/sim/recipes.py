@@ -12,7 +12,8 @@ closes the latch (a delete), now and then. Both are given up with the session (t
 client's close, an expiry).
 
 A holder believes it holds while its session's lease runs (docs/client.md, "The session
-lease": `SimSessions.leases`, renewed by answered pings and writes): the recipes'
+lease": `SimSessions.leases`, the production client's lease, renewed by answered pings
+only): the recipes'
 `is_held()` and `has_leadership()` turn false once the lease has passed. After the
 session ended, the belief runs to the lease's end at most; after a release, to the
 release. Checked whenever a belief starts or is extended (a grant, a lease renewal): no
@@ -85,6 +86,8 @@ class Contender:
     #: the connection its create went out on (its reply is lost if that one closes)
     create_conn: SimConnection | None = None
     recheck: bool = False
+    #: the connection its getChildren is in flight on (its reply decides)
+    checking: SimConnection | None = None
 
 
 @dataclass
@@ -133,6 +136,9 @@ class Recipe:
                     not self.latch and ct.turns >= self.rng.randint(*LOCK_TURNS)):
                 self.release(ct, self.s.c.now)
                 self._delete(cl, sn, ct)
+        elif ct.checking is not None:  # its getChildren is in flight, or lost: again
+            if ct.checking is not cl.conn or ct.checking.closed:
+                self._check(cl, sn, ct)
         elif ct.node:
             w = ct.watch
             if ct.recheck or w is None or w.conn.closed or w.conn is not cl.conn:
@@ -142,7 +148,7 @@ class Recipe:
 
     def _reset(self, ct: Contender) -> None:
         ct.node, ct.creating, ct.releasing, ct.holds = "", False, False, False
-        ct.turns, ct.recheck = 0, False
+        ct.turns, ct.recheck, ct.checking = 0, False, None
         self._unwatch(ct)
         ct.create_conn = None
 
@@ -176,33 +182,72 @@ class Recipe:
         reqs.propose(cl, sn, Op.CREATE, req, created)
 
     def _check(self, cl: SimClient, sn: SimNode, ct: Contender) -> None:
-        """getChildren at the member: hold if lowest, else an exists watch on the node
-        before its own."""
+        """getChildren at the member; on its reply: hold if lowest, else exists(watch) on
+        the node before its own (looking again if that one is gone by then)."""
         ct.recheck = False
         self._unwatch(ct)
         conn = cl.conn
         if sn.replica is None or sn.watches is None or conn is None or conn.closed:
             return
-        tree = sn.replica.tree
-        parent = tree.get(self.parent)
-        kids = sorted(tree.children(parent), key=lambda n: n[-_SEQ:]) if parent else []
-        self.s._reply(cl, conn, tree.last_zxid, f"getChildren {self.parent}")
-        prefix = self._prefix(cl).rsplit("/", 1)[1]
-        mine = [k for k in kids if k.startswith(prefix)]
-        if not mine:  # gone (or its lost create never applied): contend again later
-            self._reset(ct)
+        ct.checking = conn
+        sid = cl.sid
+        seen: list[list[str]] = []
+
+        def children() -> tuple[int, int]:  # at the member, in turn
+            assert sn.replica is not None
+            tree = sn.replica.tree
+            parent = tree.get(self.parent)
+            seen.append(sorted(tree.children(parent), key=lambda n: n[-_SEQ:])
+                        if parent else [])
+            return tree.last_zxid, 0
+
+        def on_children(zxid: int, err: int) -> None:
+            self.s._reply(cl, conn, zxid, f"getChildren {self.parent}")
+            if ct.checking is not conn or ct.sid != sid:
+                return
+            ct.checking = None
+            kids = seen[0]
+            prefix = self._prefix(cl).rsplit("/", 1)[1]
+            mine = [k for k in kids if k.startswith(prefix)]
+            if not mine:  # gone (or its lost create never applied): contend again later
+                self._reset(ct)
+                return
+            ct.node = f"{self.parent}/{mine[0]}"
+            i = kids.index(mine[0])
+            if i == 0:
+                self._grant(cl, ct)
+                return
+            self._watch_predecessor(cl, sn, ct, conn, f"{self.parent}/{kids[i - 1]}")
+
+        conn.reply_later(conn.request(int(Op.GET_CHILDREN), on_children), children)
+
+    def _watch_predecessor(self, cl: SimClient, sn: SimNode, ct: Contender,
+                           conn: SimConnection, pred: str) -> None:
+        """exists(pred, watch): the member sets the watch at its turn; a predecessor gone
+        by then means looking again."""
+        table = sn.watches
+        if table is None or conn.closed:
             return
-        ct.node = f"{self.parent}/{mine[0]}"
-        i = kids.index(mine[0])
-        if i == 0:
-            self._grant(cl, ct)
-            return
-        pred = f"{self.parent}/{kids[i - 1]}"
         self.s.w.made += 1  # (the connections' count: a hash no connection has)
-        ct.watch, ct.table = _PredWatch(ct, conn, self.s.w.made), sn.watches
-        sn.watches.add_data(pred, ct.watch)  # exists(pred, watch): it exists in this tree
+        watch = ct.watch = _PredWatch(ct, conn, self.s.w.made)
+        ct.table = table
         self.watches += 1
-        self.s._reply(cl, conn, tree.last_zxid, f"exists {pred}")
+        there: list[bool] = []
+
+        def exists() -> tuple[int, int]:
+            assert sn.replica is not None
+            tree = sn.replica.tree
+            if ct.watch is watch:
+                table.add_data(pred, watch)
+            there.append(tree.get(pred) is not None)
+            return tree.last_zxid, 0
+
+        def on_exists(zxid: int, err: int) -> None:
+            self.s._reply(cl, conn, zxid, f"exists {pred}")
+            if ct.watch is watch and not there[0]:
+                ct.recheck = True  # gone already: look again at the next turn
+
+        conn.reply_later(conn.request(int(Op.EXISTS), on_exists), exists)
 
     def _delete(self, cl: SimClient, sn: SimNode, ct: Contender) -> None:
         def deleted(zxid: int, result: TxnResult) -> None:

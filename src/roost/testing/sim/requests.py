@@ -318,8 +318,8 @@ class ClientRequests:
     def propose(self, cl: SimClient, sn: SimNode, op: int, req: Record,
                 then: Callable[[int, TxnResult], None] | None = None) -> None:
         """Send `req` through the member (the production path: a REQUEST txn); its reply,
-        checked against its first apply, goes to `then` too (as does a failure the member
-        answers: no leader in time)."""
+        checked against its first apply, reaches the client in turn on its connection and
+        goes to `then` too (a write the member loses aborts the connection: no reply)."""
         assert sn.core is not None and cl.conn is not None
         conn, s, c = cl.conn, self.s, self.s.c
         body = req
@@ -331,27 +331,34 @@ class ClientRequests:
                   request=body)
         sid, sent, what = cl.sid, c.now, _describe(op, req)
         key = (0, 0, 0)  # (set once the member stamped the txn)
+        answered: list[TxnResult] = []
 
-        def done(zxid: int, result: TxnResult) -> None:
+        def on_reply(zxid: int, err: int) -> None:  # the client's side, in turn
+            result = answered[0]
+            self._answered(cl, op, req, reply_outcome(op, result))
+            s.replied(cl, sid, op, err, sent)  # (a write renews nothing)
+            s._reply(cl, conn, zxid, what, write=True)
+            if then is not None:
+                then(zxid, result)
+
+        sim_req = conn.request(op, on_reply)
+        slot = conn.reserve()
+
+        def done(zxid: int, result: TxnResult) -> None:  # the member's side
             expect = self.outcomes.pop(key, None)
             self.sent.pop(key, None)
             if conn.closed:
                 return  # lost with its connection
-            if zxid <= 0:  # failed (no leader in time): the client was told so
-                if then is not None:
-                    then(zxid, result)
+            if zxid <= 0:  # lost (no leader in time): the server aborts the connection
+                s._lost(cl, conn)
                 return
             got = reply_outcome(op, result)
             if expect is not None and got != expect:
                 raise InvariantViolation(
                     f"request: client {cl.idx}'s {what} was answered {got} by node {sn.id} "
                     f"(zxid {zxid}); it applied as {expect}")
-            self._answered(cl, op, req, got)
-            if sn.sessions is not None and sid in sn.sessions.timeouts:
-                s._answered(cl, sn, sid, sent)  # (the server gates a write's reply too)
-            s._reply(cl, conn, zxid, what, write=True)
-            if then is not None:
-                then(zxid, result)
+            answered.append(result)
+            conn.complete(slot, sim_req, zxid, result.err)
 
         if c.trace is not None:
             c.log(f"client {cl.idx}: {what} through node {sn.id}")
@@ -387,14 +394,21 @@ class ClientRequests:
     def _sync_read(self, cl: SimClient, sn: SimNode, path: str) -> None:
         """sync at the member, then getData there: linearizable (the cluster's check of
         its barrier), and the committed state at the member's zxid."""
-        conn, c = cl.conn, self.s.c
+        conn, c, s = cl.conn, self.s.c, self.s
         assert conn is not None
         inc = sn.incarnation
         self.syncs += 1
+        sync = conn.request(int(Op.SYNC), lambda zxid, err: s._reply(cl, conn, zxid, "sync"))
+        slot = conn.reserve()
 
-        def read() -> None:
-            if conn.closed or sn.replica is None or sn.incarnation != inc:
-                return
+        def synced() -> None:  # the barrier passed: the sync's reply takes its turn
+            if not conn.closed and sn.replica is not None and sn.incarnation == inc:
+                conn.complete(slot, sync, sn.replica.tree.last_zxid, 0)
+
+        seen: list[State] = []
+
+        def read() -> tuple[int, int]:  # the getData behind it, at its turn
+            assert sn.replica is not None
             tree = sn.replica.tree
             zxid = tree.last_zxid
             got, want = state_of(tree, path), self.committed.at(path, zxid)
@@ -403,10 +417,16 @@ class ClientRequests:
                     f"sync-then-read: client {cl.idx} read {path} = {got} on node {sn.id} at "
                     f"zxid {zxid}; committed there: {want}")
             self.stats.sync_reads += 1
-            if got is not None:
-                self.known.setdefault(cl.idx, {})[path] = got[1]
-            self.s._reply(cl, conn, zxid, f"sync+getData {path}")
+            seen.append(got)
+            return zxid, 0
+
+        def on_reply(zxid: int, err: int) -> None:
+            if seen and seen[0] is not None:
+                self.known.setdefault(cl.idx, {})[path] = seen[0][1]
+            s._reply(cl, conn, zxid, f"sync+getData {path}")
 
         if c.trace is not None:
             c.log(f"client {cl.idx}: sync, getData {path} at node {sn.id}")
-        c.linearizable_read(sn, f"c{self.syncs}".encode(), read)
+        c.linearizable_read(sn, f"c{self.syncs}".encode(), synced,
+                            failed=lambda: s._lost(cl, conn))
+        conn.reply_later(conn.request(int(Op.GET_DATA), on_reply), read)

@@ -14,26 +14,46 @@ the zxid of the tree it was set on that fires it (`Watch.due`). Checked:
 
 - at an event: the client holds a watch it fires, and the event is that watch's due one
   (its type and its zxid): never an unwatched, repeated or wrong event;
-- order on a connection: replies come in zxid order, and an event comes before any reply
-  at its zxid or later (the event of a client's own write before that write's reply);
+- order on a connection: replies come in request (xid) order (`SimConnection`), and an
+  event comes before any reply at its zxid or later (the event of a client's own write
+  before that write's reply, and before the reply of any request sent after that
+  write). Replies' zxids need not grow: a sync's reply names the zxid its barrier passed
+  at, which may be below that of a write sent before it and answered first; and one
+  session's writes forwarded over the simulated network (which loses and reorders, unlike
+  production's TCP links) may apply out of the order they were sent in;
 - nothing lost: when a member applies a watch's due zxid, the open connection holding the
-  watch has its event; a reply at a zxid at or after a pending watch's due one is a lost
-  (or late) event;
+  watch has its event queued (delivered, or held with the connection's output); a reply
+  at a zxid at or after a pending watch's due one is a lost (or late) event;
 - re-registration: setWatches fires exactly the watches ZooKeeper's rules fire, judged
   from the history (the node's existence and its changes since the client's zxid), and
   the others stay registered, due from the member's zxid;
 - a watch whose session ended (expired, closed) is excused: the client drops its watches.
+
+Persistent watches (addWatch, ZooKeeper 3.6+: PERSISTENT on a path, every event there;
+PERSISTENT_RECURSIVE on a path and below, every event but NodeChildrenChanged), set with
+the server's `WatchManager.add_persistent` and kept until the connection closes: on a
+connection, from the zxid the member registered one at, every matching change in the
+history reaches the client once and in zxid order (`PersistentWatch`: an event must be the
+next matching change; when a member applies a zxid, the matching changes up to there are
+queued on the connection; a reply at a zxid must come after every matching change up to
+it). After a move, setWatches re-registers them at the new member's zxid, as ZooKeeper
+does, without the changes made in between (counted, not checked: `persistent_missed`);
+their session's end drops them.
 """
 
 from __future__ import annotations
 
 import bisect
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from roost.tree import WatchEvent
-from roost.wire.opcodes import EventType
-from roost.wire.records import ACL
+from roost.wire.jute import Reader
+from roost.wire.opcodes import EventType, KeeperState, Xid
+from roost.wire.protocol import decode_reply_header, encode_reply
+from roost.wire.records import ACL, WatcherEvent
+from roost.wire.session import ReplyQueue, Slot
 
 from .checker import InvariantViolation
 
@@ -63,6 +83,33 @@ def _name(ev: int) -> str:
 
 
 @dataclass(eq=False)
+class PersistentWatch:
+    """A client's persistent watch on `path` (`recursive`: and below), registered on
+    `conn` by a member whose tree was at `since`."""
+
+    path: str
+    recursive: bool
+    conn: SimConnection
+    since: int
+    #: the next entry of `History.all` to deliver (entries before it: delivered, or not
+    #: this watch's); the next one to count as applied; events queued since registered;
+    #: matching changes applied up to the last `fired` check
+    pos: int = 0
+    applied_pos: int = 0
+    queued: int = 0
+    applied: int = 0
+
+    def matches(self, path: str, ev: int) -> bool:
+        if self.recursive:
+            return ev != CHILDREN and (path == self.path or path.startswith(self.path + "/"))
+        return path == self.path
+
+    @property
+    def mode(self) -> str:
+        return "recursive" if self.recursive else "persistent"
+
+
+@dataclass(eq=False)
 class Watch:
     client: int
     path: str
@@ -71,6 +118,9 @@ class Watch:
     since: int
     #: the first change after `since` that fires it: (zxid, event type); None: none yet
     due: tuple[int, int] | None = None
+    #: the member queued its event on the client's connection (not delivered yet if the
+    #: connection's output is held)
+    queued: bool = False
 
 
 class History:
@@ -79,6 +129,8 @@ class History:
     def __init__(self) -> None:
         self.by_path: dict[str, list[tuple[int, int]]] = {}
         self.last = 0  # the last zxid recorded (the newest any member applied)
+        #: every change in order: (zxid, path, event type)
+        self.all: list[tuple[int, str, int]] = []
 
     def record(self, zxid: int, events: Iterable[WatchEvent]) -> list[tuple[str, int]]:
         """The events a member applied at `zxid` (recorded once: by the first member to
@@ -90,6 +142,7 @@ class History:
         for ev in events:
             if ev.path.startswith(_PREFIX):
                 self.by_path.setdefault(ev.path, []).append((zxid, ev.type))
+                self.all.append((zxid, ev.path, ev.type))
                 out.append((ev.path, ev.type))
         return out
 
@@ -104,6 +157,10 @@ class History:
                 return changes[i]
         return None
 
+    def after(self, zxid: int) -> int:
+        """The index in `all` of the first change after `zxid`."""
+        return bisect.bisect_right(self.all, (zxid, "\U0010ffff", 1 << 30))
+
     def exists_at(self, path: str, zxid: int) -> bool:
         """Whether `path` existed in the tree at `zxid` (its last create or delete)."""
         changes = self.by_path.get(path, ())
@@ -116,9 +173,32 @@ class History:
         return False
 
 
+#: a client's request in flight on a connection: its xid, opcode, and what the client does
+#: with the reply's (zxid, err)
+OnReply = Callable[[int, int], None]
+
+
+class SimRequest:
+    __slots__ = ("on_reply", "op", "xid")
+
+    def __init__(self, xid: int, op: int, on_reply: OnReply) -> None:
+        self.xid = xid
+        self.op = op
+        self.on_reply = on_reply
+
+
 class SimConnection:
     """A client's connection to one member (one start of it): what reaches the client,
-    in order. The member's `WatchManager` calls `notify`."""
+    in order. The member's `WatchManager` calls `notify`.
+
+    The member's side is the server's: its replies go through the production
+    `ReplyQueue` (roost.wire.session: in request order; a write reserves its place, a
+    read queued behind it is evaluated at its turn), its watch events skip that queue;
+    both leave, in order, through the output gate (`gate`: a member answers a session
+    only while a leader confirms it alive), which holds all output while it is closed
+    (`flush` again when it may have opened: the member's ticks). The client's side is the
+    production client's: its requests in flight by xid, oldest first; each reply must
+    answer the oldest (`roost.client.inflight`), else the run fails."""
 
     def __init__(self, watches: ClientWatches, client: int, member: int, incarnation: int,
                  last_zxid: int, seq: int) -> None:
@@ -133,17 +213,134 @@ class SimConnection:
         self.incarnation = incarnation
         self.closed = False
         self.events = 0
-        #: the largest zxid of a reply on it (the client's last zxid when it connected)
+        #: the largest zxid of the replies on it (at first: the client's last zxid)
         self.last_reply = last_zxid
         #: the zxid of the last event on it
         self.last_event = 0
+        #: the member's reply queue; its output (reply and event frames; an event's
+        #: header names the zxid that fired it, where ZooKeeper's says -1) waiting to
+        #: reach the client; the gate (None: open)
+        self.queue = ReplyQueue(self._emit)
+        self.out: deque[bytes] = deque()
+        self.gate: Callable[[], bool] | None = None
+        self._flushing = False
+        #: asks for a `flush` once the member's current step is over (None: at once);
+        #: True while one is asked for
+        self.wake: Callable[[SimConnection], None] | None = None
+        self.woken = False
+        #: planted (`event_behind_replies`): events take their turn in the reply queue
+        self.events_queued = False
+        #: the client's requests in flight, oldest first; its last xid
+        self.inflight: deque[SimRequest] = deque()
+        self.xid = 0
+        #: the run's counts (replies delivered, reads that waited behind a write, ...)
+        self.stats = watches.stats
 
     def __hash__(self) -> int:
         return self.seq
 
-    def notify(self, ev_type: int, path: str, acl: tuple[ACL, ...]) -> None:
+    # --- the client's side ------------------------------------------------------------
+    def request(self, op: int, on_reply: OnReply) -> SimRequest:
+        """The client sends a request of `op` (a ping with the ping's xid)."""
+        if op == _PING_OP:
+            xid = int(Xid.PING)
+        else:
+            self.xid += 1
+            xid = self.xid
+        req = SimRequest(xid, op, on_reply)
+        self.inflight.append(req)
+        return req
+
+    def pings_unanswered(self) -> int:
+        return sum(1 for r in self.inflight if r.xid == _PING_XID)
+
+    def _deliver(self, frame: bytes) -> None:
+        xid, zxid, err = decode_reply_header(frame[4:])
+        if xid == _NOTIFICATION:
+            ev = WatcherEvent.read(Reader(frame[4:], 16))
+            self.w.on_event(self, ev.type, ev.path, zxid)
+            return
+        head = self.inflight.popleft() if self.inflight else None
+        if head is None or head.xid != xid:
+            raise InvariantViolation(
+                f"order: client {self.client} got a reply with xid {xid} (zxid {zxid}) from "
+                f"node {self.member}; the oldest request in flight is "
+                f"{head.xid if head else None}")
+        self.stats.replies += 1
+        head.on_reply(zxid, err)
+
+    # --- the member's side ------------------------------------------------------------
+    def reserve(self) -> Slot:
+        """A write's place in the reply queue (`complete` fills it)."""
+        return self.queue.reserve()
+
+    def complete(self, slot: Slot, req: SimRequest, zxid: int, err: int) -> None:
         if not self.closed:
-            self.w.on_event(self, ev_type, path, self.w.firing)
+            self.queue.complete(slot, encode_reply(req.xid, zxid, err))
+
+    def reply_later(self, req: SimRequest, answer: Callable[[], tuple[int, int]]) -> None:
+        """A read (or a ping): `answer` runs at its turn, at the member, and gives the
+        reply's (zxid, err)."""
+        def frame() -> bytes:
+            zxid, err = answer()
+            return encode_reply(req.xid, zxid, err)
+        if self.queue.slots:
+            self.stats.waited += 1
+        self.queue.reply_later(frame)
+
+    def _emit(self, frame: bytes) -> None:
+        self.out.append(frame)
+        self._wake()
+
+    def _wake(self) -> None:
+        """Output is waiting: the client gets it after the member's step (a client that
+        reacted at once would see the member halfway through applying a txn)."""
+        if self.wake is None:
+            self.flush()
+        elif not self.woken:
+            self.woken = True
+            self.wake(self)
+
+    def notify(self, ev_type: int, path: str, acl: tuple[ACL, ...]) -> None:
+        if self.closed:
+            return
+        self.w.queued(self, ev_type, path)
+        frame = encode_reply(_NOTIFICATION, self.w.firing, 0,
+                             WatcherEvent(ev_type, _CONNECTED, path))
+        if self.events_queued:
+            self.queue.reply(frame)  # planted: behind the replies queued before it
+            return
+        self.out.append(frame)
+        self._wake()
+
+    def flush(self) -> None:
+        """Deliver the output, in order, while the gate is open (and the connection)."""
+        self.woken = False
+        if self._flushing:
+            return  # (a delivery's own requests: the loop below takes their output)
+        self._flushing = True
+        try:
+            out, gate = self.out, self.gate
+            while out and not self.closed:
+                if gate is not None and not gate():
+                    self.stats.held += 1
+                    return
+                self._deliver(out.popleft())
+        finally:
+            self._flushing = False
+
+
+def _event_of(frame: bytes) -> WatcherEvent | None:
+    """The watch event a frame of a connection's output carries (None: a reply)."""
+    if decode_reply_header(frame[4:])[0] != _NOTIFICATION:
+        return None
+    return WatcherEvent.read(Reader(frame[4:], 16))
+
+
+_PING_OP = 11  # (Op.PING)
+_PING_XID = int(Xid.PING)
+_NOTIFICATION = int(Xid.NOTIFICATION)
+_CONNECTED = int(KeeperState.SYNC_CONNECTED)
 
 
 @dataclass
@@ -154,6 +351,12 @@ class WatchStats:
     fired_on_reregister: int = 0  # of which setWatches fired at once
     own_write_events: int = 0  # events for a client's own write, before its reply
     excused: int = 0  # watches dropped with their session
+    persistent_set: int = 0  # persistent (and recursive) watches added by addWatch
+    persistent_events: int = 0  # events they got (each checked to be the next change)
+    persistent_missed: int = 0  # changes made while their client moved (not delivered)
+    replies: int = 0  # replies the clients got (each in request order: checked)
+    waited: int = 0  # reads and pings answered only after a write queued before them
+    held: int = 0  # times a member's gate held a connection's output (no liveness grant)
 
 
 @dataclass
@@ -164,6 +367,9 @@ class ClientWatches:
     history: History = field(default_factory=History)
     #: client -> its pending watches, (path, map) -> Watch
     pending: dict[int, dict[tuple[str, str], Watch]] = field(default_factory=dict)
+    #: client -> its persistent watches, (path, recursive) -> PersistentWatch
+    persistent: dict[int, dict[tuple[str, bool], PersistentWatch]] = field(
+        default_factory=dict)
     #: client -> its open connection
     conns: dict[int, SimConnection] = field(default_factory=dict)
     #: the zxid being applied while a member fires its watches
@@ -200,22 +406,70 @@ class ClientWatches:
         """A reply at `zxid` reaches the client on `conn` (`write`: of its write)."""
         if conn.closed or zxid <= 0:
             return
-        if zxid < conn.last_reply or zxid < conn.last_event:
-            self._fail(f"client {conn.client} got the reply of {what} at zxid {zxid} from "
-                       f"node {conn.member} after a reply at {conn.last_reply} or an event at "
-                       f"{conn.last_event}")
         if write and conn.last_event == zxid:
             self.stats.own_write_events += 1  # its own write fired its watch: event first
-        conn.last_reply = zxid
+        conn.last_reply = max(conn.last_reply, zxid)
+        for pw in self._persistent_on(conn):
+            nxt = self._next(pw)
+            if nxt is not None and nxt[0] <= zxid:
+                self._fail(f"client {conn.client} got the reply of {what} at zxid {zxid} from "
+                           f"node {conn.member}, but not the event {_name(nxt[2])} {nxt[1]} "
+                           f"at {nxt[0]} of its {pw.mode} watch on {pw.path} (set at "
+                           f"{pw.since})")
         for w in self.pending.get(conn.client, {}).values():
             if w.due is not None and w.due[0] <= zxid:
                 self._fail(f"client {conn.client} got the reply of {what} at zxid {zxid} from "
                            f"node {conn.member}, but not the event {_name(w.due[1])} of its "
                            f"{w.kind} watch on {w.path} (set at {w.since}), due at {w.due[0]}")
 
+    def add_persistent(self, conn: SimConnection, path: str, recursive: bool, zxid: int
+                       ) -> None:
+        """addWatch on `conn`, registered by the member at `zxid`, answered now: the
+        events the member queued after the reply are this watch's already."""
+        mine = self.persistent.setdefault(conn.client, {})
+        if (path, recursive) in mine or conn.closed:
+            return  # the member holds it already (the first one stays)
+        pw = PersistentWatch(path, recursive, conn, zxid)
+        pw.pos = pw.applied_pos = self.history.after(zxid)
+        for frame in conn.out:
+            ev = _event_of(frame)
+            if ev is not None and pw.matches(ev.path, ev.type):
+                pw.queued += 1
+        mine[(path, recursive)] = pw
+        self.stats.persistent_set += 1
+
+    def _next(self, pw: PersistentWatch) -> tuple[int, str, int] | None:
+        """The next change `pw` must deliver (None: none recorded yet)."""
+        changes = self.history.all
+        i = pw.pos
+        while i < len(changes) and not pw.matches(changes[i][1], changes[i][2]):
+            i += 1
+        pw.pos = i
+        return changes[i] if i < len(changes) else None
+
+    def _persistent_on(self, conn: SimConnection) -> list[PersistentWatch]:
+        mine = self.persistent.get(conn.client)
+        return [pw for pw in mine.values() if pw.conn is conn] if mine else []
+
+    def reregistered_persistent(self, conn: SimConnection, zxid: int) -> tuple[list[str],
+                                                                               list[str]]:
+        """The client moved to `conn`, whose member is at `zxid`: its persistent watches
+        go there (setWatches2's two lists, returned); the changes it had not got are not
+        delivered (ZooKeeper re-adds them without replaying)."""
+        mine = self.persistent.get(conn.client, {})
+        changes, upto = self.history.all, self.history.after(zxid)
+        for pw in mine.values():
+            self.stats.persistent_missed += sum(
+                1 for z, p, t in changes[pw.pos:upto] if pw.matches(p, t))
+            pw.conn, pw.since = conn, zxid
+            pw.pos = pw.applied_pos = upto
+            pw.queued = pw.applied = 0
+        return ([p for (p, r) in sorted(mine) if not r], [p for (p, r) in sorted(mine) if r])
+
     def session_ended(self, client: int) -> None:
         """The client's session expired or was closed: its watches are gone with it."""
         self.stats.excused += len(self.pending.pop(client, {}))
+        self.stats.excused += len(self.persistent.pop(client, {}))
         conn = self.conns.pop(client, None)
         if conn is not None:
             conn.closed = True
@@ -250,6 +504,7 @@ class ClientWatches:
             del mine[key]
         for w in mine.values():  # registered there: due from the member's zxid
             w.since = zxid
+            w.queued = False
             w.due = self.history.first_after(w.path, w.kind, zxid)
         self.stats.fired_on_reregister += len(events)
         self.stats.events += len(events)
@@ -282,14 +537,39 @@ class ClientWatches:
                     if w is not None and w.due is None and ev in FIRES[kind]:
                         w.due = (zxid, ev)
 
+    def queued(self, conn: SimConnection, ev: int, path: str) -> None:
+        """The member queued event `ev` on `path` for `conn`'s client."""
+        mine = self.pending.get(conn.client)
+        if mine:
+            for kind in TAKES.get(ev, ()):
+                w = mine.get((path, kind))
+                if w is not None:
+                    w.queued = True
+        if conn.client in self.persistent:
+            for pw in self._persistent_on(conn):
+                if pw.matches(path, ev):
+                    pw.queued += 1
+
     def fired(self, member: int, incarnation: int, zxid: int) -> None:
         """The member fired its watches for `zxid`: every open connection to it holding a
-        watch due there has its event."""
+        watch due there has its event (queued)."""
+        changes = self.history.all
         for client, conn in self.conns.items():
             if conn.member != member or conn.incarnation != incarnation or conn.closed:
                 continue
+            for pw in self._persistent_on(conn) if client in self.persistent else ():
+                i = pw.applied_pos
+                while i < len(changes) and changes[i][0] <= zxid:
+                    pw.applied += pw.matches(changes[i][1], changes[i][2])
+                    i += 1
+                pw.applied_pos = i
+                if pw.applied > pw.queued:
+                    self._fail(f"client {client}'s {pw.mode} watch on {pw.path} (set at "
+                               f"{pw.since}) lost an event: node {member} applied zxid "
+                               f"{zxid}, {pw.applied} matching changes since, "
+                               f"{pw.queued} events queued")
             for w in self.pending.get(client, {}).values():
-                if w.due is not None and w.due[0] <= zxid:
+                if w.due is not None and w.due[0] <= zxid and not w.queued:
                     self._fail(f"client {client}'s {w.kind} watch on {w.path} (set at "
                                f"{w.since}) lost: node {member} applied zxid {zxid} without "
                                f"sending its event {_name(w.due[1])} (due at {w.due[0]})")
@@ -299,8 +579,18 @@ class ClientWatches:
         taken = [w for kind in TAKES.get(ev, ()) if (w := mine.get((path, kind)))]
         where = (f"client {conn.client} got {_name(ev)} {path} at zxid {zxid} from node "
                  f"{conn.member}")
-        if not taken:
+        lasting = [pw for pw in self._persistent_on(conn) if pw.matches(path, ev)] if (
+            conn.client in self.persistent) else []
+        if not taken and not lasting:
             self._fail(f"{where}, which it does not watch (a second event, or never set)")
+        for pw in lasting:
+            nxt = self._next(pw)
+            if nxt != (zxid, path, ev):
+                due = "nothing yet" if nxt is None else f"{_name(nxt[2])} {nxt[1]} at {nxt[0]}"
+                self._fail(f"{where}; its {pw.mode} watch on {pw.path} (set at {pw.since}) "
+                           f"was due {due}")
+            pw.pos += 1
+            self.stats.persistent_events += 1
         for w in taken:
             if w.due != (zxid, ev):
                 due = "no change yet" if w.due is None else f"{_name(w.due[1])} at {w.due[0]}"
