@@ -8,8 +8,9 @@ import time
 
 import click
 
-from .cluster import SimCluster, SimStats
+from .cluster import SimCluster
 from .runner import run_seeds
+from .stats import SimStats
 from .timing import DEFAULT as DEFAULT_TIMING
 from .timing import TIMINGS
 

@@ -12,7 +12,8 @@ from .checker import InvariantViolation
 from .events import CRASH_NOW, FAULT, HEAL, MEMBER, PHASE
 
 if TYPE_CHECKING:
-    from .cluster import SimCluster, SimNode
+    from .node import SimNode
+    from .world import SimWorld
 
 from .members import SIM_MEMBERS
 
@@ -20,7 +21,7 @@ MAX_EXTRA_NODES = 3
 
 
 class Chaos:
-    def __init__(self, cluster: SimCluster) -> None:
+    def __init__(self, cluster: SimWorld) -> None:
         self.c = cluster
         self.partition_gen = 0
         self.partitioned = False

@@ -83,7 +83,8 @@ from .requests import ClientRequests
 from .watches import CHILD, DATA, EXIST, NAMES, ROOT, ClientWatches, SimConnection
 
 if TYPE_CHECKING:
-    from .cluster import SimCluster, SimNode
+    from .node import SimNode
+    from .world import SimWorld
 
 #: simulated clients per run
 CLIENTS = 4
@@ -203,7 +204,7 @@ class Expiry:
 
 
 class SimSessions:
-    def __init__(self, cluster: SimCluster, seed: int) -> None:
+    def __init__(self, cluster: SimWorld, seed: int) -> None:
         self.c = cluster
         self.rng = random.Random(seed + 0xC11E)
         t = cluster.timing

@@ -41,7 +41,7 @@ from .watches import SimConnection
 
 if TYPE_CHECKING:
     from .clients import SimClient, SimSessions
-    from .cluster import SimNode
+    from .node import SimNode
 
 RECIPE_BUGS = frozenset({"lock_ignores_predecessor"})
 #: a contender's turn (outside calm stretches): the chance that an idle one contends

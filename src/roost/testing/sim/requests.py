@@ -14,7 +14,7 @@ zxids, as the first member to apply each zxid left them. Checked:
   and RuntimeInconsistency after it), and the tree after Z holds the states those rules
   leave (a failed multi changed nothing);
 - its reply (from the member the client sent it through) says that outcome;
-- sync, then getData: the member's barrier (`SimCluster.linearizable_read`, the check
+- sync, then getData: the member's barrier (`SimChecks.linearizable_read`, the check
   the cluster's own reads use: its tree holds every zxid applied anywhere, so every
   acknowledged write, before the sync was sent), and what the read returns is the
   committed state at the member's zxid.
@@ -53,7 +53,7 @@ from .watches import NAMES, ROOT
 
 if TYPE_CHECKING:
     from .clients import SimClient, SimSessions
-    from .cluster import SimNode
+    from .node import SimNode
 
 #: planted bugs of the member's request intake
 REQUEST_BUGS = frozenset({"cas_ignores_version"})

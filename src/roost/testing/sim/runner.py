@@ -8,7 +8,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .cluster import SimCluster, SimFailure, SimStats, replay_command
+from .cluster import SimCluster
+from .stats import SimFailure, SimStats, replay_command
 from .timing import DEFAULT as DEFAULT_TIMING
 
 
