@@ -21,8 +21,9 @@ from roost.replica.effects import (
     Send,
 )
 from roost.replica.sessions import Sessions
+from roost.testing.replica_group import TICK, Group
 
-from .test_replica_core import TICK, Group, create
+from .test_replica_core import create
 
 
 def test_a_new_leader_gets_the_pending_txns_before_the_host_hears_of_it() -> None:

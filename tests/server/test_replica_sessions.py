@@ -15,11 +15,10 @@ from roost.replica.core import ReplicaCore
 from roost.replica.effects import Effect, Granted, Reset, RoleChanged
 from roost.replica.sessions import Sessions, lease_bound
 from roost.replica.state import encode_image
+from roost.testing.replica_group import MEMBERS, Group
 from roost.tree import DataTree, TreeConfig
 from roost.tree.context import SessionInfo
 from roost.tree.txn import Kind, Txn
-
-from .test_replica_core import MEMBERS, Group
 
 
 def test_deadlines_follow_touches_and_only_an_expiring_member_decides() -> None:
