@@ -19,10 +19,12 @@ from roost.testing.sim.watches import (
     EXIST,
     ClientWatches,
     History,
+    SimConnection,
 )
 from roost.tree import DataTree, WatchEvent
 from roost.tree.context import TxnContext
-from roost.wire.opcodes import Op
+from roost.wire.errors import Err
+from roost.wire.opcodes import Op, WatcherType
 from roost.wire.protocol import encode_reply
 from roost.wire.records import ACL, CreateRequest, DeleteRequest, Id, SetDataRequest, SetWatches2
 
@@ -301,3 +303,77 @@ def test_a_reply_before_a_persistent_watchs_event_is_refused() -> None:
     w2.applied(3, [_ev(DELETED, A)])
     with pytest.raises(InvariantViolation, match="was due NODE_DATA_CHANGED /s/a at 2"):
         w2.on_event(c2, DELETED, A, 3)  # out of order (the first change skipped)
+
+
+def _remove(w: ClientWatches, table: WatchManager, conn: SimConnection, path: str,
+            wtype: int, dry_run: bool = False) -> int:
+    """removeWatches (checkWatches: `dry_run`) run by the member with the server's table,
+    as the simulated member does at the request's turn; its reply reaches the client."""
+    found = table.remove(path, conn, wtype, dry_run=dry_run)
+    if not dry_run:
+        w.removing(conn, path, wtype)
+    err = 0 if found else int(Err.NO_WATCHER)
+    w.removed(conn, path, wtype, err, dry_run)
+    return err
+
+
+def test_remove_watches_drops_the_watch_and_no_event_follows() -> None:
+    """removeWatches(DATA) with the server's table: Ok, and the change after the reply fires
+    nothing; a second remove is answered NoWatcher; checkWatches removes nothing; ANY takes
+    a persistent watch too."""
+    w, table = ClientWatches(), WatchManager()
+    conn = w.connect(0, 1, 1, 0)
+    _apply(w, table, 1, (CREATED, ROOT), (CREATED, A))
+    table.add_data(A, conn)
+    w.set(conn, A, DATA, 1)
+    table.add_child(ROOT, conn)
+    w.set(conn, ROOT, CHILD, 1)
+    assert _remove(w, table, conn, A, WatcherType.CHILDREN) == Err.NO_WATCHER
+    assert _remove(w, table, conn, A, WatcherType.DATA, dry_run=True) == 0
+    assert _remove(w, table, conn, A, WatcherType.DATA) == 0
+    assert _remove(w, table, conn, A, WatcherType.DATA) == Err.NO_WATCHER
+    _apply(w, table, 2, (CHANGED, A))  # no event, none owed
+    assert w.stats.events == 0
+    table.add_persistent(ROOT, conn, False)
+    w.add_persistent(conn, ROOT, False, 2)
+    assert _remove(w, table, conn, ROOT, WatcherType.ANY) == 0  # the child and persistent
+    _apply(w, table, 3, (DELETED, A), (CHILDREN, ROOT))
+    assert w.stats.events == 0 and not w.pending[0] and not w.persistent[0]
+    assert (w.stats.removes, w.stats.removed, w.stats.no_watcher) == (5, 2, 2)
+
+
+def test_a_remove_answered_before_its_watch_fired_owes_no_event() -> None:
+    """The member removed the watch at the request's turn; the reply is still held (the
+    gate): a change applied meanwhile owes the client no event (nor does a reply)."""
+    w, table = ClientWatches(), WatchManager()
+    conn = w.connect(0, 1, 1, 0)
+    table.add_data(A, conn)
+    w.set(conn, A, DATA, 1)
+    table.remove(A, conn, WatcherType.DATA)
+    w.removing(conn, A, WatcherType.DATA)
+    _apply(w, table, 2, (CHANGED, A))  # not "lost"
+    w.reply(conn, 2, "getData")
+    w.removed(conn, A, WatcherType.DATA, 0, False)
+    assert not w.pending[0]
+
+
+def test_a_remove_that_keeps_the_watch_is_caught() -> None:
+    """remove_watches_kept: the member answers Ok and keeps the watch; its event after the
+    reply is refused; an answer that contradicts what the client holds is refused."""
+    w, table = ClientWatches(), WatchManager()
+    conn = w.connect(0, 1, 1, 0)
+    table.add_data(A, conn)
+    w.set(conn, A, DATA, 1)
+    w.removing(conn, A, WatcherType.DATA)
+    w.removed(conn, A, WatcherType.DATA, 0, False)  # (the table still holds it)
+    with pytest.raises(InvariantViolation, match="which it does not watch"):
+        _apply(w, table, 2, (CHANGED, A))
+    w2 = ClientWatches()
+    c2 = w2.connect(0, 1, 1, 0)
+    with pytest.raises(InvariantViolation, match=r"removeWatches\(/s/a, DATA\) on node 1 "
+                                                 r"was answered Ok, but the client held no"):
+        w2.removed(c2, A, WatcherType.DATA, 0, False)
+    w2.set(c2, A, EXIST, 0)
+    with pytest.raises(InvariantViolation, match="answered NoWatcher, but the client held "
+                                                 "exist"):
+        w2.removed(c2, A, WatcherType.DATA, int(Err.NO_WATCHER), False)

@@ -63,7 +63,8 @@ from roost.server import watches as server_watches
 from roost.server.watches import Watcher, WatchManager
 from roost.tree import DataTree
 from roost.tree.txn import Kind, Txn, TxnResult
-from roost.wire.opcodes import CreateMode, Op
+from roost.wire.errors import Err
+from roost.wire.opcodes import CreateMode, Op, WatcherType
 from roost.wire.records import (
     ACL,
     CreateRequest,
@@ -96,8 +97,11 @@ WRITE = 0.2
 WATCH_WRITE = 0.1
 CLOSE = 0.01
 CONN_LOSS = 0.03
-#: and that it adds a persistent (or recursive) watch (addWatch) first
+#: and that it adds a persistent (or recursive) watch (addWatch) first; that it removes a
+#: watch (removeWatches, ZooKeeper 3.5+), mostly one it holds, or checks one (checkWatches)
 ADD_WATCH = 0.1
+REMOVE_WATCH = 0.08
+CHECK_WATCH = 0.2
 #: pings in a row left unanswered (the member's gate held them: no liveness grant; or they
 #: wait behind a write it cannot commit) before the client drops the connection (the even
 #: clients then move; the odd ones are cut off with their member, and connect to it again)
@@ -106,7 +110,7 @@ HELD_PINGS = 2
 #: at the next change); setWatches ignores the client's zxid (changes made while the
 #: client was away fire nothing); a persistent watch is consumed when it fires
 WATCH_BUGS = frozenset({"watch_fired_twice", "setwatches_ignores_zxid",
-                        "persistent_fired_once"})
+                        "persistent_fired_once", "remove_watches_kept"})
 #: planted bugs of the clients and their connections: the lease leaves out the bound L for
 #: which a member may answer after a leader last confirmed the session (a client that
 #: trusts an answered ping for the whole timeout, less the clock-rate allowance); a member
@@ -152,6 +156,13 @@ class _PersistentOnce(WatchManager):
                 for w in list(self.recursive.get(p, ())):
                     self._discard(server_watches.RECURSIVE, p, w)
         return out
+
+
+class _RemoveKeeps(WatchManager):
+    """Planted: removeWatches answers Ok for a watch the connection holds, and keeps it."""
+
+    def remove(self, path: str, w: Watcher, wtype: int, dry_run: bool = False) -> bool:
+        return super().remove(path, w, wtype, dry_run=True)
 
 
 class _IgnoresZxid(WatchManager):
@@ -243,6 +254,8 @@ class SimSessions:
         self.turn_rng = random.Random(seed + 0x7124)
         #: the persistent watches' own randomness (added after the others' draws were set)
         self.persist_rng = random.Random(seed + 0x9E25)
+        #: removeWatches' and checkWatches' own
+        self.remove_rng = random.Random(seed + 0x4E3A)
 
     def start(self, event: int, turn: int, output: int) -> None:
         """Schedule the clients' first pings (`event`) and, if the run's timing gives
@@ -269,6 +282,8 @@ class SimSessions:
             return _IgnoresZxid()
         if "persistent_fired_once" in bugs:
             return _PersistentOnce()
+        if "remove_watches_kept" in bugs:
+            return _RemoveKeeps()
         return WatchManager()
 
     def on_reset(self, sn: SimNode) -> None:
@@ -506,6 +521,8 @@ class SimSessions:
         if self.persist_rng.random() < ADD_WATCH:  # (its own draws: the others stay)
             p = self.persist_rng
             self._add_watch(cl, sn, p.choice((ROOT, *NAMES)), p.random() < 0.5)
+        if self.remove_rng.random() < REMOVE_WATCH:
+            self._remove_watch(cl, sn)
         r = self.watch_rng.random()
         if r < WATCH_READ:
             self._watch(cl, sn, self.watch_rng.choice(NAMES), self.watch_rng.randrange(3))
@@ -576,6 +593,42 @@ class SimSessions:
             self._reply(cl, conn, zxid, f"addWatch {path}")
 
         conn.reply_later(conn.request(int(Op.ADD_WATCH), on_reply), answer)
+
+    def _remove_watch(self, cl: SimClient, sn: SimNode) -> None:
+        """removeWatches(path, type) (or, now and then, checkWatches): mostly of a watch the
+        client holds, else of any path and type. The member answers at the request's turn
+        from its table (`WatchManager.remove`, the server's handler: Ok, or NoWatcher); the
+        client then drops what it removed (`ClientWatches.removed`, which checks the
+        answer)."""
+        conn = cl.conn
+        assert conn is not None
+        rng = self.remove_rng
+        holds = self.w.holds(cl.idx)
+        if holds and rng.random() < 0.75:
+            path, wtype = rng.choice(holds)
+            if rng.random() < 0.3:
+                wtype = int(WatcherType.ANY)
+        else:
+            path = rng.choice((ROOT, *NAMES))
+            wtype = int(rng.choice(tuple(WatcherType)))
+        dry = rng.random() < CHECK_WATCH
+        op = Op.CHECK_WATCHES if dry else Op.REMOVE_WATCHES
+
+        def answer() -> tuple[int, int]:
+            assert sn.replica is not None and sn.watches is not None
+            found = sn.watches.remove(path, conn, wtype, dry_run=dry)
+            if not dry:
+                self.w.removing(conn, path, wtype)
+            return sn.replica.tree.last_zxid, 0 if found else int(Err.NO_WATCHER)
+
+        def on_reply(zxid: int, err: int) -> None:
+            if self.c.trace is not None:
+                self.c.log(f"client {cl.idx}: {op.name}({path}, {WatcherType(wtype).name}) "
+                           f"on node {conn.member}: {'Ok' if err == 0 else 'NoWatcher'}")
+            self.w.removed(conn, path, wtype, err, dry)
+            self._reply(cl, conn, zxid, f"{op.name} {path}")
+
+        conn.reply_later(conn.request(int(op), on_reply), answer)
 
     def _reply(self, cl: SimClient, conn: SimConnection, zxid: int, what: str,
                write: bool = False) -> None:

@@ -200,6 +200,7 @@ class SimCluster(SimLoad):
         self.stats.reregistered = ws.reregistered
         self.stats.replies, self.stats.replies_waited = ws.replies, ws.waited
         self.stats.output_held = ws.held
+        self.stats.watch_removes, self.stats.watches_removed = ws.removes, ws.removed
         self.stats.persistent_set, self.stats.persistent_events = (
             ws.persistent_set, ws.persistent_events)
         self.stats.client_moves = self.clients.moves

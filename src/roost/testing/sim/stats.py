@@ -60,4 +60,6 @@ class SimStats:
     persistent_events: int = 0  # events they got (each checked: the next change, in order)
     replies_waited: int = 0  # reads and pings answered after a write queued before them
     output_held: int = 0  # times a member's gate held a connection's output
+    watch_removes: int = 0  # removeWatches and checkWatches answered (each checked)
+    watches_removed: int = 0  # of which removeWatches answered Ok
     latch_grants: int = 0  # the leader latch's

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 
 from roost.tree import WatchEvent
 from roost.wire.jute import Reader
-from roost.wire.opcodes import EventType, KeeperState, Xid
+from roost.wire.opcodes import EventType, KeeperState, WatcherType, Xid
 from roost.wire.protocol import decode_reply_header, encode_reply
 from roost.wire.records import ACL, WatcherEvent
 from roost.wire.session import ReplyQueue, Slot
@@ -78,6 +78,13 @@ TAKES = {CREATED: (DATA, EXIST), CHANGED: (DATA, EXIST), DELETED: (DATA, EXIST, 
          CHILDREN: (CHILD,)}
 
 
+#: the client's maps removeWatches and checkWatches of each WatcherType look at (as
+#: `roost.client`'s; ANY also the persistent and recursive watches on the path)
+_ANY = int(WatcherType.ANY)
+REMOVE_KINDS = {int(WatcherType.CHILDREN): (CHILD,), int(WatcherType.DATA): (DATA, EXIST),
+                _ANY: (DATA, EXIST, CHILD)}
+
+
 def _name(ev: int) -> str:
     return EventType(ev).name
 
@@ -98,6 +105,9 @@ class PersistentWatch:
     applied_pos: int = 0
     queued: int = 0
     applied: int = 0
+    #: the member removed it (removeWatches, at the request's turn); the client drops it
+    #: when the reply comes: no event is owed meanwhile
+    removing: bool = False
 
     def matches(self, path: str, ev: int) -> bool:
         if self.recursive:
@@ -121,6 +131,8 @@ class Watch:
     #: the member queued its event on the client's connection (not delivered yet if the
     #: connection's output is held)
     queued: bool = False
+    #: the member removed it (removeWatches): no event is owed until the client drops it
+    removing: bool = False
 
 
 class History:
@@ -357,6 +369,9 @@ class WatchStats:
     replies: int = 0  # replies the clients got (each in request order: checked)
     waited: int = 0  # reads and pings answered only after a write queued before them
     held: int = 0  # times a member's gate held a connection's output (no liveness grant)
+    removes: int = 0  # removeWatches and checkWatches answered (each checked)
+    removed: int = 0  # of which removeWatches answered Ok (no event for them after)
+    no_watcher: int = 0  # of which answered NoWatcher
 
 
 @dataclass
@@ -410,14 +425,14 @@ class ClientWatches:
             self.stats.own_write_events += 1  # its own write fired its watch: event first
         conn.last_reply = max(conn.last_reply, zxid)
         for pw in self._persistent_on(conn):
-            nxt = self._next(pw)
+            nxt = None if pw.removing else self._next(pw)
             if nxt is not None and nxt[0] <= zxid:
                 self._fail(f"client {conn.client} got the reply of {what} at zxid {zxid} from "
                            f"node {conn.member}, but not the event {_name(nxt[2])} {nxt[1]} "
                            f"at {nxt[0]} of its {pw.mode} watch on {pw.path} (set at "
                            f"{pw.since})")
         for w in self.pending.get(conn.client, {}).values():
-            if w.due is not None and w.due[0] <= zxid:
+            if w.due is not None and w.due[0] <= zxid and not w.removing:
                 self._fail(f"client {conn.client} got the reply of {what} at zxid {zxid} from "
                            f"node {conn.member}, but not the event {_name(w.due[1])} of its "
                            f"{w.kind} watch on {w.path} (set at {w.since}), due at {w.due[0]}")
@@ -464,6 +479,7 @@ class ClientWatches:
             pw.conn, pw.since = conn, zxid
             pw.pos = pw.applied_pos = upto
             pw.queued = pw.applied = 0
+            pw.removing = False  # (a remove whose reply was lost did not happen for it)
         return ([p for (p, r) in sorted(mine) if not r], [p for (p, r) in sorted(mine) if r])
 
     def session_ended(self, client: int) -> None:
@@ -473,6 +489,62 @@ class ClientWatches:
         conn = self.conns.pop(client, None)
         if conn is not None:
             conn.closed = True
+
+    def removed(self, conn: SimConnection, path: str, wtype: int, err: int, dry_run: bool
+                ) -> None:
+        """removeWatches (checkWatches: `dry_run`) of `path` and `wtype` on `conn` was
+        answered `err` by the member (`WatchManager.remove`, at the request's turn): Ok if
+        and only if the client held such a watch there then (events and replies reach it
+        in the member's order, so what it holds at the reply is what the member held at the
+        turn); after an Ok removeWatches the client drops them (as `roost.client` does), and
+        an event for them after the reply is refused (`on_event`: one it does not watch)."""
+        if conn.closed:
+            return
+        kinds = REMOVE_KINDS[wtype]
+        mine = self.pending.get(conn.client, {})
+        held = [k for k in kinds if (path, k) in mine]
+        lasting = [r for r in (False, True) if (path, r) in self.persistent.get(
+            conn.client, {})] if wtype == _ANY else []
+        what = (f"client {conn.client}'s {'checkWatches' if dry_run else 'removeWatches'}"
+                f"({path}, {WatcherType(wtype).name}) on node {conn.member}")
+        has = bool(held or lasting)
+        if (err == 0) != has:
+            hold = ", ".join([*held, *("recursive" if r else "persistent" for r in lasting)])
+            self._fail(f"{what} was answered {'Ok' if err == 0 else 'NoWatcher'}, but the "
+                       f"client held {hold or 'no such watch'} there")
+        self.stats.removes += 1
+        if err != 0:
+            self.stats.no_watcher += 1
+            return
+        if dry_run:
+            return
+        self.stats.removed += 1
+        for k in held:
+            del mine[(path, k)]
+        for r in lasting:
+            del self.persistent[conn.client][(path, r)]
+
+    def removing(self, conn: SimConnection, path: str, wtype: int) -> None:
+        """The member runs removeWatches of `path` and `wtype` for `conn` (at its turn):
+        the watches of the client it covers owe no event from now on."""
+        mine = self.pending.get(conn.client, {})
+        for k in REMOVE_KINDS[wtype]:
+            w = mine.get((path, k))
+            if w is not None:
+                w.removing = True
+        if wtype == _ANY:
+            for r in (False, True):
+                pw = self.persistent.get(conn.client, {}).get((path, r))
+                if pw is not None:
+                    pw.removing = True
+
+    def holds(self, client: int) -> list[tuple[str, int]]:
+        """The (path, WatcherType) of each watch the client holds (what removeWatches may
+        name), in a fixed order."""
+        out = [(p, int(WatcherType.CHILDREN if k == CHILD else WatcherType.DATA))
+               for p, k in sorted(self.pending.get(client, {}))]
+        out += [(p, _ANY) for p, _r in sorted(self.persistent.get(client, {}))]
+        return out
 
     def held(self, client: int) -> dict[str, list[str]]:
         """The paths of the client's pending watches, by map (what setWatches sends)."""
@@ -505,6 +577,7 @@ class ClientWatches:
         for w in mine.values():  # registered there: due from the member's zxid
             w.since = zxid
             w.queued = False
+            w.removing = False
             w.due = self.history.first_after(w.path, w.kind, zxid)
         self.stats.fired_on_reregister += len(events)
         self.stats.events += len(events)
@@ -558,6 +631,8 @@ class ClientWatches:
             if conn.member != member or conn.incarnation != incarnation or conn.closed:
                 continue
             for pw in self._persistent_on(conn) if client in self.persistent else ():
+                if pw.removing:
+                    continue
                 i = pw.applied_pos
                 while i < len(changes) and changes[i][0] <= zxid:
                     pw.applied += pw.matches(changes[i][1], changes[i][2])
@@ -569,7 +644,7 @@ class ClientWatches:
                                f"{zxid}, {pw.applied} matching changes since, "
                                f"{pw.queued} events queued")
             for w in self.pending.get(client, {}).values():
-                if w.due is not None and w.due[0] <= zxid and not w.queued:
+                if w.due is not None and w.due[0] <= zxid and not w.queued and not w.removing:
                     self._fail(f"client {client}'s {w.kind} watch on {w.path} (set at "
                                f"{w.since}) lost: node {member} applied zxid {zxid} without "
                                f"sending its event {_name(w.due[1])} (due at {w.due[0]})")
