@@ -43,7 +43,7 @@ BUGS = ("count_old_votes", "commit_old_term", "skip_up_to_date", "ack_before_per
         "ping_without_grant", "watch_fired_twice", "setwatches_ignores_zxid",
         "reconfig_time_unordered", "cas_ignores_version", "multi_partial_apply",
         "lock_ignores_predecessor", "read_overtakes_write", "event_behind_replies",
-        "persistent_fired_once", "remove_watches_kept")
+        "persistent_fired_once", "remove_watches_kept", "reattach_unconfirmed")
 
 
 @pytest.mark.sim

@@ -57,8 +57,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from roost.client.lease import Lease
+from roost.client.options import ConnectionOptions
 from roost.raft import Role
-from roost.replica.sessions import Sessions
+from roost.replica.sessions import Sessions, lease_bound
 from roost.server import watches as server_watches
 from roost.server.watches import Watcher, WatchManager
 from roost.tree import DataTree
@@ -102,10 +103,18 @@ CONN_LOSS = 0.03
 ADD_WATCH = 0.1
 REMOVE_WATCH = 0.08
 CHECK_WATCH = 0.2
-#: pings in a row left unanswered (the member's gate held them: no liveness grant; or they
-#: wait behind a write it cannot commit) before the client drops the connection (the even
-#: clients then move; the odd ones are cut off with their member, and connect to it again)
-HELD_PINGS = 2
+#: a session only reads and watches (as a configuration watcher does: no writes, no lock),
+#: and a reader's turn reads: such a client's replies wait behind no write of its own, so
+#: when its member loses the liveness grant, its output waits in the gate (where the
+#: server closes the connection after L) rather than in the reply queue
+READER = 0.25
+READER_READ = 0.8
+#: the client's read timeout, as a share of its session timeout (`roost.client`'s pinger):
+#: nothing received for that long (the member's gate holds its output: no liveness grant;
+#: or the replies wait behind a write it cannot commit) and it drops the connection (the
+#: even clients then move; the odd ones are cut off with their member, and connect to it
+#: again)
+READ_TIMEOUT = 2 / 3
 #: planted bugs of the members' watch tables: a fired one-shot watch stays (it fires again
 #: at the next change); setWatches ignores the client's zxid (changes made while the
 #: client was away fire nothing); a persistent watch is consumed when it fires
@@ -118,7 +127,9 @@ WATCH_BUGS = frozenset({"watch_fired_twice", "setwatches_ignores_zxid",
 #: connection (no reply queue); a member queues a watch event behind the replies queued
 #: before it on the connection, as a reply (ZooKeeper sends it at once)
 CLIENT_BUGS = frozenset({"lease_without_answer_bound", "read_overtakes_write",
-                         "event_behind_replies"})
+                         "event_behind_replies", "reattach_unconfirmed", "held_output_kept"})
+#: the password the simulated sessions are created with (the handshake compares it)
+_PASSWD = b"\0" * 16
 _PING = int(Op.PING)
 
 
@@ -196,12 +207,16 @@ class SimClient:
     conn: SimConnection | None = None
     #: the largest zxid of a reply it got in this session (setWatches and the handshake)
     last_zxid: int = 0
-    #: pings in a row its member held
-    held: int = 0
     #: the production client's session lease, on `clock` (seconds)
     lease: Lease = field(default_factory=Lease)
     #: the member it connects to again (0: any), after that member aborted its connection
     rejoin: int = 0
+    #: since when (true ms) it has had no established connection while holding a session
+    #: (SUSPENDED; -1: connected, or no session): past its timeout it gives the session up
+    #: (LOST, as `roost.client`'s lost timer does, Curator's rule)
+    suspended: int = -1
+    #: its session only reads and watches (READER)
+    reader: bool = False
 
 
 @dataclass(frozen=True)
@@ -247,6 +262,21 @@ class SimSessions:
         self.moves = 0
         #: expiries decided by a stale leader and committed from its log (not checked)
         self.stale = 0
+        #: session -> when (true ms) a member last answered its client's reattach; the
+        #: expiry decision of its first CLOSE_SESSION (checked against each other)
+        self.reattached: dict[int, int] = {}
+        self.decided: dict[int, int] = {}
+        #: reattaches held for a leader's confirmation; answered "session expired";
+        #: connections a member closed after holding their output (or handshake) for L;
+        #: handshakes the client gave up (its attempt timeout); sessions given up (LOST)
+        self.reattach_held = 0
+        self.told_expired = 0
+        self.held_closes = 0
+        self.attempts_timed_out = 0
+        self.lost_sessions = 0
+        #: the reconnections' own randomness; the readers'
+        self.conn_rng = random.Random(seed + 0xC0EC)
+        self.reader_rng = random.Random(seed + 0x2EAD)
         #: cas, multi and sync-then-read (requests.py); the lock and latch (recipes.py)
         self.requests = ClientRequests(self, random.Random(seed + 0x5EC5))
         self.recipes = Recipes(self, seed)
@@ -257,13 +287,15 @@ class SimSessions:
         #: removeWatches' and checkWatches' own
         self.remove_rng = random.Random(seed + 0x4E3A)
 
-    def start(self, event: int, turn: int, output: int) -> None:
+    def start(self, event: int, turn: int, output: int, connect: int) -> None:
         """Schedule the clients' first pings (`event`) and, if the run's timing gives
         clients turns of their own between pings, their first turns (`turn`); `output`:
-        the event that delivers a connection's output."""
+        the event that delivers a connection's output; `connect`: a client's attempt to
+        connect again (after its connection closed), or the end of a handshake attempt."""
         self.event = event
         self.turn = turn
         self.output = output
+        self.connect_event = connect
         ms = self.c.timing.ms
         for cl in self.clients:
             self.c.schedule(self.rng.randint(ms(20), ms(200)), event, cl.idx)
@@ -290,8 +322,9 @@ class SimSessions:
         """A member installed a snapshot: as the server does, it closes its clients'
         connections (their watches may have missed changes); they move."""
         for cl in self.clients:
-            if cl.conn is not None and cl.conn.member == sn.id:
+            if cl.conn is not None and cl.conn.member == sn.id and not cl.conn.closed:
                 self._disconnect(cl)
+                self._reconnect_soon(cl)
 
     def tracker(self, sn: SimNode) -> Sessions:
         """A member's session table, as the server makes one at start (every session of
@@ -314,6 +347,17 @@ class SimSessions:
             if tr is not None:
                 tr.forget(txn.session_id)
             self._check_close(zxid, txn)
+            # as the server does (`close_after_flush`: the session's output is held, no
+            # grant comes for it again, so the connection is aborted); the client sees the
+            # connection close and connects again: a member that applied the close tells
+            # it its session expired
+            for cl in self.clients:
+                conn = cl.conn
+                if (conn is not None and cl.sid == txn.session_id and conn.member == sn.id
+                        and conn.incarnation == sn.incarnation and not conn.closed
+                        and not conn.handshake):
+                    self._disconnect(cl)
+                    self._reconnect_soon(cl)
 
     def expire(self, sn: SimNode) -> None:
         """The tracker's periodic expiry on a member (at each of its ticks); then the
@@ -348,13 +392,21 @@ class SimSessions:
             return
         self.closed[sid] = zxid
         cl = self.by_sid.get(sid)
-        if cl is not None and cl.sid == sid:  # the client learns its session expired
+        if cl is not None and cl.sid == sid:  # (the client learns it from a member)
             self.c.log(f"client {cl.idx}: session {cl.sid:#x} expired at zxid {zxid}")
             self.expired += 1
-            self._end_session(cl)
         ex = self.expiries.get(key)
         if cl is None or ex is None:
             return
+        # no member answers a reattach of the session once its expiry was decided (it
+        # answers only once a leader confirmed the session: roost.server.handshake)
+        self.decided[sid] = ex.at
+        answered = self.reattached.get(sid, -1)
+        if answered >= ex.at:
+            raise InvariantViolation(
+                f"session {sid:#x} expired (decided by node {txn.origin} at {ex.at} ms, "
+                f"applied at zxid {zxid}) though a member answered its client's reattach at "
+                f"{answered} ms")
         if not ex.leader:
             raise InvariantViolation(
                 f"session {txn.session_id:#x} expired by a decision of node {txn.origin} at "
@@ -385,11 +437,14 @@ class SimSessions:
         up = (sn is not None and sn.core is not None and not sn.dropped
               and sn.incarnation == cl.incarnation
               and cl.conn is not None and not cl.conn.closed)
+        self._check_held(cl)
         if not up:
             cl.connecting = False  # a create sent through a member that went down is lost
+            self._lost_by_timer(cl)
             sn = self._connect(cl)
         ms = c.timing.ms
-        if sn is None or sn.core is None:
+        conn = cl.conn
+        if sn is None or sn.core is None or conn is None or conn.closed:
             c.schedule(self.rng.randint(ms(20), ms(60)), self.event, idx)
             return
         if not cl.sid:
@@ -397,31 +452,114 @@ class SimSessions:
                 self._create(cl, sn)
             c.schedule(self.rng.randint(ms(20), ms(60)), self.event, idx)
             return
+        if conn.handshake:  # no pings before the handshake is answered
+            c.schedule(cl.clock.after(cl.timeout_ms // 3), self.event, idx)
+            return
         # a ping: the member touches the session and reports it to the leader, and answers
         # it in turn (the gate holds the answer while the member has no liveness grant)
+        if not self._read_timeout(cl):
+            self._touch(cl, sn)
+            self._ping(cl, sn, conn)
+            if c.timing.client_turn_ms is None:
+                self._work(cl, sn)  # (this timing's clients work on their pings' turns)
+        c.schedule(cl.clock.after(cl.timeout_ms // 3), self.event, idx)
+
+    def _read_timeout(self, cl: SimClient) -> bool:
+        """Nothing reached the client on its connection for READ_TIMEOUT of its session
+        timeout, by its clock (checked at its pings and turns; `roost.client` checks at a
+        timer): it drops the connection. An even client moves, an odd one sits on its
+        member's side of any partition (it reaches no other) and connects to the same
+        member again. Whether it dropped it."""
         conn = cl.conn
-        assert conn is not None
+        if conn is None or conn.closed or conn.handshake or not cl.sid:
+            return False
+        clock = cl.clock
+        quiet = clock.seconds(self.c.now) - clock.seconds(conn.last_recv)
+        if quiet <= READ_TIMEOUT * cl.timeout_ms / 1000:
+            return False
+        self.c.log(f"client {cl.idx}: nothing from node {conn.member} for {quiet:.2f} s; "
+                   f"drops the connection")
+        self._disconnect(cl)
+        cl.rejoin = conn.member if cl.idx % 2 else 0
+        self._reconnect_soon(cl)
+        return True
+
+    def _touch(self, cl: SimClient, sn: SimNode) -> None:
+        """The member heard the session (a ping, a reattach): it touches it and reports it
+        to the leader (`Server.touch`)."""
+        assert sn.core is not None
+        c = self.c
         if sn.sessions is not None:
             sn.sessions.touch(cl.sid, sn.now(c.now))
         sn.core.touch(cl.sid)
         if self._leads_newest(sn) and sn.core.may_expire:  # an established leader answers
             self.leader_pings.setdefault(cl.sid, []).append(c.now)
-        self._ping(cl, sn, conn)
-        cl.held = conn.pings_unanswered()
-        if c.timing.client_turn_ms is None:
-            self._work(cl, sn)  # (this timing's clients work on their pings' turns)
-        if cl.held >= HELD_PINGS and cl.conn is conn and not conn.closed:
-            # nothing came back (the gate holds the member's output, or a write it cannot
-            # commit blocks the replies behind it): the client's read timeout drops the
-            # connection; an even client moves, an odd one sits on its member's side of any
-            # partition (it reaches no other) and connects to the same member again
+
+    def on_connect(self, arg: int | tuple[int, int]) -> None:
+        """A client connects again at once after its connection closed (`roost.client`
+        tries the next server), or (`arg` a (client, connection) pair) its handshake
+        attempt ran out of time (`ConnectionOptions.attempt_timeout`): it gives it up and
+        tries again."""
+        if isinstance(arg, tuple):
+            idx, seq = arg
+            cl = self.clients[idx]
+            conn = cl.conn
+            if conn is None or conn.seq != seq or conn.closed or not conn.handshake:
+                return
+            self.c.log(f"client {idx}: handshake with node {conn.member} timed out")
+            self.attempts_timed_out += 1
             self._disconnect(cl)
-            cl.rejoin = cl.member if cl.idx % 2 else 0
-        c.schedule(cl.clock.after(cl.timeout_ms // 3), self.event, idx)
+            cl.rejoin = conn.member if idx % 2 else 0
+        else:
+            cl = self.clients[arg]
+        if not cl.sid or (cl.conn is not None and not cl.conn.closed):
+            return  # (a new session is asked for at the client's next ping turn)
+        self._lost_by_timer(cl)
+        if cl.sid:
+            self._connect(cl)
+
+    def _reconnect_soon(self, cl: SimClient) -> None:
+        """The client's connection closed: it connects again at once (a connect's time)."""
+        if cl.sid:
+            ms = self.c.timing.ms
+            self.c.schedule(self.conn_rng.randint(ms(1), ms(4)), self.connect_event, cl.idx)
+
+    def _lost_by_timer(self, cl: SimClient) -> None:
+        """SUSPENDED for longer than the session's timeout (by the client's clock): the
+        session is LOST (`roost.client`'s lost timer): the client gives it up."""
+        if not cl.sid or cl.suspended < 0:
+            return
+        clock = cl.clock
+        if clock.seconds(self.c.now) - clock.seconds(cl.suspended) < cl.timeout_ms / 1000:
+            return
+        self.c.log(f"client {cl.idx}: session {cl.sid:#x} lost (suspended since "
+                   f"{cl.suspended} ms)")
+        self.lost_sessions += 1
+        self._end_session(cl)
+
+    def _check_held(self, cl: SimClient) -> None:
+        """A member holds a connection's output (no liveness grant) for at most L by its
+        clock, then closes it (the server's `hold`), checked at its ticks: the client
+        never waits longer than that on a member that is up."""
+        conn = cl.conn
+        if conn is None or conn.closed or conn.held_at < 0 or not conn.out:
+            return
+        sn = self.c.nodes.get(conn.member)
+        if (sn is None or sn.core is None or sn.dropped
+                or sn.incarnation != conn.incarnation):
+            return
+        slack = 1 - self.c.drift
+        bound = (1000 * lease_bound(cl.timeout_ms) + 2 * sn.tick_period) / slack + 1
+        if self.c.now - conn.held_at > bound:
+            raise InvariantViolation(
+                f"connection: node {sn.id} has held client {cl.idx}'s output since "
+                f"{conn.held_at} ms, {self.c.now - conn.held_at} ms (more than L = "
+                f"{1000 * lease_bound(cl.timeout_ms):.0f} ms and a tick), without a "
+                f"liveness grant and without closing the connection")
 
     def staying_members(self) -> list[int]:
         """The members that the clients who stay with their member through a partition
-        (the odd ones, see HELD_PINGS) hold sessions on."""
+        (the odd ones, see READ_TIMEOUT) hold sessions on."""
         return [cl.member for cl in self.clients if cl.idx % 2 and cl.sid and cl.member]
 
     def _work(self, cl: SimClient, sn: SimNode) -> None:
@@ -429,6 +567,10 @@ class SimSessions:
         stretches too: they release, but contend anew only outside them), then, outside
         calm stretches, `_act`."""
         calm = self._calm()
+        if cl.reader:
+            if not calm:
+                self._read(cl, sn)
+            return
         self.recipes.turn(cl, sn, calm)
         if not calm and sn.core is not None:  # (its member may have stopped meanwhile)
             self._act(cl, sn)
@@ -443,9 +585,11 @@ class SimSessions:
         cl = self.clients[idx]
         c = self.c
         sn = c.nodes.get(cl.member)
+        self._check_held(cl)
         if (cl.sid and sn is not None and sn.core is not None and not sn.dropped
                 and sn.incarnation == cl.incarnation and cl.conn is not None
-                and not cl.conn.closed):
+                and not cl.conn.closed and not cl.conn.handshake
+                and not self._read_timeout(cl)):
             self._work(cl, sn)
         turn = c.timing.client_turn_ms
         assert turn is not None
@@ -474,7 +618,13 @@ class SimSessions:
             if not sid or cl.conn is not conn or "ping_without_grant" in c.bugs:
                 return True
             tr = sn.sessions
-            return tr is None or tr.may_answer(sid, sn.now(c.now))
+            now = sn.now(c.now)
+            if tr is None or tr.may_answer(sid, now):
+                return True
+            if conn.give_up is None:  # the server's `hold`: closed after L without a grant
+                conn.give_up = now + lease_bound(cl.timeout_ms)
+                conn.held_at = c.now
+            return False
         return gate
 
     def _wake(self, conn: SimConnection) -> None:
@@ -486,19 +636,38 @@ class SimSessions:
 
     def flush(self, sn: SimNode) -> None:
         """At each of a member's ticks: the output its gate held goes out if the member
-        got a grant meanwhile (the server drains a connection when its gate opens)."""
+        got a grant meanwhile (the server drains a connection when its gate opens), and a
+        held handshake is answered; a connection whose output (or handshake) waited L
+        without a grant is closed (the server's `hold` and `_drop_ungranted`)."""
+        c = self.c
         for cl in self.clients:
             conn = cl.conn
-            if conn is not None and conn.out and conn.member == sn.id and not conn.closed:
-                conn.flush()
+            if (conn is None or conn.member != sn.id or conn.closed
+                    or conn.incarnation != sn.incarnation):
+                continue
+            if conn.handshake:
+                self._handshake_turn(cl, sn, conn)
+                continue
+            if not conn.out:
+                continue
+            conn.flush()
+            if (conn.give_up is not None and conn.out and not conn.closed
+                    and sn.now(c.now) >= conn.give_up and "held_output_kept" not in c.bugs):
+                c.log(f"node {sn.id}: no liveness grant for session {cl.sid:#x} in time; "
+                      f"closes client {cl.idx}'s connection (output held since "
+                      f"{conn.held_at} ms)")
+                self.held_closes += 1
+                self._lost(cl, conn)
+            self._check_held(cl)
 
     def _lost(self, cl: SimClient, conn: SimConnection) -> None:
         """A request the member could not complete (a LOST write, a failed barrier): the
         server aborts the connection. An odd client connects to the same member again
-        (it sits on its member's side of any partition: see HELD_PINGS)."""
+        (it sits on its member's side of any partition: see READ_TIMEOUT)."""
         if cl.conn is conn:
             self._disconnect(cl)
             cl.rejoin = conn.member if cl.idx % 2 else 0
+            self._reconnect_soon(cl)
         else:
             conn.closed = True
 
@@ -539,6 +708,21 @@ class SimSessions:
             self.requests.act(cl, sn)
         if self.watch_rng.random() < CONN_LOSS:
             self._disconnect(cl)
+            self._reconnect_soon(cl)
+
+    def _read(self, cl: SimClient, sn: SimNode) -> None:
+        """A reader's turn: maybe an addWatch or a removeWatches, then a read that sets a
+        watch; now and then its connection is lost."""
+        rng = self.reader_rng
+        if rng.random() < ADD_WATCH:
+            self._add_watch(cl, sn, rng.choice((ROOT, *NAMES)), rng.random() < 0.5)
+        if rng.random() < REMOVE_WATCH:
+            self._remove_watch(cl, sn)
+        if rng.random() < READER_READ:
+            self._watch(cl, sn, rng.choice(NAMES), rng.randrange(3))
+        if rng.random() < CONN_LOSS:
+            self._disconnect(cl)
+            self._reconnect_soon(cl)
 
     def _watch(self, cl: SimClient, sn: SimNode, path: str, how: int) -> None:
         """exists(path, watch) (how 0), getData(path, watch) (1) or getChildren(ROOT,
@@ -700,6 +884,8 @@ class SimSessions:
         cl.member = 0
         cl.last_zxid = 0  # a new session is a new client
         cl.lease.clear()
+        cl.suspended = -1
+        cl.reader = False
 
     def _disconnect(self, cl: SimClient) -> None:
         """The client's connection closes: its member drops the connection's watches."""
@@ -710,7 +896,8 @@ class SimSessions:
         gone = self.c.nodes.get(old.member)
         if gone is not None and gone.watches is not None and gone.incarnation == old.incarnation:
             gone.watches.drop(old)
-        cl.held = 0
+        if cl.sid and not old.handshake and cl.suspended < 0:
+            cl.suspended = self.c.now  # SUSPENDED: the lost timer runs
 
     def _leads_newest(self, sn: SimNode) -> bool:
         node, leaders = sn.node, self.c.checker.leaders
@@ -739,12 +926,86 @@ class SimSessions:
         cl.member, cl.incarnation = sn.id, sn.incarnation
         conn = cl.conn = self.w.connect(cl.idx, sn.id, sn.incarnation, cl.last_zxid)
         conn.gate = self._gate(cl, sn, conn)
+        conn.now = lambda: c.now
+        conn.last_recv = c.now
         conn.wake = self._wake
         if "read_overtakes_write" in c.bugs:
             conn.queue = _Overtakes(conn.queue.emit)
         conn.events_queued = "event_behind_replies" in c.bugs
+        if cl.sid:
+            self._reattach(cl, sn, conn)
+        return sn
+
+    def _reattach(self, cl: SimClient, sn: SimNode, conn: SimConnection) -> None:
+        """The handshake of a client that holds a session, at the member, as
+        `roost.server.handshake.handle_connect` does it: refused while a close of the
+        session is under way there ("wait": the connection is aborted, the client tries
+        again); "session expired" if the member's tree lacks it (the client learns its
+        session ended); answered at once if the member holds a liveness grant for it; else
+        held (the member touches the session, which reports it to the leader) until a
+        grant comes, and the connection closed if none came within L (`flush`). The
+        client gives the attempt up after `ConnectionOptions.attempt_timeout`."""
+        c = self.c
+        assert sn.replica is not None and sn.sessions is not None and sn.core is not None
+        sid = cl.sid
+        info = sn.replica.tree.sessions.get(sid)
+        verdict = sn.sessions.reattach(sid, info, _PASSWD)
+        if verdict == "wait":
+            c.log(f"node {sn.id}: closing session {sid:#x} here; refuses client {cl.idx}")
+            self._lost(cl, conn)
+            return
+        if info is None or verdict == "expired":
+            c.log(f"client {cl.idx}: node {sn.id} answers session {sid:#x} expired")
+            self.told_expired += 1
+            self._end_session(cl)
+            return
+        now = sn.now(c.now)
+        if "reattach_unconfirmed" in c.bugs or sn.core.may_answer(sid, now):
+            self._bind(cl, sn, conn)
+            return
+        self.reattach_held += 1
+        c.log(f"node {sn.id}: holds client {cl.idx}'s reattach of session {sid:#x} until a "
+              f"leader confirms it")
+        self._touch(cl, sn)
+        conn.handshake = True
+        conn.give_up = now + lease_bound(cl.timeout_ms)
+        attempt = ConnectionOptions().attempt_timeout(cl.timeout_ms / 1000, len(c.nodes))
+        c.schedule(cl.clock.after(1000 * attempt), self.connect_event, (cl.idx, conn.seq))
+
+    def _handshake_turn(self, cl: SimClient, sn: SimNode, conn: SimConnection) -> None:
+        """At the member's tick: a held reattach is answered once a grant came, or its
+        connection closed when L ran out without one."""
+        assert sn.core is not None and conn.give_up is not None
+        now = sn.now(self.c.now)
+        if sn.core.may_answer(cl.sid, now):
+            conn.handshake, conn.give_up = False, None
+            self._bind(cl, sn, conn)
+        elif now >= conn.give_up:
+            self.c.log(f"node {sn.id}: no liveness grant for session {cl.sid:#x} in time; "
+                       f"closes client {cl.idx}'s held reattach")
+            self.held_closes += 1
+            conn.handshake = False
+            self._lost(cl, conn)
+
+    def _bind(self, cl: SimClient, sn: SimNode, conn: SimConnection) -> None:
+        """The member answers the reattach (the session is the client's again on this
+        connection); the client re-registers its watches (setWatches). Checked: the
+        session's expiry was not decided before (the answer means a leader confirmed the
+        session since)."""
+        c = self.c
+        sid = cl.sid
+        decided = self.decided.get(sid)
+        if decided is not None and c.now >= decided:
+            raise InvariantViolation(
+                f"session {sid:#x}: node {sn.id} answered its client's reattach at {c.now} "
+                f"ms, after its expiry was decided at {decided} ms")
+        self.reattached[sid] = c.now
+        cl.suspended = -1
+        conn.last_recv = c.now  # (the handshake's answer)
+        cl.lease.established(False, cl.timeout_ms / 1000, False, cl.clock.seconds(c.now),
+                             c.drift)  # (a reattach renews nothing)
         held = self.w.held(cl.idx)
-        if cl.sid and (any(held.values()) or self.w.persistent.get(cl.idx)):
+        if any(held.values()) or self.w.persistent.get(cl.idx):
             assert sn.replica is not None and sn.watches is not None
             tree = sn.replica.tree
             lasting, recursive = self.w.reregistered_persistent(conn, tree.last_zxid)
@@ -756,7 +1017,6 @@ class SimSessions:
             if c.trace is not None:
                 c.log(f"client {cl.idx}: setWatches at {req.relativeZxid} on node {sn.id} "
                       f"(at {tree.last_zxid}) fired {events}")
-        return sn
 
     def _create(self, cl: SimClient, sn: SimNode) -> None:
         assert sn.core is not None
@@ -776,6 +1036,9 @@ class SimSessions:
                 if sn.sessions is not None and sn.incarnation == conn.incarnation:
                     sn.sessions.grant((sid,), asked)
                 cl.sid = sid
+                cl.suspended = -1
+                conn.last_recv = self.c.now  # (the handshake's answer)
+                cl.reader = self.reader_rng.random() < READER
                 cl.lease.established(True, cl.timeout_ms / 1000, False,
                                      cl.clock.seconds(sent), self.c.drift)
                 self._renewed(cl, sid)

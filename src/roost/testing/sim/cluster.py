@@ -38,6 +38,7 @@ from .clocks import DRIFTS, SimClock
 from .disk import DiskFaults, SimDisk
 from .events import (
     CLIENT,
+    CLIENT_CONNECT,
     CLIENT_OUTPUT,
     CLIENT_TURN,
     CRASH_NOW,
@@ -167,7 +168,7 @@ class SimCluster(SimLoad):
     # ------------------------------------------------------------------ events
     def run(self) -> SimStats:
         self.storm()
-        self.clients.start(CLIENT, CLIENT_TURN, CLIENT_OUTPUT)
+        self.clients.start(CLIENT, CLIENT_TURN, CLIENT_OUTPUT, CLIENT_CONNECT)
         c = self.chaos
         handlers: dict[int, Callable[[Any], None]] = {
             TICK: self._on_tick, DELIVER: self._on_deliver, DISK: self._persisted,
@@ -176,6 +177,7 @@ class SimCluster(SimLoad):
             RESTART: c.on_restart, HEAL: c.on_heal, CRASH_NOW: c.on_crash_now,
             PHASE: c.on_phase, CLIENT: self.clients.on_event, STORM: lambda _: self.storm(),
             CLIENT_TURN: self.clients.on_turn, CLIENT_OUTPUT: self.clients.on_output,
+            CLIENT_CONNECT: self.clients.on_connect,
         }
         events = self._events
         pop = heapq.heappop

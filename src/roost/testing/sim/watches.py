@@ -242,6 +242,17 @@ class SimConnection:
         self.woken = False
         #: planted (`event_behind_replies`): events take their turn in the reply queue
         self.events_queued = False
+        #: the member holds the handshake (a reattach waiting for a leader to confirm the
+        #: session: roost.server.handshake); when the member closes the connection, on its
+        #: own clock, if no grant came (a held handshake, or held output: the server's
+        #: `hold`, L after it began); since when (true ms) the gate holds its output (-1:
+        #: it does not), reset, as `give_up`, when output goes out
+        self.handshake = False
+        self.give_up: float | None = None
+        self.held_at = -1
+        #: the time (true ms) and when the client last received a frame (its read timeout)
+        self.now: Callable[[], int] | None = None
+        self.last_recv = 0
         #: the client's requests in flight, oldest first; its last xid
         self.inflight: deque[SimRequest] = deque()
         self.xid = 0
@@ -263,10 +274,9 @@ class SimConnection:
         self.inflight.append(req)
         return req
 
-    def pings_unanswered(self) -> int:
-        return sum(1 for r in self.inflight if r.xid == _PING_XID)
-
     def _deliver(self, frame: bytes) -> None:
+        if self.now is not None:
+            self.last_recv = self.now()
         xid, zxid, err = decode_reply_header(frame[4:])
         if xid == _NOTIFICATION:
             ev = WatcherEvent.read(Reader(frame[4:], 16))
@@ -337,6 +347,7 @@ class SimConnection:
                 if gate is not None and not gate():
                     self.stats.held += 1
                     return
+                self.held_at, self.give_up = -1, None
                 self._deliver(out.popleft())
         finally:
             self._flushing = False
@@ -350,7 +361,6 @@ def _event_of(frame: bytes) -> WatcherEvent | None:
 
 
 _PING_OP = 11  # (Op.PING)
-_PING_XID = int(Xid.PING)
 _NOTIFICATION = int(Xid.NOTIFICATION)
 _CONNECTED = int(KeeperState.SYNC_CONNECTED)
 
@@ -628,7 +638,8 @@ class ClientWatches:
         watch due there has its event (queued)."""
         changes = self.history.all
         for client, conn in self.conns.items():
-            if conn.member != member or conn.incarnation != incarnation or conn.closed:
+            if (conn.member != member or conn.incarnation != incarnation or conn.closed
+                    or conn.handshake):  # (its watches are registered when answered)
                 continue
             for pw in self._persistent_on(conn) if client in self.persistent else ():
                 if pw.removing:
