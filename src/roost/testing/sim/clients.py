@@ -103,11 +103,12 @@ CONN_LOSS = 0.03
 ADD_WATCH = 0.1
 REMOVE_WATCH = 0.08
 CHECK_WATCH = 0.2
-#: a session only reads and watches (as a configuration watcher does: no writes, no lock),
-#: and a reader's turn reads: such a client's replies wait behind no write of its own, so
-#: when its member loses the liveness grant, its output waits in the gate (where the
-#: server closes the connection after L) rather than in the reply queue
-READER = 0.25
+#: the last client's sessions only read and watch, half of them (as a configuration
+#: watcher does: no writes, no lock), and a reader's turn reads: such a client's replies
+#: wait behind no write of its own, so when its member loses the liveness grant, its output
+#: waits in the gate (where the server closes the connection after L) rather than in the
+#: reply queue; the last client is odd, so it stays with its member through a partition
+READER = 0.5
 READER_READ = 0.8
 #: the client's read timeout, as a share of its session timeout (`roost.client`'s pinger):
 #: nothing received for that long (the member's gate holds its output: no liveness grant;
@@ -1038,7 +1039,8 @@ class SimSessions:
                 cl.sid = sid
                 cl.suspended = -1
                 conn.last_recv = self.c.now  # (the handshake's answer)
-                cl.reader = self.reader_rng.random() < READER
+                cl.reader = (cl.idx == CLIENTS - 1
+                             and self.reader_rng.random() < READER)
                 cl.lease.established(True, cl.timeout_ms / 1000, False,
                                      cl.clock.seconds(sent), self.c.drift)
                 self._renewed(cl, sid)

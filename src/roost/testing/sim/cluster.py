@@ -203,6 +203,9 @@ class SimCluster(SimLoad):
         self.stats.replies, self.stats.replies_waited = ws.replies, ws.waited
         self.stats.output_held = ws.held
         self.stats.watch_removes, self.stats.watches_removed = ws.removes, ws.removed
+        cs = self.clients
+        self.stats.reattach_held, self.stats.told_expired = cs.reattach_held, cs.told_expired
+        self.stats.held_closes, self.stats.sessions_lost = cs.held_closes, cs.lost_sessions
         self.stats.persistent_set, self.stats.persistent_events = (
             ws.persistent_set, ws.persistent_events)
         self.stats.client_moves = self.clients.moves

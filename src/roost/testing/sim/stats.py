@@ -62,4 +62,8 @@ class SimStats:
     output_held: int = 0  # times a member's gate held a connection's output
     watch_removes: int = 0  # removeWatches and checkWatches answered (each checked)
     watches_removed: int = 0  # of which removeWatches answered Ok
+    reattach_held: int = 0  # reattaches a member held until a leader confirmed the session
+    told_expired: int = 0  # reattaches answered "session expired"
+    held_closes: int = 0  # connections a member closed after L without a grant
+    sessions_lost: int = 0  # sessions a client gave up (suspended past its timeout)
     latch_grants: int = 0  # the leader latch's
