@@ -36,16 +36,26 @@ per member start, fired by the member's applied txns as `roost.server.core` does
 there (its own watched paths too), now and then closes its session (its ephemerals go); its
 connection closes when its member goes down, installs a snapshot (the server aborts its
 connections then), loses a write or fails a sync's barrier (the server aborts the
-connection), leaves two of its pings unanswered (the member's gate holds its output
-without a liveness grant, or they wait behind a write it cannot commit: the client's read
-timeout) or at random; it then connects to a member whose tree has its last zxid (the
-handshake refuses one behind) and re-registers its watches with setWatches
+connection), applies the close of its session, holds its output for L without a liveness
+grant (the server's `hold`: checked, no member holds it longer), receives nothing for
+READ_TIMEOUT of the session timeout (the gate holds its output, or it waits behind a write
+the member cannot commit: the client's read timeout) or at random; it then connects again
+at once to a member whose tree has its last zxid (the handshake refuses one behind). A
+reattach goes as `roost.server.handshake` takes it: refused while the member closes the
+session, "session expired" when its tree lacks it, answered under a liveness grant, else
+held until one comes (closed after L without one; the client gives up after its attempt
+timeout). Checked: no reattach is answered after its session's committed expiry was
+decided. A client suspended longer than its session timeout gives the session up
+(`roost.client`'s lost timer). Once answered, it re-registers its watches with setWatches
 (`WatchManager.set_watches`). Each event is checked (watches.py). Every request and its
 reply go through the connection as the server and the production client order them
 (`SimConnection`: the server's reply queue and output gate, the client's xid matching).
+Now and then a client removes a watch (removeWatches or checkWatches, the server's
+`WatchManager.remove`): the answer must say what it held, and no event may follow an Ok.
 
 A turn with none of that may send a cas, a multi or a sync-then-read (requests.py); every
-turn moves the client's lock and latch contenders on (recipes.py).
+turn moves the client's lock and latch contenders on (recipes.py). Half the last client's
+sessions only read and watch (READER).
 """
 
 from __future__ import annotations
@@ -82,6 +92,7 @@ from .checker import InvariantViolation
 from .clocks import SimClock
 from .recipes import Recipes
 from .requests import ClientRequests
+from .timing import PRODUCTION
 from .watches import CHILD, DATA, EXIST, NAMES, ROOT, ClientWatches, SimConnection
 
 if TYPE_CHECKING:
@@ -970,8 +981,10 @@ class SimSessions:
         self._touch(cl, sn)
         conn.handshake = True
         conn.give_up = now + lease_bound(cl.timeout_ms)
-        attempt = ConnectionOptions().attempt_timeout(cl.timeout_ms / 1000, len(c.nodes))
-        c.schedule(cl.clock.after(1000 * attempt), self.connect_event, (cl.idx, conn.seq))
+        # (production's rule, at the production equivalent of a compressed run's timeout)
+        k = PRODUCTION.scale / c.timing.scale
+        attempt = ConnectionOptions().attempt_timeout(k * cl.timeout_ms / 1000, len(c.nodes))
+        c.schedule(cl.clock.after(1000 * attempt / k), self.connect_event, (cl.idx, conn.seq))
 
     def _handshake_turn(self, cl: SimClient, sn: SimNode, conn: SimConnection) -> None:
         """At the member's tick: a held reattach is answered once a grant came, or its
