@@ -169,10 +169,14 @@ def serve(
         click.echo(f"roost: bad configuration: {e}", err=True)
         sys.exit(2)
     from roost.node import run_server
+    from roost.server import ServerCrashed
     from roost.storage import StorageError
 
     try:
         run_server(cfg)
+    except ServerCrashed as e:  # its traceback is in the log
+        click.echo(f"roost: {e}", err=True)
+        sys.exit(1)
     except StorageError as e:
         click.echo(f"roost: cannot start: {e}", err=True)
         sys.exit(1)
