@@ -7,17 +7,18 @@ handshake is `roost.server.handshake`, requests `roost.server.requests`, auth
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Protocol
 
 from roost.raft import Role
 from roost.replica.log import ReplicaLog
 from roost.replica.sessions import Sessions, lease_bound
 from roost.replica.state import LOST
-from roost.server import admin, clock
+from roost.server import admin, clock, requests
 from roost.server.clienttls import ClientTls, client_tls
 from roost.server.clock import now_ms
 from roost.server.config import ServerConfig
@@ -35,6 +36,7 @@ from roost.tree import DataTree, TreeConfig
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.errors import Err
 from roost.wire.records import Id, Record
+from roost.wire.session import Event, Request
 
 __all__ = ["CONFIG_NODE", "LINEARIZABLE_READS", "WRITES", "Addon", "Server", "now_ms"]
 
@@ -116,6 +118,13 @@ class Server:
         #: whether reads wait for a ReadIndex round (roost.server.requests)
         self.linearizable = config.linearizable_reads and config.ensemble
         self._event_loop: asyncio.AbstractEventLoop | None = None
+        # what each connection hands the protocol's events to (a connection knows its
+        # server only as a roost.server.connection.ConnectionHost)
+        self.four_letter_commands: Collection[str] = admin.COMMANDS
+        self.dispatch: Callable[[Connection, Request], None] = functools.partial(
+            requests.dispatch, self)
+        self.handle_event: Callable[[Connection, Event], int] = functools.partial(
+            requests.handle_event, self)
 
     @property
     def tree(self) -> DataTree:
