@@ -972,7 +972,9 @@ class SimSessions:
             self._end_session(cl)
             return
         now = sn.now(c.now)
-        if "reattach_unconfirmed" in c.bugs or sn.core.may_answer(sid, now):
+        # (the grant itself, as the gate: not `ReplicaCore.may_answer`, which answers
+        # everything once the member takes its leader for a version without grants)
+        if "reattach_unconfirmed" in c.bugs or sn.sessions.may_answer(sid, now):
             self._bind(cl, sn, conn)
             return
         self.reattach_held += 1
@@ -989,9 +991,9 @@ class SimSessions:
     def _handshake_turn(self, cl: SimClient, sn: SimNode, conn: SimConnection) -> None:
         """At the member's tick: a held reattach is answered once a grant came, or its
         connection closed when L ran out without one."""
-        assert sn.core is not None and conn.give_up is not None
+        assert sn.sessions is not None and conn.give_up is not None
         now = sn.now(self.c.now)
-        if sn.core.may_answer(cl.sid, now):
+        if sn.sessions.may_answer(cl.sid, now):
             conn.handshake, conn.give_up = False, None
             self._bind(cl, sn, conn)
         elif now >= conn.give_up:
