@@ -1044,7 +1044,11 @@ class SimSessions:
         assert conn is not None
         sent, asked = self.c.now, sn.now(self.c.now)
 
+        gen = cl.gen
+
         def done(zxid: int, result: TxnResult, cl: SimClient = cl, sid: int = sid) -> None:
+            if cl.gen != gen:
+                return  # superseded by a later create (this session expires unused)
             cl.connecting = False
             if zxid > 0 and not result.err and not conn.closed:
                 # the member grants the new session from when it asked (the leader started
