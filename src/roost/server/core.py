@@ -42,6 +42,11 @@ __all__ = ["CONFIG_NODE", "LINEARIZABLE_READS", "WRITES", "Addon", "Server", "no
 
 log = logging.getLogger("roost.server")
 
+
+class ServerCrashed(Exception):
+    """The server stopped after an internal error (a bug; the cause is `__cause__`, and its
+    traceback was logged when it happened)."""
+
 #: how often the TLS files' modification times are checked
 TLS_CHECK_S = 2.0
 #: (a module global: reading an enum member off its class costs ~0.13 us per write)
@@ -103,6 +108,9 @@ class Server:
         self.secure_port: int | None = config.secure_port
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
+        #: the internal error (a bug) that stopped this server, if one did
+        self.crashed: BaseException | None = None
+        self._crash_stop: asyncio.Task[None] | None = None
         self.port = config.listen_port
         #: callbacks for server events, e.g. ("role", {"mode": "leader", "leader": 2}),
         #: ("session_created" | "session_closed", {"session": sid}), ("session_expired", ...)
@@ -147,6 +155,7 @@ class Server:
                 self.tree_config,
                 self.on_applied,
                 on_fatal=self._fatal,
+                on_crash=self._crashed,
                 on_role=self._on_role,
                 on_reset=self._on_reset,
                 stats=self.stats,
@@ -274,6 +283,16 @@ class Server:
         )
         for conn in list(self.connections):
             conn.abort()
+
+    def _crashed(self, exc: BaseException) -> None:
+        """A bug broke the server's own code (its traceback is logged): stop, so that the
+        process ends with an error (`roost.node.serve` raises `ServerCrashed`) instead of
+        running on without making progress."""
+        log.critical("internal error: %r; stopping this server", exc)
+        if self.crashed is None:
+            self.crashed = exc
+            # (not in _tasks: stop() cancels those)
+            self._crash_stop = self.event_loop.create_task(self.stop())
 
     # --- connections ---------------------------------------------------------------------
     def admit(self, conn: Connection) -> bool:
