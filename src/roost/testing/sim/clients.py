@@ -974,7 +974,8 @@ class SimSessions:
         now = sn.now(c.now)
         # (the grant itself, as the gate: not `ReplicaCore.may_answer`, which answers
         # everything once the member takes its leader for a version without grants)
-        if "reattach_unconfirmed" in c.bugs or sn.sessions.may_answer(sid, now):
+        if c.bugs & {"reattach_unconfirmed", "ping_without_grant"} or sn.sessions.may_answer(
+                sid, now):
             self._bind(cl, sn, conn)
             return
         self.reattach_held += 1
