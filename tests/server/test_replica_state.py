@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from roost.raft import Entry, EntryKind
 from roost.replica.member import Member
 from roost.replica.membership import Change
@@ -67,41 +65,3 @@ def test_proposals_expire_and_abandoned_ones_are_not_resent() -> None:
     assert s.to_resend() == [a]  # /b's client was told the outcome is unknown
     assert s.expire(now=6.0, timeout=5.0) == [a] and not s.pending
 
-
-def test_a_leaders_own_entries_apply_without_decoding_and_only_once(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A leader's entry holds the very bytes it stamped: the txn it built applies with no
-    decoding; the same bytes committed again (a resend to itself) are still deduped, and
-    other members' entries and resent copies decode as before."""
-    applied: list[tuple[int, Txn, TxnResult]] = []
-    s = state(1, {1: M[1]}, applied)
-    replies: list[tuple[int, int]] = []
-    a = s.stamp(create("/a"), lambda z, r: replies.append((z, r.err)), None, now=0.0)
-    b = s.stamp(create("/b"), lambda z, r: replies.append((z, r.err)), None, now=0.0)
-    decoded: list[bytes] = []
-    real = Txn.unpack
-    monkeypatch.setattr(Txn, "unpack",
-                        staticmethod(lambda data: decoded.append(data) or real(data)))
-    s.apply(Entry(1, 2, EntryKind.NORMAL, a.txn))  # our own bytes: no decoding
-    assert decoded == [] and replies == [(2, 0)] and applied[0][1] is a.obj
-    s.apply(Entry(1, 3, EntryKind.NORMAL, a.txn))  # committed twice: decoded, deduped
-    assert decoded == [a.txn] and replies == [(2, 0)]
-    other = Txn(Kind.REQUEST, 0, 1000, (), int(Op.CREATE),
-                CreateRequest("/c", b"", OPEN, 0).to_bytes(), origin=2, boot=9, seq=1)
-    s.apply(Entry(1, 4, EntryKind.NORMAL, other.to_bytes()))  # another member's
-    s.apply(Entry(1, 5, EntryKind.NORMAL, b.txn))
-    assert len(decoded) == 2 and replies == [(2, 0), (5, 0)]
-    assert [z for z, _, _ in applied] == [2, 4, 5]
-    assert s.tree.get("/c") is not None and not s.pending and not s.own
-
-
-def test_own_proposals_committed_through_another_leader_leave_the_queue() -> None:
-    s = state(1, {1: M[1]}, [])
-    ps = [s.stamp(create(f"/n{i}"), None, None, now=0.0) for i in range(3)]
-    # the third comes back from another leader (other bytes): the two before it are
-    # given up as the head of the queue (they decode if they ever commit)
-    s.apply(Entry(2, 2, EntryKind.NORMAL, bytes(bytearray(ps[2].txn))))
-    assert not s.own and set(s.pending) == {1, 2}
-    s.apply(Entry(2, 3, EntryKind.NORMAL, ps[0].txn))
-    assert s.tree.get("/n0") is not None and set(s.pending) == {2}

@@ -344,7 +344,6 @@ class ReplicaCore:
                 self.effects.append(ReadTimedOut(ctx))
         self.read_waits.clear()
         pending, self.state.pending = self.state.pending, {}
-        self.state.own.clear()
         for p in pending.values():
             if p.done is not None:
                 self.effects.append(Reply(p.done, 0, LOST))

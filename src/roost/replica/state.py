@@ -15,7 +15,6 @@ batch interleave in zxid order.
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -156,9 +155,6 @@ class ReplicaState:
         self.last_index = 0
         self.seq = 0
         self.pending: dict[int, Pending] = {}
-        #: our proposals in the order stamped, until they apply (or a later one of ours
-        #: does): a leader finds its own entry by the identity of the bytes it proposed
-        self.own: deque[Pending] = deque()
         #: called when an applied change altered the registry (not during replay)
         self.on_members: Callable[[], None] = lambda: None
         #: called instead of `applied` for each txn applied while replaying the log
@@ -200,7 +196,6 @@ class ReplicaState:
         txn.origin, txn.boot, txn.seq = self.id, self.boot, self.seq
         p = Pending(txn.to_bytes(), done, now, abandoned=abandoned, obj=txn)
         self.pending[self.seq] = p
-        self.own.append(p)
         return p
 
     def expire(self, now: float, timeout: float) -> list[Pending]:
@@ -225,31 +220,16 @@ class ReplicaState:
     def apply(self, e: Entry, replay: bool = False) -> None:
         """Apply one committed entry at zxid = its index; each (origin, boot, seq) once."""
         zxid = e.index
-        data = e.data
-        if e.kind == EntryKind.NORMAL and data:
-            own = self.own
+        if e.kind == EntryKind.NORMAL and e.data:
+            fields = Txn.unpack(e.data)
             mine = None
-            txn = None
-            if own and own[0].txn is data:
-                # the very bytes of our oldest proposal (proposed while leading, held
-                # here): the txn we built, with no decoding at all
-                first = own.popleft()
-                txn = first.obj
-                assert txn is not None
-                mine = self.pending.pop(txn.seq, None)
-            else:
-                fields = Txn.unpack(data)
-                if fields[7] == self.id and fields[8] == self.boot:
-                    # our own proposal, whoever led when it committed: apply the txn we
-                    # built (its request already decoded) and answer its client
-                    seq = fields[9]
-                    while own and own[0].obj is not None and own[0].obj.seq <= seq:
-                        own.popleft()  # (committed through another leader, or never)
-                    mine = self.pending.pop(seq, None)
-                if mine is not None:
-                    txn = mine.obj
-                if txn is None:
-                    txn = Txn.from_fields(fields)
+            if fields[7] == self.id and fields[8] == self.boot:
+                # our own proposal, whoever led when it committed: apply the txn we built
+                # (its request already decoded) and answer its client
+                mine = self.pending.pop(fields[9], None)
+            txn = mine.obj if mine is not None and mine.obj is not None else None
+            if txn is None:
+                txn = Txn.from_fields(fields)
             result: TxnResult | None
             if not self.dedupe.first_time(txn.origin, txn.boot, txn.seq) and not (
                 self._skip_dedupe
