@@ -162,7 +162,7 @@ class RaftNode:
         log = r.log
         u = log.unstable
         if (r.msgs or r.msgs_after_persist or r.read_states or r.bcast_pending or u.entries
-                or u.snapshot is not None or log.has_next_committed()
+                or u.snapshot is not None or log.committed > log.applying  # (next committed)
                 or (r.readonly.pending and r.readonly.needs_round())):
             return True
         hs, ss = self._prev_hs, self._prev_ss  # the state changed since the last Ready
@@ -193,9 +193,9 @@ class RaftNode:
         ss = pss if r.lead == pss.leader and r.role is pss.role else self._soft_state()
         snap = log.unstable.snapshot
         committed: tuple[Entry, ...] = ()
-        if log.has_next_committed():
+        if log.committed > log.applying:  # (log.has_next_committed(), inline)
             committed = tuple(log.next_committed(r.cfg.max_committed_size_per_ready))
-        entries = tuple(log.unstable.entries)
+        entries = tuple(log.unstable.entries) if log.unstable.entries else ()
         early, late = r.msgs, r.msgs_after_persist
         if late and not r._ack_stale_term and any(m.term < r.term for m in late):
             # answers queued in an older term while a Ready was persisted: an acknowledged
@@ -209,10 +209,17 @@ class RaftNode:
             # messages, messages_after_persist, read_states, must_sync)
             ss if ss is not pss and ss != pss else None,
             hs if hs is not prev and hs != prev else None,
-            entries, snap, committed, tuple(early), tuple(late), tuple(r.read_states),
+            entries, snap, committed, tuple(early) if early else (),
+            tuple(late) if late else (), tuple(r.read_states) if r.read_states else (),
             bool(entries) or new_vote,
         )
-        r.msgs, r.msgs_after_persist, r.read_states = [], [], []
+        # (new outboxes only for those that had something: most Readies carry one kind)
+        if r.msgs:
+            r.msgs = []
+        if r.msgs_after_persist:
+            r.msgs_after_persist = []
+        if r.read_states:
+            r.read_states = []
         if snap is not None:
             r.log.applying = max(r.log.applying, snap.meta.index)
         if committed:

@@ -62,6 +62,9 @@ from roost.tree.txn import Txn
 
 log = logging.getLogger("roost.raftlog")
 
+#: (an enum member read per input, as a global: through its class it costs several times more)
+_LEADER = Role.LEADER
+
 #: peer channels: raft messages, forwarded txns, session reports for the leader (a batch
 #: of touched sessions, [seq, [sids]]; to a leader not known to acknowledge them, the
 #: older form [sids]), the leader's acknowledgements ([seq, [alive sids]]), and a leader's
@@ -182,12 +185,12 @@ class ReplicaCore:
 
     @property
     def is_leader(self) -> bool:
-        return self.role == Role.LEADER
+        return self.role == _LEADER
 
     @property
     def may_expire(self) -> bool:
         """Only an established leader decides session expiries."""
-        return self.established and self.role == Role.LEADER
+        return self.established and self.role == _LEADER
 
     def may_answer(self, session_id: int, now: float) -> bool:
         """This member may answer the session now: it holds a liveness grant for it (or
@@ -223,7 +226,7 @@ class ReplicaCore:
         self._send_pending(self.state.stamp(txn, done, abandoned, now))
 
     def _send_pending(self, p: Pending) -> None:
-        if self.leader == self.id and self.role == Role.LEADER:
+        if self.leader == self.id and self.role == _LEADER:
             self.to_propose.append(p.txn)
         elif self.leader != NONE:
             self._send(self.leader, CH_FORWARD, p.txn)
@@ -313,10 +316,11 @@ class ReplicaCore:
     def tick(self, now: float) -> None:
         self.now = now
         self.node.tick()
-        if self.is_leader:
+        if self.role is _LEADER:
             self._reconcile()
             self._announce()
-        self._report(now)
+        if self.touched or self.reports or self.to_ack:
+            self._report(now)
         if self.leader_grants is None and self.leader not in (NONE, self.id):
             self._check_leader_grants()
         timeout = self.config.request_timeout_s
@@ -385,7 +389,7 @@ class ReplicaCore:
         if self.sessions is not None:
             for sid in sids:
                 self.sessions.touch(sid, now)
-        if self.role == Role.LEADER and seq and self.config.grants:
+        if self.role == _LEADER and seq and self.config.grants:
             self.to_ack.append((frm, seq, sids))
 
     def _announce(self) -> None:
@@ -428,7 +432,7 @@ class ReplicaCore:
     def _confirm(self, batch: _Batch) -> None:
         """A ReadIndex round proved this member led after it received `batch`: every
         reporter may answer the sessions we hold alive (L from its report's send time)."""
-        if self.sessions is None or self.role != Role.LEADER:
+        if self.sessions is None or self.role != _LEADER:
             return
         for frm, seq, sids in batch:
             alive = self.sessions.alive(sids)
@@ -451,7 +455,7 @@ class ReplicaCore:
         go into raft first; the soft state is taken in and the early messages sent."""
         self.now = now
         node = self.node
-        if self.to_propose and node.role == Role.LEADER:
+        if self.to_propose and node.role == _LEADER:
             batch, self.to_propose = self.to_propose, []
             with contextlib.suppress(NotLeaderError, ProposalDroppedError):
                 node.propose_batch(batch)  # if dropped, the origins resend to the next leader
@@ -469,7 +473,7 @@ class ReplicaCore:
         indexes) leave at once, so followers write while this member's disk does (the
         leader counts its own copy only once its Ready is advanced). Otherwise a no-op."""
         node = self.node
-        if self.to_propose and node.role == Role.LEADER and self.role == Role.LEADER:
+        if self.to_propose and node.role == _LEADER and self.role == _LEADER:
             batch, self.to_propose = self.to_propose, []
             with contextlib.suppress(NotLeaderError, ProposalDroppedError):
                 node.propose_batch(batch)  # if dropped, the origins resend to the next leader
@@ -491,7 +495,7 @@ class ReplicaCore:
             apply(e)
         if (
             not self.established
-            and self.role == Role.LEADER
+            and self.role == _LEADER
             and any(e.term == self.node.term for e in rd.committed_entries)
         ):
             self._establish()
@@ -527,11 +531,11 @@ class ReplicaCore:
 
     def _role_change(self, role: Role, leader: int, now: float) -> None:
         old_leader = self.leader
-        elected = role == Role.LEADER and self.role != Role.LEADER
-        if role != Role.LEADER or self.role != Role.LEADER:
+        elected = role == _LEADER and self.role != _LEADER
+        if role != _LEADER or self.role != _LEADER:
             self.established = False  # a new leadership establishes itself anew
         self.role, self.leader = role, leader
-        if role != Role.LEADER:
+        if role != _LEADER:
             # proposals that waited for this leader go with its leadership: their origins
             # resend them to the next one (dedupe keeps each once), our own unless abandoned
             self.to_propose.clear()
