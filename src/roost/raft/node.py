@@ -197,11 +197,16 @@ class RaftNode:
             committed = tuple(log.next_committed(r.cfg.max_committed_size_per_ready))
         entries = tuple(log.unstable.entries) if log.unstable.entries else ()
         early, late = r.msgs, r.msgs_after_persist
-        if late and not r._ack_stale_term and any(m.term < r.term for m in late):
-            # answers queued in an older term while a Ready was persisted: an acknowledged
-            # entry a newer leader's append has since truncated, a vote the newer term's
-            # hard state replaced: neither is durable here, so they never leave
-            late = [m for m in late if m.term >= r.term or m.type not in _STALE_ANSWERS]
+        if late and not r._ack_stale_term:
+            term = r.term
+            for m in late:  # (a loop, not any(): most Readies carry late messages)
+                if m.term < term:
+                    # answers queued in an older term while a Ready was persisted: an
+                    # acknowledged entry a newer leader's append has since truncated, a
+                    # vote the newer term's hard state replaced: neither is durable here,
+                    # so they never leave
+                    late = [m for m in late if m.term >= term or m.type not in _STALE_ANSWERS]
+                    break
         new_vote = hs.term != prev.term or hs.vote != prev.vote
         if new_vote:
             early, late = [], early + late  # nothing leaves before a new term/vote is durable

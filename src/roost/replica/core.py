@@ -147,6 +147,8 @@ class ReplicaCore:
         self.leader_grants: bool | None = None
         self._plain_reports = 0
         self._unknown_ticks = 0
+        #: the raft configuration and registry `_reconcile` last found in agreement
+        self._agreed: tuple[ConfState | None, dict[int, Member] | None] = (None, None)
 
     def take_effects(self) -> list[Effect]:
         """The effects of the inputs since the last call, in order (the host performs
@@ -464,7 +466,8 @@ class ReplicaCore:
         rd = node.ready()
         if rd.soft_state is not None:
             self._role_change(rd.soft_state.role, rd.soft_state.leader, now)
-        self._send_raft(rd.messages)
+        if rd.messages:
+            self._send_raft(rd.messages)
         return rd
 
     def early(self) -> None:
@@ -483,7 +486,8 @@ class ReplicaCore:
         """`rd` is persisted (with `image`, the state image of the snapshot it installed, if
         any): send what had to wait for the disk, install the snapshot (`Reset`). The host
         performs these effects before `advance`."""
-        self._send_raft(rd.messages_after_persist)
+        if rd.messages_after_persist:
+            self._send_raft(rd.messages_after_persist)
         if rd.snapshot is not None:
             self._install(image, rd.snapshot.meta.index, rd.snapshot.meta.conf)
 
@@ -634,10 +638,15 @@ class ReplicaCore:
         if raft.pending_conf_index > node.applied:
             return
         conf, members = node.conf_state, self.state.members
+        if conf is self._agreed[0] and members is self._agreed[1]:
+            return  # (every tick, mostly): the two agreed when last compared
         if not conf.learners and conf.voters == members.keys() and all(
             m.role == "voter" for m in members.values()
         ):
-            return  # (every tick, mostly): raft's configuration is the registry's
+            # raft's configuration is the registry's: remembered by identity (both are
+            # replaced, never changed in place, at every change)
+            self._agreed = (conf, members)
+            return
         last = raft.log.last_index()
         caught_up = {i for i, p in raft.prs.items() if last - p.match <= 100}
         # a member leaving raft's configuration is no longer replicated to: it learns of its
