@@ -41,6 +41,7 @@ from .storage import Storage
 #: answers that promise durable state of the term they carry
 _STALE_ANSWERS = frozenset({MsgType.APP_RESP, MsgType.VOTE_RESP})
 _LEADER = Role.LEADER  # (an enum member read through its class costs several globals)
+_CONF_CHANGE = EntryKind.CONF_CHANGE
 
 
 @dataclass(slots=True, unsafe_hash=True)  # (not frozen: one per host cycle; never mutated)
@@ -266,8 +267,7 @@ class RaftNode:
             last = rd.entries[-1]
             r.log.unstable.stable_to(last.index, last.term)
             r.on_persisted()
-        conf_change = EntryKind.CONF_CHANGE
         for e in rd.committed_entries:
             r.log.applied_to(e.index)
-            if e.kind is conf_change:
+            if e.kind is _CONF_CHANGE:
                 r.apply_conf_change(ConfChange.from_bytes(e.data))
