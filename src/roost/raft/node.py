@@ -208,7 +208,7 @@ class RaftNode:
                     # so they never leave
                     late = [m for m in late if m.term >= term or m.type not in _STALE_ANSWERS]
                     break
-        new_vote = hs.term != prev.term or hs.vote != prev.vote
+        new_vote = hs is not prev and (hs.term != prev.term or hs.vote != prev.vote)
         if new_vote:
             early, late = [], early + late  # nothing leaves before a new term/vote is durable
         rd = Ready(  # (soft_state, hard_state, entries, snapshot, committed_entries,
@@ -217,7 +217,7 @@ class RaftNode:
             hs if hs is not prev and hs != prev else None,
             entries, snap, committed, tuple(early) if early else (),
             tuple(late) if late else (), tuple(r.read_states) if r.read_states else (),
-            bool(entries) or new_vote,
+            new_vote or len(entries) > 0,
         )
         # (new outboxes only for those that had something: most Readies carry one kind)
         if r.msgs:

@@ -494,15 +494,16 @@ class ReplicaCore:
     def advance(self, rd: Ready) -> None:
         """After `persisted`: apply the committed entries (`ReplicaState.apply` runs its
         sinks), note the read indexes, hand the Ready back to raft."""
-        apply = self.state.apply
-        for e in rd.committed_entries:
-            apply(e)
-        if (
-            not self.established
-            and self.role == _LEADER
-            and any(e.term == self.node.term for e in rd.committed_entries)
-        ):
-            self._establish()
+        if rd.committed_entries:  # (most Readies apply nothing)
+            apply = self.state.apply
+            for e in rd.committed_entries:
+                apply(e)
+            if (
+                not self.established
+                and self.role == _LEADER
+                and any(e.term == self.node.term for e in rd.committed_entries)
+            ):
+                self._establish()
         for rs in rd.read_states:
             asked = self.reads.pop(rs.context, None)
             if asked is not None:
