@@ -91,8 +91,23 @@ def test_storage_uses_no_network_or_event_loop_and_its_format_no_io() -> None:
     assert found == []
 
 
-#: the packages whose modules must not import each other in a circle
-NO_CIRCLES = ("server", "client")
+#: import edges that close a circle and stay, each with the reason; the circle check drops
+#: them from the graph and fails when one is gone (so the list cannot go stale)
+KNOWN_RUNTIME: dict[tuple[str, str], str] = {
+    ("roost.client.sync", "roost.recipes.kazoo_style"):
+        "kazoo's recipe factories on SyncClient (zk.Lock(path), zk.Counter(path), ...) import "
+        "the recipes when called; the recipes are built on the client, and taking the "
+        "factories off SyncClient would change its kazoo-compatible API",
+}
+KNOWN_TYPING: dict[tuple[str, str], str] = {
+    **KNOWN_RUNTIME,
+    # (type-only: the simulator's clients hand themselves to these helpers)
+    ("roost.testing.sim.recipes", "roost.testing.sim.clients"):
+        "the simulator was being reworked by others when the circles were removed: its "
+        "helpers name SimClient and SimSessions for the type checker",
+    ("roost.testing.sim.requests", "roost.testing.sim.clients"):
+        "as sim.recipes (SimClient, SimSessions, type-only)",
+}
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -134,13 +149,16 @@ def module_imports(path: Path, module: str, modules: Collection[str]) -> list[tu
     return found
 
 
-def import_graph(packages: tuple[str, ...], *, typing: bool) -> dict[str, set[str]]:
-    """module -> the modules of `packages` it imports (with the type-only imports or not)."""
+def import_graph(packages: tuple[str, ...] | None = None, *,
+                 typing: bool) -> dict[str, set[str]]:
+    """module -> the modules of `packages` (None: all of roost) it imports (with the
+    type-only imports or not)."""
     files: dict[str, Path] = {}
-    for package in packages:
-        for path in sorted((SRC / package).rglob("*.py")):
-            parts = path.relative_to(SRC.parent).with_suffix("").parts
-            files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    paths = (sorted(SRC.rglob("*.py")) if packages is None
+             else [p for package in packages for p in sorted((SRC / package).rglob("*.py"))])
+    for path in paths:
+        parts = path.relative_to(SRC.parent).with_suffix("").parts
+        files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     return {
         module: {name for name, type_only in module_imports(path, module, files)
                  if name in files and name != module and (typing or not type_only)}
@@ -180,15 +198,25 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
     return sorted(out)
 
 
-def test_no_import_circle_in_server_or_client() -> None:
-    """Arrows point down inside a package too: no two modules of server/ or client/ import
-    each other, directly or round a longer circle, at run time (imports inside functions
+def without(graph: dict[str, set[str]], known: dict[tuple[str, str], str]) -> dict[str, set[str]]:
+    """`graph` less the `known` edges, each of which must be in it."""
+    missing = [edge for edge in known if edge[1] not in graph.get(edge[0], set())]
+    assert missing == [], f"gone (take them off the known list): {missing}"
+    return {m: deps - {b for a, b in known if a == m} for m, deps in graph.items()}
+
+
+def test_no_import_circle_in_roost() -> None:
+    """Arrows point down inside every package too: no two modules of roost import each
+    other, directly or round a longer circle, at run time (imports inside functions
     count) or only for the type checker (a circle of type-only imports is still two
-    modules that each need the other; the lower one states what it needs as a Protocol)."""
-    runtime = import_graph(NO_CIRCLES, typing=False)
+    modules that each need the other; the lower one states what it needs as a Protocol).
+    The edges of KNOWN_RUNTIME / KNOWN_TYPING are left out, each with its reason."""
+    runtime = import_graph(typing=False)
     assert "roost.server.core" in runtime["roost.server"]  # the graph sees the imports
-    assert circles(runtime) == []
-    assert circles(import_graph(NO_CIRCLES, typing=True)) == []
+    assert "roost.tree.ops" in runtime["roost.tree.datatree"]  # and every package
+    assert "roost.recipes.kazoo_style" in runtime["roost.client.sync"]  # function level too
+    assert circles(without(runtime, KNOWN_RUNTIME)) == []
+    assert circles(without(import_graph(typing=True), KNOWN_TYPING)) == []
 
 
 def test_the_circle_check_finds_a_circle(tmp_path: Path) -> None:
