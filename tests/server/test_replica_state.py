@@ -64,3 +64,4 @@ def test_proposals_expire_and_abandoned_ones_are_not_resent() -> None:
     s.stamp(create("/b"), None, lambda: True, now=5.0)
     assert s.to_resend() == [a]  # /b's client was told the outcome is unknown
     assert s.expire(now=6.0, timeout=5.0) == [a] and not s.pending
+
