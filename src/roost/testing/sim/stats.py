@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .network import DEFAULT_NETWORK
 from .timing import DEFAULT as DEFAULT_TIMING
 
 
 def replay_command(nodes: int, seed: int, bugs: frozenset[str], minutes: float = 0,
-                   timing: str = DEFAULT_TIMING) -> str:
+                   timing: str = DEFAULT_TIMING, network: str = DEFAULT_NETWORK) -> str:
     cmd = f"python -m roost.testing.sim --nodes {nodes} --seed {seed}"
     if minutes:
         cmd += f" --minutes {minutes:g}"
     if timing != DEFAULT_TIMING:
         cmd += f" --timing {timing}"
+    if network != DEFAULT_NETWORK:
+        cmd += f" --network {network}"
     return cmd + "".join(f" --bug {b}" for b in sorted(bugs))
 
 
@@ -61,3 +64,6 @@ class SimStats:
     replies_waited: int = 0  # reads and pings answered after a write queued before them
     output_held: int = 0  # times a member's gate held a connection's output
     latch_grants: int = 0  # the leader latch's
+    #: a session's writes that applied after one it sent later through another member
+    #: (counted, not checked: checks.py `_check_session_order`)
+    moved_out_of_order: int = 0
