@@ -104,6 +104,7 @@ MYPYC_MODULES = [
     "roost/tree/node.py",
     "roost/tree/context.py",
     "roost/tree/acl.py",
+    "roost/tree/state.py",
     "roost/tree/ops.py",
     "roost/tree/datatree.py",
     "roost/tree/snapshot.py",

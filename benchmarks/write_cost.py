@@ -33,7 +33,7 @@ from typing import Any
 from connection_cpu import _answered, _connected
 
 import roost.server.standalone as standalone
-from roost.server import GC_THRESHOLDS, new_event_loop, requests
+from roost.server import GC_THRESHOLDS, new_event_loop
 from roost.server.config import ServerConfig
 from roost.server.connection import Connection
 from roost.server.core import Server
@@ -69,7 +69,8 @@ def _instrument(server: Server) -> None:
                                          ClientProtocol.receive_data)
     ClientProtocol.next_event = _timed("2 decode (next_event)",  # type: ignore[method-assign]
                                        ClientProtocol.next_event)
-    requests.dispatch = _timed("3 dispatch: txn, slot, propose", requests.dispatch)
+    # (the server's request pipeline, read by its connections at every batch)
+    server.dispatch = _timed("3 dispatch: txn, slot, propose", server.dispatch)
     log = server.log
     assert isinstance(log, standalone.StandaloneLog)
     log._write_batch = _timed("4 batch: encode txns, hand-off",  # type: ignore[method-assign]

@@ -3,6 +3,10 @@
 `main()` runs the click group `cli` and owns the error contract: a user's mistake is one
 line on stderr and exit code 2 (a usage error) or 1 (the operation failed), never a
 traceback. ``ROOST_DEBUG=1`` shows the traceback of an unexpected error.
+
+Every command pays for what this module imports, so it imports only click and roost.cmd.env:
+the subcommands defined elsewhere are imported when one of them runs (`LAZY`), and `serve`
+imports the server inside its function.
 """
 
 from __future__ import annotations
@@ -17,14 +21,58 @@ from typing import Any
 import click
 
 from roost.cmd.env import CONTEXT, CommandGroup, Env
-from roost.server.config import ConfigError, ServerConfig
-from roost.server.configload import load
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 PORT = click.IntRange(0, 65535)
 
+#: The subcommands defined in other modules, imported when used: name -> ("module:command",
+#: the first sentence of its help, which `roost --help` lists). The client commands have
+#: one implementation each, shared with `roost shell`.
+LAZY: dict[str, tuple[str, str]] = {
+    "cluster": ("roost.cluster:cluster", "Run and inspect a local ensemble."),
+    "member": ("roost.member:member",
+               "Add or remove ensemble members while clients keep working."),
+    "snapshot": ("roost.snapshot:snapshot",
+                 "Back up a running server or ensemble, and seed new ones from a backup."),
+    "shell": ("roost.shell:shell_command",
+              "A zkCli-like shell on SERVER (host:port[,host:port][/chroot]; default "
+              "$ROOST_SERVER or 127.0.0.1:2181)."),
+    "ls": ("roost.cmd.znode:ls", "List the children of PATH (sorted)."),
+    "get": ("roost.cmd.znode:get", "Print the data of PATH."),
+    "set": ("roost.cmd.znode:set_", "Set the data of PATH."),
+    "create": ("roost.cmd.znode:create",
+               "Create PATH holding DATA (null without) and print its path."),
+    "delete": ("roost.cmd.znode:delete", "Delete PATH (it must have no children unless -R)."),
+    "deleteall": ("roost.cmd.znode:deleteall", "Delete PATH and everything below it."),
+    "stat": ("roost.cmd.znode:stat", "Print the Stat of PATH (zkCli's format)."),
+    "getAcl": ("roost.cmd.znode:get_acl", "Print the ACL of PATH."),
+    "setAcl": ("roost.cmd.znode:set_acl",
+               "Set the ACL of PATH (zkCli's syntax: scheme:id:perms[,...])."),
+    "whoami": ("roost.cmd.znode:whoami",
+               "Print the identities this session is authenticated as."),
+    "getEphemerals": ("roost.cmd.znode:get_ephemerals",
+                      "List the ephemeral nodes of this session under PATH (default /)."),
+    "getAllChildrenNumber": ("roost.cmd.znode:count", "Print how many nodes lie below PATH."),
+    "sync": ("roost.cmd.znode:sync",
+             "Make the connected server catch up with the leader for PATH."),
+    "watch": ("roost.cmd.watch:watch",
+              "Print each change to PATH as it happens, one line per event (`NodeDataChanged "
+              "/a`, or a JSON object with -o json), until Ctrl-C or SIGTERM."),
+    "lock": ("roost.cmd.run:lock",
+             "Take the lock PATH, then run COMMAND while holding it (or, without COMMAND, "
+             "print the lock node and hold it until Ctrl-C)."),
+    "elect": ("roost.cmd.run:elect",
+              "Join the election PATH, then run COMMAND while leader (or, without COMMAND, "
+              "print the leadership and hold it until Ctrl-C)."),
+    "verify": ("roost.verify:verify",
+               "Run clients against an ensemble under seeded faults and check the results."),
+    "bench": ("roost.bench.cli:bench",
+              "Load-test a ZooKeeper-protocol server: `roost bench HOST:PORT[,...] "
+              "[options]`."),
+}
 
-@click.group(cls=CommandGroup, context_settings=CONTEXT)
+
+@click.group(cls=CommandGroup, context_settings=CONTEXT, lazy=LAZY)
 @click.version_option(package_name="roost")
 def cli() -> None:
     """roost: a coordination service speaking the ZooKeeper protocol.
@@ -147,6 +195,9 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from roost.server.config import ConfigError, ServerConfig
+    from roost.server.configload import load
+
     try:
         overrides: dict[str, object] = {
             k: v
@@ -169,10 +220,14 @@ def serve(
         click.echo(f"roost: bad configuration: {e}", err=True)
         sys.exit(2)
     from roost.node import run_server
+    from roost.server import ServerCrashed
     from roost.storage import StorageError
 
     try:
         run_server(cfg)
+    except ServerCrashed as e:  # its traceback is in the log
+        click.echo(f"roost: {e}", err=True)
+        sys.exit(1)
     except StorageError as e:
         click.echo(f"roost: cannot start: {e}", err=True)
         sys.exit(1)
@@ -194,37 +249,6 @@ def digest(user_password: str) -> None:
     if ":" not in user_password:
         raise click.BadParameter("expected USER:PASSWORD", param_hint="USER:PASSWORD")
     click.echo(digest_id(user_password))
-
-
-from roost.cluster import cluster as _cluster  # noqa: E402
-
-cli.add_command(_cluster)
-
-from roost.member import member as _member  # noqa: E402
-
-cli.add_command(_member)
-
-from roost.snapshot import snapshot as _snapshot  # noqa: E402
-
-cli.add_command(_snapshot)
-
-# The client commands (one implementation each, shared with `roost shell`).
-from roost.cmd.run import elect as _elect  # noqa: E402
-from roost.cmd.run import lock as _lock  # noqa: E402
-from roost.cmd.watch import watch as _watch  # noqa: E402
-from roost.cmd.znode import CLIENT_COMMANDS as _client_commands  # noqa: E402
-from roost.shell import shell_command as _shell  # noqa: E402
-
-for _cmd in [_shell, *_client_commands, _watch, _lock, _elect]:
-    cli.add_command(_cmd)
-
-from roost.verify import verify as _verify  # noqa: E402
-
-cli.add_command(_verify)
-
-from roost.bench.cli import bench as _bench  # noqa: E402
-
-cli.add_command(_bench)
 
 
 if __name__ == "__main__":

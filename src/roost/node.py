@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from roost.server import GC_THRESHOLDS, Server, ServerConfig, new_event_loop
+from roost.server import GC_THRESHOLDS, Server, ServerConfig, ServerCrashed, new_event_loop
 
 if TYPE_CHECKING:
     from roost.http import Exporter, HttpApi
@@ -92,6 +92,10 @@ async def serve(
     if ready is not None:
         ready(server)
     await server.stopped.wait()
+    if server.crashed is not None:
+        raise ServerCrashed(f"stopped after an internal error: {server.crashed!r}") from (
+            server.crashed
+        )
     logging.getLogger("roost.server").info("stopped")
 
 

@@ -32,9 +32,16 @@ from roost.testing.zookeeper import free_port
 from .conftest import run_cli
 
 
+def subcommands(group: click.Group) -> list[tuple[str, click.Command]]:
+    """The group's commands by name (`roost`'s own are imported when first asked for)."""
+    ctx = click.Context(group)
+    found = [(name, group.get_command(ctx, name)) for name in group.list_commands(ctx)]
+    return [(name, cmd) for name, cmd in found if cmd is not None]
+
+
 def command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     out = []
-    for name, cmd in sorted(group.commands.items()):
+    for name, cmd in subcommands(group):
         out.append((*prefix, name))
         if isinstance(cmd, click.Group):
             out.extend(command_paths(cmd, (*prefix, name)))
@@ -51,7 +58,7 @@ def option_words(group: click.Group) -> list[str]:
                 words.update(p.opts)
                 words.update(p.secondary_opts)
         if isinstance(cmd, click.Group):
-            stack.extend(cmd.commands.values())
+            stack.extend(cmd for _, cmd in subcommands(cmd))
     return sorted(words)
 
 
@@ -76,6 +83,17 @@ def _stopped() -> Iterator[StopFlag]:
     yield flag
 
 
+def subcommand(*path: str) -> click.Command:
+    """`roost PATH...`'s command object (imported now if the CLI has not yet needed it)."""
+    cmd: click.Command = cli_module.cli
+    for name in path:
+        assert isinstance(cmd, click.Group)
+        found = cmd.get_command(click.Context(cmd), name)
+        assert found is not None, path
+        cmd = found
+    return cmd
+
+
 @pytest.fixture
 def stubbed(monkeypatch: pytest.MonkeyPatch, hosts: str) -> None:
     """Replace the long-running last steps; never wait for a watch event."""
@@ -83,17 +101,13 @@ def stubbed(monkeypatch: pytest.MonkeyPatch, hosts: str) -> None:
 
     monkeypatch.setattr(roost.node, "run_server", lambda cfg: None)
     for path in (("cluster", "up"), ("verify",), ("bench", "run"), ("bench", "null-server")):
-        cmd: click.Command = cli_module.cli
-        for name in path:
-            assert isinstance(cmd, click.Group)
-            cmd = cmd.commands[name]
-        monkeypatch.setattr(cmd, "callback", lambda *a, **k: None)
+        monkeypatch.setattr(subcommand(*path), "callback", lambda *a, **k: None)
     monkeypatch.setattr(watch_module, "stop_on_signals", _stopped)
     monkeypatch.setattr(run_module, "stop_on_signals", _stopped)
     monkeypatch.setattr(Env, "wait_for_watch", lambda self: None)
     # `snapshot save` asks 127.0.0.1:8500 by default: never a server that happens to run here
     # (it would download a backup and write it wherever the fuzzed FILE says)
-    save = cli_module.cli.commands["snapshot"].commands["save"]  # type: ignore[attr-defined]
+    save = subcommand("snapshot", "save")
     (url,) = [p for p in save.params if p.name == "url"]
     monkeypatch.setattr(url, "default", f"http://{REFUSED}")
 

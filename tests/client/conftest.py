@@ -1,8 +1,9 @@
 """Fixtures for the client tests: every test runs against roost AND Apache ZooKeeper.
 
-`backend` is session-scoped and parametrized over ``roost`` and ``zookeeper`` (select one
-half with ``-k roost`` or ``-k zookeeper``); both servers get the settings of the compat
-suite. ``async def`` tests run in a fresh event loop each (see `pytest_pyfunc_call`), and
+`backend` is package-scoped (shared by this directory's tests, stopped after them) and
+parametrized over ``roost`` and ``zookeeper`` (select one half with ``-k roost`` or
+``-k zookeeper``); both servers get the settings of the compat suite. ``async def`` tests
+run in a fresh event loop each (see `pytest_pyfunc_call`), and
 the `env` fixture hands them clients chrooted to a unique base path, closed afterwards.
 """
 
@@ -48,7 +49,7 @@ def _start(kind: str, data_dir: Path) -> Any:
     return zk
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="package", params=BACKENDS)
 def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Backend]:

@@ -1,9 +1,10 @@
 """Fixtures for the compatibility suite: every test runs against roost AND Apache ZooKeeper.
 
-`backend` is session-scoped and parametrized over ``roost`` (standalone), ``zookeeper`` and
-``roost-ensemble`` (a 3-member roost ensemble; each test talks to the next member in turn,
-so every member serves a third of the suite), so test ids carry the backend name (select
-one with ``-k zookeeper`` or ``-k "roost and not ensemble"``). All
+`backend` is package-scoped (shared by this directory's tests and stopped after them, so
+no server or client outlives the suite) and parametrized over ``roost`` (standalone),
+``zookeeper`` and ``roost-ensemble`` (a 3-member roost ensemble; each test talks to the
+next member in turn, so every member serves a third of the suite), so test ids carry the
+backend name (select one with ``-k zookeeper`` or ``-k "roost and not ensemble"``). All
 servers are started with the same settings: tickTime 2000 ms, the ``super:test`` digest,
 TTL nodes enabled, a 1 s container sweep and every four-letter word allowed.
 
@@ -122,7 +123,7 @@ def stop_backend(b: Backend) -> None:
         b.server.__exit__(None, None, None)
 
 
-@pytest.fixture(scope="session", params=COMPAT_BACKENDS)
+@pytest.fixture(scope="package", params=COMPAT_BACKENDS)
 def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Backend]:
@@ -142,7 +143,7 @@ def fast_retry() -> KazooRetry:
 _counter = itertools.count(1)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def admin(backend: Backend) -> Iterator[KazooClient]:
     """An unchrooted client per backend, used to create each test's base path."""
     hosts = ",".join(f"{h}:{p}" for h, p in backend.members)

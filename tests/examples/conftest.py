@@ -12,7 +12,7 @@ from compat.conftest import BACKENDS
 from recipes.conftest import start_server, stop_server
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="package", params=BACKENDS)
 def server(request: pytest.FixtureRequest,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     kind: str = request.param

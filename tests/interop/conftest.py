@@ -1,7 +1,7 @@
 """Fixtures for the interop suite: unmodified official ZooKeeper clients against roost.
 
 Every test runs against roost AND Apache ZooKeeper: `backend` and the kazoo `admin` client
-are the compat suite's session fixtures (parametrized over ``roost`` and ``zookeeper`` with
+are the compat suite's package-scoped fixtures (parametrized over ``roost`` and ``zookeeper`` with
 identical settings), re-exported here, so test ids carry the backend name.
 
 The clients:
@@ -28,7 +28,7 @@ import pytest
 from compat.conftest import BACKENDS, Backend, admin, start_backend, stop_backend
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="package", params=BACKENDS)
 def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Backend]:
@@ -164,7 +164,7 @@ class Transcripts:
         return lines
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def java_transcripts(backend: Backend, java_client: JavaClient) -> Transcripts:
     """One JVM per backend running every BULK_SCENARIOS scenario against it."""
     proc = subprocess.run(

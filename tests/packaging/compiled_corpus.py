@@ -54,12 +54,12 @@ from roost.wire.session import ClientProtocol, Connect, Request
 MODULES = [
     "roost.wire.jute", "roost.wire.record_codecs", "roost.wire.protocol", "roost.wire.session",
     "roost.server.requests", "roost.server.reads", "roost.server.history", "roost.tree.paths",
-    "roost.tree.node", "roost.tree.context", "roost.tree.acl", "roost.tree.ops",
-    "roost.tree.datatree", "roost.tree.snapshot", "roost.tree.txn", "roost.replica.order",
-    "roost.replica.state", "roost.replica.sessions", "roost.replica.membership",
-    "roost.replica.core", "roost.raft.config", "roost.raft.errors", "roost.raft.messages",
-    "roost.raft.log", "roost.raft.progress", "roost.raft.quorum", "roost.raft.readonly",
-    "roost.raft.snapshot", "roost.raft.core", "roost.raft.node",
+    "roost.tree.node", "roost.tree.context", "roost.tree.acl", "roost.tree.state",
+    "roost.tree.ops", "roost.tree.datatree", "roost.tree.snapshot", "roost.tree.txn",
+    "roost.replica.order", "roost.replica.state", "roost.replica.sessions",
+    "roost.replica.membership", "roost.replica.core", "roost.raft.config", "roost.raft.errors",
+    "roost.raft.messages", "roost.raft.log", "roost.raft.progress", "roost.raft.quorum",
+    "roost.raft.readonly", "roost.raft.snapshot", "roost.raft.core", "roost.raft.node",
 ]
 
 OPEN = [ACL(31, Id("world", "anyone"))]

@@ -1,7 +1,8 @@
 """Fixtures for the recipe tests: every test runs against roost AND Apache ZooKeeper.
 
-`backend` is session-scoped and parametrized over ``roost`` and ``zookeeper`` (the compat
-suite's server settings: tick 2000 ms, so sessions of 4..40 s). ``async def`` tests run in a
+`backend` is package-scoped (shared by this directory's tests, stopped after them) and
+parametrized over ``roost`` and ``zookeeper`` (the compat suite's server settings: tick
+2000 ms, so sessions of 4..40 s). ``async def`` tests run in a
 fresh event loop each, under a deadline; `env` hands them clients chrooted to a unique base
 path (and proxies for fault injection), all closed afterwards.
 """
@@ -42,7 +43,7 @@ def stop_server(kind: str, server: Any) -> None:
         server.stop()
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="package", params=BACKENDS)
 def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Backend]:

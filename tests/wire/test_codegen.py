@@ -50,6 +50,17 @@ def test_every_registered_record_has_generated_codecs() -> None:
         assert cls.__dict__["read"].__func__.__name__ == f"read_{name}"
 
 
+def test_importing_the_records_alone_installs_their_codecs() -> None:
+    # records.py does not import the generated module (that imports records.py); the
+    # package roost.wire does, and Python runs it before any module in it
+    code = ("import sys\nfrom roost.wire.records import Stat\n"
+            "print(Stat.read.__func__.__name__, Stat(*range(11)).to_bytes()[:8].hex())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["read_Stat", "0000000000000000"]
+
+
 def test_a_new_record_gets_a_reader_and_writer() -> None:
     source = codegen.SOURCE.read_text() + (
         "\n\n@jute_record\n@dataclass(slots=True)\nclass Fresh(Record):\n"

@@ -21,7 +21,7 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from roost.client.errors import (
     ClientClosedError,
@@ -34,13 +34,23 @@ from roost.wire.jute import Reader
 from roost.wire.opcodes import EventType, Op
 from roost.wire.records import (
     HistoryBatch,
+    Record,
     StopWatchHistoryRequest,
     WatchHistoryRequest,
     WatchHistoryResponse,
 )
 
-if TYPE_CHECKING:
-    from roost.client.connection import Connection
+
+class StreamConnection(Protocol):
+    """What the history streams need of the client connection
+    (`roost.client.connection.Connection`)."""
+
+    @property
+    def can_send(self) -> bool: ...
+    def client_path(self, path: str) -> str: ...
+    def send_untracked(self, op: int, rec: Record) -> int:
+        """Send a request whose reply nobody awaits; its xid."""
+    def drop_connection(self) -> None: ...
 
 
 class CompactedError(CodedError):
@@ -119,7 +129,7 @@ class Subscription:
 class HistoryStreams:
     """The client connection's open streams: re-opened on every new connection."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: StreamConnection) -> None:
         self.conn = conn
         self.subs: list[Subscription] = []
         self.by_sid: dict[int, Subscription] = {}

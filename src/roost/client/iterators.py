@@ -18,17 +18,37 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from roost.client.errors import ClientClosedError, NoNodeError, NoWatcherError
-from roost.client.events import ClientState, StateChange, WatchedEvent
+from roost.client.events import Callback, ClientState, StateChange, WatchedEvent
 from roost.client.retry import RETRYABLE
 from roost.client.watches import WatchKind
 from roost.wire.opcodes import EventType, KeeperState, WatcherType
 from roost.wire.records import Stat
 
 if TYPE_CHECKING:
-    from roost.client.client import Client
+    from roost.client.connection import Connection
+
+
+class WatchingClient(Protocol):
+    """What the iterators need of their client (`roost.client.client.Client`)."""
+
+    @property
+    def state(self) -> ClientState: ...
+    @property
+    def conn(self) -> Connection: ...
+    def add_listener(self, callback: Callback) -> None: ...
+    def remove_listener(self, callback: Callback) -> None: ...
+    async def wait_for(self, *states: ClientState, timeout: float | None = None) -> None: ...
+    async def get(self, path: str, watch: Callback | None = None
+                  ) -> tuple[bytes | None, Stat]: ...
+    async def exists(self, path: str, watch: Callback | None = None) -> Stat | None: ...
+    async def children_with_stat(self, path: str, watch: Callback | None = None
+                                 ) -> tuple[list[str], Stat]: ...
+    async def add_watch(self, path: str, callback: Callback, recursive: bool = False
+                        ) -> None: ...
+    async def remove_watches(self, path: str, watcher_type: int = WatcherType.ANY) -> None: ...
 
 _T = TypeVar("_T")
 
@@ -67,7 +87,7 @@ class ChildrenSnapshot:
 class StateStream:
     """`Client.states()`: every `StateChange` from its creation on, ending after CLOSED."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: WatchingClient) -> None:
         self._client = client
         self._queue: asyncio.Queue[StateChange] = asyncio.Queue()
         self._done = client.state is ClientState.CLOSED
@@ -103,7 +123,7 @@ class _Events:
     (with a ``KeeperState.CLOSED`` event, as ZooKeeper's Java client reports it).
     """
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: WatchingClient) -> None:
         self.queue: asyncio.Queue[WatchedEvent] = asyncio.Queue()
         self._client = client
         client.add_listener(self._on_state)
@@ -139,7 +159,7 @@ def _is_end(event: WatchedEvent) -> bool:
     return event.type in _REMOVED or event.state is KeeperState.CLOSED
 
 
-async def _until_usable(client: Client) -> bool:
+async def _until_usable(client: WatchingClient) -> bool:
     """Wait to be connected (read-only will do); False if the client closed."""
     await client.wait_for(ClientState.CONNECTED, ClientState.RECONNECTED, ClientState.READ_ONLY,
                           ClientState.CLOSED)
@@ -147,7 +167,7 @@ async def _until_usable(client: Client) -> bool:
 
 
 async def _snapshots(
-    client: Client,
+    client: WatchingClient,
     path: str,
     read: Callable[[_Events], Awaitable[_T]],
     key: Callable[[_T], Hashable],
@@ -179,7 +199,7 @@ async def _snapshots(
             client.conn.watches.remove(path, kinds, events)
 
 
-def watch_data(client: Client, path: str) -> AsyncIterator[DataSnapshot]:
+def watch_data(client: WatchingClient, path: str) -> AsyncIterator[DataSnapshot]:
     """See `Client.watch_data`."""
 
     async def read(events: _Events) -> DataSnapshot:
@@ -200,7 +220,7 @@ def watch_data(client: Client, path: str) -> AsyncIterator[DataSnapshot]:
     return _snapshots(client, path, read, key, with_event, (WatchKind.DATA, WatchKind.EXIST))
 
 
-def watch_children(client: Client, path: str) -> AsyncIterator[ChildrenSnapshot]:
+def watch_children(client: WatchingClient, path: str) -> AsyncIterator[ChildrenSnapshot]:
     """See `Client.watch_children`."""
 
     async def read(events: _Events) -> ChildrenSnapshot:
@@ -223,7 +243,7 @@ def watch_children(client: Client, path: str) -> AsyncIterator[ChildrenSnapshot]
 
 
 async def watch_events(
-    client: Client, path: str, recursive: bool = False
+    client: WatchingClient, path: str, recursive: bool = False
 ) -> AsyncIterator[WatchedEvent]:
     """See `Client.watch_events`."""
     events = _Events(client)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from roost.client.errors import (
     CodedError,
@@ -31,10 +31,26 @@ from roost.wire.records import (
 )
 
 if TYPE_CHECKING:
-    from roost.client.client import Client
+    from roost.client.connection import Connection
+    from roost.client.inflight import OnDone
 
 #: largest TTL ZooKeeper accepts (ms)
 MAX_TTL = 0xFF_FFFF_FFFF
+
+_R = TypeVar("_R", bound=Record)
+
+
+class BatchClient(Protocol):
+    """What a transaction or read batch needs of its client (`roost.client.client.Client`):
+    its connection, default ACL, path translation and request call."""
+
+    @property
+    def conn(self) -> Connection: ...
+    @property
+    def default_acl(self) -> list[ACL]: ...
+    def _sp(self, path: str, sequence: bool = False) -> str: ...
+    async def _typed(self, rtype: type[_R], op: int, rec: Record, path: str = "",
+                     on_done: OnDone | None = None) -> _R: ...
 
 
 def create_op(
@@ -74,7 +90,7 @@ class Transaction:
     ``raise_on_error=False`` the list of results/exceptions is returned instead.
     """
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: BatchClient) -> None:
         self._client = client
         self._ops: list[tuple[int, Record]] = []
         self._paths: list[str] = []
@@ -153,7 +169,7 @@ class ReadBatch:
     typed `KeeperError` instance for a read that failed (others still succeed).
     """
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: BatchClient) -> None:
         self._client = client
         self._ops: list[tuple[int, Record]] = []
         self._paths: list[str] = []

@@ -32,22 +32,37 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from collections.abc import AsyncIterator, Callable, Coroutine
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from roost.client.iterators import ChildrenSnapshot, DataSnapshot
 
 if TYPE_CHECKING:
-    from roost.client.sync import SyncClient
+    from roost.client.client import Client
 
 log = logging.getLogger(__name__)
 
 S = TypeVar("S", DataSnapshot, ChildrenSnapshot)
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+class BlockingClient(Protocol):
+    """What a watcher needs of its blocking client (`roost.client.sync.SyncClient`): the
+    asyncio client it wraps, the loop runner, and the executor callbacks run on."""
+
+    @property
+    def aio(self) -> Client: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def _executor(self) -> Executor: ...
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T: ...
 
 
 class _Watch(Generic[S]):
-    def __init__(self, client: SyncClient, path: str,
+    def __init__(self, client: BlockingClient, path: str,
                  func: Callable[..., Any] | None = None) -> None:
         self._client = client
         self.path = path
@@ -176,7 +191,7 @@ class DataWatch(_Watch[DataSnapshot]):
 class ChildrenWatch(_Watch[ChildrenSnapshot]):
     """Call ``func(children[, event])`` now and after every change of ``path``'s children."""
 
-    def __init__(self, client: SyncClient, path: str, func: Callable[..., Any] | None = None,
+    def __init__(self, client: BlockingClient, path: str, func: Callable[..., Any] | None = None,
                  allow_session_lost: bool = True, send_event: bool = False) -> None:
         if not allow_session_lost:
             raise ValueError("roost's ChildrenWatch always carries on after a session loss")

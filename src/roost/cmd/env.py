@@ -4,31 +4,25 @@ and the one way errors are reported.
 A command is a click command whose callback receives an `Env` first. The one-shot CLI
 (`roost get /a`) builds a fresh `Env` per run and connects on first use; the shell keeps
 one `Env` (and its connection) for the whole session and runs the same commands in it.
+
+This module is imported by every `roost` command, `roost --help` included: the client (and
+the rest of roost) is imported where a command first needs it, not here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import os
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from roost.client import (
-    ClientClosedError,
-    ClientState,
-    ConnectionLossError,
-    KeeperError,
-    SyncClient,
-    WatchedEvent,
-)
-from roost.client.client import check_path
-from roost.client.hosts import parse_hosts
-from roost.cmd.format import event_json, format_event, to_json
-from roost.recipes import RecipeError
+if TYPE_CHECKING:
+    from roost.client import ConnectionLossError, SyncClient, WatchedEvent
 
 DEFAULT_SERVER = "127.0.0.1:2181"
 DEFAULT_TIMEOUT = 10.0
@@ -95,6 +89,8 @@ class Env:
         return self._on_event
 
     def _on_event(self, ev: WatchedEvent) -> None:
+        from roost.cmd.format import event_json, format_event, to_json
+
         if self.print_watches or not self.interactive:
             click.echo(to_json(event_json(ev)) if self._json_events else format_event(ev))
         self._fired.set()
@@ -103,6 +99,8 @@ class Env:
         """One-shot commands: after a ``-w``, wait for the event (Ctrl-C ends the wait)."""
         if self.interactive or not self._watch_set:
             return
+        from roost.client import ClientState
+
         self._watch_set = False
         while not self._fired.wait(0.2):
             zk = self._zk
@@ -114,6 +112,9 @@ class Env:
     def errors(self) -> Iterator[None]:
         """Turn what a command can run into (server errors, bad values, unreadable files)
         into `CommandError`: one line, exit code 1."""
+        from roost.client import ConnectionLossError, KeeperError
+        from roost.recipes import RecipeError
+
         try:
             yield
         except click.ClickException:
@@ -127,6 +128,8 @@ class Env:
 
 
 def connection_message(e: ConnectionLossError, server: str) -> str:
+    from roost.client import ClientClosedError
+
     detail = getattr(e, "detail", "")
     if detail.startswith("cannot connect"):
         return str(detail)
@@ -143,6 +146,8 @@ def os_message(e: OSError) -> str:
 def connect(server: str, timeout: float) -> SyncClient:
     """A started client. Fails at once (`ConnectionLossError` saying why, per address) when
     every server refuses or cannot be reached; ``timeout`` also bounds each request."""
+    from roost.client import SyncClient
+
     zk = SyncClient(server, request_timeout=timeout)
     try:
         zk.start(timeout=timeout, fail_fast=True)
@@ -157,6 +162,9 @@ def connect(server: str, timeout: float) -> SyncClient:
 
 def check_server(value: str) -> str:
     """Validate ``host:port[,host:port...][/chroot]`` (raises ValueError saying what is wrong)."""
+    from roost.client.client import check_path
+    from roost.client.hosts import parse_hosts
+
     if not value.strip():
         raise ValueError("empty server address")
     try:
@@ -193,6 +201,8 @@ def path_value(ctx: click.Context | None, param: click.Parameter | None,
     """click callback: a znode path, checked as ZooKeeper's client checks it."""
     if value is None:
         return None
+    from roost.client.client import check_path
+
     try:
         return check_path(value, sequence=sequence)
     except ValueError as e:
@@ -234,14 +244,47 @@ def data_value(ctx: click.Context | None, param: click.Parameter | None,
 
 
 class CommandGroup(click.Group):
-    """Finds its subcommands whatever their case (``getacl`` is zkCli's ``getAcl``)."""
+    """Finds its subcommands whatever their case (``getacl`` is zkCli's ``getAcl``).
+
+    The subcommands in ``lazy`` (name -> ("module:attribute", the first paragraph of the
+    command's help)) are imported when one is run or asked for its help: the group's own
+    help lists them from that paragraph, so ``roost --help`` or ``roost --version`` imports
+    none of them (tests/cli/test_lazy.py checks each paragraph against the command's own)."""
+
+    def __init__(self, *args: Any, lazy: Mapping[str, tuple[str, str]] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+        self._listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        found = super().get_command(ctx, cmd_name)
+        found = self._command(cmd_name)
         if found is not None:
             return found
         matches = [n for n in self.list_commands(ctx) if n.lower() == cmd_name.lower()]
-        return super().get_command(ctx, matches[0]) if len(matches) == 1 else None
+        return self._command(matches[0]) if len(matches) == 1 else None
+
+    def _command(self, name: str) -> click.Command | None:
+        found = self.commands.get(name)
+        if found is not None or name not in self.lazy:
+            return found
+        where, summary = self.lazy[name]
+        if self._listing:  # the group's help: the summary is all it shows
+            return click.Command(name, help=summary)
+        module, _, attribute = where.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        self.add_command(command, name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self._listing = False
 
 
 def timeout_option(default: float | None) -> Callable[[F], F]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from roost.tree.datatree import OPEN_ACL
+from roost.tree.state import OPEN_ACL
 from roost.wire.errors import Err
 from roost.wire.opcodes import CreateMode, Op
 from roost.wire.records import ACL, CreateRequest, DeleteRequest, Id, Record, SetDataRequest

@@ -25,7 +25,7 @@ from roost.http.common import Auth, consistent, error, identities, reply
 from roost.http.envelope import NO_SESSION, Entry, decode, encode
 from roost.http.keys import BadKey, key_path, list_prefix, path_key, scan_root
 from roost.http.sessions import BadSession, parse_id
-from roost.tree.datatree import OPEN_ACL
+from roost.tree.state import OPEN_ACL
 from roost.wire.errors import Err
 from roost.wire.multi import MultiRequest, MultiResponse
 from roost.wire.opcodes import Op

@@ -7,9 +7,16 @@ from __future__ import annotations
 import asyncio
 
 from roost.server.config import ConfigError, ServerConfig
-from roost.server.core import Server
+from roost.server.core import Server, ServerCrashed
 
-__all__ = ["GC_THRESHOLDS", "ConfigError", "Server", "ServerConfig", "new_event_loop"]
+__all__ = [
+    "GC_THRESHOLDS",
+    "ConfigError",
+    "Server",
+    "ServerConfig",
+    "ServerCrashed",
+    "new_event_loop",
+]
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:

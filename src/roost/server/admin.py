@@ -9,15 +9,64 @@ import resource
 import socket
 import sys
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Protocol
 
 from roost.buildinfo import build_info
 from roost.server.clock import now_ms
 
 if TYPE_CHECKING:
+    from roost.replica.log import ReplicaLog
+    from roost.replica.sessions import Sessions
+    from roost.server.config import ServerConfig
     from roost.server.connection import Connection
-    from roost.server.core import Server
+    from roost.server.stats import Stats
+    from roost.server.streams import StreamHub
+    from roost.server.watches import WatchManager
+    from roost.tree import DataTree
+
+
+class AdminHost(Protocol):
+    """What the four-letter words print of the server (`roost.server.core.Server`)."""
+
+    @property
+    def config(self) -> ServerConfig: ...
+    @property
+    def log(self) -> ReplicaLog | None: ...
+    @property
+    def tree(self) -> DataTree: ...
+    @property
+    def sessions(self) -> Sessions: ...
+    @property
+    def watches(self) -> WatchManager: ...
+    @property
+    def streams(self) -> StreamHub: ...
+    @property
+    def stats(self) -> Stats: ...
+    @property
+    def connections(self) -> Collection[Connection]: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def serving(self) -> bool: ...
+    @property
+    def partitioned(self) -> bool: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def started(self) -> float: ...
+    @property
+    def packets_received(self) -> int: ...
+    @property
+    def packets_sent(self) -> int: ...
+    @property
+    def lat_min(self) -> float: ...
+    @property
+    def lat_max(self) -> float: ...
+    @property
+    def lat_sum(self) -> float: ...
+    @property
+    def lat_count(self) -> int: ...
 
 
 def version() -> str:
@@ -25,12 +74,12 @@ def version() -> str:
     return build_info().zookeeper_version
 
 
-def _latency(server: Server) -> tuple[int, float, int]:
+def _latency(server: AdminHost) -> tuple[int, float, int]:
     avg = server.lat_sum / server.lat_count if server.lat_count else 0.0
     return round(server.lat_min), round(avg, 4), round(server.lat_max)
 
 
-def _summary(server: Server) -> list[str]:
+def _summary(server: AdminHost) -> list[str]:
     lo, avg, hi = _latency(server)
     outstanding = sum(len(c.slots) for c in server.connections)
     return [
@@ -63,7 +112,7 @@ def _conn_line(c: Connection, full: bool) -> str:
 NOT_SERVING = "This ZooKeeper instance is not currently serving requests\n"
 
 
-def not_serving(server: Server) -> str | None:
+def not_serving(server: AdminHost) -> str | None:
     """Why this server serves no client (None when it serves): its storage failed, a
     membership change removed it, or it waits, as a joiner, for its own addition."""
     log = server.log
@@ -76,13 +125,13 @@ def not_serving(server: Server) -> str | None:
     return "joining: not yet added to the ensemble"
 
 
-def srvr(server: Server) -> str:
+def srvr(server: AdminHost) -> str:
     if not server.serving:
         return NOT_SERVING
     return "\n".join([f"Zookeeper version: {version()}", *_summary(server)]) + "\n"
 
 
-def stat(server: Server) -> str:
+def stat(server: AdminHost) -> str:
     if not server.serving:
         return NOT_SERVING
     lines = [f"Zookeeper version: {version()}", "Clients:"]
@@ -91,11 +140,11 @@ def stat(server: Server) -> str:
     return "\n".join(lines + _summary(server)) + "\n"
 
 
-def cons(server: Server) -> str:
+def cons(server: AdminHost) -> str:
     return "".join(_conn_line(c, True) + "\n" for c in server.connections) + "\n"
 
 
-def conf(server: Server) -> str:
+def conf(server: AdminHost) -> str:
     c = server.config
     rows = [
         ("clientPort", server.port),
@@ -123,7 +172,7 @@ def _dir_size(path: str) -> int:
     return total
 
 
-def envi(server: Server) -> str:
+def envi(server: AdminHost) -> str:
     rows = [
         ("zookeeper.version", version()),
         ("host.name", socket.gethostname()),
@@ -144,7 +193,7 @@ def envi(server: Server) -> str:
     return "Environment:\n" + "".join(f"{k}={v}\n" for k, v in rows)
 
 
-def mntr(server: Server) -> str:
+def mntr(server: AdminHost) -> str:
     lo, avg, hi = _latency(server)
     tree = server.tree
     try:
@@ -188,7 +237,7 @@ def mntr(server: Server) -> str:
     return "".join(f"zk_{k}\t{v}\n" for k, v in rows)
 
 
-def _raft_rows(server: Server) -> list[tuple[str, object]]:
+def _raft_rows(server: AdminHost) -> list[tuple[str, object]]:
     """Ensemble figures: ZooKeeper's follower counts plus raft's term and indexes."""
     log = server.log
     if log is None or log.node is None:
@@ -229,14 +278,14 @@ def _raft_rows(server: Server) -> list[tuple[str, object]]:
     return rows
 
 
-def wchs(server: Server) -> str:
+def wchs(server: AdminHost) -> str:
     by_path = server.watches.by_path()
     conns = {w for s in by_path.values() for w in s}
     total = sum(len(s) for s in by_path.values())
     return f"{len(conns)} connections watching {len(by_path)} paths\nTotal watches:{total}\n"
 
 
-def dump(server: Server) -> str:
+def dump(server: AdminHost) -> str:
     tree = server.tree
     lines = ["SessionTracker dump:", f"Session Sets ({len(server.sessions.deadlines)}):"]
     for sid in sorted(server.sessions.deadlines):
@@ -251,7 +300,7 @@ def dump(server: Server) -> str:
     return "\n".join(lines) + "\n"
 
 
-COMMANDS: dict[str, Callable[[Server], str]] = {
+COMMANDS: dict[str, Callable[[AdminHost], str]] = {
     # ZooKeeper answers nothing when it is not running in a non-error state
     "ruok": lambda s: "" if s.log is not None and s.log.failed is not None else "imok",
     "isro": lambda s: "null" if not s.serving else "ro" if s.partitioned else "rw",
@@ -266,5 +315,5 @@ COMMANDS: dict[str, Callable[[Server], str]] = {
 }
 
 
-def run(server: Server, cmd: str) -> str:
+def run(server: AdminHost, cmd: str) -> str:
     return COMMANDS[cmd](server)

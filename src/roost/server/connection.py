@@ -3,8 +3,9 @@
 The protocol object holds the rules (handshake, request order, reply order, read-only
 mode, flow control, malformed input); this class moves bytes between it and the socket,
 schedules one flush per loop iteration, pauses reading while the object is paused, and
-hands the object's events to the server (`roost.server.requests`). It also keeps the
-per-connection figures the four-letter words print.
+hands the object's events to the server's request pipeline (`roost.server.requests`,
+handed in by the server: see `ConnectionHost`). It also keeps the per-connection figures
+the four-letter words print.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import logging
 import math
 import time
 from collections import deque
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Protocol, cast
 
-from roost.server import admin, clock, requests
+from roost.server import clock
 from roost.server.clienttls import x509_ids
 from roost.server.sasl import DigestMd5Server
 from roost.tree.acl import check_acl
@@ -29,6 +31,7 @@ from roost.wire.session import (
     PROCESS,
     WAIT,
     ClientProtocol,
+    Event,
     ProtocolViolation,
     Request,
     Slot,
@@ -36,9 +39,11 @@ from roost.wire.session import (
 )
 
 if TYPE_CHECKING:
-    from roost.server.core import Server
+    from roost.replica.log import ReplicaLog
+    from roost.server.config import ServerConfig
+    from roost.tree import DataTree
 
-__all__ = ["Connection", "Slot", "Thunk"]
+__all__ = ["Connection", "ConnectionHost", "Slot", "Thunk"]
 
 log = logging.getLogger("roost.connection")
 _READ = int(Perm.READ)
@@ -51,8 +56,50 @@ def _event_frame(ev_type: int, path: str) -> bytes:
     return encode_event(ev_type, KeeperState.SYNC_CONNECTED, path)
 
 
+class ConnectionHost(Protocol):
+    """What a connection needs of its server (`roost.server.core.Server`): the settings,
+    tree and log, the event loop, admission, liveness grants, the figures it adds to, and
+    the request pipeline it hands the protocol's events to."""
+
+    packets_received: int
+    packets_sent: int
+    lat_min: float
+    lat_max: float
+    lat_sum: float
+    lat_count: int
+
+    @property
+    def config(self) -> ServerConfig: ...
+    @property
+    def log(self) -> ReplicaLog | None: ...
+    @property
+    def tree(self) -> DataTree: ...
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+    @property
+    def event_loop(self) -> asyncio.AbstractEventLoop: ...
+    @property
+    def four_letter_commands(self) -> Collection[str]:
+        """The four-letter words the server answers (the protocol object recognises them)."""
+    @property
+    def dispatch(self) -> Callable[[Connection, Request], None]:
+        """Answers a request (`roost.server.requests.dispatch`, bound to the server)."""
+    @property
+    def handle_event(self) -> Callable[[Connection, Event], int]:
+        """Everything but a plain request (`roost.server.requests.handle_event`, bound to
+        the server); returns 1 if it counts as the session's activity."""
+
+    def admit(self, conn: Connection) -> bool: ...
+    def connection_closed(self, conn: Connection) -> None: ...
+    def touch(self, session_id: int) -> None: ...
+    def hold(
+        self, conn: Connection, sid: int, timeout_ms: int, answer: Callable[[], None],
+        give_up: float | None = None,
+    ) -> float: ...
+
+
 class Connection(asyncio.Protocol):
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: ConnectionHost) -> None:
         self.server = server
         cfg = server.config
         self.transport: asyncio.Transport | None = None
@@ -63,7 +110,7 @@ class Connection(asyncio.Protocol):
             max_frame=cfg.max_frame_bytes,
             high_water=cfg.outgoing_high_water,
             hard_limit=cfg.outgoing_hard_limit,
-            four_letter_words=admin.COMMANDS,
+            four_letter_words=server.four_letter_commands,
             on_output=self._schedule_flush,
             # a member answers a session only under a leader's liveness grant
             may_send=self._may_send if ensemble else None,
@@ -180,16 +227,16 @@ class Connection(asyncio.Protocol):
         self.batch_started = time.monotonic()
         received = proto.frames_in
         dispatched = 0
-        next_event, dispatch, handle = proto.next_event, requests.dispatch, requests.handle_event
+        next_event, dispatch, handle = proto.next_event, server.dispatch, server.handle_event
         while (ev := next_event()) is not None:
             if type(ev) is Request:
-                dispatch(server, self, ev)
+                dispatch(self, ev)
                 dispatched += 1
             elif type(ev) is ProtocolViolation:
                 log.warning("closing connection from %s:%d: %s", self.ip, self.port, ev.reason)
                 self.abort()
             else:
-                dispatched += handle(server, self, ev)
+                dispatched += handle(self, ev)
             if self.closed:
                 break
         server.packets_received += proto.frames_in - received

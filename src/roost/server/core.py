@@ -7,17 +7,18 @@ handshake is `roost.server.handshake`, requests `roost.server.requests`, auth
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Protocol
 
 from roost.raft import Role
 from roost.replica.log import ReplicaLog
 from roost.replica.sessions import Sessions, lease_bound
 from roost.replica.state import LOST
-from roost.server import admin, clock
+from roost.server import admin, clock, requests
 from roost.server.clienttls import ClientTls, client_tls
 from roost.server.clock import now_ms
 from roost.server.config import ServerConfig
@@ -35,10 +36,16 @@ from roost.tree import DataTree, TreeConfig
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.errors import Err
 from roost.wire.records import Id, Record
+from roost.wire.session import Event, Request
 
 __all__ = ["CONFIG_NODE", "LINEARIZABLE_READS", "WRITES", "Addon", "Server", "now_ms"]
 
 log = logging.getLogger("roost.server")
+
+
+class ServerCrashed(Exception):
+    """The server stopped after an internal error (a bug; the cause is `__cause__`, and its
+    traceback was logged when it happened)."""
 
 #: how often the TLS files' modification times are checked
 TLS_CHECK_S = 2.0
@@ -101,6 +108,9 @@ class Server:
         self.secure_port: int | None = config.secure_port
         self._tasks: list[asyncio.Task[None]] = []
         self.stopped = asyncio.Event()
+        #: the internal error (a bug) that stopped this server, if one did
+        self.crashed: BaseException | None = None
+        self._crash_stop: asyncio.Task[None] | None = None
         self.port = config.listen_port
         #: callbacks for server events, e.g. ("role", {"mode": "leader", "leader": 2}),
         #: ("session_created" | "session_closed", {"session": sid}), ("session_expired", ...)
@@ -108,6 +118,13 @@ class Server:
         #: whether reads wait for a ReadIndex round (roost.server.requests)
         self.linearizable = config.linearizable_reads and config.ensemble
         self._event_loop: asyncio.AbstractEventLoop | None = None
+        # what each connection hands the protocol's events to (a connection knows its
+        # server only as a roost.server.connection.ConnectionHost)
+        self.four_letter_commands: Collection[str] = admin.COMMANDS
+        self.dispatch: Callable[[Connection, Request], None] = functools.partial(
+            requests.dispatch, self)
+        self.handle_event: Callable[[Connection, Event], int] = functools.partial(
+            requests.handle_event, self)
 
     @property
     def tree(self) -> DataTree:
@@ -138,6 +155,7 @@ class Server:
                 self.tree_config,
                 self.on_applied,
                 on_fatal=self._fatal,
+                on_crash=self._crashed,
                 on_role=self._on_role,
                 on_reset=self._on_reset,
                 stats=self.stats,
@@ -265,6 +283,16 @@ class Server:
         )
         for conn in list(self.connections):
             conn.abort()
+
+    def _crashed(self, exc: BaseException) -> None:
+        """A bug broke the server's own code (its traceback is logged): stop, so that the
+        process ends with an error (`roost.node.serve` raises `ServerCrashed`) instead of
+        running on without making progress."""
+        log.critical("internal error: %r; stopping this server", exc)
+        if self.crashed is None:
+            self.crashed = exc
+            # (not in _tasks: stop() cancels those)
+            self._crash_stop = self.event_loop.create_task(self.stop())
 
     # --- connections ---------------------------------------------------------------------
     def admit(self, conn: Connection) -> bool:

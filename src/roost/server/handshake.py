@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 from roost.replica.state import LOST
 from roost.server import clock
@@ -16,13 +17,41 @@ from roost.wire.records import ConnectRequest
 from roost.wire.session import negotiate_timeout
 
 if TYPE_CHECKING:
+    from roost.replica.log import ReplicaLog
+    from roost.replica.sessions import Sessions
+    from roost.server.config import ServerConfig
     from roost.server.connection import Connection
-    from roost.server.core import Server
+    from roost.tree import DataTree
 
 log = logging.getLogger("roost.server")
 
 
-def handle_connect(server: Server, conn: Connection, req: ConnectRequest) -> None:
+class HandshakeHost(Protocol):
+    """What the handshake needs of the server (`roost.server.core.Server`)."""
+
+    @property
+    def config(self) -> ServerConfig: ...
+    @property
+    def log(self) -> ReplicaLog | None: ...
+    @property
+    def tree(self) -> DataTree: ...
+    @property
+    def sessions(self) -> Sessions: ...
+    @property
+    def by_session(self) -> dict[int, Connection]:
+        """The connection of each session bound here."""
+    @property
+    def serving(self) -> bool: ...
+    @property
+    def partitioned(self) -> bool: ...
+    def touch(self, session_id: int) -> None: ...
+    def hold(
+        self, conn: Connection, sid: int, timeout_ms: int, answer: Callable[[], None],
+        give_up: float | None = None,
+    ) -> float: ...
+
+
+def handle_connect(server: HandshakeHost, conn: Connection, req: ConnectRequest) -> None:
     proto = conn.proto
     assert server.log is not None
     if not server.serving:
@@ -90,7 +119,9 @@ def new_password() -> bytes:
     return secrets.token_bytes(16)
 
 
-def _connect_read_only(server: Server, conn: Connection, req: ConnectRequest, timeout: int) -> None:
+def _connect_read_only(
+    server: HandshakeHost, conn: Connection, req: ConnectRequest, timeout: int
+) -> None:
     """This member has no leader: a client that accepts a read-only server gets in."""
     info = server.tree.sessions.get(req.sessionId)
     if info is not None and info.passwd == req.passwd:
@@ -101,7 +132,7 @@ def _connect_read_only(server: Server, conn: Connection, req: ConnectRequest, ti
 
 
 def bind(
-    server: Server,
+    server: HandshakeHost,
     conn: Connection,
     sid: int,
     passwd: bytes,

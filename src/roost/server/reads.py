@@ -7,7 +7,7 @@ of the same connection has been answered (see Connection.reply_later).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from roost.server.watches import ancestors
 from roost.wire.errors import Err
@@ -46,23 +46,34 @@ from roost.wire.records import (
 
 if TYPE_CHECKING:
     from roost.server.connection import Connection
-    from roost.server.core import Server
+    from roost.server.watches import WatchManager
+    from roost.tree import DataTree
+
+
+class ReadHost(Protocol):
+    """What the read handlers need of the server (`roost.server.core.Server`)."""
+
+    @property
+    def tree(self) -> DataTree: ...
+    @property
+    def watches(self) -> WatchManager: ...
+
 
 Auth = tuple[Id, ...]
 #: plain ints: `int & Perm` goes through enum.Flag's Python-level operators on every read
 _READ, _ADMIN = int(Perm.READ), int(Perm.ADMIN)
-Handler = Callable[["Server", "Connection", int, Any, Auth], bytes]
+Handler = Callable[["ReadHost", "Connection", int, Any, Auth], bytes]
 
 
-def _err(server: Server, xid: int, err: int) -> bytes:
+def _err(server: ReadHost, xid: int, err: int) -> bytes:
     return encode_reply(xid, server.tree.last_zxid, err)
 
 
-def _ok(server: Server, xid: int, rec: Record | None) -> bytes:
+def _ok(server: ReadHost, xid: int, rec: Record | None) -> bytes:
     return encode_reply(xid, server.tree.last_zxid, 0, rec)
 
 
-def _readable(server: Server, path: str, auth: Auth) -> tuple[int, Any]:
+def _readable(server: ReadHost, path: str, auth: Auth) -> tuple[int, Any]:
     """(0, node) or (error code, None) for a read of `path` needing READ."""
     tree = server.tree
     node = tree.get(path)
@@ -73,7 +84,7 @@ def _readable(server: Server, path: str, auth: Auth) -> tuple[int, Any]:
     return 0, node
 
 
-def exists(server: Server, conn: Connection, xid: int, req: ExistsRequest, auth: Auth) -> bytes:
+def exists(server: ReadHost, conn: Connection, xid: int, req: ExistsRequest, auth: Auth) -> bytes:
     if "\x00" in req.path:
         return _err(server, xid, Err.BAD_ARGUMENTS)
     tree = server.tree
@@ -85,7 +96,9 @@ def exists(server: Server, conn: Connection, xid: int, req: ExistsRequest, auth:
     return _ok(server, xid, ExistsResponse(tree.stat(node)))
 
 
-def get_data(server: Server, conn: Connection, xid: int, req: GetDataRequest, auth: Auth) -> bytes:
+def get_data(
+    server: ReadHost, conn: Connection, xid: int, req: GetDataRequest, auth: Auth
+) -> bytes:
     err, node = _readable(server, req.path, auth)
     if err:
         return _err(server, xid, err)
@@ -95,7 +108,7 @@ def get_data(server: Server, conn: Connection, xid: int, req: GetDataRequest, au
 
 
 def get_children(
-    server: Server,
+    server: ReadHost,
     conn: Connection,
     xid: int,
     req: GetChildrenRequest | GetChildren2Request,
@@ -120,7 +133,7 @@ def _mask(acl: ACL) -> ACL:
     return acl
 
 
-def get_acl(server: Server, conn: Connection, xid: int, req: GetACLRequest, auth: Auth) -> bytes:
+def get_acl(server: ReadHost, conn: Connection, xid: int, req: GetACLRequest, auth: Auth) -> bytes:
     tree = server.tree
     node = tree.get(req.path)
     if node is None:
@@ -134,7 +147,7 @@ def get_acl(server: Server, conn: Connection, xid: int, req: GetACLRequest, auth
 
 
 def all_children_number(
-    server: Server, conn: Connection, xid: int, req: GetAllChildrenNumberRequest, auth: Auth
+    server: ReadHost, conn: Connection, xid: int, req: GetAllChildrenNumberRequest, auth: Auth
 ) -> bytes:
     err, node = _readable(server, req.path, auth)
     if err:
@@ -143,18 +156,18 @@ def all_children_number(
 
 
 def ephemerals(
-    server: Server, conn: Connection, xid: int, req: GetEphemeralsRequest, auth: Auth
+    server: ReadHost, conn: Connection, xid: int, req: GetEphemeralsRequest, auth: Auth
 ) -> bytes:
     prefix = req.prefixPath or None
     paths = server.tree.ephemerals(conn.session_id, prefix)
     return _ok(server, xid, GetEphemeralsResponse(paths))
 
 
-def sync(server: Server, conn: Connection, xid: int, req: SyncRequest, auth: Auth) -> bytes:
+def sync(server: ReadHost, conn: Connection, xid: int, req: SyncRequest, auth: Auth) -> bytes:
     return _ok(server, xid, SyncResponse(req.path))
 
 
-def who_am_i(server: Server, conn: Connection, xid: int, req: Any, auth: Auth) -> bytes:
+def who_am_i(server: ReadHost, conn: Connection, xid: int, req: Any, auth: Auth) -> bytes:
     infos = [
         ClientInfo(i.scheme, i.id.split(":", 1)[0] if i.scheme == "digest" else i.id) for i in auth
     ]
@@ -162,7 +175,7 @@ def who_am_i(server: Server, conn: Connection, xid: int, req: Any, auth: Auth) -
 
 
 def add_watch(
-    server: Server, conn: Connection, xid: int, req: AddWatchRequest, auth: Auth
+    server: ReadHost, conn: Connection, xid: int, req: AddWatchRequest, auth: Auth
 ) -> bytes:
     if req.mode not in (AddWatchMode.PERSISTENT, AddWatchMode.PERSISTENT_RECURSIVE):
         return _err(server, xid, Err.BAD_ARGUMENTS)
@@ -171,21 +184,21 @@ def add_watch(
 
 
 def check_watches(
-    server: Server, conn: Connection, xid: int, req: CheckWatchesRequest, auth: Auth
+    server: ReadHost, conn: Connection, xid: int, req: CheckWatchesRequest, auth: Auth
 ) -> bytes:
     found = server.watches.remove(req.path, conn, req.type, dry_run=True)
     return _ok(server, xid, None) if found else _err(server, xid, Err.NO_WATCHER)
 
 
 def remove_watches(
-    server: Server, conn: Connection, xid: int, req: RemoveWatchesRequest, auth: Auth
+    server: ReadHost, conn: Connection, xid: int, req: RemoveWatchesRequest, auth: Auth
 ) -> bytes:
     found = server.watches.remove(req.path, conn, req.type)
     return _ok(server, xid, None) if found else _err(server, xid, Err.NO_WATCHER)
 
 
 def set_watches(
-    server: Server, conn: Connection, xid: int, req: SetWatches | SetWatches2, auth: Auth
+    server: ReadHost, conn: Connection, xid: int, req: SetWatches | SetWatches2, auth: Auth
 ) -> bytes:
     """Re-register watches after a reconnect, firing what changed after relativeZxid."""
     events = server.watches.set_watches(server.tree, conn, req)
@@ -193,7 +206,9 @@ def set_watches(
     return b"".join(frames) + _ok(server, xid, None)
 
 
-def multi_read(server: Server, conn: Connection, xid: int, req: MultiRequest, auth: Auth) -> bytes:
+def multi_read(
+    server: ReadHost, conn: Connection, xid: int, req: MultiRequest, auth: Auth
+) -> bytes:
     if not req.is_read and req.ops:
         return _err(server, xid, Err.MARSHALLING_ERROR)
     tree = server.tree

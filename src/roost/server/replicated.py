@@ -49,11 +49,16 @@ from roost.server.peertls import peer_tls
 from roost.server.raftstore import RaftStore, encode_snapshot_payload
 from roost.server.snapfork import fork_writer
 from roost.server.stats import Stats
-from roost.storage import DataDir
+from roost.storage import DataDir, StorageError
 from roost.tree import DataTree, TreeConfig
 from roost.tree.txn import Txn, apply_nothing
 
 log = logging.getLogger("roost.raftlog")
+
+
+def storage_failure(e: BaseException) -> bool:
+    """`e` is the disk's failure (the member stays up, fenced), not a bug (it stops)."""
+    return isinstance(e, OSError | StorageError)
 
 #: applied raft entries kept in memory for followers that lag a little (older ones are read
 #: back from the write-ahead log)
@@ -70,6 +75,7 @@ class RaftLog:
         tree_config: TreeConfig,
         on_applied: Applied,
         on_fatal: Callable[[BaseException], None] = lambda e: None,
+        on_crash: Callable[[BaseException], None] = lambda e: None,
         on_role: Callable[[Role, int], None] = lambda role, leader: None,
         on_reset: Callable[[], None] = lambda: None,
         stats: Stats | None = None,
@@ -83,6 +89,7 @@ class RaftLog:
         self.tree_config = tree_config
         self.on_applied = on_applied
         self.on_fatal = on_fatal
+        self.on_crash = on_crash
         self.on_role = on_role
         self.on_reset = on_reset
         self.sessions = sessions
@@ -414,9 +421,13 @@ class RaftLog:
         core = self._core
         while True:
             await asyncio.sleep(period)
-            core.tick(clock.monotonic())
-            self._perform()
-            self._kick()
+            try:
+                core.tick(clock.monotonic())
+                self._perform()
+                self._kick()
+            except Exception as e:  # a bug: a task that ended here would stop raft silently
+                self._fail(e)
+                return
 
     def _kick_soon(self) -> None:
         if not self._kick_scheduled and self._loop is not None:
@@ -476,6 +487,8 @@ class RaftLog:
 
     def _persisted(self, rd: Ready, exc: BaseException | None) -> None:
         self._persisting = False
+        if self.failed is not None:  # fenced meanwhile: apply and answer nothing more
+            return
         if exc is not None:
             self._fail(exc)
             return
@@ -512,11 +525,19 @@ class RaftLog:
                 self._background_snapshot()
 
     def _fail(self, e: BaseException) -> None:
-        """The cycle failed (storage, or a bug): fence this member."""
+        """The cycle failed: fence this member. A storage failure (an I/O error: disk full,
+        failed fsync) leaves it running fenced (see `_fence`); anything else is a bug in this
+        host or below it, logged with its traceback, and the member stops (`on_crash`)."""
         self._busy = self._persisting = False
         self._idle.set()
         if self.failed is None and self._loop is not None:
             self.failed = e
+            if not storage_failure(e):
+                log.critical(
+                    "member %d: internal error in the raft cycle; stopping this member",
+                    self.id,
+                    exc_info=e,
+                )
             self._tasks.append(self._loop.create_task(self._fence(e)))
 
     def _persist(self, rd: Ready) -> None:
@@ -533,14 +554,23 @@ class RaftLog:
             store.save_hard_state(rd.hard_state)
 
     async def _fence(self, e: BaseException) -> None:
-        """Storage failed: what is on disk is unknown (a failed fsync is never retried), so
-        this member acknowledges, votes and answers nothing any more. Its peers see it go
-        down; its pending requests end with ConnectionLoss. A restart recovers it."""
+        """Storage failed (what is on disk is unknown: a failed fsync is never retried) or
+        a bug broke the cycle, so this member acknowledges, votes and answers nothing any
+        more. Its peers see it go down; its pending requests end with ConnectionLoss. After
+        a storage failure it stays up, fenced (`on_fatal`); after a bug the server stops
+        (`on_crash`). A restart recovers it."""
         log.error("member %d: the raft cycle failed; serving nothing more: %r", self.id, e)
         self.failed = e
-        self._core.fence()
-        self._perform()
-        self.on_fatal(e)
+        self._disk.close()  # no more writes (one under way finishes, then `_persisted` drops it)
+        try:
+            self._core.fence()
+            self._perform()  # pending requests end with ConnectionLoss
+        except Exception:  # the host's own code may be what failed: fence all the same
+            log.exception("member %d: ending the pending requests failed", self.id)
+        if storage_failure(e):
+            self.on_fatal(e)
+        else:
+            self.on_crash(e)
         self._tasks[1].cancel()  # the ticker
         transport, self.transport = self.transport, None
         if transport is not None:

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from roost.replica.membership import ReconfigError, parse_zk_reconfig
 from roost.replica.state import LOST
 from roost.server.auth import auth_packet, sasl_step
 from roost.server.clock import now_ms
-from roost.server.handshake import handle_connect
-from roost.server.reads import READS
+from roost.server.handshake import HandshakeHost, handle_connect
+from roost.server.reads import READS, ReadHost
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.errors import Err
 from roost.wire.opcodes import Op, Perm
@@ -42,9 +42,24 @@ from roost.wire.session import (
 
 if TYPE_CHECKING:
     from roost.server.connection import Connection
-    from roost.server.core import Server
+    from roost.server.stats import Stats
+    from roost.server.streams import StreamHub
 
 log = logging.getLogger("roost.server")
+
+
+class RequestHost(HandshakeHost, ReadHost, Protocol):
+    """What the request pipeline needs of the server (`roost.server.core.Server`): the
+    handshake's and the reads' needs, and these."""
+
+    @property
+    def stats(self) -> Stats: ...
+    @property
+    def streams(self) -> StreamHub: ...
+    @property
+    def linearizable(self) -> bool:
+        """Whether reads wait for a ReadIndex round."""
+    def four_letter(self, cmd: str) -> str: ...
 
 #: opcodes that become txns
 WRITES = WRITE_OPS
@@ -65,7 +80,7 @@ _SYNC = int(Op.SYNC)  # (a plain int: compared on every request, an enum lookup 
 _REQUEST = Kind.REQUEST  # (likewise: a module global, not an enum class attribute per write)
 
 
-def handle_event(server: Server, conn: Connection, ev: Event) -> int:
+def handle_event(server: RequestHost, conn: Connection, ev: Event) -> int:
     """Everything but a plain request; returns 1 if it counts as the session's activity."""
     if type(ev) is Ping:
         server.stats.requests[Op.PING & 0xFF] += 1
@@ -106,7 +121,7 @@ def _count(conn: Connection, xid: int) -> None:
         conn.last_cxid = xid
 
 
-def dispatch(server: Server, conn: Connection, ev: Request) -> None:
+def dispatch(server: RequestHost, conn: Connection, ev: Request) -> None:
     xid, op, req = ev.xid, ev.op, ev.record
     server.stats.requests[op & 0xFF] += 1
     conn.last_op = _OP_NAMES.get(op, "NA")
@@ -156,7 +171,9 @@ def dispatch(server: Server, conn: Connection, ev: Request) -> None:
         _reconfig(server, conn, xid, req)
 
 
-def _write(server: Server, conn: Connection, xid: int, op: int, body: bytes, req: Record) -> None:
+def _write(
+    server: RequestHost, conn: Connection, xid: int, op: int, body: bytes, req: Record
+) -> None:
     sid = conn.session_id
     log_ = server.log
     assert log_ is not None
@@ -180,7 +197,7 @@ def _write(server: Server, conn: Connection, xid: int, op: int, body: bytes, req
     log_.propose(txn, done, abandoned=conn.abandoned)
 
 
-def _sync(server: Server, conn: Connection, xid: int, req: Record) -> None:
+def _sync(server: RequestHost, conn: Connection, xid: int, req: Record) -> None:
     """sync: answer once this member has applied all that was committed when it came."""
     assert server.log is not None and isinstance(req, SyncRequest)
     slot = conn.reserve()
@@ -193,7 +210,7 @@ def _sync(server: Server, conn: Connection, xid: int, req: Record) -> None:
     )
 
 
-def _reconfig(server: Server, conn: Connection, xid: int, req: ReconfigRequest) -> None:
+def _reconfig(server: RequestHost, conn: Connection, xid: int, req: ReconfigRequest) -> None:
     """ZooKeeper's incremental reconfig: add or remove ensemble members."""
     tree = server.tree
     zxid = tree.last_zxid
@@ -233,7 +250,7 @@ def _reconfig(server: Server, conn: Connection, xid: int, req: ReconfigRequest) 
     log_.propose(Txn(Kind.RECONFIG, conn.session_id, now_ms(), body=change.to_bytes()), done)
 
 
-def _close_session(server: Server, conn: Connection, xid: int) -> None:
+def _close_session(server: RequestHost, conn: Connection, xid: int) -> None:
     sid = conn.session_id
     assert server.log is not None
     if sid in server.sessions.closing or sid not in server.tree.sessions:

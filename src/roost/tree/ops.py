@@ -1,4 +1,5 @@
-"""Client write txns against a DataTree, with ZooKeeper 3.8's checks in ZooKeeper's order.
+"""Client write txns against the tree's state (`roost.tree.state.TreeState`), with
+ZooKeeper 3.8's checks in ZooKeeper's order.
 
 Every function returns ``(err, response record or None)``, appends watch events to the
 caller's list and, when given an undo list, registers how to revert each change. A
@@ -22,12 +23,12 @@ Invalid create flags (except in createTTL) refuse the whole multi with Marshalli
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from roost.tree.acl import check_acl, fixup_acl
 from roost.tree.context import MAX_TTL_MS, TxnContext, WatchEvent
 from roost.tree.node import Kind, Node
 from roost.tree.paths import SYSTEM_PATHS, is_valid_path, split_path
+from roost.tree.state import TreeState
 from roost.wire.errors import Err
 from roost.wire.multi import MultiRequest, MultiResponse, OpResult
 from roost.wire.opcodes import CREATE_MODES, CreateMode, EventType, Op, Perm
@@ -45,13 +46,10 @@ from roost.wire.records import (
     SetDataResponse,
 )
 
-if TYPE_CHECKING:
-    from roost.tree.datatree import DataTree
-
 Undo = list[Callable[[], None]]
 Events = list[WatchEvent]
 Outcome = tuple[int, Record | None]
-OpFunc = Callable[["DataTree", TxnContext, int, Record, Events, "Undo | None"], Outcome]
+OpFunc = Callable[[TreeState, TxnContext, int, Record, Events, "Undo | None"], Outcome]
 
 _NO_RESULT: Outcome = (Err.OK, None)
 # plain ints: IntFlag arithmetic is slow on the hot path
@@ -106,7 +104,7 @@ def _node_kind(op: int, mode: CreateMode, ctx: TxnContext, ttl: int) -> tuple[in
 
 
 def create(
-    tree: DataTree, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
+    tree: TreeState, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
 ) -> Outcome:
     if type(req) is CreateRequest and req.flags in _PLAIN_FLAGS and op != _OP_CREATE_TTL:
         # the usual create (no TTL): what _create_mode decides, without its calls
@@ -164,7 +162,7 @@ def create(
 
 
 def delete(
-    tree: DataTree, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
+    tree: TreeState, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
 ) -> Outcome:
     if not isinstance(req, DeleteRequest):
         return Err.MARSHALLING_ERROR, None
@@ -189,7 +187,7 @@ def delete(
 
 
 def set_data(
-    tree: DataTree, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
+    tree: TreeState, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
 ) -> Outcome:
     if not isinstance(req, SetDataRequest):
         return Err.MARSHALLING_ERROR, None
@@ -210,7 +208,7 @@ def set_data(
 
 
 def set_acl(
-    tree: DataTree, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
+    tree: TreeState, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
 ) -> Outcome:
     if not isinstance(req, SetACLRequest):
         return Err.MARSHALLING_ERROR, None
@@ -231,7 +229,7 @@ def set_acl(
 
 
 def check(
-    tree: DataTree, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
+    tree: TreeState, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
 ) -> Outcome:
     if not isinstance(req, CheckVersionRequest):
         return Err.MARSHALLING_ERROR, None
@@ -305,7 +303,7 @@ def _multi_ops(req: Record) -> list[tuple[int, Record]] | None:
 
 
 def multi(
-    tree: DataTree, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
+    tree: TreeState, ctx: TxnContext, op: int, req: Record, events: Events, undo: Undo | None
 ) -> Outcome:
     """All ops or none. On failure: Ok (rolled back) before the failing op, its error,
     then RuntimeInconsistency; the reply itself is still Ok."""
@@ -334,7 +332,7 @@ def multi(
 
 
 def apply_op(
-    tree: DataTree, ctx: TxnContext, op: int, req: Record
+    tree: TreeState, ctx: TxnContext, op: int, req: Record
 ) -> tuple[int, Record | None, list[WatchEvent]]:
     """Dispatch one write; unknown opcodes give Unimplemented and change nothing."""
     func = SINGLE_OPS.get(op) or (multi if op == _OP_MULTI else None)

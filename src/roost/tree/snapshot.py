@@ -26,17 +26,15 @@ import gc
 import hashlib
 from collections.abc import Iterator
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgpack
 
-from roost.tree.context import DEFAULT_CONFIG, SessionInfo, TreeConfig
+from roost.tree.context import SessionInfo
 from roost.tree.node import Kind, Node
 from roost.tree.paths import ROOT
+from roost.tree.state import TreeState
 from roost.wire.records import ACL, Id
-
-if TYPE_CHECKING:
-    from roost.tree.datatree import DataTree
 
 MAGIC = "roost-tree"
 FORMAT_VERSION = 2
@@ -75,7 +73,7 @@ def _node_row(path: str, node: Node, acl_index: int) -> list[Any]:
     ]
 
 
-def encode(tree: DataTree) -> bytes:
+def encode(tree: TreeState) -> bytes:
     """The snapshot image of `tree` (see the module docs)."""
     nodes = tree.nodes
     acls = _AclNumbers()
@@ -144,14 +142,14 @@ def _read_acls(rows: Any) -> dict[int, tuple[ACL, ...]]:
     }
 
 
-def _read_sessions(tree: DataTree, rows: Any) -> None:
+def _read_sessions(tree: TreeState, rows: Any) -> None:
     for sid, timeout, passwd in rows:
         if type(sid) is not int or type(timeout) is not int or type(passwd) is not bytes:
             raise SnapshotError(f"bad session row {[sid, timeout, passwd]!r}")
         tree.sessions[sid] = SessionInfo(timeout, passwd)
 
 
-def _children_of(tree: DataTree, path: str, cut: int) -> dict[str, Node]:
+def _children_of(tree: TreeState, path: str, cut: int) -> dict[str, Node]:
     """The children dict of the parent of `path`, whose last "/" is at `cut`."""
     if cut == 0:
         parent = tree.nodes.get(ROOT)
@@ -169,13 +167,13 @@ def _children_of(tree: DataTree, path: str, cut: int) -> dict[str, Node]:
     return parent.children
 
 
-def _add_root(tree: DataTree, path: str, node: Node) -> None:
+def _add_root(tree: TreeState, path: str, node: Node) -> None:
     if path != ROOT:  # "name/" and the like
         raise SnapshotError(f"bad node path {path!r}")
     tree.insert_root(node)  # the first row: "/" sorts before every other path
 
 
-def _load_nodes(tree: DataTree, rows: Iterator[Any], acls: dict[int, tuple[ACL, ...]]) -> None:
+def _load_nodes(tree: TreeState, rows: Iterator[Any], acls: dict[int, tuple[ACL, ...]]) -> None:
     """Check and link every row; each parent must come before its children.
 
     One loop, no helper call per row (a million iterations: a call per row costs ~5%).
@@ -252,9 +250,7 @@ def _load_nodes(tree: DataTree, rows: Iterator[Any], acls: dict[int, tuple[ACL, 
     tree.add_data_size(size)
 
 
-def _load_tree(unpacker: msgpack.Unpacker, config: TreeConfig) -> DataTree:
-    from roost.tree.datatree import DataTree
-
+def _load_tree(unpacker: msgpack.Unpacker, tree: TreeState) -> None:
     fields = unpacker.read_array_header()
     if fields < 3 or unpacker.unpack() != MAGIC:
         raise SnapshotError("not a roost tree snapshot")
@@ -271,7 +267,6 @@ def _load_tree(unpacker: msgpack.Unpacker, config: TreeConfig) -> DataTree:
         )
     if fields != (6 if version == 1 else 7):
         raise SnapshotError(f"tree image format version {version} with {fields} fields")
-    tree = DataTree(config)
     tree.clear()
     last_zxid = unpacker.unpack()
     if type(last_zxid) is not int:
@@ -291,11 +286,11 @@ def _load_tree(unpacker: msgpack.Unpacker, config: TreeConfig) -> DataTree:
     if last_time is None:  # format 1
         last_time = max((max(n.mtime, n.ctime) for n in tree.nodes.values()), default=0)
     tree.last_time_ms = last_time
-    return tree
 
 
-def decode(data: bytes | memoryview, config: TreeConfig = DEFAULT_CONFIG) -> DataTree:
-    """Load an `encode` image; raises SnapshotError naming what is wrong."""
+def decode(data: bytes | memoryview, tree: TreeState) -> None:
+    """Load an `encode` image into `tree` (a new one: it is cleared first, once the image's
+    header is read); raises SnapshotError naming what is wrong."""
     size = memoryview(data).nbytes
     unpacker = msgpack.Unpacker(
         _Chunks(data),
@@ -307,7 +302,7 @@ def decode(data: bytes | memoryview, config: TreeConfig = DEFAULT_CONFIG) -> Dat
     collecting = gc.isenabled()
     gc.disable()  # a million new container objects would trigger many useless collections
     try:
-        tree = _load_tree(unpacker, config)
+        _load_tree(unpacker, tree)
     except SnapshotError:
         raise
     except (ValueError, TypeError, LookupError, AttributeError, msgpack.UnpackException) as exc:
@@ -317,7 +312,6 @@ def decode(data: bytes | memoryview, config: TreeConfig = DEFAULT_CONFIG) -> Dat
             gc.enable()
     if unpacker.tell() != size:
         raise SnapshotError(f"{size - unpacker.tell()} bytes after the end of the snapshot")
-    return tree
 
 
 # --- divergence digest ----------------------------------------------------------------------
@@ -328,7 +322,7 @@ def _h64(obj: Any) -> int:
     return int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "big")
 
 
-def digest(tree: DataTree) -> int:
+def digest(tree: TreeState) -> int:
     """Order-independent 64-bit hash of nodes, sessions and last_zxid."""
     total = _h64(["zxid", tree.last_zxid])
     for path, node in tree.nodes.items():

@@ -2,7 +2,8 @@
 roost/wire/records.py by `python3 src/roost/wire/codegen.py`: do not edit, regenerate
 (tests/wire/test_codegen.py fails when this file is not what the generator writes).
 
-Installed on the record classes when roost.wire.records is imported; compiled with
+It imports the record classes and installs these on them; the package roost.wire imports
+it (its __init__), so the codecs are in place before any record is used. Compiled with
 the rest of the request path by the opt-in mypyc build (setup.py, MYPYC_MODULES).
 """
 

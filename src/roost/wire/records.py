@@ -5,10 +5,11 @@ because a frozen dataclass costs six times as much to construct, and replies bui
 several per request (Id and ACL are hashable by value).
 
 Each record declares its layout once (``_layout``: ``name:kind`` pairs in
-declaration order); `python -m roost.wire.codegen` generates a reader and a writer
-from it into roost/wire/record_codecs.py, which installs them on the classes when this
-module is imported (at its end). There is one description per record and no
-hand-written codec to drift; a test checks the generated module is current.
+declaration order); `python3 src/roost/wire/codegen.py` generates a reader and a writer
+from it into roost/wire/record_codecs.py, which imports this module and installs them on
+the classes; the package roost.wire imports it, so they are installed before any record
+is used. There is one description per record and no hand-written codec to drift; a test
+checks the generated module is current.
 
 Kinds: ``i`` int, ``l`` long, ``z`` boolean, ``b`` buffer (None = null),
 ``s`` ustring (null reads as ""), ``n`` nullable ustring, ``[s]`` vector of
@@ -536,6 +537,3 @@ class HistoryBatch(Record):
     streamId: int
     events: list[HistoryEventRecord]
 
-
-# the generated readers and writers (from the layouts above) install themselves
-import roost.wire.record_codecs  # noqa: E402, F401  (a cycle: it imports the classes above)

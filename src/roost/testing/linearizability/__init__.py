@@ -12,16 +12,11 @@ See ``docs/linearizability.md`` for the models and the meaning of the results.
 """
 
 from roost.testing.history import UNKNOWN, History, Operation, Status
-from roost.testing.linearizability.checker import (
-    PartResult,
-    Result,
-    Verdict,
-    assert_linearizable,
-    check,
-)
+from roost.testing.linearizability.checker import Result, assert_linearizable, check
 from roost.testing.linearizability.model import BaseModel, Model, StartingAt
 from roost.testing.linearizability.models import KVModel, RegisterModel
 from roost.testing.linearizability.parsers import ParseError, parse_edn_kv, parse_jepsen_etcd
+from roost.testing.linearizability.verdict import PartResult, Verdict
 from roost.testing.linearizability.zkmodels import ChildrenModel, LockModel, ZnodeModel
 
 __all__ = [

@@ -15,10 +15,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from roost.testing.history import Operation, load_events, operations_from_events
-from roost.testing.linearizability.checker import Verdict, check
+from roost.testing.linearizability.checker import check
 from roost.testing.linearizability.model import Model
 from roost.testing.linearizability.models import KVModel, RegisterModel
 from roost.testing.linearizability.parsers import parse_edn_kv, parse_jepsen_etcd
+from roost.testing.linearizability.verdict import Verdict
 from roost.testing.linearizability.zkmodels import ChildrenModel, LockModel, ZnodeModel
 
 _MODELS: dict[str, Callable[[], Model]] = {

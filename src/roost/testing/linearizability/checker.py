@@ -10,31 +10,18 @@ sub-history that still fails (``minimize.py``).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from roost.testing.history import History, Operation, Status
+from roost.testing.history import History, Operation
+from roost.testing.linearizability.minimize import shrink
 from roost.testing.linearizability.model import Model
+from roost.testing.linearizability.prepare import prepare
+from roost.testing.linearizability.report import html_page, svg_timeline, text_report
 from roost.testing.linearizability.search import search
-
-
-class Verdict(Enum):
-    LINEARIZABLE = "linearizable"
-    NOT_LINEARIZABLE = "not-linearizable"
-    UNKNOWN = "unknown"  # the time limit ran out first
-
-
-@dataclass(frozen=True, slots=True)
-class PartResult:
-    """The outcome for one independent part of the history."""
-
-    verdict: Verdict
-    ops: tuple[Operation, ...]
-    # a full linearization when linearizable, else the longest partial one found
-    linearization: tuple[Operation, ...]
+from roost.testing.linearizability.verdict import PartResult, Verdict
 
 
 @dataclass(slots=True)
@@ -65,40 +52,22 @@ class Result:
         return tuple(op for part in self.parts for op in part.linearization)
 
     def report(self) -> str:
-        from roost.testing.linearizability.report import text_report
-
         return text_report(self)
 
     def write_svg(self, path: str | Path) -> Path:
         """Write a timeline of the failing sub-history (or of the history) as SVG."""
-        from roost.testing.linearizability.report import svg_timeline
-
         out = Path(path)
         out.write_text(svg_timeline(self))
         return out
 
     def write_html(self, path: str | Path) -> Path:
         """Write a self-contained HTML page: the report and the SVG timeline."""
-        from roost.testing.linearizability.report import html_page
-
         out = Path(path)
         out.write_text(html_page(self))
         return out
 
 
 _VERDICTS = {True: Verdict.LINEARIZABLE, False: Verdict.NOT_LINEARIZABLE, None: Verdict.UNKNOWN}
-
-
-def prepare(ops: Iterable[Operation], model: Model) -> list[Operation]:
-    """Drop failed operations and pure ones with an unknown outcome."""
-    kept = []
-    for op in ops:
-        if op.status is Status.FAIL:
-            continue
-        if op.status is Status.INFO and model.pure(op.input, op.result):
-            continue
-        kept.append(op)
-    return kept
 
 
 def _validate(ops: Sequence[Operation]) -> None:
@@ -144,8 +113,6 @@ def check(
             # violation elsewhere outranks "unknown"
             result.verdict = verdict
     if result.verdict is Verdict.NOT_LINEARIZABLE and minimize:
-        from roost.testing.linearizability.minimize import shrink
-
         shrunk = shrink(result.parts[-1].ops, model, time.monotonic() + minimize_timeout)
         result.failing, result.failing_op = shrunk.ops, shrunk.culprit
         result.failing_linearization = shrunk.partial

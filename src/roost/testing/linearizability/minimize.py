@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from roost.testing.history import Operation
-from roost.testing.linearizability.checker import prepare
 from roost.testing.linearizability.model import Model, StartingAt
+from roost.testing.linearizability.prepare import prepare
 from roost.testing.linearizability.search import search
 
 MAX_START_STATES = 16  # more possible states at a cut than this are not worth showing

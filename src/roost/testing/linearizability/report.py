@@ -4,16 +4,43 @@ from __future__ import annotations
 
 import html
 from collections.abc import Hashable, Sequence
+from typing import Any, Protocol
 
 from roost.testing.history import Operation, Status
-from roost.testing.linearizability.checker import Result, Verdict
-from roost.testing.linearizability.model import fmt
+from roost.testing.linearizability.model import Model, fmt
+from roost.testing.linearizability.verdict import PartResult, Verdict
 
 _ROW_H = 34
 _BAR_H = 20
 _LEFT = 110
 _CHAR_W = 7  # approximate width of one character of the 11px monospace font
 _MAX_TIMELINE_OPS = 400
+
+
+class Result(Protocol):
+    """What the report shows of a check's result (`roost.testing.linearizability.Result`,
+    which calls these functions: the report sits below the checker)."""
+
+    @property
+    def verdict(self) -> Verdict: ...
+    @property
+    def model(self) -> Model: ...
+    @property
+    def parts(self) -> list[PartResult]: ...
+    @property
+    def failing(self) -> tuple[Operation, ...]: ...
+    @property
+    def failing_op(self) -> Operation | None: ...
+    @property
+    def failing_linearization(self) -> tuple[Operation, ...]: ...
+    @property
+    def start_states(self) -> frozenset[Any] | None: ...
+    @property
+    def omitted(self) -> int: ...
+    @property
+    def elapsed(self) -> float: ...
+    @property
+    def linearization(self) -> tuple[Operation, ...]: ...
 
 
 def _shown_ops(result: Result) -> tuple[Operation, ...]:
