@@ -32,11 +32,14 @@ from typing import Any
 
 from connection_cpu import _answered, _connected
 
+import roost.replica.state as replica_state
+import roost.server.core as core
 import roost.server.standalone as standalone
 from roost.server import GC_THRESHOLDS, new_event_loop
 from roost.server.config import ServerConfig
 from roost.server.connection import Connection
 from roost.server.core import Server
+from roost.server.replicated import RaftLog
 from roost.wire.opcodes import Op
 from roost.wire.protocol import encode_request
 from roost.wire.records import ACL, CreateRequest, Id, SetDataRequest
@@ -72,6 +75,10 @@ def _instrument(server: Server) -> None:
     # (the server's request pipeline, read by its connections at every batch)
     server.dispatch = _timed("3 dispatch: txn, slot, propose", server.dispatch)
     log = server.log
+    if isinstance(log, RaftLog):
+        _instrument_raft(log)
+        Connection.flush = _timed("8 flush: join, write", Connection.flush)  # type: ignore[method-assign]
+        return
     assert isinstance(log, standalone.StandaloneLog)
     log._write_batch = _timed("4 batch: encode txns, hand-off",  # type: ignore[method-assign]
                               log._write_batch)
@@ -89,9 +96,39 @@ def _instrument(server: Server) -> None:
     Connection.flush = _timed("8 flush: join, write", Connection.flush)  # type: ignore[method-assign]
 
 
+def _instrument_raft(log: RaftLog) -> None:
+    """The stages of a one-member RaftLog (stage 4 is the Ready cycle: proposals into
+    raft, the Ready, the hand-off; stage 5 includes decoding the entry and dedupe)."""
+    log._cycle = _timed("4 raft: propose, Ready, hand-off", log._cycle)  # type: ignore[method-assign]
+    log._persist = _timed("disk thread: log encode + write", log._persist)  # type: ignore[method-assign]
+    state = log.state
+    state.apply = _timed("5 apply (entry decode, dedupe, tree)", state.apply)  # type: ignore[method-assign]
+    state.applied = _timed("6 on_applied: stats, history, watches", state.applied)
+    real_effects = replica_state.effects
+
+    def effects(applied: Any, done: Any, zxid: int, txn: Any, result: Any,
+                reply_first: bool = False) -> None:
+        if done is not None:
+            done = _timed("7 reply: encode, order, queue", done)
+        real_effects(applied, done, zxid, txn, result, reply_first)
+
+    replica_state.effects = effects
+
+
+def _solo_raft(datadir: Any, tree_config: Any, on_applied: Any, *args: Any,
+               on_fatal: Any, server_id: int, stats: Any) -> RaftLog:
+    return RaftLog(datadir, _config, tree_config, on_applied, on_fatal=on_fatal,
+                   stats=stats, solo=True)
+
+
+_config = ServerConfig()
+
+
 async def measure(reps: int, workload: str) -> tuple[dict[str, float], float, float]:
     data_dir = Path(tempfile.mkdtemp(prefix="roost-writecost-"))
-    server = Server(ServerConfig(data_dir=data_dir, port=0, fsync=False))
+    global _config
+    _config = ServerConfig(data_dir=data_dir, port=0, fsync=False)
+    server = Server(_config)
     await server.start()
     try:
         conn = await _connected(server)
@@ -138,7 +175,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=30, help="batches of 64 requests")
     ap.add_argument("--workload", choices=("create-100", "set-1k"), default="create-100")
+    ap.add_argument("--log", choices=("standalone", "raft"), default="standalone",
+                    help="the standalone server's log: StandaloneLog or a one-member RaftLog")
     args = ap.parse_args()
+    if args.log == "raft":
+        core.StandaloneLog = _solo_raft  # type: ignore[misc,assignment]
     assert threading.current_thread() is threading.main_thread()
     gc.set_threshold(*GC_THRESHOLDS)  # as `roost serve` runs (roost.node)
     with asyncio.Runner(loop_factory=new_event_loop) as runner:  # uvloop, as it does

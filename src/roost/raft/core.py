@@ -184,7 +184,7 @@ class Raft:
         if me is not None:
             me.become_replicate()
             me.next = self.log.last_index() + 1
-        self.append_entries([Entry(0, 0)])  # the no-op that lets this term commit
+        self.append_entries(EntryKind.NORMAL, [b""])  # the no-op that lets this term commit
         # No conf change until everything up to the no-op is applied (the known
         # single-server-change caveat: a new leader must commit in its term first).
         self.pending_conf_index = self.log.last_index()
@@ -545,11 +545,11 @@ class Raft:
         if me.maybe_update(self.stable_last()) and self.maybe_commit():
             self.bcast_append()
 
-    def append_entries(self, ents: list[Entry]) -> int:
-        last = self.log.last_index()
-        stamped = [Entry(self.term, last + 1 + k, e.kind, e.data) for k, e in enumerate(ents)]
+    def append_entries(self, kind: EntryKind, datas: list[bytes]) -> int:
+        """Append entries of `kind` with `datas` in this term; the index of the last one."""
+        term, first = self.term, self.log.last_index() + 1
         self.bcast_pending = True
-        return self.log.append(stamped)
+        return self.log.append([Entry(term, first + k, kind, d) for k, d in enumerate(datas)])
 
     def flush(self) -> None:
         """Send what proposals and reads queued since the last Ready (batching)."""
@@ -625,7 +625,7 @@ class Raft:
     def propose(self, datas: list[bytes]) -> int:
         """Append NORMAL entries; returns the index of the last one."""
         self._check_can_propose()
-        return self.append_entries([Entry(0, 0, EntryKind.NORMAL, d) for d in datas])
+        return self.append_entries(EntryKind.NORMAL, datas)
 
     def _check_can_propose(self) -> None:
         if self.role is not LEADER:
@@ -642,7 +642,7 @@ class Raft:
         after = cc.apply_to(self.conf)
         if not after.voters:
             raise ProposalDroppedError("cannot remove the last voter")
-        idx = self.append_entries([Entry(0, 0, EntryKind.CONF_CHANGE, cc.to_bytes())])
+        idx = self.append_entries(EntryKind.CONF_CHANGE, [cc.to_bytes()])
         self.pending_conf_index = idx
         return idx
 

@@ -95,6 +95,15 @@ class RaftLog:
         k = index - u.offset
         if 0 <= k < len(u.entries):  # an unstable entry (they follow the first index)
             return u.entries[k].term
+        if k < 0 and u.snapshot is None:
+            # a durable entry (most terms asked: a heartbeat's, an append's previous
+            # entry): the bounds below, read from the storage at once
+            st = self.storage
+            if index < st.first_index() - 1:
+                raise CompactedError(index)
+            if not u.entries and index > st.last_index():
+                raise UnavailableError(index)
+            return st.term(index)
         dummy = self.first_index() - 1
         if index < dummy:
             raise CompactedError(index)

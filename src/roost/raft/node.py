@@ -42,6 +42,7 @@ from .storage import Storage
 #: vote requests (its vote for itself)
 _STALE_ANSWERS = frozenset({MsgType.APP_RESP, MsgType.VOTE_RESP, MsgType.VOTE})
 _LEADER = Role.LEADER  # (an enum member read through its class costs several globals)
+_CONF_CHANGE = EntryKind.CONF_CHANGE
 
 
 @dataclass(slots=True, unsafe_hash=True)  # (not frozen: one per host cycle; never mutated)
@@ -166,7 +167,7 @@ class RaftNode:
         log = r.log
         u = log.unstable
         if (r.msgs or r.msgs_after_persist or r.read_states or r.bcast_pending or u.entries
-                or u.snapshot is not None or log.has_next_committed()
+                or u.snapshot is not None or log.committed > log.applying  # (next committed)
                 or (r.readonly.pending and r.readonly.needs_round())):
             return True
         hs, ss = self._prev_hs, self._prev_ss  # the state changed since the last Ready
@@ -197,27 +198,38 @@ class RaftNode:
         ss = pss if r.lead == pss.leader and r.role is pss.role else self._soft_state()
         snap = log.unstable.snapshot
         committed: tuple[Entry, ...] = ()
-        if log.has_next_committed():
+        if log.committed > log.applying:  # (log.has_next_committed(), inline)
             committed = tuple(log.next_committed(r.cfg.max_committed_size_per_ready))
-        entries = tuple(log.unstable.entries)
+        entries = tuple(log.unstable.entries) if log.unstable.entries else ()
         early, late = r.msgs, r.msgs_after_persist
-        new_vote = hs.term != prev.term or hs.vote != prev.vote
+        new_vote = hs is not prev and (hs.term != prev.term or hs.vote != prev.vote)
         if new_vote:
             early, late = [], early + late  # nothing leaves before a new term/vote is durable
-        if late and not r._ack_stale_term and any(m.term < r.term for m in late):
-            # queued in an older term while a Ready was persisted: an acknowledged entry a
-            # newer leader's append has since truncated, a vote (granted, or a candidate's
-            # for itself) the newer term's hard state replaced: none is durable here, so
-            # they never leave
-            late = [m for m in late if m.term >= r.term or m.type not in _STALE_ANSWERS]
+        if late and not r._ack_stale_term:
+            term = r.term
+            for m in late:  # (a loop, not any(): most Readies carry late messages)
+                if m.term < term:
+                    # queued in an older term while a Ready was persisted: an acknowledged
+                    # entry a newer leader's append has since truncated, a vote (granted,
+                    # or a candidate's for itself) the newer term's hard state replaced:
+                    # none is durable here, so they never leave
+                    late = [m for m in late if m.term >= term or m.type not in _STALE_ANSWERS]
+                    break
         rd = Ready(  # (soft_state, hard_state, entries, snapshot, committed_entries,
             # messages, messages_after_persist, read_states, must_sync)
             ss if ss is not pss and ss != pss else None,
             hs if hs is not prev and hs != prev else None,
-            entries, snap, committed, tuple(early), tuple(late), tuple(r.read_states),
-            bool(entries) or new_vote,
+            entries, snap, committed, tuple(early) if early else (),
+            tuple(late) if late else (), tuple(r.read_states) if r.read_states else (),
+            new_vote or len(entries) > 0,
         )
-        r.msgs, r.msgs_after_persist, r.read_states = [], [], []
+        # (new outboxes only for those that had something: most Readies carry one kind)
+        if r.msgs:
+            r.msgs = []
+        if r.msgs_after_persist:
+            r.msgs_after_persist = []
+        if r.read_states:
+            r.read_states = []
         if snap is not None:
             r.log.applying = max(r.log.applying, snap.meta.index)
         if committed:
@@ -259,8 +271,7 @@ class RaftNode:
             last = rd.entries[-1]
             r.log.unstable.stable_to(last.index, last.term)
             r.on_persisted()
-        conf_change = EntryKind.CONF_CHANGE
         for e in rd.committed_entries:
             r.log.applied_to(e.index)
-            if e.kind is conf_change:
+            if e.kind is _CONF_CHANGE:
                 r.apply_conf_change(ConfChange.from_bytes(e.data))

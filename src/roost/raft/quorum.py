@@ -24,7 +24,8 @@ def committed_index(voters: Collection[int], match: Mapping[int, int]) -> int:
     """
     if not voters:
         return 0
-    acked = sorted((match.get(v, 0) for v in voters), reverse=True)
+    get = match.get  # (a list, not a generator: asked at every acknowledgement)
+    acked = sorted([get(v, 0) for v in voters], reverse=True)
     return acked[majority(len(acked)) - 1]
 
 

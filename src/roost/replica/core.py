@@ -62,6 +62,9 @@ from roost.tree.txn import Txn
 
 log = logging.getLogger("roost.raftlog")
 
+#: (an enum member read per input, as a global: through its class it costs several times more)
+_LEADER = Role.LEADER
+
 #: peer channels: raft messages, forwarded txns, session reports for the leader (a batch
 #: of touched sessions, [seq, [sids]]; to a leader not known to acknowledge them, the
 #: older form [sids]), the leader's acknowledgements ([seq, [alive sids]]), and a leader's
@@ -144,6 +147,8 @@ class ReplicaCore:
         self.leader_grants: bool | None = None
         self._plain_reports = 0
         self._unknown_ticks = 0
+        #: the raft configuration and registry `_reconcile` last found in agreement
+        self._agreed: tuple[ConfState | None, dict[int, Member] | None] = (None, None)
 
     def take_effects(self) -> list[Effect]:
         """The effects of the inputs since the last call, in order (the host performs
@@ -182,12 +187,12 @@ class ReplicaCore:
 
     @property
     def is_leader(self) -> bool:
-        return self.role == Role.LEADER
+        return self.role == _LEADER
 
     @property
     def may_expire(self) -> bool:
         """Only an established leader decides session expiries."""
-        return self.established and self.role == Role.LEADER
+        return self.established and self.role == _LEADER
 
     def may_answer(self, session_id: int, now: float) -> bool:
         """This member may answer the session now: it holds a liveness grant for it (or
@@ -223,7 +228,7 @@ class ReplicaCore:
         self._send_pending(self.state.stamp(txn, done, abandoned, now))
 
     def _send_pending(self, p: Pending) -> None:
-        if self.leader == self.id and self.role == Role.LEADER:
+        if self.leader == self.id and self.role == _LEADER:
             self.to_propose.append(p.txn)
         elif self.leader != NONE:
             self._send(self.leader, CH_FORWARD, p.txn)
@@ -313,10 +318,11 @@ class ReplicaCore:
     def tick(self, now: float) -> None:
         self.now = now
         self.node.tick()
-        if self.is_leader:
+        if self.role is _LEADER:
             self._reconcile()
             self._announce()
-        self._report(now)
+        if self.touched or self.reports or self.to_ack:
+            self._report(now)
         if self.leader_grants is None and self.leader not in (NONE, self.id):
             self._check_leader_grants()
         timeout = self.config.request_timeout_s
@@ -385,7 +391,7 @@ class ReplicaCore:
         if self.sessions is not None:
             for sid in sids:
                 self.sessions.touch(sid, now)
-        if self.role == Role.LEADER and seq and self.config.grants:
+        if self.role == _LEADER and seq and self.config.grants:
             self.to_ack.append((frm, seq, sids))
 
     def _announce(self) -> None:
@@ -428,7 +434,7 @@ class ReplicaCore:
     def _confirm(self, batch: _Batch) -> None:
         """A ReadIndex round proved this member led after it received `batch`: every
         reporter may answer the sessions we hold alive (L from its report's send time)."""
-        if self.sessions is None or self.role != Role.LEADER:
+        if self.sessions is None or self.role != _LEADER:
             return
         for frm, seq, sids in batch:
             alive = self.sessions.alive(sids)
@@ -451,7 +457,7 @@ class ReplicaCore:
         go into raft first; the soft state is taken in and the early messages sent."""
         self.now = now
         node = self.node
-        if self.to_propose and node.role == Role.LEADER:
+        if self.to_propose and node.role == _LEADER:
             batch, self.to_propose = self.to_propose, []
             with contextlib.suppress(NotLeaderError, ProposalDroppedError):
                 node.propose_batch(batch)  # if dropped, the origins resend to the next leader
@@ -460,7 +466,8 @@ class ReplicaCore:
         rd = node.ready()
         if rd.soft_state is not None:
             self._role_change(rd.soft_state.role, rd.soft_state.leader, now)
-        self._send_raft(rd.messages)
+        if rd.messages:
+            self._send_raft(rd.messages)
         return rd
 
     def early(self) -> None:
@@ -469,7 +476,7 @@ class ReplicaCore:
         indexes) leave at once, so followers write while this member's disk does (the
         leader counts its own copy only once its Ready is advanced). Otherwise a no-op."""
         node = self.node
-        if self.to_propose and node.role == Role.LEADER and self.role == Role.LEADER:
+        if self.to_propose and node.role == _LEADER and self.role == _LEADER:
             batch, self.to_propose = self.to_propose, []
             with contextlib.suppress(NotLeaderError, ProposalDroppedError):
                 node.propose_batch(batch)  # if dropped, the origins resend to the next leader
@@ -479,22 +486,24 @@ class ReplicaCore:
         """`rd` is persisted (with `image`, the state image of the snapshot it installed, if
         any): send what had to wait for the disk, install the snapshot (`Reset`). The host
         performs these effects before `advance`."""
-        self._send_raft(rd.messages_after_persist)
+        if rd.messages_after_persist:
+            self._send_raft(rd.messages_after_persist)
         if rd.snapshot is not None:
             self._install(image, rd.snapshot.meta.index, rd.snapshot.meta.conf)
 
     def advance(self, rd: Ready) -> None:
         """After `persisted`: apply the committed entries (`ReplicaState.apply` runs its
         sinks), note the read indexes, hand the Ready back to raft."""
-        apply = self.state.apply
-        for e in rd.committed_entries:
-            apply(e)
-        if (
-            not self.established
-            and self.role == Role.LEADER
-            and any(e.term == self.node.term for e in rd.committed_entries)
-        ):
-            self._establish()
+        if rd.committed_entries:  # (most Readies apply nothing)
+            apply = self.state.apply
+            for e in rd.committed_entries:
+                apply(e)
+            if (
+                not self.established
+                and self.role == _LEADER
+                and any(e.term == self.node.term for e in rd.committed_entries)
+            ):
+                self._establish()
         for rs in rd.read_states:
             asked = self.reads.pop(rs.context, None)
             if asked is not None:
@@ -527,11 +536,11 @@ class ReplicaCore:
 
     def _role_change(self, role: Role, leader: int, now: float) -> None:
         old_leader = self.leader
-        elected = role == Role.LEADER and self.role != Role.LEADER
-        if role != Role.LEADER or self.role != Role.LEADER:
+        elected = role == _LEADER and self.role != _LEADER
+        if role != _LEADER or self.role != _LEADER:
             self.established = False  # a new leadership establishes itself anew
         self.role, self.leader = role, leader
-        if role != Role.LEADER:
+        if role != _LEADER:
             # proposals that waited for this leader go with its leadership: their origins
             # resend them to the next one (dedupe keeps each once), our own unless abandoned
             self.to_propose.clear()
@@ -630,10 +639,15 @@ class ReplicaCore:
         if raft.pending_conf_index > node.applied:
             return
         conf, members = node.conf_state, self.state.members
+        if conf is self._agreed[0] and members is self._agreed[1]:
+            return  # (every tick, mostly): the two agreed when last compared
         if not conf.learners and conf.voters == members.keys() and all(
             m.role == "voter" for m in members.values()
         ):
-            return  # (every tick, mostly): raft's configuration is the registry's
+            # raft's configuration is the registry's: remembered by identity (both are
+            # replaced, never changed in place, at every change)
+            self._agreed = (conf, members)
+            return
         last = raft.log.last_index()
         caught_up = {i for i, p in raft.prs.items() if last - p.match <= 100}
         # a member leaving raft's configuration is no longer replicated to: it learns of its

@@ -111,7 +111,7 @@ class Dedupe:
         return d
 
 
-@dataclass
+@dataclass(slots=True)
 class Pending:
     txn: bytes
     done: Done | None

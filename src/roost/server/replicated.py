@@ -81,7 +81,10 @@ class RaftLog:
         stats: Stats | None = None,
         sessions: Sessions | None = None,
         on_grant: Callable[[list[int]], None] = lambda sids: None,
+        solo: bool = False,
     ) -> None:
+        #: a group of one with no peers (a standalone server): no transport, no grants
+        self.solo = solo
         self.stats = stats if stats is not None else Stats()
         self._snapshot_started = 0.0
         self.datadir = datadir
@@ -95,6 +98,11 @@ class RaftLog:
         self.sessions = sessions
         self.on_grant = on_grant
         self.id = config.server_id
+        #: the founding members (solo: this server alone, with no peer port)
+        self.founding: tuple[Member, ...] = config.members
+        if solo:
+            self.id = self.id or 1  # raft's ids start at 1
+            self.founding = (Member(self.id, config.listen_host, config.listen_port, 0),)
         self.store = RaftStore(datadir)
         self.boot = int.from_bytes(os.urandom(6), "big")
         #: the replicated state and our pending proposals (no I/O: this class is its host)
@@ -121,7 +129,10 @@ class RaftLog:
         self._closing = False
         #: close() drained the cycle: nothing runs it any more
         self._stopped = False
-        self._tasks: list[asyncio.Task[None]] = []
+        #: the transport's start, the raft tick, and the fence after a failure
+        self._transport_task: asyncio.Task[None] | None = None
+        self._ticker_task: asyncio.Task[None] | None = None
+        self._fence_tasks: list[asyncio.Task[None]] = []
         self.node: RaftNode | None = None
         self.transport: PeerTransport | None = None
         #: the transport's peers, and raft's configuration when they were last set
@@ -177,8 +188,8 @@ class RaftLog:
     # --- start-up --------------------------------------------------------------------
     def recover(self) -> None:
         cfg = self.config
-        voters = frozenset(m.id for m in cfg.members if m.voter)
-        learners = frozenset(m.id for m in cfg.members if not m.voter)
+        voters = frozenset(m.id for m in self.founding if m.voter)
+        learners = frozenset(m.id for m in self.founding if not m.voter)
         existed = self.store.load(ConfState(voters, learners), join=cfg.join)
         if cfg.join and not existed:
             founders: dict[int, Member] = {}  # not a member until our addition is applied
@@ -215,9 +226,9 @@ class RaftLog:
                 tick_s=cfg.raft_tick_ms / 1000.0,
                 request_timeout_s=cfg.request_timeout_ms / 1000.0,
                 max_waiting=cfg.max_waiting_requests,
-                members=cfg.members,
+                members=self.founding,
                 skip_read_barrier=cfg.unsafe_skip_read_barrier,
-                grants=not cfg.unsafe_no_liveness_grants,
+                grants=not (cfg.unsafe_no_liveness_grants or self.solo),
             ),
             clock.monotonic(),
             sessions=self.sessions,
@@ -245,6 +256,12 @@ class RaftLog:
 
     def start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
+        if self.solo:  # no peers: it leads at once and commits on its own fsync
+            self._ticker_task = loop.create_task(self._ticker(), name="roost-raft-tick")
+            if self._node.role != Role.LEADER:
+                self._node.campaign()
+            self._kick_soon()
+            return
         me = self.config.member()
         configured = {m.id: (m.host, m.peer_port) for m in self.config.members if m.id != self.id}
         # a member links with its registry's members, which may differ from the configured
@@ -274,8 +291,8 @@ class RaftLog:
         )
         self._peers = dict(peers)
         self._peer_conf = self._node.conf_state
-        self._tasks.append(loop.create_task(self._start_transport()))
-        self._tasks.append(loop.create_task(self._ticker(), name="roost-raft-tick"))
+        self._transport_task = loop.create_task(self._start_transport())
+        self._ticker_task = loop.create_task(self._ticker(), name="roost-raft-tick")
         if len([m for m in self.config.members if m.voter]) == 1 and self._node.role != Role.LEADER:
             self._node.campaign()
         self._kick_soon()
@@ -332,7 +349,7 @@ class RaftLog:
 
     @property
     def ensemble(self) -> bool:
-        return True
+        return not self.solo
 
     @property
     def is_leader(self) -> bool:
@@ -361,7 +378,8 @@ class RaftLog:
 
     def touch(self, session_id: int) -> None:
         """A client of this member was heard from (followers report it to the leader)."""
-        self._core.touch(session_id)
+        if not self.solo:  # (a standalone server tracks its sessions itself)
+            self._core.touch(session_id)
 
     def barrier(self, then: Callable[[], None], on_timeout: Callable[[], None]) -> None:
         """Run `then` once this member has applied everything committed before now
@@ -538,7 +556,7 @@ class RaftLog:
                     self.id,
                     exc_info=e,
                 )
-            self._tasks.append(self._loop.create_task(self._fence(e)))
+            self._fence_tasks.append(self._loop.create_task(self._fence(e)))
 
     def _persist(self, rd: Ready) -> None:
         store = self.store
@@ -571,7 +589,8 @@ class RaftLog:
             self.on_fatal(e)
         else:
             self.on_crash(e)
-        self._tasks[1].cancel()  # the ticker
+        if self._ticker_task is not None:
+            self._ticker_task.cancel()
         transport, self.transport = self.transport, None
         if transport is not None:
             await transport.close()
@@ -595,7 +614,7 @@ class RaftLog:
 
     # --- membership ------------------------------------------------------------------
     def _founders(self, conf: ConfState | None = None) -> dict[int, Member]:
-        return founders_of(self.config.members, conf)
+        return founders_of(self.founding, conf)
 
     def _members_changed(self) -> None:
         """Talk to the registry's members, and to those it dropped for as long as raft's
@@ -688,8 +707,8 @@ class RaftLog:
 
     async def close(self, snapshot: bool = True) -> None:
         self._closing = True
-        if len(self._tasks) > 1:
-            self._tasks[1].cancel()  # the ticker
+        if self._ticker_task is not None:
+            self._ticker_task.cancel()
         self._kick()  # what is left to do (a persist in flight finishes first)
         try:
             await asyncio.wait_for(self._idle.wait(), 5)
@@ -697,7 +716,7 @@ class RaftLog:
             log.warning("member %d: a disk write did not finish in 5 s at close", self.id)
         self._stopped = True
         self._disk.close()  # (a write still under way finishes first)
-        fence = self._tasks[2:]
+        fence = self._fence_tasks
         if fence:
             await asyncio.gather(*fence, return_exceptions=True)
         if self.transport is not None:

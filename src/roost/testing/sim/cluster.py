@@ -27,6 +27,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Callable
+from math import ceil
 from typing import Any
 
 from roost.raft import ConfState, Message, Role
@@ -268,13 +269,17 @@ class SimCluster(SimLoad):
             return
         if sn.persisting is None and sn.storage.journal and not self._sync(sn, deferred=True):
             return  # (a journal: writes not synced)
-        c = sn.clock
-        sn.core.tick((c.offset_ms + c.rate * self.now) / 1000)  # sn.now(self.now), inline
-        self._perform(sn, sn.core)
+        c, core, now = sn.clock, sn.core, self.now
+        core.tick((c.offset_ms + c.rate * now) / 1000)  # sn.now(self.now), inline
+        if core.effects:  # (self._perform, inline: at every tick of every member)
+            self.perform(sn, core.take_effects())
         self.clients.expire(sn)
         self.process(sn)
         sn.next_tick += sn.tick_period  # by its own clock
-        self.schedule_at(c.true_at(sn.next_tick), TICK, arg)
+        # self.schedule_at(c.true_at(sn.next_tick), TICK, arg), inline
+        self._seq += 1
+        heapq.heappush(self._events, (max(ceil((sn.next_tick - c.offset_ms) / c.rate - 1e-9),
+                                          now + 1), self._seq, TICK, arg))
         if self.probing and sn.node is not None and sn.node.role is _LEADER:
             self.chaos.liveness_step(sn)
 

@@ -194,8 +194,8 @@ class SimHost(SimChecks):
         replies, read barriers, resets."""
         for e in effects:
             if isinstance(e, Messages):
-                for m in e.messages:
-                    self.send(sn, m)
+                if not sn.dropped:
+                    self._send_all(sn, e.messages)
             elif isinstance(e, Send):
                 if sn.dropped:
                     continue  # (the core sends nothing once it dropped its peers)
@@ -234,46 +234,57 @@ class SimHost(SimChecks):
         """Drive one node's core the way the server's host does (`RaftLog._kick`/`_cycle`):
         with a disk write in flight, send what needs no disk (`core.early`); else take
         Readies: one that needs the disk is written now and completes at a DISK event later
-        (`_persisted`); the others are advanced at once; then settle."""
+        (`_persisted`); the others are advanced at once; then settle. (`_perform` is
+        inline: the host asks after every input, and most inputs leave no Ready.)"""
         node, core = sn.node, sn.core
         if node is None or core is None:
             return
         if sn.persisting is not None:
             core.early()
-            self._perform(sn, core)
+            if core.effects:
+                self.perform(sn, core.take_effects())
             return
         c = sn.clock
         now = (c.offset_ms + c.rate * self.now) / 1000  # sn.now(self.now), inline
-        checker = self.checker
         while (rd := core.ready(now)) is not None:
-            self._perform(sn, core)
-            writes = bool(rd.entries) or rd.hard_state is not None or rd.snapshot is not None
+            if core.effects:
+                self.perform(sn, core.take_effects())
             if rd.entries:
-                checker.on_entries(sn.id, node.raft, rd.entries)  # (early messages went out)
-            if sn.crash_armed and writes:
-                # written, not synced: the disk keeps a prefix of it, the last write torn
-                if self._persist(sn, rd):
-                    self.crash(sn, "mid-ready")
-                return
-            if writes and not self._persist(sn, rd):
-                return
-            if (rd.snapshot is not None or rd.entries or rd.must_sync) and (
-                    "ack_before_fsync" not in self.bugs):
-                sn.persisting = rd  # the fsync runs while inputs go on (core.early)
-                delay = self.disk_delay
-                if self.disk_time_rng.random() < DISK_STALL_RATE:
-                    delay += self.disk_time_rng.randint(1, self.disk_stall_ms)
-                else:
-                    delay = self.disk_time_rng.randint(1, delay)
-                self.schedule(delay, DISK, (sn.id, sn.incarnation))
-                return
+                self.checker.on_entries(sn.id, node.raft, rd.entries)  # (early messages out)
+                writes = True
+            else:
+                writes = rd.hard_state is not None or rd.snapshot is not None
+            if writes:
+                if sn.crash_armed:
+                    # written, not synced: the disk keeps a prefix of it, the last write torn
+                    if self._persist(sn, rd):
+                        self.crash(sn, "mid-ready")
+                    return
+                if not self._persist(sn, rd):
+                    return
+                if (rd.snapshot is not None or rd.entries or rd.must_sync) and (
+                        "ack_before_fsync" not in self.bugs):
+                    self._start_sync(sn, rd)
+                    return
             # (no fsync needed: a commit index, or nothing written; or the planted
             # ack_before_fsync, whose writes are synced at the next tick)
             if not self._advance(sn, node, core, rd):
                 return
         if sn.node is not None:
             core.settle(now)
-            self._perform(sn, core)
+            if core.effects:
+                self.perform(sn, core.take_effects())
+
+    def _start_sync(self, sn: SimNode, rd: Ready) -> None:
+        """The fsync of `rd`'s writes starts: it completes at a DISK event, a drawn delay
+        later, while inputs go on (`core.early`)."""
+        sn.persisting = rd
+        delay = self.disk_delay
+        if self.disk_time_rng.random() < DISK_STALL_RATE:
+            delay += self.disk_time_rng.randint(1, self.disk_stall_ms)
+        else:
+            delay = self.disk_time_rng.randint(1, delay)
+        self.schedule(delay, DISK, (sn.id, sn.incarnation))
 
     def _persisted(self, arg: tuple[int, int]) -> None:
         """A disk write completed (the fsync thread's hand-off): the fsync's outcome, then
@@ -290,20 +301,28 @@ class SimHost(SimChecks):
 
     def _advance(self, sn: SimNode, node: RaftNode, core: ReplicaCore, rd: Ready) -> bool:
         """`rd` is durable: check, advance (apply), compact; False if the member stopped."""
-        applies = rd.snapshot is not None or bool(rd.committed_entries)
-        image = self._check_apply(sn, rd) if applies or rd.read_states else b""
+        if rd.snapshot is None and not rd.committed_entries:
+            # (most Readies: messages, a hard state; nothing applies)
+            image = self._check_apply(sn, rd) if rd.read_states else b""
+            core.persisted(rd, image)
+            if core.effects:
+                self.perform(sn, core.take_effects())
+            core.advance(rd)
+            if core.effects:
+                self.perform(sn, core.take_effects())
+            self._after_ready(sn, node)
+            return sn.node is node
+        image = self._check_apply(sn, rd)
         core.persisted(rd, image)
         self._perform(sn, core)  # (a snapshot's Reset before the entries after it apply)
         core.advance(rd)
         self._perform(sn, core)
         # (a full tree digest: only after a batch that applied, not at every Ready
         # while the applied index stays at a multiple)
-        if applies and sn.replica is not None \
-                and sn.replica.last_index % TREE_CHECK_EVERY == 0:
+        if sn.replica is not None and sn.replica.last_index % TREE_CHECK_EVERY == 0:
             self._check_tree(sn)
         self._after_ready(sn, node)
-        if applies:  # (compaction waits for applied entries)
-            self._maybe_compact(sn, node)
+        self._maybe_compact(sn, node)  # (compaction waits for applied entries)
         return sn.node is node  # (else the snapshot's write failed: the member stopped)
 
     def _persist(self, sn: SimNode, rd: Ready) -> bool:
@@ -406,17 +425,26 @@ class SimHost(SimChecks):
         self._sync(sn)
 
     def send(self, sn: SimNode, m: Message) -> None:
-        if sn.dropped:
-            return
-        self.checker.on_send(sn.id, m, sn.storage.durable)
-        self.stats.messages += 1
-        net = self.net
+        if not sn.dropped:
+            self._send_all(sn, (m,))
+
+    def _send_all(self, sn: SimNode, msgs: tuple[Message, ...]) -> None:
+        """Raft's messages from `sn` (which has not dropped its peers) into the network,
+        in order (the checks and the network's draws per message, as `send`)."""
+        on_send, net, events, now = self.checker.on_send, self.net, self._events, self.now
+        durable, nid = sn.storage.durable, sn.id
+        self.stats.messages += len(msgs)
         if net.streams:
-            net.post(m.frm, m.to, m)
+            for m in msgs:
+                on_send(nid, m, durable)
+                net.post(m.frm, m.to, m)
             return
-        for d in net.delays(m.frm, m.to):
-            self._seq += 1
-            heapq.heappush(self._events, (self.now + d, self._seq, DELIVER, m))
+        delays = net.delays
+        for m in msgs:
+            on_send(nid, m, durable)
+            for d in delays(m.frm, m.to):
+                self._seq += 1
+                heapq.heappush(events, (now + d, self._seq, DELIVER, m))
 
     def link_started(self, nid: int) -> bool:
         """Member `nid`'s process runs and talks to its peers (the stream network's)."""
