@@ -12,14 +12,14 @@ The budget: 120 seeds x 2 simulated minutes per size (360 seeds, at least 720 si
 minutes in all), the first 80 of each size on the stream network (production's links,
 the default), the last 40 on the datagram network (`DATAGRAM_FROM`). All of tests/raft
 (309 tests, this file's long seeds the bulk) took 8 min 20 s of wall time and 273 s of
-CPU at load average 9-11 (2026-12-08 02:20). Before, on the datagram network, with the
-rest of these three files (tests/raft/test_sim_clients.py, test_sim_timing.py) it took 3
-min 0 s of wall time and 213 s of CPU at load average 3.7-5.2 (2026-12-07 23:22; 100
-seeds: 2 min 12 s and 165 s at 3.2-4.0), about 30 s of it in this process and the rest
-on the two workers. The simulator's rate then (`python -m roost.testing.sim --nodes N
---seeds 20 --minutes 1 --jobs 2`, load average 1.0-2.0): 0.138, 0.212 and 0.33 CPU s per
-simulated minute at 3, 5 and 7 nodes (docs/benchmarks.md, "The deterministic
-simulator").
+CPU at load average 9-11 (2026-12-08 02:20), 3 min 55 s and 235 s at 1.4-3 after main's
+idle-path cuts. Before, on the datagram network, with the rest of these three files
+(tests/raft/test_sim_clients.py, test_sim_timing.py) it took 3 min 0 s of wall time and
+213 s of CPU at load average 3.7-5.2 (2026-12-07 23:22; 100 seeds: 2 min 12 s and 165 s
+at 3.2-4.0), about 30 s of it in this process and the rest on the two workers. The
+simulator's rate then (`python -m roost.testing.sim --nodes N --seeds 20 --minutes 1
+--jobs 2`, load average 1.0-2.0): 0.138, 0.212 and 0.33 CPU s per simulated minute at 3,
+5 and 7 nodes (docs/benchmarks.md, "The deterministic simulator").
 """
 
 from __future__ import annotations
