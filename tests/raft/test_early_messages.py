@@ -71,3 +71,28 @@ def test_nothing_early_outside_a_ready_or_before_a_new_term_is_durable() -> None
     n2.advance()
     after = n2.ready()
     assert {m.to for m in after.messages if m.type is MsgType.APP} == {1, 3}
+
+
+def test_vote_requests_of_a_term_left_while_a_ready_was_persisted_never_leave() -> None:
+    """A follower campaigns while the host persists its last Ready (the server calls
+    `campaign` when the leader's link breaks), then votes in a newer term before that
+    write completes: its next Ready persists the newer term, and its own term's vote
+    requests, whose self-vote never reached the disk, are dropped."""
+    h = Harness([1, 2, 3], pre_vote=False)
+    h.elect(1)
+    h.propose(1, b"x")
+    n2 = h.nodes[2]
+    n2.step(Message(MsgType.HEARTBEAT, 2, 1, n2.term, commit=n2.committed))
+    rd = n2.ready()  # (something to persist: the host starts writing it)
+    n2.campaign()
+    term = n2.term
+    assert n2.early_messages() == ()  # the new term is not durable
+    n2.step(Message(MsgType.VOTE, 2, 3, term + 1, log_term=9, index=99))  # a newer term
+    assert n2.term == term + 1 and n2.raft.vote == 3
+    n2.advance()
+    assert rd.hard_state is None or rd.hard_state.term < term
+    after = n2.ready()
+    assert after.hard_state is not None and after.hard_state.term == term + 1
+    sent = [*after.messages, *after.messages_after_persist]
+    assert not [m for m in sent if m.type is MsgType.VOTE]  # term `term`'s: stale
+    assert [m.to for m in sent if m.type is MsgType.VOTE_RESP and not m.reject] == [3]

@@ -127,6 +127,24 @@ def test_lease_reads_make_a_restarted_node_refuse_votes_for_an_election_timeout(
     assert any(m.type is MsgType.VOTE_RESP and not m.reject for m in h.queue)
 
 
+def test_with_lease_reads_a_follower_does_not_forget_its_leader() -> None:
+    """A follower that forgets its leader (its link broke) grants pre-votes at once; with
+    lease reads the leader may still answer reads on its lease, so it keeps counting the
+    leader, as etcd's ForgetLeader refuses to under lease-based reads."""
+    for lease in (False, True):
+        h = Harness([1, 2, 3], lease_reads=lease, check_quorum=True, pre_vote=True)
+        h.tick_all(10)
+        h.elect(1)
+        h.tick_all(1)
+        for n in (2, 3):
+            h.nodes[n].forget_leader()
+        assert [h.nodes[n].raft.lead for n in (2, 3)] == ([1, 1] if lease else [0, 0])
+        h.isolate(1)
+        h.nodes[2].campaign()  # within the lease: elected only if they forgot the leader
+        h.stabilize()
+        assert (h.nodes[2].role is Role.LEADER) is not lease
+
+
 def test_add_learner_then_promote_to_voter() -> None:
     h = Harness([1, 2, 3])
     h.elect(1)

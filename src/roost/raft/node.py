@@ -38,8 +38,9 @@ from .messages import (
 )
 from .storage import Storage
 
-#: answers that promise durable state of the term they carry
-_STALE_ANSWERS = frozenset({MsgType.APP_RESP, MsgType.VOTE_RESP})
+#: messages that promise durable state of the term they carry: answers, and a candidate's
+#: vote requests (its vote for itself)
+_STALE_ANSWERS = frozenset({MsgType.APP_RESP, MsgType.VOTE_RESP, MsgType.VOTE})
 _LEADER = Role.LEADER  # (an enum member read through its class costs several globals)
 _CONF_CHANGE = EntryKind.CONF_CHANGE
 
@@ -147,9 +148,12 @@ class RaftNode:
     def forget_leader(self) -> None:
         """The host learned that the leader is gone (its connection closed). A follower
         stops counting it as leader, so it grants pre-votes at once instead of waiting
-        out the leader's lease (etcd's ForgetLeader). A no-op in any other role."""
-        if self._raft.role == Role.FOLLOWER:
-            self._raft.lead = NONE
+        out the leader's lease (etcd's ForgetLeader). A no-op in any other role, and
+        with lease reads (as etcd's): the leader may still serve reads on the lease this
+        follower's vote grants it, so no other leader may be elected within it."""
+        r = self._raft
+        if r.role == Role.FOLLOWER and not r.cfg.lease_reads:
+            r.lead = NONE
 
     def report_snapshot(self, to: int, failed: bool) -> None:
         """Tell the leader whether sending a snapshot to `to` failed or finished."""
@@ -198,19 +202,19 @@ class RaftNode:
             committed = tuple(log.next_committed(r.cfg.max_committed_size_per_ready))
         entries = tuple(log.unstable.entries) if log.unstable.entries else ()
         early, late = r.msgs, r.msgs_after_persist
+        new_vote = hs is not prev and (hs.term != prev.term or hs.vote != prev.vote)
+        if new_vote:
+            early, late = [], early + late  # nothing leaves before a new term/vote is durable
         if late and not r._ack_stale_term:
             term = r.term
             for m in late:  # (a loop, not any(): most Readies carry late messages)
                 if m.term < term:
-                    # answers queued in an older term while a Ready was persisted: an
-                    # acknowledged entry a newer leader's append has since truncated, a
-                    # vote the newer term's hard state replaced: neither is durable here,
-                    # so they never leave
+                    # queued in an older term while a Ready was persisted: an acknowledged
+                    # entry a newer leader's append has since truncated, a vote (granted,
+                    # or a candidate's for itself) the newer term's hard state replaced:
+                    # none is durable here, so they never leave
                     late = [m for m in late if m.term >= term or m.type not in _STALE_ANSWERS]
                     break
-        new_vote = hs is not prev and (hs.term != prev.term or hs.vote != prev.vote)
-        if new_vote:
-            early, late = [], early + late  # nothing leaves before a new term/vote is durable
         rd = Ready(  # (soft_state, hard_state, entries, snapshot, committed_entries,
             # messages, messages_after_persist, read_states, must_sync)
             ss if ss is not pss and ss != pss else None,

@@ -42,10 +42,11 @@ log = logging.getLogger("roost.raftlog")
 #: planted bugs (for the simulator's self-test): apply a resent txn again; take a snapshot
 #: image that lacks this member for its removal (the joiner's bug of issue 16); answer a
 #: write's client before the watches it triggered fire; stamp /zookeeper/config with the
-#: reconfig's own time, out of the tree's time order (the bug the simulator found)
+#: reconfig's own time, out of the tree's time order (the bug the simulator found); apply
+#: a member's txns in whatever order the log has them (`Dedupe`, before 2026-12-08)
 KNOWN_BUGS = frozenset(
     {"apply_resent_twice", "joiner_removed_by_old_snapshot", "reply_before_watch",
-     "reconfig_time_unordered"}
+     "reconfig_time_unordered", "apply_out_of_order"}
 )
 
 #: the outcome of a proposal nobody can vouch for (timed out, or no leader and no room)
@@ -53,18 +54,36 @@ LOST = TxnResult(Err.CONNECTION_LOSS, None, [])
 
 
 class Dedupe:
-    """Which (origin, boot, seq) were applied: a contiguous watermark plus the seqs above it."""
+    """Which (origin, boot, seq) may apply: per (origin, boot), the highest seq applied.
 
-    def __init__(self) -> None:
+    A member numbers its proposals in the order its clients sent them, so a txn applies
+    only above its origin's mark: each once, and a session's writes in the order sent
+    (ZooKeeper's FIFO order for a session). A txn that reaches the log behind a later one
+    of its origin (forwarded, dropped by a leader that lost its leadership meanwhile, and
+    resent after the later one applied) does not apply: its client gets ConnectionLoss
+    (`ReplicaState.apply`). With `in_any_order` (the planted `apply_out_of_order`, this
+    class before 2026-12-08) each seq applies once, in whatever order the log has them."""
+
+    def __init__(self, in_any_order: bool = False) -> None:
+        #: (origin, boot) -> (mark, the seqs above it applied: only `in_any_order`'s)
         self.marks: dict[tuple[int, int], tuple[int, set[int]]] = {}
+        self.in_any_order = in_any_order
 
     def first_time(self, origin: int, boot: int, seq: int) -> bool:
+        """`seq` of (origin, boot) may apply now (and is marked applied)."""
         key = (origin, boot)
         known = self.marks.get(key)
-        if known is not None and seq == known[0] + 1 and not known[1]:
+        if known is None:
+            known = (0, set())
+        elif seq == known[0] + 1 and not known[1]:
             self.marks[key] = (seq, known[1])  # the usual case: the next one in order
             return True
-        mark, above = known or (0, set())
+        mark, above = known
+        if not self.in_any_order:
+            if seq <= mark:
+                return False  # applied already, or a later one applied first
+            self.marks[key] = (seq, above)
+            return True
         if seq <= mark or seq in above:
             return False
         above.add(seq)
@@ -78,12 +97,17 @@ class Dedupe:
         return [[o, b, m, sorted(a)] for (o, b), (m, a) in sorted(self.marks.items())]
 
     @classmethod
-    def from_list(cls, raw: list[list[int | list[int]]]) -> Dedupe:
-        d = cls()
+    def from_list(cls, raw: list[list[int | list[int]]], in_any_order: bool = False) -> Dedupe:
+        """(An image of a version that applied seqs out of order may list seqs above a
+        mark: the highest applied is the mark now.)"""
+        d = cls(in_any_order)
         for o, b, m, a in raw:
             assert isinstance(o, int) and isinstance(b, int) and isinstance(m, int)
             assert isinstance(a, list)
-            d.marks[(o, b)] = (m, set(a))
+            if in_any_order:
+                d.marks[(o, b)] = (m, {int(x) for x in a})
+            else:
+                d.marks[(o, b)] = (max([m, *(int(x) for x in a)]), set())
         return d
 
 
@@ -106,15 +130,17 @@ def encode_image(tree: DataTree, dedupe: Dedupe, members: dict[int, Member]) -> 
 
 
 def decode_image(
-    image: bytes, config: TreeConfig, founders: dict[int, Member]
+    image: bytes, config: TreeConfig, founders: dict[int, Member], in_any_order: bool = False
 ) -> tuple[DataTree, Dedupe, dict[int, Member]]:
-    """The state machine of a snapshot; an empty image is the founding state."""
+    """The state machine of a snapshot; an empty image is the founding state
+    (`in_any_order`: the planted `apply_out_of_order`'s dedupe)."""
     if not image:
-        tree, dedupe, members = DataTree(config), Dedupe(), dict(founders)
+        tree, dedupe, members = DataTree(config), Dedupe(in_any_order), dict(founders)
     else:
         tree_bytes, raw_dedupe, regs = msgpack.unpackb(image, raw=False)
         members = {int(r[0]): Member(*r) for r in regs}
-        tree, dedupe = DataTree.from_bytes(tree_bytes, config), Dedupe.from_list(raw_dedupe)
+        tree = DataTree.from_bytes(tree_bytes, config)
+        dedupe = Dedupe.from_list(raw_dedupe, in_any_order)
     node = tree.get(CONFIG_PATH)
     if node is not None and not node.data and members:
         write_config(tree, members)  # the founding registry (or an image that lacked it)
@@ -141,12 +167,13 @@ class ReplicaState:
         self._old_snapshot_removes = "joiner_removed_by_old_snapshot" in _bugs
         self._reply_first = "reply_before_watch" in _bugs
         self._raw_reconfig_time = "reconfig_time_unordered" in _bugs
+        self._any_order = "apply_out_of_order" in _bugs
         #: a per-start nonce: (id, boot, seq) names each of this start's proposals
         self.boot = boot
         self.tree_config = tree_config
         self.applied = applied
         self.tree = DataTree(tree_config)
-        self.dedupe = Dedupe()
+        self.dedupe = Dedupe(self._any_order)
         self.members: dict[int, Member] = dict(founders)
         #: an applied membership change took this member out of the registry (and none has
         #: put it back), or a member with a newer configuration refused it (`ReplicaCore.
@@ -169,7 +196,8 @@ class ReplicaState:
     # --- images --------------------------------------------------------------------------
     def load(self, image: bytes, founders: dict[int, Member]) -> None:
         """Replace the state by a snapshot image (empty: the founding state)."""
-        self.tree, self.dedupe, self.members = decode_image(image, self.tree_config, founders)
+        self.tree, self.dedupe, self.members = decode_image(
+            image, self.tree_config, founders, self._any_order)
         if self.id in self.members:
             self.removed = False
 
@@ -235,6 +263,11 @@ class ReplicaState:
                 self._skip_dedupe
             ):
                 result = None
+                if mine is not None and mine.done is not None and not replay:
+                    # never applied (its first copy took it from `pending`): a later txn
+                    # of ours applied before it, so it never will; its client is told
+                    # ConnectionLoss, as for a proposal that timed out
+                    mine.done(0, LOST)
             elif txn.kind is Kind.RECONFIG:
                 result = self._apply_reconfig(zxid, txn, replay)
             else:

@@ -1,5 +1,5 @@
 """python -m roost.testing.sim --nodes 5 --seed 123 [--minutes M] [--bug NAME] [--trace]
-[--seeds N] [--jobs J] [--timing production|compressed]"""
+[--seeds N] [--jobs J] [--timing production|compressed] [--network stream|datagram]"""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import time
 import click
 
 from .cluster import SimCluster
+from .network import DEFAULT_NETWORK, NETWORKS
 from .runner import run_seeds
 from .stats import SimStats
 from .timing import DEFAULT as DEFAULT_TIMING
@@ -49,15 +50,20 @@ def _summary(st: SimStats) -> str:
               type=click.Choice(list(TIMINGS)),
               help="time scale: production's 50 ms ticks and sessions of seconds, or the "
                    "five times faster compressed one (seeds found before 2026-12-08)")
+@click.option("--network", default=DEFAULT_NETWORK, show_default=True,
+              type=click.Choice(list(NETWORKS)),
+              help="peer links: production's (a connection per direction, in order, lost "
+                   "only by breaking) or datagrams (each message its own delay, loss and "
+                   "duplicates; the only network before 2026-12-08)")
 def main(nodes: int, seed: int, count: int, minutes: float, bugs: tuple[str, ...],
-         trace: bool, jobs: int, timing: str) -> None:
+         trace: bool, jobs: int, timing: str, network: str) -> None:
     # the replicas log what a server would (removals, membership steps): not for a run's output
     logging.getLogger("roost").setLevel(logging.ERROR)
     if jobs < 1:
         raise click.BadParameter("must be at least 1", param_hint="--jobs")
     if trace and count == 1:  # the whole trace of one run
         cluster = SimCluster(nodes, seed, frozenset(bugs), trace=True, minutes=minutes,
-                             timing=timing)
+                             timing=timing, network=network)
         try:
             st = cluster.run()
         except Exception:
@@ -72,7 +78,7 @@ def main(nodes: int, seed: int, count: int, minutes: float, bugs: tuple[str, ...
     wall = time.monotonic()
     # one seed: traced, so that a failure shows its last events
     for r in run_seeds(nodes, range(seed, seed + count), frozenset(bugs), minutes, jobs,
-                       trace or count == 1, timing):
+                       trace or count == 1, timing, network):
         cpu += r.cpu_s
         if r.stats is None:
             failures += 1

@@ -20,6 +20,10 @@ class Checker:
         self.leaders: dict[int, int] = {}  # term -> leader id (election safety)
         self.log_facts: dict[tuple[int, int], tuple[bytes, int | None]] = {}  # log matching
         self.committed: dict[int, int] = {}  # index -> term (never lost, completeness)
+        #: index -> the term of the node that first regarded it committed: it was committed
+        #: in that term or before (an entry of an older term may be committed under a
+        #: later leader's, and a stale leader of a term in between need not have it)
+        self.commit_terms: dict[int, int] = {}
         self.applied: dict[int, tuple[int, bytes]] = {}  # index -> (term, data)
         self.digests: dict[int, bytes] = {}  # index -> state-machine digest
         self.max_applied = 0
@@ -67,10 +71,10 @@ class Checker:
         """Record that `node` regards (lo, hi] as committed."""
         first = raft.log.first_index()
         for i in range(max(lo + 1, first), hi + 1):
-            self.record_committed(node, i, raft.log.term(i))
+            self.record_committed(node, i, raft.log.term(i), raft.term)
         snap = raft.log.snapshot().meta
         if lo < snap.index <= hi:
-            self.record_committed(node, snap.index, snap.term)
+            self.record_committed(node, snap.index, snap.term, raft.term)
 
     def on_leader_commit(self, node: int, raft: Raft, before: int) -> None:
         """Raft §5.4.2: a leader moves its commit index only onto an entry of its own
@@ -82,11 +86,13 @@ class Checker:
                 f"commit rule: leader {node} of term {raft.term} advanced its commit "
                 f"index to {c}, an entry of term {raft.log.term(c)}")
 
-    def record_committed(self, node: int, index: int, term: int) -> None:
+    def record_committed(self, node: int, index: int, term: int, in_term: int = 0) -> None:
+        """`node`, in term `in_term`, regards `index` (of term `term`) as committed."""
         self.checks += 1
         seen = self.committed.get(index)
         if seen is None:
             self.committed[index] = term
+            self.commit_terms[index] = max(term, in_term)
             if index > self.max_committed:
                 self.max_committed = index
             self.fresh.append(index)
@@ -97,17 +103,18 @@ class Checker:
 
     def check_leader_complete(self, node: int, raft: Raft,
                               indexes: list[int] | range | None = None) -> None:
-        """Every committed entry is in the log of every leader of a later term (`indexes`:
-        only those; by default every committed index the leader's log has not compacted)."""
+        """Every committed entry is in the log of every leader of a later term than the one
+        it was committed in (`indexes`: only those; by default every committed index the
+        leader's log has not compacted)."""
         log = raft.log
         first = log.first_index()
         last = log.last_index()
         if indexes is None:
             indexes = range(first, self.max_committed + 1)
-        committed = self.committed
+        committed, commit_terms = self.committed, self.commit_terms
         for index in indexes:
             term = committed.get(index)
-            if term is None or index < first or term > raft.term:
+            if term is None or index < first or commit_terms[index] > raft.term:
                 continue
             self.checks += 1
             if index > last or log.term(index) != term:

@@ -1,7 +1,8 @@
 """The run's own checks (the raft-level ones are checker.py's `Checker`): each txn
-applied once at one zxid, the times txns stamp never going back, identical trees at a
-zxid, every acknowledged create kept, linearizable reads holding every txn applied
-before them. `SimChecks` is a part of `SimCluster` (cluster.py)."""
+applied once at one zxid, a session's writes applied in the order its client sent them,
+the times txns stamp never going back, identical trees at a zxid, every acknowledged
+create kept, linearizable reads holding every txn applied before them. `SimChecks` is a
+part of `SimCluster` (cluster.py)."""
 
 from __future__ import annotations
 
@@ -26,12 +27,57 @@ class SimChecks(SimWorld):
     tree_digests: dict[int, int]
     #: created paths whose client got its reply -> the zxid the reply named
     acked: dict[str, int]
+    #: a session's requests in the order its client sent them: (origin, boot, seq) ->
+    #: (session, its number in the session); the last one applied (number, zxid, name),
+    #: per session and member process, and per session
+    sent_order: dict[tuple[int, int, int], tuple[int, int]]
+    session_sent: dict[int, int]
+    session_applied: dict[tuple[int, int, int], tuple[int, int, tuple[int, int, int]]]
+    session_last: dict[int, tuple[int, int]]
+
+    def sent_in_order(self, txn: Txn) -> None:
+        """A client's request `txn` (stamped by the member it reached) was sent after
+        every earlier one of its session."""
+        sid = txn.session_id
+        n = self.session_sent.get(sid, 0) + 1
+        self.session_sent[sid] = n
+        self.sent_order[(txn.origin, txn.boot, txn.seq)] = (sid, n)
+
+    def _check_session_order(self, key: tuple[int, int, int], zxid: int) -> None:
+        """A session's writes through one member process apply in the order its client
+        sent them (ZooKeeper's FIFO client order): their zxids grow in that order
+        (checked at each txn's first apply anywhere, which comes in zxid order). Across
+        members it is counted, not checked: a write whose client gave up on its member
+        (ConnectionLoss, outcome unknown) may still be on its way to the leader when the
+        client's writes through its next member apply (ZooKeeper's leader refuses a
+        request from a server that no longer owns the session; roost has no owner)."""
+        sent = self.sent_order.pop(key, None)
+        if sent is None:
+            return
+        sid, n = sent
+        member = (sid, key[0], key[1])
+        last = self.session_applied.get(member)
+        if last is not None and last[0] > n:
+            raise InvariantViolation(
+                f"session order: session {sid:#x}'s request {n} (txn {key}) applied at zxid "
+                f"{zxid}, after its request {last[0]} (txn {last[2]}, sent later through "
+                f"the same member) at zxid {last[1]}")
+        self.session_applied[member] = (n, zxid, key)
+        before = self.session_last.get(sid)
+        if before is not None and before[0] > n:
+            self.stats.moved_out_of_order += 1
+        else:
+            self.session_last[sid] = (n, zxid)
 
     def _applied_sink(self, sn: SimNode) -> Callable[[int, Txn, TxnResult], None]:
         def applied(zxid: int, txn: Txn, result: TxnResult) -> None:
             key = (txn.origin, txn.boot, txn.seq)
-            at = self.txn_zxids.setdefault(key, zxid)
-            if at != zxid:
+            at = self.txn_zxids.get(key)
+            if at is None:
+                self.txn_zxids[key] = zxid
+                if txn.session_id:
+                    self._check_session_order(key, zxid)
+            elif at != zxid:
                 raise InvariantViolation(
                     f"txn {key} applied at zxid {zxid} on node {sn.id}, and at {at} before "
                     "(a resent txn applied twice)")

@@ -38,6 +38,7 @@ from .clients import SimSessions
 from .clocks import DRIFTS, SimClock
 from .disk import DiskFaults, SimDisk
 from .events import (
+    CAMPAIGN,
     CLIENT,
     CLIENT_CONNECT,
     CLIENT_OUTPUT,
@@ -47,17 +48,19 @@ from .events import (
     DISK,
     FAULT,
     HEAL,
+    LINK,
     MEMBER,
     PHASE,
     PROPOSE,
     READ,
     RESTART,
     STORM,
+    STREAM,
     TICK,
 )
 from .host import DISK_DELAYS, DISK_FAULT_RATE, DISK_STALL_MS
 from .load import SimLoad
-from .network import LinkFaults, SimNetwork
+from .network import DEFAULT_NETWORK, NETWORKS, LinkFaults, SimNetwork, StreamNetwork
 from .node import SimNode
 from .profile import Profile
 from .stats import SimFailure, SimStats, replay_command
@@ -81,8 +84,11 @@ class SimCluster(SimLoad):
 
     def __init__(self, nodes: int, seed: int, bugs: frozenset[str] = frozenset(),
                  trace: bool = False, minutes: float = 0,
-                 timing: str = DEFAULT_TIMING) -> None:
+                 timing: str = DEFAULT_TIMING, network: str = DEFAULT_NETWORK) -> None:
+        if network not in NETWORKS:
+            raise ValueError(f"unknown network {network!r} (one of {', '.join(NETWORKS)})")
         self.n = nodes
+        self.network = network
         self.timing = timing_named(timing)
         t = self.timing
         self.minutes = minutes
@@ -92,7 +98,9 @@ class SimCluster(SimLoad):
         self.rng = random.Random(seed)
         self.profile = Profile.from_rng(nodes, self.rng, t,
                                         "joiner_copies_whole_log" in bugs)
-        self.net = SimNetwork(self.rng, self._link_faults())
+        self.net = SimNetwork(self.rng, self._link_faults()) if network == "datagram" else \
+            StreamNetwork(self.rng, self._link_faults(), self, STREAM, LINK,
+                          stable=t.ms(200), backoff=(t.ms(10), t.ms(400)))
         self.checker = Checker()
         self.stats = SimStats(seed, nodes)
         self.trace: list[str] | None = [] if trace else None
@@ -117,6 +125,11 @@ class SimCluster(SimLoad):
         self.txn_zxids: dict[tuple[int, int, int], int] = {}
         #: zxid -> the tree digest the first member to apply it had
         self.tree_digests: dict[int, int] = {}
+        self.sent_order: dict[tuple[int, int, int], tuple[int, int]] = {}
+        self.session_sent: dict[int, int] = {}
+        self.session_applied: dict[tuple[int, int, int],
+                                   tuple[int, int, tuple[int, int, int]]] = {}
+        self.session_last: dict[int, tuple[int, int]] = {}
         #: the disks' own randomness (so the other draws of a seed stay as they were)
         self.disk_rng = random.Random(seed + 0x5EED_D15C)
         faulty = "lost_fsync_error" in bugs or self.disk_rng.random() < 0.5
@@ -178,6 +191,7 @@ class SimCluster(SimLoad):
             RESTART: c.on_restart, HEAL: c.on_heal, CRASH_NOW: c.on_crash_now,
             PHASE: c.on_phase, CLIENT: self.clients.on_event, STORM: lambda _: self.storm(),
             CLIENT_TURN: self.clients.on_turn, CLIENT_OUTPUT: self.clients.on_output,
+            STREAM: self._on_stream, LINK: self.net.on_link, CAMPAIGN: self._on_campaign,
             CLIENT_CONNECT: self.clients.on_connect,
         }
         events = self._events
@@ -291,6 +305,12 @@ class SimCluster(SimLoad):
             m = Message.from_bytes(m.to_bytes())
         sn.node.step(m)
         self.process(sn)
+
+    def _on_stream(self, arg: tuple[int, int, int, Message | tuple[int, int, int, bytes]]
+                   ) -> None:
+        """A message on a stream network's connection (lost if that connection broke)."""
+        if self.net.deliverable(arg[0], arg[1], arg[2]):
+            self._on_deliver(arg[3])
 
     def alive(self) -> list[SimNode]:
         return [sn for sn in self.nodes.values() if sn.node is not None]

@@ -44,13 +44,13 @@ from roost.replica.state import KNOWN_BUGS as REPLICA_BUGS
 from roost.replica.state import ReplicaState, founders_of
 from roost.tree import TreeConfig
 from roost.tree.context import KNOWN_BUGS as TREE_BUGS
-from roost.tree.txn import Txn
+from roost.tree.txn import Kind, Txn
 
 from .checker import InvariantViolation
 from .checks import SimChecks
 from .clients import CLIENT_BUGS, WATCH_BUGS
 from .clocks import MAX_OFFSET_MS, SimClock
-from .events import DELIVER, DISK, RESTART, TICK
+from .events import CAMPAIGN, DELIVER, DISK, RESTART, TICK
 from .members import SIM_MEMBERS
 from .node import SimNode
 from .recipes import RECIPE_BUGS
@@ -85,6 +85,7 @@ DISK_STALL_MS = 60
 #: (enum members read per event, as globals: an enum class's attribute costs several times
 #: as much to read)
 _LEADER, _CONF_CHANGE = Role.LEADER, EntryKind.CONF_CHANGE
+_REQUEST = Kind.REQUEST
 
 
 def _digest(prev: bytes, e: Entry) -> bytes:
@@ -151,6 +152,9 @@ class SimHost(SimChecks):
         first = self.rng.randint(1, sn.tick_period)
         sn.next_tick = sn.clock.ms(self.now) + first
         self.schedule_at(sn.clock.true_at(sn.next_tick), TICK, (sn.id, sn.incarnation))
+        if self.net.streams:  # it dials every started member, and they dial it
+            self.net.started(sn.id, [o.id for o in self.nodes.values()
+                                     if o is not sn and self.link_started(o.id)])
 
     def _restore_sm(self, snap: Snapshot) -> tuple[int, bytes, bytes]:
         """(applied index, digest chain, replica image) of a snapshot."""
@@ -173,6 +177,8 @@ class SimHost(SimChecks):
         core = sn.core
         assert core is not None
         core.propose(txn, done, abandoned, sn.now(self.now))
+        if txn.session_id and txn.seq and txn.kind is _REQUEST:
+            self.sent_in_order(txn)
         self._perform(sn, core)
 
     def _perform(self, sn: SimNode, core: ReplicaCore) -> None:
@@ -194,7 +200,13 @@ class SimHost(SimChecks):
                 if sn.dropped:
                     continue  # (the core sends nothing once it dropped its peers)
                 self.stats.messages += 1
-                for d in self.net.delays(sn.id, e.to):
+                net = self.net
+                if net.streams:
+                    if not net.post(sn.id, e.to, (sn.id, e.to, e.channel, e.payload)) \
+                            and sn.core is not None:
+                        sn.core.unsent(e.to, e.channel, e.payload)  # (the link is down)
+                    continue
+                for d in net.delays(sn.id, e.to):
                     self.schedule(d, DELIVER, (sn.id, e.to, e.channel, e.payload))
             elif isinstance(e, Reply):
                 e.done(e.zxid, e.result)
@@ -215,6 +227,8 @@ class SimHost(SimChecks):
             elif isinstance(e, DropPeers):
                 self.log(f"node {sn.id} drops its peers (removed)")
                 sn.dropped = True
+                if self.net.streams:
+                    self.net.stopped(sn.id)
 
     def process(self, sn: SimNode) -> None:
         """Drive one node's core the way the server's host does (`RaftLog._kick`/`_cycle`):
@@ -417,14 +431,52 @@ class SimHost(SimChecks):
     def _send_all(self, sn: SimNode, msgs: tuple[Message, ...]) -> None:
         """Raft's messages from `sn` (which has not dropped its peers) into the network,
         in order (the checks and the network's draws per message, as `send`)."""
-        on_send, delays, events, now = self.checker.on_send, self.net.delays, self._events, self.now
+        on_send, net, events, now = self.checker.on_send, self.net, self._events, self.now
         durable, nid = sn.storage.durable, sn.id
         self.stats.messages += len(msgs)
+        if net.streams:
+            for m in msgs:
+                on_send(nid, m, durable)
+                net.post(m.frm, m.to, m)
+            return
+        delays = net.delays
         for m in msgs:
             on_send(nid, m, durable)
             for d in delays(m.frm, m.to):
                 self._seq += 1
                 heapq.heappush(events, (now + d, self._seq, DELIVER, m))
+
+    def link_started(self, nid: int) -> bool:
+        """Member `nid`'s process runs and talks to its peers (the stream network's)."""
+        sn = self.nodes.get(nid)
+        return sn is not None and sn.node is not None and not sn.dropped
+
+    def link_changed(self, viewer: int, peer: int, up: bool) -> None:
+        """The stream network tells member `viewer` that its link with `peer` came up or
+        broke, as the server's transport does (`_on_peer_up` / `_on_peer_down`): a broken
+        link to the leader makes it campaign a random moment within three ticks later
+        unless a leader was heard of meanwhile."""
+        sn = self.nodes[viewer]
+        core = sn.core
+        if core is None or sn.dropped:
+            return
+        self.log(f"node {viewer}: link with {peer} {'up' if up else 'down'}")
+        if up:
+            core.peer_up(peer)
+        elif core.peer_down(peer):
+            self.schedule(self.rng.randint(0, 3 * sn.tick_period), CAMPAIGN,
+                          (viewer, sn.incarnation))
+        self._perform(sn, core)
+        self.process(sn)
+
+    def _on_campaign(self, arg: tuple[int, int]) -> None:
+        sn = self.nodes[arg[0]]
+        core = sn.core
+        if core is None or sn.incarnation != arg[1] or sn.dropped:
+            return
+        core.campaign_if_leaderless()
+        self._perform(sn, core)
+        self.process(sn)
 
     def crash(self, sn: SimNode, why: str) -> None:
         if self.trace is not None:
@@ -439,6 +491,8 @@ class SimHost(SimChecks):
         sn.persisting = None
         sn.incarnation += 1
         self.stats.crashes += 1
+        if self.net.streams:
+            self.net.stopped(sn.id)
         if self.healed_at < 0:
             self.schedule(self.rng.randint(self.timing.ms(30), self.timing.ms(400)), RESTART,
                           sn.id)
@@ -452,3 +506,5 @@ class SimHost(SimChecks):
                 gone.node = None
                 gone.core = None
                 gone.incarnation += 1
+                if self.net.streams:
+                    self.net.stopped(gone.id)

@@ -15,7 +15,8 @@ from .host import SimHost
 
 MAX_BACKLOG = 50  # proposals wait while a leader has this many uncommitted entries
 #: after a client's txn, its member sends all its pending ones again (as when its link to
-#: the leader comes back) with this probability
+#: the leader comes back) with this probability (the datagram network's: the stream
+#: network's links break and come back, and their members resend then)
 RESEND = 0.15
 _OPEN = [ACL(31, Id("world", "anyone"))]
 
@@ -43,7 +44,9 @@ class SimLoad(SimHost):
                 self.propose(origin, txn, self._on_reply(req.path))
                 if self.trace is not None:
                     self.log(f"client creates {req.path} through node {origin.id}")
-            if self.rng.random() < RESEND:  # its link to the leader came back: resend all
+            # (datagram network: its link to the leader came back, say: resend all; the
+            # stream network resends when its links come up, as the server does)
+            if not self.net.streams and self.rng.random() < RESEND:
                 origin.core.resend_all()
                 self._perform(origin, origin.core)
             self.process(origin)

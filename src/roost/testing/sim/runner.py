@@ -9,14 +9,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .cluster import SimCluster
+from .network import DEFAULT_NETWORK
 from .stats import SimFailure, SimStats, replay_command
 from .timing import DEFAULT as DEFAULT_TIMING
 
 
 def run_seed(nodes: int, seed: int, bugs: frozenset[str] = frozenset(),
-             trace: bool = False, minutes: float = 0, timing: str = DEFAULT_TIMING
-             ) -> SimStats:
-    cluster = SimCluster(nodes, seed, bugs, trace, minutes, timing)
+             trace: bool = False, minutes: float = 0, timing: str = DEFAULT_TIMING,
+             network: str = DEFAULT_NETWORK) -> SimStats:
+    cluster = SimCluster(nodes, seed, bugs, trace, minutes, timing, network)
     try:
         return cluster.run()
     except Exception as exc:  # any exception, including invariant violations
@@ -26,7 +27,7 @@ def run_seed(nodes: int, seed: int, bugs: frozenset[str] = frozenset(),
         raise SimFailure(
             f"seed {seed} with {nodes} nodes failed at {cluster.now} ms: "
             f"{type(exc).__name__}: {exc}{tail}\n"
-            f"replay: {replay_command(nodes, seed, bugs, minutes, timing)}"
+            f"replay: {replay_command(nodes, seed, bugs, minutes, timing, network)}"
         ) from exc
 
 
@@ -42,11 +43,11 @@ class SeedResult:
     cpu_s: float
 
 
-def _one(args: tuple[int, int, frozenset[str], bool, float, str]) -> SeedResult:
-    nodes, seed, bugs, trace, minutes, timing = args
+def _one(args: tuple[int, int, frozenset[str], bool, float, str, str]) -> SeedResult:
+    nodes, seed, bugs, trace, minutes, timing, network = args
     cpu = time.process_time()
     try:
-        st = run_seed(nodes, seed, bugs, trace, minutes, timing)
+        st = run_seed(nodes, seed, bugs, trace, minutes, timing, network)
     except SimFailure as exc:
         return SeedResult(nodes, seed, None, str(exc), time.process_time() - cpu)
     return SeedResult(nodes, seed, st, None, time.process_time() - cpu)
@@ -62,10 +63,11 @@ def _quiet() -> None:
 
 def run_seeds(nodes: int, seeds: range, bugs: frozenset[str] = frozenset(),
               minutes: float = 0, jobs: int = 1, trace: bool = False,
-              timing: str = DEFAULT_TIMING) -> Iterator[SeedResult]:
+              timing: str = DEFAULT_TIMING, network: str = DEFAULT_NETWORK
+              ) -> Iterator[SeedResult]:
     """Each seed of `seeds`, in order; on `jobs` worker processes when more than one (each
     run is deterministic wherever it runs: the results are the same)."""
-    work = [(nodes, s, bugs, trace, minutes, timing) for s in seeds]
+    work = [(nodes, s, bugs, trace, minutes, timing, network) for s in seeds]
     if jobs <= 1 or len(work) <= 1:
         for w in work:
             yield _one(w)

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .network import DEFAULT_NETWORK
 from .timing import DEFAULT as DEFAULT_TIMING
 
 
 def replay_command(nodes: int, seed: int, bugs: frozenset[str], minutes: float = 0,
-                   timing: str = DEFAULT_TIMING) -> str:
+                   timing: str = DEFAULT_TIMING, network: str = DEFAULT_NETWORK) -> str:
     cmd = f"python -m roost.testing.sim --nodes {nodes} --seed {seed}"
     if minutes:
         cmd += f" --minutes {minutes:g}"
     if timing != DEFAULT_TIMING:
         cmd += f" --timing {timing}"
+    if network != DEFAULT_NETWORK:
+        cmd += f" --network {network}"
     return cmd + "".join(f" --bug {b}" for b in sorted(bugs))
 
 
@@ -67,3 +70,6 @@ class SimStats:
     held_closes: int = 0  # connections a member closed after L without a grant
     sessions_lost: int = 0  # sessions a client gave up (suspended past its timeout)
     latch_grants: int = 0  # the leader latch's
+    #: a session's writes that applied after one it sent later through another member
+    #: (counted, not checked: checks.py `_check_session_order`)
+    moved_out_of_order: int = 0
