@@ -277,6 +277,8 @@ class SimSessions:
         #: session -> when (true ms) a member last answered its client's reattach; the
         #: expiry decision of its first CLOSE_SESSION (checked against each other)
         self.reattached: dict[int, int] = {}
+        #: sessions their clients closed (the others' closes are expiries)
+        self.own_closes: set[int] = set()
         self.decided: dict[int, int] = {}
         #: reattaches held for a leader's confirmation; answered "session expired";
         #: connections a member closed after holding their output (or handshake) for L;
@@ -404,8 +406,8 @@ class SimSessions:
             return
         self.closed[sid] = zxid
         cl = self.by_sid.get(sid)
-        if cl is not None and cl.sid == sid:  # (the client learns it from a member)
-            self.c.log(f"client {cl.idx}: session {cl.sid:#x} expired at zxid {zxid}")
+        if cl is not None and sid not in self.own_closes:  # (its client learns it later)
+            self.c.log(f"client {cl.idx}: session {sid:#x} expired at zxid {zxid}")
             self.expired += 1
         ex = self.expiries.get(key)
         if cl is None or ex is None:
@@ -882,6 +884,7 @@ class SimSessions:
         txn = Txn(Kind.CLOSE_SESSION, cl.sid, sn.clock.wall_ms(self.c.now))
         self.c.log(f"client {cl.idx}: closes session {cl.sid:#x} through node {sn.id}")
         self.closes += 1
+        self.own_closes.add(cl.sid)
         self.recipes.session_ended(cl, closed=True)  # (its beliefs end now)
         self._end_session(cl)
         self.c.propose(sn, txn, None)
