@@ -101,12 +101,6 @@ KNOWN_RUNTIME: dict[tuple[str, str], str] = {
 }
 KNOWN_TYPING: dict[tuple[str, str], str] = {
     **KNOWN_RUNTIME,
-    # (type-only: the simulator's clients hand themselves to these helpers)
-    ("roost.testing.sim.recipes", "roost.testing.sim.clients"):
-        "the simulator was being reworked by others when the circles were removed: its "
-        "helpers name SimClient and SimSessions for the type checker",
-    ("roost.testing.sim.requests", "roost.testing.sim.clients"):
-        "as sim.recipes (SimClient, SimSessions, type-only)",
 }
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, Protocol
 
 from roost.server.watches import WatchManager
 from roost.tree.txn import TxnResult
@@ -37,11 +37,29 @@ from roost.wire.opcodes import CreateMode, Op
 from roost.wire.records import ACL, CreateRequest, CreateResponse, DeleteRequest, Id
 
 from .checker import InvariantViolation
-from .watches import SimConnection
+from .requests import C, ClientRequests
+from .watches import ClientWatches, SimConnection
 
 if TYPE_CHECKING:
-    from .clients import SimClient, SimSessions
     from .node import SimNode
+    from .world import SimWorld
+
+
+class RecipeSessions(Protocol[C]):
+    """What the recipes use of the simulated clients' sessions (`clients.SimSessions`,
+    checked against it where it builds its `Recipes`); `C` is its client type
+    (`requests.SimClientLike`: what they read of a client)."""
+
+    @property
+    def c(self) -> SimWorld: ...
+    @property
+    def w(self) -> ClientWatches: ...
+    @property
+    def leases(self) -> dict[int, float]: ...
+    @property
+    def requests(self) -> ClientRequests[C]: ...
+    def _reply(self, cl: C, conn: SimConnection, zxid: int, what: str,
+               write: bool = False) -> None: ...
 
 RECIPE_BUGS = frozenset({"lock_ignores_predecessor"})
 #: a contender's turn (outside calm stretches): the chance that an idle one contends
@@ -99,10 +117,10 @@ class Tenure:
 
 
 @dataclass
-class Recipe:
+class Recipe(Generic[C]):
     """One lock (or latch) under `parent`, its contenders and its holders' tenures."""
 
-    s: SimSessions
+    s: RecipeSessions[C]
     name: str
     parent: str
     rng: random.Random
@@ -113,11 +131,11 @@ class Recipe:
     grants: int = 0
     watches: int = 0
 
-    def _prefix(self, cl: SimClient) -> str:
+    def _prefix(self, cl: C) -> str:
         return f"{self.parent}/{cl.idx}-{cl.sid:x}-{self.name}-"
 
     # ------------------------------------------------------------------ the client's side
-    def turn(self, cl: SimClient, sn: SimNode, calm: bool) -> None:
+    def turn(self, cl: C, sn: SimNode, calm: bool) -> None:
         """The contender's step on its client's turn (its session is open, `sn` up)."""
         ct = self.contenders.setdefault(cl.idx, Contender(cl.idx))
         if ct.sid != cl.sid:
@@ -159,7 +177,7 @@ class Recipe:
             ct.table.drop(ct.watch)
         ct.watch, ct.table = None, None
 
-    def _create(self, cl: SimClient, sn: SimNode, ct: Contender) -> None:
+    def _create(self, cl: C, sn: SimNode, ct: Contender) -> None:
         assert sn.replica is not None
         reqs = self.s.requests
         if sn.replica.tree.get(self.parent) is None:  # the recipe makes its parent first
@@ -181,7 +199,7 @@ class Recipe:
 
         reqs.propose(cl, sn, Op.CREATE, req, created)
 
-    def _check(self, cl: SimClient, sn: SimNode, ct: Contender) -> None:
+    def _check(self, cl: C, sn: SimNode, ct: Contender) -> None:
         """getChildren at the member; on its reply: hold if lowest, else exists(watch) on
         the node before its own (looking again if that one is gone by then)."""
         ct.recheck = False
@@ -221,7 +239,7 @@ class Recipe:
 
         conn.reply_later(conn.request(int(Op.GET_CHILDREN), on_children), children)
 
-    def _watch_predecessor(self, cl: SimClient, sn: SimNode, ct: Contender,
+    def _watch_predecessor(self, cl: C, sn: SimNode, ct: Contender,
                            conn: SimConnection, pred: str) -> None:
         """exists(pred, watch): the member sets the watch at its turn; a predecessor gone
         by then means looking again."""
@@ -249,7 +267,7 @@ class Recipe:
 
         conn.reply_later(conn.request(int(Op.EXISTS), on_exists), exists)
 
-    def _delete(self, cl: SimClient, sn: SimNode, ct: Contender) -> None:
+    def _delete(self, cl: C, sn: SimNode, ct: Contender) -> None:
         def deleted(zxid: int, result: TxnResult) -> None:
             if result.err in (Err.OK, Err.NO_NODE) and ct.sid == cl.sid:
                 self._reset(ct)
@@ -257,7 +275,7 @@ class Recipe:
         self.s.requests.propose(cl, sn, Op.DELETE, DeleteRequest(ct.node, -1), deleted)
 
     # ------------------------------------------------------------------ the beliefs
-    def _grant(self, cl: SimClient, ct: Contender) -> None:
+    def _grant(self, cl: C, ct: Contender) -> None:
         c = self.s.c
         ct.holds, ct.turns = True, 0
         self._unwatch(ct)
@@ -271,7 +289,7 @@ class Recipe:
         ct.holds, ct.releasing = False, True
         self.tenures.pop(ct.sid, None)
 
-    def session_ended(self, cl: SimClient, closed: bool) -> None:
+    def session_ended(self, cl: C, closed: bool) -> None:
         """The client's session ended: closed by the client (its belief ends now), or
         expired (it believes until its lease runs out)."""
         ct = self.contenders.get(cl.idx)
@@ -310,14 +328,14 @@ class Recipe:
                     f"{o.since} ms) believes it holds it to {end:.1f} ms (its lease)")
 
 
-class Recipes:
+class Recipes(Generic[C]):
     """The lock and the latch (one per run)."""
 
-    def __init__(self, s: SimSessions, seed: int) -> None:
+    def __init__(self, s: RecipeSessions[C], seed: int) -> None:
         rng = random.Random(seed + 0x10C4)
         self.all = (Recipe(s, "lock", "/l", rng), Recipe(s, "latch", "/e", rng, latch=True))
 
-    def turn(self, cl: SimClient, sn: SimNode, calm: bool) -> None:
+    def turn(self, cl: C, sn: SimNode, calm: bool) -> None:
         for r in self.all:
             if sn.core is None or cl.conn is None or cl.conn.closed or not cl.sid:
                 return  # (a proposal stopped the member: its disk failed)
@@ -328,6 +346,6 @@ class Recipes:
             if sid in r.tenures:
                 r.check(sid)
 
-    def session_ended(self, cl: SimClient, closed: bool) -> None:
+    def session_ended(self, cl: C, closed: bool) -> None:
         for r in self.all:
             r.session_ended(cl, closed)

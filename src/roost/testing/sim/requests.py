@@ -30,7 +30,7 @@ import bisect
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from roost.tree import DataTree
 from roost.tree.txn import Kind, Txn, TxnResult
@@ -49,11 +49,40 @@ from roost.wire.records import (
 )
 
 from .checker import InvariantViolation
-from .watches import NAMES, ROOT
+from .watches import NAMES, ROOT, SimConnection
 
 if TYPE_CHECKING:
-    from .clients import SimClient, SimSessions
     from .node import SimNode
+    from .world import SimWorld
+
+
+class SimClientLike(Protocol):
+    """What the helpers (this module, recipes.py) read of a simulated client
+    (`clients.SimClient`)."""
+
+    @property
+    def idx(self) -> int: ...
+    @property
+    def sid(self) -> int: ...
+    @property
+    def conn(self) -> SimConnection | None: ...
+
+
+#: the simulated client's type (`clients.SimClient`)
+C = TypeVar("C", bound=SimClientLike)
+C_contra = TypeVar("C_contra", bound=SimClientLike, contravariant=True)
+
+
+class SessionsLike(Protocol[C_contra]):
+    """What `ClientRequests` uses of the simulated clients' sessions
+    (`clients.SimSessions`, checked against it where it builds its `ClientRequests`)."""
+
+    @property
+    def c(self) -> SimWorld: ...
+    def replied(self, cl: C_contra, sid: int, op: int, err: int, sent: int) -> None: ...
+    def _reply(self, cl: C_contra, conn: SimConnection, zxid: int, what: str,
+               write: bool = False) -> None: ...
+    def _lost(self, cl: C_contra, conn: SimConnection) -> None: ...
 
 #: planted bugs of the member's request intake
 REQUEST_BUGS = frozenset({"cas_ignores_version"})
@@ -195,10 +224,10 @@ class RequestStats:
 
 
 @dataclass
-class ClientRequests:
+class ClientRequests(Generic[C]):
     """The clients' cas, multi and sync-then-read, and their checks (one per run)."""
 
-    s: SimSessions
+    s: SessionsLike[C]
     rng: random.Random
     committed: Committed = field(default_factory=Committed)
     #: (origin, boot, seq) of a request in flight -> what its client asked
@@ -246,7 +275,7 @@ class ClientRequests:
         return ", ".join(f"{p}={self.committed.at(p, zxid)}" for p in TRACKED)
 
     # ------------------------------------------------------------------ a client's turn
-    def act(self, cl: SimClient, sn: SimNode) -> bool:
+    def act(self, cl: C, sn: SimNode) -> bool:
         """Maybe send a cas, a multi or a sync-then-read; whether it did."""
         assert sn.replica is not None
         if sn.replica.tree.get(ROOT) is None:
@@ -262,7 +291,7 @@ class ClientRequests:
             return False
         return True
 
-    def _version(self, cl: SimClient, tree: DataTree, path: str) -> int | None:
+    def _version(self, cl: C, tree: DataTree, path: str) -> int | None:
         """The version the client last saw of `path` (else it reads it at its member)."""
         v = self.known.get(cl.idx, {}).get(path)
         if v is None:
@@ -272,7 +301,7 @@ class ClientRequests:
             v = node.version
         return v
 
-    def _cas(self, cl: SimClient, sn: SimNode, path: str) -> None:
+    def _cas(self, cl: C, sn: SimNode, path: str) -> None:
         assert sn.replica is not None
         v = self._version(cl, sn.replica.tree, path)
         if v is None:
@@ -284,7 +313,7 @@ class ClientRequests:
             op, req = Op.DELETE, DeleteRequest(path, v)
         self.propose(cl, sn, op, req)
 
-    def _multi(self, cl: SimClient, sn: SimNode) -> None:
+    def _multi(self, cl: C, sn: SimNode) -> None:
         """2-4 ops planned on the member's tree (so that most could apply), one of them
         now and then built to fail."""
         assert sn.replica is not None
@@ -315,7 +344,7 @@ class ClientRequests:
             ops.append((int(sub_op), sub))
         self.propose(cl, sn, Op.MULTI, MultiRequest(tuple(ops)))
 
-    def propose(self, cl: SimClient, sn: SimNode, op: int, req: Record,
+    def propose(self, cl: C, sn: SimNode, op: int, req: Record,
                 then: Callable[[int, TxnResult], None] | None = None) -> None:
         """Send `req` through the member (the production path: a REQUEST txn); its reply,
         checked against its first apply, reaches the client in turn on its connection and
@@ -368,7 +397,7 @@ class ClientRequests:
             self.sent[key] = Sent(cl.idx, op, req)
         c.process(sn)
 
-    def _answered(self, cl: SimClient, op: int, req: Record, got: Outcome) -> None:
+    def _answered(self, cl: C, op: int, req: Record, got: Outcome) -> None:
         """The client learns versions from a reply (and forgets the ones it got wrong)."""
         st, known = self.stats, self.known.setdefault(cl.idx, {})
         if op == Op.MULTI:
@@ -391,7 +420,7 @@ class ClientRequests:
         else:
             known.pop(path, None)
 
-    def _sync_read(self, cl: SimClient, sn: SimNode, path: str) -> None:
+    def _sync_read(self, cl: C, sn: SimNode, path: str) -> None:
         """sync at the member, then getData there: linearizable (the cluster's check of
         its barrier), and the committed state at the member's zxid."""
         conn, c, s = cl.conn, self.s.c, self.s
