@@ -14,27 +14,19 @@ from typing import TYPE_CHECKING, Protocol
 
 from roost.buildinfo import build_info
 from roost.server.clock import now_ms
+from roost.server.host import ServerHost
 
 if TYPE_CHECKING:
-    from roost.replica.log import ReplicaLog
     from roost.replica.sessions import Sessions
-    from roost.server.config import ServerConfig
     from roost.server.connection import Connection
     from roost.server.stats import Stats
     from roost.server.streams import StreamHub
     from roost.server.watches import WatchManager
-    from roost.tree import DataTree
 
 
-class AdminHost(Protocol):
+class AdminHost(ServerHost, Protocol):
     """What the four-letter words print of the server (`roost.server.core.Server`)."""
 
-    @property
-    def config(self) -> ServerConfig: ...
-    @property
-    def log(self) -> ReplicaLog | None: ...
-    @property
-    def tree(self) -> DataTree: ...
     @property
     def sessions(self) -> Sessions: ...
     @property

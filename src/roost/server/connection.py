@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 from roost.server import clock
 from roost.server.clienttls import x509_ids
+from roost.server.host import ServerHost
 from roost.server.sasl import DigestMd5Server
 from roost.tree.acl import check_acl
 from roost.wire.opcodes import KeeperState, Perm
@@ -39,9 +40,7 @@ from roost.wire.session import (
 )
 
 if TYPE_CHECKING:
-    from roost.replica.log import ReplicaLog
-    from roost.server.config import ServerConfig
-    from roost.tree import DataTree
+    pass
 
 __all__ = ["Connection", "ConnectionHost", "Slot", "Thunk"]
 
@@ -56,7 +55,7 @@ def _event_frame(ev_type: int, path: str) -> bytes:
     return encode_event(ev_type, KeeperState.SYNC_CONNECTED, path)
 
 
-class ConnectionHost(Protocol):
+class ConnectionHost(ServerHost, Protocol):
     """What a connection needs of its server (`roost.server.core.Server`): the settings,
     tree and log, the event loop, admission, liveness grants, the figures it adds to, and
     the request pipeline it hands the protocol's events to."""
@@ -68,12 +67,6 @@ class ConnectionHost(Protocol):
     lat_sum: float
     lat_count: int
 
-    @property
-    def config(self) -> ServerConfig: ...
-    @property
-    def log(self) -> ReplicaLog | None: ...
-    @property
-    def tree(self) -> DataTree: ...
     @property
     def loop(self) -> asyncio.AbstractEventLoop: ...
     @property

@@ -12,29 +12,21 @@ from typing import TYPE_CHECKING, Protocol
 from roost.replica.state import LOST
 from roost.server import clock
 from roost.server.clock import now_ms
+from roost.server.host import ServerHost
 from roost.tree.txn import Kind, Txn, TxnResult
 from roost.wire.records import ConnectRequest
 from roost.wire.session import negotiate_timeout
 
 if TYPE_CHECKING:
-    from roost.replica.log import ReplicaLog
     from roost.replica.sessions import Sessions
-    from roost.server.config import ServerConfig
     from roost.server.connection import Connection
-    from roost.tree import DataTree
 
 log = logging.getLogger("roost.server")
 
 
-class HandshakeHost(Protocol):
+class HandshakeHost(ServerHost, Protocol):
     """What the handshake needs of the server (`roost.server.core.Server`)."""
 
-    @property
-    def config(self) -> ServerConfig: ...
-    @property
-    def log(self) -> ReplicaLog | None: ...
-    @property
-    def tree(self) -> DataTree: ...
     @property
     def sessions(self) -> Sessions: ...
     @property
